@@ -1,0 +1,211 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# meshgate: one non-recursive build.
+#   datapath/*.bpf.c -> build/datapath/*.bpf.o -> build/include/*.skel.h
+#   agent/**.c       -> build/libmeshgate.a    -> build/meshgate
+#   tests/**         -> build/tests/...
+# `make V=1` shows the commands.
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.SUFFIXES:
+MAKEFLAGS += --no-builtin-rules
+
+ifeq ($(V),1)
+Q :=
+msg := @true
+else
+Q := @
+msg = @printf '  %-8s %s\n'
+endif
+
+BUILD    ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+CC       ?= cc
+ARCH     := $(shell uname -m)
+BPF_ARCH := $(subst x86_64,x86,$(subst aarch64,arm64,$(ARCH)))
+
+# Debian packages the build, the tests, the demo and the bench need.
+DEB_PKGS := clang llvm make pkg-config libbpf-dev bpftool libelf-dev \
+	zlib1g-dev libssl-dev libinih-dev libmsgpack-dev libmnl-dev \
+	libcmocka-dev iproute2 iputils-ping ethtool nftables tcpdump tshark \
+	serf socat netcat-openbsd procps
+
+PKGS       := libbpf inih msgpack libmnl libcrypto zlib
+PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow \
+	    -D_GNU_SOURCE -MMD -MP -Iinclude -Iagent -I$(BUILD)/include
+LDLIBS   += $(PKG_LIBS) -lelf
+
+BPF_CFLAGS := -g -O2 -Wall -Wno-unused-function -target bpf \
+	-D__TARGET_ARCH_$(BPF_ARCH) -Iinclude -Idatapath \
+	-I/usr/include/$(ARCH)-linux-gnu -MMD -MP
+
+# --- sources --------------------------------------------------------------
+BPF_SRCS   := $(wildcard datapath/*.bpf.c)
+BPF_OBJS   := $(BPF_SRCS:%.bpf.c=$(BUILD)/%.bpf.o)
+SKELS      := $(patsubst datapath/%.bpf.c,$(BUILD)/include/%.skel.h,$(BPF_SRCS))
+# BPF programs that only tests and the bench load (baselines, generators).
+TBPF_SRCS  := $(wildcard tests/*/*.bpf.c)
+TSKELS     := $(foreach f,$(TBPF_SRCS),$(BUILD)/include/$(notdir $(f:.bpf.c=.skel.h)))
+
+AGENT_MAIN := agent/main.c
+AGENT_SRCS := $(filter-out $(AGENT_MAIN),$(wildcard agent/*.c agent/lib/*.c agent/gossip/*.c))
+AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/%.o)
+LIB        := $(BUILD)/libmeshgate.a
+BIN        := $(BUILD)/meshgate
+
+TLIB_SRCS  := $(wildcard tests/lib/*.c)
+TLIB_OBJS  := $(TLIB_SRCS:%.c=$(BUILD)/%.o)
+TLIB       := $(BUILD)/libmgtest.a
+
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:%.c=$(BUILD)/%)
+DP_SRCS    := $(wildcard tests/datapath/test_*.c)
+DP_BINS    := $(DP_SRCS:%.c=$(BUILD)/%)
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAY:= $(FUZZ_SRCS:%.c=$(BUILD)/%_replay)
+FUZZ_BINS  := $(FUZZ_SRCS:%.c=$(BUILD)/%)
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:%.c=$(BUILD)/%)
+
+.PHONY: all deps demo test test-unit test-datapath test-e2e test-fuzz fuzz \
+	bench install clean help
+all: $(BIN)
+
+help:
+	@echo 'make            build build/meshgate (BPF objects, skeletons, agent)'
+	@echo 'make deps       install missing Debian packages (apt-get)'
+	@echo 'make demo       two clusters in network namespaces, live'
+	@echo 'make test       unit, datapath, fuzz-replay and e2e tests (root)'
+	@echo 'make test-unit | test-datapath | test-fuzz | test-e2e'
+	@echo 'make fuzz       build libFuzzer harnesses (FUZZ_SECONDS=60 to run)'
+	@echo 'make bench      measure; prints a table, writes build/bench.json'
+	@echo 'make install    PREFIX=$(PREFIX) DESTDIR=...'
+	@echo 'make clean'
+
+# --- dependencies -----------------------------------------------------------
+deps:
+	@missing=; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+			grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "  DEPS    installing:$$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+			|| { echo "apt-get install failed:$$missing" >&2; exit 1; }; \
+	fi
+
+# --- BPF ---------------------------------------------------------------------
+$(BUILD)/datapath/%.bpf.o: datapath/%.bpf.c | $(BUILD)/datapath
+	$(msg) BPF $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/include/%.skel.h: $(BUILD)/datapath/%.bpf.o | $(BUILD)/include
+	$(msg) SKEL $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(BUILD)/tests/bpf/%.bpf.o: $(TBPF_SRCS) | $(BUILD)/include
+	@mkdir -p $(@D)
+	$(msg) BPF $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $(filter %/$*.bpf.c,$(TBPF_SRCS)) -o $@
+
+$(BUILD)/include/%.skel.h: $(BUILD)/tests/bpf/%.bpf.o | $(BUILD)/include
+	$(msg) SKEL $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+# --- agent -------------------------------------------------------------------
+$(BUILD)/agent/%.o: agent/%.c $(SKELS)
+	@mkdir -p $(@D)
+	$(msg) CC $@
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(LIB): $(AGENT_OBJS)
+	$(msg) AR $@
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(BUILD)/agent/main.o $(LIB)
+	$(msg) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# --- tests -------------------------------------------------------------------
+$(BUILD)/tests/%.o: tests/%.c $(SKELS) $(TSKELS)
+	@mkdir -p $(@D)
+	$(msg) CC $@
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests -c $< -o $@
+
+$(TLIB): $(TLIB_OBJS)
+	$(msg) AR $@
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(UNIT_BINS) $(DP_BINS) $(BENCH_BINS): %: %.o $(TLIB) $(LIB)
+	$(msg) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# Fuzz harnesses: the replay build (plain cc, a main() that runs every file of
+# the corpus) runs in `make test`; the libFuzzer build is `make fuzz`.
+$(FUZZ_REPLAY): %_replay: %.o $(BUILD)/tests/fuzz/replay_main.o $(LIB)
+	$(msg) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/fuzz/replay_main.o: tests/fuzz/replay_main.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -std=gnu11 \
+	-D_GNU_SOURCE -Iinclude -Iagent -I$(BUILD)/include $(PKG_CFLAGS)
+$(FUZZ_BINS): $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(AGENT_SRCS) $(SKELS)
+	@mkdir -p $(@D)
+	$(msg) FUZZ $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(AGENT_SRCS) $(LDLIBS)
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do \
+		c=tests/fuzz/corpus/$$(basename $$f); mkdir -p $(BUILD)/fuzz-new/$$(basename $$f); \
+		$$f -max_total_time=$${FUZZ_SECONDS:-60} $(BUILD)/fuzz-new/$$(basename $$f) $$c; \
+	done
+
+# --- running ----------------------------------------------------------------
+TEST_RUN := tests/run.sh
+
+test: deps all $(UNIT_BINS) $(DP_BINS) $(FUZZ_REPLAY)
+	$(Q)MESHGATE=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) $(TEST_RUN) all
+
+test-unit: deps $(UNIT_BINS)
+	$(Q)BUILD=$(abspath $(BUILD)) $(TEST_RUN) unit
+
+test-datapath: deps $(DP_BINS) all
+	$(Q)BUILD=$(abspath $(BUILD)) $(TEST_RUN) datapath
+
+test-fuzz: deps $(FUZZ_REPLAY)
+	$(Q)BUILD=$(abspath $(BUILD)) $(TEST_RUN) fuzz
+
+test-e2e: deps all
+	$(Q)MESHGATE=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) $(TEST_RUN) e2e
+
+demo: deps all
+	$(Q)MESHGATE=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) tests/e2e/demo.sh
+
+bench: deps all $(BENCH_BINS)
+	$(Q)MESHGATE=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) tests/bench/run.sh
+
+install: all
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/meshgate
+	install -D -m 0644 firmware-config/meshgate.conf $(DESTDIR)/etc/meshgate/meshgate.conf
+	install -D -m 0644 firmware-config/meshgate.service $(DESTDIR)/lib/systemd/system/meshgate.service
+	install -D -m 0644 firmware-config/99-meshgate.conf $(DESTDIR)/etc/sysctl.d/99-meshgate.conf
+
+clean:
+	rm -rf $(BUILD)
+
+$(BUILD)/datapath $(BUILD)/include:
+	@mkdir -p $@
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef MG_CONFIG_H
+#define MG_CONFIG_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include "lib/addr.h"
+
+#define MG_CFG_NAME_MAX		64	/* cluster, gateway and peer names */
+#define MG_CFG_MAX_CIDRS	32	/* per cluster */
+#define MG_CFG_MAX_PEERS	64	/* static [peer NAME] sections */
+
+enum mg_xdp_mode { MG_XDP_NATIVE, MG_XDP_GENERIC };
+enum mg_nh_mode { MG_NH_TABLE, MG_NH_FIB };
+
+struct mg_cfg_peer {
+	char name[MG_CFG_NAME_MAX];		/* from "[peer NAME]" */
+	char cluster[MG_CFG_NAME_MAX];
+	__u8 cluster_id;
+	struct mg_addr tunnel;
+	int n_cidrs;
+	struct mg_prefix cidrs[MG_CFG_MAX_CIDRS];
+	int line;				/* where the section starts */
+};
+
+struct mg_config {
+	char path[PATH_MAX];
+
+	/* [agent] */
+	char pin_dir[PATH_MAX];			/* default MG_PIN_DIR_DEFAULT */
+	int log_level;				/* enum mg_log_level, default info */
+	char state_dir[PATH_MAX];		/* default /var/lib/meshgate */
+	char control_socket[PATH_MAX];		/* default /run/meshgate/meshgate.sock */
+
+	/* [cluster] */
+	char cluster_name[MG_CFG_NAME_MAX];	/* required */
+	__u8 cluster_id;			/* required, 1..255 */
+	int n_cidrs;
+	struct mg_prefix cidrs[MG_CFG_MAX_CIDRS];	/* "cidr" repeats */
+
+	/* [gateway] */
+	char gw_name[MG_CFG_NAME_MAX];		/* default: the host name */
+	struct mg_addr tunnel;			/* required */
+	char cluster_if[IF_NAMESIZE];		/* required */
+	char underlay_if[IF_NAMESIZE];		/* default: cluster_if */
+	enum mg_xdp_mode xdp_mode;		/* default native */
+	__u16 vxlan_port;			/* host order, default 4789 */
+	enum mg_nh_mode nh_mode;		/* default table */
+
+	/* [peer NAME], static peers until gossip finds them */
+	int n_peers;
+	struct mg_cfg_peer peers[MG_CFG_MAX_PEERS];
+};
+
+/*
+ * Fill cfg with defaults, then parse the INI file at path over them and
+ * check the whole (required keys, ranges, CIDR overlaps, duplicate names and
+ * cluster ids).  Every problem is written to errf as one line
+ * "PATH:LINE: [section] key: what is wrong" (LINE 0 for whole-file checks).
+ * Returns 0, or -EINVAL after reporting every problem found, or -errno when
+ * the file cannot be read.
+ */
+int mg_config_load(struct mg_config *cfg, const char *path, FILE *errf);
+
+/* The same on a string already in memory (path is only used in messages). */
+int mg_config_load_string(struct mg_config *cfg, const char *path,
+			  const char *text, FILE *errf);
+
+void mg_config_defaults(struct mg_config *cfg);
+
+#endif

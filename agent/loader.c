@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Loading the datapath: skeleton open -> read-only globals -> load (with
+ * pinned maps re-used) -> attach through pinned links.  A restarted agent
+ * swaps its new program into the existing links, so forwarding never stops.
+ */
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "loader.h"
+#include "lib/log.h"
+#include "xdp.skel.h"
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt,
+		      va_list ap)
+{
+	char buf[1024];
+	enum mg_log_level lvl = level == LIBBPF_WARN ? MG_LOG_WARN :
+				level == LIBBPF_INFO ? MG_LOG_DEBUG : -1;
+
+	if ((int)lvl < 0 || lvl > mg_log_get_level())
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	mg_log(lvl, "libbpf: %s", buf);
+	return 0;
+}
+
+void mg_dp_set_libbpf_logger(void)
+{
+	libbpf_set_print(libbpf_log);
+}
+
+void mg_dp_settings_from_config(struct mg_dp_settings *s,
+				const struct mg_config *cfg)
+{
+	memset(s, 0, sizeof(*s));
+	s->tunnel4 = cfg->tunnel.family == MG_AF_INET ? cfg->tunnel.addr[0] : 0;
+	s->vxlan_port = cfg->vxlan_port;
+	s->cluster_id = cfg->cluster_id;
+	s->nh_table = cfg->nh_mode == MG_NH_TABLE;
+}
+
+/* bpffs must be mounted where the pin directory lives. */
+static int ensure_bpffs(const char *pin_dir)
+{
+	struct statfs st;
+	char path[PATH_MAX];
+	char *slash;
+
+	if (!statfs("/sys/fs/bpf", &st) && st.f_type != BPF_FS_MAGIC &&
+	    !strncmp(pin_dir, "/sys/fs/bpf/", 12)) {
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+			pr_err("cannot mount bpffs on /sys/fs/bpf: %s",
+			       strerror(errno));
+			return -errno;
+		}
+		pr_info("mounted bpffs on /sys/fs/bpf");
+	}
+	/* mkdir -p */
+	snprintf(path, sizeof(path), "%s", pin_dir);
+	for (slash = path + 1; (slash = strchr(slash, '/')); slash++) {
+		*slash = '\0';
+		if (mkdir(path, 0700) && errno != EEXIST)
+			return -errno;
+		*slash = '/';
+	}
+	if (mkdir(path, 0700) && errno != EEXIST) {
+		pr_err("cannot create %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (statfs(path, &st) || st.f_type != BPF_FS_MAGIC) {
+		pr_err("%s is not on a BPF filesystem", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int mg_dp_load(struct mg_dp *dp, const struct mg_dp_settings *s,
+	       const char *pin_dir)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	struct bpf_map *map;
+	struct xdp_bpf *skel;
+	int err;
+
+	memset(dp, 0, sizeof(*dp));
+	if (pin_dir) {
+		err = ensure_bpffs(pin_dir);
+		if (err)
+			return err;
+		snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", pin_dir);
+		opts.pin_root_path = dp->pin_dir;
+	}
+	skel = xdp_bpf__open_opts(&opts);
+	if (!skel) {
+		err = -errno;
+		pr_err("cannot open the datapath object: %s", strerror(-err));
+		return err;
+	}
+	if (!pin_dir) {
+		bpf_object__for_each_map(map, skel->obj)
+			bpf_map__set_pin_path(map, NULL);
+	}
+	skel->rodata->cfg_tunnel4 = s->tunnel4;
+	skel->rodata->cfg_vxlan_port = htons(s->vxlan_port);
+	skel->rodata->cfg_cluster_id = s->cluster_id;
+	skel->rodata->cfg_nh_table = s->nh_table;
+
+	err = xdp_bpf__load(skel);
+	if (err) {
+		pr_err("cannot load the datapath: %s (a map pinned in %s with "
+		       "an older layout? 'meshgate down' removes them)",
+		       strerror(-err), pin_dir ? pin_dir : "-");
+		xdp_bpf__destroy(skel);
+		return err;
+	}
+	dp->skel = skel;
+	return 0;
+}
+
+void mg_dp_destroy(struct mg_dp *dp)
+{
+	xdp_bpf__destroy(dp->skel);
+	dp->skel = NULL;
+}
+
+int mg_dp_map_fd(const struct mg_dp *dp, const char *name)
+{
+	struct bpf_map *map;
+
+	map = bpf_object__find_map_by_name(dp->skel->obj, name);
+	return map ? bpf_map__fd(map) : -ENOENT;
+}
+
+static int link_path(char *buf, size_t len, const char *pin_dir,
+		     const char *ifname)
+{
+	int n = snprintf(buf, len, "%s/link_%s", pin_dir, ifname);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int mg_dp_attach(struct mg_dp *dp, const char *ifname, enum mg_xdp_mode mode)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lopts);
+	int prog_fd = bpf_program__fd(dp->skel->progs.mg_xdp);
+	struct bpf_link_info info;
+	__u32 info_len = sizeof(info);
+	char path[PATH_MAX];
+	int ifindex, fd, err;
+
+	ifindex = if_nametoindex(ifname);
+	if (!ifindex) {
+		pr_err("interface %s: %s", ifname, strerror(errno));
+		return -ENODEV;
+	}
+	if (!dp->pin_dir[0])
+		return -EINVAL;
+	err = link_path(path, sizeof(path), dp->pin_dir, ifname);
+	if (err)
+		return err;
+
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		memset(&info, 0, sizeof(info));
+		/* Still bound to the same interface?  Then swap in place. */
+		if (!bpf_obj_get_info_by_fd(fd, &info, &info_len) &&
+		    info.xdp.ifindex == (__u32)ifindex &&
+		    !bpf_link_update(fd, prog_fd, NULL)) {
+			pr_info("%s: datapath updated in place", ifname);
+			close(fd);
+			return 0;
+		}
+		pr_warn("%s: pinned link is stale, attaching anew", ifname);
+		close(fd);
+		unlink(path);
+	}
+
+	lopts.flags = mode == MG_XDP_GENERIC ? XDP_FLAGS_SKB_MODE :
+					       XDP_FLAGS_DRV_MODE;
+	fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &lopts);
+	if (fd < 0) {
+		err = -errno;
+		pr_err("%s: cannot attach XDP (%s mode): %s%s", ifname,
+		       mode == MG_XDP_GENERIC ? "generic" : "native",
+		       strerror(-err),
+		       err == -EBUSY ? " (another XDP program is attached)" :
+		       err == -EOPNOTSUPP ? " (no native XDP: set xdp_mode = generic)" : "");
+		return err;
+	}
+	if (bpf_obj_pin(fd, path)) {
+		err = -errno;
+		pr_err("%s: cannot pin link at %s: %s", ifname, path,
+		       strerror(-err));
+		close(fd);
+		return err;
+	}
+	close(fd);
+	pr_info("%s: datapath attached (%s)", ifname,
+		mode == MG_XDP_GENERIC ? "generic" : "native");
+	return 0;
+}
+
+int mg_dp_teardown(const char *pin_dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int err = 0;
+
+	d = opendir(pin_dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	/* Links first, so no program runs against maps being removed. */
+	for (int pass = 0; pass < 2; pass++) {
+		rewinddir(d);
+		while ((de = readdir(d))) {
+			bool is_link = !strncmp(de->d_name, "link_", 5);
+
+			if (de->d_name[0] == '.' || is_link != (pass == 0))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
+			if (unlink(path) && !err)
+				err = -errno;
+		}
+	}
+	closedir(d);
+	if (rmdir(pin_dir) && !err)
+		err = -errno;
+	return err;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef MG_LOADER_H
+#define MG_LOADER_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+#include "config.h"
+
+struct xdp_bpf;
+
+/* Runtime settings written to the program's read-only globals before load. */
+struct mg_dp_settings {
+	__u32 tunnel4;		/* network order */
+	__u16 vxlan_port;	/* host order */
+	__u8 cluster_id;
+	bool nh_table;		/* consult mg_nh4 before bpf_fib_lookup */
+};
+
+/* The loaded datapath: the skeleton plus where its maps are pinned. */
+struct mg_dp {
+	struct xdp_bpf *skel;
+	char pin_dir[PATH_MAX];	/* empty: maps not pinned (tests) */
+};
+
+void mg_dp_settings_from_config(struct mg_dp_settings *s,
+				const struct mg_config *cfg);
+
+/*
+ * Open and load the XDP object.  With pin_dir, maps already pinned there are
+ * re-used (so forwarding state survives a restart) and new ones are pinned;
+ * the directory is created, and bpffs mounted on /sys/fs/bpf if it is not.
+ * With pin_dir NULL nothing is pinned.  Returns 0 or -errno.
+ */
+int mg_dp_load(struct mg_dp *dp, const struct mg_dp_settings *s,
+	       const char *pin_dir);
+void mg_dp_destroy(struct mg_dp *dp);
+
+/*
+ * Attach the program to ifname through a BPF link pinned as
+ * "<pin_dir>/link_<ifname>".  An existing pinned link is updated in place
+ * (bpf_link_update), so the interface never runs without a program.
+ */
+int mg_dp_attach(struct mg_dp *dp, const char *ifname, enum mg_xdp_mode mode);
+
+/* Remove the pinned links, then the pinned maps and the directory. */
+int mg_dp_teardown(const char *pin_dir);
+
+/* Route libbpf's messages through the agent's logger. */
+void mg_dp_set_libbpf_logger(void);
+
+int mg_dp_map_fd(const struct mg_dp *dp, const char *name);
+
+#endif

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Every map the datapath uses, BTF-typed and pinned by name under the
+ * agent's pin directory.  Layouts live in include/meshgate/abi.h; the README
+ * lists who writes each one.
+ */
+#ifndef MG_DP_MAPS_H
+#define MG_DP_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <meshgate/abi.h>
+
+/* Endpoint prefix -> owning cluster (local and remote).  Agent writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MG_MAX_ENDPOINTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mg_ep4_key);
+	__type(value, struct mg_ep_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_ep4 SEC(".maps");
+
+/* Remote cluster id -> its live gateways and flow slots.  Agent writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MG_MAX_CLUSTERS);
+	__type(key, __u32);
+	__type(value, struct mg_cluster_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_clus SEC(".maps");
+
+/* Peer tunnel address (IPv4, network order) -> its cluster.  Agent writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MG_MAX_PEERS);
+	__type(key, __u32);
+	__type(value, struct mg_peer_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_peer4 SEC(".maps");
+
+/* Underlay destination -> resolved next hop.  Agent writes from netlink. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MG_MAX_NEXTHOPS);
+	__type(key, __u32);
+	__type(value, struct mg_nh_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_nh4 SEC(".maps");
+
+/* Interfaces the datapath may redirect to (ifindex -> ifindex).  Agent writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, MG_MAX_TX_IFACES);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_tx SEC(".maps");
+
+/* Packets and bytes per outcome (enum mg_reason).  Datapath writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MG_STATS_SLOTS);
+	__type(key, __u32);
+	__type(value, struct mg_stat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_stats SEC(".maps");
+
+#endif

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Keys and values of the pinned BPF maps: the ABI between the datapath and
+ * the agent (and the CLI, which reads the maps without the agent).
+ *
+ * Rules: fixed-width types only, explicit padding, byte order in the comment
+ * of every multi-byte field, and a size assert per struct so the BPF build
+ * and the host build fail alike when a layout drifts.  A map whose layout
+ * changes gets a new name (version suffix).
+ */
+#ifndef MESHGATE_ABI_H
+#define MESHGATE_ABI_H
+
+#include <linux/types.h>
+#include "limits.h"
+#include "reasons.h"
+
+/* mg_ep4: LPM trie, endpoint prefix -> owning cluster. */
+struct mg_ep4_key {
+	__u32 prefixlen;	/* host order, 0..32 (LPM trie convention) */
+	__u32 addr;		/* network order */
+};
+
+#define MG_EP_F_LOCAL	0x01	/* owned by this gateway's own cluster */
+
+struct mg_ep_val {
+	__u8  cluster_id;	/* 1..255 */
+	__u8  flags;		/* MG_EP_F_* */
+	__u16 pad;
+	__u32 version;		/* host order; origin's version, for the CLI */
+};
+
+/* mg_clus: hash, cluster id -> its live gateways and the flow slots. */
+#define MG_AF_INET	4
+#define MG_AF_INET6	6
+
+struct mg_addr {
+	__u8  family;		/* MG_AF_INET or MG_AF_INET6, 0 = unset */
+	__u8  pad[3];
+	__u32 addr[4];		/* network order; IPv4 in addr[0] */
+};
+
+struct mg_cluster_val {
+	__u8  n_gw;		/* live gateways in gw[]; 0 = unreachable */
+	__u8  pad[3];
+	__u8  slot[MG_GW_SLOTS];	/* flow hash % MG_GW_SLOTS -> index in gw[] */
+	struct mg_addr gw[MG_CLUSTER_GW_MAX];
+};
+
+/* mg_peer4: hash, peer tunnel address -> what it may send us. */
+struct mg_peer_val {
+	__u8  cluster_id;
+	__u8  pad[3];
+};
+
+/* mg_nh4: hash, underlay destination -> resolved next hop (agent-kept). */
+struct mg_nh_val {
+	__u32 ifindex;		/* host order, egress interface */
+	__u8  smac[6];
+	__u8  dmac[6];
+};
+
+/* mg_stats: per-CPU array indexed by enum mg_reason. */
+struct mg_stat {
+	__u64 packets;
+	__u64 bytes;
+};
+
+#define MG_ASSERT_SIZE(type, size) \
+	_Static_assert(sizeof(type) == (size), #type " changed size: ABI break")
+
+MG_ASSERT_SIZE(struct mg_ep4_key, 8);
+MG_ASSERT_SIZE(struct mg_ep_val, 8);
+MG_ASSERT_SIZE(struct mg_addr, 20);
+MG_ASSERT_SIZE(struct mg_cluster_val, 4 + MG_GW_SLOTS + 20 * MG_CLUSTER_GW_MAX);
+MG_ASSERT_SIZE(struct mg_peer_val, 4);
+MG_ASSERT_SIZE(struct mg_nh_val, 16);
+MG_ASSERT_SIZE(struct mg_stat, 16);
+_Static_assert(MG_REASON_MAX <= MG_STATS_SLOTS, "reason table outgrew mg_stats");
+
+/* The inner Ethernet addresses meshgate puts in VXLAN frames: 02:6d:67:00:00:<cluster id>. */
+#define MG_MESH_MAC_INIT(cid) { 0x02, 0x6d, 0x67, 0x00, 0x00, (cid) }
+
+#endif

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Compile-time limits shared by the datapath and the agent.  Each one sizes a
+ * BPF map or a fixed array in a map value, so it is part of the ABI: change it
+ * and the maps that depend on it must be recreated (see the README).
+ */
+#ifndef MESHGATE_LIMITS_H
+#define MESHGATE_LIMITS_H
+
+#ifndef MG_MAX_ENDPOINTS
+#define MG_MAX_ENDPOINTS	131072	/* prefixes in mg_ep4 (local + remote) */
+#endif
+#ifndef MG_MAX_PEERS
+#define MG_MAX_PEERS		1024	/* peer gateways (tunnel addresses) */
+#endif
+#ifndef MG_MAX_NEXTHOPS
+#define MG_MAX_NEXTHOPS		1024	/* underlay next hops in mg_nh4 */
+#endif
+#ifndef MG_MAX_TX_IFACES
+#define MG_MAX_TX_IFACES	64	/* interfaces in the redirect devmap */
+#endif
+
+#define MG_MAX_CLUSTERS		256	/* cluster ids are 1..255; 0 is invalid */
+#define MG_CLUSTER_GW_MAX	8	/* gateways kept per remote cluster */
+#define MG_GW_SLOTS		16	/* flow-hash slots spread over them */
+
+#define MG_VXLAN_PORT_DEFAULT	4789
+#define MG_PIN_DIR_DEFAULT	"/sys/fs/bpf/meshgate"
+
+/* Bytes VXLAN adds in front of the inner Ethernet frame. */
+#define MG_VXLAN_HDR_LEN	8
+#define MG_ENCAP4_LEN		(14 + 20 + 8 + MG_VXLAN_HDR_LEN)	/* 50 */
+
+#endif

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The one table of packet outcomes.  The datapath counts every packet it
+ * sees under exactly one of these; the CLI and the metrics take their names
+ * and descriptions from the same table.  Append only: the numbers index the
+ * pinned per-CPU counter map.
+ *
+ * X(ENUM, "name", "what it means")
+ */
+#ifndef MESHGATE_REASONS_H
+#define MESHGATE_REASONS_H
+
+#define MG_REASON_TABLE(X)						\
+	X(PASS,		  "pass",		"not for the mesh; passed to the kernel untouched") \
+	X(ENCAP,	  "encap",		"encapsulated and sent to a remote gateway") \
+	X(DECAP,	  "decap",		"decapsulated and sent to the cluster side") \
+	X(DECAP_STACK,	  "decap_stack",	"decapsulated; handed to the kernel to resolve the pod's neighbour") \
+	X(TTL_EXCEEDED,	  "ttl_exceeded",	"inner TTL expires here; handed to the kernel, which answers with ICMP") \
+	X(DROP_MALFORMED, "malformed",		"truncated or inconsistent headers") \
+	X(DROP_CSUM,	  "bad_checksum",	"outer IPv4 header checksum is wrong") \
+	X(DROP_FRAG,	  "fragment",		"fragmented tunnel packet") \
+	X(DROP_IP_OPTS,	  "ip_options",		"tunnel packet with IPv4 options") \
+	X(DROP_VXLAN_FLAGS, "vxlan_flags",	"VXLAN header without the I flag") \
+	X(DROP_PEER_UNKNOWN, "peer_unknown",	"tunnel packet from an address that is not a peer gateway") \
+	X(DROP_VNI,	  "vni_mismatch",	"VNI is not the sending peer's cluster id") \
+	X(DROP_INNER_SRC, "inner_src_spoof",	"inner source is not in the sending peer's cluster") \
+	X(DROP_INNER_DST, "inner_dst_foreign",	"inner destination is not in this cluster") \
+	X(DROP_INNER_PROTO, "inner_proto",	"inner packet is not IPv4") \
+	X(DROP_SRC_FOREIGN, "src_not_local",	"packet for a remote cluster from a source outside this cluster") \
+	X(DROP_NO_GATEWAY, "no_gateway",	"remote cluster has no live gateway") \
+	X(DROP_NO_ROUTE,  "no_route",		"the underlay or cluster side has no route") \
+	X(DROP_NO_NEIGH,  "no_neigh",		"underlay next hop not resolved yet") \
+	X(DROP_HEADROOM,  "headroom",		"could not grow or shrink the packet")
+
+enum mg_reason {
+#define MG_REASON_ENUM(e, name, desc) MG_##e,
+	MG_REASON_TABLE(MG_REASON_ENUM)
+#undef MG_REASON_ENUM
+	MG_REASON_MAX,
+};
+
+/* Room for reasons added later without recreating the counter map. */
+#define MG_STATS_SLOTS		64
+
+#endif
