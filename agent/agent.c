@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The daemon: load the datapath, program its maps from what the agent knows
+ * (static peers for now), keep the underlay next hops current from netlink,
+ * re-attach when an interface comes back, and leave forwarding running when
+ * it stops.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "agent.h"
+#include "dpmaps.h"
+#include "loader.h"
+#include "netlink.h"
+#include "lib/log.h"
+#include "lib/loop.h"
+#include "xdp.skel.h"
+
+#define NH_REFRESH_MS		5000	/* re-resolve next hops at least this often */
+#define NH_RETRY_MS		200	/* while one is unresolved */
+#define NH_DEBOUNCE_MS		20	/* after a netlink event */
+
+struct agent {
+	const struct mg_config *cfg;
+	struct mg_dp dp;
+	struct mg_dpmaps maps;
+	int nh4_fd, tx_fd;
+	struct mg_nl *nl;
+	struct mg_loop *loop;
+	struct mg_loop_src *nh_timer;
+	struct mg_view view;
+	struct mg_view_gw gw[MG_CFG_MAX_PEERS];
+};
+
+static void agent_sync_view(struct agent *a)
+{
+	struct mg_sync_stats st = { 0 };
+	int err;
+
+	err = mg_dpmaps_sync(&a->maps, &a->view, &st);
+	if (err)
+		pr_err("programming the maps: %s", strerror(-err));
+	if (st.written || st.deleted)
+		pr_info("maps: %u entries written, %u removed", st.written,
+			st.deleted);
+}
+
+/* Interfaces the datapath may redirect to. */
+static int agent_sync_tx(struct agent *a)
+{
+	__u32 keys[2], n = 0;
+	int idx;
+
+	idx = mg_nl_ifindex(a->cfg->cluster_if);
+	if (idx > 0)
+		keys[n++] = idx;
+	idx = mg_nl_ifindex(a->cfg->underlay_if);
+	if (idx > 0 && (n == 0 || keys[0] != (__u32)idx))
+		keys[n++] = idx;
+	return mg_map_reconcile(a->tx_fd, "mg_tx", sizeof(__u32),
+				sizeof(__u32), keys, keys, n, NULL);
+}
+
+/*
+ * Resolve the next hop of every peer tunnel address into mg_nh4.  Returns
+ * the number still unresolved (the datapath falls back to the FIB for
+ * those, and the kernel is asked to resolve them).
+ */
+static int agent_sync_nh(struct agent *a)
+{
+	__u32 keys[MG_CFG_MAX_PEERS];
+	struct mg_nh_val vals[MG_CFG_MAX_PEERS];
+	int n = 0, pending = 0, err;
+
+	if (a->cfg->nh_mode != MG_NH_TABLE)
+		goto write;
+	for (int i = 0; i < a->view.n_gw; i++) {
+		const struct mg_view_gw *g = &a->view.gw[i];
+		struct mg_nl_hop hop;
+
+		if (!g->alive || g->tunnel.family != MG_AF_INET)
+			continue;
+		err = mg_nl_resolve(a->nl, &g->tunnel, &hop);
+		if (err == -EAGAIN || !err)
+			mg_nl_neigh_manage(a->nl, hop.ifindex, &hop.via);
+		if (err == -EAGAIN) {
+			pending++;
+			continue;
+		}
+		if (err) {
+			pr_debug("next hop of %s: %s", g->name, strerror(-err));
+			continue;
+		}
+		keys[n] = g->tunnel.addr[0];
+		vals[n] = hop.val;
+		n++;
+	}
+write:
+	err = mg_map_reconcile(a->nh4_fd, "mg_nh4", sizeof(keys[0]),
+			       sizeof(vals[0]), keys, vals, n, NULL);
+	if (err)
+		pr_err("programming mg_nh4: %s", strerror(-err));
+	return pending;
+}
+
+static void on_nh_timer(struct mg_loop_src *src, uint32_t ev, void *arg)
+{
+	struct agent *a = arg;
+	int pending = agent_sync_nh(a);
+
+	mg_loop_timer_set(src, pending ? NH_RETRY_MS : NH_REFRESH_MS, 0);
+}
+
+static bool is_our_if(const struct agent *a, const char *name)
+{
+	return !strcmp(name, a->cfg->cluster_if) ||
+	       !strcmp(name, a->cfg->underlay_if);
+}
+
+static void on_nl_event(const struct mg_nl_event *ev, void *arg)
+{
+	struct agent *a = arg;
+
+	switch (ev->type) {
+	case MG_NL_EV_LINK_UP:
+		if (is_our_if(a, ev->ifname)) {
+			/* Back (maybe re-created): make sure XDP runs on it. */
+			mg_dp_attach(&a->dp, ev->ifname, a->cfg->xdp_mode);
+			agent_sync_tx(a);
+		}
+		break;
+	case MG_NL_EV_LINK_DEL:
+		if (is_our_if(a, ev->ifname)) {
+			pr_warn("%s: interface gone; waiting for it", ev->ifname);
+			agent_sync_tx(a);
+		}
+		break;
+	default:
+		break;
+	}
+	mg_loop_timer_set(a->nh_timer, NH_DEBOUNCE_MS, 0);
+}
+
+static void on_netlink(struct mg_loop_src *src, uint32_t ev, void *arg)
+{
+	struct agent *a = arg;
+	int rc = mg_nl_process_events(a->nl, on_nl_event, a);
+
+	if (rc < 0)
+		pr_warn("netlink events: %s", strerror(-rc));
+}
+
+static void on_signal(struct mg_loop_src *src, uint32_t signo, void *arg)
+{
+	struct agent *a = arg;
+
+	pr_info("signal %u: stopping (the datapath keeps forwarding)", signo);
+	mg_loop_stop(a->loop);
+}
+
+int mg_agent_run(const struct mg_config *cfg)
+{
+	static const int sigs[] = { SIGTERM, SIGINT };
+	struct mg_dp_settings s;
+	struct agent *a;
+	int err;
+
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->cfg = cfg;
+	mg_log_set_level(cfg->log_level);
+	mg_dp_set_libbpf_logger();
+
+	mg_dp_settings_from_config(&s, cfg);
+	err = mg_dp_load(&a->dp, &s, cfg->pin_dir);
+	if (err)
+		goto out;
+	a->maps.ep4 = bpf_map__fd(a->dp.skel->maps.mg_ep4);
+	a->maps.clus = bpf_map__fd(a->dp.skel->maps.mg_clus);
+	a->maps.peer4 = bpf_map__fd(a->dp.skel->maps.mg_peer4);
+	a->nh4_fd = bpf_map__fd(a->dp.skel->maps.mg_nh4);
+	a->tx_fd = bpf_map__fd(a->dp.skel->maps.mg_tx);
+
+	a->nl = mg_nl_open();
+	a->loop = mg_loop_new();
+	if (!a->nl || !a->loop) {
+		err = -errno ? -errno : -ENOMEM;
+		pr_err("cannot start: %s", strerror(-err));
+		goto out;
+	}
+
+	/* Maps first, then the program: it must never see a partial state. */
+	mg_view_from_config(&a->view, a->gw, cfg);
+	agent_sync_view(a);
+	agent_sync_nh(a);
+	err = agent_sync_tx(a);
+	if (err)
+		pr_warn("programming mg_tx: %s", strerror(-err));
+
+	err = mg_dp_attach(&a->dp, cfg->cluster_if, cfg->xdp_mode);
+	if (!err && strcmp(cfg->cluster_if, cfg->underlay_if))
+		err = mg_dp_attach(&a->dp, cfg->underlay_if, cfg->xdp_mode);
+	if (err)
+		goto out;
+
+	if (!mg_loop_add_signals(a->loop, sigs, 2, on_signal, a) ||
+	    !mg_loop_add_fd(a->loop, mg_nl_event_fd(a->nl), EPOLLIN,
+			    on_netlink, a) ||
+	    !(a->nh_timer = mg_loop_add_timer(a->loop, NH_RETRY_MS, 0,
+					      on_nh_timer, a))) {
+		err = -errno ? -errno : -ENOMEM;
+		goto out;
+	}
+	pr_info("gateway %s of cluster %s (id %u) running; maps in %s",
+		cfg->gw_name, cfg->cluster_name, cfg->cluster_id, cfg->pin_dir);
+	err = mg_loop_run(a->loop);
+out:
+	mg_loop_free(a->loop);
+	mg_nl_close(a->nl);
+	if (a->dp.skel)
+		mg_dp_destroy(&a->dp);
+	free(a);
+	return err;
+}

@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * `meshgate bpf MAP list` and `meshgate stats`: read the pinned maps
+ * directly, so they work without the agent.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <meshgate/abi.h>
+#include "cli.h"
+#include "lib/addr.h"
+#include "lib/out.h"
+
+static const char *const reason_names[] = {
+#define MG_REASON_NAME(e, name, desc) name,
+	MG_REASON_TABLE(MG_REASON_NAME)
+#undef MG_REASON_NAME
+};
+
+static const char *const reason_descs[] = {
+#define MG_REASON_DESC(e, name, desc) desc,
+	MG_REASON_TABLE(MG_REASON_DESC)
+#undef MG_REASON_DESC
+};
+
+int mg_cli_open_map(const struct mg_cli *cli, const char *name)
+{
+	char path[PATH_MAX + 32];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", cli->pin_dir, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		fd = -errno;
+		fprintf(stderr, "meshgate: cannot open %s: %s%s\n", path,
+			strerror(errno),
+			errno == ENOENT ? " (is the agent set up? try -p DIR or -c FILE)" : "");
+	}
+	return fd;
+}
+
+static void mac_str(const __u8 *m, char *buf, size_t len)
+{
+	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x",
+		 m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+static void ifname_str(__u32 ifindex, char *buf)
+{
+	if (!if_indextoname(ifindex, buf))
+		snprintf(buf, IF_NAMESIZE, "#%u", ifindex);
+}
+
+static void addr4_str(__u32 be, char *buf, size_t len)
+{
+	struct mg_addr a = { .family = MG_AF_INET, .addr = { be } };
+
+	mg_addr_str(&a, buf, len);
+}
+
+/* Calls fn on every key/value of a map; returns entries seen or -errno. */
+static int map_walk(int fd, size_t ksz, size_t vsz,
+		    void (*fn)(const void *k, const void *v))
+{
+	char key[64], next[64], *val = malloc(vsz);
+	void *prev = NULL;
+	int n = 0;
+
+	if (!val || ksz > sizeof(key))
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		if (!bpf_map_lookup_elem(fd, next, val)) {
+			fn(next, val);
+			n++;
+		}
+		memcpy(key, next, ksz);
+		prev = key;
+	}
+	free(val);
+	return n;
+}
+
+static void print_ep4(const void *k, const void *v)
+{
+	const struct mg_ep4_key *key = k;
+	const struct mg_ep_val *val = v;
+	struct mg_prefix p = { .addr = { .family = MG_AF_INET,
+					 .addr = { key->addr } },
+			       .len = key->prefixlen };
+	char buf[MG_PREFIXSTRLEN];
+
+	out_obj_open(NULL);
+	out_str("prefix", "%-20s", mg_prefix_str(&p, buf, sizeof(buf)));
+	out_u64("cluster_id", " %-8llu", val->cluster_id);
+	out_bool("local", " %-6s", val->flags & MG_EP_F_LOCAL);
+	out_u64("version", " %llu", val->version);
+	out_text("\n");
+	out_obj_close();
+}
+
+static void print_clus(const void *k, const void *v)
+{
+	const struct mg_cluster_val *val = v;
+	char buf[MG_ADDRSTRLEN];
+
+	out_obj_open(NULL);
+	out_u64("cluster_id", "%-8llu", *(const __u32 *)k);
+	out_u64("live_gateways", " %-6llu", val->n_gw);
+	out_arr_open("gateways");
+	for (int i = 0; i < val->n_gw && i < MG_CLUSTER_GW_MAX; i++)
+		out_str(NULL, " %s", mg_addr_str(&val->gw[i], buf, sizeof(buf)));
+	out_arr_close();
+	out_arr_open("slots");
+	out_text("  slots");
+	for (int i = 0; i < MG_GW_SLOTS; i++)
+		out_u64(NULL, " %llu", val->slot[i]);
+	out_arr_close();
+	out_text("\n");
+	out_obj_close();
+}
+
+static void print_peer4(const void *k, const void *v)
+{
+	const struct mg_peer_val *val = v;
+	char buf[MG_ADDRSTRLEN];
+
+	addr4_str(*(const __u32 *)k, buf, sizeof(buf));
+	out_obj_open(NULL);
+	out_str("tunnel_address", "%-18s", buf);
+	out_u64("cluster_id", " %llu\n", val->cluster_id);
+	out_obj_close();
+}
+
+static void print_nh4(const void *k, const void *v)
+{
+	const struct mg_nh_val *val = v;
+	char buf[MG_ADDRSTRLEN], mac[18], ifn[IF_NAMESIZE];
+
+	addr4_str(*(const __u32 *)k, buf, sizeof(buf));
+	ifname_str(val->ifindex, ifn);
+	out_obj_open(NULL);
+	out_str("destination", "%-18s", buf);
+	out_str("interface", " %-12s", ifn);
+	out_u64("ifindex", " %-6llu", val->ifindex);
+	mac_str(val->smac, mac, sizeof(mac));
+	out_str("src_mac", " %s", mac);
+	mac_str(val->dmac, mac, sizeof(mac));
+	out_str("dst_mac", " -> %s\n", mac);
+	out_obj_close();
+}
+
+static void print_tx(const void *k, const void *v)
+{
+	char ifn[IF_NAMESIZE];
+
+	ifname_str(*(const __u32 *)k, ifn);
+	out_obj_open(NULL);
+	out_str("interface", "%-12s", ifn);
+	out_u64("ifindex", " %llu\n", *(const __u32 *)k);
+	out_obj_close();
+}
+
+struct map_desc {
+	const char *cli_name;
+	const char *map;
+	size_t ksz, vsz;
+	void (*print)(const void *k, const void *v);
+	const char *header;
+};
+
+static const struct map_desc maps[] = {
+	{ "endpoints", "mg_ep4", sizeof(struct mg_ep4_key),
+	  sizeof(struct mg_ep_val), print_ep4,
+	  "prefix               cluster  local  version\n" },
+	{ "clusters", "mg_clus", sizeof(__u32), sizeof(struct mg_cluster_val),
+	  print_clus, "cluster  live   gateways\n" },
+	{ "peers", "mg_peer4", sizeof(__u32), sizeof(struct mg_peer_val),
+	  print_peer4, "tunnel address     cluster\n" },
+	{ "nexthops", "mg_nh4", sizeof(__u32), sizeof(struct mg_nh_val),
+	  print_nh4, "destination        interface    ifindex mac\n" },
+	{ "tx", "mg_tx", sizeof(__u32), sizeof(__u32), print_tx,
+	  "interface    ifindex\n" },
+	{ "stats", "mg_stats", 0, 0, NULL, NULL },
+};
+
+#define N_MAPS (sizeof(maps) / sizeof(maps[0]))
+
+static int print_stats(const struct mg_cli *cli, bool all)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct mg_stat *per;
+	int fd, rc = 0;
+
+	if (ncpu <= 0)
+		return 1;
+	fd = mg_cli_open_map(cli, "mg_stats");
+	if (fd < 0)
+		return 1;
+	per = calloc(ncpu, sizeof(*per));
+	if (!per) {
+		close(fd);
+		return 1;
+	}
+	out_arr_open("stats");
+	out_text("%-18s %14s %16s  %s\n", "reason", "packets", "bytes",
+		 "meaning");
+	for (__u32 r = 0; r < MG_REASON_MAX; r++) {
+		unsigned long long pk = 0, by = 0;
+
+		if (bpf_map_lookup_elem(fd, &r, per)) {
+			fprintf(stderr, "meshgate: reading mg_stats: %s\n",
+				strerror(errno));
+			rc = 1;
+			break;
+		}
+		for (int c = 0; c < ncpu; c++) {
+			pk += per[c].packets;
+			by += per[c].bytes;
+		}
+		if (!pk && !all && !out_is_json())
+			continue;
+		out_obj_open(NULL);
+		out_str("reason", "%-18s", reason_names[r]);
+		out_u64("packets", " %14llu", pk);
+		out_u64("bytes", " %16llu", by);
+		out_str("meaning", "  %s\n", reason_descs[r]);
+		out_obj_close();
+	}
+	out_arr_close();
+	out_finish();
+	free(per);
+	close(fd);
+	return rc;
+}
+
+int cmd_stats(struct mg_cli *cli, int argc, char **argv)
+{
+	bool all = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-a") || !strcmp(argv[i], "--all")) {
+			all = true;
+		} else {
+			fprintf(stderr, "meshgate stats: unknown argument '%s' "
+				"(usage: meshgate stats [-a])\n", argv[i]);
+			return 2;
+		}
+	}
+	return print_stats(cli, all);
+}
+
+int cmd_bpf(struct mg_cli *cli, int argc, char **argv)
+{
+	const struct map_desc *d = NULL;
+	int fd, n;
+
+	if (argc < 2 || (argc > 2 && !mg_matches(argv[2], "list")) || argc > 3) {
+		fprintf(stderr, "usage: meshgate [-j] bpf MAP [list]\nMAP:");
+		for (size_t i = 0; i < N_MAPS; i++)
+			fprintf(stderr, " %s (%s)", maps[i].cli_name, maps[i].map);
+		fprintf(stderr, "\n");
+		return 2;
+	}
+	for (size_t i = 0; i < N_MAPS; i++) {
+		if (!strcmp(argv[1], maps[i].map) ||
+		    mg_matches(argv[1], maps[i].cli_name)) {
+			if (d) {
+				fprintf(stderr, "meshgate bpf: '%s' is ambiguous\n",
+					argv[1]);
+				return 2;
+			}
+			d = &maps[i];
+		}
+	}
+	if (!d) {
+		fprintf(stderr, "meshgate bpf: no map '%s'; one of:", argv[1]);
+		for (size_t i = 0; i < N_MAPS; i++)
+			fprintf(stderr, " %s", maps[i].cli_name);
+		fprintf(stderr, "\n");
+		return 2;
+	}
+	if (!d->print)
+		return print_stats(cli, true);
+
+	fd = mg_cli_open_map(cli, d->map);
+	if (fd < 0)
+		return 1;
+	out_arr_open(d->cli_name);
+	out_text("%s", d->header);
+	n = map_walk(fd, d->ksz, d->vsz, d->print);
+	out_arr_close();
+	out_finish();
+	close(fd);
+	if (n < 0) {
+		fprintf(stderr, "meshgate bpf: reading %s: %s\n", d->map,
+			strerror(-n));
+		return 1;
+	}
+	return 0;
+}

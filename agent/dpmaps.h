@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The agent's view of the mesh, turned into the datapath's maps.  Whoever
+ * knows about gateways (static config now, gossip later) fills a
+ * struct mg_view; mg_dpmaps_sync() makes the pinned maps say exactly that:
+ * new and changed entries are written first, stale ones deleted after, so
+ * a flow never sees a gap.
+ */
+#ifndef MG_DPMAPS_H
+#define MG_DPMAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "lib/addr.h"
+#include "config.h"
+
+struct mg_view_gw {
+	char name[MG_CFG_NAME_MAX];
+	__u8 cluster_id;
+	bool alive;
+	struct mg_addr tunnel;
+	int n_prefixes;
+	const struct mg_prefix *prefixes;
+	__u32 version;		/* origin's version of its endpoint set */
+};
+
+struct mg_view {
+	__u8 cluster_id;			/* own */
+	int n_local;
+	const struct mg_prefix *local;		/* own cluster's prefixes */
+	int n_gw;
+	const struct mg_view_gw *gw;		/* remote gateways */
+};
+
+/* Map file descriptors the sync writes to. */
+struct mg_dpmaps {
+	int ep4, clus, peer4;
+};
+
+struct mg_sync_stats {
+	unsigned int written, deleted, failed;
+};
+
+/* Fill a view from the static configuration (every peer alive). */
+void mg_view_from_config(struct mg_view *v, struct mg_view_gw *gw_buf,
+			 const struct mg_config *cfg);
+
+/*
+ * The flow slots of a cluster: slot i goes to the (i mod n)-th live
+ * gateway.  Exposed for the tests.  Returns the number of live gateways.
+ */
+int mg_cluster_build(const struct mg_view *v, __u8 cluster_id,
+		     struct mg_cluster_val *out);
+
+int mg_dpmaps_sync(const struct mg_dpmaps *m, const struct mg_view *v,
+		   struct mg_sync_stats *st);
+
+/*
+ * Make map fd hold exactly n entries (keys[i] -> vals[i]): upsert all, then
+ * delete any other key.  Returns 0, or -errno of the first failure (the
+ * rest is still attempted; a full map is logged by name).
+ */
+int mg_map_reconcile(int fd, const char *name, size_t key_size,
+		     size_t val_size, const void *keys, const void *vals,
+		     size_t n, struct mg_sync_stats *st);
+
+#endif
