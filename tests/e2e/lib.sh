@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Topology helpers shared by the e2e tests, the demo and the bench.
+# Everything a run creates (namespaces, pin directories, files, processes)
+# carries the run's prefix $MGP and is removed by topo_cleanup, which the
+# caller installs as an EXIT trap.
+#
+#   underlay:   namespace $MGP-ul with bridge br0, 192.168.200.0/24
+#   cluster K:  gateway namespace $MGP-gwK        (cl0 10.K.0.1/24, ul0 192.168.200.K/24)
+#               switch namespace  $MGP-cK          (bridge br0)
+#               pods              $MGP-cKpN         (eth0 10.K.0.(10+N)/24, default via 10.K.0.1)
+#   pod CIDR of cluster K: 10.K.0.0/16; tunnel address of gateway K: 192.168.200.K
+
+MESHGATE=${MESHGATE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/meshgate}
+MGP=${MGP:-mg$(printf '%04x' $((RANDOM % 65536)))$$}
+MGP=${MGP:0:9}
+MGDIR=${MGDIR:-/tmp/$MGP}
+UL_NET=192.168.200
+mkdir -p "$MGDIR"
+
+nsx() { local ns=$1; shift; ip netns exec "$MGP-$ns" "$@"; }
+# `ip netns exec` mounts a private /sys, which hides /sys/fs/bpf: the agent
+# and the CLI enter only the network namespace, so their pins stay shared.
+nsnet() { local ns=$1; shift; nsenter --net="/run/netns/$MGP-$ns" "$@"; }
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
+
+# veth_into NS_A IF_A NS_B IF_B: a veth pair between two of our namespaces.
+veth_into() {
+	ip link add "$MGP-t0" type veth peer name "$MGP-t1" || return 1
+	ip link set "$MGP-t0" netns "$MGP-$1" name "$2" || return 1
+	ip link set "$MGP-t1" netns "$MGP-$3" name "$4" || return 1
+	nsx "$1" ip link set "$2" up
+	nsx "$3" ip link set "$4" up
+}
+
+# A switch port that receives frames redirected by XDP needs NAPI on its
+# veth: GRO on is enough (Linux >= 5.13), no XDP program required.
+napi_on() { nsx "$1" ethtool -K "$2" gro on >/dev/null 2>&1 || true; }
+
+new_ns() {
+	ip netns add "$MGP-$1" || return 1
+	nsx "$1" ip link set lo up
+	nsx "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 2>/dev/null || true
+}
+
+topo_underlay() {
+	new_ns ul || return 1
+	nsx ul ip link add br0 type bridge
+	nsx ul ip link set br0 up
+}
+
+# topo_cluster K [PODS]: switch, gateway and pods of cluster K (no agent yet).
+topo_cluster() {
+	local k=$1 pods=${2:-2} n
+	new_ns "c$k" && new_ns "gw$k" || return 1
+	nsx "c$k" ip link add br0 type bridge
+	nsx "c$k" ip link set br0 up
+	nsx "gw$k" sysctl -qw net.ipv4.ip_forward=1
+	nsx "gw$k" sysctl -qw net.ipv4.conf.all.rp_filter=0
+	nsx "gw$k" sysctl -qw net.ipv4.conf.default.rp_filter=0
+
+	veth_into "gw$k" cl0 "c$k" gw || return 1
+	nsx "c$k" ip link set gw master br0
+	napi_on "c$k" gw
+	nsx "gw$k" ip addr add "10.$k.0.1/24" dev cl0
+
+	veth_into "gw$k" ul0 ul "gw$k" || return 1
+	nsx ul ip link set "gw$k" master br0
+	napi_on ul "gw$k"
+	nsx "gw$k" ip addr add "$UL_NET.$k/24" dev ul0
+
+	for n in $(seq 1 "$pods"); do
+		new_ns "c${k}p$n" || return 1
+		veth_into "c${k}p$n" eth0 "c$k" "p$n" || return 1
+		nsx "c$k" ip link set "p$n" master br0
+		nsx "c${k}p$n" ip addr add "10.$k.0.$((10 + n))/24" dev eth0
+		nsx "c${k}p$n" ip route add default via "10.$k.0.1"
+	done
+}
+
+# pod_ip K N
+pod_ip() { echo "10.$1.0.$((10 + $2))"; }
+
+pin_dir() { echo "/sys/fs/bpf/$MGP-gw$1"; }
+
+# write_config K "PEER_K ..." [extra [gateway] lines]: meshgate config for gateway K
+# with static peers (meshgate or kernel gateways alike).
+write_config() {
+	local k=$1 peers=$2 extra=${3:-} p f="$MGDIR/gw$1.conf"
+	cat >"$f" <<CONF
+[agent]
+pin_dir = $(pin_dir "$k")
+log_level = ${MG_LOG_LEVEL:-info}
+state_dir = $MGDIR/state-gw$k
+control_socket = $MGDIR/gw$k.sock
+
+[cluster]
+name = cluster$k
+id = $k
+cidr = 10.$k.0.0/16
+
+[gateway]
+name = gw$k
+tunnel_address = $UL_NET.$k
+cluster_interface = cl0
+underlay_interface = ul0
+$extra
+CONF
+	for p in $peers; do
+		cat >>"$f" <<CONF
+
+[peer gw$p]
+cluster = cluster$p
+cluster_id = $p
+tunnel_address = $UL_NET.$p
+cidr = 10.$p.0.0/16
+CONF
+	done
+	echo "$f"
+}
+
+# start_agent K: run the agent of gateway K in its namespace, in the background.
+start_agent() {
+	local k=$1
+	nsnet "gw$k" "$MESHGATE" agent -c "$MGDIR/gw$k.conf" \
+		>>"$MGDIR/gw$k.log" 2>&1 &
+	echo $! >"$MGDIR/gw$k.pid"
+	wait_attached "$k"
+}
+
+# wait_attached K: until the XDP links of gateway K are pinned (bounded).
+wait_attached() {
+	local i
+	for i in $(seq 1 100); do
+		[ -e "$(pin_dir "$1")/link_cl0" ] && [ -e "$(pin_dir "$1")/link_ul0" ] &&
+			grep -q running "$MGDIR/gw$1.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	log "agent of gw$1 did not start:"; tail -20 "$MGDIR/gw$1.log" >&2
+	return 1
+}
+
+stop_agent() {
+	local pidf="$MGDIR/gw$1.pid" pid i
+	[ -f "$pidf" ] || return 0
+	pid=$(cat "$pidf")
+	kill "$pid" 2>/dev/null
+	for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$pid" 2>/dev/null
+	rm -f "$pidf"
+}
+
+# kernel_vxlan_gateway K "PEER_K ...": gateway K is the kernel's own VXLAN
+# device (no meshgate), speaking meshgate's conventions: VNI = own cluster
+# id, inner MACs 02:6d:67:00:00:<cluster id>.
+kernel_vxlan_gateway() {
+	local k=$1 peers=$2 p
+	nsx "gw$k" ip link add vx0 type vxlan external dstport 4789 \
+		local "$UL_NET.$k" nolearning || return 1
+	nsx "gw$k" ip link set vx0 address "02:6d:67:00:00:$(printf %02x "$k")" up
+	for p in $peers; do
+		nsx "gw$k" ip neigh add "169.254.0.$p" \
+			lladdr "02:6d:67:00:00:$(printf %02x "$p")" dev vx0 nud permanent
+		nsx "gw$k" ip route add "10.$p.0.0/16" via "169.254.0.$p" dev vx0 \
+			onlink encap ip id "$k" dst "$UL_NET.$p"
+	done
+}
+
+topo_cleanup() {
+	local f ns
+	for f in "$MGDIR"/*.pid; do
+		[ -f "$f" ] || continue
+		kill "$(cat "$f")" 2>/dev/null
+	done
+	sleep 0.2
+	for f in "$MGDIR"/*.pid; do
+		[ -f "$f" ] || continue
+		kill -9 "$(cat "$f")" 2>/dev/null
+	done
+	for ns in $(ip netns list | awk '{print $1}' | grep "^$MGP-"); do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	for f in /sys/fs/bpf/"$MGP"-*; do
+		[ -e "$f" ] || continue
+		"$MESHGATE" -p "$f" down >/dev/null 2>&1 || rm -rf "$f"
+	done
+	rm -rf "$MGDIR"
+}
+
+# Test accounting: check NAME CMD... records a pass or a failure.
+T_PASS=0 T_FAIL=0
+check() {
+	local name=$1; shift
+	if "$@"; then
+		T_PASS=$((T_PASS + 1)); echo "ok   - $name"
+	else
+		T_FAIL=$((T_FAIL + 1)); echo "FAIL - $name"
+	fi
+}
+summary() {
+	echo "$T_PASS passed, $T_FAIL failed"
+	[ "$T_FAIL" -eq 0 ]
+}
+
+# stat_of PINDIR REASON: packets counted under a reason.
+stat_of() {
+	"$MESHGATE" -j -p "$1" stats | tr '{' '\n' |
+		grep "\"reason\":\"$2\"" | sed 's/.*"packets":\([0-9]*\).*/\1/'
+}
