@@ -28,9 +28,10 @@
 #include "lib/log.h"
 
 #define NL_BUF_SIZE	32768
+/* Request buffers start zeroed: libmnl leaves attribute padding as is. */
 #define NL_REQ_SIZE	512
-#define NL_RCV_TIMEOUT	2		/* seconds; replies are synchronous */
-#define NL_EV_RCVBUF	(4 << 20)	/* event socket, to ride out bursts */
+#define NL_RCV_TIMEOUT	2	/* s; rtnetlink replies synchronously */
+#define NL_EV_RCVBUF	(4 << 20)	/* rides out bursts of events */
 #define DISCARD_PORT	9
 
 /* States whose link-layer address may be used (the kernel's NUD_VALID). */
@@ -46,7 +47,7 @@ struct mg_nl {
 	char buf[NL_BUF_SIZE];
 };
 
-/* --- addresses -------------------------------------------------------------- */
+/* --- addresses ------------------------------------------------------------ */
 
 static int sys_family(__u8 mg_family)
 {
@@ -79,7 +80,7 @@ static bool addr_set(struct mg_addr *addr, int family, const void *data,
 	return true;
 }
 
-/* --- request / reply -------------------------------------------------------- */
+/* --- request / reply ------------------------------------------------------ */
 
 struct talk {
 	int err;		/* from the closing NLMSG_ERROR */
@@ -187,7 +188,7 @@ static int nl_talk(struct mg_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb,
 	return t.err;
 }
 
-/* --- open / close ----------------------------------------------------------- */
+/* --- open / close --------------------------------------------------------- */
 
 static int nl_setopt(struct mnl_socket *s, int opt)
 {
@@ -282,7 +283,7 @@ int mg_nl_event_fd(const struct mg_nl *nl)
 	return mnl_socket_get_fd(nl->ev);
 }
 
-/* --- links ------------------------------------------------------------------ */
+/* --- links ---------------------------------------------------------------- */
 
 int mg_nl_ifindex(const char *name)
 {
@@ -343,7 +344,7 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 
 int mg_nl_link_get(struct mg_nl *nl, int ifindex, struct mg_nl_link *link)
 {
-	char buf[NL_REQ_SIZE] __attribute__((aligned(4)));
+	char buf[NL_REQ_SIZE] __attribute__((aligned(4))) = { 0 };
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
 	int err;
@@ -364,7 +365,7 @@ int mg_nl_link_get(struct mg_nl *nl, int ifindex, struct mg_nl_link *link)
 	return err;
 }
 
-/* --- routes ----------------------------------------------------------------- */
+/* --- routes --------------------------------------------------------------- */
 
 struct route {
 	unsigned char type;	/* RTN_* */
@@ -426,7 +427,7 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 static int route_get(struct mg_nl *nl, int family, const void *dst,
 		     struct route *rt)
 {
-	char buf[NL_REQ_SIZE] __attribute__((aligned(4)));
+	char buf[NL_REQ_SIZE] __attribute__((aligned(4))) = { 0 };
 	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
 
@@ -442,7 +443,7 @@ static int route_get(struct mg_nl *nl, int family, const void *dst,
 	return nl_talk(nl, nlh, route_cb, rt);
 }
 
-/* --- neighbours ------------------------------------------------------------- */
+/* --- neighbours ----------------------------------------------------------- */
 
 struct neigh {
 	bool found;
@@ -505,7 +506,7 @@ static struct nlmsghdr *neigh_msg(char *buf, __u16 type, int ifindex,
 static int neigh_get(struct mg_nl *nl, int ifindex, const struct mg_addr *addr,
 		     struct neigh *ne)
 {
-	char buf[NL_REQ_SIZE] __attribute__((aligned(4)));
+	char buf[NL_REQ_SIZE] __attribute__((aligned(4))) = { 0 };
 	int family = sys_family(addr->family);
 	int err;
 
@@ -517,7 +518,7 @@ static int neigh_get(struct mg_nl *nl, int ifindex, const struct mg_addr *addr,
 	return err == -ENOENT ? 0 : err;
 }
 
-/* --- resolution ------------------------------------------------------------- */
+/* --- resolution ----------------------------------------------------------- */
 
 int mg_nl_resolve(struct mg_nl *nl, const struct mg_addr *dst,
 		  struct mg_nl_hop *hop)
@@ -596,7 +597,7 @@ int mg_nl_resolve6(struct mg_nl *nl, const __u8 dst[16],
 	return resolve_out(nl, &addr, out);
 }
 
-/* --- managed neighbours ----------------------------------------------------- */
+/* --- managed neighbours --------------------------------------------------- */
 
 /*
  * Pre-5.16 fallback: sending to @via makes the kernel queue the datagram on
@@ -628,7 +629,8 @@ static int neigh_poke(int ifindex, const struct mg_addr *via)
 		salen = sizeof(sin6);
 	}
 
-	fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    0);
 	if (fd < 0)
 		return -errno;
 	if (connect(fd, sa, salen) < 0 || send(fd, "", 0, 0) < 0)
@@ -640,7 +642,7 @@ static int neigh_poke(int ifindex, const struct mg_addr *via)
 int mg_nl_neigh_manage(struct mg_nl *nl, int ifindex,
 		       const struct mg_addr *via)
 {
-	char buf[NL_REQ_SIZE] __attribute__((aligned(4)));
+	char buf[NL_REQ_SIZE] __attribute__((aligned(4))) = { 0 };
 	int family = sys_family(via->family);
 	struct nlmsghdr *nlh;
 	struct ndmsg *ndm;
@@ -656,14 +658,17 @@ int mg_nl_neigh_manage(struct mg_nl *nl, int ifindex,
 	err = neigh_get(nl, ifindex, via, &ne);
 	if (err)
 		return err;
+	/* Managing a PERMANENT entry would make it a dynamic one. */
 	if (ne.found && ((ne.flags_ext & NTF_EXT_MANAGED) ||
 			 (ne.state & (NUD_PERMANENT | NUD_NOARP))))
 		return 0;
 
 	/*
-	 * A resolved entry is handed over as STALE with its address, so it
-	 * stays usable while the kernel re-confirms it; anything else starts
-	 * from NONE and the kernel resolves it right away.
+	 * With the managed flag the kernel ignores the requested state: a
+	 * valid entry keeps its address and state, anything else is resolved
+	 * right away (neigh_add(), __neigh_update()).  A kernel that ignores
+	 * the flag applies the state, so a valid entry is handed over as
+	 * STALE with its own address rather than wiped to NONE.
 	 */
 	keep = ne.found && (ne.state & NUD_RESOLVED) && ne.lladdr_ok;
 	nlh = neigh_msg(buf, RTM_NEWNEIGH, ifindex, family, via);
@@ -699,7 +704,7 @@ int mg_nl_neigh_manage4(struct mg_nl *nl, int ifindex, __u32 nexthop_be)
 	return mg_nl_neigh_manage(nl, ifindex, &via);
 }
 
-/* --- events ----------------------------------------------------------------- */
+/* --- events --------------------------------------------------------------- */
 
 struct ev_ctx {
 	mg_nl_event_cb cb;

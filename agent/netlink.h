@@ -40,7 +40,8 @@ int mg_nl_event_fd(const struct mg_nl *nl);
  * @ifindex:	egress interface (also set on -EAGAIN)
  * @via:	the neighbour to resolve: the route's gateway, or the
  *		destination itself on a directly connected route (also set
- *		on -EAGAIN).  An IPv4 route may have an IPv6 gateway (RTA_VIA).
+ *		on -EAGAIN).  An IPv4 route may have an IPv6 gateway
+ *		(RTA_VIA).
  * @mtu:	egress interface MTU (also set on -EAGAIN)
  */
 struct mg_nl_hop {
@@ -106,8 +107,8 @@ int mg_nl_resolve6(struct mg_nl *nl, const __u8 dst[16],
  * the kernel resolves it now and keeps re-probing it so it stays REACHABLE
  * although the datapath's traffic never confirms it.  An entry that is
  * PERMANENT or NOARP, or already managed, is left alone.  A valid entry
- * keeps its address while it becomes managed, so a resolved next hop never
- * becomes unresolved on the way.
+ * keeps its address and state while it becomes managed, so a resolved next
+ * hop does not become unresolved on the way.
  *
  * On a kernel without managed neighbours (the request fails with EINVAL or
  * EOPNOTSUPP, or the entry does not come back managed) it falls back to one
@@ -167,8 +168,8 @@ enum mg_nl_event_type {
 	MG_NL_EV_LINK_UP,	/* link is IFF_UP with carrier (may repeat) */
 	MG_NL_EV_LINK_DOWN,	/* link exists but is down or lost carrier */
 	MG_NL_EV_LINK_DEL,	/* link is gone */
-	MG_NL_EV_NEIGH_CHANGE,	/* an IPv4/IPv6 neighbour was added/changed/removed */
-	MG_NL_EV_ROUTE_CHANGE,	/* an IPv4/IPv6 route was added or removed */
+	MG_NL_EV_NEIGH_CHANGE,	/* IPv4/IPv6 neighbour changed */
+	MG_NL_EV_ROUTE_CHANGE,	/* IPv4/IPv6 route added or removed */
 	MG_NL_EV_RESYNC,	/* events were lost: re-resolve everything */
 };
 
@@ -202,8 +203,9 @@ typedef void (*mg_nl_event_cb)(const struct mg_nl_event *ev, void *arg);
  * Reads until the socket is empty.  When the kernel dropped notifications
  * (ENOBUFS) one MG_NL_EV_RESYNC is reported where the loss was seen and
  * draining goes on; the agent should then re-resolve every next hop it
- * holds (after the call, so it sees the state the later events describe).  Cached
- * route clones, bridge FDB entries and other families are not reported.
+ * holds, best once this call has returned.  Cached route clones, bridge FDB
+ * entries and other families are not reported.  LINK_UP and LINK_DOWN
+ * report the state in each RTM_NEWLINK, so they may repeat.
  *
  * Return: the number of events reported, or -errno.
  */
