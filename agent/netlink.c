@@ -27,6 +27,8 @@
 #include "netlink.h"
 #include "lib/log.h"
 
+_Static_assert(MG_NL_IFNAMSIZ == IFNAMSIZ, "MG_NL_IFNAMSIZ");
+
 #define NL_BUF_SIZE	32768
 /* Request buffers start zeroed: libmnl leaves attribute padding as is. */
 #define NL_REQ_SIZE	512
@@ -289,7 +291,7 @@ int mg_nl_ifindex(const char *name)
 {
 	unsigned int idx;
 
-	if (!name || !*name || strlen(name) >= IF_NAMESIZE)
+	if (!name || !*name || strlen(name) >= IFNAMSIZ)
 		return -EINVAL;
 	idx = if_nametoindex(name);
 	if (!idx)

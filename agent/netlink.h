@@ -12,8 +12,10 @@
 #define MG_NETLINK_H
 
 #include <stdbool.h>
-#include <net/if.h>
 #include <meshgate/abi.h>
+
+/* IFNAMSIZ, without pulling in net/if.h or linux/if.h (they clash). */
+#define MG_NL_IFNAMSIZ	16
 
 struct mg_nl;
 
@@ -146,7 +148,7 @@ int mg_nl_ifindex(const char *name);
  */
 struct mg_nl_link {
 	int ifindex;
-	char name[IF_NAMESIZE];
+	char name[MG_NL_IFNAMSIZ];
 	__u8 mac[6];
 	bool mac_ok;
 	bool up;
@@ -189,7 +191,7 @@ struct mg_nl_event {
 	int family;
 	struct mg_addr addr;
 	__u8 prefixlen;
-	char ifname[IF_NAMESIZE];
+	char ifname[MG_NL_IFNAMSIZ];
 };
 
 typedef void (*mg_nl_event_cb)(const struct mg_nl_event *ev, void *arg);
