@@ -24,6 +24,8 @@ const char *mg_addr_str(const struct mg_addr *addr, char *buf, size_t len);
 const char *mg_prefix_str(const struct mg_prefix *pfx, char *buf, size_t len);
 
 bool mg_addr_equal(const struct mg_addr *a, const struct mg_addr *b);
+/* Same family, same length, same network bits. */
+bool mg_prefix_equal(const struct mg_prefix *a, const struct mg_prefix *b);
 /* True when the two prefixes share any address (same family only). */
 bool mg_prefix_overlap(const struct mg_prefix *a, const struct mg_prefix *b);
 /* True when addr lies inside pfx. */
