@@ -13,11 +13,14 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "agent.h"
+#include "cli.h"
+#include "ctl.h"
 #include "dpmaps.h"
 #include "loader.h"
 #include "netlink.h"
 #include "lib/log.h"
 #include "lib/loop.h"
+#include "lib/out.h"
 #include "xdp.skel.h"
 
 #define NH_REFRESH_MS		5000	/* re-resolve next hops at least this often */
@@ -32,6 +35,8 @@ struct agent {
 	struct mg_nl *nl;
 	struct mg_loop *loop;
 	struct mg_loop_src *nh_timer;
+	struct mg_ctl *ctl;
+	uint64_t started_ms;
 	struct mg_view view;
 	struct mg_view_gw gw[MG_CFG_MAX_PEERS];
 };
@@ -162,6 +167,48 @@ static void on_signal(struct mg_loop_src *src, uint32_t signo, void *arg)
 	mg_loop_stop(a->loop);
 }
 
+static int ctl_status(struct mg_cli *cli, int argc, char **argv)
+{
+	struct agent *a = cli->priv;
+	const struct mg_config *cfg = a->cfg;
+	char buf[MG_ADDRSTRLEN];
+	int live = 0;
+
+	if (argc > 1) {
+		fprintf(cli->err, "usage: meshgate status\n");
+		return 2;
+	}
+	for (int i = 0; i < a->view.n_gw; i++)
+		live += a->view.gw[i].alive;
+	out_obj_open(NULL);
+	out_str("gateway", "gateway     %s\n", cfg->gw_name);
+	out_str("cluster", "cluster     %s", cfg->cluster_name);
+	out_u64("cluster_id", " (id %llu)\n", cfg->cluster_id);
+	out_str("tunnel_address", "tunnel      %s",
+		mg_addr_str(&cfg->tunnel, buf, sizeof(buf)));
+	out_u64("vxlan_port", " udp/%llu\n", cfg->vxlan_port);
+	out_str("cluster_interface", "interfaces  %s (cluster)",
+		cfg->cluster_if);
+	out_str("underlay_interface", ", %s (underlay)", cfg->underlay_if);
+	out_str("xdp_mode", ", XDP %s\n",
+		cfg->xdp_mode == MG_XDP_GENERIC ? "generic" : "native");
+	out_str("nexthop", "next hops   %s\n",
+		cfg->nh_mode == MG_NH_TABLE ? "table" : "fib");
+	out_str("pin_dir", "maps        %s\n", cfg->pin_dir);
+	out_u64("peers", "peers       %llu", a->view.n_gw);
+	out_u64("peers_alive", " (%llu alive)\n", live);
+	out_u64("uptime_s", "uptime      %llus\n",
+		(mg_now_ms() - a->started_ms) / 1000);
+	out_obj_close();
+	out_finish();
+	return 0;
+}
+
+static const struct mg_cmd ctl_commands[] = {
+	{ "status", ctl_status, "", "gateway, cluster, interfaces, peers" },
+	{ NULL }
+};
+
 int mg_agent_run(const struct mg_config *cfg)
 {
 	static const int sigs[] = { SIGTERM, SIGINT };
@@ -216,10 +263,17 @@ int mg_agent_run(const struct mg_config *cfg)
 		err = -errno ? -errno : -ENOMEM;
 		goto out;
 	}
+	a->started_ms = mg_now_ms();
+	a->ctl = mg_ctl_open(a->loop, cfg->control_socket, ctl_commands, a);
+	if (!a->ctl) {
+		err = -errno ? -errno : -EINVAL;
+		goto out;
+	}
 	pr_info("gateway %s of cluster %s (id %u) running; maps in %s",
 		cfg->gw_name, cfg->cluster_name, cfg->cluster_id, cfg->pin_dir);
 	err = mg_loop_run(a->loop);
 out:
+	mg_ctl_close(a->ctl);
 	mg_loop_free(a->loop);
 	mg_nl_close(a->nl);
 	if (a->dp.skel)

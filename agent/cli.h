@@ -9,10 +9,15 @@
 #include <stdbool.h>
 #include <limits.h>
 
+#include <stdio.h>
+
 struct mg_cli {
 	bool json;
 	char pin_dir[PATH_MAX];
 	const char *config;		/* -c FILE, if given */
+	char socket[PATH_MAX];		/* the agent's control socket */
+	FILE *err;			/* where a command writes its errors */
+	void *priv;			/* the agent, for commands it serves */
 };
 
 struct mg_cmd {

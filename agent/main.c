@@ -11,6 +11,7 @@
 #include "agent.h"
 #include "cli.h"
 #include "config.h"
+#include "ctl.h"
 #include "loader.h"
 #include "lib/log.h"
 #include "lib/out.h"
@@ -105,6 +106,12 @@ static int cmd_version(struct mg_cli *cli, int argc, char **argv)
 
 static int cmd_help(struct mg_cli *cli, int argc, char **argv);
 
+/* Commands the running agent answers, through its control socket. */
+static int cmd_remote(struct mg_cli *cli, int argc, char **argv)
+{
+	return mg_ctl_call(cli->socket, cli->json, argc, argv);
+}
+
 static const struct mg_cmd commands[] = {
 	{ "agent", cmd_agent, "[-c FILE] [--check-config]",
 	  "run the gateway daemon (or only validate its configuration)" },
@@ -112,6 +119,8 @@ static const struct mg_cmd commands[] = {
 	  "list a pinned map: endpoints clusters peers nexthops tx stats" },
 	{ "stats", cmd_stats, "[-a]",
 	  "datapath counters by reason, summed over CPUs (-a: zeros too)" },
+	{ "status", cmd_remote, "",
+	  "the running agent: gateway, cluster, interfaces, peers" },
 	{ "down", cmd_down, "",
 	  "detach the datapath and remove its pinned maps" },
 	{ "version", cmd_version, "", "print the version" },
@@ -122,13 +131,14 @@ static const struct mg_cmd commands[] = {
 static int cmd_help(struct mg_cli *cli, int argc, char **argv)
 {
 	fprintf(stderr,
-		"usage: meshgate [-j] [-p PIN_DIR] [-c CONFIG] OBJECT [ARGS]\n"
+		"usage: meshgate [-j] [-p PIN_DIR] [-s SOCKET] [-c CONFIG] OBJECT [ARGS]\n"
 		"  -j, --json       JSON output\n"
 		"  -p, --pin-dir    where the maps are pinned (default %s)\n"
+		"  -s, --socket     the agent's control socket (default %s)\n"
 		"  -c, --config     configuration file (default %s);\n"
-		"                   also supplies the pin directory\n"
+		"                   supplies the pin directory and the socket\n"
 		"objects (any unique prefix):\n",
-		MG_PIN_DIR_DEFAULT, MG_DEFAULT_CONFIG);
+		MG_PIN_DIR_DEFAULT, MG_CTL_SOCKET_DEFAULT, MG_DEFAULT_CONFIG);
 	mg_cmd_usage(commands, "meshgate");
 	return argc >= 0 ? 0 : 2;
 }
@@ -139,18 +149,21 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "pin-dir", required_argument, NULL, 'p' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
 	};
 	struct mg_cli cli = { 0 };
 	const struct mg_cmd *cmd;
-	bool pin_given = false;
+	bool pin_given = false, sock_given = false;
 	int opt;
 
 	snprintf(cli.pin_dir, sizeof(cli.pin_dir), "%s", MG_PIN_DIR_DEFAULT);
+	snprintf(cli.socket, sizeof(cli.socket), "%s", MG_CTL_SOCKET_DEFAULT);
+	cli.err = stderr;
 	/* '+': stop at the object, its options are its own. */
-	while ((opt = getopt_long(argc, argv, "+jp:c:hV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+jp:c:s:hV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'j':
 			cli.json = true;
@@ -161,6 +174,10 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			cli.config = optarg;
+			break;
+		case 's':
+			snprintf(cli.socket, sizeof(cli.socket), "%s", optarg);
+			sock_given = true;
 			break;
 		case 'V':
 			return cmd_version(&cli, 0, NULL);
@@ -179,14 +196,18 @@ int main(int argc, char **argv)
 	if (!cmd)
 		return 2;
 	/* The CLI commands take the pin directory from -c unless -p says. */
-	if (cli.config && !pin_given && cmd->run != cmd_agent) {
+	if (cli.config && cmd->run != cmd_agent) {
 		struct mg_config *cfg = malloc(sizeof(*cfg));
 
 		if (!cfg || load_config(cfg, cli.config)) {
 			free(cfg);
 			return 1;
 		}
-		snprintf(cli.pin_dir, sizeof(cli.pin_dir), "%s", cfg->pin_dir);
+		if (!pin_given)
+			snprintf(cli.pin_dir, sizeof(cli.pin_dir), "%s", cfg->pin_dir);
+		if (!sock_given)
+			snprintf(cli.socket, sizeof(cli.socket), "%s",
+				 cfg->control_socket);
 		free(cfg);
 	}
 	out_init(stdout, cli.json);

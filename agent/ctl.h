@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The control socket (DESIGN §4): a root-only UNIX stream socket through
+ * which the CLI asks the running agent.  One request per connection:
+ *
+ *   frame    = u32 length (network order, <= MG_CTL_MAX_FRAME) + msgpack body
+ *   request  = [1, json (bool), "word", "word", ...]   (the CLI's argv)
+ *   response = [status (int), stdout (raw), stderr (raw)]
+ *
+ * The agent renders the answer with the same printer as the CLI (text or
+ * JSON), so a command prints the same whether it ran here or there.
+ */
+#ifndef MG_CTL_H
+#define MG_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "cli.h"
+
+#define MG_CTL_SOCKET_DEFAULT	"/run/meshgate/meshgate.sock"
+#define MG_CTL_VERSION		1
+#define MG_CTL_MAX_FRAME	(1u << 20)
+#define MG_CTL_MAX_ARGS		32
+#define MG_CTL_MAX_ARG		1024
+
+struct mg_loop;
+struct mg_ctl;
+
+struct mg_ctl_request {
+	bool json;
+	int argc;
+	char *argv[MG_CTL_MAX_ARGS + 1];
+	char storage[MG_CTL_MAX_ARGS * (MG_CTL_MAX_ARG + 1)];
+};
+
+/* Decode a request body (after the length).  0, or -EBADMSG / -EINVAL. */
+int mg_ctl_request_decode(const uint8_t *p, size_t n,
+			  struct mg_ctl_request *req);
+
+/*
+ * Listen on path (mode 0600, parent created 0700; a stale socket is
+ * replaced) and serve requests from the loop with the commands of table,
+ * whose run() gets a struct mg_cli with priv = arg.
+ */
+struct mg_ctl *mg_ctl_open(struct mg_loop *loop, const char *path,
+			   const struct mg_cmd *table, void *arg);
+void mg_ctl_close(struct mg_ctl *ctl);
+
+/*
+ * Client: send argv to the agent at path and print its answer on our
+ * stdout/stderr.  Returns the command's exit status, or 1 with a message
+ * when the agent cannot be reached.
+ */
+int mg_ctl_call(const char *path, bool json, int argc, char **argv);
+
+#endif
