@@ -276,6 +276,9 @@ int mg_ml_packet_decode(const uint8_t *pkt, size_t n,
 			pkt = plain.data;
 			n = plain.len;
 		} else if (!o->accept_plaintext) {
+			/* wrong key, tampered, or plaintext: all refused */
+			if (err != -ENOMEM)
+				err = -EACCES;
 			goto out;
 		}
 	}
