@@ -1,0 +1,863 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The agent's configuration file: INI, read with libinih.
+ *
+ * libinih splits lines into section, key and value, trims blanks and strips
+ * ';' comments.  What it does not give is the line number (Debian builds it
+ * without INI_HANDLER_LINENO) or a section it has not truncated (50 bytes),
+ * so every line reaches it through cfg_reader(), which counts lines and
+ * takes the section headers itself.  libinih calls the handler for a line
+ * before it asks the reader for the next one, so the reader's count is the
+ * handler's line.
+ *
+ * Every problem becomes one line "PATH:LINE: [section] key: message" and
+ * parsing goes on, so one run shows them all.  The checks that need the
+ * whole file (required keys, cluster ids, overlapping CIDRs, tunnel
+ * addresses) run after the last line.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <ini.h>
+#include "config.h"
+#include "lib/log.h"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define CFG_FILE_MAX	(1 << 20)	/* a real config is a few KiB */
+#define CFG_QUOTE_MAX	64		/* longest value quoted in a message */
+#define CFG_SECT_MAX	(MG_CFG_NAME_MAX + 8)
+
+enum cfg_sect {
+	SECT_NONE,	/* before the first header */
+	SECT_AGENT,
+	SECT_CLUSTER,
+	SECT_GATEWAY,
+	SECT_PEER,
+	SECT_BAD,	/* reported at its header; its keys are skipped */
+	SECT_MAX,
+};
+
+static const char *const sect_names[SECT_MAX] = {
+	[SECT_AGENT] = "agent", [SECT_CLUSTER] = "cluster",
+	[SECT_GATEWAY] = "gateway", [SECT_PEER] = "peer",
+};
+
+enum cfg_key_id {
+	K_PIN_DIR, K_LOG_LEVEL, K_STATE_DIR, K_CONTROL_SOCKET,
+	K_CLUSTER_NAME, K_CLUSTER_ID, K_CLUSTER_CIDR,
+	K_GW_NAME, K_GW_TUNNEL, K_CLUSTER_IF, K_UNDERLAY_IF, K_XDP_MODE,
+	K_VXLAN_PORT, K_NEXTHOP,
+	K_PEER_CLUSTER, K_PEER_CLUSTER_ID, K_PEER_TUNNEL, K_PEER_CIDR,
+	K_MAX,
+};
+
+struct cfg_key;
+typedef int (*cfg_parse_fn)(const struct cfg_key *k, const char *val,
+			    void *dst, char *msg, size_t msglen);
+
+/* One key: where it lives, how it is parsed, what it allows. */
+struct cfg_key {
+	const char *name;
+	enum cfg_sect sect;
+	cfg_parse_fn parse;
+	size_t off;		/* in struct mg_config, or mg_cfg_peer */
+	size_t size;		/* of the field; of one element if repeat */
+	size_t n_off;		/* repeat: the element count beside it */
+	unsigned long min, max;	/* numbers: range; strings: max length */
+	const char *const *choices;	/* indexed by the enum's value */
+	bool required;
+	bool repeat;
+};
+
+/* Everything the reader and the handler share during one parse. */
+struct cfg_parse {
+	struct mg_config *cfg;
+	FILE *errf;
+	int errors;
+
+	const char *pos;	/* next unread byte of the text */
+	int line;		/* of the line last handed to libinih */
+	bool expect_kv;		/* that line must reach the handler */
+	bool handled;		/* ... and did */
+
+	enum cfg_sect sect;
+	char label[CFG_SECT_MAX];	/* of sect, as messages show it */
+	int peer;		/* index in cfg->peers when sect == SECT_PEER */
+	int sect_line[SECT_MAX];	/* first header of each section */
+
+	/* Owner 0 is this gateway, owner i + 1 is cfg->peers[i]. */
+	int key_line[MG_CFG_MAX_PEERS + 1][K_MAX];
+	int cidr_line[MG_CFG_MAX_PEERS + 1][MG_CFG_MAX_CIDRS];
+};
+
+_Static_assert(sizeof(enum mg_xdp_mode) == sizeof(int) &&
+	       sizeof(enum mg_nh_mode) == sizeof(int),
+	       "choice keys are stored as int");
+
+static void cfg_err(struct cfg_parse *ps, int line, const char *sect,
+		    const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void cfg_err(struct cfg_parse *ps, int line, const char *sect,
+		    const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	ps->errors++;
+	if (!ps->errf)
+		return;
+	fprintf(ps->errf, "%s:%d: [%s]%s%s: ", ps->cfg->path, line, sect,
+		key ? " " : "", key ? key : "");
+	va_start(ap, fmt);
+	vfprintf(ps->errf, fmt, ap);
+	va_end(ap);
+	fputc('\n', ps->errf);
+}
+
+/* --- values --------------------------------------------------------------- */
+
+static int parse_uint(const struct cfg_key *k, const char *val, void *dst,
+		      char *msg, size_t msglen)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(val, &end, 10);
+	if (!isdigit((unsigned char)val[0]) || *end || errno ||
+	    v < k->min || v > k->max) {
+		snprintf(msg, msglen, "\"%.*s\" is not a number from %lu to %lu",
+			 CFG_QUOTE_MAX, val, k->min, k->max);
+		return -EINVAL;
+	}
+	if (k->size == sizeof(__u8))
+		*(__u8 *)dst = (__u8)v;
+	else
+		*(__u16 *)dst = (__u16)v;
+	return 0;
+}
+
+static int parse_choice(const struct cfg_key *k, const char *val, void *dst,
+			char *msg, size_t msglen)
+{
+	size_t used = 0;
+	int i;
+
+	for (i = 0; k->choices[i]; i++) {
+		if (!strcasecmp(val, k->choices[i])) {
+			*(int *)dst = i;
+			return 0;
+		}
+	}
+	used = (size_t)snprintf(msg, msglen, "\"%.*s\" is not one of",
+				CFG_QUOTE_MAX, val);
+	for (i = 0; k->choices[i] && used < msglen; i++)
+		used += (size_t)snprintf(msg + used, msglen - used, "%s%s",
+					 i ? "|" : " ", k->choices[i]);
+	return -EINVAL;
+}
+
+static int parse_log_level(const struct cfg_key *k, const char *val,
+			   void *dst, char *msg, size_t msglen)
+{
+	int level = mg_log_level_parse(val);
+
+	if (level < 0) {
+		snprintf(msg, msglen,
+			 "\"%.*s\" is not one of error|warn|info|debug",
+			 CFG_QUOTE_MAX, val);
+		return -EINVAL;
+	}
+	*(int *)dst = level;
+	return 0;
+}
+
+static bool name_valid(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > max)
+		return false;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789._-") == n;
+}
+
+static int parse_name(const struct cfg_key *k, const char *val, void *dst,
+		      char *msg, size_t msglen)
+{
+	if (!name_valid(val, k->size - 1)) {
+		snprintf(msg, msglen,
+			 "\"%.*s\" is not a name: 1 to %zu of A-Z a-z 0-9 . _ -",
+			 CFG_QUOTE_MAX, val, k->size - 1);
+		return -EINVAL;
+	}
+	strcpy(dst, val);
+	return 0;
+}
+
+/* The kernel's dev_valid_name(): no '/', ':' or blanks, not "." or "..". */
+static int parse_ifname(const struct cfg_key *k, const char *val, void *dst,
+			char *msg, size_t msglen)
+{
+	size_t n = strlen(val);
+	const char *p;
+
+	if (!n || n > k->size - 1 || !strcmp(val, ".") || !strcmp(val, ".."))
+		goto bad;
+	for (p = val; *p; p++)
+		if (*p == '/' || *p == ':' || isspace((unsigned char)*p) ||
+		    !isprint((unsigned char)*p))
+			goto bad;
+	strcpy(dst, val);
+	return 0;
+bad:
+	snprintf(msg, msglen,
+		 "\"%.*s\" is not an interface name: 1 to %zu characters, no '/', ':' or blanks",
+		 CFG_QUOTE_MAX, val, k->size - 1);
+	return -EINVAL;
+}
+
+static int parse_path(const struct cfg_key *k, const char *val, void *dst,
+		      char *msg, size_t msglen)
+{
+	size_t max = k->max ? k->max : k->size - 1;
+
+	if (val[0] != '/') {
+		snprintf(msg, msglen, "\"%.*s\" is not an absolute path",
+			 CFG_QUOTE_MAX, val);
+		return -EINVAL;
+	}
+	if (strlen(val) > max) {
+		snprintf(msg, msglen, "path longer than %zu characters", max);
+		return -EINVAL;
+	}
+	strcpy(dst, val);
+	return 0;
+}
+
+static int parse_addr(const struct cfg_key *k, const char *val, void *dst,
+		      char *msg, size_t msglen)
+{
+	if (mg_addr_parse(val, dst)) {
+		snprintf(msg, msglen, "\"%.*s\" is not an IPv4 or IPv6 address",
+			 CFG_QUOTE_MAX, val);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_cidr(const struct cfg_key *k, const char *val, void *dst,
+		      char *msg, size_t msglen)
+{
+	if (mg_prefix_parse(val, dst)) {
+		snprintf(msg, msglen,
+			 "\"%.*s\" is not a prefix: ADDRESS/LENGTH with the host bits zero, e.g. 10.1.0.0/16",
+			 CFG_QUOTE_MAX, val);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* --- the keys ------------------------------------------------------------- */
+
+static const char *const xdp_modes[] = {
+	[MG_XDP_NATIVE] = "native", [MG_XDP_GENERIC] = "generic", NULL
+};
+static const char *const nh_modes[] = {
+	[MG_NH_TABLE] = "table", [MG_NH_FIB] = "fib", NULL
+};
+
+#define FIELD_SIZE(type, f)	sizeof(((type *)0)->f)
+#define KEY(s, n, fn, type, f, ...)					\
+	{ .name = (n), .sect = (s), .parse = (fn),			\
+	  .off = offsetof(type, f), .size = FIELD_SIZE(type, f),	\
+	  __VA_ARGS__ }
+#define CFG(s, n, fn, f, ...)	KEY(s, n, fn, struct mg_config, f, __VA_ARGS__)
+#define PEER(n, fn, f, ...) \
+	KEY(SECT_PEER, n, fn, struct mg_cfg_peer, f, __VA_ARGS__)
+#define CIDRS(s, type)							\
+	{ .name = "cidr", .sect = (s), .parse = parse_cidr,		\
+	  .off = offsetof(type, cidrs), .size = sizeof(struct mg_prefix),	\
+	  .n_off = offsetof(type, n_cidrs), .repeat = true, .required = true }
+
+static const struct cfg_key cfg_keys[K_MAX] = {
+	[K_PIN_DIR] = CFG(SECT_AGENT, "pin_dir", parse_path, pin_dir),
+	[K_LOG_LEVEL] = CFG(SECT_AGENT, "log_level", parse_log_level,
+			    log_level),
+	[K_STATE_DIR] = CFG(SECT_AGENT, "state_dir", parse_path, state_dir),
+	[K_CONTROL_SOCKET] = CFG(SECT_AGENT, "control_socket", parse_path,
+				 control_socket,
+				 .max = FIELD_SIZE(struct sockaddr_un,
+						   sun_path) - 1),
+
+	[K_CLUSTER_NAME] = CFG(SECT_CLUSTER, "name", parse_name, cluster_name,
+			       .required = true),
+	[K_CLUSTER_ID] = CFG(SECT_CLUSTER, "id", parse_uint, cluster_id,
+			     .min = 1, .max = 255, .required = true),
+	[K_CLUSTER_CIDR] = CIDRS(SECT_CLUSTER, struct mg_config),
+
+	[K_GW_NAME] = CFG(SECT_GATEWAY, "name", parse_name, gw_name),
+	[K_GW_TUNNEL] = CFG(SECT_GATEWAY, "tunnel_address", parse_addr,
+			    tunnel, .required = true),
+	[K_CLUSTER_IF] = CFG(SECT_GATEWAY, "cluster_interface", parse_ifname,
+			     cluster_if, .required = true),
+	[K_UNDERLAY_IF] = CFG(SECT_GATEWAY, "underlay_interface",
+			      parse_ifname, underlay_if),
+	[K_XDP_MODE] = CFG(SECT_GATEWAY, "xdp_mode", parse_choice, xdp_mode,
+			   .choices = xdp_modes),
+	[K_VXLAN_PORT] = CFG(SECT_GATEWAY, "vxlan_port", parse_uint,
+			     vxlan_port, .min = 1, .max = 65535),
+	[K_NEXTHOP] = CFG(SECT_GATEWAY, "nexthop", parse_choice, nh_mode,
+			  .choices = nh_modes),
+
+	[K_PEER_CLUSTER] = PEER("cluster", parse_name, cluster,
+				.required = true),
+	[K_PEER_CLUSTER_ID] = PEER("cluster_id", parse_uint, cluster_id,
+				   .min = 1, .max = 255, .required = true),
+	[K_PEER_TUNNEL] = PEER("tunnel_address", parse_addr, tunnel,
+			       .required = true),
+	[K_PEER_CIDR] = CIDRS(SECT_PEER, struct mg_cfg_peer),
+};
+
+static const struct cfg_key *cfg_key_find(enum cfg_sect sect, const char *name)
+{
+	const struct cfg_key *k;
+
+	for (k = cfg_keys; k < cfg_keys + K_MAX; k++)
+		if (k->sect == sect && !strcmp(k->name, name))
+			return k;
+	return NULL;
+}
+
+/* "[peer west-gw1]" for owner 2, "[cluster]" or "[gateway]" for owner 0. */
+static const char *owner_sect(const struct mg_config *cfg, int owner,
+			      enum cfg_sect sect, char *buf, size_t len)
+{
+	if (!owner)
+		return sect_names[sect];
+	snprintf(buf, len, "peer %s", cfg->peers[owner - 1].name);
+	return buf;
+}
+
+/* --- the parse ------------------------------------------------------------ */
+
+static void cfg_section(struct cfg_parse *ps, const char *hdr)
+{
+	struct mg_config *cfg = ps->cfg;
+	const char *end = strchr(hdr, ']'), *rest, *name;
+	char sect[CFG_SECT_MAX];
+	struct mg_cfg_peer *peer;
+	size_t n;
+	int i;
+
+	ps->sect = SECT_BAD;
+	snprintf(ps->label, sizeof(ps->label), "?");
+	if (!end) {
+		cfg_err(ps, ps->line, ps->label, NULL,
+			"section header without ']'");
+		return;
+	}
+	/* Blanks inside the brackets are trimmed, as libinih does for keys. */
+	for (name = hdr + 1; isspace((unsigned char)*name); name++)
+		;
+	for (n = (size_t)(end - name); n && isspace((unsigned char)name[n - 1]);
+	     n--)
+		;
+	snprintf(sect, sizeof(sect), "%.*s", (int)n, name);
+	snprintf(ps->label, sizeof(ps->label), "%s", sect);
+	for (rest = end + 1; isspace((unsigned char)*rest); rest++)
+		;
+	if (*rest && *rest != ';' && *rest != '#') {
+		cfg_err(ps, ps->line, sect, NULL, "text after ']'");
+		return;
+	}
+	if (n >= sizeof(sect)) {
+		cfg_err(ps, ps->line, sect, NULL, "section name too long");
+		return;
+	}
+
+	for (i = SECT_AGENT; i < SECT_PEER; i++) {
+		if (!strcmp(sect, sect_names[i])) {
+			ps->sect = (enum cfg_sect)i;
+			if (!ps->sect_line[i])
+				ps->sect_line[i] = ps->line;
+			return;
+		}
+	}
+	if (strncmp(sect, "peer", 4) ||
+	    (sect[4] && !isspace((unsigned char)sect[4]))) {
+		cfg_err(ps, ps->line, sect, NULL,
+			"unknown section (known: agent, cluster, gateway, peer NAME)");
+		return;
+	}
+
+	for (name = sect + 4; isspace((unsigned char)*name); name++)
+		;
+	if (!name_valid(name, MG_CFG_NAME_MAX - 1)) {
+		cfg_err(ps, ps->line, sect, NULL,
+			"\"%s\" is not a peer name: [peer NAME], NAME 1 to %d of A-Z a-z 0-9 . _ -",
+			name, MG_CFG_NAME_MAX - 1);
+		return;
+	}
+	for (i = 0; i < cfg->n_peers; i++) {
+		if (!strcmp(cfg->peers[i].name, name)) {
+			cfg_err(ps, ps->line, sect, NULL,
+				"peer defined twice (first at line %d)",
+				cfg->peers[i].line);
+			return;
+		}
+	}
+	if (cfg->n_peers >= MG_CFG_MAX_PEERS) {
+		cfg_err(ps, ps->line, sect, NULL, "more than %d peers",
+			MG_CFG_MAX_PEERS);
+		return;
+	}
+	ps->peer = cfg->n_peers++;
+	peer = &cfg->peers[ps->peer];
+	memset(peer, 0, sizeof(*peer));
+	strcpy(peer->name, name);
+	peer->line = ps->line;
+	ps->sect = SECT_PEER;
+	snprintf(ps->label, sizeof(ps->label), "peer %s", name);
+}
+
+/* A key line libinih did not take is a syntax error. */
+static void cfg_check_handled(struct cfg_parse *ps)
+{
+	if (ps->expect_kv && !ps->handled)
+		cfg_err(ps, ps->line, ps->label, NULL,
+			"expected \"key = value\"");
+	ps->expect_kv = false;
+}
+
+/* libinih's ini_reader: hands it one line at a time, as fgets() would. */
+static char *cfg_reader(char *str, int num, void *stream)
+{
+	struct cfg_parse *ps = stream;
+	const char *p = ps->pos, *eol;
+	size_t len;
+
+	cfg_check_handled(ps);
+	if (!*p)
+		return NULL;
+	eol = strchr(p, '\n');
+	len = eol ? (size_t)(eol - p) : strlen(p);
+	ps->pos = p + len + (eol ? 1 : 0);
+	ps->line++;
+
+	if (ps->line == 1 && len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3)) {
+		p += 3;
+		len -= 3;
+	}
+	/*
+	 * Leading blanks go here, so that libinih never takes an indented
+	 * line for the continuation of the previous value.
+	 */
+	while (len && isspace((unsigned char)*p)) {
+		p++;
+		len--;
+	}
+	while (len && isspace((unsigned char)p[len - 1]))
+		len--;
+	if (num < 1 || len > (size_t)num - 1) {
+		cfg_err(ps, ps->line, ps->label, NULL,
+			"line longer than %d characters", num - 1);
+		len = 0;
+	}
+	memcpy(str, p, len);
+	str[len] = '\0';
+
+	if (str[0] == '[')
+		cfg_section(ps, str);
+	else if (str[0] && str[0] != ';' && str[0] != '#')
+		ps->expect_kv = true;
+	ps->handled = false;
+	return str;
+}
+
+static int cfg_handler(void *user, const char *section, const char *name,
+		       const char *value)
+{
+	struct cfg_parse *ps = user;
+	const struct cfg_key *k;
+	int owner = 0, *n = NULL;
+	const char *sect = ps->label;
+	char msg[256];
+	char *base = (char *)ps->cfg;
+	void *dst;
+
+	ps->handled = true;
+	if (ps->sect == SECT_BAD)
+		return 1;
+	if (ps->sect == SECT_PEER) {
+		owner = ps->peer + 1;
+		base = (char *)&ps->cfg->peers[ps->peer];
+	}
+	if (ps->sect == SECT_NONE) {
+		cfg_err(ps, ps->line, sect, name, "key outside any section");
+		return 1;
+	}
+	if (!name[0]) {
+		cfg_err(ps, ps->line, sect, NULL, "no key before '='");
+		return 1;
+	}
+	k = cfg_key_find(ps->sect, name);
+	if (!k) {
+		cfg_err(ps, ps->line, sect, name, "unknown key");
+		return 1;
+	}
+	if (ps->key_line[owner][k - cfg_keys] && !k->repeat) {
+		cfg_err(ps, ps->line, sect, name, "set twice (first at line %d)",
+			ps->key_line[owner][k - cfg_keys]);
+		return 1;
+	}
+	if (!ps->key_line[owner][k - cfg_keys])
+		ps->key_line[owner][k - cfg_keys] = ps->line;
+
+	dst = base + k->off;
+	if (k->repeat) {
+		n = (int *)(base + k->n_off);
+		if (*n >= MG_CFG_MAX_CIDRS) {
+			cfg_err(ps, ps->line, sect, name,
+				"more than %d CIDRs", MG_CFG_MAX_CIDRS);
+			return 1;
+		}
+		dst = (char *)dst + (size_t)*n * k->size;
+	}
+	if (k->parse(k, value, dst, msg, sizeof(msg))) {
+		cfg_err(ps, ps->line, sect, name, "%s", msg);
+		return 1;
+	}
+	if (n)
+		ps->cidr_line[owner][(*n)++] = ps->line;
+	return 1;
+}
+
+/* --- whole-file checks ---------------------------------------------------- */
+
+static void check_required(struct cfg_parse *ps)
+{
+	const struct mg_config *cfg = ps->cfg;
+	const struct cfg_key *k;
+	char sect[CFG_SECT_MAX];
+	int owner, line;
+
+	for (k = cfg_keys; k < cfg_keys + K_MAX; k++) {
+		if (!k->required)
+			continue;
+		for (owner = 0; owner <= cfg->n_peers; owner++) {
+			if ((k->sect == SECT_PEER) != !!owner ||
+			    ps->key_line[owner][k - cfg_keys])
+				continue;
+			line = owner ? cfg->peers[owner - 1].line :
+				       ps->sect_line[k->sect];
+			cfg_err(ps, line,
+				owner_sect(cfg, owner, k->sect, sect,
+					   sizeof(sect)),
+				k->name, k->repeat ?
+				"required: at least one is needed" :
+				"required key is missing");
+		}
+	}
+}
+
+/* Cluster names and ids: one id per name, one name per id, not our own. */
+static void check_clusters(struct cfg_parse *ps)
+{
+	const struct mg_config *cfg = ps->cfg;
+	const struct mg_cfg_peer *p, *q;
+	char sect[CFG_SECT_MAX];
+	int i, j, o;
+
+	for (i = 0; i < cfg->n_peers; i++) {
+		p = &cfg->peers[i];
+		o = i + 1;
+		owner_sect(cfg, o, SECT_PEER, sect, sizeof(sect));
+		if (!strcmp(p->name, cfg->gw_name))
+			cfg_err(ps, p->line, sect, NULL,
+				"a peer cannot have this gateway's own name");
+		if (p->cluster_id && p->cluster_id == cfg->cluster_id) {
+			cfg_err(ps, ps->key_line[o][K_PEER_CLUSTER_ID], sect,
+				"cluster_id",
+				"%u is this gateway's own cluster id; static peers are gateways of other clusters",
+				p->cluster_id);
+			continue;
+		}
+		if (p->cluster[0] && !strcmp(p->cluster, cfg->cluster_name)) {
+			cfg_err(ps, ps->key_line[o][K_PEER_CLUSTER], sect,
+				"cluster",
+				"\"%s\" is this gateway's own cluster; static peers are gateways of other clusters",
+				p->cluster);
+			continue;
+		}
+		if (!p->cluster[0] || !p->cluster_id)
+			continue;
+		for (j = 0; j < i; j++) {
+			q = &cfg->peers[j];
+			if (!q->cluster[0] || !q->cluster_id)
+				continue;
+			if (!strcmp(p->cluster, q->cluster) &&
+			    p->cluster_id != q->cluster_id) {
+				cfg_err(ps, ps->key_line[o][K_PEER_CLUSTER_ID],
+					sect, "cluster_id",
+					"cluster \"%s\" has id %u in [peer %s] (line %d)",
+					p->cluster, q->cluster_id, q->name,
+					ps->key_line[j + 1][K_PEER_CLUSTER_ID]);
+				break;
+			}
+			if (strcmp(p->cluster, q->cluster) &&
+			    p->cluster_id == q->cluster_id) {
+				cfg_err(ps, ps->key_line[o][K_PEER_CLUSTER_ID],
+					sect, "cluster_id",
+					"%u is already the id of cluster \"%s\" in [peer %s] (line %d)",
+					p->cluster_id, q->cluster, q->name,
+					ps->key_line[j + 1][K_PEER_CLUSTER_ID]);
+				break;
+			}
+		}
+	}
+}
+
+/* Tunnel addresses: unique, and (for now) all of this gateway's family. */
+static void check_tunnels(struct cfg_parse *ps)
+{
+	const struct mg_config *cfg = ps->cfg;
+	const struct mg_addr *own = &cfg->tunnel;
+	const struct mg_cfg_peer *p;
+	char sect[CFG_SECT_MAX], a[MG_ADDRSTRLEN];
+	int i, j, line;
+
+	for (i = 0; i < cfg->n_peers; i++) {
+		p = &cfg->peers[i];
+		if (!p->tunnel.family)
+			continue;
+		owner_sect(cfg, i + 1, SECT_PEER, sect, sizeof(sect));
+		line = ps->key_line[i + 1][K_PEER_TUNNEL];
+		mg_addr_str(&p->tunnel, a, sizeof(a));
+		if (own->family && own->family != p->tunnel.family) {
+			cfg_err(ps, line, sect, "tunnel_address",
+				"%s is IPv%u but this gateway's tunnel_address (line %d) is IPv%u; mixing families is not supported yet",
+				a, p->tunnel.family,
+				ps->key_line[0][K_GW_TUNNEL], own->family);
+			continue;
+		}
+		if (mg_addr_equal(own, &p->tunnel)) {
+			cfg_err(ps, line, sect, "tunnel_address",
+				"%s is this gateway's own tunnel address", a);
+			continue;
+		}
+		for (j = 0; j < i; j++) {
+			if (mg_addr_equal(&cfg->peers[j].tunnel, &p->tunnel)) {
+				cfg_err(ps, line, sect, "tunnel_address",
+					"%s is already the address of [peer %s] (line %d)",
+					a, cfg->peers[j].name,
+					ps->key_line[j + 1][K_PEER_TUNNEL]);
+				break;
+			}
+		}
+	}
+}
+
+struct cfg_owner {
+	const char *cluster;
+	const struct mg_prefix *cidrs;
+	int n_cidrs;
+};
+
+static void cfg_owner(const struct mg_config *cfg, int owner,
+		      struct cfg_owner *ow)
+{
+	if (!owner) {
+		ow->cluster = cfg->cluster_name;
+		ow->cidrs = cfg->cidrs;
+		ow->n_cidrs = cfg->n_cidrs;
+	} else {
+		ow->cluster = cfg->peers[owner - 1].cluster;
+		ow->cidrs = cfg->peers[owner - 1].cidrs;
+		ow->n_cidrs = cfg->peers[owner - 1].n_cidrs;
+	}
+}
+
+/*
+ * No CIDR may overlap another of a different cluster, nor another in the
+ * same list.  Gateways of one cluster list that cluster's CIDRs alike.
+ */
+static void check_cidrs(struct cfg_parse *ps)
+{
+	const struct mg_config *cfg = ps->cfg;
+	char buf[CFG_SECT_MAX], osect[CFG_SECT_MAX];
+	char a[MG_PREFIXSTRLEN], b[MG_PREFIXSTRLEN];
+	struct cfg_owner ow, other;
+	const char *sect;
+	int o, x, p, y;
+
+	for (o = 0; o <= cfg->n_peers; o++) {
+		cfg_owner(cfg, o, &ow);
+		sect = owner_sect(cfg, o, SECT_CLUSTER, buf, sizeof(buf));
+		for (x = 0; x < ow.n_cidrs; x++) {
+			for (p = 0; p <= o; p++) {
+				cfg_owner(cfg, p, &other);
+				if (p != o && ow.cluster[0] &&
+				    !strcmp(ow.cluster, other.cluster))
+					continue;
+				for (y = 0; y < (p == o ? x : other.n_cidrs);
+				     y++)
+					if (mg_prefix_overlap(&ow.cidrs[x],
+							      &other.cidrs[y]))
+						break;
+				if (y < (p == o ? x : other.n_cidrs))
+					break;
+			}
+			if (p > o)
+				continue;
+			mg_prefix_str(&ow.cidrs[x], a, sizeof(a));
+			mg_prefix_str(&other.cidrs[y], b, sizeof(b));
+			if (p == o)
+				cfg_err(ps, ps->cidr_line[o][x], sect, "cidr",
+					"%s overlaps %s (line %d)", a, b,
+					ps->cidr_line[p][y]);
+			else
+				cfg_err(ps, ps->cidr_line[o][x], sect, "cidr",
+					"%s overlaps %s of cluster \"%s\" in [%s] (line %d)",
+					a, b, other.cluster,
+					owner_sect(cfg, p, SECT_CLUSTER, osect,
+						   sizeof(osect)),
+					ps->cidr_line[p][y]);
+		}
+	}
+}
+
+/* --- entry points --------------------------------------------------------- */
+
+void mg_config_defaults(struct mg_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->pin_dir, sizeof(cfg->pin_dir), "%s", MG_PIN_DIR_DEFAULT);
+	cfg->log_level = MG_LOG_INFO;
+	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "/var/lib/meshgate");
+	snprintf(cfg->control_socket, sizeof(cfg->control_socket),
+		 "/run/meshgate/meshgate.sock");
+	if (gethostname(cfg->gw_name, sizeof(cfg->gw_name)))
+		snprintf(cfg->gw_name, sizeof(cfg->gw_name), "meshgate");
+	cfg->gw_name[sizeof(cfg->gw_name) - 1] = '\0';
+	cfg->xdp_mode = MG_XDP_NATIVE;
+	cfg->vxlan_port = MG_VXLAN_PORT_DEFAULT;
+	cfg->nh_mode = MG_NH_TABLE;
+}
+
+int mg_config_load_string(struct mg_config *cfg, const char *path,
+			  const char *text, FILE *errf)
+{
+	struct cfg_parse *ps;
+	int err = 0;
+
+	mg_config_defaults(cfg);
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path ? path : "<string>");
+
+	/* ~13 KiB of line numbers: kept off the stack of small threads. */
+	ps = calloc(1, sizeof(*ps));
+	if (!ps)
+		return -ENOMEM;
+	ps->cfg = cfg;
+	ps->errf = errf;
+	ps->pos = text;
+
+	if (ini_parse_stream(cfg_reader, ps, cfg_handler, ps) < 0) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (!cfg->underlay_if[0])
+		memcpy(cfg->underlay_if, cfg->cluster_if,
+		       sizeof(cfg->underlay_if));
+
+	check_required(ps);
+	check_clusters(ps);
+	check_tunnels(ps);
+	check_cidrs(ps);
+	if (ps->errors)
+		err = -EINVAL;
+out:
+	free(ps);
+	return err;
+}
+
+/* Reads all of f into a NUL-terminated buffer; -EFBIG past CFG_FILE_MAX. */
+static int read_all(FILE *f, char **textp, size_t *lenp)
+{
+	size_t len = 0, cap = 4096, n;
+	char *text = NULL, *bigger;
+	int err = 0;
+
+	for (;;) {
+		bigger = realloc(text, cap + 1);
+		if (!bigger) {
+			err = -ENOMEM;
+			goto out;
+		}
+		text = bigger;
+		n = fread(text + len, 1, cap - len, f);
+		len += n;
+		if (len < cap)
+			break;
+		if (cap > CFG_FILE_MAX) {
+			err = -EFBIG;
+			goto out;
+		}
+		cap *= 2;
+	}
+	if (ferror(f)) {
+		err = errno ? -errno : -EIO;
+		goto out;
+	}
+	text[len] = '\0';
+	*textp = text;
+	*lenp = len;
+	return 0;
+out:
+	free(text);
+	return err;
+}
+
+int mg_config_load(struct mg_config *cfg, const char *path, FILE *errf)
+{
+	char *text = NULL;
+	size_t len = 0, nul, i;
+	int err, line = 1;
+	FILE *f;
+
+	mg_config_defaults(cfg);
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	f = fopen(path, "re");
+	if (!f) {
+		err = -errno;
+		goto cleanup;
+	}
+	errno = 0;
+	err = read_all(f, &text, &len);
+	fclose(f);
+	if (err)
+		goto cleanup;
+
+	nul = strlen(text);
+	if (nul < len) {
+		for (i = 0; i < nul; i++)
+			line += text[i] == '\n';
+		if (errf)
+			fprintf(errf, "%s:%d: a NUL byte: not a text file\n",
+				path, line);
+		err = -EINVAL;
+		goto cleanup;
+	}
+	err = mg_config_load_string(cfg, path, text, errf);
+cleanup:
+	if (err && err != -EINVAL && errf)
+		fprintf(errf, "%s:0: cannot read: %s\n", path, strerror(-err));
+	free(text);
+	return err;
+}
