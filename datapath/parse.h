@@ -68,7 +68,11 @@ static __always_inline int ipv4_is_later_fragment(const struct iphdr *ip)
 	return ip->frag_off & bpf_htons(IP_OFFSET);
 }
 
-/* UDP: length checked against what the IP header said is left. */
+/*
+ * UDP: the length must be exactly what the IP header says is left; bytes
+ * past a shorter UDP length are not the datagram's and must not be taken
+ * (as an inner frame, say).
+ */
 static __always_inline int parse_udp(struct cursor *c, void *l4_end,
 				     struct udphdr **udph)
 {
@@ -78,7 +82,7 @@ static __always_inline int parse_udp(struct cursor *c, void *l4_end,
 	if ((void *)(udp + 1) > c->end)
 		return -MG_DROP_MALFORMED;
 	len = bpf_ntohs(udp->len);
-	if (len < sizeof(*udp) || c->pos + len > l4_end)
+	if (len < sizeof(*udp) || c->pos + len != l4_end)
 		return -MG_DROP_MALFORMED;
 	c->pos = udp + 1;
 	*udph = udp;
