@@ -91,14 +91,16 @@ static __always_inline int parse_udp(struct cursor *c, void *l4_end,
 
 /*
  * The first four bytes of the L4 header (ports for TCP, UDP and SCTP) as one
- * word for the flow hash; 0 for fragments after the first and other protocols.
+ * word for the flow hash; 0 for other protocols and for every fragment, the
+ * first included, so all fragments of a datagram hash alike (as the
+ * kernel's flow dissector does) and take the same tunnel.
  */
 static __always_inline __u32 l4_ports(const struct iphdr *ip, void *l4,
 				      void *end)
 {
 	__u32 *ports = l4;
 
-	if (ipv4_is_later_fragment(ip))
+	if (ipv4_is_fragment(ip))
 		return 0;
 	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP &&
 	    ip->protocol != IPPROTO_SCTP)
