@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bench_dp: nanoseconds per packet of the XDP datapath under
+ * BPF_PROG_TEST_RUN, against a program that only returns XDP_PASS.
+ *
+ *   bench_dp [-n CALLS] [--json FILE]
+ *
+ * Every measurement is one call with repeat = 1 (the program rewrites the
+ * packet, so repeat > 1 would time the drop path from the second run on);
+ * the kernel's own duration of each call is kept and the median reported.
+ * The cases take turns within one loop so that drift (frequency, noisy
+ * neighbours) falls on all of them alike.  Runs in a private network
+ * namespace (tests/lib/netns.h) so the FIB lookups are the same everywhere.
+ *
+ *   xdp_pass_ns    the baseline program
+ *   encap_ns       egress with 10k remote prefixes, next hop from mg_nh4
+ *   encap_fib_ns   the same with mg_nh4 empty: bpf_fib_lookup()
+ *   decap_ns       ingress from a peer to a local pod (FIB, redirect)
+ *
+ * Prints a table; with --json FILE also writes one JSON object with those
+ * keys (FILE "-" is stdout) for the bench driver to merge.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <meshgate/abi.h>
+#include "loader.h"
+#include "xdp.skel.h"
+#include "pass.skel.h"
+#include "lib/netns.h"
+#include "lib/pkt.h"
+
+#define N_PREFIXES	10000
+#define N_CLUSTERS	8		/* remote clusters 2..9 */
+#define OWN_CID		1
+#define TUN		IP4(192, 0, 2, 1)
+#define PEER		IP4(192, 0, 2, 2)
+#define POD		IP4(10, 1, 0, 5)
+
+/* Remote prefix i: 10.(16 + i / 256).(i % 256).0/24, cluster 2 + i % 8. */
+#define PREFIX(i)	IP4(10, 16 + (i) / 256, (i) % 256, 0)
+#define REMOTE_POD	IP4(10, 35, 77, 9)	/* in prefix 4941, cluster 7 */
+#define PEER_POD	IP4(10, 16, 0, 9)	/* in prefix 0, cluster 2 */
+
+struct bcase {
+	const char *name;
+	int prog;
+	struct pkt *pkt;
+	int verdict;
+	__u32 *ns;
+};
+
+static int fail(const char *what, int err)
+{
+	fprintf(stderr, "bench_dp: %s: %s\n", what, strerror(err < 0 ? -err : err));
+	return 1;
+}
+
+static int put(int fd, const void *k, const void *v)
+{
+	return bpf_map_update_elem(fd, k, v, BPF_ANY) ? -errno : 0;
+}
+
+/* The mesh: local 10.1/16, 10k remote /24s over 8 clusters, one gateway. */
+static int fill_maps(struct mg_dp *dp, bool nh_entry)
+{
+	int ep = mg_dp_map_fd(dp, "mg_ep4"), clus = mg_dp_map_fd(dp, "mg_clus");
+	int peer = mg_dp_map_fd(dp, "mg_peer4"), nh = mg_dp_map_fd(dp, "mg_nh4");
+	struct mg_ep4_key k = { 16, IP4(10, 1, 0, 0) };
+	struct mg_ep_val v = { .cluster_id = OWN_CID, .flags = MG_EP_F_LOCAL };
+	struct mg_cluster_val cv = { .n_gw = 1 };
+	struct mg_peer_val pv = { .cluster_id = 2 };
+	struct mg_nh_val nv = { .ifindex = 1 };
+	__u32 addr = PEER;
+	int err;
+
+	err = put(ep, &k, &v);
+	for (__u32 i = 0; i < N_PREFIXES && !err; i++) {
+		k = (struct mg_ep4_key){ 24, PREFIX(i) };
+		v = (struct mg_ep_val){ .cluster_id = 2 + i % N_CLUSTERS };
+		err = put(ep, &k, &v);
+	}
+	cv.gw[0].family = MG_AF_INET;
+	cv.gw[0].addr[0] = PEER;
+	for (__u32 cid = 2; cid < 2 + N_CLUSTERS && !err; cid++)
+		err = put(clus, &cid, &cv);
+	if (!err)
+		err = put(peer, &addr, &pv);
+	if (!err && nh_entry) {
+		memcpy(nv.smac, mgt_underlay_mac, 6);
+		memcpy(nv.dmac, mgt_peer_mac, 6);
+		err = put(nh, &addr, &nv);
+	}
+	return err;
+}
+
+static void pod_frame(struct pkt *p, uint32_t src, uint32_t dst)
+{
+	static const uint8_t a[6] = { 0x02, 0, 0, 0, 0, 1 };
+	static const uint8_t b[6] = { 0x02, 0, 0, 0, 0, 2 };
+
+	pkt_eth(p, a, b, ETH_P_IP);
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = src, .daddr = dst,
+				      .proto = IPPROTO_TCP, .ttl = 64 });
+	pkt_tcp(p, 40000, 80, 0x10);
+	pkt_data(p, 64, 1);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int run_once(struct bcase *c, __u32 *ns)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o,
+		.data_in = c->pkt->data,
+		.data_size_in = c->pkt->len,
+		.repeat = 1,
+	);
+
+	if (bpf_prog_test_run_opts(c->prog, &o))
+		return -errno;
+	if ((int)o.retval != c->verdict) {
+		fprintf(stderr, "bench_dp: %s: verdict %u, want %d\n",
+			c->name, o.retval, c->verdict);
+		return -EPROTO;
+	}
+	*ns = o.duration;
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: bench_dp [-n CALLS] [--json FILE]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", required_argument, NULL, 'j' },
+		{ "calls", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct mg_dp_settings s = {
+		.tunnel4 = TUN,
+		.vxlan_port = MG_VXLAN_PORT_DEFAULT,
+		.cluster_id = OWN_CID,
+		.nh_table = true,
+	};
+	struct mg_dp dp = { 0 }, dp_fib = { 0 };
+	struct pass_bpf *pass = NULL;
+	struct pkt eg, vx;
+	struct mgt_topo topo;
+	const char *json = NULL;
+	long calls = 20000;
+	struct bcase c[4] = { 0 };
+	int err, opt, n = 4, rc = 1;
+	double med[4];
+
+	while ((opt = getopt_long(argc, argv, "j:n:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			json = optarg;
+			break;
+		case 'n':
+			calls = strtol(optarg, NULL, 10);
+			if (calls < 1 || calls > 10000000) {
+				fprintf(stderr, "bench_dp: -n %s: want 1..10000000\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+
+	err = mgt_netns_topo(&topo);
+	if (err)
+		return fail("network namespace", err);
+
+	pass = pass_bpf__open_and_load();
+	if (!pass)
+		return fail("loading the baseline", errno);
+	err = mg_dp_load(&dp, &s, NULL);
+	if (err) {
+		fail("loading the datapath", err);
+		goto out;
+	}
+	err = mg_dp_load(&dp_fib, &s, NULL);
+	if (err) {
+		fail("loading the datapath", err);
+		goto out;
+	}
+	err = fill_maps(&dp, true) ?: fill_maps(&dp_fib, false);
+	if (err) {
+		fail("filling the maps", err);
+		goto out;
+	}
+
+	pkt_init(&eg);
+	pod_frame(&eg, POD, REMOTE_POD);
+	pkt_finish(&eg);
+	pkt_init(&vx);
+	pkt_eth(&vx, mgt_underlay_mac, mgt_peer_mac, ETH_P_IP);
+	pkt_ip4(&vx, &(struct pkt_ip4){ .saddr = PEER, .daddr = TUN,
+				       .proto = IPPROTO_UDP, .ttl = 64,
+				       .frag_off = 0x4000 });
+	pkt_udp(&vx, 50000, MG_VXLAN_PORT_DEFAULT, false);
+	pkt_vxlan(&vx, 0x08000000, 2);
+	pod_frame(&vx, PEER_POD, POD);
+	pkt_finish(&vx);
+
+	c[0] = (struct bcase){ .name = "xdp_pass_ns", .pkt = &eg,
+			       .prog = bpf_program__fd(pass->progs.xdp_pass),
+			       .verdict = XDP_PASS };
+	c[1] = (struct bcase){ .name = "encap_ns", .pkt = &eg,
+			       .prog = bpf_program__fd(dp.skel->progs.mg_xdp),
+			       .verdict = XDP_TX };
+	c[2] = (struct bcase){ .name = "encap_fib_ns", .pkt = &eg,
+			       .prog = bpf_program__fd(dp_fib.skel->progs.mg_xdp),
+			       .verdict = XDP_REDIRECT };
+	c[3] = (struct bcase){ .name = "decap_ns", .pkt = &vx,
+			       .prog = bpf_program__fd(dp.skel->progs.mg_xdp),
+			       .verdict = XDP_REDIRECT };
+	for (int k = 0; k < n; k++) {
+		c[k].ns = calloc(calls, sizeof(*c[k].ns));
+		if (!c[k].ns) {
+			err = -ENOMEM;
+			fail("memory", err);
+			goto out;
+		}
+	}
+
+	/* Warm up (and check every case takes the path it is meant to). */
+	for (long i = 0; i < 1000; i++) {
+		for (int k = 0; k < n; k++) {
+			err = run_once(&c[k], &c[k].ns[0]);
+			if (err) {
+				fail(c[k].name, err);
+				goto out;
+			}
+		}
+	}
+	for (long i = 0; i < calls; i++) {
+		for (int k = 0; k < n; k++) {
+			err = run_once(&c[(i + k) % n], &c[(i + k) % n].ns[i]);
+			if (err) {
+				fail(c[(i + k) % n].name, err);
+				goto out;
+			}
+		}
+	}
+
+	printf("%-14s %8s %8s %8s %10s\n", "case", "p10", "median", "p90",
+	       "- baseline");
+	for (int k = 0; k < n; k++) {
+		__u32 *v = c[k].ns;
+
+		qsort(v, calls, sizeof(*v), cmp_u32);
+		med[k] = calls % 2 ? v[calls / 2] :
+				     (v[calls / 2 - 1] + v[calls / 2]) / 2.0;
+		printf("%-14s %8u %8.1f %8u %+10.1f\n", c[k].name,
+		       v[calls / 10], med[k], v[calls * 9 / 10],
+		       med[k] - med[0]);
+	}
+	printf("(ns per packet, median of %ld calls each, %d remote prefixes)\n",
+	       calls, N_PREFIXES);
+
+	if (json) {
+		FILE *f = strcmp(json, "-") ? fopen(json, "w") : stdout;
+
+		if (!f) {
+			err = -errno;
+			fail(json, err);
+			goto out;
+		}
+		fprintf(f, "{");
+		for (int k = 0; k < n; k++)
+			fprintf(f, "%s\"%s\": %.1f", k ? ", " : "", c[k].name,
+				med[k]);
+		fprintf(f, "}\n");
+		if (f != stdout && fclose(f)) {
+			err = -errno;
+			fail(json, err);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	for (int k = 0; k < n; k++)
+		free(c[k].ns);
+	if (dp_fib.skel)
+		mg_dp_destroy(&dp_fib);
+	if (dp.skel)
+		mg_dp_destroy(&dp);
+	pass_bpf__destroy(pass);
+	return rc;
+}
