@@ -352,12 +352,426 @@ static void test_capture_big(void **state)
 	pcap_free(&cap);
 }
 
+static void make_alive(struct mg_ml_msg *m, unsigned int i)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = MG_ML_ALIVE;
+	snprintf(m->alive.node, sizeof(m->alive.node), "gateway-%04u", i);
+	m->alive.incarnation = i + 1;
+	m->alive.addr.len = 4;
+	memcpy(m->alive.addr.a, "\x0a\x00\x00\x01", 4);
+	m->alive.port = 7946;
+	memcpy(m->alive.meta.data, "\xff\x80", 2);
+	m->alive.meta.len = 2;
+	memcpy(m->alive.vsn, "\x01\x05\x02\x02\x05\x05", 6);
+}
+
+struct collect {
+	unsigned int n;
+	unsigned int next;	/* expected incarnation - 1 */
+	int fail_at;
+};
+
+static int collect_cb(void *ctx, const struct mg_ml_msg *m)
+{
+	struct collect *c = ctx;
+	char name[32];
+
+	if (c->fail_at >= 0 && c->n == (unsigned int)c->fail_at)
+		return -ECANCELED;
+	assert_int_equal(m->type, MG_ML_ALIVE);
+	snprintf(name, sizeof(name), "gateway-%04u", c->next);
+	assert_string_equal(m->alive.node, name);
+	assert_int_equal(m->alive.incarnation, c->next + 1);
+	c->n++;
+	c->next++;
+	return 0;
+}
+
+/* 600 alives in as few datagrams as the budget allows, in every mode. */
+static void test_packet_build(void **state)
+{
+	struct mg_keyring kr = { 0 };
+	struct mg_bytes msgs[600];
+	struct mg_buf enc[600], out = { 0 };
+	struct mg_ml_rx_stats st;
+	struct mg_ml_msg m;
+	struct mg_key k;
+	unsigned int i, mode;
+
+	memset(&k, 7, sizeof(k));
+	k.len = 32;
+	mg_keyring_add(&kr, &k, true);
+	memset(enc, 0, sizeof(enc));
+	for (i = 0; i < 600; i++) {
+		make_alive(&m, i);
+		assert_int_equal(mg_ml_msg_encode(&m, &enc[i]), 0);
+		msgs[i].data = enc[i].data;
+		msgs[i].len = enc[i].len;
+	}
+	for (mode = 0; mode < 8; mode++) {
+		struct mg_ml_opts o = {
+			.compress = mode & 1,
+			.crc = mode & 2,
+			.kr = mode & 4 ? &kr : NULL,
+		};
+		struct collect c = { .fail_at = -1 };
+		unsigned int used = 0, packets = 0;
+		int r;
+
+		while (used < 600) {
+			mg_buf_reset(&out);
+			r = mg_ml_packet_build(msgs + used, 600 - used, &o, &out);
+			assert_true(r >= 1 && r <= 255);
+			/* compression never makes a datagram bigger */
+			assert_true(out.len <= MG_ML_UDP_SIZE);
+			if (o.kr)
+				assert_int_equal(out.data[0], 1);
+			else if (o.crc)
+				assert_int_equal(out.data[0], MG_ML_HAS_CRC);
+			assert_int_equal(mg_ml_packet_decode(out.data, out.len,
+				&o, collect_cb, &c, &st), r);
+			assert_int_equal(st.compound, r > 1);
+			assert_int_equal(st.crc, o.crc);
+			used += r;
+			packets++;
+		}
+		assert_int_equal(c.n, 600);
+		/* ~66 bytes each: about 20 per datagram, fewer encrypted */
+		assert_true(packets >= 28 && packets <= 40);
+	}
+	/* an oversized first message still goes out, alone */
+	{
+		uint8_t big[3000] = { MG_ML_USER };
+		struct mg_bytes two[2] = { { big, sizeof(big) }, msgs[0] };
+
+		mg_buf_reset(&out);
+		assert_int_equal(mg_ml_packet_build(two, 2, NULL, &out), 1);
+		assert_int_equal(out.len, sizeof(big));
+		assert_int_equal(mg_ml_packet_build(two, 0, NULL, &out), 0);
+	}
+	/* a callback error aborts and is returned */
+	{
+		struct collect c = { .fail_at = 3 };
+
+		mg_buf_reset(&out);
+		assert_int_equal(mg_ml_packet_build(msgs, 10, NULL, &out), 10);
+		assert_int_equal(mg_ml_packet_decode(out.data, out.len, NULL,
+			collect_cb, &c, NULL), -ECANCELED);
+		assert_int_equal(c.n, 3);
+	}
+	for (i = 0; i < 600; i++)
+		mg_buf_free(&enc[i]);
+	mg_buf_free(&out);
+}
+
+/* Compress only when smaller: a tiny ping stays plain, repetition shrinks. */
+static void test_packet_compress_if_smaller(void **state)
+{
+	struct mg_ml_opts o = { .compress = true };
+	struct mg_buf out = { 0 };
+	struct mg_ml_rx_stats st;
+	uint8_t user[1000];
+
+	assert_int_equal(mg_ml_packet_wrap((const uint8_t *)"\x0b\x81\xa5SeqNo\x07",
+					   9, &o, &out), 0);
+	assert_int_equal(out.len, 9);
+	assert_int_equal(out.data[0], MG_ML_NACK);
+	memset(user, 'u', sizeof(user));
+	user[0] = MG_ML_USER;
+	mg_buf_reset(&out);
+	assert_int_equal(mg_ml_packet_wrap(user, sizeof(user), &o, &out), 0);
+	assert_int_equal(out.data[0], MG_ML_COMPRESS);
+	assert_true(out.len < 200);
+	assert_int_equal(mg_ml_packet_decode(out.data, out.len, NULL, NULL,
+					     NULL, &st), 1);
+	assert_true(st.compressed);
+	mg_buf_free(&out);
+}
+
+static void expect_stream_prefixes(const struct mg_buf *w,
+				   const struct mg_ml_opts *o)
+{
+	struct mg_ml_stream s;
+	size_t i;
+
+	for (i = 0; i < w->len; i++) {
+		assert_int_equal(mg_ml_stream_decode(w->data, i, o, &s), -EAGAIN);
+		mg_ml_stream_free(&s);
+	}
+}
+
+static void test_stream_roundtrip(void **state)
+{
+	struct mg_ml_push_node nodes[3];
+	struct mg_keyring kr = { 0 };
+	struct mg_buf p = { 0 }, w = { 0 };
+	struct mg_ml_stream s;
+	struct mg_ml_msg m;
+	struct mg_key k;
+	uint8_t us[700];
+	unsigned int i, mode;
+
+	memset(&k, 9, sizeof(k));
+	k.len = 24;
+	mg_keyring_add(&kr, &k, true);
+	memset(nodes, 0, sizeof(nodes));
+	for (i = 0; i < 3; i++) {
+		snprintf(nodes[i].name, sizeof(nodes[i].name), "n%u", i);
+		nodes[i].addr.len = 16;
+		nodes[i].addr.a[15] = i;
+		nodes[i].port = 7946 + i;
+		nodes[i].incarnation = 100 + i;
+		nodes[i].state = i;
+		memcpy(nodes[i].vsn, "\x01\x05\x02\x02\x05\x04", 6);
+	}
+	for (i = 0; i < sizeof(us); i++)
+		us[i] = i;
+	assert_int_equal(mg_ml_push_pull_encode(false, nodes, 3, us, sizeof(us),
+						&p), 0);
+	for (mode = 0; mode < 4; mode++) {
+		struct mg_ml_opts o = {
+			.compress = mode & 1,
+			.kr = mode & 2 ? &kr : NULL,
+		};
+
+		mg_buf_reset(&w);
+		assert_int_equal(mg_ml_stream_wrap(p.data, p.len, &o, &w), 0);
+		mg_buf_put(&w, "trailing", 8);	/* the reply's bytes, say */
+		assert_int_equal(mg_ml_stream_decode(w.data, w.len, &o, &s), 0);
+		assert_int_equal(s.consumed, w.len - 8);
+		assert_int_equal(s.type, MG_ML_PUSH_PULL);
+		assert_int_equal(s.encrypted, !!o.kr);
+		assert_int_equal(s.compressed, o.compress);
+		assert_false(s.pp.join);
+		assert_int_equal(s.pp.nodes, 3);
+		assert_string_equal(s.nodes[2].name, "n2");
+		assert_int_equal(s.nodes[2].state, MG_ML_STATE_DEAD);
+		assert_int_equal(s.nodes[2].addr.len, 16);
+		assert_int_equal(s.nodes[1].port, 7947);
+		assert_int_equal(s.user_state.len, sizeof(us));
+		assert_memory_equal(s.user_state.data, us, sizeof(us));
+		mg_ml_stream_free(&s);
+		w.len -= 8;
+		expect_stream_prefixes(&w, &o);
+		/* plaintext refused by a keyring, ciphertext without one */
+		assert_int_equal(mg_ml_stream_decode(w.data, w.len,
+			o.kr ? NULL : &(struct mg_ml_opts){ .kr = &kr }, &s),
+			-EACCES);
+		mg_ml_stream_free(&s);
+	}
+	/* plaintext accepted when allowed */
+	assert_int_equal(mg_ml_stream_decode(p.data, p.len,
+		&(struct mg_ml_opts){ .kr = &kr, .accept_plaintext = true },
+		&s), 0);
+	mg_ml_stream_free(&s);
+
+	/* user message, TCP ping and err */
+	mg_buf_reset(&p);
+	assert_int_equal(mg_ml_user_stream_encode((const uint8_t *)"hi!", 3,
+						  &p), 0);
+	assert_int_equal(mg_ml_stream_decode(p.data, p.len, NULL, &s), 0);
+	assert_int_equal(s.type, MG_ML_USER);
+	assert_int_equal(s.user_data.len, 3);
+	assert_memory_equal(s.user_data.data, "hi!", 3);
+	mg_ml_stream_free(&s);
+	expect_stream_prefixes(&p, NULL);
+
+	memset(&m, 0, sizeof(m));
+	m.type = MG_ML_ERR;
+	strcpy(m.err.error, "Encryption is configured but remote state is not encrypted");
+	mg_buf_reset(&p);
+	assert_int_equal(mg_ml_msg_encode(&m, &p), 0);
+	mg_buf_reset(&w);
+	assert_int_equal(mg_ml_stream_wrap(p.data, p.len,
+		&(struct mg_ml_opts){ .compress = true }, &w), 0);
+	assert_int_equal(mg_ml_stream_decode(w.data, w.len, NULL, &s), 0);
+	assert_int_equal(s.type, MG_ML_ERR);
+	assert_string_equal(s.msg.err.error, m.err.error);
+	mg_ml_stream_free(&s);
+
+	m.type = MG_ML_PING;
+	memset(&m.ping, 0, sizeof(m.ping));
+	m.ping.seq_no = 99;
+	strcpy(m.ping.node, "n1");
+	mg_buf_reset(&p);
+	assert_int_equal(mg_ml_msg_encode(&m, &p), 0);
+	assert_int_equal(mg_ml_stream_decode(p.data, p.len, NULL, &s), 0);
+	assert_int_equal(s.type, MG_ML_PING);
+	assert_int_equal(s.msg.ping.seq_no, 99);
+	mg_ml_stream_free(&s);
+
+	/* types a stream does not carry */
+	assert_int_equal(mg_ml_stream_decode((const uint8_t *)"\x04\x80", 2,
+					     NULL, &s), -EPROTO);
+	mg_ml_stream_free(&s);
+	mg_buf_free(&p);
+	mg_buf_free(&w);
+}
+
+static int decode(const char *hex, struct mg_ml_rx_stats *st)
+{
+	size_t n;
+	uint8_t *p = mgt_unhex(hex, &n);
+	int r = mg_ml_packet_decode(p, n, NULL, NULL, NULL, st);
+
+	free(p);
+	return r;
+}
+
+static void test_hostile_packets(void **state)
+{
+	struct mg_buf a = { 0 }, b = { 0 };
+	struct mg_ml_rx_stats st;
+	struct mg_ml_stream s;
+	uint8_t *zero;
+	int i;
+
+	/* compound: 3 parts announced, the last cut short */
+	assert_int_equal(decode("07 03 0009 0009 0009 "
+				"0b 81 a5 'SeqNo' 01 0b 81 a5 'SeqNo' 02 0b 81",
+				&st), 2);
+	assert_int_equal(st.truncated, 1);
+	/* length table itself cut short; no count at all */
+	assert_int_equal(decode("07 03 0009 00", &st), -EBADMSG);
+	assert_int_equal(decode("07", &st), -EBADMSG);
+	/* a bad part is skipped, the good one kept */
+	assert_int_equal(decode("07 02 0002 0009 03 93 0b 81 a5 'SeqNo' 01",
+				&st), 1);
+	assert_int_equal(st.bad, 1);
+	/* zero-length part, empty compound */
+	assert_int_equal(decode("07 01 0000", &st), 0);
+	assert_int_equal(st.bad, 1);
+	assert_int_equal(decode("07 00", &st), 0);
+	/* bad CRC, short CRC */
+	assert_int_equal(decode("0c 00000000 0b 81 a5 'SeqNo' 01", &st),
+			 -EBADMSG);
+	assert_int_equal(decode("0c 0000", &st), -EBADMSG);
+	/* types that have no business in a datagram */
+	assert_int_equal(decode("06 80", &st), -EPROTO);
+	assert_int_equal(decode("0a 00000000", &st), -EPROTO);
+	assert_int_equal(decode("0d 81 a5 'Error' a0", &st), -EPROTO);
+	assert_int_equal(decode("f0", &st), -EPROTO);
+	assert_int_equal(decode("", &st), -EBADMSG);
+	/* compress: unknown algorithm, no Buf, LZW garbage */
+	assert_int_equal(decode("09 82 a4 'Algo' 01 a3 'Buf' a0", &st),
+			 -EPROTONOSUPPORT);
+	assert_int_equal(decode("09 81 a4 'Algo' 00", &st), -EBADMSG);
+	assert_int_equal(decode("09 82 a4 'Algo' 00 a3 'Buf' a2 ffff", &st),
+			 -EBADMSG);
+	/* a label is skipped; a cut label is not */
+	assert_int_equal(decode("f4 03 'abc' 0b 81 a5 'SeqNo' 01", &st), 1);
+	assert_int_equal(decode("f4 09 'abc'", &st), -EBADMSG);
+
+	/* nesting: compress inside compress, 12 levels deep */
+	mg_buf_put(&a, "\x0b\x81\xa5SeqNo\x01", 9);
+	for (i = 0; i < 12; i++) {
+		mg_buf_reset(&b);
+		assert_int_equal(mg_ml_compress_wrap(a.data, a.len, &b), 0);
+		mg_buf_reset(&a);
+		mg_buf_put(&a, b.data, b.len);
+		if (i == MG_ML_MAX_DEPTH - 1)
+			assert_int_equal(mg_ml_packet_decode(a.data, a.len,
+				NULL, NULL, NULL, NULL), 1);
+	}
+	assert_int_equal(mg_ml_packet_decode(a.data, a.len, NULL, NULL, NULL,
+					     NULL), -ELOOP);
+	/* compounds inside compounds: the deep part fails, counted bad */
+	mg_buf_reset(&a);
+	mg_buf_put(&a, "\x0b\x81\xa5SeqNo\x01", 9);
+	for (i = 0; i < 12; i++) {
+		struct mg_bytes part = { a.data, a.len };
+
+		mg_buf_reset(&b);
+		assert_int_equal(mg_ml_compound_build(&part, 1, &b), 0);
+		mg_buf_reset(&a);
+		mg_buf_put(&a, b.data, b.len);
+	}
+	assert_int_equal(mg_ml_packet_decode(a.data, a.len, NULL, NULL, NULL,
+					     &st), 0);
+	assert_int_equal(st.bad, 1);
+
+	/* an LZW bomb: 16 MiB of one byte in a few KB */
+	zero = calloc(1, 16 << 20);
+	zero[0] = MG_ML_USER;
+	mg_buf_reset(&a);
+	assert_int_equal(mg_ml_compress_wrap(zero, 16 << 20, &a), 0);
+	assert_true(a.len < 65536);
+	assert_int_equal(mg_ml_packet_decode(a.data, a.len, NULL, NULL, NULL,
+					     NULL), -EMSGSIZE);
+	free(zero);
+
+	/* streams: lengths past the end inside a compressed payload */
+	mg_buf_reset(&b);
+	mg_buf_put(&b, "\x08\x81\xaaUserMsgLen\xcd\x01\x00short", 19);
+	mg_buf_reset(&a);
+	assert_int_equal(mg_ml_compress_wrap(b.data, b.len, &a), 0);
+	assert_int_equal(mg_ml_stream_decode(a.data, a.len, NULL, &s), -EBADMSG);
+	mg_ml_stream_free(&s);
+	/* ...while plaintext just needs more bytes */
+	assert_int_equal(mg_ml_stream_decode(b.data, b.len, NULL, &s), -EAGAIN);
+	mg_ml_stream_free(&s);
+	/* a push/pull header claiming a million nodes */
+	mg_buf_reset(&b);
+	mg_buf_put(&b, "\x06\x83\xa4Join\xc2\xa5Nodes\xce\x00\x0f\x42\x40"
+		   "\xacUserStateLen\x00", 36);
+	assert_int_equal(mg_ml_stream_decode(b.data, b.len, NULL, &s), -EINVAL);
+	mg_ml_stream_free(&s);
+	/* compress inside compress is not a stream */
+	mg_buf_reset(&b);
+	assert_int_equal(mg_ml_compress_wrap(a.data, a.len, &b), 0);
+	assert_int_equal(mg_ml_stream_decode(b.data, b.len, NULL, &s), -EPROTO);
+	mg_ml_stream_free(&s);
+	mg_buf_free(&a);
+	mg_buf_free(&b);
+}
+
+/* Mutated capture datagrams and streams: no crash, no leak (valgrind). */
+static void test_mutations(void **state)
+{
+	struct mg_ml_opts o = { 0 };
+	struct pcap_capture cap;
+	struct mg_ml_stream s;
+	uint8_t buf[70000];
+	size_t i, n, j;
+	int round;
+
+	load("serf.pcap", &cap);
+	srand(1234);
+	for (round = 0; round < 30000; round++) {
+		bool tcp = round % 8 == 0;
+		const uint8_t *src = tcp ? cap.tcp[round / 8 % cap.n_tcp].data
+					 : cap.udp[round % cap.n_udp].data;
+		size_t len = tcp ? cap.tcp[round / 8 % cap.n_tcp].len
+				 : cap.udp[round % cap.n_udp].len;
+
+		memcpy(buf, src, len);
+		n = len;
+		for (j = 0, i = rand() % 4 + 1; j < i; j++)
+			buf[rand() % n] ^= 1u << (rand() % 8);
+		if (rand() % 3 == 0)
+			n = rand() % n;
+		if (tcp) {
+			mg_ml_stream_decode(buf, n, &o, &s);
+			mg_ml_stream_free(&s);
+		} else {
+			mg_ml_packet_decode(buf, n, &o, NULL, NULL, NULL);
+		}
+	}
+	pcap_free(&cap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_capture_plain),
 		cmocka_unit_test(test_capture_encrypted),
 		cmocka_unit_test(test_capture_big),
+		cmocka_unit_test(test_packet_build),
+		cmocka_unit_test(test_packet_compress_if_smaller),
+		cmocka_unit_test(test_stream_roundtrip),
+		cmocka_unit_test(test_hostile_packets),
+		cmocka_unit_test(test_mutations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
