@@ -58,7 +58,8 @@ struct bcase {
 
 static int fail(const char *what, int err)
 {
-	fprintf(stderr, "bench_dp: %s: %s\n", what, strerror(err < 0 ? -err : err));
+	fprintf(stderr, "bench_dp: %s: %s\n", what,
+		strerror(err < 0 ? -err : err));
 	return 1;
 }
 
@@ -70,8 +71,10 @@ static int put(int fd, const void *k, const void *v)
 /* The mesh: local 10.1/16, 10k remote /24s over 8 clusters, one gateway. */
 static int fill_maps(struct mg_dp *dp, bool nh_entry)
 {
-	int ep = mg_dp_map_fd(dp, "mg_ep4"), clus = mg_dp_map_fd(dp, "mg_clus");
-	int peer = mg_dp_map_fd(dp, "mg_peer4"), nh = mg_dp_map_fd(dp, "mg_nh4");
+	int ep = mg_dp_map_fd(dp, "mg_ep4");
+	int clus = mg_dp_map_fd(dp, "mg_clus");
+	int peer = mg_dp_map_fd(dp, "mg_peer4");
+	int nh = mg_dp_map_fd(dp, "mg_nh4");
 	struct mg_ep4_key k = { 16, IP4(10, 1, 0, 0) };
 	struct mg_ep_val v = { .cluster_id = OWN_CID, .flags = MG_EP_F_LOCAL };
 	struct mg_cluster_val cv = { .n_gw = 1 };
@@ -175,7 +178,8 @@ int main(int argc, char **argv)
 		case 'n':
 			calls = strtol(optarg, NULL, 10);
 			if (calls < 1 || calls > 10000000) {
-				fprintf(stderr, "bench_dp: -n %s: want 1..10000000\n",
+				fprintf(stderr,
+					"bench_dp: -n %s: want 1..10000000\n",
 					optarg);
 				return 2;
 			}
@@ -232,7 +236,8 @@ int main(int argc, char **argv)
 			       .prog = bpf_program__fd(dp.skel->progs.mg_xdp),
 			       .verdict = XDP_TX };
 	c[2] = (struct bcase){ .name = "encap_fib_ns", .pkt = &eg,
-			       .prog = bpf_program__fd(dp_fib.skel->progs.mg_xdp),
+			       .prog = bpf_program__fd(
+					dp_fib.skel->progs.mg_xdp),
 			       .verdict = XDP_REDIRECT };
 	c[3] = (struct bcase){ .name = "decap_ns", .pkt = &vx,
 			       .prog = bpf_program__fd(dp.skel->progs.mg_xdp),
@@ -278,8 +283,8 @@ int main(int argc, char **argv)
 		       v[calls / 10], med[k], v[calls * 9 / 10],
 		       med[k] - med[0]);
 	}
-	printf("(ns per packet, median of %ld calls each, %d remote prefixes)\n",
-	       calls, N_PREFIXES);
+	printf("(ns per packet, median of %ld calls each, "
+	       "%d remote prefixes)\n", calls, N_PREFIXES);
 
 	if (json) {
 		FILE *f = strcmp(json, "-") ? fopen(json, "w") : stdout;

@@ -39,7 +39,7 @@
 #include "lib/netns.h"
 #include "lib/pkt.h"
 
-/* --- the mesh under test --------------------------------------------------- */
+/* --- the mesh under test -------------------------------------------------- */
 
 #define OWN_CID		1
 #define TUN		IP4(192, 0, 2, 1)	/* our tunnel address */
@@ -72,7 +72,7 @@ static const struct {
 	uint8_t cid, flags;
 } endpoints[] = {
 	{ IP4(10, 1, 0, 0), 16, 1, MG_EP_F_LOCAL },
-	{ IP4(10, 9, 0, 0), 16, 1, MG_EP_F_LOCAL },	/* no route in the FIB */
+	{ IP4(10, 9, 0, 0), 16, 1, MG_EP_F_LOCAL },	/* no route in FIB */
 	{ IP4(10, 2, 0, 0), 16, 2, 0 },		/* one gateway */
 	{ IP4(10, 3, 0, 0), 16, 3, 0 },		/* two gateways */
 	{ IP4(10, 4, 0, 0), 16, 4, 0 },		/* no live gateway */
@@ -81,7 +81,7 @@ static const struct {
 	{ IP4(10, 7, 0, 0), 16, 7, 0 },		/* slot to an unset gateway */
 };
 
-/* --- fixtures ----------------------------------------------------------------- */
+/* --- fixtures ------------------------------------------------------------- */
 
 struct dp_case;
 
@@ -165,9 +165,9 @@ static void maps_setup(void)
 		unset.slot[i] = 1;
 	set_cluster(7, unset);
 
-	put(peer, &(uint32_t){ PEER2 }, &(struct mg_peer_val){ .cluster_id = 2 });
-	put(peer, &(uint32_t){ PEER3A }, &(struct mg_peer_val){ .cluster_id = 3 });
-	put(peer, &(uint32_t){ PEER3B }, &(struct mg_peer_val){ .cluster_id = 3 });
+	put(peer, &(uint32_t){ PEER2 }, &(struct mg_peer_val){ 2, { 0 } });
+	put(peer, &(uint32_t){ PEER3A }, &(struct mg_peer_val){ 3, { 0 } });
+	put(peer, &(uint32_t){ PEER3B }, &(struct mg_peer_val){ 3, { 0 } });
 
 	for (size_t i = 0; i < sizeof(nhs) / sizeof(nhs[0]); i++) {
 		struct mg_nh_val v = { .ifindex = nhs[i].ifindex };
@@ -189,7 +189,8 @@ static int fixture_setup(void **state)
 	int err = mg_dp_load(&env.dp, &s, NULL);
 
 	if (err) {
-		fprintf(stderr, "cannot load the datapath: %s\n", strerror(-err));
+		fprintf(stderr, "cannot load the datapath: %s\n",
+			strerror(-err));
 		return -1;
 	}
 	env.prog = bpf_program__fd(env.dp.skel->progs.mg_xdp);
@@ -205,7 +206,7 @@ static int fixture_teardown(void **state)
 	return 0;
 }
 
-/* --- running a packet ------------------------------------------------------ */
+/* --- running a packet ----------------------------------------------------- */
 
 static const char *const reason_name[MG_REASON_MAX] = {
 #define X(e, name, desc) [MG_##e] = name,
@@ -300,7 +301,7 @@ static void expect_packet(const struct pkt *got, const struct pkt *want,
 	fail_msg("output packet differs");
 }
 
-/* --- packets in ------------------------------------------------------------- */
+/* --- packets in ----------------------------------------------------------- */
 
 static void pod_frame(struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
 		      const uint8_t *opts, size_t opt_len)
@@ -340,8 +341,9 @@ static void eg_icmp(struct pkt *p)
 	pod_frame(p, POD, REMOTE, IPPROTO_ICMP, NULL, 0);
 }
 
-static const uint8_t ip_opts[8] = { 0x94, 0x04, 0x00, 0x00,	/* router alert */
-				    0x01, 0x01, 0x01, 0x00 };	/* NOP NOP NOP EOL */
+/* Router alert, then NOP NOP NOP EOL. */
+static const uint8_t ip_opts[8] = { 0x94, 0x04, 0x00, 0x00,
+				    0x01, 0x01, 0x01, 0x00 };
 
 static void eg_tcp_opts(struct pkt *p)
 {
@@ -453,7 +455,7 @@ static void vlan_frame(struct pkt *p)
 	pkt_data(p, 64, 3);
 }
 
-/* --- the tables ------------------------------------------------------------- */
+/* --- the tables ----------------------------------------------------------- */
 
 enum want { SAME, ENCAP, DECAP, DECAP_STACK };
 enum in_if { IF_LO, IF_CLUSTER, IF_UNDERLAY };
@@ -501,9 +503,12 @@ struct dp_case {
 
 static const struct dp_case base_cases[] = {
 	/* Path 1: encapsulation. */
-	{ "encap tcp", eg_tcp, .verdict = XDP_TX, .reason = MG_ENCAP, TO_PEER2 },
-	{ "encap udp", eg_udp, .verdict = XDP_TX, .reason = MG_ENCAP, TO_PEER2 },
-	{ "encap icmp", eg_icmp, .verdict = XDP_TX, .reason = MG_ENCAP, TO_PEER2 },
+	{ "encap tcp", eg_tcp,
+	  .verdict = XDP_TX, .reason = MG_ENCAP, TO_PEER2 },
+	{ "encap udp", eg_udp,
+	  .verdict = XDP_TX, .reason = MG_ENCAP, TO_PEER2 },
+	{ "encap icmp", eg_icmp,
+	  .verdict = XDP_TX, .reason = MG_ENCAP, TO_PEER2 },
 	{ "encap inner ip options", eg_tcp_opts, .verdict = XDP_TX,
 	  .reason = MG_ENCAP, TO_PEER2 },
 	{ "encap inner fragment", eg_udp, .edit = { IPF(0, frag_off, 0x2000) },
@@ -666,7 +671,8 @@ static const struct dp_case base_cases[] = {
 	  .verdict = XDP_DROP, .reason = MG_DROP_VNI },
 	{ "vxlan our own vni", vx_tcp, .edit = { VXF_VNI(OWN_CID << 8) },
 	  .verdict = XDP_DROP, .reason = MG_DROP_VNI },
-	{ "vxlan vni reserved byte set", vx_tcp, .edit = { VXF_VNI(2 << 8 | 1) },
+	{ "vxlan vni reserved byte set", vx_tcp,
+	  .edit = { VXF_VNI(2 << 8 | 1) },
 	  .verdict = XDP_DROP, .reason = MG_DROP_VNI },
 	{ "vxlan outer source not a peer", vx_tcp,
 	  .edit = { IPF(0, saddr, H4(192, 0, 2, 99)) },
@@ -759,7 +765,7 @@ static const struct dp_case fib_cases[] = {
 	  .verdict = XDP_DROP, .reason = MG_DROP_NO_ROUTE },
 };
 
-/* --- expected packets ------------------------------------------------------ */
+/* --- expected packets ----------------------------------------------------- */
 
 static int iface_index(enum in_if i)
 {
@@ -866,7 +872,7 @@ static void run_case(void **state)
 	expect_packet(&out, &want, &in);
 }
 
-/* --- tests that are not one packet ------------------------------------------ */
+/* --- tests that are not one packet ---------------------------------------- */
 
 #define N_FLOWS 64
 

@@ -60,10 +60,10 @@ int mgt_netns_topo(struct mgt_topo *t)
 		return err;
 	}
 	err = mgt_sh("ip link set lo up") ?:
-	      mgt_sh("ip link add mgc0 address " MAC_FMT " type veth peer name mgc1",
-		     MAC_ARG(mgt_cluster_mac)) ?:
-	      mgt_sh("ip link add mgu0 address " MAC_FMT " type veth peer name mgu1",
-		     MAC_ARG(mgt_underlay_mac)) ?:
+	      mgt_sh("ip link add mgc0 address " MAC_FMT
+		     " type veth peer name mgc1", MAC_ARG(mgt_cluster_mac)) ?:
+	      mgt_sh("ip link add mgu0 address " MAC_FMT
+		     " type veth peer name mgu1", MAC_ARG(mgt_underlay_mac)) ?:
 	      mgt_sh("ip link set mgc1 up && ip link set mgc0 up && "
 		     "ip link set mgu1 up && ip link set mgu0 up") ?:
 	      mgt_sh("ip addr add 10.1.0.1/16 dev mgc0 && "
@@ -77,7 +77,8 @@ int mgt_netns_topo(struct mgt_topo *t)
 	/* bpf_fib_lookup() answers FWD_DISABLED on an interface without it. */
 	err = write_file("/proc/sys/net/ipv4/conf/all/forwarding", "1");
 	if (err) {
-		fprintf(stderr, "cannot enable forwarding: %s\n", strerror(-err));
+		fprintf(stderr, "cannot enable forwarding: %s\n",
+			strerror(-err));
 		return err;
 	}
 	t->lo = if_nametoindex("lo");

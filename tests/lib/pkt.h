@@ -32,8 +32,8 @@ enum pkt_layer_type {
 struct pkt_layer {
 	enum pkt_layer_type type;
 	uint16_t off;
-	uint16_t len;		/* header length as built (IPv4: with options) */
-	bool no_csum;		/* UDP: leave the checksum 0 (outer VXLAN UDP) */
+	uint16_t len;		/* header length as built (IPv4: options in) */
+	bool no_csum;		/* UDP: checksum left 0 (outer VXLAN UDP) */
 };
 
 struct pkt {
@@ -60,7 +60,7 @@ struct pkt_ip4 {
 	uint8_t ttl;
 	uint8_t tos;
 	uint16_t id;		/* host order */
-	uint16_t frag_off;	/* host order: flags and offset, e.g. 0x4000 DF */
+	uint16_t frag_off;	/* host order: flags and offset; 0x4000 DF */
 	const uint8_t *opts;	/* IPv4 options, opt_len a multiple of 4 */
 	size_t opt_len;
 };
