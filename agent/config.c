@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <ini.h>
 #include "config.h"
+#include "gossip/crypto.h"
 #include "lib/log.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -38,6 +39,7 @@ enum cfg_sect {
 	SECT_AGENT,
 	SECT_CLUSTER,
 	SECT_GATEWAY,
+	SECT_GOSSIP,
 	SECT_PEER,
 	SECT_BAD,	/* reported at its header; its keys are skipped */
 	SECT_MAX,
@@ -45,14 +47,18 @@ enum cfg_sect {
 
 static const char *const sect_names[SECT_MAX] = {
 	[SECT_AGENT] = "agent", [SECT_CLUSTER] = "cluster",
-	[SECT_GATEWAY] = "gateway", [SECT_PEER] = "peer",
+	[SECT_GATEWAY] = "gateway", [SECT_GOSSIP] = "gossip",
+	[SECT_PEER] = "peer",
 };
 
 enum cfg_key_id {
 	K_PIN_DIR, K_LOG_LEVEL, K_STATE_DIR, K_CONTROL_SOCKET,
-	K_CLUSTER_NAME, K_CLUSTER_ID, K_CLUSTER_CIDR,
+	K_CLUSTER_NAME, K_CLUSTER_ID, K_CLUSTER_CIDR, K_ROUTE_TABLE,
+	K_ROUTE_PROTOCOL,
 	K_GW_NAME, K_GW_TUNNEL, K_CLUSTER_IF, K_UNDERLAY_IF, K_XDP_MODE,
 	K_VXLAN_PORT, K_NEXTHOP,
+	K_GOSSIP, K_GOSSIP_BIND, K_GOSSIP_PORT, K_GOSSIP_ADVERTISE, K_PROFILE,
+	K_SEED, K_KEY,
 	K_PEER_CLUSTER, K_PEER_CLUSTER_ID, K_PEER_TUNNEL, K_PEER_CIDR,
 	K_MAX,
 };
@@ -138,8 +144,10 @@ static int parse_uint(const struct cfg_key *k, const char *val, void *dst,
 	}
 	if (k->size == sizeof(__u8))
 		*(__u8 *)dst = (__u8)v;
-	else
+	else if (k->size == sizeof(__u16))
 		*(__u16 *)dst = (__u16)v;
+	else
+		*(__u32 *)dst = (__u32)v;
 	return 0;
 }
 
@@ -264,6 +272,64 @@ static int parse_cidr(const struct cfg_key *k, const char *val, void *dst,
 	return 0;
 }
 
+/* "ADDR", "ADDR:PORT" or "[IPV6]:PORT": a gossip seed. */
+static int parse_seed(const struct cfg_key *k, const char *val, void *dst,
+		      char *msg, size_t msglen)
+{
+	struct mg_cfg_seed *seed = dst;
+	char host[MG_ADDRSTRLEN + 2];
+	const char *colon = strrchr(val, ':'), *port = NULL;
+	unsigned long v;
+	char *end;
+
+	memset(seed, 0, sizeof(*seed));
+	if (val[0] == '[') {
+		const char *close = strchr(val, ']');
+
+		if (!close || (close[1] && close[1] != ':'))
+			goto bad;
+		snprintf(host, sizeof(host), "%.*s", (int)(close - val - 1),
+			 val + 1);
+		port = close[1] ? close + 2 : NULL;
+	} else if (colon && strchr(val, ':') == colon) {
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - val), val);
+		port = colon + 1;
+	} else {
+		snprintf(host, sizeof(host), "%s", val);
+	}
+	if (mg_addr_parse(host, &seed->addr))
+		goto bad;
+	if (port) {
+		errno = 0;
+		v = strtoul(port, &end, 10);
+		if (!isdigit((unsigned char)port[0]) || *end || errno || !v ||
+		    v > 65535)
+			goto bad;
+		seed->port = (__u16)v;
+	}
+	return 0;
+bad:
+	snprintf(msg, msglen,
+		 "\"%.*s\" is not a seed: ADDRESS, ADDRESS:PORT or [IPV6]:PORT",
+		 CFG_QUOTE_MAX, val);
+	return -EINVAL;
+}
+
+/* A base64 AES key of 16, 24 or 32 bytes, as `meshgate keygen` prints. */
+static int parse_key(const struct cfg_key *k, const char *val, void *dst,
+		     char *msg, size_t msglen)
+{
+	struct mg_key key;
+
+	if (strlen(val) >= k->size || mg_key_parse_b64(val, &key)) {
+		snprintf(msg, msglen,
+			 "not a base64 key of 16, 24 or 32 bytes (meshgate keygen makes one)");
+		return -EINVAL;
+	}
+	strcpy(dst, val);
+	return 0;
+}
+
 /* --- the keys ------------------------------------------------------------- */
 
 static const char *const xdp_modes[] = {
@@ -272,6 +338,11 @@ static const char *const xdp_modes[] = {
 static const char *const nh_modes[] = {
 	[MG_NH_TABLE] = "table", [MG_NH_FIB] = "fib", NULL
 };
+static const char *const profiles[] = {
+	[MG_PROFILE_LAN] = "lan", [MG_PROFILE_WAN] = "wan",
+	[MG_PROFILE_LOCAL] = "local", NULL
+};
+static const char *const yes_no[] = { "no", "yes", NULL };
 
 #define FIELD_SIZE(type, f)	sizeof(((type *)0)->f)
 #define KEY(s, n, fn, type, f, ...)					\
@@ -284,7 +355,8 @@ static const char *const nh_modes[] = {
 #define CIDRS(s, type)							\
 	{ .name = "cidr", .sect = (s), .parse = parse_cidr,		\
 	  .off = offsetof(type, cidrs), .size = sizeof(struct mg_prefix),	\
-	  .n_off = offsetof(type, n_cidrs), .repeat = true, .required = true }
+	  .n_off = offsetof(type, n_cidrs), .repeat = true, .required = true, \
+	  .max = MG_CFG_MAX_CIDRS }
 
 static const struct cfg_key cfg_keys[K_MAX] = {
 	[K_PIN_DIR] = CFG(SECT_AGENT, "pin_dir", parse_path, pin_dir),
@@ -301,6 +373,10 @@ static const struct cfg_key cfg_keys[K_MAX] = {
 	[K_CLUSTER_ID] = CFG(SECT_CLUSTER, "id", parse_uint, cluster_id,
 			     .min = 1, .max = 255, .required = true),
 	[K_CLUSTER_CIDR] = CIDRS(SECT_CLUSTER, struct mg_config),
+	[K_ROUTE_TABLE] = CFG(SECT_CLUSTER, "route_table", parse_uint,
+			      route_table, .min = 0, .max = 0xffffffffUL),
+	[K_ROUTE_PROTOCOL] = CFG(SECT_CLUSTER, "route_protocol", parse_uint,
+				 route_protocol, .min = 0, .max = 255),
 
 	[K_GW_NAME] = CFG(SECT_GATEWAY, "name", parse_name, gw_name),
 	[K_GW_TUNNEL] = CFG(SECT_GATEWAY, "tunnel_address", parse_addr,
@@ -315,6 +391,27 @@ static const struct cfg_key cfg_keys[K_MAX] = {
 			     vxlan_port, .min = 1, .max = 65535),
 	[K_NEXTHOP] = CFG(SECT_GATEWAY, "nexthop", parse_choice, nh_mode,
 			  .choices = nh_modes),
+
+	[K_GOSSIP] = CFG(SECT_GOSSIP, "enabled", parse_choice, gossip_enabled,
+			 .choices = yes_no),
+	[K_GOSSIP_BIND] = CFG(SECT_GOSSIP, "bind_address", parse_addr,
+			      gossip_bind),
+	[K_GOSSIP_PORT] = CFG(SECT_GOSSIP, "port", parse_uint, gossip_port,
+			      .min = 1, .max = 65535),
+	[K_GOSSIP_ADVERTISE] = CFG(SECT_GOSSIP, "advertise_address",
+				   parse_addr, gossip_advertise),
+	[K_PROFILE] = CFG(SECT_GOSSIP, "profile", parse_choice, profile,
+			  .choices = profiles),
+	[K_SEED] = { .name = "seed", .sect = SECT_GOSSIP, .parse = parse_seed,
+		     .off = offsetof(struct mg_config, seeds),
+		     .size = sizeof(struct mg_cfg_seed),
+		     .n_off = offsetof(struct mg_config, n_seeds),
+		     .repeat = true, .max = MG_CFG_MAX_SEEDS },
+	[K_KEY] = { .name = "key", .sect = SECT_GOSSIP, .parse = parse_key,
+		    .off = offsetof(struct mg_config, keys),
+		    .size = MG_CFG_KEY_B64_MAX,
+		    .n_off = offsetof(struct mg_config, n_keys),
+		    .repeat = true, .max = MG_CFG_MAX_KEYS },
 
 	[K_PEER_CLUSTER] = PEER("cluster", parse_name, cluster,
 				.required = true),
@@ -393,7 +490,7 @@ static void cfg_section(struct cfg_parse *ps, const char *hdr)
 	if (strncmp(sect, "peer", 4) ||
 	    (sect[4] && !isspace((unsigned char)sect[4]))) {
 		cfg_err(ps, ps->line, sect, NULL,
-			"unknown section (known: agent, cluster, gateway, peer NAME)");
+			"unknown section (known: agent, cluster, gateway, gossip, peer NAME)");
 		return;
 	}
 
@@ -523,9 +620,10 @@ static int cfg_handler(void *user, const char *section, const char *name,
 	dst = base + k->off;
 	if (k->repeat) {
 		n = (int *)(base + k->n_off);
-		if (*n >= MG_CFG_MAX_CIDRS) {
+		if (*n >= (int)k->max) {
 			cfg_err(ps, ps->line, sect, name,
-				"more than %d CIDRs", MG_CFG_MAX_CIDRS);
+				k->parse == parse_cidr ? "more than %lu CIDRs" :
+				"more than %lu of these", k->max);
 			return 1;
 		}
 		dst = (char *)dst + (size_t)*n * k->size;
@@ -534,8 +632,10 @@ static int cfg_handler(void *user, const char *section, const char *name,
 		cfg_err(ps, ps->line, sect, name, "%s", msg);
 		return 1;
 	}
+	if (n && k->parse == parse_cidr)
+		ps->cidr_line[owner][*n] = ps->line;
 	if (n)
-		ps->cidr_line[owner][(*n)++] = ps->line;
+		(*n)++;
 	return 1;
 }
 
@@ -749,6 +849,9 @@ void mg_config_defaults(struct mg_config *cfg)
 	cfg->xdp_mode = MG_XDP_NATIVE;
 	cfg->vxlan_port = MG_VXLAN_PORT_DEFAULT;
 	cfg->nh_mode = MG_NH_TABLE;
+	cfg->gossip_enabled = 1;
+	cfg->gossip_port = MG_GOSSIP_PORT_DEFAULT;
+	cfg->profile = MG_PROFILE_LAN;
 }
 
 int mg_config_load_string(struct mg_config *cfg, const char *path,
@@ -775,6 +878,13 @@ int mg_config_load_string(struct mg_config *cfg, const char *path,
 	if (!cfg->underlay_if[0])
 		memcpy(cfg->underlay_if, cfg->cluster_if,
 		       sizeof(cfg->underlay_if));
+	if (!cfg->gossip_bind.family)
+		cfg->gossip_bind = cfg->tunnel;
+	if (!cfg->gossip_advertise.family)
+		cfg->gossip_advertise = cfg->gossip_bind;
+	for (int i = 0; i < cfg->n_seeds; i++)
+		if (!cfg->seeds[i].port)
+			cfg->seeds[i].port = cfg->gossip_port;
 
 	check_required(ps);
 	check_clusters(ps);

@@ -10,9 +10,19 @@
 #define MG_CFG_NAME_MAX		64	/* cluster, gateway and peer names */
 #define MG_CFG_MAX_CIDRS	32	/* per cluster */
 #define MG_CFG_MAX_PEERS	64	/* static [peer NAME] sections */
+#define MG_CFG_MAX_SEEDS	16	/* [gossip] seed lines */
+#define MG_CFG_MAX_KEYS		8	/* [gossip] key lines */
+#define MG_CFG_KEY_B64_MAX	64	/* base64 of a 32-byte key is 44 */
+#define MG_GOSSIP_PORT_DEFAULT	7946
 
 enum mg_xdp_mode { MG_XDP_NATIVE, MG_XDP_GENERIC };
 enum mg_nh_mode { MG_NH_TABLE, MG_NH_FIB };
+enum mg_gossip_profile { MG_PROFILE_LAN, MG_PROFILE_WAN, MG_PROFILE_LOCAL };
+
+struct mg_cfg_seed {
+	struct mg_addr addr;
+	__u16 port;				/* host order; 0 = gossip port */
+};
 
 struct mg_cfg_peer {
 	char name[MG_CFG_NAME_MAX];		/* from "[peer NAME]" */
@@ -38,6 +48,8 @@ struct mg_config {
 	__u8 cluster_id;			/* required, 1..255 */
 	int n_cidrs;
 	struct mg_prefix cidrs[MG_CFG_MAX_CIDRS];	/* "cidr" repeats */
+	__u32 route_table;			/* routes in it are local endpoints; 0 = off */
+	__u8 route_protocol;			/* routes of this protocol too; 0 = off */
 
 	/* [gateway] */
 	char gw_name[MG_CFG_NAME_MAX];		/* default: the host name */
@@ -48,7 +60,18 @@ struct mg_config {
 	__u16 vxlan_port;			/* host order, default 4789 */
 	enum mg_nh_mode nh_mode;		/* default table */
 
-	/* [peer NAME], static peers until gossip finds them */
+	/* [gossip] */
+	int gossip_enabled;			/* default 1 */
+	struct mg_addr gossip_bind;		/* default: tunnel address */
+	__u16 gossip_port;			/* default 7946 */
+	struct mg_addr gossip_advertise;	/* default: gossip_bind */
+	enum mg_gossip_profile profile;		/* default lan */
+	int n_seeds;
+	struct mg_cfg_seed seeds[MG_CFG_MAX_SEEDS];
+	int n_keys;				/* first is primary */
+	char keys[MG_CFG_MAX_KEYS][MG_CFG_KEY_B64_MAX];
+
+	/* [peer NAME], static peers (gateways that do not gossip) */
 	int n_peers;
 	struct mg_cfg_peer peers[MG_CFG_MAX_PEERS];
 };

@@ -110,6 +110,9 @@ static void run_err_case(void **state)
 #define GWKEY(k, v)	ERR("gateway " k " = " v,				\
 			    BASE "[gateway]\n" k " = " v "\n",		\
 			    "t.conf:9: [gateway] " k ": ")
+#define GOSSIP(k, v)	ERR("gossip " k " = " v,				\
+			    BASE "[gossip]\n" k " = " v "\n",		\
+			    "t.conf:9: [gossip] " k ": ")
 #define CLBAD(what, name, id, cidr, line, key)				\
 	ERR("cluster " what, CL(name, id, cidr) GW("192.168.100.1", "eth0"), \
 	    "t.conf:" #line ": [cluster] " key ": ")
@@ -210,6 +213,20 @@ static void run_err_case(void **state)
 	GWKEY("vxlan_port", "-4789"),					\
 	GWKEY("vxlan_port", "47 89"),					\
 	GWKEY("nexthop", "kernel"),					\
+	GOSSIP("enabled", "maybe"),					\
+	GOSSIP("bind_address", "192.168.100"),				\
+	GOSSIP("port", "0"),						\
+	GOSSIP("advertise_address", "host"),				\
+	GOSSIP("profile", "datacenter"),				\
+	GOSSIP("seed", "192.168.100.2:"),				\
+	GOSSIP("seed", "192.168.100.2:99999"),				\
+	GOSSIP("seed", "[fd00::1]x"),					\
+	GOSSIP("seed", "gw2:7946"),					\
+	GOSSIP("key", "not-base64!"),					\
+	GOSSIP("key", "AAAAAAAAAAAAAAAAAAAA"),			\
+	GOSSIP("key", "AAAAAAAAAAAAAAAA"),		\
+	ERR("cluster route_protocol", BASE "[cluster]\nroute_protocol = 256\n", \
+	    "t.conf:9: [cluster] route_protocol: "),			\
 	PEERBAD("cluster bad", "w!", "2", "192.168.100.2", "10.2.0.0/16", \
 		9, "cluster"),						\
 	PEERBAD("cluster_id 0", "west", "0", "192.168.100.2", "10.2.0.0/16", \
@@ -406,6 +423,36 @@ static void test_good_full(void **state)
 	assert_int_equal(p->n_cidrs, 2);
 	assert_prefix(&p->cidrs[1], "10.3.128.0/17");
 	assert_int_equal(p->line, 35);
+}
+
+static void test_good_gossip(void **state)
+{
+	expect_ok(BASE "[cluster]\nroute_table = 100\nroute_protocol = 186\n"
+		  "[gossip]\nport = 7947\nprofile = wan\n"
+		  "seed = 192.168.100.2\nseed = 192.168.100.3:7000\n"
+		  "seed = [fd00::9]:7001\n"
+		  "key = cg8StVXbQJ0gPvMd9o7yrg==\n"
+		  "key = HvY8ubRZMgafUOWvrOadwOckVa1wN3QWAo46FVKbVN8=\n");
+	assert_int_equal(cfg->route_table, 100);
+	assert_int_equal(cfg->route_protocol, 186);
+	assert_true(cfg->gossip_enabled);
+	assert_int_equal(cfg->gossip_port, 7947);
+	assert_int_equal(cfg->profile, MG_PROFILE_WAN);
+	assert_addr(&cfg->gossip_bind, "192.168.100.1");
+	assert_addr(&cfg->gossip_advertise, "192.168.100.1");
+	assert_int_equal(cfg->n_seeds, 3);
+	assert_addr(&cfg->seeds[0].addr, "192.168.100.2");
+	assert_int_equal(cfg->seeds[0].port, 7947);	/* the gossip port */
+	assert_int_equal(cfg->seeds[1].port, 7000);
+	assert_addr(&cfg->seeds[2].addr, "fd00::9");
+	assert_int_equal(cfg->seeds[2].port, 7001);
+	assert_int_equal(cfg->n_keys, 2);
+	assert_string_equal(cfg->keys[0], "cg8StVXbQJ0gPvMd9o7yrg==");
+
+	expect_ok(BASE "[gossip]\nenabled = no\nbind_address = 10.0.0.1\n");
+	assert_false(cfg->gossip_enabled);
+	assert_int_equal(cfg->gossip_port, 7946);
+	assert_addr(&cfg->gossip_advertise, "10.0.0.1");
 }
 
 static void test_good_defaults(void **state)
@@ -778,6 +825,7 @@ int main(void)
 		MESH_CASES,
 		cmocka_unit_test(test_good_full),
 		cmocka_unit_test(test_good_defaults),
+		cmocka_unit_test(test_good_gossip),
 		cmocka_unit_test(test_good_ipv6_tunnels),
 		cmocka_unit_test(test_good_siblings),
 		cmocka_unit_test(test_max_cidrs),
