@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <meshgate/abi.h>
+#include "lib/addr.h"
 
 /* IFNAMSIZ, without pulling in net/if.h or linux/if.h (they clash). */
 #define MG_NL_IFNAMSIZ	16
@@ -128,6 +129,25 @@ int mg_nl_neigh_manage(struct mg_nl *nl, int ifindex,
 
 /** mg_nl_neigh_manage4() - mg_nl_neigh_manage() for an IPv4 next hop. */
 int mg_nl_neigh_manage4(struct mg_nl *nl, int ifindex, __u32 nexthop_be);
+
+typedef void (*mg_nl_route_cb)(const struct mg_prefix *pfx, void *arg);
+
+/**
+ * mg_nl_routes() - the unicast routes of a table or a protocol
+ * @nl:		handle
+ * @table:	routes in this table (0: no table filter)
+ * @protocol:	routes with this rtm_protocol, in any table (0: none)
+ * @cb:		called with each route's destination prefix
+ * @arg:	passed to @cb
+ *
+ * What a CNI or a BGP daemon installs for the cluster's pods becomes the
+ * gateway's local endpoints this way.  Default routes (length 0) and
+ * non-unicast routes are never reported: they would claim everything.
+ *
+ * Return: the number of prefixes reported, or -errno.
+ */
+int mg_nl_routes(struct mg_nl *nl, __u32 table, __u8 protocol,
+		 mg_nl_route_cb cb, void *arg);
 
 /**
  * mg_nl_ifindex() - index of the interface called @name

@@ -570,6 +570,56 @@ static void test_events_resync(void **state)
 	wait_event(t, MG_NL_EV_RESYNC, 0, NULL);
 }
 
+struct routes_seen {
+	char s[8][MG_PREFIXSTRLEN];
+	int n;
+};
+
+static void route_seen(const struct mg_prefix *pfx, void *arg)
+{
+	struct routes_seen *r = arg;
+
+	if (r->n < 8)
+		mg_prefix_str(pfx, r->s[r->n++], MG_PREFIXSTRLEN);
+}
+
+static bool seen(const struct routes_seen *r, const char *want)
+{
+	for (int i = 0; i < r->n; i++)
+		if (!strcmp(r->s[i], want))
+			return true;
+	return false;
+}
+
+/* Routes a CNI or BGP daemon installs become endpoints: table and protocol. */
+static void test_routes(void **state)
+{
+	struct topo *t = *state;
+	struct routes_seen r = { 0 };
+
+	sh("ip route add 10.50.0.0/16 via 10.99.0.2 table 100 && "
+	   "ip route add 10.51.0.0/24 dev mg0 table 100 && "
+	   "ip route add default via 10.99.0.2 table 100 && "
+	   "ip route add blackhole 10.52.0.0/16 table 100 && "
+	   "ip route add 10.60.0.0/16 via 10.99.0.2 proto 186 && "
+	   "ip -6 route add fd00:60::/64 via fd00:99::2 proto 186 && "
+	   "ip route add 10.70.0.0/16 via 10.99.0.2");
+
+	assert_int_equal(mg_nl_routes(t->nl, 100, 0, route_seen, &r), 2);
+	assert_true(seen(&r, "10.50.0.0/16"));
+	assert_true(seen(&r, "10.51.0.0/24"));
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(mg_nl_routes(t->nl, 0, 186, route_seen, &r), 2);
+	assert_true(seen(&r, "10.60.0.0/16"));
+	assert_true(seen(&r, "fd00:60::/64"));
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(mg_nl_routes(t->nl, 100, 186, route_seen, &r), 4);
+	assert_false(seen(&r, "10.70.0.0/16"));
+	assert_int_equal(mg_nl_routes(t->nl, 0, 0, route_seen, &r), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -584,6 +634,7 @@ int main(void)
 		T(test_events_link),
 		T(test_events_neigh_route),
 		T(test_events_resync),
+		T(test_routes),
 #undef T
 	};
 
