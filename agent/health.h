@@ -25,7 +25,7 @@ enum mg_health_state {
 
 struct mg_health_cfg {
 	unsigned int interval_ms;	/* between probe starts */
-	unsigned int timeout_ms;	/* a probe not connected by then failed */
+	unsigned int timeout_ms;	/* not connected by then: failed */
 	unsigned int rise;		/* successes in a row to go UP */
 	unsigned int fall;		/* failures in a row to go DOWN */
 };

@@ -21,7 +21,7 @@
 #define MG_MAGLEV_EMPTY		0xffffffffu
 
 struct mg_maglev_backend {
-	__u64 id;	/* stable and unique: mg_maglev_backend_id() of its key */
+	__u64 id;	/* stable, unique: mg_maglev_backend_id() of its key */
 	__u32 weight;	/* 0 = left out of the table, else 1..65535 */
 };
 

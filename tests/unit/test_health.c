@@ -161,7 +161,7 @@ static void test_cfg(void **state)
 	assert_string_equal(mg_health_state_name(DN), "down");
 }
 
-/* --- probes ---------------------------------------------------------------- */
+/* --- probes ------------------------------------------------------------ */
 
 /*
  * A TCP socket bound to an ephemeral port of the loopback address s,

@@ -124,54 +124,51 @@ static void test_is_prime(void **state)
  * less than that (a slot is 6% of a weight-1 backend's share among 32 of
  * weight 100).
  */
-static void test_shares(void **state)
+static void check_shares(unsigned int size, enum weights w, __u32 *t)
 {
 	struct mg_maglev_backend b[MAX_BACKENDS];
-	unsigned int si, w, n, i, count[MAX_BACKENDS];
-	__u32 *t = malloc(MG_MAGLEV_SIZE_LARGE * sizeof(*t));
+	unsigned int n, i, count[MAX_BACKENDS];
+	double worst_pts = 0, worst_rel = 0, worst_slots = 0;
+	double total, want, diff;
 
-	assert_non_null(t);
-	for (si = 0; si < 2; si++) {
-		unsigned int size = sizes[si];
-
-		for (w = W_EQUAL; w <= W_1_100; w++) {
-			double worst_pts = 0, worst_rel = 0, worst_slots = 0;
-
-			for (n = 1; n <= MAX_BACKENDS; n++) {
-				double total = 0;
-
-				make_backends(b, n, w);
-				assert_int_equal(mg_maglev_build(b, n, size, t), 0);
-				memset(count, 0, sizeof(count));
-				for (i = 0; i < size; i++) {
-					assert_true(t[i] < n);
-					count[t[i]]++;
-				}
-				for (i = 0; i < n; i++)
-					total += b[i].weight;
-				for (i = 0; i < n; i++) {
-					double want = size * b[i].weight / total;
-					double diff = count[i] - want;
-					double tol = want / 100 > 2 ? want / 100 : 2;
-
-					if (diff < 0)
-						diff = -diff;
-					assert_true(diff <= tol);
-					if (diff > worst_slots)
-						worst_slots = diff;
-					if (diff * 100 / size > worst_pts)
-						worst_pts = diff * 100 / size;
-					if (want >= 100 && diff / want > worst_rel)
-						worst_rel = diff / want;
-				}
-			}
-			printf("  shares, %5u slots, weights %-7s n=1..%u: "
-			       "worst %.2f slots = %.4f%% of the table, "
-			       "%.3f%% of a share of >= 100 slots\n",
-			       size, weight_names[w], MAX_BACKENDS, worst_slots,
-			       worst_pts, worst_rel * 100);
+	for (n = 1; n <= MAX_BACKENDS; n++) {
+		make_backends(b, n, w);
+		assert_int_equal(mg_maglev_build(b, n, size, t), 0);
+		memset(count, 0, sizeof(count));
+		for (i = 0; i < size; i++) {
+			assert_true(t[i] < n);
+			count[t[i]]++;
+		}
+		for (i = 0, total = 0; i < n; i++)
+			total += b[i].weight;
+		for (i = 0; i < n; i++) {
+			want = size * b[i].weight / total;
+			diff = count[i] > want ? count[i] - want
+					       : want - count[i];
+			assert_true(diff <= (want / 100 > 2 ? want / 100 : 2));
+			if (diff > worst_slots)
+				worst_slots = diff;
+			if (diff * 100 / size > worst_pts)
+				worst_pts = diff * 100 / size;
+			if (want >= 100 && diff / want > worst_rel)
+				worst_rel = diff / want;
 		}
 	}
+	printf("  shares, %5u slots, weights %-7s n=1..%u: worst %.2f slots "
+	       "= %.4f%% of the table, %.3f%% of a share of >= 100 slots\n",
+	       size, weight_names[w], MAX_BACKENDS, worst_slots, worst_pts,
+	       worst_rel * 100);
+}
+
+static void test_shares(void **state)
+{
+	__u32 *t = malloc(MG_MAGLEV_SIZE_LARGE * sizeof(*t));
+	unsigned int si, w;
+
+	assert_non_null(t);
+	for (si = 0; si < 2; si++)
+		for (w = W_EQUAL; w <= W_1_100; w++)
+			check_shares(sizes[si], w, t);
 	free(t);
 }
 
@@ -204,11 +201,12 @@ static void check_disruption(unsigned int size, enum weights w,
 		assert_int_equal(mg_maglev_build(b, n, size, t), 0);
 		table_ids(b, t, size, before);
 
-		stride = size == MG_MAGLEV_SIZE_SMALL || n < 4 ? 1 : n / 4;
+		stride = size == MG_MAGLEV_SIZE_LARGE && n >= 4 ? n / 4 : 1;
 		for (k = 0, sum = 0, victims = 0; k < n; k += stride) {
 			memcpy(r, b, sizeof(b));
 			r[k] = r[n - 1];
-			assert_int_equal(mg_maglev_build(r, n - 1, size, t2), 0);
+			assert_int_equal(mg_maglev_build(r, n - 1, size, t2),
+					 0);
 			table_ids(r, t2, size, after);
 
 			moved = extra = 0;
@@ -260,34 +258,25 @@ static void test_disruption(void **state)
 
 static void test_order_independent(void **state)
 {
+	enum { SZ = MG_MAGLEV_SIZE_SMALL };
 	struct mg_maglev_backend b[MAX_BACKENDS], s[MAX_BACKENDS];
-	__u32 *t = malloc(MG_MAGLEV_SIZE_SMALL * sizeof(*t));
-	__u32 *t2 = malloc(MG_MAGLEV_SIZE_SMALL * sizeof(*t));
-	__u64 *a = malloc(MG_MAGLEV_SIZE_SMALL * sizeof(__u64));
-	__u64 *c = malloc(MG_MAGLEV_SIZE_SMALL * sizeof(__u64));
+	static __u32 t[SZ], t2[SZ];
+	static __u64 a[SZ], c[SZ];
 	unsigned int w, seed;
 
-	assert_true(t && t2 && a && c);
 	for (w = W_EQUAL; w <= W_1_100; w++) {
 		make_backends(b, MAX_BACKENDS, w);
-		assert_int_equal(mg_maglev_build(b, MAX_BACKENDS,
-						 MG_MAGLEV_SIZE_SMALL, t), 0);
-		table_ids(b, t, MG_MAGLEV_SIZE_SMALL, a);
+		assert_int_equal(mg_maglev_build(b, MAX_BACKENDS, SZ, t), 0);
+		table_ids(b, t, SZ, a);
 		for (seed = 1; seed <= 5; seed++) {
 			memcpy(s, b, sizeof(b));
 			shuffle(s, MAX_BACKENDS, seed);
-			assert_int_equal(mg_maglev_build(s, MAX_BACKENDS,
-							 MG_MAGLEV_SIZE_SMALL,
+			assert_int_equal(mg_maglev_build(s, MAX_BACKENDS, SZ,
 							 t2), 0);
-			table_ids(s, t2, MG_MAGLEV_SIZE_SMALL, c);
-			assert_memory_equal(a, c,
-					    MG_MAGLEV_SIZE_SMALL * sizeof(__u64));
+			table_ids(s, t2, SZ, c);
+			assert_memory_equal(a, c, sizeof(a));
 		}
 	}
-	free(c);
-	free(a);
-	free(t2);
-	free(t);
 }
 
 /*
