@@ -42,6 +42,7 @@ bool mg_matches(const char *word, const char *full);
 /* Commands. */
 int cmd_bpf(struct mg_cli *cli, int argc, char **argv);
 int cmd_stats(struct mg_cli *cli, int argc, char **argv);
+int cmd_keygen(struct mg_cli *cli, int argc, char **argv);
 
 /* Open a pinned map "<pin_dir>/<name>"; prints a clear error. */
 int mg_cli_open_map(const struct mg_cli *cli, const char *name);

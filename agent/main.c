@@ -123,6 +123,8 @@ static const struct mg_cmd commands[] = {
 	  "the running agent: gateway, cluster, interfaces, peers" },
 	{ "down", cmd_down, "",
 	  "detach the datapath and remove its pinned maps" },
+	{ "keygen", cmd_keygen, "[16|24|32]",
+	  "print a new random gossip key (base64; default 32 bytes)" },
 	{ "version", cmd_version, "", "print the version" },
 	{ "help", cmd_help, "", "this text" },
 	{ NULL }
