@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# `make bench`: run every benchmark source, print one table, write
+# $BUILD/bench.json = {"date", "machine", "figures": {name: number}}.
+# A source is a command that writes a flat JSON object of figures to the
+# file given as {}; a source whose binary is not built is skipped.
+# Adding one is adding one line to SOURCES.
+
+set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BUILD=${BUILD:-$(cd "$HERE/../.." && pwd)/build}
+export BUILD MESHGATE=${MESHGATE:-$BUILD/meshgate}
+
+SOURCES=(
+	"$BUILD/tests/bench/bench_dp --json {}"
+	"$HERE/e2e.sh {}"
+)
+
+# name|unit|target, for the table.  Unknown figures get a unit from their suffix.
+CATALOGUE='
+e2e_meshgate_mpps|Mpps|
+e2e_kernel_vxlan_mpps|Mpps|
+e2e_xdp_redirect_mpps|Mpps|
+e2e_meshgate_vs_kernel_vxlan|x|>= 3.3 (goal 3.5)
+e2e_meshgate_minus_redirect_ns|ns|<= 100
+'
+
+TMP=$(mktemp -d /tmp/mgbench.XXXXXX)
+CHILD=
+cleanup() {
+	[ -n "$CHILD" ] && kill -INT "$CHILD" 2>/dev/null && wait "$CHILD"
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+i=0 rc=0
+for src in "${SOURCES[@]}"; do
+	i=$((i + 1))
+	set -- $src
+	if [ ! -x "$1" ]; then
+		echo "  skip    $1 (not built)"
+		continue
+	fi
+	echo "  BENCH   $(basename "$1")"
+	# In the background so that a signal reaches our trap at once; the
+	# source cleans up after itself on SIGINT.
+	${src//\{\}/$TMP/$i.json} &
+	CHILD=$!
+	wait "$CHILD" || { echo "  FAIL    $(basename "$1")" >&2; rc=1; }
+	CHILD=
+done
+
+# "name": number pairs of every flat object, later sources win.
+cat "$TMP"/*.json 2>/dev/null | grep -oE '"[A-Za-z0-9_]+"[[:space:]]*:[[:space:]]*-?[0-9.eE+-]+' |
+	sed 's/[[:space:]]//g; s/"//g; s/:/ /' | awk '!($1 in v) { o[++n] = $1 } { v[$1] = $2 }
+	END { for (i = 1; i <= n; i++) print o[i], v[o[i]] }' >"$TMP/figures"
+
+echo
+awk -v cat="$CATALOGUE" 'BEGIN {
+	n = split(cat, l, "\n")
+	for (i = 1; i <= n; i++) if (split(l[i], f, "|") >= 2) { u[f[1]] = f[2]; t[f[1]] = f[3] }
+	printf "%-34s %12s  %-5s %s\n", "name", "value", "unit", "target"
+}
+{
+	unit = ($1 in u) ? u[$1] : $1 ~ /_mpps$/ ? "Mpps" : $1 ~ /_ns$/ ? "ns" : \
+	       $1 ~ /_ms$/ ? "ms" : $1 ~ /_mib$/ ? "MiB" : ""
+	printf "%-34s %12s  %-5s %s\n", $1, $2, unit, t[$1]
+}' "$TMP/figures"
+
+cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -1)
+machine="Linux $(uname -r), ${cpu:-unknown CPU}, $(nproc) CPUs"
+{
+	printf '{"date": "%s", "machine": "%s", "figures": {' \
+		"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${machine//\"/}"
+	awk '{ printf "%s\"%s\": %s", (NR > 1 ? ", " : ""), $1, $2 }' "$TMP/figures"
+	printf '}}\n'
+} >"$BUILD/bench.json"
+echo
+echo "  wrote $BUILD/bench.json"
+exit "$rc"
