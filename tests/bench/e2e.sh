@@ -111,6 +111,8 @@ no_xdp_on_cl0() { ! nsx gw1 ip -d link show cl0 | grep -q 'prog/xdp'; }
 
 EXPECT_meshgate=vxlan SINK_meshgate=xdp
 meshgate_on() {
+	: >"$MGDIR/gw1.log"	# wait_attached looks for this start's "running"
+	no_xdp_on_cl0 || { log "XDP still on cl0 before the agent"; return 1; }
 	start_agent 1 || return 1
 	taskset -pc "$GEN_CPU" "$(cat "$MGDIR/gw1.pid")" >/dev/null
 }

@@ -29,7 +29,7 @@ e2e_meshgate_minus_redirect_ns|ns|<= 100
 TMP=$(mktemp -d /tmp/mgbench.XXXXXX)
 CHILD=
 cleanup() {
-	[ -n "$CHILD" ] && kill -INT "$CHILD" 2>/dev/null && wait "$CHILD"
+	[ -n "$CHILD" ] && kill -TERM "$CHILD" 2>/dev/null && wait "$CHILD"
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -46,7 +46,7 @@ for src in "${SOURCES[@]}"; do
 	fi
 	echo "  BENCH   $(basename "$1")"
 	# In the background so that a signal reaches our trap at once; the
-	# source cleans up after itself on SIGINT.
+	# source cleans up after itself on SIGTERM (background jobs ignore SIGINT).
 	${src//\{\}/$TMP/$i.json} &
 	CHILD=$!
 	wait "$CHILD" || { echo "  FAIL    $(basename "$1")" >&2; rc=1; }
