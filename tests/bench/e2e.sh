@@ -106,6 +106,18 @@ pin_gw_napi() {
 
 no_xdp_on_cl0() { ! nsx gw1 ip -d link show cl0 | grep -q 'prog/xdp'; }
 
+# Detach a stand-in from cl0 and wait (bounded) until the kernel shows none.
+cl0_xdp_off() {
+	local i
+	for i in $(seq 1 20); do
+		nsx gw1 ip link set dev cl0 xdpdrv off 2>/dev/null
+		no_xdp_on_cl0 && return 0
+		sleep 0.1
+	done
+	log "cannot remove XDP from cl0: $(nsx gw1 ip -d link show cl0 | grep prog/)"
+	return 1
+}
+
 # --- cases: CASE_on / CASE_off; EXPECT_CASE is what the sink must count, -----
 # --- SINK_CASE where it counts (xdp or tc) --------------------------------------
 
@@ -134,13 +146,13 @@ kernel_vxlan_on() {
 	esac
 }
 kernel_vxlan_off() {
-	nsx gw1 ip link set dev cl0 xdpdrv off 2>/dev/null
+	cl0_xdp_off || return 1
 	nsx gw1 ethtool -K cl0 gro on >/dev/null
 }
 
 EXPECT_xdp_redirect=raw SINK_xdp_redirect=xdp
 xdp_redirect_on() { "$BENCH_E2E" attach "$MGP-gw1" cl0 redirect ul0; }
-xdp_redirect_off() { nsx gw1 ip link set dev cl0 xdpdrv off; }
+xdp_redirect_off() { cl0_xdp_off; }
 
 measure() {
 	local expect=$1 hook=$2
