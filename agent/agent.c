@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/epoll.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -132,7 +133,11 @@ static void on_nl_event(const struct mg_nl_event *ev, void *arg)
 
 	switch (ev->type) {
 	case MG_NL_EV_LINK_UP:
-		if (is_our_if(a, ev->ifname)) {
+		/* After `meshgate down` the operator wants the datapath gone. */
+		if (is_our_if(a, ev->ifname) && access(a->cfg->pin_dir, F_OK)) {
+			pr_warn("%s: up, but %s is gone (meshgate down?): "
+				"not re-attaching", ev->ifname, a->cfg->pin_dir);
+		} else if (is_our_if(a, ev->ifname)) {
 			/* Back (maybe re-created): make sure XDP runs on it. */
 			mg_dp_attach(&a->dp, ev->ifname, a->cfg->xdp_mode);
 			agent_sync_tx(a);
