@@ -108,7 +108,7 @@ struct mg_state {
 	void *ctx;
 };
 
-/* --- keys ------------------------------------------------------------------ */
+/* --- keys ----------------------------------------------------------------- */
 
 static int addr_bytes(uint8_t family)
 {
@@ -290,7 +290,7 @@ int mg_state_gwinfo_decode(const struct mg_state_val *val,
 	return off == val->len ? 0 : -EINVAL;
 }
 
-/* --- arena and hash ---------------------------------------------------------- */
+/* --- arena and hash ------------------------------------------------------- */
 
 static inline struct ent *E(const struct mg_state *st, uint32_t idx)
 {
@@ -441,7 +441,7 @@ static int ent_set_bytes(struct mg_state *st, struct ent *e,
 	return 0;
 }
 
-/* --- origins and version lists ----------------------------------------------- */
+/* --- origins and version lists -------------------------------------------- */
 
 static uint64_t now(const struct mg_state *st)
 {
@@ -718,7 +718,7 @@ static int find_origin(const struct mg_state *st, const char *name)
 	return -ENOENT;
 }
 
-/* --- the store ---------------------------------------------------------------- */
+/* --- the store ------------------------------------------------------------ */
 
 static uint64_t clock_ms(void *ctx)
 {
@@ -859,7 +859,7 @@ int mg_state_get(const struct mg_state *st, unsigned int origin,
 	return 0;
 }
 
-/* --- origins --------------------------------------------------------------------- */
+/* --- origins -------------------------------------------------------------- */
 
 unsigned int mg_state_origin_slots(const struct mg_state *st)
 {
@@ -948,7 +948,7 @@ unsigned int mg_state_gc(struct mg_state *st, uint64_t now_ms)
 	return n;
 }
 
-/* --- iteration ---------------------------------------------------------------- */
+/* --- iteration ------------------------------------------------------------ */
 
 bool mg_state_iter_next(const struct mg_state *st, struct mg_state_iter *it,
 			struct mg_state_entry *e)
@@ -991,7 +991,7 @@ bool mg_state_cursor_next(const struct mg_state *st, struct mg_state_cursor *c,
 	return true;
 }
 
-/* --- merge ---------------------------------------------------------------------- */
+/* --- merge ---------------------------------------------------------------- */
 
 void mg_state_observe(struct mg_state *st, const char *origin_name,
 		      uint64_t max)

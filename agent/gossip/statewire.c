@@ -320,7 +320,7 @@ cleanup:
 	return err;
 }
 
-/* --- what a peer lacks ------------------------------------------------------ */
+/* --- what a peer lacks ---------------------------------------------------- */
 
 /* A peer's digest, by our origin index. */
 struct peer {
@@ -396,7 +396,7 @@ static int enc_missing(const struct mg_state *st, const struct peer *p,
 	return err;
 }
 
-/* --- decoding --------------------------------------------------------------- */
+/* --- decoding ------------------------------------------------------------- */
 
 struct rx {
 	struct mg_state *st;	/* NULL: validate only */
