@@ -1167,6 +1167,7 @@ static void probe_done(struct mg_member *m, int delta)
 
 static void probe_success(struct mg_member *m)
 {
+	pr_debug("gossip: %s acked probe %u\n", m->probe.target, m->probe.seq);
 	probe_done(m, -1);
 }
 
@@ -1245,6 +1246,9 @@ static void probe_start(struct mg_member *m)
 					     ms(m->cfg.t.probe_interval));
 	ping_fill(m, &ping.ping, p->seq, t->name);
 	m->st.pings_sent++;
+	pr_debug("gossip: probing %s (%s), interval %llu ms\n", t->name,
+		 mg_member_state_name(t->state),
+		 (unsigned long long)(p->end_at - now) / 1000);
 	if (t->state == MG_ML_STATE_ALIVE) {
 		send_msg(m, &t->addr, t->port, &ping);
 	} else {

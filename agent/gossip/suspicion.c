@@ -55,8 +55,11 @@ uint64_t mg_swim_suspicion_min(unsigned int mult, unsigned int n,
 
 	if (scale < 1)
 		scale = 1;
-	/* Go keeps three decimals of the scale: Duration(scale * 1000) */
-	return mult * (uint64_t)(scale * 1000) * interval / 1000;
+	/*
+	 * Go keeps three decimals of the scale: Duration(scale * 1000); the
+	 * epsilon absorbs our logarithm's last-bit error at exact powers of 10
+	 */
+	return mult * (uint64_t)(scale * 1000 + 1e-6) * interval / 1000;
 }
 
 uint64_t mg_swim_suspicion_timeout(unsigned int c, unsigned int k,
