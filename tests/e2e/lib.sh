@@ -24,6 +24,13 @@ nsx() { local ns=$1; shift; ip netns exec "$MGP-$ns" "$@"; }
 # and the CLI enter only the network namespace, so their pins stay shared.
 nsnet() { local ns=$1; shift; nsenter --net="/run/netns/$MGP-$ns" "$@"; }
 
+# nsx_bg / nsnet_bg NS CMD...: the same in the background, with $! the
+# command's own pid.  (A shell function sent to the background runs in a
+# subshell: $! would be that subshell, and killing it would leave the
+# command running.)
+nsx_bg() { local ns=$1; shift; ip netns exec "$MGP-$ns" "$@" & }
+nsnet_bg() { local ns=$1; shift; nsenter --net="/run/netns/$MGP-$ns" "$@" & }
+
 log() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
 
 # veth_into NS_A IF_A NS_B IF_B: a veth pair between two of our namespaces.
@@ -39,10 +46,28 @@ veth_into() {
 # veth: GRO on is enough (Linux >= 5.13), no XDP program required.
 napi_on() { nsx "$1" ethtool -K "$2" gro on >/dev/null 2>&1 || true; }
 
+# A pod's veth would hand its TCP/UDP packets on with the checksum left to
+# "hardware" (CHECKSUM_PARTIAL).  XDP sees the frame, not that promise: once
+# encapsulated and redirected, the unfinished checksum is what arrives.  A
+# pod behind a real NIC always sends complete checksums; make ours do so.
+pod_csum() { nsx "$1" ethtool -K eth0 tx off >/dev/null 2>&1 || true; }
+
 new_ns() {
 	ip netns add "$MGP-$1" || return 1
 	nsx "$1" ip link set lo up
 	nsx "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 2>/dev/null || true
+}
+
+# UL_MTU, when set, is the MTU of the underlay links (e.g. 1550: room for
+# VXLAN's 50 bytes over 1500-byte pod frames, as on a jumbo-frame underlay).
+# Unset, every link keeps the kernel's 1500.
+UL_MTU=${UL_MTU:-}
+
+# ul_mtu NS IF PORT: apply UL_MTU to an underlay veth (IF in NS, PORT on br0).
+ul_mtu() {
+	[ -n "$UL_MTU" ] || return 0
+	nsx "$1" ip link set "$2" mtu "$UL_MTU"
+	nsx ul ip link set "$3" mtu "$UL_MTU"
 }
 
 topo_underlay() {
@@ -69,6 +94,7 @@ topo_cluster() {
 	veth_into "gw$k" ul0 ul "gw$k" || return 1
 	nsx ul ip link set "gw$k" master br0
 	napi_on ul "gw$k"
+	ul_mtu "gw$k" ul0 "gw$k"
 	nsx "gw$k" ip addr add "$UL_NET.$k/24" dev ul0
 
 	for n in $(seq 1 "$pods"); do
@@ -76,6 +102,7 @@ topo_cluster() {
 		veth_into "c${k}p$n" eth0 "c$k" "p$n" || return 1
 		nsx "c$k" ip link set "p$n" master br0
 		nsx "c${k}p$n" ip addr add "10.$k.0.$((10 + n))/24" dev eth0
+		pod_csum "c${k}p$n"
 		nsx "c${k}p$n" ip route add default via "10.$k.0.1"
 	done
 }
@@ -124,18 +151,22 @@ CONF
 # start_agent K: run the agent of gateway K in its namespace, in the background.
 start_agent() {
 	local k=$1
-	nsnet "gw$k" "$MESHGATE" agent -c "$MGDIR/gw$k.conf" \
-		>>"$MGDIR/gw$k.log" 2>&1 &
+	# wait_attached reads only what this run of the agent logs.
+	cat "$MGDIR/gw$k.log" 2>/dev/null | wc -l >"$MGDIR/gw$k.logstart"
+	nsnet_bg "gw$k" "$MESHGATE" agent -c "$MGDIR/gw$k.conf" \
+		>>"$MGDIR/gw$k.log" 2>&1
 	echo $! >"$MGDIR/gw$k.pid"
 	wait_attached "$k"
 }
 
 # wait_attached K: until the XDP links of gateway K are pinned (bounded).
 wait_attached() {
-	local i
+	local i from
+	from=$(($(cat "$MGDIR/gw$1.logstart" 2>/dev/null || echo 0) + 1))
 	for i in $(seq 1 100); do
 		[ -e "$(pin_dir "$1")/link_cl0" ] && [ -e "$(pin_dir "$1")/link_ul0" ] &&
-			grep -q running "$MGDIR/gw$1.log" 2>/dev/null && return 0
+			tail -n "+$from" "$MGDIR/gw$1.log" 2>/dev/null |
+			grep -q running && return 0
 		sleep 0.1
 	done
 	log "agent of gw$1 did not start:"; tail -20 "$MGDIR/gw$1.log" >&2
@@ -209,4 +240,85 @@ summary() {
 stat_of() {
 	"$MESHGATE" -j -p "$1" stats | tr '{' '\n' |
 		grep "\"reason\":\"$2\"" | sed 's/.*"packets":\([0-9]*\).*/\1/'
+}
+
+# --- helpers for the tests and the demo -----------------------------------
+
+# mgcli K ARGS...: the CLI on gateway K's pins, in its namespace (so that
+# interface names are its own).
+mgcli() { local k=$1; shift; nsnet "gw$k" "$MESHGATE" -p "$(pin_dir "$k")" "$@"; }
+
+# stat_gw K REASON: packets gateway K counted under a reason.
+stat_gw() { local n; n=$(stat_of "$(pin_dir "$1")" "$2"); echo "${n:-0}"; }
+
+# stat_bytes_gw K REASON: bytes gateway K counted under a reason.
+stat_bytes_gw() {
+	"$MESHGATE" -j -p "$(pin_dir "$1")" stats |
+		jq -r --arg r "$2" '.[] | select(.reason == $r) | .bytes'
+}
+
+# xdp_prog_id NS IF: id of the XDP program on an interface ("" when none).
+xdp_prog_id() {
+	nsx "$1" ip -j link show dev "$2" | jq -r '.[0].xdp.prog.id // empty'
+}
+
+# wait_listen NS PORT: until a TCP socket listens on PORT in NS (bounded).
+wait_listen() {
+	local i
+	for i in $(seq 1 50); do
+		nsx "$1" ss -Hltn "sport = :$2" | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# tcp_transfer SRC DST DST_IP BYTES [PORT]: send BYTES random bytes over
+# TCP from pod SRC to pod DST (socat); true when all of them arrived intact.
+tcp_transfer() {
+	local src=$1 dst=$2 ip=$3 bytes=$4 port=${5:-5001} pid got
+	local tx="$MGDIR/tcp.$src.tx" rx="$MGDIR/tcp.$dst.rx"
+
+	head -c "$bytes" /dev/urandom >"$tx"
+	rm -f "$rx"
+	nsx_bg "$dst" timeout 20 socat -u "TCP-LISTEN:$port,reuseaddr" \
+		"CREATE:$rx"
+	pid=$!
+	wait_listen "$dst" "$port" || { kill "$pid" 2>/dev/null; return 1; }
+	nsx "$src" timeout 15 socat -u "OPEN:$tx" "TCP:$ip:$port"
+	wait "$pid"
+	got=$(stat -c %s "$rx" 2>/dev/null || echo 0)
+	log "TCP $src -> $dst ($ip:$port): $got of $bytes bytes received"
+	[ "$got" -eq "$bytes" ] && cmp -s "$tx" "$rx"
+}
+
+# cap_start NS IF FILE [FILTER...]: tcpdump into FILE in the background,
+# until cap_stop FILE (or 60 s).
+cap_start() {
+	local ns=$1 ifc=$2 f=$3 i
+	shift 3
+	nsx_bg "$ns" timeout 60 tcpdump -i "$ifc" -n -U --immediate-mode \
+		-w "$f" "$@" 2>"$f.err"
+	echo $! >"$f.cap"
+	for i in $(seq 1 50); do
+		grep -q listening "$f.err" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+cap_stop() {
+	local pid
+	pid=$(cat "$1.cap" 2>/dev/null) || return 0
+	sleep 0.3	# let the last frames in
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	rm -f "$1.cap"
+	return 0
+}
+
+# cap_count FILE [FILTER...]: packets in a capture that match a filter.
+cap_count() {
+	local f=$1
+	shift
+	tcpdump -n -r "$f" "$@" 2>/dev/null | wc -l
 }
