@@ -1891,6 +1891,20 @@ int mg_member_update_meta(struct mg_member *m, const struct mg_ml_meta *meta)
 	return 0;
 }
 
+int mg_member_user_broadcast(struct mg_member *m, const void *p, size_t n)
+{
+	struct mg_buf b = { 0 };
+	int err;
+
+	err = mg_buf_put_u8(&b, MG_ML_USER);
+	if (!err)
+		err = mg_buf_put(&b, p, n);
+	if (!err)
+		err = mg_bcast_queue(&m->bq, NULL, b.data, b.len, false);
+	mg_buf_free(&b);
+	return err;
+}
+
 int mg_member_set_keyring(struct mg_member *m, const struct mg_keyring *kr)
 {
 	if (kr)

@@ -186,6 +186,11 @@ int mg_member_leave(struct mg_member *m, unsigned int timeout_ms);
 int mg_member_update_meta(struct mg_member *m, const struct mg_ml_meta *meta);
 /* Replace the keyring (rotation: install, use, remove on all members). */
 int mg_member_set_keyring(struct mg_member *m, const struct mg_keyring *kr);
+/*
+ * Gossip a user message (type 8; @p without the type byte) with the same
+ * retransmit limit as membership broadcasts, e.g. serf's leave intent.
+ */
+int mg_member_user_broadcast(struct mg_member *m, const void *p, size_t n);
 /* Append a delegate broadcast; -ENOSPC when over the offered limit. */
 int mg_member_bcast_add(struct mg_member_bcast *b, const void *p, size_t n);
 

@@ -10,6 +10,11 @@
  * "leave NAME dead|left", "update NAME", "joined OK/TRIED"); SIGUSR1 prints
  * the member table and counters as one JSON line; SIGTERM leaves gracefully
  * and exits; SIGINT exits at once (as if killed).
+ *
+ * A graceful leave speaks serf's part too: serf shows a member "left" only
+ * if its leave intent (serf message 0, Lamport-timed) arrived before the
+ * memberlist dead message, else "failed".  serf handles user messages
+ * last-in first-out, so the intent goes out a second before the death.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,6 +24,7 @@
 #include <string.h>
 
 #include "gossip/member.h"
+#include "gossip/msgpack.h"
 #include "gossip/tags.h"
 #include "lib/addr.h"
 #include "lib/log.h"
@@ -26,11 +32,83 @@
 
 #define MAX_SEEDS	16
 
+#define SERF_LEAVE_INTENT	0
+#define SERF_JOIN_INTENT	1
+#define SERF_PUSH_PULL		2
+#define INTENT_LEAD_MS		1000
+
 struct peer {
 	struct mg_loop *loop;
 	struct mg_member *m;
-	int rc;
+	struct mg_loop_src *leave_timer;
+	const char *name;
+	uint64_t ltime;			/* serf's Lamport clock, witnessed */
 };
+
+/* Witness the top-level "LTime" of a serf message body. */
+static void witness(struct peer *p, const uint8_t *b, size_t n)
+{
+	struct mg_mp_rd rd;
+	uint32_t count, i, klen;
+	const uint8_t *key;
+	uint64_t v;
+
+	mg_mp_rd_init(&rd, b, n);
+	if (mg_mp_read_map(&rd, &count))
+		return;
+	for (i = 0; i < count; i++) {
+		if (mg_mp_read_str(&rd, &key, &klen))
+			return;
+		if (klen == 5 && !memcmp(key, "LTime", 5)) {
+			if (!mg_mp_read_uint(&rd, UINT64_MAX, &v) && v > p->ltime)
+				p->ltime = v;
+		} else if (mg_mp_skip(&rd)) {
+			return;
+		}
+	}
+}
+
+static void on_user(void *arg, const uint8_t *b, size_t n)
+{
+	if (n > 1 && (b[0] == SERF_LEAVE_INTENT || b[0] == SERF_JOIN_INTENT))
+		witness(arg, b + 1, n - 1);
+}
+
+static void on_merge(void *arg, const uint8_t *b, size_t n, bool join)
+{
+	if (n > 1 && b[0] == SERF_PUSH_PULL)
+		witness(arg, b + 1, n - 1);
+}
+
+static int leave_intent(struct peer *p)
+{
+	struct mg_buf b = { 0 };
+	msgpack_packer pk;
+	int err;
+
+	mg_mp_packer_init(&pk, &b);
+	err = mg_buf_put_u8(&b, SERF_LEAVE_INTENT);
+	err = err ?: msgpack_pack_map(&pk, 3);
+	err = err ?: mg_mp_pack_cstr(&pk, "LTime");
+	err = err ?: mg_mp_pack_uint(&pk, ++p->ltime);
+	err = err ?: mg_mp_pack_cstr(&pk, "Node");
+	err = err ?: mg_mp_pack_cstr(&pk, p->name);
+	err = err ?: mg_mp_pack_cstr(&pk, "Prune");
+	err = err ?: mg_mp_pack_bool(&pk, false);
+	err = err ?: mg_member_user_broadcast(p->m, b.data, b.len);
+	mg_buf_free(&b);
+	return err;
+}
+
+static void leave_now(struct mg_loop_src *src, uint32_t events, void *arg)
+{
+	struct peer *p = arg;
+
+	mg_loop_del(p->loop, p->leave_timer);
+	p->leave_timer = NULL;
+	if (mg_member_leave(p->m, 5000) == -EALREADY)
+		mg_loop_stop(p->loop);
+}
 
 static void line(const char *what, const struct mg_member_info *mi)
 {
@@ -148,7 +226,13 @@ static void on_signal(struct mg_loop_src *src, uint32_t sig, void *arg)
 		dump(p);
 		break;
 	case SIGTERM:
-		if (mg_member_leave(p->m, 5000) == -EALREADY)
+		if (p->leave_timer)
+			break;
+		if (leave_intent(p))
+			fprintf(stderr, "mgpeer: cannot queue the leave intent\n");
+		p->leave_timer = mg_loop_add_timer(p->loop, INTENT_LEAD_MS, 0,
+						   leave_now, p);
+		if (!p->leave_timer)
 			mg_loop_stop(p->loop);
 		break;
 	default:
@@ -186,6 +270,8 @@ int main(int argc, char **argv)
 		.notify_join = on_join,
 		.notify_leave = on_leave,
 		.notify_update = on_update,
+		.notify_user_msg = on_user,
+		.merge_remote_state = on_merge,
 		.join_done = on_join_done,
 		.leave_done = on_leave_done,
 	};
@@ -254,6 +340,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mgpeer: tags do not fit in 512 bytes\n");
 		return 2;
 	}
+	p.name = cfg.name;
 	p.loop = mg_loop_new();
 	if (!p.loop)
 		return 1;
