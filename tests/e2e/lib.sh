@@ -320,5 +320,5 @@ cap_stop() {
 cap_count() {
 	local f=$1
 	shift
-	tcpdump -n -r "$f" "$@" 2>/dev/null | wc -l
+	tcpdump -n -r "$f" --count "$@" 2>/dev/null | awk '{print $1 + 0}'
 }
