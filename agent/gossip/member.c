@@ -1905,6 +1905,46 @@ int mg_member_user_broadcast(struct mg_member *m, const void *p, size_t n)
 	return err;
 }
 
+int mg_member_send_user(struct mg_member *m, const char *name, const void *p,
+			size_t n)
+{
+	struct mg_ml_opts o = tx_opts(m, false);
+	struct mg_buf msg = { 0 }, req = { 0 };
+	const struct node *nd = find(m, name);
+	struct mg_addr to;
+	int err;
+
+	if (!nd)
+		return -ENOENT;
+	if (nd->state == MG_ML_STATE_DEAD || nd->state == MG_ML_STATE_LEFT)
+		return -EHOSTDOWN;
+	/* A datagram when it fits (sendMsg's budget), else a stream. */
+	if (1 + n + COMPOUND_HDR + crypt_overhead(m) <= MG_ML_UDP_SIZE) {
+		err = mg_buf_put_u8(&msg, MG_ML_USER);
+		if (!err)
+			err = mg_buf_put(&msg, p, n);
+		if (!err)
+			err = send_raw(m, &nd->addr, nd->port, nd, msg.data,
+				       msg.len);
+		goto out;
+	}
+	err = addr_from_ip(&nd->addr, &to);
+	if (!err)
+		err = mg_ml_user_stream_encode(p, n, &msg);
+	if (!err)
+		err = mg_ml_stream_wrap(msg.data, msg.len, &o, &req);
+	if (!err)
+		err = m->io.stream(m->io.arg, &to, nd->port, req.data, req.len,
+				   mg_member_now(m) + ms(m->cfg.t.tcp_timeout),
+				   0);
+	if (!err)
+		m->st.streams_out++;
+out:
+	mg_buf_free(&msg);
+	mg_buf_free(&req);
+	return err;
+}
+
 int mg_member_set_keyring(struct mg_member *m, const struct mg_keyring *kr)
 {
 	if (kr)

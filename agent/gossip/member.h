@@ -184,6 +184,12 @@ int mg_member_join(struct mg_member *m, const char *const *seeds,
 int mg_member_leave(struct mg_member *m, unsigned int timeout_ms);
 /* Refresh our Meta (cfg or ops->node_meta) and gossip it (inc + 1). */
 int mg_member_update_meta(struct mg_member *m, const struct mg_ml_meta *meta);
+/*
+ * A user message (type 8) to one member: a datagram when it fits, else a
+ * TCP stream (write only).  -ENOENT unknown, -EHOSTDOWN dead or left.
+ */
+int mg_member_send_user(struct mg_member *m, const char *name, const void *p,
+			size_t n);
 /* Replace the keyring (rotation: install, use, remove on all members). */
 int mg_member_set_keyring(struct mg_member *m, const struct mg_keyring *kr);
 /*

@@ -1,0 +1,1377 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The mesh: membership + replicated state -> the agent's view (see mesh.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include "mesh.h"
+#include "cli.h"
+#include "gossip/member.h"
+#include "gossip/state.h"
+#include "gossip/statewire.h"
+#include "gossip/tags.h"
+#include "lib/log.h"
+#include "lib/loop.h"
+#include "lib/out.h"
+
+#define ENV_MAGIC	0x47	/* 'G': our envelope around state messages */
+#define ENV_FORMAT	1
+#define ENV_HDR_MAX	(3 + MG_STATE_NAME_MAX)
+#define STREAM_BUDGET	(256 * 1024)	/* state per TCP user message */
+#define PUSHPULL_BUDGET	(32 * 1024)	/* our digest + rumour in push/pull */
+#define GC_MS		10000
+#define DEAD_FORGET_US	(3600ull * 1000000)	/* forget a dead gateway's state */
+#define MAX_CLI_EPS	1024
+
+enum gw_state { GW_ALIVE, GW_SUSPECT, GW_DEAD, GW_LEFT, GW_STATIC };
+
+/* Remembered per gateway name across view builds. */
+struct seen {
+	char name[MG_STATE_NAME_MAX + 1];
+	uint64_t order;		/* first seen: earlier wins a conflict */
+	bool alive;		/* in the last view that was not cut off */
+};
+
+/* A gateway or other member, as the last view build saw it. */
+struct row {
+	char name[MG_STATE_NAME_MAX + 1];
+	char cluster[MG_STATE_NAME_MAX + 1];
+	__u8 cluster_id;
+	struct mg_addr tunnel;
+	enum gw_state state;
+	bool gateway;		/* has our tags */
+	bool sibling;		/* a gateway of our own cluster */
+	bool self;
+	const char *conflict;	/* why it is refused, or NULL */
+	char conflict_buf[128];
+	uint32_t incarnation;
+	int64_t rtt_us;
+	int n_prefixes;
+	struct mg_prefix *prefixes;
+	uint64_t order;
+	uint64_t state_change;
+	int origin;		/* state origin index, -1 none */
+};
+
+struct mg_mesh {
+	struct mg_loop *loop;
+	const struct mg_config *cfg;
+	struct mg_mesh_ops ops;
+	void *arg;
+	struct mg_member *member;
+	struct mg_state *st;
+	struct mg_keyring kr;
+	struct mg_loop_src *ae_timer, *gc_timer;
+	unsigned int ae_ms;
+	unsigned int retransmit_mult;
+
+	/* local endpoint sources */
+	struct mg_prefix cli_eps[MAX_CLI_EPS];
+	int n_cli_eps;
+	struct mg_prefix *route_eps;
+	int n_route_eps;
+	struct mg_prefix *local;	/* union, for the view */
+	int n_local;
+
+	/* the last view */
+	struct row *rows;
+	int n_rows, cap_rows;
+	struct mg_prefix *pfx;
+	size_t cap_pfx;
+	struct mg_view_gw *vgw;
+	int cap_vgw;
+	struct seen *seen;
+	int n_seen, cap_seen;
+	uint64_t order;
+	bool cut_off;
+
+	char eps_path[PATH_MAX + 16];
+	char keys_path[PATH_MAX + 16];
+};
+
+static void mesh_changed(struct mg_mesh *mesh)
+{
+	if (mesh->ops.changed)
+		mesh->ops.changed(mesh->arg);
+}
+
+/* --- files in state_dir ------------------------------------------------ */
+
+static int mkdir_p(const char *dir)
+{
+	char path[PATH_MAX], *s;
+
+	snprintf(path, sizeof(path), "%s", dir);
+	for (s = path + 1; (s = strchr(s, '/')); s++) {
+		*s = '\0';
+		if (mkdir(path, 0700) && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(path, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Write lines atomically: a crash leaves the old file or the new one. */
+static int write_lines(const char *path, const char *dir,
+		       const char *const *lines, int n)
+{
+	char tmp[PATH_MAX + 8];
+	FILE *f;
+	int err;
+
+	err = mkdir_p(dir);
+	if (err)
+		return err;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	fchmod(fileno(f), 0600);
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%s\n", lines[i]);
+	if (fflush(f) || fsync(fileno(f))) {
+		err = -errno;
+		fclose(f);
+		unlink(tmp);
+		return err;
+	}
+	fclose(f);
+	return rename(tmp, path) ? -errno : 0;
+}
+
+/* Calls fn on every non-empty, non-comment line; returns lines or -errno. */
+static int read_lines(const char *path, int (*fn)(void *ctx, const char *line,
+						  int lineno), void *ctx)
+{
+	char line[512];
+	int n = 0, lineno = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	while (fgets(line, sizeof(line), f)) {
+		size_t len = strcspn(line, "\r\n");
+
+		line[len] = '\0';
+		lineno++;
+		if (!line[0] || line[0] == '#')
+			continue;
+		if (!fn(ctx, line, lineno))
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static int load_cli_ep(void *ctx, const char *line, int lineno)
+{
+	struct mg_mesh *mesh = ctx;
+	struct mg_prefix p;
+
+	if (mg_prefix_parse(line, &p) || mesh->n_cli_eps >= MAX_CLI_EPS) {
+		pr_warn("%s:%d: not a prefix, skipped: %s", mesh->eps_path,
+			lineno, line);
+		return -EINVAL;
+	}
+	mesh->cli_eps[mesh->n_cli_eps++] = p;
+	return 0;
+}
+
+static int save_cli_eps(struct mg_mesh *mesh)
+{
+	char (*buf)[MG_PREFIXSTRLEN] = calloc(mesh->n_cli_eps + 1, sizeof(*buf));
+	const char **lines = calloc(mesh->n_cli_eps + 1, sizeof(*lines));
+	int err = -ENOMEM;
+
+	if (buf && lines) {
+		for (int i = 0; i < mesh->n_cli_eps; i++)
+			lines[i] = mg_prefix_str(&mesh->cli_eps[i], buf[i],
+						 sizeof(buf[i]));
+		err = write_lines(mesh->eps_path, mesh->cfg->state_dir, lines,
+				  mesh->n_cli_eps);
+	}
+	free(buf);
+	free(lines);
+	if (err)
+		pr_err("saving %s: %s", mesh->eps_path, strerror(-err));
+	return err;
+}
+
+/* --- keyring --------------------------------------------------------------- */
+
+static void key_b64(const struct mg_key *k, char *out, size_t len)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t o = 0;
+
+	for (int i = 0; i < k->len && o + 5 < len; i += 3) {
+		uint32_t v = k->b[i] << 16;
+		int rem = k->len - i;
+
+		if (rem > 1)
+			v |= k->b[i + 1] << 8;
+		if (rem > 2)
+			v |= k->b[i + 2];
+		out[o++] = tab[(v >> 18) & 63];
+		out[o++] = tab[(v >> 12) & 63];
+		out[o++] = rem > 1 ? tab[(v >> 6) & 63] : '=';
+		out[o++] = rem > 2 ? tab[v & 63] : '=';
+	}
+	out[o] = '\0';
+}
+
+static int load_key(void *ctx, const char *line, int lineno)
+{
+	struct mg_mesh *mesh = ctx;
+
+	if (mg_keyring_add_b64(&mesh->kr, line, false)) {
+		pr_warn("%s:%d: not a key, skipped", mesh->keys_path, lineno);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int save_keys(struct mg_mesh *mesh)
+{
+	char buf[8][64];
+	const char *lines[8];
+	int n = 0;
+
+	/* The primary first: that is how the file is read back. */
+	key_b64(&mesh->kr.keys[mesh->kr.primary], buf[n], sizeof(buf[n]));
+	lines[n] = buf[n];
+	n++;
+	for (unsigned int i = 0; i < mesh->kr.n && n < 8; i++) {
+		if (i == mesh->kr.primary)
+			continue;
+		key_b64(&mesh->kr.keys[i], buf[n], sizeof(buf[n]));
+		lines[n] = buf[n];
+		n++;
+	}
+	return write_lines(mesh->keys_path, mesh->cfg->state_dir, lines,
+			   mesh->kr.n ? n : 0);
+}
+
+/* --- messages ------------------------------------------------------------ */
+
+static int envelope(const struct mg_mesh *mesh, struct mg_buf *out)
+{
+	size_t n = strlen(mesh->cfg->gw_name);
+
+	if (n > MG_STATE_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (mg_buf_put_u8(out, ENV_MAGIC) || mg_buf_put_u8(out, ENV_FORMAT) ||
+	    mg_buf_put_u8(out, (uint8_t)n) ||
+	    mg_buf_put(out, mesh->cfg->gw_name, n))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Send the state message in body to member name (UDP or TCP by size). */
+static void send_to(struct mg_mesh *mesh, const char *name,
+		    const struct mg_buf *body)
+{
+	struct mg_buf msg = { 0 };
+
+	if (!envelope(mesh, &msg) && !mg_buf_put(&msg, body->data, body->len)) {
+		int err = mg_member_send_user(mesh->member, name, msg.data,
+					      msg.len);
+
+		if (err)
+			pr_debug("state to %s: %s", name, strerror(-err));
+	}
+	mg_buf_free(&msg);
+}
+
+static void handle_msg(struct mg_mesh *mesh, const uint8_t *p, size_t n)
+{
+	char sender[MG_STATE_NAME_MAX + 1];
+	struct mg_buf reply = { 0 };
+	size_t nl;
+	int kind;
+
+	if (n < 3 || p[0] != ENV_MAGIC || p[1] != ENV_FORMAT)
+		return;		/* serf's, or a later format of ours */
+	nl = p[2];
+	if (!nl || nl > MG_STATE_NAME_MAX || 3 + nl > n)
+		return;
+	memcpy(sender, p + 3, nl);
+	sender[nl] = '\0';
+	kind = mg_state_recv(mesh->st, p + 3 + nl, n - 3 - nl, STREAM_BUDGET,
+			     &reply);
+	if (kind < 0)
+		pr_debug("state message from %s refused: %s", sender,
+			 strerror(-kind));
+	else if (reply.len && strcmp(sender, mesh->cfg->gw_name))
+		send_to(mesh, sender, &reply);
+	mg_buf_free(&reply);
+}
+
+static unsigned int retransmit_limit(const struct mg_mesh *mesh)
+{
+	unsigned int n = mg_member_count(mesh->member), lim = 0;
+
+	for (unsigned int v = n + 1; v > 1; v = (v + 9) / 10)
+		lim++;
+	return mesh->retransmit_mult * (lim ? lim : 1);
+}
+
+/* --- member delegate --------------------------------------------------- */
+
+static void on_member(void *arg, const struct mg_member_info *mi)
+{
+	mesh_changed(arg);
+}
+
+static int local_state(void *arg, bool join, struct mg_buf *out)
+{
+	struct mg_mesh *mesh = arg;
+	int err = envelope(mesh, out);
+
+	return err ? err : mg_state_digest(mesh->st, PUSHPULL_BUDGET, out);
+}
+
+static void merge_remote(void *arg, const uint8_t *p, size_t n, bool join)
+{
+	handle_msg(arg, p, n);
+}
+
+static void user_msg(void *arg, const uint8_t *p, size_t n)
+{
+	handle_msg(arg, p, n);
+}
+
+static void get_broadcasts(void *arg, size_t overhead, size_t limit,
+			   struct mg_member_bcast *out)
+{
+	struct mg_mesh *mesh = arg;
+	struct mg_buf body = { 0 }, msg = { 0 };
+	size_t hdr = 3 + strlen(mesh->cfg->gw_name);
+
+	if (limit < overhead + hdr + 64)
+		return;
+	if (mg_state_gossip(mesh->st, limit - overhead - hdr,
+			    retransmit_limit(mesh), &body) > 0 &&
+	    !envelope(mesh, &msg) && !mg_buf_put(&msg, body.data, body.len))
+		mg_member_bcast_add(out, msg.data, msg.len);
+	mg_buf_free(&body);
+	mg_buf_free(&msg);
+}
+
+static void node_meta(void *arg, struct mg_ml_meta *meta)
+{
+	struct mg_mesh *mesh = arg;
+	const struct mg_config *cfg = mesh->cfg;
+	char id[4], tun[MG_ADDRSTRLEN];
+	struct mg_tag tags[] = {
+		{ "role", "meshgate" },
+		{ "cluster", cfg->cluster_name },
+		{ "cluster_id", id },
+		{ "tunnel", tun },
+	};
+
+	snprintf(id, sizeof(id), "%u", cfg->cluster_id);
+	mg_addr_str(&cfg->tunnel, tun, sizeof(tun));
+	if (mg_tags_encode(tags, 4, meta))
+		meta->len = 0;
+}
+
+static void on_state_change(void *ctx, const struct mg_state_change *c)
+{
+	mesh_changed(ctx);
+}
+
+/* --- timers -------------------------------------------------------------- */
+
+struct pick {
+	const char *self;
+	char name[MG_ML_NAME_MAX + 1];
+	unsigned int seen;
+	uint32_t rnd;
+	uint64_t now, dead_before;
+	char forget[16][MG_STATE_NAME_MAX + 1];
+	int n_forget;
+};
+
+static bool is_gateway_meta(const uint8_t *meta, size_t len)
+{
+	struct mg_ml_meta m;
+	char role[16];
+
+	if (len > sizeof(m.data))
+		return false;
+	m.len = len;
+	memcpy(m.data, meta, len);
+	return mg_tags_get(&m, "role", role, sizeof(role)) > 0 &&
+	       !strcmp(role, "meshgate");
+}
+
+static int pick_cb(void *ctx, const struct mg_member_info *mi)
+{
+	struct pick *pk = ctx;
+
+	if (mi->self || !is_gateway_meta(mi->meta, mi->meta_len))
+		return 0;
+	if (mi->state == MG_MEMBER_ALIVE) {
+		/* Reservoir sampling: a uniform pick in one pass. */
+		pk->seen++;
+		if (pk->rnd % pk->seen == 0)
+			snprintf(pk->name, sizeof(pk->name), "%s", mi->name);
+		pk->rnd = pk->rnd * 1103515245u + 12345u;
+	} else if ((mi->state == MG_MEMBER_DEAD ||
+		    mi->state == MG_MEMBER_LEFT) &&
+		   mi->state_change < pk->dead_before && pk->n_forget < 16) {
+		snprintf(pk->forget[pk->n_forget++], MG_STATE_NAME_MAX + 1,
+			 "%s", mi->name);
+	}
+	return 0;
+}
+
+/* Anti-entropy: our digest to one random live gateway. */
+static void on_ae(struct mg_loop_src *src, uint32_t ev, void *arg)
+{
+	struct mg_mesh *mesh = arg;
+	struct pick pk = { .self = mesh->cfg->gw_name };
+	struct mg_buf body = { 0 };
+
+	if (getrandom(&pk.rnd, sizeof(pk.rnd), GRND_NONBLOCK) < 0)
+		pk.rnd = (uint32_t)mg_now_ms();
+	pk.now = mg_member_now(mesh->member);
+	pk.dead_before = pk.now > DEAD_FORGET_US ? pk.now - DEAD_FORGET_US : 0;
+	mg_member_foreach(mesh->member, pick_cb, &pk);
+	for (int i = 0; i < pk.n_forget; i++)
+		if (!mg_state_forget_origin(mesh->st, pk.forget[i]))
+			pr_info("forgot the state of %s (dead for an hour)",
+				pk.forget[i]);
+	if (pk.name[0] && !mg_state_digest(mesh->st, STREAM_BUDGET, &body))
+		send_to(mesh, pk.name, &body);
+	mg_buf_free(&body);
+}
+
+static void on_gc(struct mg_loop_src *src, uint32_t ev, void *arg)
+{
+	struct mg_mesh *mesh = arg;
+
+	mg_state_gc(mesh->st, mg_now_ms());
+}
+
+/* --- local endpoints ------------------------------------------------------ */
+
+static bool prefix_in(const struct mg_prefix *set, int n,
+		      const struct mg_prefix *p)
+{
+	for (int i = 0; i < n; i++)
+		if (mg_prefix_equal(&set[i], p))
+			return true;
+	return false;
+}
+
+/* The union of config, CLI and route endpoints becomes our origin's state. */
+static void sync_local(struct mg_mesh *mesh)
+{
+	const struct mg_config *cfg = mesh->cfg;
+	int cap = cfg->n_cidrs + mesh->n_cli_eps + mesh->n_route_eps, n = 0;
+	struct mg_prefix *u = calloc(cap ? cap : 1, sizeof(*u));
+	struct mg_state_iter it = MG_STATE_ITER_INIT;
+	struct mg_state_entry e;
+	struct mg_state_val val = { 0 };
+	const struct mg_prefix *src[3] = { cfg->cidrs, mesh->cli_eps,
+					   mesh->route_eps };
+	int cnt[3] = { cfg->n_cidrs, mesh->n_cli_eps, mesh->n_route_eps };
+	struct mg_prefix *stale = NULL;
+	int n_stale = 0, cap_stale = 0;
+
+	if (!u)
+		return;
+	for (int s = 0; s < 3; s++)
+		for (int i = 0; i < cnt[s]; i++)
+			if (!prefix_in(u, n, &src[s][i]))
+				u[n++] = src[s][i];
+	for (int i = 0; i < n; i++) {
+		struct mg_state_key key = { .kind = MG_STATE_ENDPOINT,
+					    .ep = u[i] };
+		int err = mg_state_set_local(mesh->st, &key, &val);
+
+		if (err)
+			pr_warn("endpoint %d of our own: %s", i, strerror(-err));
+	}
+	while (mg_state_iter_next(mesh->st, &it, &e)) {
+		if (e.origin != 0 || e.key.kind != MG_STATE_ENDPOINT ||
+		    prefix_in(u, n, &e.key.ep))
+			continue;
+		if (n_stale == cap_stale) {
+			struct mg_prefix *b;
+
+			cap_stale = cap_stale ? 2 * cap_stale : 16;
+			b = realloc(stale, cap_stale * sizeof(*b));
+			if (!b)
+				break;
+			stale = b;
+		}
+		stale[n_stale++] = e.key.ep;
+	}
+	for (int i = 0; i < n_stale; i++) {
+		struct mg_state_key key = { .kind = MG_STATE_ENDPOINT,
+					    .ep = stale[i] };
+
+		mg_state_del_local(mesh->st, &key);
+	}
+	free(stale);
+	free(mesh->local);
+	mesh->local = u;
+	mesh->n_local = n;
+	mesh_changed(mesh);
+}
+
+void mg_mesh_set_route_endpoints(struct mg_mesh *mesh,
+				 const struct mg_prefix *p, int n)
+{
+	struct mg_prefix *copy = NULL;
+
+	if (n == mesh->n_route_eps &&
+	    (!n || !memcmp(p, mesh->route_eps, n * sizeof(*p))))
+		return;
+	if (n) {
+		copy = malloc(n * sizeof(*copy));
+		if (!copy)
+			return;
+		memcpy(copy, p, n * sizeof(*copy));
+	}
+	free(mesh->route_eps);
+	mesh->route_eps = copy;
+	mesh->n_route_eps = n;
+	pr_info("%d endpoints from kernel routes", n);
+	sync_local(mesh);
+}
+
+/* --- the view ------------------------------------------------------------- */
+
+static struct seen *seen_get(struct mg_mesh *mesh, const char *name)
+{
+	for (int i = 0; i < mesh->n_seen; i++)
+		if (!strcmp(mesh->seen[i].name, name))
+			return &mesh->seen[i];
+	if (mesh->n_seen == mesh->cap_seen) {
+		int cap = mesh->cap_seen ? 2 * mesh->cap_seen : 64;
+		struct seen *s = realloc(mesh->seen, cap * sizeof(*s));
+
+		if (!s)
+			return NULL;
+		mesh->seen = s;
+		mesh->cap_seen = cap;
+	}
+	memset(&mesh->seen[mesh->n_seen], 0, sizeof(struct seen));
+	snprintf(mesh->seen[mesh->n_seen].name, sizeof(mesh->seen[0].name),
+		 "%s", name);
+	mesh->seen[mesh->n_seen].order = ++mesh->order;
+	return &mesh->seen[mesh->n_seen++];
+}
+
+static struct row *row_add(struct mg_mesh *mesh)
+{
+	if (mesh->n_rows == mesh->cap_rows) {
+		int cap = mesh->cap_rows ? 2 * mesh->cap_rows : 64;
+		struct row *r = realloc(mesh->rows, cap * sizeof(*r));
+
+		if (!r)
+			return NULL;
+		mesh->rows = r;
+		mesh->cap_rows = cap;
+	}
+	memset(&mesh->rows[mesh->n_rows], 0, sizeof(struct row));
+	mesh->rows[mesh->n_rows].origin = -1;
+	return &mesh->rows[mesh->n_rows++];
+}
+
+static int row_from_member(void *ctx, const struct mg_member_info *mi)
+{
+	struct mg_mesh *mesh = ctx;
+	struct mg_ml_meta meta;
+	char id[8], tun[MG_ADDRSTRLEN];
+	struct seen *s;
+	struct row *r;
+	unsigned long v;
+	char *end;
+
+	if (mi->self)
+		return 0;
+	/* A gateway in the configuration is static: the config wins. */
+	for (int i = 0; i < mesh->cfg->n_peers; i++)
+		if (!strcmp(mesh->cfg->peers[i].name, mi->name))
+			return 0;
+	r = row_add(mesh);
+	if (!r)
+		return -ENOMEM;
+	snprintf(r->name, sizeof(r->name), "%s", mi->name);
+	r->state = mi->state == MG_MEMBER_ALIVE ? GW_ALIVE :
+		   mi->state == MG_MEMBER_SUSPECT ? GW_SUSPECT :
+		   mi->state == MG_MEMBER_LEFT ? GW_LEFT : GW_DEAD;
+	r->incarnation = mi->incarnation;
+	r->rtt_us = mi->rtt_us;
+	r->tunnel = mi->addr;
+	r->state_change = mi->state_change;
+	s = seen_get(mesh, r->name);
+	r->order = s ? s->order : ~0ull;
+	if (mi->meta_len > sizeof(meta.data) ||
+	    !is_gateway_meta(mi->meta, mi->meta_len))
+		return 0;
+	meta.len = mi->meta_len;
+	memcpy(meta.data, mi->meta, mi->meta_len);
+	r->gateway = true;
+	if (mg_tags_get(&meta, "cluster", r->cluster, sizeof(r->cluster)) < 0 ||
+	    mg_tags_get(&meta, "cluster_id", id, sizeof(id)) < 0 ||
+	    mg_tags_get(&meta, "tunnel", tun, sizeof(tun)) < 0 ||
+	    (v = strtoul(id, &end, 10), *end || v < 1 || v > 255) ||
+	    mg_addr_parse(tun, &r->tunnel)) {
+		r->conflict = "tags missing or malformed (cluster, cluster_id, tunnel)";
+		return 0;
+	}
+	r->cluster_id = (__u8)v;
+	return 0;
+}
+
+static void row_conflict(struct row *r, const char *fmt, const char *a,
+			 unsigned int b)
+{
+	if (r->conflict)
+		return;
+	snprintf(r->conflict_buf, sizeof(r->conflict_buf), fmt, a, b);
+	r->conflict = r->conflict_buf;
+}
+
+/* Cluster ids and names must agree everywhere; the earlier one keeps its. */
+static void check_ids(struct mg_mesh *mesh)
+{
+	const struct mg_config *cfg = mesh->cfg;
+
+	for (int i = 0; i < mesh->n_rows; i++) {
+		struct row *r = &mesh->rows[i];
+
+		if (!r->gateway || r->conflict)
+			continue;
+		if ((r->cluster_id == cfg->cluster_id) !=
+		    !strcmp(r->cluster, cfg->cluster_name)) {
+			row_conflict(r, "cluster \"%s\" id %u disagrees with ours",
+				     r->cluster, r->cluster_id);
+			continue;
+		}
+		if (r->cluster_id == cfg->cluster_id) {
+			r->sibling = true;
+			continue;
+		}
+		for (int j = 0; j < mesh->n_rows; j++) {
+			struct row *q = &mesh->rows[j];
+
+			if (j == i || !q->gateway || q->conflict ||
+			    q->order > r->order)
+				continue;
+			if ((q->cluster_id == r->cluster_id) !=
+			    !strcmp(q->cluster, r->cluster)) {
+				row_conflict(r, "cluster \"%s\" id %u disagrees with an earlier gateway",
+					     r->cluster, r->cluster_id);
+				break;
+			}
+		}
+	}
+}
+
+struct pfx_ref {
+	struct mg_prefix p;
+	int row;		/* -1: our own */
+	__u8 cluster_id;
+	uint64_t order;
+};
+
+static int pfx_ref_cmp(const void *a, const void *b)
+{
+	const struct pfx_ref *x = a, *y = b;
+	int c;
+
+	if (x->p.addr.family != y->p.addr.family)
+		return x->p.addr.family - y->p.addr.family;
+	c = memcmp(x->p.addr.addr, y->p.addr.addr, sizeof(x->p.addr.addr));
+	if (c)
+		return c;
+	return (int)x->p.len - (int)y->p.len;
+}
+
+/*
+ * No prefix of one cluster may overlap a prefix of another: sorted by
+ * address, a prefix overlaps exactly the ones on the stack of prefixes
+ * that contain it.  The later gateway of an overlapping pair is refused.
+ */
+static void check_overlaps(struct mg_mesh *mesh)
+{
+	size_t n = mesh->n_local, k = 0, depth = 0;
+	struct pfx_ref *refs, *stack[129];
+
+	for (int i = 0; i < mesh->n_rows; i++)
+		n += mesh->rows[i].n_prefixes;
+	refs = calloc(n ? n : 1, sizeof(*refs));
+	if (!refs)
+		return;
+	for (int i = 0; i < mesh->n_local; i++)
+		refs[k++] = (struct pfx_ref){ mesh->local[i], -1,
+					      mesh->cfg->cluster_id, 0 };
+	for (int i = 0; i < mesh->n_rows; i++) {
+		struct row *r = &mesh->rows[i];
+
+		if (r->sibling || r->conflict)
+			continue;
+		for (int p = 0; p < r->n_prefixes; p++)
+			refs[k++] = (struct pfx_ref){ r->prefixes[p], i,
+						      r->cluster_id, r->order };
+	}
+	qsort(refs, k, sizeof(*refs), pfx_ref_cmp);
+	for (size_t i = 0; i < k; i++) {
+		struct pfx_ref *x = &refs[i];
+
+		while (depth && (stack[depth - 1]->p.addr.family !=
+				 x->p.addr.family ||
+				 !mg_prefix_contains(&stack[depth - 1]->p,
+						     &x->p.addr)))
+			depth--;
+		for (size_t d = 0; d < depth; d++) {
+			struct pfx_ref *y = stack[d];
+			struct pfx_ref *loser;
+			char a[MG_PREFIXSTRLEN];
+
+			if (y->cluster_id == x->cluster_id)
+				continue;
+			loser = y->row < 0 ? x : x->row < 0 ? y :
+				x->order > y->order ? x : y;
+			if (loser->row >= 0) {
+				mg_prefix_str(&loser->p, a, sizeof(a));
+				row_conflict(&mesh->rows[loser->row],
+					     "its prefix %s overlaps cluster %u's",
+					     a, loser == x ? y->cluster_id :
+							     x->cluster_id);
+			}
+		}
+		if (depth < 129)
+			stack[depth++] = x;
+	}
+	free(refs);
+}
+
+/* Gateways' prefixes out of the store, bucketed by row. */
+static int fill_prefixes(struct mg_mesh *mesh)
+{
+	unsigned int slots = mg_state_origin_slots(mesh->st);
+	int *row_of = calloc(slots ? slots : 1, sizeof(int));
+	struct mg_state_iter it = MG_STATE_ITER_INIT;
+	struct mg_state_entry e;
+	size_t total = 0, off = 0;
+
+	if (!row_of)
+		return -ENOMEM;
+	for (unsigned int o = 0; o < slots; o++)
+		row_of[o] = -1;
+	for (int i = 0; i < mesh->n_rows; i++) {
+		struct row *r = &mesh->rows[i];
+		int o = mg_state_origin_find(mesh->st, r->name);
+
+		r->origin = o;
+		if (o >= 0 && (unsigned int)o < slots)
+			row_of[o] = i;
+	}
+	while (mg_state_iter_next(mesh->st, &it, &e))
+		if (e.key.kind == MG_STATE_ENDPOINT && e.origin < slots &&
+		    row_of[e.origin] >= 0)
+			mesh->rows[row_of[e.origin]].n_prefixes++, total++;
+	if (total > mesh->cap_pfx) {
+		struct mg_prefix *p = realloc(mesh->pfx, total * sizeof(*p));
+
+		if (!p) {
+			free(row_of);
+			return -ENOMEM;
+		}
+		mesh->pfx = p;
+		mesh->cap_pfx = total;
+	}
+	for (int i = 0; i < mesh->n_rows; i++) {
+		mesh->rows[i].prefixes = mesh->pfx + off;
+		off += mesh->rows[i].n_prefixes;
+		mesh->rows[i].n_prefixes = 0;
+	}
+	it = (struct mg_state_iter)MG_STATE_ITER_INIT;
+	while (mg_state_iter_next(mesh->st, &it, &e)) {
+		struct row *r;
+
+		if (e.key.kind != MG_STATE_ENDPOINT || e.origin >= slots ||
+		    row_of[e.origin] < 0)
+			continue;
+		r = &mesh->rows[row_of[e.origin]];
+		r->prefixes[r->n_prefixes++] = e.key.ep;
+	}
+	free(row_of);
+	return 0;
+}
+
+static int build_rows(struct mg_mesh *mesh)
+{
+	const struct mg_config *cfg = mesh->cfg;
+	int err;
+
+	mesh->n_rows = 0;
+	for (int i = 0; i < cfg->n_peers; i++) {
+		const struct mg_cfg_peer *p = &cfg->peers[i];
+		struct row *r = row_add(mesh);
+
+		if (!r)
+			return -ENOMEM;
+		snprintf(r->name, sizeof(r->name), "%s", p->name);
+		snprintf(r->cluster, sizeof(r->cluster), "%s", p->cluster);
+		r->cluster_id = p->cluster_id;
+		r->tunnel = p->tunnel;
+		r->state = GW_STATIC;
+		r->gateway = true;
+		r->rtt_us = -1;
+		r->order = 0;	/* configuration outranks gossip */
+		r->n_prefixes = p->n_cidrs;
+		r->prefixes = (struct mg_prefix *)p->cidrs;
+	}
+	if (mesh->member) {
+		int n_static = mesh->n_rows;
+
+		err = mg_member_foreach(mesh->member, row_from_member, mesh);
+		if (err)
+			return err;
+		/* Static rows keep their own prefixes: fill only gossiped. */
+		{
+			struct row *saved = mesh->rows;
+			int saved_n = mesh->n_rows;
+
+			mesh->rows = saved + n_static;
+			mesh->n_rows = saved_n - n_static;
+			err = fill_prefixes(mesh);
+			mesh->rows = saved;
+			mesh->n_rows = saved_n;
+			if (err)
+				return err;
+		}
+	}
+	check_ids(mesh);
+	check_overlaps(mesh);
+	return 0;
+}
+
+int mg_mesh_view(struct mg_mesh *mesh, struct mg_view *view)
+{
+	int err, n = 0, alive = 0, gossiped = 0;
+
+	err = build_rows(mesh);
+	if (err)
+		return err;
+	if (mesh->n_rows > mesh->cap_vgw) {
+		struct mg_view_gw *v = realloc(mesh->vgw,
+					       mesh->n_rows * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		mesh->vgw = v;
+		mesh->cap_vgw = mesh->n_rows;
+	}
+	for (int i = 0; i < mesh->n_rows; i++) {
+		struct row *r = &mesh->rows[i];
+
+		if (r->gateway && !r->sibling && r->state != GW_STATIC) {
+			gossiped++;
+			alive += r->state == GW_ALIVE || r->state == GW_SUSPECT;
+		}
+	}
+	/*
+	 * Fail static: when every gossiped gateway looks dead at once, it is
+	 * us who are cut off.  Keep forwarding as the last view said.
+	 */
+	if (gossiped && !alive) {
+		if (!mesh->cut_off)
+			pr_warn("cut off from every peer gateway: keeping the last known state");
+		mesh->cut_off = true;
+	} else if (mesh->cut_off) {
+		pr_info("peers reachable again");
+		mesh->cut_off = false;
+	}
+	for (int i = 0; i < mesh->n_rows; i++) {
+		struct row *r = &mesh->rows[i];
+		struct mg_view_gw *g = &mesh->vgw[n];
+		struct seen *s;
+		bool up;
+
+		if (!r->gateway || r->sibling || r->conflict)
+			continue;
+		up = r->state == GW_STATIC || r->state == GW_ALIVE ||
+		     r->state == GW_SUSPECT;
+		s = r->state == GW_STATIC ? NULL : seen_get(mesh, r->name);
+		if (s && mesh->cut_off)
+			up = s->alive;
+		else if (s)
+			s->alive = up;
+		memset(g, 0, sizeof(*g));
+		snprintf(g->name, sizeof(g->name), "%s", r->name);
+		g->cluster_id = r->cluster_id;
+		g->alive = up;
+		g->tunnel = r->tunnel;
+		g->n_prefixes = r->n_prefixes;
+		g->prefixes = r->prefixes;
+		n++;
+	}
+	memset(view, 0, sizeof(*view));
+	view->cluster_id = mesh->cfg->cluster_id;
+	view->n_local = mesh->n_local;
+	view->local = mesh->local;
+	view->n_gw = n;
+	view->gw = mesh->vgw;
+	return 0;
+}
+
+/* --- life cycle ---------------------------------------------------------- */
+
+static const struct mg_member_ops member_ops = {
+	.notify_join = on_member,
+	.notify_leave = on_member,
+	.notify_update = on_member,
+	.node_meta = node_meta,
+	.local_state = local_state,
+	.merge_remote_state = merge_remote,
+	.notify_user_msg = user_msg,
+	.get_broadcasts = get_broadcasts,
+};
+
+static const unsigned int ae_ms[] = {
+	[MG_PROFILE_LAN] = 2000, [MG_PROFILE_WAN] = 10000,
+	[MG_PROFILE_LOCAL] = 1000,
+};
+
+static int start_member(struct mg_mesh *mesh)
+{
+	const struct mg_config *cfg = mesh->cfg;
+	struct mg_member_cfg *mc = calloc(1, sizeof(*mc));
+	static const enum mg_member_profile prof[] = {
+		[MG_PROFILE_LAN] = MG_MEMBER_LAN,
+		[MG_PROFILE_WAN] = MG_MEMBER_WAN,
+		[MG_PROFILE_LOCAL] = MG_MEMBER_LOCAL,
+	};
+	char seeds[MG_CFG_MAX_SEEDS][MG_ADDRSTRLEN + 10];
+	const char *sp[MG_CFG_MAX_SEEDS];
+	int err = 0, n = 0;
+
+	if (!mc)
+		return -ENOMEM;
+	mg_member_cfg_init(mc, prof[cfg->profile]);
+	snprintf(mc->name, sizeof(mc->name), "%s", cfg->gw_name);
+	mc->bind = cfg->gossip_bind;
+	mc->port = cfg->gossip_port;
+	mc->advertise = cfg->gossip_advertise;
+	mc->keyring = mesh->kr;
+	mesh->retransmit_mult = mc->t.retransmit_mult;
+	mesh->member = mg_member_new(mesh->loop, mc, &member_ops, mesh, &err);
+	free(mc);
+	if (!mesh->member) {
+		pr_err("gossip on port %u: %s", cfg->gossip_port,
+		       strerror(-err));
+		return err ? err : -EINVAL;
+	}
+	for (int i = 0; i < cfg->n_seeds; i++) {
+		char a[MG_ADDRSTRLEN];
+		const struct mg_cfg_seed *s = &cfg->seeds[i];
+
+		mg_addr_str(&s->addr, a, sizeof(a));
+		if (s->addr.family == MG_AF_INET6)
+			snprintf(seeds[n], sizeof(seeds[n]), "[%s]:%u", a, s->port);
+		else
+			snprintf(seeds[n], sizeof(seeds[n]), "%s:%u", a, s->port);
+		/* Joining ourselves is pointless. */
+		if (mg_addr_equal(&s->addr, &cfg->gossip_advertise) &&
+		    s->port == cfg->gossip_port)
+			continue;
+		sp[n] = seeds[n];
+		n++;
+	}
+	if (n && mg_member_join(mesh->member, sp, n) < 0)
+		pr_warn("no seed could be tried yet; gossip will retry through push/pull");
+	return 0;
+}
+
+int mg_mesh_new(struct mg_loop *loop, const struct mg_config *cfg,
+		const struct mg_mesh_ops *ops, void *arg,
+		struct mg_mesh **out)
+{
+	struct mg_state_cfg sc = { 0 };
+	struct mg_mesh *mesh;
+	int err;
+
+	mesh = calloc(1, sizeof(*mesh));
+	if (!mesh)
+		return -ENOMEM;
+	mesh->loop = loop;
+	mesh->cfg = cfg;
+	if (ops)
+		mesh->ops = *ops;
+	mesh->arg = arg;
+	snprintf(mesh->eps_path, sizeof(mesh->eps_path), "%s/endpoints",
+		 cfg->state_dir);
+	snprintf(mesh->keys_path, sizeof(mesh->keys_path), "%s/keyring",
+		 cfg->state_dir);
+
+	read_lines(mesh->eps_path, load_cli_ep, mesh);
+	/* The keyring file, once written by `keys`, outranks the config. */
+	if (read_lines(mesh->keys_path, load_key, mesh) <= 0) {
+		mg_keyring_clear(&mesh->kr);
+		for (int i = 0; i < cfg->n_keys; i++)
+			mg_keyring_add_b64(&mesh->kr, cfg->keys[i], i == 0);
+	}
+
+	sc.name = cfg->gw_name;
+	sc.cluster_id = cfg->cluster_id;
+	sc.cluster_name = cfg->cluster_name;
+	sc.on_change = on_state_change;
+	sc.ctx = mesh;
+	err = mg_state_new(&sc, &mesh->st);
+	if (err)
+		goto fail;
+	sync_local(mesh);
+
+	if (cfg->gossip_enabled) {
+		err = start_member(mesh);
+		if (err)
+			goto fail;
+		mesh->ae_ms = ae_ms[cfg->profile];
+		mesh->ae_timer = mg_loop_add_timer(loop, mesh->ae_ms,
+						   mesh->ae_ms, on_ae, mesh);
+		mesh->gc_timer = mg_loop_add_timer(loop, GC_MS, GC_MS, on_gc,
+						   mesh);
+		if (!mesh->ae_timer || !mesh->gc_timer) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		pr_info("gossip on port %u (%s profile, %s)", cfg->gossip_port,
+			cfg->profile == MG_PROFILE_WAN ? "wan" :
+			cfg->profile == MG_PROFILE_LOCAL ? "local" : "lan",
+			mesh->kr.n ? "encrypted" : "not encrypted");
+	}
+	*out = mesh;
+	return 0;
+fail:
+	mg_mesh_free(mesh, false);
+	return err;
+}
+
+void mg_mesh_free(struct mg_mesh *mesh, bool leave)
+{
+	if (!mesh)
+		return;
+	if (mesh->member && leave) {
+		/* A bounded graceful leave: our death, from ourselves. */
+		uint64_t until = mg_now_ms() + 1000;
+
+		if (!mg_member_leave(mesh->member, 800))
+			while (mg_now_ms() < until) {
+				mg_member_tick(mesh->member);
+				usleep(20000);
+			}
+	}
+	mg_loop_del(mesh->loop, mesh->ae_timer);
+	mg_loop_del(mesh->loop, mesh->gc_timer);
+	mg_member_free(mesh->member);
+	mg_state_free(mesh->st);
+	free(mesh->route_eps);
+	free(mesh->local);
+	free(mesh->rows);
+	free(mesh->pfx);
+	free(mesh->vgw);
+	free(mesh->seen);
+	free(mesh);
+}
+
+/* --- commands (through the control socket) --------------------------------- */
+
+static const char *const gw_state_names[] = {
+	[GW_ALIVE] = "alive", [GW_SUSPECT] = "suspect", [GW_DEAD] = "dead",
+	[GW_LEFT] = "left", [GW_STATIC] = "static",
+};
+
+int mg_mesh_cmd_peers(struct mg_cli *cli, int argc, char **argv)
+{
+	struct mg_mesh *mesh = cli->priv;
+	struct mg_view view;
+	char tun[MG_ADDRSTRLEN], rtt[32];
+	int err;
+
+	if (argc > 2 || (argc == 2 && !mg_matches(argv[1], "list"))) {
+		fprintf(cli->err, "usage: meshgate peers [list]\n");
+		return 2;
+	}
+	err = mg_mesh_view(mesh, &view);
+	if (err) {
+		fprintf(cli->err, "meshgate peers: %s\n", strerror(-err));
+		return 1;
+	}
+	out_arr_open("peers");
+	out_text("%-20s %-14s %-4s %-16s %-9s %5s %9s %6s\n", "name",
+		 "cluster", "id", "tunnel", "state", "inc", "rtt", "eps");
+	for (int i = 0; i < mesh->n_rows; i++) {
+		const struct row *r = &mesh->rows[i];
+		const char *state = r->conflict ? "conflict" :
+				    gw_state_names[r->state];
+
+		if (r->rtt_us >= 0)
+			snprintf(rtt, sizeof(rtt), "%.3fms", r->rtt_us / 1000.0);
+		else
+			snprintf(rtt, sizeof(rtt), "-");
+		out_obj_open(NULL);
+		out_str("name", "%-20s", r->name);
+		out_str("cluster", " %-14s", r->gateway ? r->cluster : "-");
+		out_u64("cluster_id", " %-4llu", r->cluster_id);
+		out_str("tunnel_address", " %-16s",
+			mg_addr_str(&r->tunnel, tun, sizeof(tun)));
+		out_str("state", " %-9s", state);
+		out_u64("incarnation", " %5llu", r->incarnation);
+		if (out_is_json()) {
+			if (r->rtt_us >= 0)
+				out_u64("rtt_us", NULL, r->rtt_us);
+		} else {
+			out_text(" %9s", rtt);
+		}
+		out_u64("endpoints", " %6llu", r->n_prefixes);
+		out_bool("meshgate", NULL, r->gateway);
+		out_bool("sibling", NULL, r->sibling);
+		if (r->conflict)
+			out_str("conflict", "  refused: %s", r->conflict);
+		else if (!r->gateway)
+			out_text("  (not a meshgate gateway)");
+		else if (r->sibling)
+			out_text("  (our own cluster)");
+		out_text("\n");
+		out_obj_close();
+	}
+	out_arr_close();
+	out_finish();
+	return 0;
+}
+
+static const char *local_source(const struct mg_mesh *mesh,
+				const struct mg_prefix *p)
+{
+	if (prefix_in(mesh->cfg->cidrs, mesh->cfg->n_cidrs, p))
+		return "config";
+	if (prefix_in(mesh->cli_eps, mesh->n_cli_eps, p))
+		return "cli";
+	if (prefix_in(mesh->route_eps, mesh->n_route_eps, p))
+		return "route";
+	return "?";
+}
+
+static int eps_list(struct mg_cli *cli, struct mg_mesh *mesh)
+{
+	struct mg_state_iter it = MG_STATE_ITER_INIT;
+	struct mg_state_origin_info oi;
+	struct mg_state_entry e;
+	char buf[MG_PREFIXSTRLEN];
+
+	out_arr_open("endpoints");
+	out_text("%-22s %-14s %-4s %-20s %-8s %s\n", "prefix", "cluster", "id",
+		 "origin", "source", "version");
+	while (mg_state_iter_next(mesh->st, &it, &e)) {
+		if (e.key.kind != MG_STATE_ENDPOINT ||
+		    mg_state_origin_get(mesh->st, e.origin, &oi))
+			continue;
+		out_obj_open(NULL);
+		out_str("prefix", "%-22s", mg_prefix_str(&e.key.ep, buf,
+							  sizeof(buf)));
+		out_str("cluster", " %-14s", oi.cluster_name);
+		out_u64("cluster_id", " %-4llu", oi.cluster_id);
+		out_str("origin", " %-20s", oi.name);
+		out_str("source", " %-8s", oi.self ?
+			local_source(mesh, &e.key.ep) : "gossip");
+		out_u64("version", " %llu\n", e.version);
+		out_obj_close();
+	}
+	for (int i = 0; i < mesh->cfg->n_peers; i++) {
+		const struct mg_cfg_peer *p = &mesh->cfg->peers[i];
+
+		for (int c = 0; c < p->n_cidrs; c++) {
+			out_obj_open(NULL);
+			out_str("prefix", "%-22s",
+				mg_prefix_str(&p->cidrs[c], buf, sizeof(buf)));
+			out_str("cluster", " %-14s", p->cluster);
+			out_u64("cluster_id", " %-4llu", p->cluster_id);
+			out_str("origin", " %-20s", p->name);
+			out_str("source", " %-8s", "static");
+			out_u64("version", " %llu\n", 0);
+			out_obj_close();
+		}
+	}
+	out_arr_close();
+	out_finish();
+	return 0;
+}
+
+/* A new endpoint of ours must not overlap another cluster's. */
+static const char *ep_conflict(struct mg_mesh *mesh, const struct mg_prefix *p,
+			       char *buf, size_t len)
+{
+	struct mg_view view;
+	char a[MG_PREFIXSTRLEN];
+
+	if (mg_mesh_view(mesh, &view))
+		return NULL;
+	for (int g = 0; g < view.n_gw; g++)
+		for (int i = 0; i < view.gw[g].n_prefixes; i++)
+			if (mg_prefix_overlap(p, &view.gw[g].prefixes[i])) {
+				snprintf(buf, len, "overlaps %s of cluster %u (gateway %s)",
+					 mg_prefix_str(&view.gw[g].prefixes[i],
+						       a, sizeof(a)),
+					 view.gw[g].cluster_id, view.gw[g].name);
+				return buf;
+			}
+	return NULL;
+}
+
+int mg_mesh_cmd_endpoints(struct mg_cli *cli, int argc, char **argv)
+{
+	struct mg_mesh *mesh = cli->priv;
+	struct mg_prefix p;
+	char why[160];
+	int i;
+
+	if (argc == 1 || (argc == 2 && mg_matches(argv[1], "list")))
+		return eps_list(cli, mesh);
+	if (argc != 3 || (!mg_matches(argv[1], "add") &&
+			  !mg_matches(argv[1], "del") &&
+			  !mg_matches(argv[1], "delete"))) {
+		fprintf(cli->err, "usage: meshgate endpoints [list]\n"
+			"       meshgate endpoints add|del PREFIX\n");
+		return 2;
+	}
+	if (mg_prefix_parse(argv[2], &p)) {
+		fprintf(cli->err, "meshgate endpoints: \"%s\" is not a prefix "
+			"(ADDRESS/LENGTH, host bits zero, e.g. 10.1.7.0/24)\n",
+			argv[2]);
+		return 2;
+	}
+	for (i = 0; i < mesh->n_cli_eps; i++)
+		if (mg_prefix_equal(&mesh->cli_eps[i], &p))
+			break;
+	if (mg_matches(argv[1], "add")) {
+		if (i < mesh->n_cli_eps) {
+			fprintf(cli->err, "meshgate endpoints: %s is already there\n",
+				argv[2]);
+			return 1;
+		}
+		if (ep_conflict(mesh, &p, why, sizeof(why))) {
+			fprintf(cli->err, "meshgate endpoints: %s %s\n", argv[2],
+				why);
+			return 1;
+		}
+		if (mesh->n_cli_eps >= MAX_CLI_EPS) {
+			fprintf(cli->err, "meshgate endpoints: at most %d can be added\n",
+				MAX_CLI_EPS);
+			return 1;
+		}
+		mesh->cli_eps[mesh->n_cli_eps++] = p;
+	} else {
+		if (i == mesh->n_cli_eps) {
+			fprintf(cli->err, "meshgate endpoints: %s was not added "
+				"with the CLI (endpoints from the config or "
+				"from routes change there)\n", argv[2]);
+			return 1;
+		}
+		mesh->cli_eps[i] = mesh->cli_eps[--mesh->n_cli_eps];
+	}
+	if (save_cli_eps(mesh)) {
+		fprintf(cli->err, "meshgate endpoints: could not save %s\n",
+			mesh->eps_path);
+		return 1;
+	}
+	sync_local(mesh);
+	return 0;
+}
+
+static int keys_apply(struct mg_cli *cli, struct mg_mesh *mesh,
+		      const struct mg_keyring *kr)
+{
+	int err;
+
+	if (mesh->member) {
+		err = mg_member_set_keyring(mesh->member, kr);
+		if (err) {
+			fprintf(cli->err, "meshgate keys: %s\n", strerror(-err));
+			return 1;
+		}
+	}
+	mesh->kr = *kr;
+	err = save_keys(mesh);
+	if (err) {
+		fprintf(cli->err, "meshgate keys: saving %s: %s\n",
+			mesh->keys_path, strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
+int mg_mesh_cmd_keys(struct mg_cli *cli, int argc, char **argv)
+{
+	struct mg_mesh *mesh = cli->priv;
+	struct mg_keyring kr = mesh->kr;
+	struct mg_key key;
+	char b64[64];
+	int err;
+
+	if (argc == 1 || (argc == 2 && mg_matches(argv[1], "list"))) {
+		out_arr_open("keys");
+		for (unsigned int i = 0; i < kr.n; i++) {
+			key_b64(&kr.keys[i], b64, sizeof(b64));
+			out_obj_open(NULL);
+			out_str("key", "%s", b64);
+			out_u64("bits", "  AES-%llu", kr.keys[i].len * 8ull);
+			out_bool("primary", NULL, i == kr.primary);
+			out_text("%s\n", i == kr.primary ? "  primary" : "");
+			out_obj_close();
+		}
+		if (!kr.n)
+			out_text("no keys: gossip is not encrypted\n");
+		out_arr_close();
+		out_finish();
+		return 0;
+	}
+	if (argc != 3 || mg_key_parse_b64(argv[2], &key)) {
+		fprintf(cli->err, "usage: meshgate keys [list]\n"
+			"       meshgate keys install|use|remove KEY   "
+			"(KEY: base64 of 16, 24 or 32 bytes)\n");
+		return 2;
+	}
+	if (mg_matches(argv[1], "install")) {
+		err = mg_keyring_add(&kr, &key, false);
+	} else if (mg_matches(argv[1], "use")) {
+		err = mg_keyring_use(&kr, &key);
+	} else if (mg_matches(argv[1], "remove")) {
+		key_b64(&kr.keys[kr.primary], b64, sizeof(b64));
+		if (kr.n && !strcmp(b64, argv[2])) {
+			fprintf(cli->err, "meshgate keys: that is the primary key; "
+				"`keys use` another one first\n");
+			return 1;
+		}
+		err = mg_keyring_remove(&kr, &key);
+	} else {
+		fprintf(cli->err, "meshgate keys: unknown verb '%s' (list, install, use, remove)\n",
+			argv[1]);
+		return 2;
+	}
+	if (err) {
+		fprintf(cli->err, "meshgate keys %s: %s\n", argv[1],
+			err == -ENOENT ? "no such key installed" :
+			err == -ENOSPC ? "the keyring is full (8 keys)" :
+			strerror(-err));
+		return 1;
+	}
+	return keys_apply(cli, mesh, &kr);
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The mesh: membership (memberlist, gossip/member.h) and the replicated
+ * endpoint state (gossip/state.h) of this gateway, glued together and
+ * turned into the agent's view of the remote gateways (dpmaps.h).
+ *
+ *   - our Member Meta carries serf tags: cluster, cluster_id, tunnel,
+ *     role=meshgate, so `serf members` shows them;
+ *   - our cluster's endpoints are ours to write: from the configuration,
+ *     from `meshgate endpoints add` (kept in state_dir) and from kernel
+ *     routes; everyone else's arrive by gossip;
+ *   - state messages ride in memberlist user messages in an envelope that
+ *     names the sender, so a digest can be answered with what it lacks.
+ */
+#ifndef MG_MESH_H
+#define MG_MESH_H
+
+#include <stdbool.h>
+#include "config.h"
+#include "dpmaps.h"
+
+struct mg_loop;
+struct mg_mesh;
+struct mg_cli;
+
+struct mg_mesh_ops {
+	/* The view changed (members, their state or endpoints): resync. */
+	void (*changed)(void *arg);
+};
+
+/* 0 or -errno; a disabled [gossip] gives a mesh of static peers only. */
+int mg_mesh_new(struct mg_loop *loop, const struct mg_config *cfg,
+		const struct mg_mesh_ops *ops, void *arg,
+		struct mg_mesh **out);
+/* Leave gracefully (bounded), then free. */
+void mg_mesh_free(struct mg_mesh *mesh, bool leave);
+
+/*
+ * The current view: remote gateways (gossiped and static) with their
+ * liveness and prefixes, and our local prefixes.  Valid until the mesh
+ * runs again.  Conflicting gateways are left out (and shown by `peers`).
+ */
+int mg_mesh_view(struct mg_mesh *mesh, struct mg_view *view);
+
+/* Replace the endpoints learned from kernel routes. */
+void mg_mesh_set_route_endpoints(struct mg_mesh *mesh,
+				 const struct mg_prefix *p, int n);
+
+/* Control-socket commands: peers, endpoints, keys. */
+int mg_mesh_cmd_peers(struct mg_cli *cli, int argc, char **argv);
+int mg_mesh_cmd_endpoints(struct mg_cli *cli, int argc, char **argv);
+int mg_mesh_cmd_keys(struct mg_cli *cli, int argc, char **argv);
+
+#endif
