@@ -12,6 +12,7 @@
 #include "mesh.h"
 #include "cli.h"
 #include "gossip/member.h"
+#include "gossip/serf.h"
 #include "gossip/state.h"
 #include "gossip/statewire.h"
 #include "gossip/tags.h"
@@ -66,7 +67,10 @@ struct mg_mesh {
 	struct mg_member *member;
 	struct mg_state *st;
 	struct mg_keyring kr;
-	struct mg_loop_src *ae_timer, *gc_timer;
+	struct mg_loop_src *ae_timer, *gc_timer, *leave_timer;
+	uint64_t serf_ltime;		/* serf's Lamport clock, witnessed */
+	void (*left)(void *arg);	/* mg_mesh_leave() finished */
+	void *left_arg;
 	unsigned int ae_ms;
 	unsigned int retransmit_mult;
 
@@ -341,12 +345,55 @@ static int local_state(void *arg, bool join, struct mg_buf *out)
 
 static void merge_remote(void *arg, const uint8_t *p, size_t n, bool join)
 {
-	handle_msg(arg, p, n);
+	struct mg_mesh *mesh = arg;
+
+	mg_serf_witness_state(&mesh->serf_ltime, p, n);
+	handle_msg(mesh, p, n);
 }
 
 static void user_msg(void *arg, const uint8_t *p, size_t n)
 {
-	handle_msg(arg, p, n);
+	struct mg_mesh *mesh = arg;
+
+	mg_serf_witness_user(&mesh->serf_ltime, p, n);
+	handle_msg(mesh, p, n);
+}
+
+static void leave_done(void *arg, bool sent);
+
+static void leave_now(struct mg_loop_src *src, uint32_t ev, void *arg)
+{
+	struct mg_mesh *mesh = arg;
+
+	if (mg_member_leave(mesh->member, 3000))
+		leave_done(mesh, false);
+}
+
+int mg_mesh_leave(struct mg_mesh *mesh, void (*done)(void *arg), void *arg)
+{
+	mesh->left = done;
+	mesh->left_arg = arg;
+	if (!mesh->member)
+		return -ENOTCONN;
+	if (mesh->leave_timer)
+		return -EALREADY;
+	/* serf's leave intent first, so serf shows us "left", not "failed". */
+	if (mg_serf_leave_intent(mesh->member, mesh->cfg->gw_name,
+				 &mesh->serf_ltime))
+		pr_warn("cannot queue serf's leave intent");
+	mesh->leave_timer = mg_loop_add_timer(mesh->loop,
+					      MG_SERF_INTENT_LEAD_MS, 0,
+					      leave_now, mesh);
+	return mesh->leave_timer ? 0 : -ENOMEM;
+}
+
+static void leave_done(void *arg, bool sent)
+{
+	struct mg_mesh *mesh = arg;
+
+	pr_info("left the mesh%s", sent ? "" : " (not every peer heard it)");
+	if (mesh->left)
+		mesh->left(mesh->left_arg);
 }
 
 static void get_broadcasts(void *arg, size_t overhead, size_t limit,
@@ -944,6 +991,7 @@ static const struct mg_member_ops member_ops = {
 	.merge_remote_state = merge_remote,
 	.notify_user_msg = user_msg,
 	.get_broadcasts = get_broadcasts,
+	.leave_done = leave_done,
 };
 
 static const unsigned int ae_ms[] = {
@@ -967,6 +1015,23 @@ static int start_member(struct mg_mesh *mesh)
 	if (!mc)
 		return -ENOMEM;
 	mg_member_cfg_init(mc, prof[cfg->profile]);
+	if (cfg->profile == MG_PROFILE_LAN) {
+		/*
+		 * memberlist's LAN timers act on a death in 5 s or more; a
+		 * gateway mesh must fail over in under 3 s (DESIGN §7).  Half
+		 * the probe interval, and a suspicion that needs one other
+		 * accuser to end at its minimum (3 x 0.5 s for up to ten
+		 * gateways): about 2.5 s from death to withdrawal, while
+		 * indirect probes, the TCP fallback and refutation keep 10%
+		 * loss from killing anyone.
+		 */
+		mc->t.probe_interval = 500;
+		mc->t.probe_timeout = 200;
+		mc->t.suspicion_mult = 3;
+		mc->t.suspicion_max_mult = 4;
+		mc->t.gossip_interval = 100;
+		mc->t.tcp_timeout = 2000;
+	}
 	snprintf(mc->name, sizeof(mc->name), "%s", cfg->gw_name);
 	mc->bind = cfg->gossip_bind;
 	mc->port = cfg->gossip_port;
@@ -1061,26 +1126,17 @@ int mg_mesh_new(struct mg_loop *loop, const struct mg_config *cfg,
 	*out = mesh;
 	return 0;
 fail:
-	mg_mesh_free(mesh, false);
+	mg_mesh_free(mesh);
 	return err;
 }
 
-void mg_mesh_free(struct mg_mesh *mesh, bool leave)
+void mg_mesh_free(struct mg_mesh *mesh)
 {
 	if (!mesh)
 		return;
-	if (mesh->member && leave) {
-		/* A bounded graceful leave: our death, from ourselves. */
-		uint64_t until = mg_now_ms() + 1000;
-
-		if (!mg_member_leave(mesh->member, 800))
-			while (mg_now_ms() < until) {
-				mg_member_tick(mesh->member);
-				usleep(20000);
-			}
-	}
 	mg_loop_del(mesh->loop, mesh->ae_timer);
 	mg_loop_del(mesh->loop, mesh->gc_timer);
+	mg_loop_del(mesh->loop, mesh->leave_timer);
 	mg_member_free(mesh->member);
 	mg_state_free(mesh->st);
 	free(mesh->route_eps);

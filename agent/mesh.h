@@ -32,8 +32,12 @@ struct mg_mesh_ops {
 int mg_mesh_new(struct mg_loop *loop, const struct mg_config *cfg,
 		const struct mg_mesh_ops *ops, void *arg,
 		struct mg_mesh **out);
-/* Leave gracefully (bounded), then free. */
-void mg_mesh_free(struct mg_mesh *mesh, bool leave);
+void mg_mesh_free(struct mg_mesh *mesh);
+/*
+ * Leave the mesh gracefully: serf's leave intent, then our own death
+ * (From = self), so peers show "left"; done() runs when it has been sent.
+ */
+int mg_mesh_leave(struct mg_mesh *mesh, void (*done)(void *arg), void *arg);
 
 /*
  * The current view: remote gateways (gossiped and static) with their

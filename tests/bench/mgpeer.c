@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "gossip/member.h"
+#include "gossip/serf.h"
 #include "gossip/msgpack.h"
 #include "gossip/tags.h"
 #include "lib/addr.h"
@@ -32,10 +33,6 @@
 
 #define MAX_SEEDS	16
 
-#define SERF_LEAVE_INTENT	0
-#define SERF_JOIN_INTENT	1
-#define SERF_PUSH_PULL		2
-#define INTENT_LEAD_MS		1000
 
 struct peer {
 	struct mg_loop *loop;
@@ -45,59 +42,18 @@ struct peer {
 	uint64_t ltime;			/* serf's Lamport clock, witnessed */
 };
 
-/* Witness the top-level "LTime" of a serf message body. */
-static void witness(struct peer *p, const uint8_t *b, size_t n)
-{
-	struct mg_mp_rd rd;
-	uint32_t count, i, klen;
-	const uint8_t *key;
-	uint64_t v;
-
-	mg_mp_rd_init(&rd, b, n);
-	if (mg_mp_read_map(&rd, &count))
-		return;
-	for (i = 0; i < count; i++) {
-		if (mg_mp_read_str(&rd, &key, &klen))
-			return;
-		if (klen == 5 && !memcmp(key, "LTime", 5)) {
-			if (!mg_mp_read_uint(&rd, UINT64_MAX, &v) && v > p->ltime)
-				p->ltime = v;
-		} else if (mg_mp_skip(&rd)) {
-			return;
-		}
-	}
-}
-
 static void on_user(void *arg, const uint8_t *b, size_t n)
 {
-	if (n > 1 && (b[0] == SERF_LEAVE_INTENT || b[0] == SERF_JOIN_INTENT))
-		witness(arg, b + 1, n - 1);
+	struct peer *p = arg;
+
+	mg_serf_witness_user(&p->ltime, b, n);
 }
 
 static void on_merge(void *arg, const uint8_t *b, size_t n, bool join)
 {
-	if (n > 1 && b[0] == SERF_PUSH_PULL)
-		witness(arg, b + 1, n - 1);
-}
+	struct peer *p = arg;
 
-static int leave_intent(struct peer *p)
-{
-	struct mg_buf b = { 0 };
-	msgpack_packer pk;
-	int err;
-
-	mg_mp_packer_init(&pk, &b);
-	err = mg_buf_put_u8(&b, SERF_LEAVE_INTENT);
-	err = err ?: msgpack_pack_map(&pk, 3);
-	err = err ?: mg_mp_pack_cstr(&pk, "LTime");
-	err = err ?: mg_mp_pack_uint(&pk, ++p->ltime);
-	err = err ?: mg_mp_pack_cstr(&pk, "Node");
-	err = err ?: mg_mp_pack_cstr(&pk, p->name);
-	err = err ?: mg_mp_pack_cstr(&pk, "Prune");
-	err = err ?: mg_mp_pack_bool(&pk, false);
-	err = err ?: mg_member_user_broadcast(p->m, b.data, b.len);
-	mg_buf_free(&b);
-	return err;
+	mg_serf_witness_state(&p->ltime, b, n);
 }
 
 static void leave_now(struct mg_loop_src *src, uint32_t events, void *arg)
@@ -228,9 +184,10 @@ static void on_signal(struct mg_loop_src *src, uint32_t sig, void *arg)
 	case SIGTERM:
 		if (p->leave_timer)
 			break;
-		if (leave_intent(p))
+		if (mg_serf_leave_intent(p->m, p->name, &p->ltime))
 			fprintf(stderr, "mgpeer: cannot queue the leave intent\n");
-		p->leave_timer = mg_loop_add_timer(p->loop, INTENT_LEAD_MS, 0,
+		p->leave_timer = mg_loop_add_timer(p->loop,
+						   MG_SERF_INTENT_LEAD_MS, 0,
 						   leave_now, p);
 		if (!p->leave_timer)
 			mg_loop_stop(p->loop);
