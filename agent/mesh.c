@@ -521,7 +521,21 @@ static bool prefix_in(const struct mg_prefix *set, int n,
 	return false;
 }
 
-/* The union of config, CLI and route endpoints becomes our origin's state. */
+static int prefix_cmp(const void *a, const void *b)
+{
+	const struct mg_prefix *x = a, *y = b;
+	int c = (int)x->addr.family - (int)y->addr.family;
+
+	if (c)
+		return c;
+	c = memcmp(x->addr.addr, y->addr.addr, sizeof(x->addr.addr));
+	return c ? c : (int)x->len - (int)y->len;
+}
+
+/*
+ * The union of config, CLI and route endpoints becomes our origin's state.
+ * Sorted, so that a hundred thousand routes cost n log n, not n squared.
+ */
 static void sync_local(struct mg_mesh *mesh)
 {
 	const struct mg_config *cfg = mesh->cfg;
@@ -534,14 +548,23 @@ static void sync_local(struct mg_mesh *mesh)
 					   mesh->route_eps };
 	int cnt[3] = { cfg->n_cidrs, mesh->n_cli_eps, mesh->n_route_eps };
 	struct mg_prefix *stale = NULL;
-	int n_stale = 0, cap_stale = 0;
+	int n_stale = 0, cap_stale = 0, k = 0;
 
 	if (!u)
 		return;
-	for (int s = 0; s < 3; s++)
-		for (int i = 0; i < cnt[s]; i++)
-			if (!prefix_in(u, n, &src[s][i]))
-				u[n++] = src[s][i];
+	for (int sidx = 0; sidx < 3; sidx++)
+		for (int i = 0; i < cnt[sidx]; i++) {
+			u[n] = src[sidx][i];
+			/* Zero what prefix_cmp compares beyond the family. */
+			if (u[n].addr.family == MG_AF_INET)
+				memset(&u[n].addr.addr[1], 0, 12);
+			n++;
+		}
+	qsort(u, n, sizeof(*u), prefix_cmp);
+	for (int i = 0; i < n; i++)
+		if (!k || prefix_cmp(&u[k - 1], &u[i]))
+			u[k++] = u[i];
+	n = k;
 	for (int i = 0; i < n; i++) {
 		struct mg_state_key key = { .kind = MG_STATE_ENDPOINT,
 					    .ep = u[i] };
@@ -552,7 +575,7 @@ static void sync_local(struct mg_mesh *mesh)
 	}
 	while (mg_state_iter_next(mesh->st, &it, &e)) {
 		if (e.origin != 0 || e.key.kind != MG_STATE_ENDPOINT ||
-		    prefix_in(u, n, &e.key.ep))
+		    bsearch(&e.key.ep, u, n, sizeof(*u), prefix_cmp))
 			continue;
 		if (n_stale == cap_stale) {
 			struct mg_prefix *b;
@@ -583,14 +606,22 @@ void mg_mesh_set_route_endpoints(struct mg_mesh *mesh,
 {
 	struct mg_prefix *copy = NULL;
 
-	if (n == mesh->n_route_eps &&
-	    (!n || !memcmp(p, mesh->route_eps, n * sizeof(*p))))
-		return;
 	if (n) {
-		copy = malloc(n * sizeof(*copy));
+		copy = calloc(n, sizeof(*copy));
 		if (!copy)
 			return;
-		memcpy(copy, p, n * sizeof(*copy));
+		for (int i = 0; i < n; i++) {
+			copy[i] = p[i];
+			if (copy[i].addr.family == MG_AF_INET)
+				memset(&copy[i].addr.addr[1], 0, 12);
+		}
+		/* Sorted: compared as a whole, searched by `endpoints list`. */
+		qsort(copy, n, sizeof(*copy), prefix_cmp);
+	}
+	if (n == mesh->n_route_eps &&
+	    (!n || !memcmp(copy, mesh->route_eps, n * sizeof(*copy)))) {
+		free(copy);
+		return;
 	}
 	free(mesh->route_eps);
 	mesh->route_eps = copy;
@@ -1221,7 +1252,8 @@ static const char *local_source(const struct mg_mesh *mesh,
 		return "config";
 	if (prefix_in(mesh->cli_eps, mesh->n_cli_eps, p))
 		return "cli";
-	if (prefix_in(mesh->route_eps, mesh->n_route_eps, p))
+	if (bsearch(p, mesh->route_eps, mesh->n_route_eps, sizeof(*p),
+		    prefix_cmp))
 		return "route";
 	return "?";
 }
