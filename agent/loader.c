@@ -88,12 +88,46 @@ static int ensure_bpffs(const char *pin_dir)
 	return 0;
 }
 
+/*
+ * The kernel adds BPF_F_RDONLY_PROG to the flags of every devmap, so
+ * libbpf before 1.3 finds a pinned mg_tx unlike its definition and refuses
+ * to load: a restarted agent could not start.  mg_tx is pinned here
+ * instead, and re-used after checking its layout.  Returns 1 when the
+ * pinned map is re-used, 0 when there is none, or -errno.
+ */
+static int reuse_devmap(struct bpf_map *map, const char *path)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	int fd, err;
+
+	bpf_map__set_pin_path(map, NULL);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	memset(&info, 0, sizeof(info));
+	err = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
+	if (!err && (info.type != bpf_map__type(map) ||
+		     info.key_size != bpf_map__key_size(map) ||
+		     info.value_size != bpf_map__value_size(map) ||
+		     info.max_entries != bpf_map__max_entries(map)))
+		err = -EINVAL;
+	if (!err)
+		err = bpf_map__reuse_fd(map, fd);
+	close(fd);
+	if (err)
+		pr_err("cannot re-use %s: %s", path, strerror(-err));
+	return err ? err : 1;
+}
+
 int mg_dp_load(struct mg_dp *dp, const struct mg_dp_settings *s,
 	       const char *pin_dir)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	char tx_path[PATH_MAX + 8];
 	struct bpf_map *map;
 	struct xdp_bpf *skel;
+	int tx_reused = 0;
 	int err;
 
 	memset(dp, 0, sizeof(*dp));
@@ -113,6 +147,13 @@ int mg_dp_load(struct mg_dp *dp, const struct mg_dp_settings *s,
 	if (!pin_dir) {
 		bpf_object__for_each_map(map, skel->obj)
 			bpf_map__set_pin_path(map, NULL);
+	} else {
+		snprintf(tx_path, sizeof(tx_path), "%s/mg_tx", dp->pin_dir);
+		tx_reused = reuse_devmap(skel->maps.mg_tx, tx_path);
+		if (tx_reused < 0) {
+			xdp_bpf__destroy(skel);
+			return tx_reused;
+		}
 	}
 	skel->rodata->cfg_tunnel4 = s->tunnel4;
 	skel->rodata->cfg_vxlan_port = htons(s->vxlan_port);
@@ -126,6 +167,14 @@ int mg_dp_load(struct mg_dp *dp, const struct mg_dp_settings *s,
 		       strerror(-err), pin_dir ? pin_dir : "-");
 		xdp_bpf__destroy(skel);
 		return err;
+	}
+	if (pin_dir && !tx_reused) {
+		err = bpf_map__pin(skel->maps.mg_tx, tx_path);
+		if (err) {
+			pr_err("cannot pin %s: %s", tx_path, strerror(-err));
+			xdp_bpf__destroy(skel);
+			return err;
+		}
 	}
 	dp->skel = skel;
 	return 0;
