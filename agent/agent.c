@@ -32,7 +32,7 @@ struct agent {
 	const struct mg_config *cfg;
 	struct mg_dp dp;
 	struct mg_dpmaps maps;
-	int nh4_fd, tx_fd;
+	int nh4_fd, nh6_fd, tx_fd;
 	struct mg_nl *nl;
 	struct mg_loop *loop;
 	struct mg_loop_src *nh_timer;
@@ -72,15 +72,17 @@ static int agent_sync_tx(struct agent *a)
 }
 
 /*
- * Resolve the next hop of every peer tunnel address into mg_nh4.  Returns
- * the number still unresolved (the datapath falls back to the FIB for
- * those, and the kernel is asked to resolve them).
+ * Resolve the next hop of every peer tunnel address we send to into
+ * mg_nh4_v2 / mg_nh6, with the path MTU.  Returns the number still
+ * unresolved (the datapath falls back to the FIB for those, and the
+ * kernel is asked to resolve them).
  */
 static int agent_sync_nh(struct agent *a)
 {
-	__u32 keys[MG_CFG_MAX_PEERS];
-	struct mg_nh_val vals[MG_CFG_MAX_PEERS];
-	int n = 0, pending = 0, err;
+	__u32 keys4[MG_CFG_MAX_PEERS];
+	struct mg_in6 keys6[MG_CFG_MAX_PEERS];
+	struct mg_nh_val vals4[MG_CFG_MAX_PEERS], vals6[MG_CFG_MAX_PEERS];
+	int n4 = 0, n6 = 0, pending = 0, err, rc;
 
 	if (a->cfg->nh_mode != MG_NH_TABLE)
 		goto write;
@@ -88,7 +90,7 @@ static int agent_sync_nh(struct agent *a)
 		const struct mg_view_gw *g = &a->view.gw[i];
 		struct mg_nl_hop hop;
 
-		if (!g->alive || g->tunnel.family != MG_AF_INET)
+		if (!g->alive || !g->tunnel.family)
 			continue;
 		err = mg_nl_resolve(a->nl, &g->tunnel, &hop);
 		if (err == -EAGAIN || !err)
@@ -101,15 +103,23 @@ static int agent_sync_nh(struct agent *a)
 			pr_debug("next hop of %s: %s", g->name, strerror(-err));
 			continue;
 		}
-		keys[n] = g->tunnel.addr[0];
-		vals[n] = hop.val;
-		n++;
+		hop.val.mtu = hop.mtu > 0xffff ? 0xffff : hop.mtu;
+		if (g->tunnel.family == MG_AF_INET) {
+			keys4[n4] = g->tunnel.addr[0];
+			vals4[n4++] = hop.val;
+		} else {
+			memcpy(keys6[n6].addr, g->tunnel.addr, 16);
+			vals6[n6++] = hop.val;
+		}
 	}
 write:
-	err = mg_map_reconcile(a->nh4_fd, "mg_nh4", sizeof(keys[0]),
-			       sizeof(vals[0]), keys, vals, n, NULL);
-	if (err)
-		pr_err("programming mg_nh4: %s", strerror(-err));
+	err = mg_map_reconcile(a->nh4_fd, "mg_nh4_v2", sizeof(keys4[0]),
+			       sizeof(vals4[0]), keys4, vals4, n4, NULL);
+	rc = mg_map_reconcile(a->nh6_fd, "mg_nh6", sizeof(keys6[0]),
+			      sizeof(vals6[0]), keys6, vals6, n6, NULL);
+	if (err || rc)
+		pr_err("programming the next hops: %s",
+		       strerror(-(err ? err : rc)));
 	return pending;
 }
 
@@ -229,13 +239,20 @@ int mg_agent_run(const struct mg_config *cfg)
 	mg_dp_set_libbpf_logger();
 
 	mg_dp_settings_from_config(&s, cfg);
+	err = mg_dp_settings_cluster_addrs(&s, cfg);
+	if (err)
+		pr_warn("addresses of %s: %s (ICMP errors come from the pods' peers)",
+			cfg->cluster_if, strerror(-err));
 	err = mg_dp_load(&a->dp, &s, cfg->pin_dir);
 	if (err)
 		goto out;
 	a->maps.ep4 = bpf_map__fd(a->dp.skel->maps.mg_ep4);
+	a->maps.ep6 = bpf_map__fd(a->dp.skel->maps.mg_ep6);
 	a->maps.clus = bpf_map__fd(a->dp.skel->maps.mg_clus);
 	a->maps.peer4 = bpf_map__fd(a->dp.skel->maps.mg_peer4);
-	a->nh4_fd = bpf_map__fd(a->dp.skel->maps.mg_nh4);
+	a->maps.peer6 = bpf_map__fd(a->dp.skel->maps.mg_peer6);
+	a->nh4_fd = bpf_map__fd(a->dp.skel->maps.mg_nh4_v2);
+	a->nh6_fd = bpf_map__fd(a->dp.skel->maps.mg_nh6);
 	a->tx_fd = bpf_map__fd(a->dp.skel->maps.mg_tx);
 
 	a->nl = mg_nl_open();

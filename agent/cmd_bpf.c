@@ -85,22 +85,45 @@ static int map_walk(int fd, size_t ksz, size_t vsz,
 	return n;
 }
 
-static void print_ep4(const void *k, const void *v)
+static void addr6_str(const void *a, char *buf, size_t len)
 {
-	const struct mg_ep4_key *key = k;
-	const struct mg_ep_val *val = v;
-	struct mg_prefix p = { .addr = { .family = MG_AF_INET,
-					 .addr = { key->addr } },
-			       .len = key->prefixlen };
+	struct mg_addr m = { .family = MG_AF_INET6 };
+
+	memcpy(m.addr, a, sizeof(m.addr));
+	mg_addr_str(&m, buf, len);
+}
+
+static void print_ep(const struct mg_prefix *p, const struct mg_ep_val *val)
+{
 	char buf[MG_PREFIXSTRLEN];
 
 	out_obj_open(NULL);
-	out_str("prefix", "%-20s", mg_prefix_str(&p, buf, sizeof(buf)));
+	out_str("prefix", "%-20s", mg_prefix_str(p, buf, sizeof(buf)));
 	out_u64("cluster_id", " %-8llu", val->cluster_id);
 	out_bool("local", " %-6s", val->flags & MG_EP_F_LOCAL);
 	out_u64("version", " %llu", val->version);
 	out_text("\n");
 	out_obj_close();
+}
+
+static void print_ep4(const void *k, const void *v)
+{
+	const struct mg_ep4_key *key = k;
+	struct mg_prefix p = { .addr = { .family = MG_AF_INET,
+					 .addr = { key->addr } },
+			       .len = key->prefixlen };
+
+	print_ep(&p, v);
+}
+
+static void print_ep6(const void *k, const void *v)
+{
+	const struct mg_ep6_key *key = k;
+	struct mg_prefix p = { .addr = { .family = MG_AF_INET6 },
+			       .len = key->prefixlen };
+
+	memcpy(p.addr.addr, key->addr, sizeof(key->addr));
+	print_ep(&p, v);
 }
 
 static void print_clus(const void *k, const void *v)
@@ -124,34 +147,61 @@ static void print_clus(const void *k, const void *v)
 	out_obj_close();
 }
 
-static void print_peer4(const void *k, const void *v)
+static void print_peer(const char *addr, const struct mg_peer_val *val)
 {
-	const struct mg_peer_val *val = v;
-	char buf[MG_ADDRSTRLEN];
-
-	addr4_str(*(const __u32 *)k, buf, sizeof(buf));
 	out_obj_open(NULL);
-	out_str("tunnel_address", "%-18s", buf);
+	out_str("tunnel_address", "%-18s", addr);
 	out_u64("cluster_id", " %llu\n", val->cluster_id);
 	out_obj_close();
 }
 
-static void print_nh4(const void *k, const void *v)
+static void print_peer4(const void *k, const void *v)
 {
-	const struct mg_nh_val *val = v;
-	char buf[MG_ADDRSTRLEN], mac[18], ifn[IF_NAMESIZE];
+	char buf[MG_ADDRSTRLEN];
 
 	addr4_str(*(const __u32 *)k, buf, sizeof(buf));
+	print_peer(buf, v);
+}
+
+static void print_peer6(const void *k, const void *v)
+{
+	char buf[MG_ADDRSTRLEN];
+
+	addr6_str(k, buf, sizeof(buf));
+	print_peer(buf, v);
+}
+
+static void print_nh(const char *dst, const struct mg_nh_val *val)
+{
+	char mac[18], ifn[IF_NAMESIZE];
+
 	ifname_str(val->ifindex, ifn);
 	out_obj_open(NULL);
-	out_str("destination", "%-18s", buf);
+	out_str("destination", "%-18s", dst);
 	out_str("interface", " %-12s", ifn);
 	out_u64("ifindex", " %-6llu", val->ifindex);
+	out_u64("mtu", " %-5llu", val->mtu);
 	mac_str(val->smac, mac, sizeof(mac));
 	out_str("src_mac", " %s", mac);
 	mac_str(val->dmac, mac, sizeof(mac));
 	out_str("dst_mac", " -> %s\n", mac);
 	out_obj_close();
+}
+
+static void print_nh4(const void *k, const void *v)
+{
+	char buf[MG_ADDRSTRLEN];
+
+	addr4_str(*(const __u32 *)k, buf, sizeof(buf));
+	print_nh(buf, v);
+}
+
+static void print_nh6(const void *k, const void *v)
+{
+	char buf[MG_ADDRSTRLEN];
+
+	addr6_str(k, buf, sizeof(buf));
+	print_nh(buf, v);
 }
 
 static void print_tx(const void *k, const void *v)
@@ -177,12 +227,21 @@ static const struct map_desc maps[] = {
 	{ "endpoints", "mg_ep4", sizeof(struct mg_ep4_key),
 	  sizeof(struct mg_ep_val), print_ep4,
 	  "prefix               cluster  local  version\n" },
+	{ "endpoints6", "mg_ep6", sizeof(struct mg_ep6_key),
+	  sizeof(struct mg_ep_val), print_ep6,
+	  "prefix               cluster  local  version\n" },
 	{ "clusters", "mg_clus", sizeof(__u32), sizeof(struct mg_cluster_val),
 	  print_clus, "cluster  live   gateways\n" },
 	{ "peers", "mg_peer4", sizeof(__u32), sizeof(struct mg_peer_val),
 	  print_peer4, "tunnel address     cluster\n" },
-	{ "nexthops", "mg_nh4", sizeof(__u32), sizeof(struct mg_nh_val),
-	  print_nh4, "destination        interface    ifindex mac\n" },
+	{ "peers6", "mg_peer6", sizeof(struct mg_in6),
+	  sizeof(struct mg_peer_val), print_peer6,
+	  "tunnel address     cluster\n" },
+	{ "nexthops", "mg_nh4_v2", sizeof(__u32), sizeof(struct mg_nh_val),
+	  print_nh4, "destination        interface    ifindex mtu   mac\n" },
+	{ "nexthops6", "mg_nh6", sizeof(struct mg_in6),
+	  sizeof(struct mg_nh_val), print_nh6,
+	  "destination        interface    ifindex mtu   mac\n" },
 	{ "tx", "mg_tx", sizeof(__u32), sizeof(__u32), print_tx,
 	  "interface    ifindex\n" },
 	{ "stats", "mg_stats", 0, 0, NULL, NULL },
@@ -257,6 +316,7 @@ int cmd_stats(struct mg_cli *cli, int argc, char **argv)
 int cmd_bpf(struct mg_cli *cli, int argc, char **argv)
 {
 	const struct map_desc *d = NULL;
+	bool exact;
 	int fd, n;
 
 	if (argc < 2 || (argc > 2 && !mg_matches(argv[2], "list")) || argc > 3) {
@@ -266,9 +326,14 @@ int cmd_bpf(struct mg_cli *cli, int argc, char **argv)
 		fprintf(stderr, "\n");
 		return 2;
 	}
-	for (size_t i = 0; i < N_MAPS; i++) {
+	/* An exact name first: "endpoints" is also a prefix of "endpoints6". */
+	for (size_t i = 0; i < N_MAPS && !d; i++)
 		if (!strcmp(argv[1], maps[i].map) ||
-		    mg_matches(argv[1], maps[i].cli_name)) {
+		    !strcmp(argv[1], maps[i].cli_name))
+			d = &maps[i];
+	exact = d != NULL;
+	for (size_t i = 0; i < N_MAPS && !exact; i++) {
+		if (mg_matches(argv[1], maps[i].cli_name)) {
 			if (d) {
 				fprintf(stderr, "meshgate bpf: '%s' is ambiguous\n",
 					argv[1]);

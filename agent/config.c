@@ -56,7 +56,7 @@ enum cfg_key_id {
 	K_CLUSTER_NAME, K_CLUSTER_ID, K_CLUSTER_CIDR, K_ROUTE_TABLE,
 	K_ROUTE_PROTOCOL,
 	K_GW_NAME, K_GW_TUNNEL, K_CLUSTER_IF, K_UNDERLAY_IF, K_XDP_MODE,
-	K_VXLAN_PORT, K_NEXTHOP,
+	K_VXLAN_PORT, K_NEXTHOP, K_FRAGMENT, K_MSS_CLAMP, K_UDP6_CSUM,
 	K_GOSSIP, K_GOSSIP_BIND, K_GOSSIP_PORT, K_GOSSIP_ADVERTISE, K_PROFILE,
 	K_SEED, K_KEY,
 	K_PEER_CLUSTER, K_PEER_CLUSTER_ID, K_PEER_TUNNEL, K_PEER_CIDR,
@@ -100,10 +100,12 @@ struct cfg_parse {
 	/* Owner 0 is this gateway, owner i + 1 is cfg->peers[i]. */
 	int key_line[MG_CFG_MAX_PEERS + 1][K_MAX];
 	int cidr_line[MG_CFG_MAX_PEERS + 1][MG_CFG_MAX_CIDRS];
+	int tunnel_line[MG_CFG_MAX_PEERS + 1][MG_CFG_MAX_TUNNELS];
 };
 
 _Static_assert(sizeof(enum mg_xdp_mode) == sizeof(int) &&
-	       sizeof(enum mg_nh_mode) == sizeof(int),
+	       sizeof(enum mg_nh_mode) == sizeof(int) &&
+	       sizeof(enum mg_frag_mode) == sizeof(int),
 	       "choice keys are stored as int");
 
 static void cfg_err(struct cfg_parse *ps, int line, const char *sect,
@@ -272,6 +274,34 @@ static int parse_cidr(const struct cfg_key *k, const char *val, void *dst,
 	return 0;
 }
 
+/* "off", "auto" or an MSS in bytes. */
+static int parse_mss(const struct cfg_key *k, const char *val, void *dst,
+		     char *msg, size_t msglen)
+{
+	unsigned long v;
+	char *end;
+
+	if (!strcasecmp(val, "off")) {
+		*(__u16 *)dst = 0;
+		return 0;
+	}
+	if (!strcasecmp(val, "auto")) {
+		*(__u16 *)dst = MG_CFG_MSS_AUTO;
+		return 0;
+	}
+	errno = 0;
+	v = strtoul(val, &end, 10);
+	if (!isdigit((unsigned char)val[0]) || *end || errno || v < k->min ||
+	    v > k->max) {
+		snprintf(msg, msglen,
+			 "\"%.*s\" is not off, auto or an MSS from %lu to %lu",
+			 CFG_QUOTE_MAX, val, k->min, k->max);
+		return -EINVAL;
+	}
+	*(__u16 *)dst = (__u16)v;
+	return 0;
+}
+
 /* "ADDR", "ADDR:PORT" or "[IPV6]:PORT": a gossip seed. */
 static int parse_seed(const struct cfg_key *k, const char *val, void *dst,
 		      char *msg, size_t msglen)
@@ -343,6 +373,9 @@ static const char *const profiles[] = {
 	[MG_PROFILE_LOCAL] = "local", NULL
 };
 static const char *const yes_no[] = { "no", "yes", NULL };
+static const char *const frag_modes[] = {
+	[MG_FRAGMENT_DROP] = "drop", [MG_FRAGMENT_STACK] = "stack", NULL
+};
 
 #define FIELD_SIZE(type, f)	sizeof(((type *)0)->f)
 #define KEY(s, n, fn, type, f, ...)					\
@@ -352,6 +385,11 @@ static const char *const yes_no[] = { "no", "yes", NULL };
 #define CFG(s, n, fn, f, ...)	KEY(s, n, fn, struct mg_config, f, __VA_ARGS__)
 #define PEER(n, fn, f, ...) \
 	KEY(SECT_PEER, n, fn, struct mg_cfg_peer, f, __VA_ARGS__)
+#define TUNNELS(s, type)						\
+	{ .name = "tunnel_address", .sect = (s), .parse = parse_addr,	\
+	  .off = offsetof(type, tunnels), .size = sizeof(struct mg_addr), \
+	  .n_off = offsetof(type, n_tunnels), .repeat = true,		\
+	  .required = true, .max = MG_CFG_MAX_TUNNELS }
 #define CIDRS(s, type)							\
 	{ .name = "cidr", .sect = (s), .parse = parse_cidr,		\
 	  .off = offsetof(type, cidrs), .size = sizeof(struct mg_prefix),	\
@@ -379,8 +417,7 @@ static const struct cfg_key cfg_keys[K_MAX] = {
 				 route_protocol, .min = 0, .max = 255),
 
 	[K_GW_NAME] = CFG(SECT_GATEWAY, "name", parse_name, gw_name),
-	[K_GW_TUNNEL] = CFG(SECT_GATEWAY, "tunnel_address", parse_addr,
-			    tunnel, .required = true),
+	[K_GW_TUNNEL] = TUNNELS(SECT_GATEWAY, struct mg_config),
 	[K_CLUSTER_IF] = CFG(SECT_GATEWAY, "cluster_interface", parse_ifname,
 			     cluster_if, .required = true),
 	[K_UNDERLAY_IF] = CFG(SECT_GATEWAY, "underlay_interface",
@@ -391,6 +428,12 @@ static const struct cfg_key cfg_keys[K_MAX] = {
 			     vxlan_port, .min = 1, .max = 65535),
 	[K_NEXTHOP] = CFG(SECT_GATEWAY, "nexthop", parse_choice, nh_mode,
 			  .choices = nh_modes),
+	[K_FRAGMENT] = CFG(SECT_GATEWAY, "fragment", parse_choice, fragment,
+			   .choices = frag_modes),
+	[K_MSS_CLAMP] = CFG(SECT_GATEWAY, "mss_clamp", parse_mss, mss_clamp,
+			    .min = 256, .max = 65495),
+	[K_UDP6_CSUM] = CFG(SECT_GATEWAY, "udp6_checksum", parse_choice,
+			    udp6_checksum, .choices = yes_no),
 
 	[K_GOSSIP] = CFG(SECT_GOSSIP, "enabled", parse_choice, gossip_enabled,
 			 .choices = yes_no),
@@ -417,8 +460,7 @@ static const struct cfg_key cfg_keys[K_MAX] = {
 				.required = true),
 	[K_PEER_CLUSTER_ID] = PEER("cluster_id", parse_uint, cluster_id,
 				   .min = 1, .max = 255, .required = true),
-	[K_PEER_TUNNEL] = PEER("tunnel_address", parse_addr, tunnel,
-			       .required = true),
+	[K_PEER_TUNNEL] = TUNNELS(SECT_PEER, struct mg_cfg_peer),
 	[K_PEER_CIDR] = CIDRS(SECT_PEER, struct mg_cfg_peer),
 };
 
@@ -623,6 +665,8 @@ static int cfg_handler(void *user, const char *section, const char *name,
 		if (*n >= (int)k->max) {
 			cfg_err(ps, ps->line, sect, name,
 				k->parse == parse_cidr ? "more than %lu CIDRs" :
+				k->parse == parse_addr ?
+				"more than %lu (one IPv4 and one IPv6)" :
 				"more than %lu of these", k->max);
 			return 1;
 		}
@@ -634,6 +678,8 @@ static int cfg_handler(void *user, const char *section, const char *name,
 	}
 	if (n && k->parse == parse_cidr)
 		ps->cidr_line[owner][*n] = ps->line;
+	if (n && k->parse == parse_addr)
+		ps->tunnel_line[owner][*n] = ps->line;
 	if (n)
 		(*n)++;
 	return 1;
@@ -724,43 +770,122 @@ static void check_clusters(struct cfg_parse *ps)
 	}
 }
 
-/* Tunnel addresses: unique, and (for now) all of this gateway's family. */
+const struct mg_addr *mg_config_tunnel(const struct mg_config *cfg,
+				       __u8 family)
+{
+	for (int i = 0; i < cfg->n_tunnels; i++)
+		if (cfg->tunnels[i].family == family)
+			return &cfg->tunnels[i];
+	return NULL;
+}
+
+/* At most one address of each family in a list; reports the second. */
+static void check_tunnel_families(struct cfg_parse *ps, int owner,
+				  const struct mg_addr *t, int n)
+{
+	char sect[CFG_SECT_MAX], a[MG_ADDRSTRLEN];
+
+	if (n == 2 && t[0].family == t[1].family)
+		cfg_err(ps, ps->tunnel_line[owner][1],
+			owner_sect(ps->cfg, owner, SECT_GATEWAY, sect,
+				   sizeof(sect)),
+			"tunnel_address",
+			"%s is a second IPv%u address (line %d has one): at most one IPv4 and one IPv6",
+			mg_addr_str(&t[1], a, sizeof(a)), t[1].family,
+			ps->tunnel_line[owner][0]);
+}
+
+/*
+ * A peer's address to send to: of a family this gateway has a tunnel
+ * address in, IPv4 first (no UDP checksum to compute).
+ */
+static const struct mg_addr *peer_send_addr(const struct mg_config *cfg,
+					    const struct mg_cfg_peer *p)
+{
+	static const __u8 pref[] = { MG_AF_INET, MG_AF_INET6 };
+
+	for (size_t f = 0; f < ARRAY_SIZE(pref); f++) {
+		if (!mg_config_tunnel(cfg, pref[f]))
+			continue;
+		for (int i = 0; i < p->n_tunnels; i++)
+			if (p->tunnels[i].family == pref[f])
+				return &p->tunnels[i];
+	}
+	return NULL;
+}
+
+/*
+ * Tunnel addresses: one per family on each gateway, unique across the
+ * mesh, and every peer reachable from one of ours (same family).
+ */
 static void check_tunnels(struct cfg_parse *ps)
 {
-	const struct mg_config *cfg = ps->cfg;
-	const struct mg_addr *own = &cfg->tunnel;
-	const struct mg_cfg_peer *p;
+	struct mg_config *cfg = ps->cfg;
+	struct mg_cfg_peer *p;
 	char sect[CFG_SECT_MAX], a[MG_ADDRSTRLEN];
-	int i, j, line;
+	int i, j, t, u, line;
 
+	check_tunnel_families(ps, 0, cfg->tunnels, cfg->n_tunnels);
 	for (i = 0; i < cfg->n_peers; i++) {
 		p = &cfg->peers[i];
-		if (!p->tunnel.family)
-			continue;
+		check_tunnel_families(ps, i + 1, p->tunnels, p->n_tunnels);
 		owner_sect(cfg, i + 1, SECT_PEER, sect, sizeof(sect));
-		line = ps->key_line[i + 1][K_PEER_TUNNEL];
-		mg_addr_str(&p->tunnel, a, sizeof(a));
-		if (own->family && own->family != p->tunnel.family) {
-			cfg_err(ps, line, sect, "tunnel_address",
-				"%s is IPv%u but this gateway's tunnel_address (line %d) is IPv%u; mixing families is not supported yet",
-				a, p->tunnel.family,
-				ps->key_line[0][K_GW_TUNNEL], own->family);
-			continue;
-		}
-		if (mg_addr_equal(own, &p->tunnel)) {
-			cfg_err(ps, line, sect, "tunnel_address",
-				"%s is this gateway's own tunnel address", a);
-			continue;
-		}
-		for (j = 0; j < i; j++) {
-			if (mg_addr_equal(&cfg->peers[j].tunnel, &p->tunnel)) {
+		for (t = 0; t < p->n_tunnels; t++) {
+			const struct mg_addr *pt = &p->tunnels[t];
+
+			line = ps->tunnel_line[i + 1][t];
+			mg_addr_str(pt, a, sizeof(a));
+			for (u = 0; u < cfg->n_tunnels; u++)
+				if (mg_addr_equal(&cfg->tunnels[u], pt))
+					break;
+			if (u < cfg->n_tunnels) {
 				cfg_err(ps, line, sect, "tunnel_address",
-					"%s is already the address of [peer %s] (line %d)",
-					a, cfg->peers[j].name,
-					ps->key_line[j + 1][K_PEER_TUNNEL]);
-				break;
+					"%s is this gateway's own tunnel address",
+					a);
+				continue;
+			}
+			for (j = 0; j < i; j++) {
+				for (u = 0; u < cfg->peers[j].n_tunnels; u++)
+					if (mg_addr_equal(&cfg->peers[j].tunnels[u],
+							  pt))
+						break;
+				if (u < cfg->peers[j].n_tunnels) {
+					cfg_err(ps, line, sect, "tunnel_address",
+						"%s is already the address of [peer %s] (line %d)",
+						a, cfg->peers[j].name,
+						ps->tunnel_line[j + 1][u]);
+					break;
+				}
 			}
 		}
+		if (!p->n_tunnels || !cfg->n_tunnels)
+			continue;
+		if (!peer_send_addr(cfg, p)) {
+			mg_addr_str(&p->tunnels[0], a, sizeof(a));
+			cfg_err(ps, ps->tunnel_line[i + 1][0], sect,
+				"tunnel_address",
+				"%s is IPv%u but this gateway has no IPv%u tunnel_address (line %d) to reach it from",
+				a, p->tunnels[0].family, p->tunnels[0].family,
+				ps->tunnel_line[0][0]);
+		}
+	}
+}
+
+/* After the checks: the addresses the rest of the agent uses. */
+static void set_tunnels(struct mg_config *cfg)
+{
+	const struct mg_addr *a;
+
+	if (cfg->n_tunnels)
+		cfg->tunnel = cfg->tunnels[0];
+	for (int i = 0; i < cfg->n_peers; i++) {
+		struct mg_cfg_peer *p = &cfg->peers[i];
+
+		a = peer_send_addr(cfg, p);
+		if (!a && p->n_tunnels)
+			a = &p->tunnels[0];
+		if (a)
+			p->tunnel = *a;
 	}
 }
 
@@ -849,6 +974,8 @@ void mg_config_defaults(struct mg_config *cfg)
 	cfg->xdp_mode = MG_XDP_NATIVE;
 	cfg->vxlan_port = MG_VXLAN_PORT_DEFAULT;
 	cfg->nh_mode = MG_NH_TABLE;
+	cfg->fragment = MG_FRAGMENT_DROP;
+	cfg->udp6_checksum = 1;
 	cfg->gossip_enabled = 1;
 	cfg->gossip_port = MG_GOSSIP_PORT_DEFAULT;
 	cfg->profile = MG_PROFILE_LAN;
@@ -878,6 +1005,7 @@ int mg_config_load_string(struct mg_config *cfg, const char *path,
 	if (!cfg->underlay_if[0])
 		memcpy(cfg->underlay_if, cfg->cluster_if,
 		       sizeof(cfg->underlay_if));
+	set_tunnels(cfg);
 	if (!cfg->gossip_bind.family)
 		cfg->gossip_bind = cfg->tunnel;
 	if (!cfg->gossip_advertise.family)

@@ -13,11 +13,14 @@
 #define MG_CFG_MAX_SEEDS	16	/* [gossip] seed lines */
 #define MG_CFG_MAX_KEYS		8	/* [gossip] key lines */
 #define MG_CFG_KEY_B64_MAX	64	/* base64 of a 32-byte key is 44 */
+#define MG_CFG_MAX_TUNNELS	2	/* tunnel addresses: one per family */
 #define MG_GOSSIP_PORT_DEFAULT	7946
+#define MG_CFG_MSS_AUTO		0xffff	/* mss_clamp = auto */
 
 enum mg_xdp_mode { MG_XDP_NATIVE, MG_XDP_GENERIC };
 enum mg_nh_mode { MG_NH_TABLE, MG_NH_FIB };
 enum mg_gossip_profile { MG_PROFILE_LAN, MG_PROFILE_WAN, MG_PROFILE_LOCAL };
+enum mg_frag_mode { MG_FRAGMENT_DROP, MG_FRAGMENT_STACK };
 
 struct mg_cfg_seed {
 	struct mg_addr addr;
@@ -28,7 +31,9 @@ struct mg_cfg_peer {
 	char name[MG_CFG_NAME_MAX];		/* from "[peer NAME]" */
 	char cluster[MG_CFG_NAME_MAX];
 	__u8 cluster_id;
-	struct mg_addr tunnel;
+	struct mg_addr tunnel;			/* the one this gateway sends to */
+	int n_tunnels;				/* "tunnel_address" repeats, */
+	struct mg_addr tunnels[MG_CFG_MAX_TUNNELS];	/* one per family */
 	int n_cidrs;
 	struct mg_prefix cidrs[MG_CFG_MAX_CIDRS];
 	int line;				/* where the section starts */
@@ -53,12 +58,17 @@ struct mg_config {
 
 	/* [gateway] */
 	char gw_name[MG_CFG_NAME_MAX];		/* default: the host name */
-	struct mg_addr tunnel;			/* required */
+	struct mg_addr tunnel;			/* the first of tunnels[] */
+	int n_tunnels;				/* required: "tunnel_address" */
+	struct mg_addr tunnels[MG_CFG_MAX_TUNNELS];	/* one per family */
 	char cluster_if[IF_NAMESIZE];		/* required */
 	char underlay_if[IF_NAMESIZE];		/* default: cluster_if */
 	enum mg_xdp_mode xdp_mode;		/* default native */
 	__u16 vxlan_port;			/* host order, default 4789 */
 	enum mg_nh_mode nh_mode;		/* default table */
+	enum mg_frag_mode fragment;		/* default drop */
+	__u16 mss_clamp;			/* 0 off (default), MG_CFG_MSS_AUTO, or an MSS */
+	int udp6_checksum;			/* default 1 */
 
 	/* [gossip] */
 	int gossip_enabled;			/* default 1 */
@@ -91,5 +101,9 @@ int mg_config_load_string(struct mg_config *cfg, const char *path,
 			  const char *text, FILE *errf);
 
 void mg_config_defaults(struct mg_config *cfg);
+
+/* This gateway's tunnel address of a family (MG_AF_*), or NULL. */
+const struct mg_addr *mg_config_tunnel(const struct mg_config *cfg,
+				       __u8 family);
 
 #endif

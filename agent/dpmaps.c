@@ -22,6 +22,9 @@ void mg_view_from_config(struct mg_view *v, struct mg_view_gw *gw_buf,
 		g->cluster_id = p->cluster_id;
 		g->alive = true;
 		g->tunnel = p->tunnel;
+		for (int t = 0; t < p->n_tunnels; t++)
+			if (p->tunnels[t].family != p->tunnel.family)
+				g->tunnel_alt = p->tunnels[t];
 		g->n_prefixes = p->n_cidrs;
 		g->prefixes = p->cidrs;
 	}
@@ -143,22 +146,34 @@ int mg_cluster_build(const struct mg_view *v, __u8 cluster_id,
 	return n;
 }
 
-static void ep4_key(struct mg_ep4_key *k, const struct mg_prefix *p)
+/* An endpoint prefix as the key of mg_ep4 or mg_ep6 (by its family). */
+static void ep_key(void *k, const struct mg_prefix *p)
 {
-	k->prefixlen = p->len;
-	k->addr = p->addr.addr[0];
+	if (p->addr.family == MG_AF_INET) {
+		struct mg_ep4_key *k4 = k;
+
+		k4->prefixlen = p->len;
+		k4->addr = p->addr.addr[0];
+	} else {
+		struct mg_ep6_key *k6 = k;
+
+		k6->prefixlen = p->len;
+		memcpy(k6->addr, p->addr.addr, sizeof(k6->addr));
+	}
 }
 
-struct ep4_pair {
-	struct mg_ep4_key k;
+struct ep_pair {
+	struct mg_ep6_key k;	/* the larger key; an ep4 key in front */
 	struct mg_ep_val v;
 	size_t order;
 };
 
-static int ep4_pair_cmp(const void *a, const void *b)
+static size_t ep_pair_ksz;
+
+static int ep_pair_cmp(const void *a, const void *b)
 {
-	const struct ep4_pair *x = a, *y = b;
-	int c = memcmp(&x->k, &y->k, sizeof(x->k));
+	const struct ep_pair *x = a, *y = b;
+	int c = memcmp(&x->k, &y->k, ep_pair_ksz);
 
 	if (c)
 		return c;
@@ -167,23 +182,28 @@ static int ep4_pair_cmp(const void *a, const void *b)
 
 /*
  * Siblings of one cluster advertise the same prefixes, and the first writer
- * (local before remote) wins a prefix claimed twice.  Sorts in place and
- * returns the count left.
+ * (local before remote) wins a prefix claimed twice.  keys holds n keys of
+ * ksz bytes; sorts both in place and returns the count left.
  */
-static size_t dedup_ep4(struct mg_ep4_key *k, struct mg_ep_val *v, size_t n)
+static size_t dedup_ep(void *keys, size_t ksz, struct mg_ep_val *v, size_t n)
 {
-	struct ep4_pair *pairs = calloc(n ? n : 1, sizeof(*pairs));
+	struct ep_pair *pairs = calloc(n ? n : 1, sizeof(*pairs));
+	char *k = keys;
 	size_t out = 0;
 
 	if (!pairs)
 		return n;
-	for (size_t i = 0; i < n; i++)
-		pairs[i] = (struct ep4_pair){ k[i], v[i], i };
-	qsort(pairs, n, sizeof(*pairs), ep4_pair_cmp);
 	for (size_t i = 0; i < n; i++) {
-		if (out && !memcmp(&pairs[i].k, &k[out - 1], sizeof(*k)))
+		memcpy(&pairs[i].k, k + i * ksz, ksz);
+		pairs[i].v = v[i];
+		pairs[i].order = i;
+	}
+	ep_pair_ksz = ksz;
+	qsort(pairs, n, sizeof(*pairs), ep_pair_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (out && !memcmp(&pairs[i].k, k + (out - 1) * ksz, ksz))
 			continue;
-		k[out] = pairs[i].k;
+		memcpy(k + out * ksz, &pairs[i].k, ksz);
 		v[out] = pairs[i].v;
 		out++;
 	}
@@ -191,39 +211,22 @@ static size_t dedup_ep4(struct mg_ep4_key *k, struct mg_ep_val *v, size_t n)
 	return out;
 }
 
-int mg_dpmaps_sync(const struct mg_dpmaps *m, const struct mg_view *v,
-		   struct mg_sync_stats *st)
+/* The endpoint entries of one family, deduplicated, into k and v. */
+static size_t ep_entries(const struct mg_view *v, __u8 family, void *k,
+			 struct mg_ep_val *val)
 {
-	size_t n_ep = v->n_local, n_cl = 0, n_peer = 0;
-	struct mg_ep4_key *ep_k = NULL;
-	struct mg_ep_val *ep_v = NULL;
-	struct mg_cluster_val *cl_v = NULL;
-	struct mg_peer_val *peer_v = NULL;
-	__u32 *cl_k = NULL, *peer_k = NULL;
-	bool seen[MG_MAX_CLUSTERS] = { false };
-	int err, rc;
+	size_t ksz = family == MG_AF_INET ? sizeof(struct mg_ep4_key) :
+					    sizeof(struct mg_ep6_key);
+	char *keys = k;
+	size_t n = 0;
 
-	for (int g = 0; g < v->n_gw; g++)
-		n_ep += v->gw[g].n_prefixes;
-	ep_k = calloc(n_ep + 1, sizeof(*ep_k));
-	ep_v = calloc(n_ep + 1, sizeof(*ep_v));
-	cl_k = calloc(MG_MAX_CLUSTERS, sizeof(*cl_k));
-	cl_v = calloc(MG_MAX_CLUSTERS, sizeof(*cl_v));
-	peer_k = calloc(v->n_gw + 1, sizeof(*peer_k));
-	peer_v = calloc(v->n_gw + 1, sizeof(*peer_v));
-	if (!ep_k || !ep_v || !cl_k || !cl_v || !peer_k || !peer_v) {
-		err = -ENOMEM;
-		goto out;
-	}
-
-	n_ep = 0;
 	for (int l = 0; l < v->n_local; l++) {
-		if (v->local[l].addr.family != MG_AF_INET)
+		if (v->local[l].addr.family != family)
 			continue;
-		ep4_key(&ep_k[n_ep], &v->local[l]);
-		ep_v[n_ep].cluster_id = v->cluster_id;
-		ep_v[n_ep].flags = MG_EP_F_LOCAL;
-		n_ep++;
+		ep_key(keys + n * ksz, &v->local[l]);
+		val[n] = (struct mg_ep_val){ .cluster_id = v->cluster_id,
+					     .flags = MG_EP_F_LOCAL };
+		n++;
 	}
 	for (int g = 0; g < v->n_gw; g++) {
 		const struct mg_view_gw *gw = &v->gw[g];
@@ -233,17 +236,64 @@ int mg_dpmaps_sync(const struct mg_dpmaps *m, const struct mg_view *v,
 		 * cluster lives; mg_clus decides where they go.
 		 */
 		for (int p = 0; p < gw->n_prefixes; p++) {
-			if (gw->prefixes[p].addr.family != MG_AF_INET)
+			if (gw->prefixes[p].addr.family != family)
 				continue;
-			ep4_key(&ep_k[n_ep], &gw->prefixes[p]);
-			ep_v[n_ep].cluster_id = gw->cluster_id;
-			ep_v[n_ep].version = gw->version;
-			n_ep++;
+			ep_key(keys + n * ksz, &gw->prefixes[p]);
+			val[n] = (struct mg_ep_val){
+				.cluster_id = gw->cluster_id,
+				.version = gw->version };
+			n++;
 		}
-		if (gw->alive && gw->tunnel.family == MG_AF_INET) {
-			peer_k[n_peer] = gw->tunnel.addr[0];
-			peer_v[n_peer].cluster_id = gw->cluster_id;
-			n_peer++;
+	}
+	return dedup_ep(keys, ksz, val, n);
+}
+
+int mg_dpmaps_sync(const struct mg_dpmaps *m, const struct mg_view *v,
+		   struct mg_sync_stats *st)
+{
+	size_t n_ep = v->n_local, n_ep4, n_ep6, n_cl = 0, n_p4 = 0, n_p6 = 0;
+	struct mg_ep4_key *ep4_k = NULL;
+	struct mg_ep6_key *ep6_k = NULL;
+	struct mg_ep_val *ep4_v = NULL, *ep6_v = NULL;
+	struct mg_cluster_val *cl_v = NULL;
+	struct mg_peer_val *p4_v = NULL, *p6_v = NULL;
+	struct mg_in6 *p6_k = NULL;
+	__u32 *cl_k = NULL, *p4_k = NULL;
+	bool seen[MG_MAX_CLUSTERS] = { false };
+	int err, rc;
+
+	for (int g = 0; g < v->n_gw; g++)
+		n_ep += v->gw[g].n_prefixes;
+	ep4_k = calloc(n_ep + 1, sizeof(*ep4_k));
+	ep6_k = calloc(n_ep + 1, sizeof(*ep6_k));
+	ep4_v = calloc(n_ep + 1, sizeof(*ep4_v));
+	ep6_v = calloc(n_ep + 1, sizeof(*ep6_v));
+	cl_k = calloc(MG_MAX_CLUSTERS, sizeof(*cl_k));
+	cl_v = calloc(MG_MAX_CLUSTERS, sizeof(*cl_v));
+	p4_k = calloc(2 * v->n_gw + 1, sizeof(*p4_k));
+	p4_v = calloc(2 * v->n_gw + 1, sizeof(*p4_v));
+	p6_k = calloc(2 * v->n_gw + 1, sizeof(*p6_k));
+	p6_v = calloc(2 * v->n_gw + 1, sizeof(*p6_v));
+	if (!ep4_k || !ep6_k || !ep4_v || !ep6_v || !cl_k || !cl_v || !p4_k ||
+	    !p4_v || !p6_k || !p6_v) {
+		err = -ENOMEM;
+		goto out;
+	}
+
+	n_ep4 = ep_entries(v, MG_AF_INET, ep4_k, ep4_v);
+	n_ep6 = ep_entries(v, MG_AF_INET6, ep6_k, ep6_v);
+	for (int g = 0; g < v->n_gw; g++) {
+		const struct mg_view_gw *gw = &v->gw[g];
+		const struct mg_addr *t[2] = { &gw->tunnel, &gw->tunnel_alt };
+
+		for (int i = 0; i < 2 && gw->alive; i++) {
+			if (t[i]->family == MG_AF_INET) {
+				p4_k[n_p4] = t[i]->addr[0];
+				p4_v[n_p4++].cluster_id = gw->cluster_id;
+			} else if (t[i]->family == MG_AF_INET6) {
+				memcpy(p6_k[n_p6].addr, t[i]->addr, 16);
+				p6_v[n_p6++].cluster_id = gw->cluster_id;
+			}
 		}
 		if (!seen[gw->cluster_id]) {
 			seen[gw->cluster_id] = true;
@@ -253,23 +303,31 @@ int mg_dpmaps_sync(const struct mg_dpmaps *m, const struct mg_view *v,
 		}
 	}
 
-	n_ep = dedup_ep4(ep_k, ep_v, n_ep);
-
 	/* Clusters first: a new prefix must find its gateways in place. */
 	err = mg_map_reconcile(m->clus, "mg_clus", sizeof(*cl_k), sizeof(*cl_v),
 			       cl_k, cl_v, n_cl, st);
-	rc = mg_map_reconcile(m->peer4, "mg_peer4", sizeof(*peer_k),
-			      sizeof(*peer_v), peer_k, peer_v, n_peer, st);
+	rc = mg_map_reconcile(m->peer4, "mg_peer4", sizeof(*p4_k),
+			      sizeof(*p4_v), p4_k, p4_v, n_p4, st);
 	err = err ? err : rc;
-	rc = mg_map_reconcile(m->ep4, "mg_ep4", sizeof(*ep_k), sizeof(*ep_v),
-			      ep_k, ep_v, n_ep, st);
+	rc = mg_map_reconcile(m->peer6, "mg_peer6", sizeof(*p6_k),
+			      sizeof(*p6_v), p6_k, p6_v, n_p6, st);
+	err = err ? err : rc;
+	rc = mg_map_reconcile(m->ep4, "mg_ep4", sizeof(*ep4_k), sizeof(*ep4_v),
+			      ep4_k, ep4_v, n_ep4, st);
+	err = err ? err : rc;
+	rc = mg_map_reconcile(m->ep6, "mg_ep6", sizeof(*ep6_k), sizeof(*ep6_v),
+			      ep6_k, ep6_v, n_ep6, st);
 	err = err ? err : rc;
 out:
-	free(ep_k);
-	free(ep_v);
+	free(ep4_k);
+	free(ep6_k);
+	free(ep4_v);
+	free(ep6_v);
 	free(cl_k);
 	free(cl_v);
-	free(peer_k);
-	free(peer_v);
+	free(p4_k);
+	free(p4_v);
+	free(p6_k);
+	free(p6_v);
 	return err;
 }

@@ -18,7 +18,9 @@ struct mg_view_gw {
 	char name[MG_CFG_NAME_MAX];
 	__u8 cluster_id;
 	bool alive;
-	struct mg_addr tunnel;
+	struct mg_addr tunnel;		/* where we send its tunnel traffic */
+	struct mg_addr tunnel_alt;	/* its other family's, family 0 if none:
+					 * accepted from, never sent to */
 	int n_prefixes;
 	const struct mg_prefix *prefixes;
 	__u32 version;		/* origin's version of its endpoint set */
@@ -34,7 +36,7 @@ struct mg_view {
 
 /* Map file descriptors the sync writes to. */
 struct mg_dpmaps {
-	int ep4, clus, peer4;
+	int ep4, ep6, clus, peer4, peer6;
 };
 
 struct mg_sync_stats {

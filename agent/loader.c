@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <dirent.h>
+#include <ifaddrs.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,11 +47,68 @@ void mg_dp_set_libbpf_logger(void)
 void mg_dp_settings_from_config(struct mg_dp_settings *s,
 				const struct mg_config *cfg)
 {
+	const struct mg_addr *t4 = mg_config_tunnel(cfg, MG_AF_INET);
+	const struct mg_addr *t6 = mg_config_tunnel(cfg, MG_AF_INET6);
+
 	memset(s, 0, sizeof(*s));
-	s->tunnel4 = cfg->tunnel.family == MG_AF_INET ? cfg->tunnel.addr[0] : 0;
+	s->tunnel4 = t4 ? t4->addr[0] : 0;
+	if (t6)
+		memcpy(s->tunnel6, t6->addr, sizeof(s->tunnel6));
 	s->vxlan_port = cfg->vxlan_port;
 	s->cluster_id = cfg->cluster_id;
 	s->nh_table = cfg->nh_mode == MG_NH_TABLE;
+	s->frag_stack = cfg->fragment == MG_FRAGMENT_STACK;
+	s->udp6_csum = cfg->udp6_checksum;
+	s->mss_clamp = cfg->mss_clamp;
+}
+
+static bool in_own_cidrs(const struct mg_config *cfg, const struct mg_addr *a)
+{
+	struct mg_prefix host = { .addr = *a,
+				  .len = a->family == MG_AF_INET ? 32 : 128 };
+
+	for (int i = 0; i < cfg->n_cidrs; i++)
+		if (mg_prefix_overlap(&cfg->cidrs[i], &host))
+			return true;
+	return false;
+}
+
+int mg_dp_settings_cluster_addrs(struct mg_dp_settings *s,
+				 const struct mg_config *cfg)
+{
+	struct ifaddrs *ifa, *i;
+	bool have4 = false, have6 = false;
+
+	if (getifaddrs(&ifa))
+		return -errno;
+	for (i = ifa; i; i = i->ifa_next) {
+		struct mg_addr a = { 0 };
+
+		if (!i->ifa_addr || strcmp(i->ifa_name, cfg->cluster_if))
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET && !have4) {
+			a.family = MG_AF_INET;
+			memcpy(a.addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+			if (in_own_cidrs(cfg, &a)) {
+				s->cluster4 = a.addr[0];
+				have4 = true;
+			}
+		} else if (i->ifa_addr->sa_family == AF_INET6 && !have6) {
+			const struct in6_addr *in6 =
+				&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+
+			if (IN6_IS_ADDR_LINKLOCAL(in6))
+				continue;
+			a.family = MG_AF_INET6;
+			memcpy(a.addr, in6, 16);
+			if (in_own_cidrs(cfg, &a)) {
+				memcpy(s->cluster6, a.addr, 16);
+				have6 = true;
+			}
+		}
+	}
+	freeifaddrs(ifa);
+	return 0;
 }
 
 /* bpffs must be mounted where the pin directory lives. */
@@ -156,9 +214,17 @@ int mg_dp_load(struct mg_dp *dp, const struct mg_dp_settings *s,
 		}
 	}
 	skel->rodata->cfg_tunnel4 = s->tunnel4;
+	memcpy((void *)skel->rodata->cfg_tunnel6, s->tunnel6,
+	       sizeof(s->tunnel6));
+	skel->rodata->cfg_cluster4 = s->cluster4;
+	memcpy((void *)skel->rodata->cfg_cluster6, s->cluster6,
+	       sizeof(s->cluster6));
 	skel->rodata->cfg_vxlan_port = htons(s->vxlan_port);
 	skel->rodata->cfg_cluster_id = s->cluster_id;
 	skel->rodata->cfg_nh_table = s->nh_table;
+	skel->rodata->cfg_frag_stack = s->frag_stack;
+	skel->rodata->cfg_udp6_csum = s->udp6_csum;
+	skel->rodata->cfg_mss_clamp = s->mss_clamp;
 
 	err = xdp_bpf__load(skel);
 	if (err) {

@@ -10,10 +10,16 @@ struct xdp_bpf;
 
 /* Runtime settings written to the program's read-only globals before load. */
 struct mg_dp_settings {
-	__u32 tunnel4;		/* network order */
+	__u32 tunnel4;		/* network order; 0 = none */
+	__u32 tunnel6[4];	/* network order; all zero = none */
+	__u32 cluster4;		/* ICMP error source, network order; 0 = none */
+	__u32 cluster6[4];
 	__u16 vxlan_port;	/* host order */
+	__u16 mss_clamp;	/* 0 off, MG_CFG_MSS_AUTO, else the IPv4 MSS */
 	__u8 cluster_id;
-	bool nh_table;		/* consult mg_nh4 before bpf_fib_lookup */
+	bool nh_table;		/* consult mg_nh4_v2/mg_nh6 before bpf_fib_lookup */
+	bool frag_stack;	/* IPv4 without DF too big: to the kernel */
+	bool udp6_csum;		/* UDP checksum on VXLAN over IPv6 */
 };
 
 /* The loaded datapath: the skeleton plus where its maps are pinned. */
@@ -22,8 +28,21 @@ struct mg_dp {
 	char pin_dir[PATH_MAX];	/* empty: maps not pinned (tests) */
 };
 
+/*
+ * The settings a configuration asks for.  cluster4/cluster6 (the source of
+ * ICMP errors) are left for mg_dp_settings_cluster_addrs().
+ */
 void mg_dp_settings_from_config(struct mg_dp_settings *s,
 				const struct mg_config *cfg);
+
+/*
+ * Take the cluster interface's first address of each family as the source
+ * of the datapath's ICMP errors, when it lies inside one of the cluster's
+ * own CIDRs (so that other gateways' anti-spoofing accepts an error sent
+ * back through a tunnel).  Returns 0 or -errno.
+ */
+int mg_dp_settings_cluster_addrs(struct mg_dp_settings *s,
+				 const struct mg_config *cfg);
 
 /*
  * Open and load the XDP object.  With pin_dir, maps already pinned there are

@@ -648,6 +648,7 @@ int mg_nl_resolve(struct mg_nl *nl, const struct mg_addr *dst,
 		return -EAGAIN;
 
 	hop->val.ifindex = rt.oif;
+	hop->val.mtu = hop->mtu > 0xffff ? 0xffff : hop->mtu;
 	memcpy(hop->val.smac, link.mac, sizeof(hop->val.smac));
 	memcpy(hop->val.dmac, ne.lladdr, sizeof(hop->val.dmac));
 	return 0;

@@ -1,9 +1,17 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Internet checksums: full for a fresh IPv4 header, incremental for edits. */
+/*
+ * Internet checksums (RFC 1071): full for a fresh IPv4 header, incremental
+ * for edits (RFC 1624), and over a stretch of packet for the ICMP errors
+ * and the UDP checksum of VXLAN over IPv6.  Sums are of the raw bytes as
+ * they lie in memory, which the one's complement sum does not mind.
+ */
 #ifndef MG_DP_CSUM_H
 #define MG_DP_CSUM_H
 
+#include <linux/bpf.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
 static __always_inline __u16 csum_fold(__u32 sum)
@@ -33,6 +41,86 @@ static __always_inline void ipv4_decrease_ttl(struct iphdr *ip)
 	check += bpf_htons(0x0100);
 	ip->check = (__u16)(check + (check >= 0xffff));
 	ip->ttl--;
+}
+
+/* Fold a 64-bit running sum to 16 bits and complement it. */
+static __always_inline __u16 csum_fold64(__u64 sum)
+{
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	return csum_fold((__u32)sum);
+}
+
+/* A 16-bit field changed from old to new: fix the checksum in place. */
+static __always_inline void csum_replace2(__u16 *check, __u16 old, __u16 new)
+{
+	__u32 sum = (__u16)~*check;
+
+	sum += (__u16)~old;
+	sum += new;
+	*check = csum_fold(sum);
+}
+
+/* The IPv6 pseudo-header (RFC 8200 8.1), not folded. */
+static __always_inline __u64 ipv6_pseudo_sum(const __u32 *saddr,
+					     const __u32 *daddr, __u32 len,
+					     __u8 proto)
+{
+	__u64 sum = 0;
+
+#pragma unroll
+	for (int i = 0; i < 4; i++)
+		sum += (__u64)saddr[i] + daddr[i];
+	return sum + bpf_htonl(len) + bpf_htonl(proto);
+}
+
+#define MG_CSUM_CHUNK	256	/* bytes per bpf_csum_diff() call */
+#define MG_CSUM_MAX	9216	/* longest stretch summed: a jumbo frame */
+#define MG_CSUM_OFF_MAX	256	/* where in the packet it may start */
+
+/*
+ * The 16-bit one's complement sum (not complemented) of seed and the
+ * packet's bytes from off to its end; -1 when off is past MG_CSUM_OFF_MAX
+ * or the stretch is longer than MG_CSUM_MAX.  Whole chunks go through
+ * bpf_csum_diff(), the rest word by word, and a last odd byte counts as
+ * the high byte of a word (network order), as RFC 1071 pads it.
+ *
+ * A global function: the verifier checks it once, with off unknown,
+ * instead of once per caller with every packet length it could meet.
+ */
+__attribute__((noinline))
+int mg_csum_pkt(struct xdp_md *ctx, __u32 off, __u32 seed)
+{
+	void *p = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u64 sum = seed;
+
+	if (off > MG_CSUM_OFF_MAX)
+		return -1;
+	p += off;
+#pragma clang loop unroll(disable)
+	for (int i = 0; i < MG_CSUM_MAX / MG_CSUM_CHUNK; i++) {
+		if (p + MG_CSUM_CHUNK > end)
+			break;
+		sum += (__u32)bpf_csum_diff(NULL, 0, p, MG_CSUM_CHUNK, 0);
+		p += MG_CSUM_CHUNK;
+	}
+	if (p + MG_CSUM_CHUNK <= end)
+		return -1;
+#pragma clang loop unroll(disable)
+	for (int i = 0; i < MG_CSUM_CHUNK / 4; i++) {
+		if (p + 4 > end)
+			break;
+		sum += *(__u32 *)p;
+		p += 4;
+	}
+	if (p + 2 <= end) {
+		sum += *(__u16 *)p;
+		p += 2;
+	}
+	if (p + 1 <= end)
+		sum += bpf_htons((__u16)*(__u8 *)p << 8);
+	return (__u16)~csum_fold64(sum);
 }
 
 #endif

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Next hops.  For the underlay the agent keeps mg_nh4 from netlink (route,
- * link and neighbour events); the kernel FIB is the fallback, so a missing
- * entry costs time, never correctness.
+ * Next hops.  For the underlay the agent keeps mg_nh4_v2 and mg_nh6 from
+ * netlink (route, link and neighbour events), with the path MTU; the kernel
+ * FIB is the fallback, so a missing entry costs time, never correctness.
  */
 #ifndef MG_DP_FIB_H
 #define MG_DP_FIB_H
 
 #include <linux/bpf.h>
+#include <linux/ipv6.h>
 #include <bpf/bpf_helpers.h>
 #include "config.h"
 #include "maps.h"
@@ -15,61 +16,113 @@
 #ifndef AF_INET
 #define AF_INET 2
 #endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
 
+/*
+ * Where a packet goes next.  mtu is the L3 MTU towards it (0 = unknown);
+ * a FIB lookup that found the packet too big leaves ifindex 0 and the MTU
+ * it was checked against, so the caller's size check answers it.
+ */
 struct mg_nexthop {
 	__u32 ifindex;
 	__u8 smac[6];
 	__u8 dmac[6];
+	__u16 mtu;
 };
 
-/* Result of a FIB lookup as a reason: 0 on success. */
-static __always_inline int mg_fib_reason(long rc)
+/* Result of a FIB lookup as a reason: 0 on success (and on too big). */
+static __always_inline int mg_fib_result(long rc, struct bpf_fib_lookup *p,
+					 struct mg_nexthop *nh)
 {
-	if (rc == BPF_FIB_LKUP_RET_SUCCESS)
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
+		nh->ifindex = 0;
+		nh->mtu = p->mtu_result;
 		return 0;
+	}
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		return MG_DROP_NO_NEIGH;
-	return MG_DROP_NO_ROUTE;
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return MG_DROP_NO_ROUTE;
+	nh->ifindex = p->ifindex;
+	nh->mtu = 0;	/* it fitted: nothing to check */
+	__builtin_memcpy(nh->smac, p->smac, 6);
+	__builtin_memcpy(nh->dmac, p->dmac, 6);
+	return 0;
 }
 
+/* tot_len: the L3 length to check against the route's MTU. */
 static __always_inline int mg_fib4(struct xdp_md *ctx, __u32 saddr, __u32 daddr,
-				   __u8 tos, __u16 tot_len,
+				   __u8 tos, __u8 proto, __u16 tot_len,
 				   struct mg_nexthop *nh)
 {
 	struct bpf_fib_lookup p = {};
-	long rc;
 
 	p.family = AF_INET;
 	p.tos = tos;
-	p.l4_protocol = IPPROTO_UDP;
+	p.l4_protocol = proto;
 	p.tot_len = tot_len;
 	p.ipv4_src = saddr;
 	p.ipv4_dst = daddr;
 	p.ifindex = ctx->ingress_ifindex;
-	rc = bpf_fib_lookup(ctx, &p, sizeof(p), 0);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
-		return mg_fib_reason(rc);
-	nh->ifindex = p.ifindex;
-	__builtin_memcpy(nh->smac, p.smac, 6);
-	__builtin_memcpy(nh->dmac, p.dmac, 6);
-	return 0;
+	return mg_fib_result(bpf_fib_lookup(ctx, &p, sizeof(p), 0), &p, nh);
 }
 
-/* Underlay next hop towards a peer's IPv4 tunnel address. */
-static __always_inline int mg_underlay_nh4(struct xdp_md *ctx, __u32 daddr,
-					   __u16 tot_len, struct mg_nexthop *nh)
+static __always_inline int mg_fib6(struct xdp_md *ctx, const __u32 *saddr,
+				   const __u32 *daddr, __u8 proto,
+				   __u16 tot_len, struct mg_nexthop *nh)
 {
-	if (cfg_nh_table) {
-		struct mg_nh_val *v = bpf_map_lookup_elem(&mg_nh4, &daddr);
+	struct bpf_fib_lookup p = {};
 
+	p.family = AF_INET6;
+	p.l4_protocol = proto;
+	p.tot_len = tot_len;
+	__builtin_memcpy(p.ipv6_src, saddr, 16);
+	__builtin_memcpy(p.ipv6_dst, daddr, 16);
+	p.ifindex = ctx->ingress_ifindex;
+	return mg_fib_result(bpf_fib_lookup(ctx, &p, sizeof(p), 0), &p, nh);
+}
+
+static __always_inline void mg_nh_from_map(struct mg_nexthop *nh,
+					   const struct mg_nh_val *v)
+{
+	nh->ifindex = v->ifindex;
+	nh->mtu = v->mtu;
+	__builtin_memcpy(nh->smac, v->smac, 6);
+	__builtin_memcpy(nh->dmac, v->dmac, 6);
+}
+
+/*
+ * Underlay next hop towards a peer gateway (IPv4 or IPv6 by gw->family);
+ * tot_len is the outer packet's L3 length.
+ */
+static __always_inline int mg_underlay_nh(struct xdp_md *ctx,
+					  const struct mg_addr *gw,
+					  __u16 tot_len, struct mg_nexthop *nh)
+{
+	struct mg_nh_val *v;
+
+	if (gw->family == MG_AF_INET) {
+		if (cfg_nh_table) {
+			v = bpf_map_lookup_elem(&mg_nh4_v2, &gw->addr[0]);
+			if (v) {
+				mg_nh_from_map(nh, v);
+				return 0;
+			}
+		}
+		return mg_fib4(ctx, cfg_tunnel4, gw->addr[0], 0, IPPROTO_UDP,
+			       tot_len, nh);
+	}
+	if (cfg_nh_table) {
+		v = bpf_map_lookup_elem(&mg_nh6, gw->addr);
 		if (v) {
-			nh->ifindex = v->ifindex;
-			__builtin_memcpy(nh->smac, v->smac, 6);
-			__builtin_memcpy(nh->dmac, v->dmac, 6);
+			mg_nh_from_map(nh, v);
 			return 0;
 		}
 	}
-	return mg_fib4(ctx, cfg_tunnel4, daddr, 0, tot_len, nh);
+	return mg_fib6(ctx, (const __u32 *)cfg_tunnel6, gw->addr, IPPROTO_UDP,
+		       tot_len, nh);
 }
 
 /* Send out of nh->ifindex: XDP_TX when it is where the packet came in. */

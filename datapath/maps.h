@@ -21,6 +21,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mg_ep4 SEC(".maps");
 
+/* IPv6 endpoint prefix -> owning cluster (local and remote).  Agent writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MG_MAX_ENDPOINTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mg_ep6_key);
+	__type(value, struct mg_ep_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_ep6 SEC(".maps");
+
 /* Remote cluster id -> its live gateways and flow slots.  Agent writes. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -39,14 +49,35 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mg_peer4 SEC(".maps");
 
-/* Underlay destination -> resolved next hop.  Agent writes from netlink. */
+/* Peer tunnel address (IPv6) -> its cluster.  Agent writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MG_MAX_PEERS);
+	__type(key, struct mg_in6);
+	__type(value, struct mg_peer_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_peer6 SEC(".maps");
+
+/*
+ * Underlay destination (IPv4) -> resolved next hop and path MTU.  Agent
+ * writes from netlink.  v2: the MTU was added (mg_nh4 had none).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MG_MAX_NEXTHOPS);
 	__type(key, __u32);
 	__type(value, struct mg_nh_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} mg_nh4 SEC(".maps");
+} mg_nh4_v2 SEC(".maps");
+
+/* Underlay destination (IPv6) -> resolved next hop.  Agent writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MG_MAX_NEXTHOPS);
+	__type(key, struct mg_in6);
+	__type(value, struct mg_nh_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_nh6 SEC(".maps");
 
 /* Interfaces the datapath may redirect to (ifindex -> ifindex).  Agent writes. */
 struct {

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The two tunnel paths (DESIGN §2, paths 1 and 2): a local pod's packet for a
- * remote endpoint goes out in VXLAN to one of that cluster's live gateways;
- * a VXLAN packet from a peer gateway comes in only when the peer, its VNI
- * and the inner source all agree, and goes on to the cluster side.
- * Both return a verdict through mg_exit().
+ * The two tunnel paths (DESIGN §2, paths 1, 2 and 5): a local pod's packet
+ * for a remote endpoint goes out in VXLAN to one of that cluster's live
+ * gateways; a VXLAN packet from a peer gateway comes in only when the peer,
+ * its VNI and the inner source all agree, and goes on to the cluster side.
+ * Inner packets and the underlay are IPv4 or IPv6, in any mix; a packet
+ * too big for where it goes next is answered with an ICMP error (icmp.h).
+ * Every path returns a verdict through mg_exit().
  */
 #ifndef MG_DP_TUNNEL_H
 #define MG_DP_TUNNEL_H
@@ -13,7 +15,11 @@
 #include "encap.h"
 #include "fib.h"
 #include "hash.h"
+#include "icmp.h"
+#include "mss.h"
 #include "stats.h"
+
+#define IP_DF		0x4000
 
 static __always_inline struct mg_ep_val *mg_ep4_lookup(__u32 addr)
 {
@@ -22,124 +28,237 @@ static __always_inline struct mg_ep_val *mg_ep4_lookup(__u32 addr)
 	return bpf_map_lookup_elem(&mg_ep4, &key);
 }
 
+static __always_inline struct mg_ep_val *mg_ep6_lookup(const void *addr)
+{
+	struct mg_ep6_key key = { .prefixlen = 128 };
+
+	__builtin_memcpy(key.addr, addr, 16);
+	return bpf_map_lookup_elem(&mg_ep6, &key);
+}
+
+static __always_inline int mg_tunnel6_set(void)
+{
+	return cfg_tunnel6[0] | cfg_tunnel6[1] | cfg_tunnel6[2] |
+	       cfg_tunnel6[3];
+}
+
 static __always_inline void mg_mesh_mac(__u8 *mac, __u8 cluster_id)
 {
 	mac[0] = 0x02; mac[1] = 0x6d; mac[2] = 0x67;
 	mac[3] = 0x00; mac[4] = 0x00; mac[5] = cluster_id;
 }
 
-/* Path 1.  ip/l4 point into the packet; dst already matched a remote prefix. */
-static __always_inline int mg_egress4(struct xdp_md *ctx, struct ethhdr *eth,
-				      struct iphdr *ip, void *l4,
-				      const struct mg_ep_val *dst)
+/* An inner IP packet as both paths see it, whatever its family. */
+struct mg_inner {
+	void *ip;		/* struct iphdr or struct ipv6hdr */
+	void *l4;		/* upper-layer header; may lie past the end */
+	__u32 l3_len;		/* the IP packet's length */
+	__u8 family;		/* MG_AF_INET or MG_AF_INET6 */
+	__u8 proto;		/* upper-layer protocol */
+	__u8 frag;		/* a fragment, the first included */
+	__u8 df;		/* IPv4 DF (IPv6: always 1, never fragmented en route) */
+};
+
+static __always_inline int mg_inner4(struct mg_inner *in, struct cursor *c,
+				     struct iphdr *ip, int proto)
+{
+	in->ip = ip;
+	in->l4 = c->pos;
+	in->l3_len = bpf_ntohs(ip->tot_len);
+	in->family = MG_AF_INET;
+	in->proto = proto;
+	in->frag = ipv4_is_fragment(ip) != 0;
+	in->df = (ip->frag_off & bpf_htons(IP_DF)) != 0;
+	return 0;
+}
+
+static __always_inline int mg_inner6(struct mg_inner *in, struct cursor *c,
+				     struct ipv6hdr *ip,
+				     const struct ip6_info *info)
+{
+	in->ip = ip;
+	in->l4 = c->pos;
+	in->l3_len = sizeof(*ip) + bpf_ntohs(ip->payload_len);
+	in->family = MG_AF_INET6;
+	in->proto = info->proto;
+	in->frag = info->frag != 0;
+	in->df = 1;
+	return 0;
+}
+
+static __always_inline __u32 mg_fold6(const struct in6_addr *a)
+{
+	return a->in6_u.u6_addr32[0] ^ a->in6_u.u6_addr32[1] ^
+	       a->in6_u.u6_addr32[2] ^ a->in6_u.u6_addr32[3];
+}
+
+static __always_inline __u8 mg_tclass(const struct ipv6hdr *ip)
+{
+	return ip->priority << 4 | ip->flow_lbl[0] >> 4;
+}
+
+/*
+ * The MSS a SYN into this tunnel may carry: cfg_mss_clamp, or with
+ * MG_MSS_AUTO what fits the next hop's MTU (the FIB does not say it when
+ * the packet fitted: ask the device).  0 = leave it.
+ */
+static __always_inline __u16 mg_mss_for(struct xdp_md *ctx,
+					const struct mg_inner *in,
+					const struct mg_nexthop *nh,
+					__u32 overhead)
+{
+	__u32 l3hdr = in->family == MG_AF_INET ? 20 : 40;
+	__u32 mtu = nh->mtu;
+
+	if (cfg_mss_clamp != MG_MSS_AUTO)
+		return cfg_mss_clamp - (in->family == MG_AF_INET ? 0 : 20);
+	if (!mtu && bpf_check_mtu(ctx, nh->ifindex, &mtu, 0, 0) < 0)
+		return 0;
+	if (mtu < overhead + l3hdr + 20 + 8)
+		return 0;
+	return mtu - overhead - l3hdr - 20;
+}
+
+/*
+ * An IPv4 packet without DF too big for where it goes: to the kernel
+ * (which fragments it on its own path) or dropped, as configured.
+ */
+#define MG_TOO_BIG_NODF(ctx)						\
+	(cfg_frag_stack ? mg_exit(ctx, MG_FRAG_STACK, XDP_PASS) :	\
+			  mg_exit(ctx, MG_DROP_FRAG_NEEDED, XDP_DROP))
+
+/*
+ * Path 1.  in describes the pod's packet; dst already matched a remote
+ * prefix.
+ */
+static __always_inline int mg_egress(struct xdp_md *ctx, struct ethhdr *eth,
+				     const struct mg_inner *in,
+				     const struct mg_ep_val *dst)
 {
 	void *data_end = (void *)(long)ctx->data_end;
+	struct iphdr *ip4 = in->ip;
+	struct ipv6hdr *ip6 = in->ip;
 	struct mg_cluster_val *cl;
 	struct mg_ep_val *src;
 	struct mg_nexthop nh;
 	struct mg_addr *gw;
-	__u32 cid = dst->cluster_id, hash, len, daddr;
-	__u8 tos;
+	__u32 cid = dst->cluster_id, hash, len, olen, ports;
+	enum mg_reason why;
+	__u8 tos, ttl;
 	int rc;
 
-	src = mg_ep4_lookup(ip->saddr);
+	ports = l4_ports(in->proto, in->frag, in->l4, data_end) ^ in->proto;
+	if (in->family == MG_AF_INET) {
+		src = mg_ep4_lookup(ip4->saddr);
+		ttl = ip4->ttl;
+		tos = ip4->tos;
+		hash = mg_hash3(ip4->saddr, ip4->daddr, ports);
+	} else {
+		src = mg_ep6_lookup(&ip6->saddr);
+		ttl = ip6->hop_limit;
+		tos = mg_tclass(ip6);
+		hash = mg_hash3(mg_fold6(&ip6->saddr), mg_fold6(&ip6->daddr),
+				ports);
+	}
 	if (!src || !(src->flags & MG_EP_F_LOCAL))
 		return mg_exit(ctx, MG_DROP_SRC_FOREIGN, XDP_DROP);
-	if (ip->ttl <= 1)
+	if (ttl <= 1)
 		return mg_exit(ctx, MG_TTL_EXCEEDED, XDP_PASS);
 
 	cl = bpf_map_lookup_elem(&mg_clus, &cid);
 	if (!cl || !cl->n_gw)
 		return mg_exit(ctx, MG_DROP_NO_GATEWAY, XDP_DROP);
-	hash = mg_hash3(ip->saddr, ip->daddr,
-			l4_ports(ip, l4, data_end) ^ ip->protocol);
 	gw = &cl->gw[cl->slot[hash % MG_GW_SLOTS] % MG_CLUSTER_GW_MAX];
-	if (gw->family != MG_AF_INET)
+	if (gw->family == MG_AF_INET && cfg_tunnel4)
+		olen = MG_ENCAP4_LEN;
+	else if (gw->family == MG_AF_INET6 && mg_tunnel6_set())
+		olen = MG_ENCAP6_LEN;
+	else
 		return mg_exit(ctx, MG_DROP_NO_GATEWAY, XDP_DROP);
-	daddr = gw->addr[0];
 
 	len = (void *)(long)ctx->data_end - (void *)(long)ctx->data;
-	rc = mg_underlay_nh4(ctx, daddr, len + MG_ENCAP4_LEN - sizeof(*eth), &nh);
+	rc = mg_underlay_nh(ctx, gw, len + olen - ETH_HLEN, &nh);
 	if (rc)
 		return mg_exit(ctx, rc, XDP_DROP);
 
-	tos = ip->tos;
-	ipv4_decrease_ttl(ip);
+	/* Path 5: too big once encapsulated. */
+	if (nh.mtu && len + olen - ETH_HLEN > nh.mtu) {
+		__u32 mtu = nh.mtu - (olen - ETH_HLEN);
+
+		if (in->family == MG_AF_INET) {
+			if (!in->df)
+				return MG_TOO_BIG_NODF(ctx);
+			why = MG_ICMP_FRAG_NEEDED;
+			rc = mg_icmp4_too_big(ctx, ETH_HLEN, mtu);
+		} else {
+			why = MG_ICMP6_TOO_BIG;
+			rc = mg_icmp6_too_big(ctx, ETH_HLEN, mtu);
+		}
+		rc = rc ?: mg_icmp_l2_reverse(ctx);
+		if (rc)
+			return mg_exit(ctx, -rc, XDP_DROP);
+		return mg_exit(ctx, why, XDP_TX);
+	}
+
+	why = MG_ENCAP;
+	if (cfg_mss_clamp && in->proto == IPPROTO_TCP && !in->frag) {
+		__u16 mss = mg_mss_for(ctx, in, &nh, olen - ETH_HLEN);
+
+		if (mss && mg_mss_clamp(in->l4, data_end, mss))
+			why = MG_MSS_CLAMPED;
+	}
+
+	if (in->family == MG_AF_INET)
+		ipv4_decrease_ttl(ip4);
+	else
+		ip6->hop_limit--;
 	mg_mesh_mac(eth->h_source, cfg_cluster_id);
 	mg_mesh_mac(eth->h_dest, cid);
 
-	rc = mg_encap4(ctx, daddr, &nh, hash, tos, len);
+	rc = mg_encap(ctx, gw, &nh, hash, tos, len);
 	if (rc < 0)
 		return mg_exit(ctx, -rc, XDP_DROP);
-	return mg_exit(ctx, MG_ENCAP, mg_xmit(ctx, nh.ifindex));
+	return mg_exit(ctx, why, mg_xmit(ctx, nh.ifindex));
 }
 
 /*
- * Path 2.  outer points at the outer IPv4 header of a UDP packet to our
- * tunnel address and VXLAN port; c is positioned after it.
+ * Path 2, after the anti-spoofing checks: the inner packet goes to the
+ * cluster side (or to the kernel, or back as an ICMP error through the
+ * tunnel it came from).  olen: the outer headers' length, a constant.
  */
-static __always_inline int mg_ingress4(struct xdp_md *ctx, struct cursor *c,
-				       struct iphdr *outer)
+static __always_inline int mg_deliver(struct xdp_md *ctx,
+				      const struct mg_inner *in,
+				      const __u32 olen)
 {
-	struct vxlanhdr *vx;
-	struct mg_peer_val *peer;
-	struct mg_ep_val *ep;
-	struct ethhdr *ieth, *eth;
-	struct udphdr *udp;
-	struct iphdr *ip;
+	struct iphdr *ip4 = in->ip;
+	struct ipv6hdr *ip6 = in->ip;
+	struct ethhdr *eth;
 	struct mg_nexthop nh;
 	__u8 omac[2 * ETH_ALEN];
-	__u32 saddr = outer->saddr;
-	int proto, rc;
-
-	if (outer->ihl != 5)
-		return mg_exit(ctx, MG_DROP_IP_OPTS, XDP_DROP);
-	if (csum_fold(ipv4_hdr_sum(outer)) != 0)
-		return mg_exit(ctx, MG_DROP_CSUM, XDP_DROP);
-	rc = parse_udp(c, (void *)outer + bpf_ntohs(outer->tot_len), &udp);
-	if (rc < 0)
-		return mg_exit(ctx, -rc, XDP_DROP);
-	vx = c->pos;
-	if ((void *)(vx + 1) > c->end)
-		return mg_exit(ctx, MG_DROP_MALFORMED, XDP_DROP);
-	c->pos = vx + 1;
-	if (!(vx->flags & bpf_htonl(MG_VXLAN_FLAG_I)))
-		return mg_exit(ctx, MG_DROP_VXLAN_FLAGS, XDP_DROP);
-
-	peer = bpf_map_lookup_elem(&mg_peer4, &saddr);
-	if (!peer)
-		return mg_exit(ctx, MG_DROP_PEER_UNKNOWN, XDP_DROP);
-	if (vx->vni != bpf_htonl((__u32)peer->cluster_id << 8))
-		return mg_exit(ctx, MG_DROP_VNI, XDP_DROP);
-
-	proto = parse_eth(c, &ieth);
-	if (proto < 0)
-		return mg_exit(ctx, -proto, XDP_DROP);
-	if (proto != bpf_htons(ETH_P_IP))
-		return mg_exit(ctx, MG_DROP_INNER_PROTO, XDP_DROP);
-	proto = parse_ipv4(c, &ip);
-	if (proto < 0)
-		return mg_exit(ctx, -proto, XDP_DROP);
-
-	ep = mg_ep4_lookup(ip->saddr);
-	if (!ep || ep->cluster_id != peer->cluster_id)
-		return mg_exit(ctx, MG_DROP_INNER_SRC, XDP_DROP);
-	ep = mg_ep4_lookup(ip->daddr);
-	if (!ep || !(ep->flags & MG_EP_F_LOCAL))
-		return mg_exit(ctx, MG_DROP_INNER_DST, XDP_DROP);
+	enum mg_reason why;
+	int rc;
 
 	/* Keep our own MAC (outer destination) for the kernel fallback. */
 	eth = (void *)(long)ctx->data;
-	if ((void *)(eth + 1) > c->end)
+	if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
 		return mg_exit(ctx, MG_DROP_MALFORMED, XDP_DROP);
 	__builtin_memcpy(omac, eth->h_dest, sizeof(omac));
 
-	if (ip->ttl <= 1) {
-		rc = MG_TTL_EXCEEDED;
-		goto to_stack;
+	if (in->family == MG_AF_INET) {
+		if (ip4->ttl <= 1) {
+			rc = MG_TTL_EXCEEDED;
+			goto to_stack;
+		}
+		rc = mg_fib4(ctx, ip4->saddr, ip4->daddr, ip4->tos,
+			     ip4->protocol, in->l3_len, &nh);
+	} else {
+		if (ip6->hop_limit <= 1) {
+			rc = MG_TTL_EXCEEDED;
+			goto to_stack;
+		}
+		rc = mg_fib6(ctx, (__u32 *)&ip6->saddr, (__u32 *)&ip6->daddr,
+			     in->proto, in->l3_len, &nh);
 	}
-	rc = mg_fib4(ctx, ip->saddr, ip->daddr, ip->tos,
-		     bpf_ntohs(ip->tot_len), &nh);
 	if (rc == MG_DROP_NO_NEIGH) {
 		rc = MG_DECAP_STACK;
 		goto to_stack;
@@ -147,8 +266,33 @@ static __always_inline int mg_ingress4(struct xdp_md *ctx, struct cursor *c,
 	if (rc)
 		return mg_exit(ctx, rc, XDP_DROP);
 
-	ipv4_decrease_ttl(ip);
-	rc = mg_decap4(ctx);
+	/* Path 5 on this side: too big for the cluster side. */
+	if (nh.mtu && in->l3_len > nh.mtu) {
+		if (in->family == MG_AF_INET) {
+			if (!in->df) {
+				if (!cfg_frag_stack)
+					return mg_exit(ctx, MG_DROP_FRAG_NEEDED,
+						       XDP_DROP);
+				rc = MG_FRAG_STACK;
+				goto to_stack;
+			}
+			why = MG_ICMP_FRAG_NEEDED;
+			rc = mg_icmp4_too_big(ctx, olen + ETH_HLEN, nh.mtu);
+		} else {
+			why = MG_ICMP6_TOO_BIG;
+			rc = mg_icmp6_too_big(ctx, olen + ETH_HLEN, nh.mtu);
+		}
+		rc = rc ?: mg_encap_reverse(ctx, olen);
+		if (rc)
+			return mg_exit(ctx, -rc, XDP_DROP);
+		return mg_exit(ctx, why, XDP_TX);
+	}
+
+	if (in->family == MG_AF_INET)
+		ipv4_decrease_ttl(ip4);
+	else
+		ip6->hop_limit--;
+	rc = mg_decap(ctx, olen);
 	if (rc < 0)
 		return mg_exit(ctx, -rc, XDP_DROP);
 	eth = (void *)(long)ctx->data;
@@ -160,13 +304,133 @@ static __always_inline int mg_ingress4(struct xdp_md *ctx, struct cursor *c,
 
 to_stack:
 	/* The kernel routes it (and resolves the pod, or answers with ICMP). */
-	if (mg_decap4(ctx) < 0)
+	if (mg_decap(ctx, olen) < 0)
 		return mg_exit(ctx, MG_DROP_HEADROOM, XDP_DROP);
 	eth = (void *)(long)ctx->data;
 	if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
 		return mg_exit(ctx, MG_DROP_MALFORMED, XDP_DROP);
 	__builtin_memcpy(eth, omac, sizeof(omac));
 	return mg_exit(ctx, rc, XDP_PASS);
+}
+
+/*
+ * Path 2 from the VXLAN header on: c is past it, peer is the outer
+ * source's entry.  The VNI and the inner addresses must agree with it.
+ */
+static __always_inline int mg_ingress(struct xdp_md *ctx, struct cursor *c,
+				      const struct vxlanhdr *vx,
+				      const struct mg_peer_val *peer,
+				      const __u32 olen)
+{
+	struct mg_ep_val *ep;
+	struct mg_inner in;
+	struct ethhdr *ieth;
+	int proto;
+
+	if (vx->vni != bpf_htonl((__u32)peer->cluster_id << 8))
+		return mg_exit(ctx, MG_DROP_VNI, XDP_DROP);
+
+	proto = parse_eth(c, &ieth);
+	if (proto < 0)
+		return mg_exit(ctx, -proto, XDP_DROP);
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip;
+
+		proto = parse_ipv4(c, &ip);
+		if (proto < 0)
+			return mg_exit(ctx, -proto, XDP_DROP);
+		mg_inner4(&in, c, ip, proto);
+		ep = mg_ep4_lookup(ip->saddr);
+		if (!ep || ep->cluster_id != peer->cluster_id)
+			return mg_exit(ctx, MG_DROP_INNER_SRC, XDP_DROP);
+		ep = mg_ep4_lookup(ip->daddr);
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ip6_info info;
+		struct ipv6hdr *ip;
+
+		proto = parse_ipv6(c, &ip, &info);
+		if (proto < 0)
+			return mg_exit(ctx, -proto, XDP_DROP);
+		mg_inner6(&in, c, ip, &info);
+		ep = mg_ep6_lookup(&ip->saddr);
+		if (!ep || ep->cluster_id != peer->cluster_id)
+			return mg_exit(ctx, MG_DROP_INNER_SRC, XDP_DROP);
+		ep = mg_ep6_lookup(&ip->daddr);
+	} else {
+		return mg_exit(ctx, MG_DROP_INNER_PROTO, XDP_DROP);
+	}
+	if (!ep || !(ep->flags & MG_EP_F_LOCAL))
+		return mg_exit(ctx, MG_DROP_INNER_DST, XDP_DROP);
+	return mg_deliver(ctx, &in, olen);
+}
+
+/* UDP (its length must fill the outer payload) and the VXLAN header. */
+static __always_inline int mg_vxlan_parse(struct cursor *c, void *l4_end,
+					  struct vxlanhdr **vxh)
+{
+	struct vxlanhdr *vx;
+	struct udphdr *udp;
+	int rc;
+
+	rc = parse_udp(c, l4_end, &udp);
+	if (rc < 0)
+		return -rc;
+	vx = c->pos;
+	if ((void *)(vx + 1) > c->end)
+		return MG_DROP_MALFORMED;
+	c->pos = vx + 1;
+	if (!(vx->flags & bpf_htonl(MG_VXLAN_FLAG_I)))
+		return MG_DROP_VXLAN_FLAGS;
+	*vxh = vx;
+	return 0;
+}
+
+/*
+ * Path 2 over IPv4: outer points at the outer header of a UDP packet to our
+ * tunnel address and VXLAN port; c is positioned after it.
+ */
+static __always_inline int mg_ingress4(struct xdp_md *ctx, struct cursor *c,
+				       struct iphdr *outer)
+{
+	struct mg_peer_val *peer;
+	struct vxlanhdr *vx;
+	__u32 saddr = outer->saddr;
+	int rc;
+
+	if (outer->ihl != 5)
+		return mg_exit(ctx, MG_DROP_IP_OPTS, XDP_DROP);
+	if (csum_fold(ipv4_hdr_sum(outer)) != 0)
+		return mg_exit(ctx, MG_DROP_CSUM, XDP_DROP);
+	rc = mg_vxlan_parse(c, (void *)outer + bpf_ntohs(outer->tot_len), &vx);
+	if (rc)
+		return mg_exit(ctx, rc, XDP_DROP);
+	peer = bpf_map_lookup_elem(&mg_peer4, &saddr);
+	if (!peer)
+		return mg_exit(ctx, MG_DROP_PEER_UNKNOWN, XDP_DROP);
+	return mg_ingress(ctx, c, vx, peer, MG_ENCAP4_LEN);
+}
+
+/*
+ * Path 2 over IPv6, the same; the UDP checksum is not verified (the inner
+ * packet's own checksums cover it end to end, and a zero one is taken).
+ */
+static __always_inline int mg_ingress6(struct xdp_md *ctx, struct cursor *c,
+				       struct ipv6hdr *outer)
+{
+	struct mg_peer_val *peer;
+	struct vxlanhdr *vx;
+	struct mg_in6 saddr;
+	int rc;
+
+	__builtin_memcpy(&saddr, &outer->saddr, sizeof(saddr));
+	rc = mg_vxlan_parse(c, (void *)(outer + 1) +
+			       bpf_ntohs(outer->payload_len), &vx);
+	if (rc)
+		return mg_exit(ctx, rc, XDP_DROP);
+	peer = bpf_map_lookup_elem(&mg_peer6, &saddr);
+	if (!peer)
+		return mg_exit(ctx, MG_DROP_PEER_UNKNOWN, XDP_DROP);
+	return mg_ingress(ctx, c, vx, peer, MG_ENCAP6_LEN);
 }
 
 #endif

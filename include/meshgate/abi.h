@@ -21,6 +21,17 @@ struct mg_ep4_key {
 	__u32 addr;		/* network order */
 };
 
+/* mg_ep6: LPM trie, IPv6 endpoint prefix -> owning cluster (same value). */
+struct mg_ep6_key {
+	__u32 prefixlen;	/* host order, 0..128 (LPM trie convention) */
+	__u32 addr[4];		/* network order */
+};
+
+/* An IPv6 address as a map key (mg_peer6, mg_nh6). */
+struct mg_in6 {
+	__u32 addr[4];		/* network order */
+};
+
 #define MG_EP_F_LOCAL	0x01	/* owned by this gateway's own cluster */
 
 struct mg_ep_val {
@@ -47,17 +58,22 @@ struct mg_cluster_val {
 	struct mg_addr gw[MG_CLUSTER_GW_MAX];
 };
 
-/* mg_peer4: hash, peer tunnel address -> what it may send us. */
+/* mg_peer4 / mg_peer6: hash, peer tunnel address -> what it may send us. */
 struct mg_peer_val {
 	__u8  cluster_id;
 	__u8  pad[3];
 };
 
-/* mg_nh4: hash, underlay destination -> resolved next hop (agent-kept). */
+/*
+ * mg_nh4_v2 / mg_nh6: hash, underlay destination -> resolved next hop
+ * (agent-kept).  Version 2 added the path MTU (mg_nh4 had none).
+ */
 struct mg_nh_val {
 	__u32 ifindex;		/* host order, egress interface */
 	__u8  smac[6];
 	__u8  dmac[6];
+	__u16 mtu;		/* host order; route MTU, else the link's; 0 = unknown */
+	__u16 pad;
 };
 
 /* mg_stats: per-CPU array indexed by enum mg_reason. */
@@ -70,11 +86,13 @@ struct mg_stat {
 	_Static_assert(sizeof(type) == (size), #type " changed size: ABI break")
 
 MG_ASSERT_SIZE(struct mg_ep4_key, 8);
+MG_ASSERT_SIZE(struct mg_ep6_key, 20);
+MG_ASSERT_SIZE(struct mg_in6, 16);
 MG_ASSERT_SIZE(struct mg_ep_val, 8);
 MG_ASSERT_SIZE(struct mg_addr, 20);
 MG_ASSERT_SIZE(struct mg_cluster_val, 4 + MG_GW_SLOTS + 20 * MG_CLUSTER_GW_MAX);
 MG_ASSERT_SIZE(struct mg_peer_val, 4);
-MG_ASSERT_SIZE(struct mg_nh_val, 16);
+MG_ASSERT_SIZE(struct mg_nh_val, 20);
 MG_ASSERT_SIZE(struct mg_stat, 16);
 _Static_assert(MG_REASON_MAX <= MG_STATS_SLOTS, "reason table outgrew mg_stats");
 

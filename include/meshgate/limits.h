@@ -8,13 +8,13 @@
 #define MESHGATE_LIMITS_H
 
 #ifndef MG_MAX_ENDPOINTS
-#define MG_MAX_ENDPOINTS	131072	/* prefixes in mg_ep4 (local + remote) */
+#define MG_MAX_ENDPOINTS	131072	/* prefixes in mg_ep4, and in mg_ep6 */
 #endif
 #ifndef MG_MAX_PEERS
 #define MG_MAX_PEERS		1024	/* peer gateways (tunnel addresses) */
 #endif
 #ifndef MG_MAX_NEXTHOPS
-#define MG_MAX_NEXTHOPS		1024	/* underlay next hops in mg_nh4 */
+#define MG_MAX_NEXTHOPS		1024	/* underlay next hops per family */
 #endif
 #ifndef MG_MAX_TX_IFACES
 #define MG_MAX_TX_IFACES	64	/* interfaces in the redirect devmap */
@@ -30,5 +30,13 @@
 /* Bytes VXLAN adds in front of the inner Ethernet frame. */
 #define MG_VXLAN_HDR_LEN	8
 #define MG_ENCAP4_LEN		(14 + 20 + 8 + MG_VXLAN_HDR_LEN)	/* 50 */
+#define MG_ENCAP6_LEN		(14 + 40 + 8 + MG_VXLAN_HDR_LEN)	/* 70 */
+
+/*
+ * The largest packet an ICMP error may be (RFC 1812 4.3.2.3, RFC 4443
+ * 2.4 (c)): the error quotes as much of the original as fits.
+ */
+#define MG_ICMP4_MAX		576
+#define MG_ICMP6_MAX		1280
 
 #endif

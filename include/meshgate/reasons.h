@@ -19,18 +19,23 @@
 	X(DROP_MALFORMED, "malformed",		"truncated or inconsistent headers") \
 	X(DROP_CSUM,	  "bad_checksum",	"outer IPv4 header checksum is wrong") \
 	X(DROP_FRAG,	  "fragment",		"fragmented tunnel packet") \
-	X(DROP_IP_OPTS,	  "ip_options",		"tunnel packet with IPv4 options") \
+	X(DROP_IP_OPTS,	  "ip_options",		"tunnel packet with IPv4 options or IPv6 extension headers") \
 	X(DROP_VXLAN_FLAGS, "vxlan_flags",	"VXLAN header without the I flag") \
 	X(DROP_PEER_UNKNOWN, "peer_unknown",	"tunnel packet from an address that is not a peer gateway") \
 	X(DROP_VNI,	  "vni_mismatch",	"VNI is not the sending peer's cluster id") \
 	X(DROP_INNER_SRC, "inner_src_spoof",	"inner source is not in the sending peer's cluster") \
 	X(DROP_INNER_DST, "inner_dst_foreign",	"inner destination is not in this cluster") \
-	X(DROP_INNER_PROTO, "inner_proto",	"inner packet is not IPv4") \
+	X(DROP_INNER_PROTO, "inner_proto",	"inner packet is neither IPv4 nor IPv6") \
 	X(DROP_SRC_FOREIGN, "src_not_local",	"packet for a remote cluster from a source outside this cluster") \
 	X(DROP_NO_GATEWAY, "no_gateway",	"remote cluster has no live gateway") \
 	X(DROP_NO_ROUTE,  "no_route",		"the underlay or cluster side has no route") \
 	X(DROP_NO_NEIGH,  "no_neigh",		"underlay next hop not resolved yet") \
-	X(DROP_HEADROOM,  "headroom",		"could not grow or shrink the packet")
+	X(DROP_HEADROOM,  "headroom",		"could not grow or shrink the packet") \
+	X(ICMP_FRAG_NEEDED, "icmp_frag_needed",	"IPv4 with DF too big for the path: answered with ICMP fragmentation needed") \
+	X(ICMP6_TOO_BIG,  "icmp6_too_big",	"IPv6 too big for the path: answered with ICMPv6 packet too big") \
+	X(FRAG_STACK,	  "frag_stack",		"IPv4 without DF too big for the path: handed to the kernel to fragment") \
+	X(DROP_FRAG_NEEDED, "frag_drop",	"IPv4 without DF (or a later fragment) too big for the path: dropped") \
+	X(MSS_CLAMPED,	  "mss_clamped",	"TCP SYN encapsulated with its MSS lowered to fit the tunnel")
 
 enum mg_reason {
 #define MG_REASON_ENUM(e, name, desc) MG_##e,

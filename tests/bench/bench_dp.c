@@ -74,7 +74,7 @@ static int fill_maps(struct mg_dp *dp, bool nh_entry)
 	int ep = mg_dp_map_fd(dp, "mg_ep4");
 	int clus = mg_dp_map_fd(dp, "mg_clus");
 	int peer = mg_dp_map_fd(dp, "mg_peer4");
-	int nh = mg_dp_map_fd(dp, "mg_nh4");
+	int nh = mg_dp_map_fd(dp, "mg_nh4_v2");
 	struct mg_ep4_key k = { 16, IP4(10, 1, 0, 0) };
 	struct mg_ep_val v = { .cluster_id = OWN_CID, .flags = MG_EP_F_LOCAL };
 	struct mg_cluster_val cv = { .n_gw = 1 };

@@ -136,7 +136,7 @@ static void maps_setup(void)
 {
 	int ep = mg_dp_map_fd(&env.dp, "mg_ep4");
 	int peer = mg_dp_map_fd(&env.dp, "mg_peer4");
-	int nh = mg_dp_map_fd(&env.dp, "mg_nh4");
+	int nh = mg_dp_map_fd(&env.dp, "mg_nh4_v2");
 	struct mg_cluster_val unset = cluster(1, 0, 0);
 	struct {
 		uint32_t addr;
@@ -697,7 +697,9 @@ static const struct dp_case base_cases[] = {
 	  .verdict = XDP_DROP, .reason = MG_DROP_INNER_DST },
 	{ "vxlan inner arp", vx_arp,
 	  .verdict = XDP_DROP, .reason = MG_DROP_INNER_PROTO },
-	{ "vxlan inner ipv6", vx_ip6,
+	{ "vxlan inner ipv6 from no endpoint", vx_ip6,
+	  .verdict = XDP_DROP, .reason = MG_DROP_INNER_SRC },
+	{ "vxlan inner lldp", vx_arp, .edit = { { PKT_ETH, 1, 12, 2, 0x88cc } },
 	  .verdict = XDP_DROP, .reason = MG_DROP_INNER_PROTO },
 	{ "vxlan inner ihl 4", vx_tcp, .edit = { IHL(1, 4) },
 	  .verdict = XDP_DROP, .reason = MG_DROP_MALFORMED },
@@ -1033,7 +1035,7 @@ static const struct CMUnitTest base_extra[] = {
 #define TABLE(t)	t, sizeof(t) / sizeof(t[0])
 
 static const struct fixture fixtures[] = {
-	{ "datapath: port 4789, mg_nh4", MG_VXLAN_PORT_DEFAULT, true,
+	{ "datapath: port 4789, mg_nh4_v2", MG_VXLAN_PORT_DEFAULT, true,
 	  TABLE(base_cases), TABLE(base_extra) },
 	{ "datapath: port 8472", 8472, true, TABLE(port_cases), NULL, 0 },
 	{ "datapath: next hops from the fib", MG_VXLAN_PORT_DEFAULT, false,

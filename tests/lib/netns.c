@@ -74,6 +74,21 @@ int mgt_netns_topo(struct mgt_topo *t)
 		     " nud permanent dev mgu0", MAC_ARG(mgt_peer_mac));
 	if (err)
 		return err;
+	err = write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "0") ?:
+	      write_file("/proc/sys/net/ipv6/conf/all/forwarding", "1");
+	if (err) {
+		fprintf(stderr, "cannot enable IPv6 forwarding: %s\n",
+			strerror(-err));
+		return err;
+	}
+	err = mgt_sh("ip -6 addr add fd00:1::1/64 dev mgc0 nodad && "
+		     "ip -6 addr add 2001:db8:f::1/64 dev mgu0 nodad") ?:
+	      mgt_sh("ip -6 neigh replace fd00:1::5 lladdr " MAC_FMT
+		     " nud permanent dev mgc0", MAC_ARG(mgt_pod_mac)) ?:
+	      mgt_sh("ip -6 neigh replace 2001:db8:f::2 lladdr " MAC_FMT
+		     " nud permanent dev mgu0", MAC_ARG(mgt_peer_mac));
+	if (err)
+		return err;
 	/* bpf_fib_lookup() answers FWD_DISABLED on an interface without it. */
 	err = write_file("/proc/sys/net/ipv4/conf/all/forwarding", "1");
 	if (err) {

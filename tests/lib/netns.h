@@ -3,11 +3,14 @@
  * A private network namespace with a fixed topology, so that what
  * bpf_fib_lookup() answers in BPF_PROG_TEST_RUN does not depend on the host:
  *
- *   lo                          up; IPv4 forwarding on everywhere
- *   mgc0 <-> mgc1 (veth)        cluster side, 10.1.0.1/16,
- *                               neighbour 10.1.0.5 (permanent), none for .6
- *   mgu0 <-> mgu1 (veth)        underlay, 192.0.2.1/24,
- *                               neighbour 192.0.2.2 (permanent), none for .3
+ *   lo                          up; IPv4 and IPv6 forwarding on everywhere
+ *   mgc0 <-> mgc1 (veth)        cluster side, 10.1.0.1/16, fd00:1::1/64,
+ *                               neighbours 10.1.0.5, fd00:1::5 (permanent),
+ *                               none for 10.1.0.6, fd00:1::6
+ *   mgu0 <-> mgu1 (veth)        underlay, 192.0.2.1/24, 2001:db8:f::1/64,
+ *                               neighbours 192.0.2.2, 2001:db8:f::2
+ *                               (permanent), none for .3 / ::3
+ *   MTU 1500 everywhere
  *
  * No default route: anything else has no route.
  */

@@ -125,6 +125,38 @@ void pkt_ip6(struct pkt *p, const uint8_t src[16], const uint8_t dst[16],
 	memcpy(h + 24, dst, 16);
 }
 
+void pkt_ip6x(struct pkt *p, const uint8_t src[16], const uint8_t dst[16],
+	      uint8_t next, uint8_t hop_limit, uint8_t tclass, uint32_t flow)
+{
+	size_t o = p->len;
+
+	pkt_ip6(p, src, dst, next, hop_limit);
+	pkt_put32(p, o, 6u << 28 | (uint32_t)tclass << 20 | (flow & 0xfffff));
+}
+
+void pkt_ip6_ext(struct pkt *p, uint8_t next, size_t len)
+{
+	uint8_t *h = push(p, PKT_DATA, len);
+
+	h[0] = next;
+	h[1] = len / 8 - 1;
+	for (size_t i = 2; i < len; i++)
+		h[i] = i == 2 ? 1 : 0;	/* a PadN option over the rest */
+	if (len > 2)
+		h[3] = len - 4;
+}
+
+void pkt_ip6_frag(struct pkt *p, uint8_t next, uint16_t offset, bool more,
+		  uint32_t id)
+{
+	size_t o = p->len;
+
+	push(p, PKT_DATA, 8);
+	pkt_put8(p, o, next);
+	pkt_put16(p, o + 2, offset << 3 | more);
+	pkt_put32(p, o + 4, id);
+}
+
 void pkt_udp(struct pkt *p, uint16_t sport, uint16_t dport, bool csum)
 {
 	size_t o = p->len;
@@ -156,6 +188,32 @@ void pkt_icmp_echo(struct pkt *p, uint16_t id, uint16_t seq)
 	pkt_put8(p, o, 8);
 	pkt_put16(p, o + 4, id);
 	pkt_put16(p, o + 6, seq);
+}
+
+static void icmp_hdr(struct pkt *p, enum pkt_layer_type t, uint8_t type,
+		     uint8_t code, uint32_t rest)
+{
+	size_t o = p->len;
+
+	push(p, t, 8);
+	pkt_put8(p, o, type);
+	pkt_put8(p, o + 1, code);
+	pkt_put32(p, o + 4, rest);
+}
+
+void pkt_icmp(struct pkt *p, uint8_t type, uint8_t code, uint32_t rest)
+{
+	icmp_hdr(p, PKT_ICMP, type, code, rest);
+}
+
+void pkt_icmp6(struct pkt *p, uint8_t type, uint8_t code, uint32_t rest)
+{
+	icmp_hdr(p, PKT_ICMP6, type, code, rest);
+}
+
+void pkt_raw(struct pkt *p, const void *bytes, size_t n)
+{
+	memcpy(push(p, PKT_DATA, n), bytes, n);
 }
 
 void pkt_vxlan(struct pkt *p, uint32_t flags, uint32_t vni)
@@ -356,6 +414,10 @@ void pkt_fix_csums(struct pkt *p)
 			if (complete(p, l, 20))
 				fix_l4(p, i, IPPROTO_TCP, 16);
 			break;
+		case PKT_ICMP6:
+			if (complete(p, l, 8))
+				fix_l4(p, i, IPPROTO_ICMPV6, 2);
+			break;
 		case PKT_ICMP:
 			if (complete(p, l, 8)) {
 				pkt_put16(p, l->off + 2, 0);
@@ -430,6 +492,7 @@ static const struct {
 	[PKT_TCP] = { "tcp", tcp_fields },
 	[PKT_ICMP] = { "icmp", icmp_fields },
 	[PKT_VXLAN] = { "vxlan", vxlan_fields },
+	[PKT_ICMP6] = { "icmp6", icmp_fields },
 	[PKT_DATA] = { "data", NULL },
 };
 

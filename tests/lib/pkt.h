@@ -26,7 +26,8 @@ enum pkt_layer_type {
 	PKT_TCP,
 	PKT_ICMP,
 	PKT_VXLAN,
-	PKT_DATA,
+	PKT_ICMP6,	/* checksum over the IPv6 pseudo-header */
+	PKT_DATA,	/* last: raw bytes, never fixed up */
 };
 
 struct pkt_layer {
@@ -71,9 +72,28 @@ void pkt_eth(struct pkt *p, const uint8_t dst[6], const uint8_t src[6],
 void pkt_ip4(struct pkt *p, const struct pkt_ip4 *h);
 void pkt_ip6(struct pkt *p, const uint8_t src[16], const uint8_t dst[16],
 	     uint8_t next, uint8_t hop_limit);
+/* IPv6 with a traffic class and flow label (host order, 20 bits). */
+void pkt_ip6x(struct pkt *p, const uint8_t src[16], const uint8_t dst[16],
+	      uint8_t next, uint8_t hop_limit, uint8_t tclass,
+	      uint32_t flow);
+/*
+ * An IPv6 extension header of len bytes (a multiple of 8; 8 for a
+ * fragment header) with its next header; the length field is set for
+ * hop-by-hop, routing and destination options (len / 8 - 1).  Recorded as
+ * raw data.
+ */
+void pkt_ip6_ext(struct pkt *p, uint8_t next, size_t len);
+/* A fragment header: offset in 8-byte units, more fragments flag. */
+void pkt_ip6_frag(struct pkt *p, uint8_t next, uint16_t offset, bool more,
+		  uint32_t id);
 void pkt_udp(struct pkt *p, uint16_t sport, uint16_t dport, bool csum);
 void pkt_tcp(struct pkt *p, uint16_t sport, uint16_t dport, uint8_t flags);
 void pkt_icmp_echo(struct pkt *p, uint16_t id, uint16_t seq);
+/* ICMP (IPv4) or ICMPv6 header: type, code and the 32-bit rest. */
+void pkt_icmp(struct pkt *p, uint8_t type, uint8_t code, uint32_t rest);
+void pkt_icmp6(struct pkt *p, uint8_t type, uint8_t code, uint32_t rest);
+/* n raw bytes, copied (a quoted packet, say): never fixed up. */
+void pkt_raw(struct pkt *p, const void *bytes, size_t n);
 void pkt_vxlan(struct pkt *p, uint32_t flags, uint32_t vni);
 /* ARP request/reply for IPv4 over Ethernet; addresses network order. */
 void pkt_arp(struct pkt *p, uint16_t op, const uint8_t sha[6], uint32_t spa,
@@ -84,8 +104,8 @@ void pkt_data(struct pkt *p, size_t n, uint8_t seed);
 /*
  * Lengths: every IPv4 tot_len, IPv6 payload length and UDP length is set to
  * reach the end of the packet (all layers nest to the end).
- * Checksums: every IPv4 header, and TCP/UDP/ICMP over their segment with the
- * pseudo-header of the nearest IP layer before them.  Layers cut short by a
+ * Checksums: every IPv4 header, and TCP/UDP/ICMPv6 over their segment with
+ * the pseudo-header of the nearest IP layer before them (ICMP without).  Layers cut short by a
  * truncation are left alone.
  */
 void pkt_fix_lengths(struct pkt *p);

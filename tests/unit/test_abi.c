@@ -32,6 +32,15 @@ static const struct layout layouts[] = {
 	OFF(struct mg_ep4_key, prefixlen, 0),
 	OFF(struct mg_ep4_key, addr, 4),
 
+	SIZE(struct mg_ep6_key, 20),
+	ALIGN(struct mg_ep6_key, 4),
+	OFF(struct mg_ep6_key, prefixlen, 0),
+	OFF(struct mg_ep6_key, addr, 4),
+	FSIZE(struct mg_ep6_key, addr, 16),
+
+	SIZE(struct mg_in6, 16),
+	OFF(struct mg_in6, addr, 0),
+
 	SIZE(struct mg_ep_val, 8),
 	ALIGN(struct mg_ep_val, 4),
 	OFF(struct mg_ep_val, cluster_id, 0),
@@ -60,11 +69,13 @@ static const struct layout layouts[] = {
 	OFF(struct mg_peer_val, cluster_id, 0),
 	OFF(struct mg_peer_val, pad, 1),
 
-	SIZE(struct mg_nh_val, 16),
+	SIZE(struct mg_nh_val, 20),
 	ALIGN(struct mg_nh_val, 4),
 	OFF(struct mg_nh_val, ifindex, 0),
 	OFF(struct mg_nh_val, smac, 4),
 	OFF(struct mg_nh_val, dmac, 10),
+	OFF(struct mg_nh_val, mtu, 16),
+	OFF(struct mg_nh_val, pad, 18),
 
 	SIZE(struct mg_stat, 16),
 	ALIGN(struct mg_stat, 8),
@@ -97,6 +108,10 @@ static void test_limits(void **state)
 	assert_int_equal(MG_MAX_CLUSTERS, 256);
 	/* Ethernet + IPv4 + UDP + VXLAN: the datapath's headroom. */
 	assert_int_equal(MG_ENCAP4_LEN, 14 + 20 + 8 + 8);
+	assert_int_equal(MG_ENCAP6_LEN, 14 + 40 + 8 + 8);
+	/* The ICMP errors' limits: RFC 1812 and RFC 4443. */
+	assert_int_equal(MG_ICMP4_MAX, 576);
+	assert_int_equal(MG_ICMP6_MAX, 1280);
 }
 
 /* 02:6d:67:00:00:<id>: locally administered, unicast, id in the last byte. */

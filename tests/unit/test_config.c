@@ -204,6 +204,12 @@ static void run_err_case(void **state)
 	    "t.conf:7: [gateway] cluster_interface: "),			\
 	GWKEY("underlay_interface", X16),				\
 	GWKEY("underlay_interface", ""),				\
+	GWKEY("fragment", "split"),					\
+	GWKEY("mss_clamp", "on"),					\
+	GWKEY("mss_clamp", "100"),					\
+	GWKEY("mss_clamp", "65496"),					\
+	GWKEY("mss_clamp", "1400x"),					\
+	GWKEY("udp6_checksum", "maybe"),				\
 	GWKEY("name", "gw 1"),						\
 	GWKEY("name", X64),						\
 	GWKEY("xdp_mode", "offload"),					\
@@ -316,9 +322,28 @@ static void run_err_case(void **state)
 	ERR("tunnel_address twice", BASE PEER_W				\
 	    PEER("north-gw1", "north", "3", "192.168.100.2", "10.3.0.0/16"), \
 	    "t.conf:16: [peer north-gw1] tunnel_address: "),		\
-	ERR("tunnel_address family",					\
+	ERR("tunnel_address family we have none of",			\
 	    BASE PEER("west-gw1", "west", "2", "fd00::2", "10.2.0.0/16"), \
-	    "t.conf:11: [peer west-gw1] tunnel_address: ")
+	    "t.conf:11: [peer west-gw1] tunnel_address: "),		\
+	ERR("tunnel_address two of a family",				\
+	    BASE "[gateway]\ntunnel_address = 192.168.100.9\n",	\
+	    "t.conf:9: [gateway] tunnel_address: "),			\
+	ERR("tunnel_address three",					\
+	    BASE "[gateway]\ntunnel_address = fd00::1\n"		\
+	    "tunnel_address = fd00::9\n",				\
+	    "t.conf:10: [gateway] tunnel_address: "),			\
+	ERR("peer tunnel_address two of a family", BASE PEER_W		\
+	    "tunnel_address = 192.168.100.7\n",			\
+	    "t.conf:13: [peer west-gw1] tunnel_address: "),		\
+	ERR("peer tunnel_address is our other one",			\
+	    BASE "[gateway]\ntunnel_address = fd00::1\n"		\
+	    PEER("west-gw1", "west", "2", "fd00::1", "10.2.0.0/16"),	\
+	    "t.conf:13: [peer west-gw1] tunnel_address: "),		\
+	ERR("peer tunnel_address another peer's v6", BASE		\
+	    "[gateway]\ntunnel_address = fd00::1\n" PEER_W		\
+	    "tunnel_address = fd00::2\n"				\
+	    PEER("north-gw1", "north", "3", "fd00::2", "10.3.0.0/16"),	\
+	    "t.conf:19: [peer north-gw1] tunnel_address: ")
 
 /* --- the good path ------------------------------------------------------- */
 
@@ -471,6 +496,9 @@ static void test_good_defaults(void **state)
 	assert_int_equal(cfg->xdp_mode, MG_XDP_NATIVE);
 	assert_int_equal(cfg->vxlan_port, MG_VXLAN_PORT_DEFAULT);
 	assert_int_equal(cfg->nh_mode, MG_NH_TABLE);
+	assert_int_equal(cfg->fragment, MG_FRAGMENT_DROP);
+	assert_int_equal(cfg->mss_clamp, 0);
+	assert_int_equal(cfg->udp6_checksum, 1);
 	assert_int_equal(cfg->n_peers, 0);
 	assert_int_equal(cfg->n_cidrs, 1);
 }
@@ -481,6 +509,46 @@ static void test_good_ipv6_tunnels(void **state)
 		  PEER("west-gw1", "west", "2", "fd00:100::2", "10.2.0.0/16"));
 	assert_addr(&cfg->tunnel, "fd00:100::1");
 	assert_addr(&cfg->peers[0].tunnel, "fd00:100::2");
+}
+
+/*
+ * Dual stack: one tunnel address per family on each gateway; a peer is
+ * sent to over IPv4 when both have it, else over IPv6.
+ */
+static void test_good_dual_stack(void **state)
+{
+	expect_ok(CL("east", "1", "10.1.0.0/16") "cidr = fd00:1::/64\n"
+		  GW("192.168.100.1", "eth0") "tunnel_address = fd00:100::1\n"
+		  "fragment = stack\nmss_clamp = auto\nudp6_checksum = no\n"
+		  PEER("v4-gw", "west", "2", "192.168.100.2", "10.2.0.0/16")
+		  PEER("v6-gw", "north", "3", "fd00:100::3", "fd00:3::/64")
+		  PEER("both-gw", "south", "4", "fd00:100::4", "10.4.0.0/16")
+		  "tunnel_address = 192.168.100.4\n");
+	assert_int_equal(cfg->n_tunnels, 2);
+	assert_addr(&cfg->tunnel, "192.168.100.1");
+	assert_addr(&cfg->tunnels[1], "fd00:100::1");
+	assert_addr(mg_config_tunnel(cfg, MG_AF_INET6), "fd00:100::1");
+	assert_addr(&cfg->peers[0].tunnel, "192.168.100.2");
+	assert_addr(&cfg->peers[1].tunnel, "fd00:100::3");
+	assert_int_equal(cfg->peers[2].n_tunnels, 2);
+	assert_addr(&cfg->peers[2].tunnel, "192.168.100.4");
+	assert_int_equal(cfg->fragment, MG_FRAGMENT_STACK);
+	assert_int_equal(cfg->mss_clamp, MG_CFG_MSS_AUTO);
+	assert_int_equal(cfg->udp6_checksum, 0);
+}
+
+/* An IPv6-only gateway sends to a dual-stack peer over IPv6. */
+static void test_good_v6_only_to_dual(void **state)
+{
+	expect_ok(CL("east", "1", "fd00:1::/64") GW("fd00:100::1", "eth0")
+		  "mss_clamp = 1360\n"
+		  PEER("both-gw", "south", "4", "192.168.100.4", "fd00:4::/64")
+		  "tunnel_address = fd00:100::4\n");
+	assert_null(mg_config_tunnel(cfg, MG_AF_INET));
+	assert_addr(&cfg->peers[0].tunnel, "fd00:100::4");
+	assert_int_equal(cfg->mss_clamp, 1360);
+	assert_int_equal(cfg->fragment, MG_FRAGMENT_DROP);
+	assert_int_equal(cfg->udp6_checksum, 1);
 }
 
 /* Gateways of one cluster list its CIDRs alike; overlapping is fine. */
@@ -827,6 +895,8 @@ int main(void)
 		cmocka_unit_test(test_good_defaults),
 		cmocka_unit_test(test_good_gossip),
 		cmocka_unit_test(test_good_ipv6_tunnels),
+		cmocka_unit_test(test_good_dual_stack),
+		cmocka_unit_test(test_good_v6_only_to_dual),
 		cmocka_unit_test(test_good_siblings),
 		cmocka_unit_test(test_max_cidrs),
 		cmocka_unit_test(test_max_peers),

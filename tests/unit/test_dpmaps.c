@@ -37,11 +37,10 @@ static int hash_map(size_t ksz, size_t vsz, int max)
 	return fd;
 }
 
-static int lpm_map(void)
+static int lpm_map(size_t ksz)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
-	int fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "t",
-				sizeof(struct mg_ep4_key),
+	int fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "t", ksz,
 				sizeof(struct mg_ep_val), 64, &o);
 
 	assert_true(fd >= 0);
@@ -137,33 +136,53 @@ static void test_reconcile_full_map_is_an_error(void **state)
 
 static void test_sync_view(void **state)
 {
-	struct mg_prefix local[1] = { pfx("10.1.0.0/16") };
+	struct mg_prefix local[2] = { pfx("10.1.0.0/16"), pfx("fd00:1::/64") };
 	struct mg_prefix c2[2] = { pfx("10.2.0.0/16"), pfx("fd00:2::/64") };
 	struct mg_prefix c3[1] = { pfx("10.3.0.0/16") };
 	struct mg_view_gw gw[3] = {
 		{ .name = "gw2a", .cluster_id = 2, .alive = true,
-		  .tunnel = addr("192.0.2.2"), .n_prefixes = 2, .prefixes = c2 },
+		  .tunnel = addr("192.0.2.2"), .tunnel_alt = addr("fd00:f::2"),
+		  .n_prefixes = 2, .prefixes = c2 },
 		{ .name = "gw2b", .cluster_id = 2, .alive = true,
 		  .tunnel = addr("192.0.2.3"), .n_prefixes = 2, .prefixes = c2 },
 		{ .name = "gw3", .cluster_id = 3, .alive = false,
 		  .tunnel = addr("192.0.2.4"), .n_prefixes = 1, .prefixes = c3 },
 	};
-	struct mg_view v = { .cluster_id = 1, .n_local = 1, .local = local,
+	struct mg_view v = { .cluster_id = 1, .n_local = 2, .local = local,
 			     .n_gw = 3, .gw = gw };
 	struct mg_dpmaps m = {
-		.ep4 = lpm_map(),
+		.ep4 = lpm_map(sizeof(struct mg_ep4_key)),
+		.ep6 = lpm_map(sizeof(struct mg_ep6_key)),
 		.clus = hash_map(4, sizeof(struct mg_cluster_val), 16),
 		.peer4 = hash_map(4, sizeof(struct mg_peer_val), 16),
+		.peer6 = hash_map(16, sizeof(struct mg_peer_val), 16),
 	};
 	struct mg_ep4_key k = { .prefixlen = 32 };
+	struct mg_ep6_key k6 = { .prefixlen = 128 };
+	struct mg_addr a6;
 	struct mg_cluster_val cl;
 	struct mg_peer_val pv;
 	struct mg_ep_val ev;
 	__u32 cid;
 
 	assert_int_equal(mg_dpmaps_sync(&m, &v, NULL), 0);
-	/* Siblings' identical prefixes collapse; IPv6 waits for mg_ep6. */
+	/* Siblings' identical prefixes collapse; IPv6 ones go to mg_ep6. */
 	assert_int_equal(count(m.ep4, sizeof(k)), 3);
+	assert_int_equal(count(m.ep6, sizeof(k6)), 2);
+	a6 = addr("fd00:2::77");
+	memcpy(k6.addr, a6.addr, 16);
+	assert_int_equal(bpf_map_lookup_elem(m.ep6, &k6, &ev), 0);
+	assert_int_equal(ev.cluster_id, 2);
+	assert_false(ev.flags & MG_EP_F_LOCAL);
+	a6 = addr("fd00:1::5");
+	memcpy(k6.addr, a6.addr, 16);
+	assert_int_equal(bpf_map_lookup_elem(m.ep6, &k6, &ev), 0);
+	assert_true(ev.flags & MG_EP_F_LOCAL);
+	/* A gateway's other-family address is a peer too. */
+	assert_int_equal(count(m.peer6, 16), 1);
+	a6 = addr("fd00:f::2");
+	assert_int_equal(bpf_map_lookup_elem(m.peer6, a6.addr, &pv), 0);
+	assert_int_equal(pv.cluster_id, 2);
 	k.addr = inet_addr("10.1.2.3");
 	assert_int_equal(bpf_map_lookup_elem(m.ep4, &k, &ev), 0);
 	assert_int_equal(ev.cluster_id, 1);
@@ -190,8 +209,10 @@ static void test_sync_view(void **state)
 	cid = 3;
 	assert_int_not_equal(bpf_map_lookup_elem(m.clus, &cid, &cl), 0);
 	close(m.ep4);
+	close(m.ep6);
 	close(m.clus);
 	close(m.peer4);
+	close(m.peer6);
 }
 
 int main(void)

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * TCP MSS clamping on SYNs that go into a tunnel (cfg_mss_clamp), so both
+ * ends of a connection across the mesh send segments that fit it from the
+ * start, without waiting for path MTU discovery.
+ */
+#ifndef MG_DP_MSS_H
+#define MG_DP_MSS_H
+
+#include <linux/tcp.h>
+#include <bpf/bpf_endian.h>
+#include "csum.h"
+
+#define MG_TCP_OPTS_MAX		40
+#ifndef TCPOPT_EOL
+#define TCPOPT_EOL		0
+#define TCPOPT_NOP		1
+#define TCPOPT_MSS		2
+#define TCPOLEN_MSS		4
+#endif
+
+/*
+ * Lower the MSS option of a SYN to mss when it is larger; the TCP
+ * checksum is updated incrementally.  Returns 1 when it was lowered.
+ */
+static __always_inline int mg_mss_clamp(struct tcphdr *tcp, void *end,
+					__u16 mss)
+{
+	__u8 *opts = (void *)(tcp + 1);
+	__u32 olen, off = 0;
+
+	if ((void *)(tcp + 1) > end || !tcp->syn)
+		return 0;
+	olen = tcp->doff * 4;
+	if (olen <= sizeof(*tcp))
+		return 0;
+	olen -= sizeof(*tcp);
+
+#pragma clang loop unroll(disable)
+	for (int i = 0; i < MG_TCP_OPTS_MAX; i++) {
+		__u8 *o = opts + (off & 0x3f);
+		__u16 old, w_old, w_new;
+
+		if (off >= olen || (void *)(o + 1) > end)
+			break;
+		if (o[0] == TCPOPT_EOL)
+			break;
+		if (o[0] == TCPOPT_NOP) {
+			off++;
+			continue;
+		}
+		if ((void *)(o + 2) > end || o[1] < 2 || off + o[1] > olen)
+			break;
+		if (o[0] != TCPOPT_MSS || o[1] != TCPOLEN_MSS) {
+			off += o[1];
+			continue;
+		}
+		if ((void *)(o + 4) > end)
+			break;
+		old = (__u16)o[2] << 8 | o[3];
+		if (old <= mss)
+			return 0;
+		/* A field at an odd offset straddles two checksum words. */
+		w_old = bpf_htons(old);
+		w_new = bpf_htons(mss);
+		if (off & 1) {
+			w_old = __builtin_bswap16(w_old);
+			w_new = __builtin_bswap16(w_new);
+		}
+		o[2] = mss >> 8;
+		o[3] = mss & 0xff;
+		csum_replace2(&tcp->check, w_old, w_new);
+		return 1;
+	}
+	return 0;
+}
+
+#endif
