@@ -81,6 +81,9 @@ struct mg_mesh {
 	int n_route_eps;
 	struct mg_prefix *local;	/* union, for the view */
 	int n_local;
+	/* ours and our siblings': what the view calls local */
+	struct mg_prefix *vlocal;
+	int cap_vlocal;
 
 	/* the last view */
 	struct row *rows;
@@ -942,6 +945,62 @@ static int build_rows(struct mg_mesh *mesh)
 	return 0;
 }
 
+/*
+ * Our cluster's prefixes are ours and our siblings': a remote gateway
+ * spreads a cluster's flows over all its gateways, so a prefix that a
+ * sibling added (CLI, routes) must be local here too, or its share of the
+ * traffic is dropped as "inner destination not in this cluster".  A dead
+ * sibling's prefixes stay, as they stay in the remote gateways' maps.
+ */
+static int view_local(struct mg_mesh *mesh, struct mg_view *view)
+{
+	int n = mesh->n_local, total = n;
+
+	for (int i = 0; i < mesh->n_rows; i++)
+		if (mesh->rows[i].sibling && !mesh->rows[i].conflict)
+			total += mesh->rows[i].n_prefixes;
+	if (total > mesh->cap_vlocal) {
+		struct mg_prefix *p = realloc(mesh->vlocal, total * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		mesh->vlocal = p;
+		mesh->cap_vlocal = total;
+	}
+	if (n)
+		memcpy(mesh->vlocal, mesh->local, n * sizeof(*mesh->vlocal));
+	if (total == n)
+		goto done;	/* no sibling prefixes: ours are sorted, unique */
+	for (int i = 0; i < mesh->n_rows; i++) {
+		const struct row *r = &mesh->rows[i];
+
+		if (!r->sibling || r->conflict)
+			continue;
+		for (int p = 0; p < r->n_prefixes; p++) {
+			struct mg_prefix *q = &mesh->vlocal[n++];
+
+			*q = r->prefixes[p];
+			if (q->addr.family == MG_AF_INET)
+				memset(&q->addr.addr[1], 0, 12);
+		}
+	}
+	/* Siblings announce the same CIDRs: sorted and unique, n log n. */
+	qsort(mesh->vlocal, n, sizeof(*mesh->vlocal), prefix_cmp);
+	{
+		int k = 0;
+
+		for (int i = 0; i < n; i++)
+			if (!k || prefix_cmp(&mesh->vlocal[k - 1],
+					     &mesh->vlocal[i]))
+				mesh->vlocal[k++] = mesh->vlocal[i];
+		n = k;
+	}
+done:
+	view->n_local = n;
+	view->local = mesh->vlocal;
+	return 0;
+}
+
 int mg_mesh_view(struct mg_mesh *mesh, struct mg_view *view)
 {
 	int err, n = 0, alive = 0, gossiped = 0;
@@ -1004,8 +1063,9 @@ int mg_mesh_view(struct mg_mesh *mesh, struct mg_view *view)
 	}
 	memset(view, 0, sizeof(*view));
 	view->cluster_id = mesh->cfg->cluster_id;
-	view->n_local = mesh->n_local;
-	view->local = mesh->local;
+	err = view_local(mesh, view);
+	if (err)
+		return err;
 	view->n_gw = n;
 	view->gw = mesh->vgw;
 	return 0;
@@ -1172,6 +1232,7 @@ void mg_mesh_free(struct mg_mesh *mesh)
 	mg_state_free(mesh->st);
 	free(mesh->route_eps);
 	free(mesh->local);
+	free(mesh->vlocal);
 	free(mesh->rows);
 	free(mesh->pfx);
 	free(mesh->vgw);
