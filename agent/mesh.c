@@ -28,6 +28,8 @@
 #define GC_MS		10000
 #define DEAD_FORGET_US	(3600ull * 1000000)	/* forget a dead gateway's state */
 #define MAX_CLI_EPS	1024
+#define REJOIN_AE	5	/* rejoin check every 5 anti-entropy rounds */
+#define REJOIN_MAX	16	/* addresses tried per check */
 
 enum gw_state { GW_ALIVE, GW_SUSPECT, GW_DEAD, GW_LEFT, GW_STATIC };
 
@@ -67,7 +69,7 @@ struct mg_mesh {
 	struct mg_member *member;
 	struct mg_state *st;
 	struct mg_keyring kr;
-	struct mg_loop_src *ae_timer, *gc_timer, *leave_timer;
+	struct mg_loop_src *ae_timer, *gc_timer, *leave_timer, *rejoin_timer;
 	uint64_t serf_ltime;		/* serf's Lamport clock, witnessed */
 	void (*left)(void *arg);	/* mg_mesh_leave() finished */
 	void *left_arg;
@@ -504,6 +506,81 @@ static void on_ae(struct mg_loop_src *src, uint32_t ev, void *arg)
 	if (pk.name[0] && !mg_state_digest(mesh->st, STREAM_BUDGET, &body))
 		send_to(mesh, pk.name, &body);
 	mg_buf_free(&body);
+}
+
+/*
+ * Rejoin, as serf's reconnect does: memberlist never dials a dead member
+ * again, and forgets it after gossip_to_dead.  Without this, a partition
+ * that outlasts that window never heals, and a seed gateway that restarts
+ * (its only seed being itself) stays alone for good.  So, now and then,
+ * push/pull with every configured seed that is not a live member and with
+ * every gateway that died (not left).
+ */
+struct rejoin {
+	const struct mg_config *cfg;
+	char addrs[REJOIN_MAX][MG_ADDRSTRLEN + 10];
+	const char *sp[REJOIN_MAX];
+	bool seed_alive[MG_CFG_MAX_SEEDS];
+	int n;
+};
+
+static void rejoin_add(struct rejoin *rj, const struct mg_addr *a,
+		       uint16_t port)
+{
+	char s[MG_ADDRSTRLEN];
+
+	if (rj->n >= REJOIN_MAX)
+		return;
+	mg_addr_str(a, s, sizeof(s));
+	snprintf(rj->addrs[rj->n], sizeof(rj->addrs[0]),
+		 a->family == MG_AF_INET6 ? "[%s]:%u" : "%s:%u", s, port);
+	for (int i = 0; i < rj->n; i++)
+		if (!strcmp(rj->addrs[i], rj->addrs[rj->n]))
+			return;
+	rj->sp[rj->n] = rj->addrs[rj->n];
+	rj->n++;
+}
+
+static int rejoin_cb(void *ctx, const struct mg_member_info *mi)
+{
+	struct rejoin *rj = ctx;
+
+	if (mi->self)
+		return 0;
+	if (mi->state == MG_MEMBER_ALIVE || mi->state == MG_MEMBER_SUSPECT) {
+		for (int i = 0; i < rj->cfg->n_seeds; i++)
+			if (mg_addr_equal(&mi->addr, &rj->cfg->seeds[i].addr) &&
+			    mi->port == rj->cfg->seeds[i].port)
+				rj->seed_alive[i] = true;
+	} else if (mi->state == MG_MEMBER_DEAD &&
+		   is_gateway_meta(mi->meta, mi->meta_len)) {
+		rejoin_add(rj, &mi->addr, mi->port);
+	}
+	return 0;
+}
+
+static void on_rejoin(struct mg_loop_src *src, uint32_t ev, void *arg)
+{
+	struct mg_mesh *mesh = arg;
+	const struct mg_config *cfg = mesh->cfg;
+	struct rejoin rj = { .cfg = cfg };
+
+	if (mesh->leave_timer)
+		return;		/* leaving */
+	mg_member_foreach(mesh->member, rejoin_cb, &rj);
+	for (int i = 0; i < cfg->n_seeds; i++) {
+		const struct mg_cfg_seed *s = &cfg->seeds[i];
+
+		if (rj.seed_alive[i] ||
+		    (mg_addr_equal(&s->addr, &cfg->gossip_advertise) &&
+		     s->port == cfg->gossip_port))
+			continue;
+		rejoin_add(&rj, &s->addr, s->port);
+	}
+	if (!rj.n)
+		return;
+	pr_debug("rejoin: trying %d addresses (first %s)", rj.n, rj.sp[0]);
+	mg_member_join(mesh->member, rj.sp, rj.n);
 }
 
 static void on_gc(struct mg_loop_src *src, uint32_t ev, void *arg)
@@ -1205,7 +1282,11 @@ int mg_mesh_new(struct mg_loop *loop, const struct mg_config *cfg,
 						   mesh->ae_ms, on_ae, mesh);
 		mesh->gc_timer = mg_loop_add_timer(loop, GC_MS, GC_MS, on_gc,
 						   mesh);
-		if (!mesh->ae_timer || !mesh->gc_timer) {
+		mesh->rejoin_timer = mg_loop_add_timer(loop,
+						       REJOIN_AE * mesh->ae_ms,
+						       REJOIN_AE * mesh->ae_ms,
+						       on_rejoin, mesh);
+		if (!mesh->ae_timer || !mesh->gc_timer || !mesh->rejoin_timer) {
 			err = -ENOMEM;
 			goto fail;
 		}
@@ -1227,6 +1308,7 @@ void mg_mesh_free(struct mg_mesh *mesh)
 		return;
 	mg_loop_del(mesh->loop, mesh->ae_timer);
 	mg_loop_del(mesh->loop, mesh->gc_timer);
+	mg_loop_del(mesh->loop, mesh->rejoin_timer);
 	mg_loop_del(mesh->loop, mesh->leave_timer);
 	mg_member_free(mesh->member);
 	mg_state_free(mesh->st);
