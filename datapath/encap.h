@@ -146,8 +146,10 @@ static __always_inline int mg_encap(struct xdp_md *ctx,
 		__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
 		__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
 		eth->h_proto = bpf_htons(ETH_P_IPV6);
-		mg_outer6_fill(ip, (const __u32 *)cfg_tunnel6, gw->addr, tos,
-			       hash, udp_len);
+		__u32 own[4] = { cfg_tunnel6[0], cfg_tunnel6[1],
+				 cfg_tunnel6[2], cfg_tunnel6[3] };
+
+		mg_outer6_fill(ip, own, gw->addr, tos, hash, udp_len);
 		udp->source = mg_vxlan_sport(hash);
 		udp->dest = cfg_vxlan_port;
 		udp->len = bpf_htons(udp_len);

@@ -121,8 +121,13 @@ static __always_inline int mg_underlay_nh(struct xdp_md *ctx,
 			return 0;
 		}
 	}
-	return mg_fib6(ctx, (const __u32 *)cfg_tunnel6, gw->addr, IPPROTO_UDP,
-		       tot_len, nh);
+	{
+		/* Element by element: a cast would fold the initial zeros. */
+		__u32 own[4] = { cfg_tunnel6[0], cfg_tunnel6[1],
+				 cfg_tunnel6[2], cfg_tunnel6[3] };
+
+		return mg_fib6(ctx, own, gw->addr, IPPROTO_UDP, tot_len, nh);
+	}
 }
 
 /* Send out of nh->ifindex: XDP_TX when it is where the packet came in. */

@@ -7,11 +7,17 @@
 #ifndef MG_DP_MSS_H
 #define MG_DP_MSS_H
 
+#include <linux/bpf.h>
 #include <linux/tcp.h>
 #include <bpf/bpf_endian.h>
 #include "csum.h"
 
-#define MG_TCP_OPTS_MAX		40
+/*
+ * Options walked looking for the MSS: every common stack sends it first
+ * (Linux, BSD, Windows), maybe after a NOP; a longer walk costs the
+ * verifier more than it could ever find.
+ */
+#define MG_TCP_OPTS_WALK	4
 #ifndef TCPOPT_EOL
 #define TCPOPT_EOL		0
 #define TCPOPT_NOP		1
@@ -19,29 +25,41 @@
 #define TCPOLEN_MSS		4
 #endif
 
+#define MG_MSS_TCP_OFF_MAX	256	/* where the TCP header may start */
+
 /*
- * Lower the MSS option of a SYN to mss when it is larger; the TCP
- * checksum is updated incrementally.  Returns 1 when it was lowered.
+ * Lower the MSS option of a SYN whose TCP header is tcp_off bytes into the
+ * packet to mss when it is larger; the TCP checksum is updated
+ * incrementally.  Returns 1 when it was lowered.  A global function, so the
+ * verifier walks the option loop once, not once per caller.  The first
+ * MG_TCP_OPTS_WALK options are looked at.
  */
-static __always_inline int mg_mss_clamp(struct tcphdr *tcp, void *end,
-					__u16 mss)
+__attribute__((noinline))
+int mg_mss_clamp(struct xdp_md *ctx, __u32 tcp_off, __u32 mss)
 {
-	__u8 *opts = (void *)(tcp + 1);
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct tcphdr *tcp;
+	__u8 *opts;
 	__u32 olen, off = 0;
 
+	if (tcp_off > MG_MSS_TCP_OFF_MAX)
+		return 0;
+	tcp = data + tcp_off;
 	if ((void *)(tcp + 1) > end || !tcp->syn)
 		return 0;
+	opts = (void *)(tcp + 1);
 	olen = tcp->doff * 4;
 	if (olen <= sizeof(*tcp))
 		return 0;
 	olen -= sizeof(*tcp);
 
 #pragma clang loop unroll(disable)
-	for (int i = 0; i < MG_TCP_OPTS_MAX; i++) {
+	for (int i = 0; i < MG_TCP_OPTS_WALK; i++) {
 		__u8 *o = opts + (off & 0x3f);
 		__u16 old, w_old, w_new;
 
-		if (off >= olen || (void *)(o + 1) > end)
+		if (off >= olen || (void *)(o + 4) > end)
 			break;
 		if (o[0] == TCPOPT_EOL)
 			break;
@@ -49,14 +67,12 @@ static __always_inline int mg_mss_clamp(struct tcphdr *tcp, void *end,
 			off++;
 			continue;
 		}
-		if ((void *)(o + 2) > end || o[1] < 2 || off + o[1] > olen)
+		if (o[1] < 2 || off + o[1] > olen)
 			break;
 		if (o[0] != TCPOPT_MSS || o[1] != TCPOLEN_MSS) {
 			off += o[1];
 			continue;
 		}
-		if ((void *)(o + 4) > end)
-			break;
 		old = (__u16)o[2] << 8 | o[3];
 		if (old <= mss)
 			return 0;

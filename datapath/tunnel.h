@@ -100,7 +100,8 @@ static __always_inline __u8 mg_tclass(const struct ipv6hdr *ip)
 /*
  * The MSS a SYN into this tunnel may carry: cfg_mss_clamp, or with
  * MG_MSS_AUTO what fits the next hop's MTU (the FIB does not say it when
- * the packet fitted: ask the device).  0 = leave it.
+ * the packet fitted: ask the device).  overhead: what the tunnel adds to
+ * the inner L3 packet.  0 = leave it.
  */
 static __always_inline __u16 mg_mss_for(struct xdp_md *ctx,
 					const struct mg_inner *in,
@@ -183,7 +184,7 @@ static __always_inline int mg_egress(struct xdp_md *ctx, struct ethhdr *eth,
 
 	/* Path 5: too big once encapsulated. */
 	if (nh.mtu && len + olen - ETH_HLEN > nh.mtu) {
-		__u32 mtu = nh.mtu - (olen - ETH_HLEN);
+		__u32 mtu = nh.mtu - olen;	/* inner L3 + olen = outer L3 */
 
 		if (in->family == MG_AF_INET) {
 			if (!in->df)
@@ -202,9 +203,10 @@ static __always_inline int mg_egress(struct xdp_md *ctx, struct ethhdr *eth,
 
 	why = MG_ENCAP;
 	if (cfg_mss_clamp && in->proto == IPPROTO_TCP && !in->frag) {
-		__u16 mss = mg_mss_for(ctx, in, &nh, olen - ETH_HLEN);
+		__u16 mss = mg_mss_for(ctx, in, &nh, olen);
 
-		if (mss && mg_mss_clamp(in->l4, data_end, mss))
+		if (mss && mg_mss_clamp(ctx, in->l4 - (void *)(long)ctx->data,
+					mss))
 			why = MG_MSS_CLAMPED;
 	}
 

@@ -1,0 +1,904 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Dual stack and path MTU in mg_xdp, through BPF_PROG_TEST_RUN (the same
+ * harness as test_xdp.c: one table row is one packet, its verdict, the one
+ * reason counter that goes up and the packet that comes out, compared
+ * field by field).  IPv6 inner packets over an IPv4 and an IPv6 underlay,
+ * IPv4 over IPv6, hostile IPv6 (extension header chains, truncation,
+ * fragments), neighbour discovery, and the ICMP / ICMPv6 errors the
+ * datapath builds, checked byte by byte with every checksum recomputed
+ * here from scratch.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <cmocka.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <meshgate/abi.h>
+#include "loader.h"
+#include "xdp.skel.h"
+#include "lib/netns.h"
+#include "lib/pkt.h"
+
+/* --- the mesh under test -------------------------------------------------- */
+
+#define OWN_CID		1
+#define TUN4		IP4(192, 0, 2, 1)
+#define PEER2		IP4(192, 0, 2, 2)	/* cluster 2, IPv4 underlay */
+#define CL4		IP4(10, 1, 0, 1)	/* cluster side: ICMP source */
+#define POD4		IP4(10, 1, 0, 5)
+#define REMOTE4_3	IP4(10, 3, 0, 9)	/* cluster 3, IPv6 underlay */
+#define REMOTE4_2	IP4(10, 2, 0, 9)
+
+#define A6(...)		((const uint8_t[16]){ __VA_ARGS__ })
+#define TUN6		A6(0x20, 0x01, 0x0d, 0xb8, 0, 0x0f, [15] = 1)
+#define PEER3		A6(0x20, 0x01, 0x0d, 0xb8, 0, 0x0f, [15] = 2)
+#define STRANGER6	A6(0x20, 0x01, 0x0d, 0xb8, 0, 0x0f, [15] = 0x99)
+#define CL6		A6(0xfd, 0, 0, 1, [15] = 1)
+#define POD6		A6(0xfd, 0, 0, 1, [15] = 5)
+#define POD6_B		A6(0xfd, 0, 0, 1, [15] = 6)
+#define REMOTE6_2	A6(0xfd, 0, 0, 2, [15] = 9)
+#define REMOTE6_3	A6(0xfd, 0, 0, 3, [15] = 9)
+#define SOLICITED	A6(0xff, 0x02, [11] = 1, [12] = 0xff, [15] = 9)
+
+#define MTU		1500
+
+static const uint8_t nh_smac[6] = { 0x02, 0x00, 0x00, 0x00, 0x5e, 0x01 };
+static const uint8_t nh_dmac2[6] = { 0x02, 0x00, 0x00, 0x00, 0x5e, 0x02 };
+static const uint8_t nh_dmac3[6] = { 0x02, 0x00, 0x00, 0x00, 0x5e, 0x03 };
+static const uint8_t pod_mac[6] = { 0x02, 0x00, 0x00, 0x01, 0x00, 0x09 };
+static const uint8_t gw_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
+
+struct fixture {
+	const char *name;
+	uint16_t mss_clamp;
+	bool frag_stack;
+	const struct dp6_case *cases;
+	size_t n_cases;
+	const struct CMUnitTest *extra;
+	size_t n_extra;
+};
+
+static struct {
+	const struct fixture *fx;
+	struct mgt_topo topo;
+	struct mg_dp dp;
+	int prog, stats;
+} env;
+
+static void put(const char *map, const void *k, const void *v)
+{
+	if (bpf_map_update_elem(mg_dp_map_fd(&env.dp, map), k, v, BPF_ANY)) {
+		fprintf(stderr, "%s update: %s\n", map, strerror(errno));
+		abort();
+	}
+}
+
+static void ep4(uint32_t addr, uint32_t plen, uint8_t cid, uint8_t flags)
+{
+	struct mg_ep4_key k = { plen, addr };
+	struct mg_ep_val v = { .cluster_id = cid, .flags = flags };
+
+	put("mg_ep4", &k, &v);
+}
+
+static void ep6(const uint8_t *addr, uint32_t plen, uint8_t cid,
+		uint8_t flags)
+{
+	struct mg_ep6_key k = { .prefixlen = plen };
+	struct mg_ep_val v = { .cluster_id = cid, .flags = flags };
+
+	memcpy(k.addr, addr, 16);
+	put("mg_ep6", &k, &v);
+}
+
+static void maps_setup(void)
+{
+	struct mg_cluster_val c2 = { .n_gw = 1 }, c3 = { .n_gw = 1 };
+	struct mg_nh_val nh = { .ifindex = 1, .mtu = MTU };
+	struct mg_in6 peer3;
+	uint32_t cid;
+
+	ep4(IP4(10, 1, 0, 0), 16, OWN_CID, MG_EP_F_LOCAL);
+	ep4(IP4(10, 2, 0, 0), 16, 2, 0);
+	ep4(IP4(10, 3, 0, 0), 16, 3, 0);
+	ep6(A6(0xfd, 0, 0, 1), 64, OWN_CID, MG_EP_F_LOCAL);
+	ep6(A6(0xfd, 0, 0, 2), 64, 2, 0);
+	ep6(A6(0xfd, 0, 0, 3), 64, 3, 0);
+
+	c2.gw[0].family = MG_AF_INET;
+	c2.gw[0].addr[0] = PEER2;
+	c3.gw[0].family = MG_AF_INET6;
+	memcpy(c3.gw[0].addr, PEER3, 16);
+	cid = 2;
+	put("mg_clus", &cid, &c2);
+	cid = 3;
+	put("mg_clus", &cid, &c3);
+
+	put("mg_peer4", &(uint32_t){ PEER2 }, &(struct mg_peer_val){ .cluster_id = 2 });
+	memcpy(peer3.addr, PEER3, 16);
+	put("mg_peer6", &peer3, &(struct mg_peer_val){ .cluster_id = 3 });
+
+	memcpy(nh.smac, nh_smac, 6);
+	memcpy(nh.dmac, nh_dmac2, 6);
+	put("mg_nh4_v2", &(uint32_t){ PEER2 }, &nh);
+	memcpy(nh.dmac, nh_dmac3, 6);
+	put("mg_nh6", &peer3, &nh);
+}
+
+static int fixture_setup(void **state)
+{
+	struct mg_dp_settings s = {
+		.tunnel4 = TUN4,
+		.cluster4 = CL4,
+		.vxlan_port = MG_VXLAN_PORT_DEFAULT,
+		.cluster_id = OWN_CID,
+		.nh_table = true,
+		.udp6_csum = true,
+		.frag_stack = env.fx->frag_stack,
+		.mss_clamp = env.fx->mss_clamp,
+	};
+	int err;
+
+	memcpy(s.tunnel6, TUN6, 16);
+	memcpy(s.cluster6, CL6, 16);
+	err = mg_dp_load(&env.dp, &s, NULL);
+	if (err) {
+		fprintf(stderr, "cannot load the datapath: %s\n",
+			strerror(-err));
+		return -1;
+	}
+	env.prog = bpf_program__fd(env.dp.skel->progs.mg_xdp);
+	env.stats = mg_dp_map_fd(&env.dp, "mg_stats");
+	maps_setup();
+	return 0;
+}
+
+static int fixture_teardown(void **state)
+{
+	mg_dp_destroy(&env.dp);
+	return 0;
+}
+
+/* --- running a packet ----------------------------------------------------- */
+
+static const char *const reason_name[MG_REASON_MAX] = {
+#define X(e, name, desc) [MG_##e] = name,
+	MG_REASON_TABLE(X)
+#undef X
+};
+
+static const char *verdict_name(int v)
+{
+	static const char *const n[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS",
+					 "XDP_TX", "XDP_REDIRECT" };
+
+	return v >= 0 && v < 5 ? n[v] : "?";
+}
+
+static void stats_read(struct mg_stat *sum)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct mg_stat v[ncpu];
+
+	for (__u32 r = 0; r < MG_REASON_MAX; r++) {
+		assert_int_equal(bpf_map_lookup_elem(env.stats, &r, v), 0);
+		sum[r].packets = 0;
+		for (int c = 0; c < ncpu; c++)
+			sum[r].packets += v[c].packets;
+	}
+}
+
+/* Run once; exactly one packet must be counted, under reason. */
+static int run(const struct pkt *in, struct pkt *out, enum mg_reason reason)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o,
+		.data_in = in->data,
+		.data_size_in = in->len,
+		.data_out = out->data,
+		.data_size_out = sizeof(out->data),
+		.repeat = 1,
+	);
+	struct mg_stat before[MG_REASON_MAX], after[MG_REASON_MAX];
+	bool ok = true;
+
+	stats_read(before);
+	if (bpf_prog_test_run_opts(env.prog, &o))
+		fail_msg("BPF_PROG_TEST_RUN: %s", strerror(errno));
+	stats_read(after);
+	out->len = o.data_size_out;
+	out->n = 0;
+	for (int r = 0; r < MG_REASON_MAX; r++) {
+		__u64 d = after[r].packets - before[r].packets;
+
+		if (d != (r == (int)reason)) {
+			print_error("counter %s: +%llu, want +%d\n",
+				    reason_name[r], (unsigned long long)d,
+				    r == (int)reason);
+			ok = false;
+		}
+	}
+	if (!ok)
+		fail_msg("reason counters: want exactly one under %s",
+			 reason_name[reason]);
+	return o.retval;
+}
+
+/* --- packets in ----------------------------------------------------------- */
+
+/* A TCP segment of n data bytes. */
+static void tcp_data(struct pkt *p, size_t n)
+{
+	pkt_tcp(p, 40000, 80, 0x18);
+	pkt_data(p, n, 7);
+}
+
+static void pod6(struct pkt *p, const uint8_t *dst, size_t n)
+{
+	pkt_eth(p, gw_mac, pod_mac, ETH_P_IPV6);
+	pkt_ip6x(p, POD6, dst, IPPROTO_TCP, 64, 0x28, 0x12345);
+	tcp_data(p, n);
+}
+
+static void pod4(struct pkt *p, uint32_t dst, size_t n, uint16_t frag)
+{
+	pkt_eth(p, gw_mac, pod_mac, ETH_P_IP);
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = POD4, .daddr = dst,
+				      .proto = IPPROTO_TCP, .ttl = 64,
+				      .tos = 0x10, .id = 0x1234,
+				      .frag_off = frag });
+	tcp_data(p, n);
+}
+
+static void eg6_over4(struct pkt *p) { pod6(p, REMOTE6_2, 32); }
+static void eg6_over6(struct pkt *p) { pod6(p, REMOTE6_3, 32); }
+static void eg4_over6(struct pkt *p) { pod4(p, REMOTE4_3, 32, 0x4000); }
+static void eg6_big4(struct pkt *p) { pod6(p, REMOTE6_2, MTU - 60); }
+static void eg6_big6(struct pkt *p) { pod6(p, REMOTE6_3, MTU - 60); }
+static void eg4_big_df(struct pkt *p) { pod4(p, REMOTE4_2, MTU - 40, 0x4000); }
+static void eg4_big(struct pkt *p) { pod4(p, REMOTE4_2, MTU - 40, 0); }
+/* Fits exactly: 1450 + 50 over IPv4, 1430 + 70 over IPv6. */
+static void eg4_fits(struct pkt *p) { pod4(p, REMOTE4_2, 1450 - 40, 0x4000); }
+static void eg6_fits6(struct pkt *p) { pod6(p, REMOTE6_3, 1430 - 60); }
+
+/* Extension headers: n of them (hop-by-hop first), then TCP. */
+static void eg6_ext(struct pkt *p, int n, bool hbh_first)
+{
+	static const uint8_t kinds[] = { IPPROTO_DSTOPTS, IPPROTO_ROUTING,
+					 IPPROTO_DSTOPTS, IPPROTO_ROUTING,
+					 IPPROTO_DSTOPTS, IPPROTO_ROUTING,
+					 IPPROTO_DSTOPTS };
+	uint8_t first = hbh_first ? IPPROTO_HOPOPTS : kinds[0];
+
+	pkt_eth(p, gw_mac, pod_mac, ETH_P_IPV6);
+	pkt_ip6(p, POD6, REMOTE6_2, n ? first : IPPROTO_TCP, 64);
+	for (int i = 0; i < n; i++)
+		pkt_ip6_ext(p, i + 1 < n ? kinds[i + 1] : IPPROTO_TCP,
+			    i == 1 ? 16 : 8);
+	tcp_data(p, 16);
+}
+
+static void eg6_hbh(struct pkt *p) { eg6_ext(p, 1, true); }
+static void eg6_ext6(struct pkt *p) { eg6_ext(p, 6, true); }
+static void eg6_ext7(struct pkt *p) { eg6_ext(p, 7, true); }
+static void eg6_ext3(struct pkt *p) { eg6_ext(p, 3, false); }
+
+/* Hop-by-hop after a destination options header. */
+static void eg6_hbh_second(struct pkt *p)
+{
+	pkt_eth(p, gw_mac, pod_mac, ETH_P_IPV6);
+	pkt_ip6(p, POD6, REMOTE6_2, IPPROTO_DSTOPTS, 64);
+	pkt_ip6_ext(p, IPPROTO_HOPOPTS, 8);
+	pkt_ip6_ext(p, IPPROTO_TCP, 8);
+	tcp_data(p, 16);
+}
+
+static void eg6_frag(struct pkt *p, uint16_t offset, bool more)
+{
+	pkt_eth(p, gw_mac, pod_mac, ETH_P_IPV6);
+	pkt_ip6(p, POD6, REMOTE6_2, IPPROTO_FRAGMENT, 64);
+	pkt_ip6_frag(p, IPPROTO_UDP, offset, more, 0xabcd);
+	if (!offset)
+		pkt_udp(p, 5000 + more, 53, false);
+	pkt_data(p, 64, 3);
+}
+
+static void eg6_frag_first(struct pkt *p) { eg6_frag(p, 0, true); }
+static void eg6_frag_later(struct pkt *p) { eg6_frag(p, 8, false); }
+
+/* ND and other traffic of the kernel's. */
+static void nd_ns(struct pkt *p)
+{
+	const uint8_t mc[6] = { 0x33, 0x33, 0xff, 0, 0, 9 };
+
+	pkt_eth(p, mc, pod_mac, ETH_P_IPV6);
+	pkt_ip6(p, POD6, SOLICITED, IPPROTO_ICMPV6, 255);
+	pkt_icmp6(p, 135, 0, 0);
+	pkt_data(p, 16, 0);
+}
+
+/* A neighbour advertisement sent straight to a remote prefix's address. */
+static void nd_na_remote(struct pkt *p)
+{
+	pkt_eth(p, gw_mac, pod_mac, ETH_P_IPV6);
+	pkt_ip6(p, POD6, REMOTE6_2, IPPROTO_ICMPV6, 255);
+	pkt_icmp6(p, 136, 0, 0x60000000);
+	pkt_data(p, 16, 0);
+}
+
+static void ping6_remote(struct pkt *p)
+{
+	pkt_eth(p, gw_mac, pod_mac, ETH_P_IPV6);
+	pkt_ip6(p, POD6, REMOTE6_2, IPPROTO_ICMPV6, 64);
+	pkt_icmp6(p, 128, 0, 0x00070001);
+	pkt_data(p, 56, 0);
+}
+
+static void ping6_gw(struct pkt *p)
+{
+	pkt_eth(p, mgt_underlay_mac, mgt_peer_mac, ETH_P_IPV6);
+	pkt_ip6(p, PEER3, TUN6, IPPROTO_ICMPV6, 64);
+	pkt_icmp6(p, 128, 0, 0x00070001);
+	pkt_data(p, 56, 0);
+}
+
+static void udp6_gw(struct pkt *p)
+{
+	pkt_eth(p, mgt_underlay_mac, mgt_peer_mac, ETH_P_IPV6);
+	pkt_ip6(p, PEER3, TUN6, IPPROTO_UDP, 64);
+	pkt_udp(p, 7946, 7946, true);
+	pkt_data(p, 40, 1);
+}
+
+static void local6(struct pkt *p) { pod6(p, POD6_B, 16); }
+
+/* Tunnel packets: outer IPv4 from PEER2 or IPv6 from PEER3. */
+static void outer4(struct pkt *p)
+{
+	pkt_eth(p, mgt_underlay_mac, mgt_peer_mac, ETH_P_IP);
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = PEER2, .daddr = TUN4,
+				      .proto = IPPROTO_UDP, .ttl = 64,
+				      .frag_off = 0x4000 });
+	pkt_udp(p, 51234, MG_VXLAN_PORT_DEFAULT, false);
+	pkt_vxlan(p, 0x08000000, 2);
+}
+
+static void outer6(struct pkt *p, uint8_t next)
+{
+	pkt_eth(p, mgt_underlay_mac, mgt_peer_mac, ETH_P_IPV6);
+	pkt_ip6x(p, PEER3, TUN6, next, 64, 0, 51234);
+	if (next == IPPROTO_DSTOPTS)
+		pkt_ip6_ext(p, IPPROTO_UDP, 8);
+	if (next == IPPROTO_FRAGMENT)
+		pkt_ip6_frag(p, IPPROTO_UDP, 0, true, 7);
+	pkt_udp(p, 51234, MG_VXLAN_PORT_DEFAULT, true);
+	pkt_vxlan(p, 0x08000000, 3);
+}
+
+static void inner6(struct pkt *p, uint8_t from, const uint8_t *src,
+		   size_t n)
+{
+	const uint8_t mesh[6] = MG_MESH_MAC_INIT(from);
+	const uint8_t own[6] = MG_MESH_MAC_INIT(OWN_CID);
+
+	pkt_eth(p, own, mesh, ETH_P_IPV6);
+	pkt_ip6x(p, src, POD6, IPPROTO_TCP, 63, 0x28, 0x54321);
+	tcp_data(p, n);
+}
+
+static void inner4(struct pkt *p, uint8_t from, uint32_t src, size_t n)
+{
+	const uint8_t mesh[6] = MG_MESH_MAC_INIT(from);
+	const uint8_t own[6] = MG_MESH_MAC_INIT(OWN_CID);
+
+	pkt_eth(p, own, mesh, ETH_P_IP);
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = src, .daddr = POD4,
+				      .proto = IPPROTO_TCP, .ttl = 63,
+				      .tos = 0x10, .id = 0x4321,
+				      .frag_off = 0x4000 });
+	tcp_data(p, n);
+}
+
+static void vx6_over4(struct pkt *p) { outer4(p); inner6(p, 2, REMOTE6_2, 40); }
+static void vx6_over6(struct pkt *p) { outer6(p, IPPROTO_UDP); inner6(p, 3, REMOTE6_3, 40); }
+static void vx4_over6(struct pkt *p) { outer6(p, IPPROTO_UDP); inner4(p, 3, REMOTE4_3, 40); }
+static void vx6_spoof(struct pkt *p) { outer6(p, IPPROTO_UDP); inner6(p, 3, REMOTE6_2, 40); }
+static void vx6_dstopts(struct pkt *p) { outer6(p, IPPROTO_DSTOPTS); inner6(p, 3, REMOTE6_3, 40); }
+static void vx6_frag(struct pkt *p) { outer6(p, IPPROTO_FRAGMENT); inner6(p, 3, REMOTE6_3, 40); }
+/* Larger than the cluster side's MTU once decapsulated. */
+static void vx4_big(struct pkt *p) { outer4(p); inner4(p, 2, REMOTE4_2, MTU + 60); }
+static void vx6_big6(struct pkt *p) { outer6(p, IPPROTO_UDP); inner6(p, 3, REMOTE6_3, MTU + 40); }
+
+/* TCP SYNs with options: MSS first, or after a NOP (odd offset). */
+static void syn(struct pkt *p, bool v6, uint16_t mss, bool odd, uint8_t flags)
+{
+	const uint8_t opts_even[8] = { 2, 4, mss >> 8, mss & 0xff, 1, 1, 4, 2 };
+	const uint8_t opts_odd[8] = { 1, 2, 4, mss >> 8, mss & 0xff, 1, 4, 2 };
+	size_t t;
+
+	pkt_eth(p, gw_mac, pod_mac, v6 ? ETH_P_IPV6 : ETH_P_IP);
+	if (v6)
+		pkt_ip6(p, POD6, REMOTE6_3, IPPROTO_TCP, 64);
+	else
+		pkt_ip4(p, &(struct pkt_ip4){ .saddr = POD4,
+					      .daddr = REMOTE4_2,
+					      .proto = IPPROTO_TCP, .ttl = 64,
+					      .frag_off = 0x4000 });
+	t = p->len;
+	pkt_tcp(p, 40000, 443, flags);
+	pkt_put8(p, t + 12, 7 << 4);
+	pkt_raw(p, odd ? opts_odd : opts_even, 8);
+}
+
+static void syn4(struct pkt *p) { syn(p, false, 1460, false, 0x02); }
+static void syn4_odd(struct pkt *p) { syn(p, false, 1460, true, 0x02); }
+static void synack4(struct pkt *p) { syn(p, false, 1460, false, 0x12); }
+static void syn4_small(struct pkt *p) { syn(p, false, 1200, false, 0x02); }
+static void ack4_mss(struct pkt *p) { syn(p, false, 1460, false, 0x10); }
+static void syn6(struct pkt *p) { syn(p, true, 1440, false, 0x02); }
+
+/* --- the tables ----------------------------------------------------------- */
+
+enum want {
+	SAME,		/* unchanged */
+	ENCAP,		/* behind outer headers to the destination's gateway */
+	DECAP,		/* the inner packet, to the pod */
+	DECAP_STACK,	/* the inner packet, to the kernel */
+	ICMP_BACK,	/* an ICMP error to the pod */
+	ICMP_TUNNEL,	/* an ICMP error back through the tunnel */
+};
+
+struct dp6_case {
+	const char *name;
+	void (*in)(struct pkt *p);
+	struct pkt_edit edit[2];
+	size_t cut;		/* truncate to this length (0: no) */
+	int verdict;
+	enum mg_reason reason;
+	enum want want;
+	uint16_t mtu;		/* ICMP_*: the MTU the error reports */
+	uint16_t mss;		/* ENCAP: the MSS the SYN leaves with */
+};
+
+#define IP6_PLEN(v)	{ PKT_IP6, 0, 4, 2, v }
+#define IP6_HLIM(n, v)	{ PKT_IP6, n, 7, 1, v }
+
+static const struct dp6_case base_cases[] = {
+	/* Path 1 in every mix of families. */
+	{ "encap ipv6 over ipv4", eg6_over4, .verdict = XDP_TX,
+	  .reason = MG_ENCAP, .want = ENCAP },
+	{ "encap ipv6 over ipv6", eg6_over6, .verdict = XDP_TX,
+	  .reason = MG_ENCAP, .want = ENCAP },
+	{ "encap ipv4 over ipv6", eg4_over6, .verdict = XDP_TX,
+	  .reason = MG_ENCAP, .want = ENCAP },
+	{ "encap ipv6 hop limit 2", eg6_over6, .edit = { IP6_HLIM(0, 2) },
+	  .verdict = XDP_TX, .reason = MG_ENCAP, .want = ENCAP },
+	{ "encap ipv4 that just fits", eg4_fits, .verdict = XDP_TX,
+	  .reason = MG_ENCAP, .want = ENCAP },
+	{ "encap ipv6 that just fits over ipv6", eg6_fits6, .verdict = XDP_TX,
+	  .reason = MG_ENCAP, .want = ENCAP },
+	{ "encap with hop-by-hop options", eg6_hbh, .verdict = XDP_TX,
+	  .reason = MG_ENCAP, .want = ENCAP },
+	{ "encap with six extension headers", eg6_ext6, .verdict = XDP_TX,
+	  .reason = MG_ENCAP, .want = ENCAP },
+	{ "encap with dstopts, routing, dstopts", eg6_ext3, .verdict = XDP_TX,
+	  .reason = MG_ENCAP, .want = ENCAP },
+	{ "encap first fragment", eg6_frag_first, .verdict = XDP_TX,
+	  .reason = MG_ENCAP, .want = ENCAP },
+	{ "encap later fragment", eg6_frag_later, .verdict = XDP_TX,
+	  .reason = MG_ENCAP, .want = ENCAP },
+	{ "egress ipv6 hop limit 1: to the kernel", eg6_over4,
+	  .edit = { IP6_HLIM(0, 1) },
+	  .verdict = XDP_PASS, .reason = MG_TTL_EXCEEDED },
+	{ "egress ipv6 source of another cluster", eg6_over4,
+	  .edit = { { PKT_IP6, 0, 8 + 3, 1, 3 } },
+	  .verdict = XDP_DROP, .reason = MG_DROP_SRC_FOREIGN },
+
+	/* Hostile IPv6. */
+	{ "ipv6 seven extension headers", eg6_ext7,
+	  .verdict = XDP_DROP, .reason = MG_DROP_MALFORMED },
+	{ "ipv6 hop-by-hop not first", eg6_hbh_second,
+	  .verdict = XDP_DROP, .reason = MG_DROP_MALFORMED },
+	{ "ipv6 extension header past the payload", eg6_hbh,
+	  .edit = { IP6_PLEN(4) },
+	  .verdict = XDP_DROP, .reason = MG_DROP_MALFORMED },
+	{ "ipv6 extension header cut short", eg6_hbh, .cut = 14 + 40 + 6,
+	  .verdict = XDP_DROP, .reason = MG_DROP_MALFORMED },
+	{ "ipv6 extension header length past the packet", eg6_hbh,
+	  .edit = { { PKT_DATA, 0, 1, 1, 200 } },
+	  .verdict = XDP_DROP, .reason = MG_DROP_MALFORMED },
+	{ "ipv6 truncated in the fixed header", eg6_over4, .cut = 14 + 39,
+	  .verdict = XDP_DROP, .reason = MG_DROP_MALFORMED },
+	{ "ipv6 payload length past the packet", eg6_over4,
+	  .edit = { IP6_PLEN(20 + 32 + 1) },
+	  .verdict = XDP_DROP, .reason = MG_DROP_MALFORMED },
+	{ "ipv6 version 4 in an ipv6 frame", eg6_over4,
+	  .edit = { { PKT_IP6, 0, 0, 1, 0x40 } },
+	  .verdict = XDP_DROP, .reason = MG_DROP_MALFORMED },
+
+	/* Neighbour discovery and the gateway's own traffic pass. */
+	{ "pass neighbour solicitation", nd_ns,
+	  .verdict = XDP_PASS, .reason = MG_PASS },
+	{ "pass neighbour advertisement to a remote prefix", nd_na_remote,
+	  .verdict = XDP_PASS, .reason = MG_PASS },
+	{ "pass ping to the ipv6 tunnel address", ping6_gw,
+	  .verdict = XDP_PASS, .reason = MG_PASS },
+	{ "pass udp to the ipv6 tunnel address, another port", udp6_gw,
+	  .verdict = XDP_PASS, .reason = MG_PASS },
+	{ "pass ipv6 local to local", local6,
+	  .verdict = XDP_PASS, .reason = MG_PASS },
+	{ "encap ping6 to a remote pod", ping6_remote, .verdict = XDP_TX,
+	  .reason = MG_ENCAP, .want = ENCAP },
+
+	/* Path 2 in every mix. */
+	{ "decap ipv6 over ipv4", vx6_over4, .verdict = XDP_REDIRECT,
+	  .reason = MG_DECAP, .want = DECAP },
+	{ "decap ipv6 over ipv6", vx6_over6, .verdict = XDP_REDIRECT,
+	  .reason = MG_DECAP, .want = DECAP },
+	{ "decap ipv4 over ipv6", vx4_over6, .verdict = XDP_REDIRECT,
+	  .reason = MG_DECAP, .want = DECAP },
+	{ "decap zero udp checksum over ipv6 taken", vx6_over6,
+	  .edit = { { PKT_UDP, 0, 6, 2, 0 } },
+	  .verdict = XDP_REDIRECT, .reason = MG_DECAP, .want = DECAP },
+	{ "decap inner hop limit 1: to the kernel", vx6_over6,
+	  .edit = { IP6_HLIM(1, 1) },
+	  .verdict = XDP_PASS, .reason = MG_TTL_EXCEEDED,
+	  .want = DECAP_STACK },
+	{ "vxlan over ipv6 from a stranger", vx6_over6,
+	  .edit = { { PKT_IP6, 0, 8 + 15, 1, 0x99 } },
+	  .verdict = XDP_DROP, .reason = MG_DROP_PEER_UNKNOWN },
+	{ "vxlan over ipv6 with destination options", vx6_dstopts,
+	  .verdict = XDP_DROP, .reason = MG_DROP_IP_OPTS },
+	{ "vxlan over ipv6 fragmented", vx6_frag,
+	  .verdict = XDP_DROP, .reason = MG_DROP_FRAG },
+	{ "vxlan over ipv6 another cluster's vni", vx6_over6,
+	  .edit = { { PKT_VXLAN, 0, 4, 4, 2 << 8 } },
+	  .verdict = XDP_DROP, .reason = MG_DROP_VNI },
+	{ "vxlan over ipv6 inner source of another cluster", vx6_spoof,
+	  .verdict = XDP_DROP, .reason = MG_DROP_INNER_SRC },
+	{ "vxlan over ipv6 udp length short", vx6_over6,
+	  .edit = { { PKT_UDP, 0, 4, 2, 16 } },
+	  .verdict = XDP_DROP, .reason = MG_DROP_MALFORMED },
+	{ "vxlan over ipv6 inner truncated", vx6_over6, .cut = 84 + 30,
+	  .verdict = XDP_DROP, .reason = MG_DROP_MALFORMED },
+
+	/* Path 5: too big, answered in the datapath. */
+	{ "too big: ipv4 with DF", eg4_big_df, .verdict = XDP_TX,
+	  .reason = MG_ICMP_FRAG_NEEDED, .want = ICMP_BACK, .mtu = 1450 },
+	{ "too big: ipv4 without DF dropped", eg4_big,
+	  .verdict = XDP_DROP, .reason = MG_DROP_FRAG_NEEDED },
+	{ "too big: ipv6 over ipv4", eg6_big4, .verdict = XDP_TX,
+	  .reason = MG_ICMP6_TOO_BIG, .want = ICMP_BACK, .mtu = 1450 },
+	{ "too big: ipv6 over ipv6", eg6_big6, .verdict = XDP_TX,
+	  .reason = MG_ICMP6_TOO_BIG, .want = ICMP_BACK, .mtu = 1430 },
+	{ "too big for the cluster side: ipv4 over ipv4", vx4_big,
+	  .verdict = XDP_TX, .reason = MG_ICMP_FRAG_NEEDED,
+	  .want = ICMP_TUNNEL, .mtu = MTU },
+	{ "too big for the cluster side: ipv6 over ipv6", vx6_big6,
+	  .verdict = XDP_TX, .reason = MG_ICMP6_TOO_BIG,
+	  .want = ICMP_TUNNEL, .mtu = MTU },
+};
+
+/* mss_clamp = auto: 1500 - 50 - 40 over IPv4, 1500 - 70 - 60 over IPv6. */
+static const struct dp6_case mss_cases[] = {
+	{ "clamp ipv4 syn", syn4, .verdict = XDP_TX,
+	  .reason = MG_MSS_CLAMPED, .want = ENCAP, .mss = 1410 },
+	{ "clamp ipv4 syn-ack", synack4, .verdict = XDP_TX,
+	  .reason = MG_MSS_CLAMPED, .want = ENCAP, .mss = 1410 },
+	{ "clamp mss at an odd offset", syn4_odd, .verdict = XDP_TX,
+	  .reason = MG_MSS_CLAMPED, .want = ENCAP, .mss = 1410 },
+	{ "clamp ipv6 syn over ipv6", syn6, .verdict = XDP_TX,
+	  .reason = MG_MSS_CLAMPED, .want = ENCAP, .mss = 1370 },
+	{ "clamp leaves a smaller mss", syn4_small, .verdict = XDP_TX,
+	  .reason = MG_ENCAP, .want = ENCAP },
+	{ "clamp leaves a non-syn", ack4_mss, .verdict = XDP_TX,
+	  .reason = MG_ENCAP, .want = ENCAP },
+	{ "clamp leaves a syn without options", eg4_over6, .verdict = XDP_TX,
+	  .reason = MG_ENCAP, .want = ENCAP },
+};
+
+/* fragment = stack. */
+static const struct dp6_case stack_cases[] = {
+	{ "too big: ipv4 without DF to the kernel", eg4_big,
+	  .verdict = XDP_PASS, .reason = MG_FRAG_STACK },
+	{ "too big: ipv4 with DF still answered", eg4_big_df,
+	  .verdict = XDP_TX, .reason = MG_ICMP_FRAG_NEEDED,
+	  .want = ICMP_BACK, .mtu = 1450 },
+};
+
+/* --- expected packets ----------------------------------------------------- */
+
+static bool is_v6(const struct pkt *p, size_t eth)
+{
+	return pkt_get16(p, eth + 12) == ETH_P_IPV6;
+}
+
+/* TTL or hop limit of the IP header at off, minus one. */
+static void ttl_dec(struct pkt *p, size_t off, bool v6)
+{
+	size_t at = off + (v6 ? 7 : 8);
+
+	pkt_put8(p, at, pkt_get8(p, at) - 1);
+}
+
+/* The MSS option's value in a TCP header with 8 bytes of options. */
+static size_t mss_at(const struct pkt *p, size_t tcp)
+{
+	return tcp + 20 + (pkt_get8(p, tcp + 20) == 1 ? 3 : 2);
+}
+
+static void want_encap(const struct dp6_case *c, const struct pkt *in,
+		       const struct pkt *out, struct pkt *w)
+{
+	const uint8_t src[6] = MG_MESH_MAC_INIT(OWN_CID);
+	uint8_t dst[6] = MG_MESH_MAC_INIT(0);
+	bool inner6 = is_v6(in, 0), outer6 = is_v6(out, 0);
+	struct pkt inner = *in;
+	size_t o = outer6 ? 54 : 34, tcp;
+	uint16_t sport = pkt_get16(out, o);
+	uint32_t ip_dst;
+	uint8_t tos;
+	int cid;
+
+	if (sport < 49152)
+		fail_msg("outer udp source port %u is not in 49152..65535",
+			 sport);
+	if (inner6)
+		cid = pkt_get8(in, 14 + 24 + 3);
+	else
+		cid = pkt_get8(in, 14 + 16 + 1);
+	dst[5] = cid;
+	memcpy(inner.data, dst, 6);
+	memcpy(inner.data + 6, src, 6);
+	ttl_dec(&inner, 14, inner6);
+	if (c->mss) {
+		tcp = pkt_off(&inner, PKT_TCP, 0);
+		pkt_put16(&inner, mss_at(&inner, tcp), c->mss);
+	}
+	/* Only the inner IPv4 header and a rewritten TCP are re-summed. */
+	for (int i = 0; i < inner.n; i++)
+		if (inner.l[i].type == PKT_UDP || inner.l[i].type == PKT_ICMP6 ||
+		    (inner.l[i].type == PKT_TCP && !c->mss))
+			inner.l[i].type = PKT_DATA;
+
+	tos = inner6 ? pkt_get32(in, 14) >> 20 : pkt_get8(in, 15);
+	pkt_init(w);
+	if (outer6) {
+		pkt_eth(w, nh_dmac3, nh_smac, ETH_P_IPV6);
+		pkt_ip6x(w, TUN6, cid == 3 ? PEER3 : STRANGER6, IPPROTO_UDP,
+			 64, tos, pkt_get32(out, 14) & 0xfffff);
+	} else {
+		ip_dst = cid == 2 ? PEER2 : 0;
+		pkt_eth(w, nh_dmac2, nh_smac, ETH_P_IP);
+		pkt_ip4(w, &(struct pkt_ip4){ .saddr = TUN4, .daddr = ip_dst,
+					      .proto = IPPROTO_UDP, .ttl = 64,
+					      .tos = tos,
+					      .frag_off = 0x4000 });
+	}
+	pkt_udp(w, sport, MG_VXLAN_PORT_DEFAULT, outer6);
+	pkt_vxlan(w, 0x08000000, OWN_CID);
+	pkt_append(w, &inner, 0);
+	pkt_finish(w);
+}
+
+static void want_decap(const struct dp6_case *c, const struct pkt *in,
+		       struct pkt *w)
+{
+	size_t ieth = pkt_off(in, PKT_ETH, 1);
+	bool v6 = is_v6(in, ieth);
+
+	pkt_init(w);
+	pkt_append(w, in, ieth);
+	if (c->want == DECAP) {
+		memcpy(w->data, mgt_pod_mac, 6);
+		memcpy(w->data + 6, mgt_cluster_mac, 6);
+		ttl_dec(w, 14, v6);
+	} else {
+		memcpy(w->data, in->data, 12);
+	}
+	for (int i = 0; i < w->n; i++)
+		if (w->l[i].type == PKT_TCP)
+			w->l[i].type = PKT_DATA;
+	pkt_finish(w);
+}
+
+/*
+ * The ICMP error about the IP packet at ip of in: from the cluster side's
+ * address to the packet's source, quoting what fits in 576 / 1280 bytes.
+ */
+static void icmp_error(struct pkt *w, const struct pkt *in, size_t ip,
+		       uint16_t mtu)
+{
+	bool v6 = (pkt_get8(in, ip) >> 4) == 6;
+	size_t max = v6 ? 1280 - 48 : 576 - 28;
+	size_t len = in->len - ip;
+	uint32_t src4;
+
+	if (len > max)
+		len = max;
+	len &= ~(size_t)3;
+	if (v6) {
+		pkt_ip6(w, CL6, in->data + ip + 8, IPPROTO_ICMPV6, 64);
+		pkt_icmp6(w, 2, 0, mtu);
+	} else {
+		memcpy(&src4, in->data + ip + 12, 4);
+		pkt_ip4(w, &(struct pkt_ip4){ .saddr = CL4, .daddr = src4,
+					      .proto = IPPROTO_ICMP, .ttl = 64,
+					      .tos = 0xc0 });
+		pkt_icmp(w, 3, 4, mtu);
+	}
+	pkt_raw(w, in->data + ip, len);
+}
+
+static void want_icmp(const struct dp6_case *c, const struct pkt *in,
+		      struct pkt *w)
+{
+	pkt_init(w);
+	if (c->want == ICMP_BACK) {
+		pkt_eth(w, in->data + 6, in->data, pkt_get16(in, 12));
+		icmp_error(w, in, 14, c->mtu);
+	} else {
+		size_t ieth = pkt_off(in, PKT_ETH, 1);
+		bool o6 = is_v6(in, 0);
+		uint16_t sport = pkt_get16(in, ieth - 16);
+		const uint8_t own[6] = MG_MESH_MAC_INIT(OWN_CID);
+
+		pkt_eth(w, in->data + 6, in->data, pkt_get16(in, 12));
+		if (o6)
+			pkt_ip6x(w, TUN6, PEER3, IPPROTO_UDP, 64, 0, sport);
+		else
+			pkt_ip4(w, &(struct pkt_ip4){
+				.saddr = TUN4, .daddr = PEER2,
+				.proto = IPPROTO_UDP, .ttl = 64,
+				.frag_off = 0x4000 });
+		pkt_udp(w, sport, MG_VXLAN_PORT_DEFAULT, o6);
+		pkt_vxlan(w, 0x08000000, OWN_CID);
+		pkt_eth(w, in->data + ieth + 6, own, pkt_get16(in, ieth + 12));
+		icmp_error(w, in, ieth + 14, c->mtu);
+	}
+	pkt_finish(w);
+}
+
+static void build(const struct dp6_case *c, struct pkt *p)
+{
+	pkt_init(p);
+	c->in(p);
+	pkt_finish(p);
+	for (int i = 0; i < 2 && c->edit[i].width; i++)
+		pkt_apply(p, &c->edit[i]);
+	pkt_fix_csums(p);
+	if (c->cut)
+		pkt_truncate(p, c->cut);
+}
+
+static void run_case(void **state)
+{
+	const struct dp6_case *c = *state;
+	struct pkt in, out, want;
+	int verdict;
+
+	build(c, &in);
+	verdict = run(&in, &out, c->reason);
+	if (verdict != c->verdict)
+		fail_msg("verdict %s, want %s", verdict_name(verdict),
+			 verdict_name(c->verdict));
+	switch (c->want) {
+	case SAME:
+		want = in;
+		break;
+	case ENCAP:
+		want_encap(c, &in, &out, &want);
+		break;
+	case DECAP:
+	case DECAP_STACK:
+		want_decap(c, &in, &want);
+		break;
+	case ICMP_BACK:
+	case ICMP_TUNNEL:
+		want_icmp(c, &in, &want);
+		break;
+	}
+	if (!pkt_diff(&out, &want, stderr))
+		return;
+	fprintf(stderr, " got:\n");
+	pkt_dump(&out, stderr);
+	fprintf(stderr, " want:\n");
+	pkt_dump(&want, stderr);
+	fail_msg("output packet differs");
+}
+
+/* --- tests that are not one packet ---------------------------------------- */
+
+/* Every fragment of a datagram takes the same tunnel and source port. */
+static void test_fragments_one_flow(void **state)
+{
+	struct pkt first, later, out;
+	uint16_t sp;
+
+	pkt_init(&first);
+	eg6_frag_first(&first);
+	pkt_finish(&first);
+	pkt_init(&later);
+	eg6_frag_later(&later);
+	pkt_finish(&later);
+	assert_int_equal(run(&first, &out, MG_ENCAP), XDP_TX);
+	sp = pkt_get16(&out, 34);
+	assert_int_equal(run(&later, &out, MG_ENCAP), XDP_TX);
+	assert_int_equal(pkt_get16(&out, 34), sp);
+}
+
+/*
+ * The UDP checksum over IPv6 for every inner length from 1 to 200 bytes of
+ * payload (odd and even, every tail the word loop leaves): the receiver's
+ * check (sum over pseudo-header and datagram) must come out 0xffff.
+ */
+static void test_udp6_checksum_lengths(void **state)
+{
+	for (size_t n = 1; n <= 200; n++) {
+		struct pkt in, out;
+		uint32_t sum = 0;
+		size_t ulen;
+
+		pkt_init(&in);
+		pod6(&in, REMOTE6_3, n);
+		pkt_finish(&in);
+		assert_int_equal(run(&in, &out, MG_ENCAP), XDP_TX);
+		ulen = out.len - 54;
+		for (size_t i = 22; i < 54; i += 2)
+			sum += pkt_get16(&out, i);
+		sum += IPPROTO_UDP + ulen;
+		if (pkt_csum(out.data + 54, ulen, sum) != 0)
+			fail_msg("payload %zu: udp checksum 0x%04x is wrong", n,
+				 pkt_get16(&out, 60));
+	}
+}
+
+static const struct CMUnitTest base_extra[] = {
+	cmocka_unit_test(test_fragments_one_flow),
+	cmocka_unit_test(test_udp6_checksum_lengths),
+};
+
+#define TABLE(t)	t, sizeof(t) / sizeof(t[0])
+
+static const struct fixture fixtures[] = {
+	{ "dual stack and path MTU", 0, false, TABLE(base_cases),
+	  TABLE(base_extra) },
+	{ "mss_clamp = auto", 0xffff, false, TABLE(mss_cases), NULL, 0 },
+	{ "fragment = stack", 0, true, TABLE(stack_cases), NULL, 0 },
+};
+
+int main(void)
+{
+	int failed = 0;
+
+	if (mgt_netns_topo(&env.topo))
+		return 1;
+	for (size_t f = 0; f < sizeof(fixtures) / sizeof(fixtures[0]); f++) {
+		const struct fixture *fx = &fixtures[f];
+		size_t n = fx->n_cases + fx->n_extra;
+		struct CMUnitTest *t = calloc(n, sizeof(*t));
+
+		if (!t)
+			return 1;
+		for (size_t i = 0; i < fx->n_cases; i++) {
+			t[i].name = fx->cases[i].name;
+			t[i].test_func = run_case;
+			t[i].initial_state = (void *)&fx->cases[i];
+		}
+		for (size_t i = 0; i < fx->n_extra; i++)
+			t[fx->n_cases + i] = fx->extra[i];
+		env.fx = fx;
+		failed += _cmocka_run_group_tests(fx->name, t, n,
+						  fixture_setup,
+						  fixture_teardown);
+		free(t);
+	}
+	return failed ? 1 : 0;
+}
