@@ -16,6 +16,11 @@
  *   encap_ns       egress with 10k remote prefixes, next hop from mg_nh4
  *   encap_fib_ns   the same with mg_nh4 empty: bpf_fib_lookup()
  *   decap_ns       ingress from a peer to a local pod (FIB, redirect)
+ *   encap6_ns      IPv6 inner over an IPv6 underlay, 10k remote IPv6
+ *                  prefixes, UDP checksum over the inner frame (default)
+ *   encap6_nocsum_ns  the same with udp6_checksum = no
+ *   encap6_over4_ns   IPv6 inner over the IPv4 underlay
+ *   decap6_ns      IPv6 inner from an IPv6 peer to a local pod
  *
  * Prints a table; with --json FILE also writes one JSON object with those
  * keys (FILE "-" is stdout) for the bench driver to merge.
@@ -48,6 +53,24 @@
 #define REMOTE_POD	IP4(10, 35, 77, 9)	/* in prefix 4941, cluster 7 */
 #define PEER_POD	IP4(10, 16, 0, 9)	/* in prefix 0, cluster 2 */
 
+/*
+ * IPv6: local fd00:1::/64, remote fd00:10:<i>::/48 for the same 10k
+ * prefixes and clusters; clusters 2..5 have an IPv6 gateway, 6..9 an IPv4
+ * one (so both underlays are measured against one table).
+ */
+#define A6(...)		((const uint8_t[16]){ __VA_ARGS__ })
+#define TUN6		A6(0x20, 0x01, 0x0d, 0xb8, 0, 0x0f, [15] = 1)
+#define PEER6		A6(0x20, 0x01, 0x0d, 0xb8, 0, 0x0f, [15] = 2)
+#define POD6		A6(0xfd, 0, 0, 1, [15] = 5)
+static void prefix6(__u32 i, uint8_t *a)
+{
+	memset(a, 0, 16);
+	a[0] = 0xfd;
+	a[3] = 0x10;
+	a[4] = i >> 8;
+	a[5] = i & 0xff;
+}
+
 struct bcase {
 	const char *name;
 	int prog;
@@ -75,6 +98,9 @@ static int fill_maps(struct mg_dp *dp, bool nh_entry)
 	int clus = mg_dp_map_fd(dp, "mg_clus");
 	int peer = mg_dp_map_fd(dp, "mg_peer4");
 	int nh = mg_dp_map_fd(dp, "mg_nh4_v2");
+	int ep6 = mg_dp_map_fd(dp, "mg_ep6");
+	int peer6_fd = mg_dp_map_fd(dp, "mg_peer6");
+	int nh6 = mg_dp_map_fd(dp, "mg_nh6");
 	struct mg_ep4_key k = { 16, IP4(10, 1, 0, 0) };
 	struct mg_ep_val v = { .cluster_id = OWN_CID, .flags = MG_EP_F_LOCAL };
 	struct mg_cluster_val cv = { .n_gw = 1 };
@@ -83,22 +109,47 @@ static int fill_maps(struct mg_dp *dp, bool nh_entry)
 	__u32 addr = PEER;
 	int err;
 
+	struct mg_ep6_key k6 = { .prefixlen = 64 };
+	struct mg_in6 peer6;
+
 	err = put(ep, &k, &v);
 	for (__u32 i = 0; i < N_PREFIXES && !err; i++) {
 		k = (struct mg_ep4_key){ 24, PREFIX(i) };
 		v = (struct mg_ep_val){ .cluster_id = 2 + i % N_CLUSTERS };
 		err = put(ep, &k, &v);
 	}
-	cv.gw[0].family = MG_AF_INET;
-	cv.gw[0].addr[0] = PEER;
-	for (__u32 cid = 2; cid < 2 + N_CLUSTERS && !err; cid++)
+	memcpy(k6.addr, POD6, 16);
+	k6.addr[2] = k6.addr[3] = 0;
+	v = (struct mg_ep_val){ .cluster_id = OWN_CID, .flags = MG_EP_F_LOCAL };
+	if (!err)
+		err = put(ep6, &k6, &v);
+	for (__u32 i = 0; i < N_PREFIXES && !err; i++) {
+		k6.prefixlen = 48;
+		prefix6(i, (uint8_t *)k6.addr);
+		v = (struct mg_ep_val){ .cluster_id = 2 + i % N_CLUSTERS };
+		err = put(ep6, &k6, &v);
+	}
+	for (__u32 cid = 2; cid < 2 + N_CLUSTERS && !err; cid++) {
+		memset(&cv.gw[0], 0, sizeof(cv.gw[0]));
+		if (cid < 6) {
+			cv.gw[0].family = MG_AF_INET6;
+			memcpy(cv.gw[0].addr, PEER6, 16);
+		} else {
+			cv.gw[0].family = MG_AF_INET;
+			cv.gw[0].addr[0] = PEER;
+		}
 		err = put(clus, &cid, &cv);
+	}
 	if (!err)
 		err = put(peer, &addr, &pv);
+	memcpy(peer6.addr, PEER6, 16);
+	if (!err)
+		err = put(peer6_fd, &peer6, &pv);
 	if (!err && nh_entry) {
+		nv.mtu = 1500;
 		memcpy(nv.smac, mgt_underlay_mac, 6);
 		memcpy(nv.dmac, mgt_peer_mac, 6);
-		err = put(nh, &addr, &nv);
+		err = put(nh, &addr, &nv) ?: put(nh6, &peer6, &nv);
 	}
 	return err;
 }
@@ -111,6 +162,17 @@ static void pod_frame(struct pkt *p, uint32_t src, uint32_t dst)
 	pkt_eth(p, a, b, ETH_P_IP);
 	pkt_ip4(p, &(struct pkt_ip4){ .saddr = src, .daddr = dst,
 				      .proto = IPPROTO_TCP, .ttl = 64 });
+	pkt_tcp(p, 40000, 80, 0x10);
+	pkt_data(p, 64, 1);
+}
+
+static void pod6_frame(struct pkt *p, const uint8_t *src, const uint8_t *dst)
+{
+	static const uint8_t a[6] = { 0x02, 0, 0, 0, 0, 1 };
+	static const uint8_t b[6] = { 0x02, 0, 0, 0, 0, 2 };
+
+	pkt_eth(p, a, b, ETH_P_IPV6);
+	pkt_ip6(p, src, dst, IPPROTO_TCP, 64);
 	pkt_tcp(p, 40000, 80, 0x10);
 	pkt_data(p, 64, 1);
 }
@@ -159,16 +221,18 @@ int main(int argc, char **argv)
 		.vxlan_port = MG_VXLAN_PORT_DEFAULT,
 		.cluster_id = OWN_CID,
 		.nh_table = true,
+		.udp6_csum = true,
 	};
-	struct mg_dp dp = { 0 }, dp_fib = { 0 };
+	struct mg_dp dp = { 0 }, dp_fib = { 0 }, dp_nocsum = { 0 };
 	struct pass_bpf *pass = NULL;
-	struct pkt eg, vx;
+	struct pkt eg, vx, eg6, eg6_4, vx6;
+	uint8_t remote6[16], peer_pod6[16];
 	struct mgt_topo topo;
 	const char *json = NULL;
 	long calls = 20000;
-	struct bcase c[4] = { 0 };
-	int err, opt, n = 4, rc = 1;
-	double med[4];
+	struct bcase c[8] = { 0 };
+	int err, opt, n = 8, rc = 1;
+	double med[8];
 
 	while ((opt = getopt_long(argc, argv, "j:n:h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -193,6 +257,7 @@ int main(int argc, char **argv)
 		}
 	}
 
+	memcpy(s.tunnel6, TUN6, 16);
 	err = mgt_netns_topo(&topo);
 	if (err)
 		return fail("network namespace", err);
@@ -210,7 +275,14 @@ int main(int argc, char **argv)
 		fail("loading the datapath", err);
 		goto out;
 	}
-	err = fill_maps(&dp, true) ?: fill_maps(&dp_fib, false);
+	s.udp6_csum = false;
+	err = mg_dp_load(&dp_nocsum, &s, NULL);
+	if (err) {
+		fail("loading the datapath", err);
+		goto out;
+	}
+	err = fill_maps(&dp, true) ?: fill_maps(&dp_fib, false) ?:
+	      fill_maps(&dp_nocsum, true);
 	if (err) {
 		fail("filling the maps", err);
 		goto out;
@@ -229,6 +301,27 @@ int main(int argc, char **argv)
 	pod_frame(&vx, PEER_POD, POD);
 	pkt_finish(&vx);
 
+	/* Prefix 4941 is cluster 7 (IPv4 gateway), 4940 cluster 6... */
+	prefix6(4936, remote6);		/* cluster 2: IPv6 gateway */
+	remote6[15] = 9;
+	pkt_init(&eg6);
+	pod6_frame(&eg6, POD6, remote6);
+	pkt_finish(&eg6);
+	prefix6(4941, remote6);		/* cluster 7: IPv4 gateway */
+	remote6[15] = 9;
+	pkt_init(&eg6_4);
+	pod6_frame(&eg6_4, POD6, remote6);
+	pkt_finish(&eg6_4);
+	prefix6(0, peer_pod6);		/* cluster 2 */
+	peer_pod6[15] = 9;
+	pkt_init(&vx6);
+	pkt_eth(&vx6, mgt_underlay_mac, mgt_peer_mac, ETH_P_IPV6);
+	pkt_ip6(&vx6, PEER6, TUN6, IPPROTO_UDP, 64);
+	pkt_udp(&vx6, 50000, MG_VXLAN_PORT_DEFAULT, true);
+	pkt_vxlan(&vx6, 0x08000000, 2);
+	pod6_frame(&vx6, peer_pod6, POD6);
+	pkt_finish(&vx6);
+
 	c[0] = (struct bcase){ .name = "xdp_pass_ns", .pkt = &eg,
 			       .prog = bpf_program__fd(pass->progs.xdp_pass),
 			       .verdict = XDP_PASS };
@@ -240,6 +333,19 @@ int main(int argc, char **argv)
 					dp_fib.skel->progs.mg_xdp),
 			       .verdict = XDP_REDIRECT };
 	c[3] = (struct bcase){ .name = "decap_ns", .pkt = &vx,
+			       .prog = bpf_program__fd(dp.skel->progs.mg_xdp),
+			       .verdict = XDP_REDIRECT };
+	c[4] = (struct bcase){ .name = "encap6_ns", .pkt = &eg6,
+			       .prog = bpf_program__fd(dp.skel->progs.mg_xdp),
+			       .verdict = XDP_TX };
+	c[5] = (struct bcase){ .name = "encap6_nocsum_ns", .pkt = &eg6,
+			       .prog = bpf_program__fd(
+					dp_nocsum.skel->progs.mg_xdp),
+			       .verdict = XDP_TX };
+	c[6] = (struct bcase){ .name = "encap6_over4_ns", .pkt = &eg6_4,
+			       .prog = bpf_program__fd(dp.skel->progs.mg_xdp),
+			       .verdict = XDP_TX };
+	c[7] = (struct bcase){ .name = "decap6_ns", .pkt = &vx6,
 			       .prog = bpf_program__fd(dp.skel->progs.mg_xdp),
 			       .verdict = XDP_REDIRECT };
 	for (int k = 0; k < n; k++) {
@@ -271,7 +377,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	printf("%-14s %8s %8s %8s %10s\n", "case", "p10", "median", "p90",
+	printf("%-17s %8s %8s %8s %10s\n", "case", "p10", "median", "p90",
 	       "- baseline");
 	for (int k = 0; k < n; k++) {
 		__u32 *v = c[k].ns;
@@ -279,12 +385,15 @@ int main(int argc, char **argv)
 		qsort(v, calls, sizeof(*v), cmp_u32);
 		med[k] = calls % 2 ? v[calls / 2] :
 				     (v[calls / 2 - 1] + v[calls / 2]) / 2.0;
-		printf("%-14s %8u %8.1f %8u %+10.1f\n", c[k].name,
+		printf("%-17s %8u %8.1f %8u %+10.1f\n", c[k].name,
 		       v[calls / 10], med[k], v[calls * 9 / 10],
 		       med[k] - med[0]);
 	}
 	printf("(ns per packet, median of %ld calls each, "
-	       "%d remote prefixes)\n", calls, N_PREFIXES);
+	       "%d remote prefixes per family)\n", calls, N_PREFIXES);
+	printf("encap6 / encap over the baseline: %.2fx; decap6 / decap: "
+	       "%.2fx\n", (med[4] - med[0]) / (med[1] - med[0]),
+	       (med[7] - med[0]) / (med[3] - med[0]));
 
 	if (json) {
 		FILE *f = strcmp(json, "-") ? fopen(json, "w") : stdout;
@@ -309,6 +418,8 @@ int main(int argc, char **argv)
 out:
 	for (int k = 0; k < n; k++)
 		free(c[k].ns);
+	if (dp_nocsum.skel)
+		mg_dp_destroy(&dp_nocsum);
 	if (dp_fib.skel)
 		mg_dp_destroy(&dp_fib);
 	if (dp.skel)
