@@ -88,6 +88,62 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mg_tx SEC(".maps");
 
+/* Global services: VIP:port/proto -> service id.  Agent writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * MG_LB_MAX_SERVICES);	/* + one "VIP" entry each */
+	__type(key, struct mg_svc_key);
+	__type(value, struct mg_svc_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_svc SEC(".maps");
+
+/* Backend slots the Maglev tables point into.  Agent writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MG_LB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct mg_lb_backend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_lbbe SEC(".maps");
+
+/* One service's Maglev table: slot -> backend slot (template). */
+struct mg_ring {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MG_LB_RING_SIZE);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+/*
+ * Service id -> its Maglev table.  Agent writes: a new table is filled
+ * aside and swapped in with one update, never edited in place.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MG_LB_MAX_SERVICES);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct mg_ring);
+} mg_lbring SEC(".maps");
+
+/* Service flows: client -> VIP tuple -> backend.  Datapath writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MG_LB_CT_ENTRIES);
+	__type(key, struct mg_ct4_key);
+	__type(value, struct mg_ct4_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_ct4 SEC(".maps");
+
+/* Replies: backend -> client (or -> us) tuple -> the VIP.  Datapath writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MG_LB_CT_ENTRIES);
+	__type(key, struct mg_ct4_key);
+	__type(value, struct mg_rnat4_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_rnat4 SEC(".maps");
+
 /* Packets and bytes per outcome (enum mg_reason).  Datapath writes. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -17,6 +17,7 @@
 #include "hash.h"
 #include "icmp.h"
 #include "mss.h"
+#include "nat.h"
 #include "stats.h"
 
 #define IP_DF		0x4000
@@ -363,6 +364,9 @@ static __always_inline int mg_ingress(struct xdp_md *ctx, struct cursor *c,
 	}
 	if (!ep || !(ep->flags & MG_EP_F_LOCAL))
 		return mg_exit(ctx, MG_DROP_INNER_DST, XDP_DROP);
+	/* A remote backend's reply to a service client: from the VIP again. */
+	if (in.family == MG_AF_INET)
+		mg_nat_reply4_at(ctx, in.ip - (void *)(long)ctx->data);
 	return mg_deliver(ctx, &in, olen);
 }
 

@@ -8,10 +8,12 @@
  *   IPv6 neighbour discovery, multicast            -> pass
  *   IPv4/IPv6 whose destination is a remote endpoint -> egress (tunnel.h),
  *     or an ICMP error when it does not fit the tunnel (icmp.h)
+ *   IPv4 to a service VIP:port, or a local backend's reply -> lb.h
  *   anything else                                   -> pass
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include "lb.h"
 #include "tunnel.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -19,11 +21,11 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 static __always_inline int from_ipv4(struct xdp_md *ctx, struct cursor *c,
 				     struct ethhdr *eth)
 {
-	struct mg_ep_val *dst;
+	struct mg_ep_val *dst, backend;
 	struct mg_inner in;
 	struct udphdr *udp;
 	struct iphdr *ip;
-	int proto;
+	int proto, rc;
 
 	proto = parse_ipv4(c, &ip);
 	if (proto < 0)
@@ -43,8 +45,14 @@ static __always_inline int from_ipv4(struct xdp_md *ctx, struct cursor *c,
 	}
 
 	dst = mg_ep4_lookup(ip->daddr);
-	if (!dst || (dst->flags & MG_EP_F_LOCAL))
-		return mg_exit(ctx, MG_PASS, XDP_PASS);
+	if (!dst || (dst->flags & MG_EP_F_LOCAL)) {
+		rc = mg_lb4(ctx, c, eth, ip, proto, &backend);
+		if (rc == MG_LB_MISS)
+			return mg_exit(ctx, MG_PASS, XDP_PASS);
+		if (rc != MG_LB_EGRESS)
+			return rc;
+		dst = &backend;
+	}
 	mg_inner4(&in, c, ip, proto);
 	return mg_egress(ctx, eth, &in, dst);
 }

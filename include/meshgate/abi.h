@@ -82,6 +82,66 @@ struct mg_stat {
 	__u64 bytes;
 };
 
+/*
+ * Global services (DESIGN §2 path 3), IPv4.  The agent writes mg_svc,
+ * mg_lbbe and one Maglev table per service (an inner array of mg_lbring,
+ * replaced whole, so a packet sees the old table or the new one); the
+ * datapath writes the connection tracking (mg_ct4, mg_rnat4).
+ */
+
+/* mg_svc: hash, VIP:port/proto -> service.  port 0, proto 0: "a VIP". */
+struct mg_svc_key {
+	__u32 vip;		/* network order */
+	__u16 port;		/* network order */
+	__u8  proto;		/* IPPROTO_TCP or IPPROTO_UDP; 0 with port 0 */
+	__u8  pad;
+};
+
+struct mg_svc_val {
+	__u32 id;		/* host order; key of its table in mg_lbring */
+	__u32 flags;		/* reserved, 0 */
+};
+
+/* mg_lbbe: array, backend slot -> backend. */
+#define MG_LB_BE_F_LIVE		0x01	/* may take flows, old and new */
+#define MG_LB_BE_F_LOCAL	0x02	/* in this gateway's own cluster */
+
+struct mg_lb_backend {
+	__u32 addr;		/* network order */
+	__u16 port;		/* network order */
+	__u8  cluster_id;	/* owning cluster */
+	__u8  flags;		/* MG_LB_BE_F_* */
+	__u32 gen;		/* host order; changes when the slot is re-used */
+};
+
+/* mg_ct4 and mg_rnat4: LRU hash keyed by a flow as it is seen. */
+struct mg_ct4_key {
+	__u32 saddr;		/* network order */
+	__u32 daddr;		/* network order */
+	__u16 sport;		/* network order */
+	__u16 dport;		/* network order */
+	__u8  proto;
+	__u8  pad[3];
+};
+
+/* mg_ct4: client -> VIP flow, the backend it was given. */
+struct mg_ct4_val {
+	__u32 backend;		/* host order, slot in mg_lbbe */
+	__u32 gen;		/* the slot's gen when chosen */
+	__u32 snat_addr;	/* network order; 0: no SNAT (remote backend) */
+	__u16 snat_port;	/* network order */
+	__u16 pad;
+};
+
+/* mg_rnat4: reply (backend -> client, or -> us after SNAT) -> the VIP. */
+struct mg_rnat4_val {
+	__u32 vip;		/* network order, the reply's source */
+	__u32 client;		/* network order, the reply's destination */
+	__u16 vport;		/* network order */
+	__u16 cport;		/* network order */
+	__u32 pad;
+};
+
 #define MG_ASSERT_SIZE(type, size) \
 	_Static_assert(sizeof(type) == (size), #type " changed size: ABI break")
 
@@ -94,6 +154,12 @@ MG_ASSERT_SIZE(struct mg_cluster_val, 4 + MG_GW_SLOTS + 20 * MG_CLUSTER_GW_MAX);
 MG_ASSERT_SIZE(struct mg_peer_val, 4);
 MG_ASSERT_SIZE(struct mg_nh_val, 20);
 MG_ASSERT_SIZE(struct mg_stat, 16);
+MG_ASSERT_SIZE(struct mg_svc_key, 8);
+MG_ASSERT_SIZE(struct mg_svc_val, 8);
+MG_ASSERT_SIZE(struct mg_lb_backend, 12);
+MG_ASSERT_SIZE(struct mg_ct4_key, 16);
+MG_ASSERT_SIZE(struct mg_ct4_val, 16);
+MG_ASSERT_SIZE(struct mg_rnat4_val, 16);
 _Static_assert(MG_REASON_MAX <= MG_STATS_SLOTS, "reason table outgrew mg_stats");
 
 /* The inner Ethernet addresses meshgate puts in VXLAN frames: 02:6d:67:00:00:<cluster id>. */

@@ -20,9 +20,22 @@
 #define MG_MAX_TX_IFACES	64	/* interfaces in the redirect devmap */
 #endif
 
+#ifndef MG_LB_MAX_SERVICES
+#define MG_LB_MAX_SERVICES	256	/* global services (Maglev tables) */
+#endif
+#ifndef MG_LB_MAX_BACKENDS
+#define MG_LB_MAX_BACKENDS	4096	/* backend slots over all services */
+#endif
+#ifndef MG_LB_CT_ENTRIES
+#define MG_LB_CT_ENTRIES	262144	/* tracked service flows (LRU) */
+#endif
+
 #define MG_MAX_CLUSTERS		256	/* cluster ids are 1..255; 0 is invalid */
 #define MG_CLUSTER_GW_MAX	8	/* gateways kept per remote cluster */
 #define MG_GW_SLOTS		16	/* flow-hash slots spread over them */
+
+/* Slots of every service's Maglev table: prime (agent/maglev.h). */
+#define MG_LB_RING_SIZE		16381
 
 #define MG_VXLAN_PORT_DEFAULT	4789
 #define MG_PIN_DIR_DEFAULT	"/sys/fs/bpf/meshgate"

@@ -35,7 +35,14 @@
 	X(ICMP6_TOO_BIG,  "icmp6_too_big",	"IPv6 too big for the path: answered with ICMPv6 packet too big") \
 	X(FRAG_STACK,	  "frag_stack",		"IPv4 without DF too big for the path: handed to the kernel to fragment") \
 	X(DROP_FRAG_NEEDED, "frag_drop",	"IPv4 without DF (or a later fragment) too big for the path: dropped") \
-	X(MSS_CLAMPED,	  "mss_clamped",	"TCP SYN encapsulated with its MSS lowered to fit the tunnel")
+	X(MSS_CLAMPED,	  "mss_clamped",	"TCP SYN encapsulated with its MSS lowered to fit the tunnel") \
+	X(LB_LOCAL,	  "lb_local",		"service packet NATed to a backend of this cluster") \
+	X(LB_REPLY,	  "lb_reply",		"a local backend's reply reverse-NATed to the client") \
+	X(LB_STACK,	  "lb_stack",		"service packet NATed; handed to the kernel to resolve the next hop") \
+	X(DROP_NO_BACKEND, "no_backend",	"service has no healthy backend") \
+	X(DROP_VIP_FRAG,  "vip_fragment",	"fragmented packet to a service VIP") \
+	X(DROP_CT,	  "ct_update",		"a service flow could not be tracked (map update failed)") \
+	X(DROP_NO_SNAT,	  "no_snat",		"no source address or free port to NAT a flow to a local backend")
 
 enum mg_reason {
 #define MG_REASON_ENUM(e, name, desc) MG_##e,

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Connection tracking of service flows (DESIGN §2 path 3).  Two LRU maps:
+ * mg_ct4 keyed by the client's packet to the VIP (which backend it was
+ * given), mg_rnat4 keyed by the backend's reply as it reaches us (what to
+ * turn it back into).  The datapath alone writes both; an entry lives as
+ * long as its flow is busy enough to stay out of the LRU's way.
+ */
+#ifndef MG_DP_CT_H
+#define MG_DP_CT_H
+
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "config.h"
+#include "hash.h"
+#include "maps.h"
+
+/* Local backends' flows are SNATed to ports above the kernel's ephemeral
+ * range (net.ipv4.ip_local_port_range ends at 60999 by default), so they
+ * never meet the gateway's own connections (health probes) to a backend. */
+#define MG_LB_SNAT_PORT_MIN	61000
+#define MG_LB_SNAT_PORTS	4536	/* up to 65535 */
+#define MG_LB_SNAT_TRIES	8
+
+static __always_inline void mg_ct4_key_fill(struct mg_ct4_key *k,
+					    const struct iphdr *ip,
+					    const __u16 *ports, __u8 proto)
+{
+	k->saddr = ip->saddr;
+	k->daddr = ip->daddr;
+	k->sport = ports[0];
+	k->dport = ports[1];
+	k->proto = proto;
+	k->pad[0] = k->pad[1] = k->pad[2] = 0;
+}
+
+/* The flow hash Maglev indexes with: the whole 5-tuple. */
+static __always_inline __u32 mg_ct4_hash(const struct mg_ct4_key *k)
+{
+	return mg_hash3(k->saddr, k->daddr ^ k->proto,
+			(__u32)k->sport << 16 | k->dport);
+}
+
+/* The reply a backend will send for flow k once it is NATed to be:port. */
+static __always_inline int mg_rnat4_add(const struct mg_ct4_key *k,
+					__u32 be_addr, __u16 be_port,
+					__u32 to_addr, __u16 to_port,
+					__u64 flags)
+{
+	struct mg_ct4_key rk = {
+		.saddr = be_addr, .daddr = to_addr,
+		.sport = be_port, .dport = to_port, .proto = k->proto,
+	};
+	struct mg_rnat4_val rv = {
+		.vip = k->daddr, .client = k->saddr,
+		.vport = k->dport, .cport = k->sport,
+	};
+
+	return bpf_map_update_elem(&mg_rnat4, &rk, &rv, flags);
+}
+
+/*
+ * A flow to a local backend gets our cluster-side address as its source,
+ * so the backend's reply comes back to us: claim a free port for it (the
+ * reply tuple must be unique), or the one the flow already holds.
+ * Returns 0 with ct->snat_* set, or -1.
+ */
+static __always_inline int mg_ct4_snat(const struct mg_ct4_key *k,
+				       __u32 be_addr, __u16 be_port,
+				       struct mg_ct4_val *ct)
+{
+	__u32 h = mg_ct4_hash(k);
+
+	if (!cfg_cluster4)
+		return -1;
+	for (int i = 0; i < MG_LB_SNAT_TRIES; i++) {
+		__u16 port = bpf_htons(MG_LB_SNAT_PORT_MIN +
+				       (h + i * 7919) % MG_LB_SNAT_PORTS);
+		struct mg_ct4_key rk = {
+			.saddr = be_addr, .daddr = cfg_cluster4,
+			.sport = be_port, .dport = port, .proto = k->proto,
+		};
+		struct mg_rnat4_val *o;
+
+		if (!mg_rnat4_add(k, be_addr, be_port, cfg_cluster4, port,
+				  BPF_NOEXIST))
+			goto claimed;
+		o = bpf_map_lookup_elem(&mg_rnat4, &rk);
+		if (o && o->client == k->saddr && o->cport == k->sport &&
+		    o->vip == k->daddr && o->vport == k->dport)
+			goto claimed;
+		continue;
+claimed:
+		ct->snat_addr = cfg_cluster4;
+		ct->snat_port = port;
+		return 0;
+	}
+	return -1;
+}
+
+#endif

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Global service load balancing (DESIGN §2 path 3), IPv4:
+ *
+ *   VIP:port/proto (mg_svc) -> flow in mg_ct4 with a live backend? keep it
+ *                           -> else Maglev: the service's table (mg_lbring)
+ *                              hashed by the 5-tuple -> backend (mg_lbbe)
+ *   -> DNAT to the backend (incremental checksums), then
+ *      remote backend: path 1, encapsulated to its cluster; the backend
+ *                      sees the client; the reply is reverse-NATed on the
+ *                      decap path (nat.h, called from tunnel.h);
+ *      local backend:  SNAT to our cluster-side address too, routed to it;
+ *                      the reply comes back to us and is reverse-NATed here.
+ *
+ * The agent keeps which backends are in a table (health, affinity,
+ * clusters without a live gateway); an established flow keeps its backend
+ * across table changes until the agent takes that backend's LIVE flag away
+ * or re-uses its slot (gen).
+ */
+#ifndef MG_DP_LB_H
+#define MG_DP_LB_H
+
+#include "ct.h"
+#include "nat.h"
+#include "tunnel.h"
+
+/* Not service traffic: the caller goes on with the packet. */
+#define MG_LB_MISS	(-1)
+/* DNATed to a remote backend: the caller encapsulates it to *dst. */
+#define MG_LB_EGRESS	(-2)
+
+static __always_inline int mg_lb_backend_get(__u32 slot, __u32 gen,
+					     struct mg_lb_backend *out)
+{
+	struct mg_lb_backend *be = bpf_map_lookup_elem(&mg_lbbe, &slot);
+
+	if (!be || !(be->flags & MG_LB_BE_F_LIVE) || be->gen != gen)
+		return -1;
+	*out = *be;
+	return 0;
+}
+
+/* Maglev: the service's table at hash -> a live backend and its slot. */
+static __always_inline int mg_lb_pick(__u32 svc_id, __u32 hash, __u32 *slot,
+				      struct mg_lb_backend *out)
+{
+	__u32 i = hash % MG_LB_RING_SIZE, *s;
+	struct mg_lb_backend *be;
+	void *ring;
+
+	ring = bpf_map_lookup_elem(&mg_lbring, &svc_id);
+	if (!ring)
+		return -1;
+	s = bpf_map_lookup_elem(ring, &i);
+	if (!s)
+		return -1;
+	*slot = *s;
+	be = bpf_map_lookup_elem(&mg_lbbe, slot);
+	if (!be || !(be->flags & MG_LB_BE_F_LIVE))
+		return -1;
+	*out = *be;
+	return 0;
+}
+
+/*
+ * Route a NATed packet on the cluster side: to a local backend, or a
+ * local backend's reply to its client.  The kernel takes what the FIB
+ * cannot finish (neighbour unknown, too big: it answers with ICMP).
+ */
+static __always_inline int mg_lb_forward(struct xdp_md *ctx,
+					 struct ethhdr *eth, struct iphdr *ip,
+					 enum mg_reason why)
+{
+	struct mg_nexthop nh;
+	int rc;
+
+	rc = mg_fib4(ctx, ip->saddr, ip->daddr, ip->tos, ip->protocol,
+		     bpf_ntohs(ip->tot_len), &nh);
+	if (rc == MG_DROP_NO_NEIGH || (!rc && !nh.ifindex))
+		return mg_exit(ctx, MG_LB_STACK, XDP_PASS);
+	if (rc)
+		return mg_exit(ctx, rc, XDP_DROP);
+	ipv4_decrease_ttl(ip);
+	__builtin_memcpy(eth->h_dest, nh.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, nh.smac, ETH_ALEN);
+	return mg_exit(ctx, why, mg_xmit(ctx, nh.ifindex));
+}
+
+/* A local backend's reply (or ICMP error) to our SNAT address. */
+static __always_inline int mg_lb4_reply(struct xdp_md *ctx,
+					struct ethhdr *eth, struct iphdr *ip)
+{
+	if (ip->ttl <= 1 ||
+	    !mg_nat_reply4_at(ctx, (void *)ip - (void *)(long)ctx->data))
+		return MG_LB_MISS;
+	return mg_lb_forward(ctx, eth, ip, MG_LB_REPLY);
+}
+
+/*
+ * The flow's backend: the tracked one while it lives, else a new pick
+ * (tracked, with its reverse NAT).  Returns 0 or a reason.
+ */
+static __always_inline int mg_lb4_backend(const struct mg_ct4_key *k,
+					  const struct mg_svc_val *svc,
+					  struct mg_ct4_val *ct,
+					  struct mg_lb_backend *be)
+{
+	struct mg_ct4_val *old;
+	__u32 slot;
+
+	old = bpf_map_lookup_elem(&mg_ct4, k);
+	if (old && !mg_lb_backend_get(old->backend, old->gen, be)) {
+		*ct = *old;
+		return 0;
+	}
+	if (mg_lb_pick(svc->id, mg_ct4_hash(k), &slot, be))
+		return MG_DROP_NO_BACKEND;
+	ct->backend = slot;
+	ct->gen = be->gen;
+	ct->snat_addr = 0;
+	ct->snat_port = 0;
+	ct->pad = 0;
+	if (be->flags & MG_LB_BE_F_LOCAL) {
+		if (mg_ct4_snat(k, be->addr, be->port, ct))
+			return MG_DROP_NO_SNAT;
+	} else if (mg_rnat4_add(k, be->addr, be->port, k->saddr, k->sport,
+				BPF_ANY)) {
+		return MG_DROP_CT;
+	}
+	if (bpf_map_update_elem(&mg_ct4, k, ct, BPF_ANY))
+		return MG_DROP_CT;
+	return 0;
+}
+
+/*
+ * An IPv4 packet whose destination is no remote endpoint: a service
+ * packet (a verdict, or MG_LB_EGRESS with *dst the backend's cluster), a
+ * local backend's reply (a verdict), or MG_LB_MISS.  c is past the IPv4
+ * header.
+ */
+static __always_inline int mg_lb4(struct xdp_md *ctx, struct cursor *c,
+				  struct ethhdr *eth, struct iphdr *ip,
+				  int proto, struct mg_ep_val *dst)
+{
+	struct mg_svc_key sk = { .vip = ip->daddr };
+	struct mg_lb_backend be;
+	struct mg_svc_val *svc = NULL;
+	struct mg_ct4_val ct;
+	struct mg_ct4_key k;
+	struct nat_l4 n;
+	__u16 *ports = c->pos;
+	int rc;
+
+	if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP) &&
+	    !ipv4_is_fragment(ip) && (void *)(ports + 2) <= c->end) {
+		sk.port = ports[1];
+		sk.proto = proto;
+		svc = bpf_map_lookup_elem(&mg_svc, &sk);
+	}
+	if (!svc) {
+		if (cfg_cluster4 && ip->daddr == cfg_cluster4)
+			return mg_lb4_reply(ctx, eth, ip);
+		if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+			return MG_LB_MISS;
+		if (sk.proto)
+			return MG_LB_MISS;	/* a port the VIP does not serve */
+		/* Fragment or truncated: is it a VIP's at all? */
+		sk.port = 0;
+		if (!bpf_map_lookup_elem(&mg_svc, &sk))
+			return MG_LB_MISS;
+		if (ipv4_is_fragment(ip))
+			return mg_exit(ctx, MG_DROP_VIP_FRAG, XDP_DROP);
+		return mg_exit(ctx, MG_DROP_MALFORMED, XDP_DROP);
+	}
+	if (nat_l4_parse(c->pos, c->end, proto, &n))
+		return mg_exit(ctx, MG_DROP_MALFORMED, XDP_DROP);
+	if (ip->ttl <= 1)
+		return mg_exit(ctx, MG_TTL_EXCEEDED, XDP_PASS);
+
+	mg_ct4_key_fill(&k, ip, n.ports, proto);
+	rc = mg_lb4_backend(&k, svc, &ct, &be);
+	if (rc)
+		return mg_exit(ctx, rc, XDP_DROP);
+
+	nat4_addr(ip, &ip->daddr, be.addr, &n);
+	nat4_port(&n.ports[1], be.port, &n);
+	if (ct.snat_addr) {
+		nat4_addr(ip, &ip->saddr, ct.snat_addr, &n);
+		nat4_port(&n.ports[0], ct.snat_port, &n);
+	}
+	nat_l4_done(&n);
+
+	if (be.flags & MG_LB_BE_F_LOCAL)
+		return mg_lb_forward(ctx, eth, ip, MG_LB_LOCAL);
+	/* The caller's path 1 takes it: one copy of it for the verifier. */
+	dst->cluster_id = be.cluster_id;
+	dst->flags = 0;
+	return MG_LB_EGRESS;
+}
+
+#endif

@@ -1,0 +1,670 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Global services in the XDP datapath (datapath/lb.h, ct.h, nat.h), run
+ * through BPF_PROG_TEST_RUN like test_xdp.c.  One table of rows that run
+ * in order against one datapath, because connection tracking carries from
+ * row to row: a row may change the maps first (a new Maglev table, a
+ * backend gone), then sends one packet and checks the verdict, the one
+ * reason counter that moved, and the output packet.  Every expected
+ * packet is built from scratch with all checksums computed anew, so the
+ * datapath's incremental checksum updates are checked by recomputation.
+ *
+ * The mesh: we are cluster 1 (10.1/16, cluster-side address 10.1.0.1,
+ * the SNAT source for local backends); cluster 2 (10.2/16) has one
+ * gateway, PEER2.  The services' Maglev tables are filled with one backend
+ * each, so which backend a new flow gets is known.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <cmocka.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <meshgate/abi.h>
+#include "loader.h"
+#include "xdp.skel.h"
+#include "lib/netns.h"
+#include "lib/pkt.h"
+
+#define OWN_CID		1
+#define TUN		IP4(192, 0, 2, 1)
+#define PEER2		IP4(192, 0, 2, 2)
+#define GWADDR		IP4(10, 1, 0, 1)	/* cluster side: SNAT source */
+#define POD		IP4(10, 1, 0, 5)	/* the client, neighbour known */
+#define VIP		IP4(10, 96, 0, 10)
+#define R1		IP4(10, 2, 0, 20)	/* backends in cluster 2 */
+#define R2		IP4(10, 2, 0, 21)
+#define R3		IP4(10, 2, 0, 30)
+#define L1		IP4(10, 1, 0, 20)	/* backend in our cluster */
+#define VXLAN_PORT	4789
+
+enum { SVC_TCP, SVC_UDP, SVC_EMPTY, SVC_NO_RING };
+enum { BE_R1, BE_L1, BE_R2, BE_R3 };
+
+static const uint8_t l1_mac[6] = { 0x02, 0x00, 0x00, 0x01, 0x00, 0x20 };
+static const uint8_t nh_smac[6] = { 0x02, 0x00, 0x00, 0x00, 0x5e, 0x01 };
+static const uint8_t nh_dmac2[6] = { 0x02, 0x00, 0x00, 0x00, 0x5e, 0x02 };
+static const uint8_t gw_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
+
+static const struct {
+	uint32_t addr;
+	uint16_t port;
+	uint8_t cid, flags;
+} backends[] = {
+	[BE_R1] = { R1, 8080, 2, MG_LB_BE_F_LIVE },
+	[BE_L1] = { L1, 8080, 1, MG_LB_BE_F_LIVE | MG_LB_BE_F_LOCAL },
+	[BE_R2] = { R2, 8080, 2, MG_LB_BE_F_LIVE },
+	[BE_R3] = { R3, 5353, 2, MG_LB_BE_F_LIVE },
+};
+
+static struct {
+	struct mgt_topo topo;
+	struct mg_dp dp;
+	int prog, stats, svc, be, ring, ct;
+	uint16_t snat_port;	/* what the local flow got, host order */
+} env;
+
+/* --- maps ----------------------------------------------------------------- */
+
+static void put(int fd, const void *k, const void *v)
+{
+	if (bpf_map_update_elem(fd, k, v, BPF_ANY))
+		fail_msg("map update: %s", strerror(errno));
+}
+
+static void backend_set(uint32_t slot, uint8_t flags, uint32_t gen)
+{
+	struct mg_lb_backend b = {
+		.addr = backends[slot].addr,
+		.port = htons(backends[slot].port),
+		.cluster_id = backends[slot].cid,
+		.flags = flags,
+		.gen = gen,
+	};
+
+	put(env.be, &slot, &b);
+}
+
+/* A new table for service id, every slot on one backend, swapped in whole. */
+static void ring_set(uint32_t id, uint32_t slot)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "mg_ring", 4, 4,
+				MG_LB_RING_SIZE, NULL);
+
+	if (fd < 0)
+		fail_msg("inner map: %s", strerror(errno));
+	for (uint32_t i = 0; i < MG_LB_RING_SIZE; i++)
+		put(fd, &i, &slot);
+	put(env.ring, &id, &fd);
+	close(fd);
+}
+
+static void service(uint16_t port, uint8_t proto, uint32_t id)
+{
+	struct mg_svc_key k = { .vip = VIP, .port = htons(port),
+				.proto = proto };
+	struct mg_svc_val v = { .id = id };
+
+	put(env.svc, &k, &v);
+}
+
+static void maps_setup(void)
+{
+	int ep = mg_dp_map_fd(&env.dp, "mg_ep4");
+	int clus = mg_dp_map_fd(&env.dp, "mg_clus");
+	int peer = mg_dp_map_fd(&env.dp, "mg_peer4");
+	int nh = mg_dp_map_fd(&env.dp, "mg_nh4_v2");
+	struct mg_ep4_key k1 = { 16, IP4(10, 1, 0, 0) };
+	struct mg_ep4_key k2 = { 16, IP4(10, 2, 0, 0) };
+	struct mg_ep_val v1 = { .cluster_id = 1, .flags = MG_EP_F_LOCAL };
+	struct mg_ep_val v2 = { .cluster_id = 2 };
+	struct mg_cluster_val cv = { .n_gw = 1 };
+	struct mg_nh_val nv = { .ifindex = 1 };
+	uint32_t cid = 2, empty = 0xffffffff;
+
+	put(ep, &k1, &v1);
+	put(ep, &k2, &v2);
+	cv.gw[0].family = MG_AF_INET;
+	cv.gw[0].addr[0] = PEER2;
+	put(clus, &cid, &cv);
+	put(peer, &(uint32_t){ PEER2 }, &(struct mg_peer_val){ 2, { 0 } });
+	memcpy(nv.smac, nh_smac, 6);
+	memcpy(nv.dmac, nh_dmac2, 6);
+	put(nh, &(uint32_t){ PEER2 }, &nv);
+
+	for (uint32_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		backend_set(i, backends[i].flags, 1);
+	service(80, IPPROTO_TCP, SVC_TCP);
+	service(53, IPPROTO_UDP, SVC_UDP);
+	service(81, IPPROTO_TCP, SVC_EMPTY);
+	service(82, IPPROTO_TCP, SVC_NO_RING);
+	service(0, 0, 0);			/* "10.96.0.10 is a VIP" */
+	ring_set(SVC_TCP, BE_R1);
+	ring_set(SVC_UDP, BE_R3);
+	ring_set(SVC_EMPTY, empty);
+}
+
+static int setup(void **state)
+{
+	struct mg_dp_settings s = {
+		.tunnel4 = TUN,
+		.cluster4 = GWADDR,
+		.vxlan_port = VXLAN_PORT,
+		.cluster_id = OWN_CID,
+		.nh_table = true,
+	};
+	int err = mg_dp_load(&env.dp, &s, NULL);
+
+	if (err) {
+		fprintf(stderr, "cannot load the datapath: %s\n",
+			strerror(-err));
+		return -1;
+	}
+	env.prog = bpf_program__fd(env.dp.skel->progs.mg_xdp);
+	env.stats = mg_dp_map_fd(&env.dp, "mg_stats");
+	env.svc = mg_dp_map_fd(&env.dp, "mg_svc");
+	env.be = mg_dp_map_fd(&env.dp, "mg_lbbe");
+	env.ring = mg_dp_map_fd(&env.dp, "mg_lbring");
+	env.ct = mg_dp_map_fd(&env.dp, "mg_ct4");
+	maps_setup();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	mg_dp_destroy(&env.dp);
+	return 0;
+}
+
+/* --- packets -------------------------------------------------------------- */
+
+/* One IPv4 frame: TCP (ACK|PSH, or SYN when sport is odd) or UDP. */
+static void frame(struct pkt *p, const uint8_t *dmac, const uint8_t *smac,
+		  uint32_t src, uint32_t dst, uint8_t proto, uint16_t sport,
+		  uint16_t dport, uint8_t ttl)
+{
+	pkt_eth(p, dmac, smac, ETH_P_IP);
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = src, .daddr = dst,
+				      .proto = proto, .ttl = ttl,
+				      .id = 0x1234, .frag_off = 0x4000 });
+	if (proto == IPPROTO_TCP)
+		pkt_tcp(p, sport, dport, sport & 1 ? 0x02 : 0x18);
+	else
+		pkt_udp(p, sport, dport, true);
+	pkt_data(p, 24, proto);
+}
+
+static void pod_to(struct pkt *p, uint8_t proto, uint16_t sport,
+		   uint16_t dport)
+{
+	frame(p, gw_mac, mgt_pod_mac, POD, VIP, proto, sport, dport, 64);
+}
+
+/* Outer headers from PEER2, as its gateway encapsulates. */
+static void from_peer2(struct pkt *p)
+{
+	const uint8_t m1[6] = MG_MESH_MAC_INIT(OWN_CID);
+	const uint8_t m2[6] = MG_MESH_MAC_INIT(2);
+
+	pkt_eth(p, mgt_underlay_mac, mgt_peer_mac, ETH_P_IP);
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = PEER2, .daddr = TUN,
+				      .proto = IPPROTO_UDP, .ttl = 64,
+				      .frag_off = 0x4000 });
+	pkt_udp(p, 51234, VXLAN_PORT, false);
+	pkt_vxlan(p, 0x08000000, 2);
+	pkt_eth(p, m1, m2, ETH_P_IP);
+}
+
+/* What we send to cluster 2: inner (MACs, TTL 63) to backend be. */
+static void to_peer2(struct pkt *w, const struct pkt *out, uint16_t sport,
+		     uint8_t proto, int be)
+{
+	const uint8_t m1[6] = MG_MESH_MAC_INIT(OWN_CID);
+	const uint8_t m2[6] = MG_MESH_MAC_INIT(2);
+	uint16_t osport = out->len >= 36 ? pkt_get16(out, 34) : 0;
+
+	pkt_eth(w, nh_dmac2, nh_smac, ETH_P_IP);
+	pkt_ip4(w, &(struct pkt_ip4){ .saddr = TUN, .daddr = PEER2,
+				      .proto = IPPROTO_UDP, .ttl = 64,
+				      .frag_off = 0x4000 });
+	pkt_udp(w, osport, VXLAN_PORT, false);
+	pkt_vxlan(w, 0x08000000, OWN_CID);
+	frame(w, m2, m1, POD, backends[be].addr, proto, sport,
+	      backends[be].port, 63);
+}
+
+/* --- the rows ------------------------------------------------------------- */
+
+struct row {
+	const char *name;
+	void (*before)(void);
+	void (*in)(struct pkt *p);
+	/* NULL: the packet leaves as it came */
+	void (*want)(struct pkt *w, const struct pkt *out);
+	int ifindex;		/* 0: loopback; 1: cluster side */
+	int verdict;
+	enum mg_reason reason;
+};
+
+/* A new TCP flow: Maglev gives R1, DNAT, encapsulated to cluster 2. */
+static void in_syn(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40001, 80); }
+static void want_syn_r1(struct pkt *w, const struct pkt *o)
+{
+	to_peer2(w, o, 40001, IPPROTO_TCP, BE_R1);
+}
+
+/* The table changes to R2: the flow keeps R1. */
+static void ring_r2(void) { ring_set(SVC_TCP, BE_R2); }
+static void in_ack(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40001, 80); }
+
+/* R1's reply through the tunnel: decapsulated and from the VIP again. */
+static void in_reply_r1(struct pkt *p)
+{
+	from_peer2(p);
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = R1, .daddr = POD,
+				      .proto = IPPROTO_TCP, .ttl = 63,
+				      .id = 7 });
+	pkt_tcp(p, 8080, 40001, 0x12);
+	pkt_data(p, 20, 3);
+}
+
+static void want_reply_vip(struct pkt *w, const struct pkt *o)
+{
+	pkt_eth(w, mgt_pod_mac, mgt_cluster_mac, ETH_P_IP);
+	pkt_ip4(w, &(struct pkt_ip4){ .saddr = VIP, .daddr = POD,
+				      .proto = IPPROTO_TCP, .ttl = 62,
+				      .id = 7 });
+	pkt_tcp(w, 80, 40001, 0x12);
+	pkt_data(w, 20, 3);
+}
+
+/* A reply no service flow knows is left alone (plain decap). */
+static void in_reply_r2(struct pkt *p)
+{
+	from_peer2(p);
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = R2, .daddr = POD,
+				      .proto = IPPROTO_TCP, .ttl = 63,
+				      .id = 7 });
+	pkt_tcp(p, 8080, 40001, 0x12);
+	pkt_data(p, 20, 3);
+}
+
+static void want_reply_r2(struct pkt *w, const struct pkt *o)
+{
+	pkt_eth(w, mgt_pod_mac, mgt_cluster_mac, ETH_P_IP);
+	pkt_ip4(w, &(struct pkt_ip4){ .saddr = R2, .daddr = POD,
+				      .proto = IPPROTO_TCP, .ttl = 62,
+				      .id = 7 });
+	pkt_tcp(w, 8080, 40001, 0x12);
+	pkt_data(w, 20, 3);
+}
+
+/* R1 is gone (not live): the established flow moves to the table's R2. */
+static void r1_gone(void) { backend_set(BE_R1, 0, 1); }
+static void want_ack_r2(struct pkt *w, const struct pkt *o)
+{
+	to_peer2(w, o, 40001, IPPROTO_TCP, BE_R2);
+}
+
+/* R1's slot re-used (new gen, live again): not the flow's backend. */
+static void r1_reused(void)
+{
+	backend_set(BE_R1, MG_LB_BE_F_LIVE, 2);
+	ring_set(SVC_TCP, BE_R1);
+}
+
+static void in_syn2(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40003, 80); }
+static void want_syn2_r1(struct pkt *w, const struct pkt *o)
+{
+	to_peer2(w, o, 40003, IPPROTO_TCP, BE_R1);
+}
+
+/*
+ * Affinity local (the agent's table holds the local backend only): DNAT
+ * to L1 and SNAT to our cluster-side address, routed to it.
+ */
+static void ring_l1(void) { ring_set(SVC_TCP, BE_L1); }
+static void in_syn_local(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40005, 80); }
+static void want_local(struct pkt *w, const struct pkt *o)
+{
+	uint16_t sport = o->len >= 36 ? pkt_get16(o, 34) : 0;
+
+	if (sport < 61000)
+		fail_msg("SNAT port %u is not in 61000..65535", sport);
+	env.snat_port = sport;
+	frame(w, l1_mac, mgt_cluster_mac, GWADDR, L1, IPPROTO_TCP, sport,
+	      8080, 63);
+	/* frame() chose the flags from the port: the client's SYN. */
+	pkt_put8(w, pkt_off(w, PKT_TCP, 0) + 13, 0x02);
+}
+
+/* L1's reply to us: back to the client, from the VIP. */
+static void in_reply_local(struct pkt *p)
+{
+	pkt_eth(p, mgt_cluster_mac, l1_mac, ETH_P_IP);
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = L1, .daddr = GWADDR,
+				      .proto = IPPROTO_TCP, .ttl = 64,
+				      .id = 9 });
+	pkt_tcp(p, 8080, env.snat_port, 0x12);
+	pkt_data(p, 10, 5);
+}
+
+static void want_reply_local(struct pkt *w, const struct pkt *o)
+{
+	pkt_eth(w, mgt_pod_mac, mgt_cluster_mac, ETH_P_IP);
+	pkt_ip4(w, &(struct pkt_ip4){ .saddr = VIP, .daddr = POD,
+				      .proto = IPPROTO_TCP, .ttl = 63,
+				      .id = 9 });
+	pkt_tcp(w, 80, 40005, 0x12);
+	pkt_data(w, 10, 5);
+}
+
+/* UDP: a datagram to the UDP service, and its reply. */
+static void in_udp(struct pkt *p) { pod_to(p, IPPROTO_UDP, 40010, 53); }
+static void want_udp(struct pkt *w, const struct pkt *o)
+{
+	to_peer2(w, o, 40010, IPPROTO_UDP, BE_R3);
+}
+
+static void in_udp_reply(struct pkt *p)
+{
+	from_peer2(p);
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = R3, .daddr = POD,
+				      .proto = IPPROTO_UDP, .ttl = 63 });
+	pkt_udp(p, 5353, 40010, true);
+	pkt_data(p, 33, 4);
+}
+
+static void want_udp_reply(struct pkt *w, const struct pkt *o)
+{
+	pkt_eth(w, mgt_pod_mac, mgt_cluster_mac, ETH_P_IP);
+	pkt_ip4(w, &(struct pkt_ip4){ .saddr = VIP, .daddr = POD,
+				      .proto = IPPROTO_UDP, .ttl = 62 });
+	pkt_udp(w, 53, 40010, true);
+	pkt_data(w, 33, 4);
+}
+
+/* UDP without a checksum keeps none. */
+static void in_udp_nocsum(struct pkt *p)
+{
+	pkt_eth(p, gw_mac, mgt_pod_mac, ETH_P_IP);
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = POD, .daddr = VIP,
+				      .proto = IPPROTO_UDP, .ttl = 64 });
+	pkt_udp(p, 40012, 53, false);
+	pkt_data(p, 17, 1);
+}
+
+static void want_udp_nocsum(struct pkt *w, const struct pkt *o)
+{
+	const uint8_t m1[6] = MG_MESH_MAC_INIT(OWN_CID);
+	const uint8_t m2[6] = MG_MESH_MAC_INIT(2);
+	uint16_t osport = o->len >= 36 ? pkt_get16(o, 34) : 0;
+
+	pkt_eth(w, nh_dmac2, nh_smac, ETH_P_IP);
+	pkt_ip4(w, &(struct pkt_ip4){ .saddr = TUN, .daddr = PEER2,
+				      .proto = IPPROTO_UDP, .ttl = 64,
+				      .frag_off = 0x4000 });
+	pkt_udp(w, osport, VXLAN_PORT, false);
+	pkt_vxlan(w, 0x08000000, OWN_CID);
+	pkt_eth(w, m2, m1, ETH_P_IP);
+	pkt_ip4(w, &(struct pkt_ip4){ .saddr = POD, .daddr = R3,
+				      .proto = IPPROTO_UDP, .ttl = 63 });
+	pkt_udp(w, 40012, 5353, false);
+	pkt_data(w, 17, 1);
+}
+
+/* An ICMP error from R1 about the flow: quoted and outer follow the VIP. */
+static void quoted(struct pkt *q, uint32_t dst, uint16_t dport)
+{
+	pkt_init(q);
+	pkt_ip4(q, &(struct pkt_ip4){ .saddr = POD, .daddr = dst,
+				      .proto = IPPROTO_TCP, .ttl = 62,
+				      .id = 0x55 });
+	pkt_tcp(q, 40003, dport, 0x18);
+	pkt_finish(q);
+	pkt_truncate(q, 28);
+}
+
+static void in_icmp_r1(struct pkt *p)
+{
+	struct pkt q;
+
+	quoted(&q, R1, 8080);
+	from_peer2(p);
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = R1, .daddr = POD,
+				      .proto = IPPROTO_ICMP, .ttl = 63 });
+	pkt_icmp(p, 3, 3, 0);
+	pkt_raw(p, q.data, q.len);
+}
+
+static void want_icmp_vip(struct pkt *w, const struct pkt *o)
+{
+	struct pkt q;
+
+	quoted(&q, VIP, 80);
+	pkt_eth(w, mgt_pod_mac, mgt_cluster_mac, ETH_P_IP);
+	pkt_ip4(w, &(struct pkt_ip4){ .saddr = VIP, .daddr = POD,
+				      .proto = IPPROTO_ICMP, .ttl = 62 });
+	pkt_icmp(w, 3, 3, 0);
+	pkt_raw(w, q.data, q.len);
+}
+
+/* No healthy backend: an empty table, or none at all. */
+static void in_empty(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40020, 81); }
+static void in_no_ring(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40020, 82); }
+
+/* Malformed and hostile packets to a VIP. */
+static void in_tcp_short(struct pkt *p)
+{
+	pod_to(p, IPPROTO_TCP, 40030, 80);
+	pkt_truncate(p, pkt_off(p, PKT_TCP, 0) + 12);
+	pkt_fix_lengths(p);
+}
+
+static void in_ports_short(struct pkt *p)
+{
+	pod_to(p, IPPROTO_UDP, 40030, 53);
+	pkt_truncate(p, pkt_off(p, PKT_UDP, 0) + 2);
+	pkt_fix_lengths(p);
+}
+
+static void in_fragment(struct pkt *p)
+{
+	pkt_eth(p, gw_mac, mgt_pod_mac, ETH_P_IP);
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = POD, .daddr = VIP,
+				      .proto = IPPROTO_UDP, .ttl = 64,
+				      .frag_off = 0x2000 });
+	pkt_udp(p, 40031, 53, true);
+	pkt_data(p, 64, 2);
+}
+
+static void in_later_fragment(struct pkt *p)
+{
+	pkt_eth(p, gw_mac, mgt_pod_mac, ETH_P_IP);
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = POD, .daddr = VIP,
+				      .proto = IPPROTO_UDP, .ttl = 64,
+				      .frag_off = 0x0008 });
+	pkt_data(p, 64, 2);
+}
+
+static void in_ttl1(struct pkt *p)
+{
+	frame(p, gw_mac, mgt_pod_mac, POD, VIP, IPPROTO_TCP, 40040, 80, 1);
+}
+
+/* Not service traffic: passed untouched. */
+static void in_other_port(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40050, 443); }
+static void in_to_gw(struct pkt *p)
+{
+	frame(p, gw_mac, mgt_pod_mac, POD, GWADDR, IPPROTO_TCP, 40050, 22,
+	      64);
+}
+
+static void in_ping_vip(struct pkt *p)
+{
+	pkt_eth(p, gw_mac, mgt_pod_mac, ETH_P_IP);
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = POD, .daddr = VIP,
+				      .proto = IPPROTO_ICMP, .ttl = 64 });
+	pkt_icmp_echo(p, 1, 1);
+}
+
+#define TX	XDP_TX
+#define REDIR	XDP_REDIRECT
+#define DROP	XDP_DROP
+#define PASS	XDP_PASS
+
+static const struct row rows[] = {
+	{ "tcp_new_flow_remote", NULL, in_syn, want_syn_r1, 0, TX, MG_ENCAP },
+	{ "tcp_established_keeps_backend", ring_r2, in_ack, want_syn_r1, 0,
+	  TX, MG_ENCAP },
+	{ "tcp_reply_reverse_nat", NULL, in_reply_r1, want_reply_vip, 0,
+	  REDIR, MG_DECAP },
+	{ "reply_of_no_flow_untouched", NULL, in_reply_r2, want_reply_r2, 0,
+	  REDIR, MG_DECAP },
+	{ "backend_gone_flow_moves", r1_gone, in_ack, want_ack_r2, 0, TX,
+	  MG_ENCAP },
+	{ "backend_slot_reused_new_flow", r1_reused, in_syn2, want_syn2_r1, 0,
+	  TX, MG_ENCAP },
+	{ "icmp_error_reverse_nat", NULL, in_icmp_r1, want_icmp_vip, 0, REDIR,
+	  MG_DECAP },
+	{ "affinity_local_dnat_snat", ring_l1, in_syn_local, want_local, 0,
+	  REDIR, MG_LB_LOCAL },
+	{ "local_reply_reverse_nat", NULL, in_reply_local, want_reply_local, 1,
+	  TX, MG_LB_REPLY },
+	{ "udp_new_flow", NULL, in_udp, want_udp, 0, TX, MG_ENCAP },
+	{ "udp_reply_reverse_nat", NULL, in_udp_reply, want_udp_reply, 0,
+	  REDIR, MG_DECAP },
+	{ "udp_zero_checksum_kept", NULL, in_udp_nocsum, want_udp_nocsum, 0,
+	  TX, MG_ENCAP },
+	{ "no_backend_empty_table", NULL, in_empty, NULL, 0, DROP,
+	  MG_DROP_NO_BACKEND },
+	{ "no_backend_no_table", NULL, in_no_ring, NULL, 0, DROP,
+	  MG_DROP_NO_BACKEND },
+	{ "vip_tcp_header_cut", NULL, in_tcp_short, NULL, 0, DROP,
+	  MG_DROP_MALFORMED },
+	{ "vip_ports_cut", NULL, in_ports_short, NULL, 0, DROP,
+	  MG_DROP_MALFORMED },
+	{ "vip_first_fragment", NULL, in_fragment, NULL, 0, DROP,
+	  MG_DROP_VIP_FRAG },
+	{ "vip_later_fragment", NULL, in_later_fragment, NULL, 0, DROP,
+	  MG_DROP_VIP_FRAG },
+	{ "vip_ttl_1_to_kernel", NULL, in_ttl1, NULL, 0, PASS,
+	  MG_TTL_EXCEEDED },
+	{ "vip_other_port_passes", NULL, in_other_port, NULL, 0, PASS,
+	  MG_PASS },
+	{ "to_gateway_no_flow_passes", NULL, in_to_gw, NULL, 0, PASS,
+	  MG_PASS },
+	{ "vip_ping_passes", NULL, in_ping_vip, NULL, 0, PASS, MG_PASS },
+};
+
+/* --- running -------------------------------------------------------------- */
+
+static const char *const reason_name[MG_REASON_MAX] = {
+#define X(e, name, desc) [MG_##e] = name,
+	MG_REASON_TABLE(X)
+#undef X
+};
+
+static void stats_read(struct mg_stat *sum)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct mg_stat v[ncpu];
+
+	for (__u32 r = 0; r < MG_REASON_MAX; r++) {
+		assert_int_equal(bpf_map_lookup_elem(env.stats, &r, v), 0);
+		sum[r].packets = 0;
+		for (int c = 0; c < ncpu; c++)
+			sum[r].packets += v[c].packets;
+	}
+}
+
+static void run_row(void **state)
+{
+	const struct row *r = *state;
+	struct pkt in, out, want;
+	struct mg_stat before[MG_REASON_MAX], after[MG_REASON_MAX];
+	struct xdp_md md = { .ingress_ifindex = env.topo.cluster_if };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .repeat = 1);
+	bool ok = true;
+
+	if (r->before)
+		r->before();
+	pkt_init(&in);
+	r->in(&in);
+	pkt_finish(&in);
+	o.data_in = in.data;
+	o.data_size_in = in.len;
+	o.data_out = out.data;
+	o.data_size_out = sizeof(out.data);
+	if (r->ifindex) {
+		md.data_end = in.len;
+		o.ctx_in = &md;
+		o.ctx_size_in = sizeof(md);
+	}
+	stats_read(before);
+	if (bpf_prog_test_run_opts(env.prog, &o))
+		fail_msg("BPF_PROG_TEST_RUN: %s", strerror(errno));
+	stats_read(after);
+	out.len = o.data_size_out;
+	out.n = 0;
+
+	for (int i = 0; i < MG_REASON_MAX; i++) {
+		__u64 d = after[i].packets - before[i].packets;
+
+		if (d != (i == (int)r->reason)) {
+			print_error("counter %s: +%llu\n", reason_name[i],
+				    (unsigned long long)d);
+			ok = false;
+		}
+	}
+	if (!ok)
+		fail_msg("want exactly one packet under %s",
+			 reason_name[r->reason]);
+	if ((int)o.retval != r->verdict)
+		fail_msg("verdict %u, want %d", o.retval, r->verdict);
+
+	pkt_init(&want);
+	if (r->want) {
+		r->want(&want, &out);
+		pkt_finish(&want);
+	} else {
+		want = in;
+	}
+	if (pkt_diff(&out, &want, stderr)) {
+		fprintf(stderr, " in:\n");
+		pkt_dump(&in, stderr);
+		fprintf(stderr, " got:\n");
+		pkt_dump(&out, stderr);
+		fprintf(stderr, " want:\n");
+		pkt_dump(&want, stderr);
+		fail_msg("output packet differs");
+	}
+}
+
+int main(void)
+{
+	size_t n = sizeof(rows) / sizeof(rows[0]);
+	struct CMUnitTest t[sizeof(rows) / sizeof(rows[0])];
+
+	if (mgt_netns_topo(&env.topo))
+		return 1;
+	if (mgt_sh("ip neigh replace 10.1.0.20 lladdr 02:00:00:01:00:20"
+		   " nud permanent dev mgc0"))
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		t[i].name = rows[i].name;
+		t[i].test_func = run_row;
+		t[i].initial_state = (void *)&rows[i];
+		t[i].setup_func = NULL;
+		t[i].teardown_func = NULL;
+	}
+	return _cmocka_run_group_tests("lb", t, n, setup, teardown) ? 1 : 0;
+}
