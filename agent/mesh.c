@@ -101,6 +101,11 @@ struct mg_mesh {
 
 	char eps_path[PATH_MAX + 16];
 	char keys_path[PATH_MAX + 16];
+	char members_path[PATH_MAX + 16];
+	char members_saved[REJOIN_MAX * (MG_ADDRSTRLEN + 10)];
+	/* the last run's live gateways, read at start */
+	char known[REJOIN_MAX][MG_ADDRSTRLEN + 10];
+	int n_known;
 };
 
 static void mesh_changed(struct mg_mesh *mesh)
@@ -487,6 +492,72 @@ static int pick_cb(void *ctx, const struct mg_member_info *mi)
 	return 0;
 }
 
+/*
+ * The live gateways' gossip addresses, kept in state_dir (serf's snapshot,
+ * in small): a restarted gateway dials them as well as its seeds, so a
+ * seed gateway whose only seed is itself finds its mesh again at once.
+ */
+struct snap {
+	char lines[REJOIN_MAX][MG_ADDRSTRLEN + 10];
+	const char *lp[REJOIN_MAX];
+	int n;
+};
+
+static int snap_cb(void *ctx, const struct mg_member_info *mi)
+{
+	struct snap *sn = ctx;
+	char a[MG_ADDRSTRLEN];
+
+	if (mi->self || sn->n >= REJOIN_MAX ||
+	    (mi->state != MG_MEMBER_ALIVE && mi->state != MG_MEMBER_SUSPECT) ||
+	    !is_gateway_meta(mi->meta, mi->meta_len))
+		return 0;
+	mg_addr_str(&mi->addr, a, sizeof(a));
+	snprintf(sn->lines[sn->n], sizeof(sn->lines[0]),
+		 mi->addr.family == MG_AF_INET6 ? "[%s]:%u" : "%s:%u", a,
+		 mi->port);
+	sn->lp[sn->n] = sn->lines[sn->n];
+	sn->n++;
+	return 0;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void save_members(struct mg_mesh *mesh)
+{
+	struct snap sn = { .n = 0 };
+	char all[sizeof(mesh->members_saved)];
+	size_t o = 0;
+
+	mg_member_foreach(mesh->member, snap_cb, &sn);
+	if (!sn.n)
+		return;		/* alone: keep what the last run knew */
+	qsort(sn.lp, sn.n, sizeof(sn.lp[0]), str_cmp);
+	all[0] = '\0';
+	for (int i = 0; i < sn.n && o < sizeof(all); i++)
+		o += snprintf(all + o, sizeof(all) - o, "%s\n", sn.lp[i]);
+	if (!strcmp(all, mesh->members_saved))
+		return;
+	if (!write_lines(mesh->members_path, mesh->cfg->state_dir, sn.lp,
+			 sn.n))
+		snprintf(mesh->members_saved, sizeof(mesh->members_saved),
+			 "%s", all);
+}
+
+static int load_member(void *ctx, const char *line, int lineno)
+{
+	struct mg_mesh *mesh = ctx;
+
+	if (mesh->n_known >= REJOIN_MAX || strlen(line) >= sizeof(mesh->known[0]))
+		return -EINVAL;
+	snprintf(mesh->known[mesh->n_known++], sizeof(mesh->known[0]), "%s",
+		 line);
+	return 0;
+}
+
 /* Anti-entropy: our digest to one random live gateway. */
 static void on_ae(struct mg_loop_src *src, uint32_t ev, void *arg)
 {
@@ -506,6 +577,7 @@ static void on_ae(struct mg_loop_src *src, uint32_t ev, void *arg)
 	if (pk.name[0] && !mg_state_digest(mesh->st, STREAM_BUDGET, &body))
 		send_to(mesh, pk.name, &body);
 	mg_buf_free(&body);
+	save_members(mesh);
 }
 
 /*
@@ -1177,7 +1249,7 @@ static int start_member(struct mg_mesh *mesh)
 		[MG_PROFILE_LOCAL] = MG_MEMBER_LOCAL,
 	};
 	char seeds[MG_CFG_MAX_SEEDS][MG_ADDRSTRLEN + 10];
-	const char *sp[MG_CFG_MAX_SEEDS];
+	const char *sp[MG_CFG_MAX_SEEDS + REJOIN_MAX];
 	int err = 0, n = 0;
 
 	if (!mc)
@@ -1229,6 +1301,15 @@ static int start_member(struct mg_mesh *mesh)
 		sp[n] = seeds[n];
 		n++;
 	}
+	/* The gateways the last run saw alive (state_dir/members). */
+	for (int i = 0; i < mesh->n_known; i++) {
+		bool dup = false;
+
+		for (int j = 0; j < n; j++)
+			dup |= !strcmp(sp[j], mesh->known[i]);
+		if (!dup)
+			sp[n++] = mesh->known[i];
+	}
 	if (n && mg_member_join(mesh->member, sp, n) < 0)
 		pr_warn("no seed could be tried yet; gossip will retry through push/pull");
 	return 0;
@@ -1254,6 +1335,9 @@ int mg_mesh_new(struct mg_loop *loop, const struct mg_config *cfg,
 		 cfg->state_dir);
 	snprintf(mesh->keys_path, sizeof(mesh->keys_path), "%s/keyring",
 		 cfg->state_dir);
+	snprintf(mesh->members_path, sizeof(mesh->members_path), "%s/members",
+		 cfg->state_dir);
+	read_lines(mesh->members_path, load_member, mesh);
 
 	read_lines(mesh->eps_path, load_cli_ep, mesh);
 	/* The keyring file, once written by `keys`, outranks the config. */
