@@ -322,3 +322,125 @@ cap_count() {
 	shift
 	tcpdump -n -r "$f" --count "$@" 2>/dev/null | awk '{print $1 + 0}'
 }
+
+# --- gossip: gateways that find each other, a second gateway per cluster ----
+#
+# A gateway is named by its namespace suffix: "K" is gateway gwK of cluster
+# K (topo_cluster), "Kb" its sibling gwKb (topo_gateway2).  pin_dir,
+# start_agent, stop_agent, wait_attached, mgcli and stat_gw take that name
+# in place of K as they are.
+#
+#   sibling Kb: namespace $MGP-gwKb (cl0 10.K.0.2/24 on cluster K's switch,
+#               ul0 192.168.200.(K+100)/24), tunnel address 192.168.200.(K+100)
+
+# gw_cluster NAME: the cluster id of a gateway name ("1b" -> 1).
+gw_cluster() { echo "${1%b}"; }
+
+# gw_tunnel NAME: the tunnel address of a gateway name.
+gw_tunnel() {
+	case $1 in
+	*b) echo "$UL_NET.$((${1%b} + 100))" ;;
+	*) echo "$UL_NET.$1" ;;
+	esac
+}
+
+# topo_gateway2 K: a second gateway gwKb for cluster K (no agent yet).
+topo_gateway2() {
+	local k=$1 g="gw$1b"
+	new_ns "$g" || return 1
+	nsx "$g" sysctl -qw net.ipv4.ip_forward=1
+	nsx "$g" sysctl -qw net.ipv4.conf.all.rp_filter=0
+	nsx "$g" sysctl -qw net.ipv4.conf.default.rp_filter=0
+
+	veth_into "$g" cl0 "c$k" gwb || return 1
+	nsx "c$k" ip link set gwb master br0
+	napi_on "c$k" gwb
+	nsx "$g" ip addr add "10.$k.0.2/24" dev cl0
+
+	veth_into "$g" ul0 ul "$g" || return 1
+	nsx ul ip link set "$g" master br0
+	napi_on ul "$g"
+	ul_mtu "$g" ul0 "$g"
+	nsx "$g" ip addr add "$(gw_tunnel "${k}b")/24" dev ul0
+}
+
+# write_gossip_config NAME K "SEED ..." ["KEY ..."]: meshgate config for
+# gateway NAME of cluster K with no static peer: it learns the mesh by
+# gossip (lan profile) through the seeds; with keys, gossip is encrypted
+# (the first one sends).  GOSSIP_EXTRA, when set, is appended to [gossip].
+write_gossip_config() {
+	local name=$1 k=$2 seeds=$3 keys=${4:-} s f="$MGDIR/gw$1.conf"
+	cat >"$f" <<CONF
+[agent]
+pin_dir = $(pin_dir "$name")
+log_level = ${MG_LOG_LEVEL:-info}
+state_dir = $MGDIR/state-gw$name
+control_socket = $MGDIR/gw$name.sock
+
+[cluster]
+name = cluster$k
+id = $k
+cidr = 10.$k.0.0/16
+
+[gateway]
+name = gw$name
+tunnel_address = $(gw_tunnel "$name")
+cluster_interface = cl0
+underlay_interface = ul0
+
+[gossip]
+enabled = yes
+profile = lan
+CONF
+	for s in $seeds; do echo "seed = $s" >>"$f"; done
+	for s in $keys; do echo "key = $s" >>"$f"; done
+	[ -z "${GOSSIP_EXTRA:-}" ] || echo "$GOSSIP_EXTRA" >>"$f"
+	echo "$f"
+}
+
+# mgctl NAME ARGS...: the CLI towards gateway NAME's agent (control socket
+# and pins from its config), in its namespace.  -j goes before the object.
+mgctl() {
+	local n=$1; shift
+	nsnet "gw$n" "$MESHGATE" -c "$MGDIR/gw$n.conf" "$@"
+}
+
+# peer_state NAME PEER: the state gateway NAME shows for gateway gwPEER
+# (alive, suspect, dead, left, conflict; "" when it does not list it).
+peer_state() {
+	mgctl "$1" -j peers 2>/dev/null |
+		jq -r --arg n "gw$2" '.[] | select(.name == $n) | .state' 2>/dev/null
+}
+
+# wait_until SECONDS CMD...: poll every 0.2 s until CMD succeeds (bounded).
+wait_until() {
+	local n=$(($1 * 5)); shift
+	while [ "$n" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.2
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# all_alive NAME "PEER ...": gateway NAME lists every PEER alive.
+all_alive() {
+	local p
+	for p in $2; do [ "$(peer_state "$1" "$p")" = alive ] || return 1; done
+}
+
+# ep4_has NAME PREFIX CLUSTER_ID: gateway NAME's mg_ep4 maps PREFIX to the
+# cluster (read from the pinned map, not from the agent).
+ep4_has() {
+	mgcli "$1" -j bpf endpoints 2>/dev/null | jq -e --arg p "$2" \
+		--argjson c "$3" 'any(.[]; .prefix == $p and .cluster_id == $c)' \
+		>/dev/null
+}
+
+# clus_gws NAME CLUSTER_ID: the live gateways of a cluster in gateway
+# NAME's mg_clus, sorted, space separated ("" when none or no entry).
+clus_gws() {
+	mgcli "$1" -j bpf clusters 2>/dev/null | jq -r --argjson c "$2" \
+		'[.[] | select(.cluster_id == $c) | .gateways[]?] | sort | join(" ")' \
+		2>/dev/null
+}
