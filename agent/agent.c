@@ -18,6 +18,7 @@
 #include "ctl.h"
 #include "dpmaps.h"
 #include "loader.h"
+#include "mesh.h"
 #include "netlink.h"
 #include "lib/log.h"
 #include "lib/loop.h"
@@ -27,6 +28,8 @@
 #define NH_REFRESH_MS		5000	/* re-resolve next hops at least this often */
 #define NH_RETRY_MS		200	/* while one is unresolved */
 #define NH_DEBOUNCE_MS		20	/* after a netlink event */
+#define VIEW_DEBOUNCE_MS	10	/* after a mesh change */
+#define ROUTE_DEBOUNCE_MS	100	/* after a route change */
 
 struct agent {
 	const struct mg_config *cfg;
@@ -38,15 +41,27 @@ struct agent {
 	struct mg_loop_src *nh_timer;
 	struct mg_ctl *ctl;
 	uint64_t started_ms;
-	struct mg_view view;
-	struct mg_view_gw gw[MG_CFG_MAX_PEERS];
+	struct mg_loop_src *view_timer, *route_timer;
+	struct mg_mesh *mesh;
+	struct mg_view view;		/* valid until the mesh runs again */
 };
+
+static int agent_view(struct agent *a)
+{
+	int err = mg_mesh_view(a->mesh, &a->view);
+
+	if (err)
+		pr_err("building the view: %s", strerror(-err));
+	return err;
+}
 
 static void agent_sync_view(struct agent *a)
 {
 	struct mg_sync_stats st = { 0 };
 	int err;
 
+	if (agent_view(a))
+		return;
 	err = mg_dpmaps_sync(&a->maps, &a->view, &st);
 	if (err)
 		pr_err("programming the maps: %s", strerror(-err));
@@ -84,7 +99,8 @@ static int agent_sync_nh(struct agent *a)
 	struct mg_nh_val vals4[MG_CFG_MAX_PEERS], vals6[MG_CFG_MAX_PEERS];
 	int n4 = 0, n6 = 0, pending = 0, err, rc;
 
-	if (a->cfg->nh_mode != MG_NH_TABLE)
+	/* The view of the last sync may be stale: the mesh moves on. */
+	if (a->cfg->nh_mode != MG_NH_TABLE || agent_view(a))
 		goto write;
 	for (int i = 0; i < a->view.n_gw; i++) {
 		const struct mg_view_gw *g = &a->view.gw[i];
@@ -123,6 +139,62 @@ write:
 	return pending;
 }
 
+/* The mesh changed: resync the maps soon (changes come in bursts). */
+static void on_mesh_changed(void *arg)
+{
+	struct agent *a = arg;
+
+	if (a->view_timer)
+		mg_loop_timer_set(a->view_timer, VIEW_DEBOUNCE_MS, 0);
+}
+
+static void on_view_timer(struct mg_loop_src *src, uint32_t ev, void *arg)
+{
+	struct agent *a = arg;
+
+	agent_sync_view(a);
+	mg_loop_timer_set(a->nh_timer, NH_DEBOUNCE_MS, 0);
+}
+
+struct routes {
+	struct mg_prefix *p;
+	int n, cap;
+};
+
+static void on_route(const struct mg_prefix *pfx, void *arg)
+{
+	struct routes *r = arg;
+
+	if (r->n == r->cap) {
+		int cap = r->cap ? 2 * r->cap : 256;
+		struct mg_prefix *p = realloc(r->p, cap * sizeof(*p));
+
+		if (!p)
+			return;
+		r->p = p;
+		r->cap = cap;
+	}
+	r->p[r->n++] = *pfx;
+}
+
+/* Local endpoints from kernel routes (route_table, route_protocol). */
+static void on_route_timer(struct mg_loop_src *src, uint32_t ev, void *arg)
+{
+	struct agent *a = arg;
+	struct routes r = { 0 };
+	int rc;
+
+	if (!a->cfg->route_table && !a->cfg->route_protocol)
+		return;
+	rc = mg_nl_routes(a->nl, a->cfg->route_table, a->cfg->route_protocol,
+			  on_route, &r);
+	if (rc < 0)
+		pr_warn("reading the routes of the cluster: %s", strerror(-rc));
+	else
+		mg_mesh_set_route_endpoints(a->mesh, r.p, r.n);
+	free(r.p);
+}
+
 static void on_nh_timer(struct mg_loop_src *src, uint32_t ev, void *arg)
 {
 	struct agent *a = arg;
@@ -159,6 +231,11 @@ static void on_nl_event(const struct mg_nl_event *ev, void *arg)
 			agent_sync_tx(a);
 		}
 		break;
+	case MG_NL_EV_ROUTE_CHANGE:
+	case MG_NL_EV_RESYNC:
+		if (a->route_timer)
+			mg_loop_timer_set(a->route_timer, ROUTE_DEBOUNCE_MS, 0);
+		break;
 	default:
 		break;
 	}
@@ -193,6 +270,8 @@ static int ctl_status(struct mg_cli *cli, int argc, char **argv)
 		fprintf(cli->err, "usage: meshgate status\n");
 		return 2;
 	}
+	if (agent_view(a))
+		return 1;
 	for (int i = 0; i < a->view.n_gw; i++)
 		live += a->view.gw[i].alive;
 	out_obj_open(NULL);
@@ -219,8 +298,48 @@ static int ctl_status(struct mg_cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* Commands the mesh answers: hand them the mesh. */
+#define MESH_CMD(fn)							\
+static int ctl_##fn(struct mg_cli *cli, int argc, char **argv)		\
+{									\
+	cli->priv = ((struct agent *)cli->priv)->mesh;			\
+	return mg_mesh_cmd_##fn(cli, argc, argv);			\
+}
+MESH_CMD(peers)
+MESH_CMD(endpoints)
+MESH_CMD(keys)
+
+static void on_left(void *arg)
+{
+	struct agent *a = arg;
+
+	mg_loop_stop(a->loop);
+}
+
+static int ctl_leave(struct mg_cli *cli, int argc, char **argv)
+{
+	struct agent *a = cli->priv;
+	int err;
+
+	pr_info("leaving the mesh on request; the agent stops after");
+	err = mg_mesh_leave(a->mesh, on_left, a);
+	if (err == -ENOTCONN) {
+		mg_loop_stop(a->loop);
+	} else if (err) {
+		fprintf(cli->err, "meshgate leave: %s\n", strerror(-err));
+		return 1;
+	}
+	out_text("leaving the mesh; the agent stops (the datapath stays)\n");
+	out_finish();
+	return 0;
+}
+
 static const struct mg_cmd ctl_commands[] = {
 	{ "status", ctl_status, "", "gateway, cluster, interfaces, peers" },
+	{ "peers", ctl_peers, "", "" },
+	{ "endpoints", ctl_endpoints, "", "" },
+	{ "keys", ctl_keys, "", "" },
+	{ "leave", ctl_leave, "", "" },
 	{ NULL }
 };
 
@@ -263,8 +382,14 @@ int mg_agent_run(const struct mg_config *cfg)
 		goto out;
 	}
 
+	err = mg_mesh_new(a->loop, cfg, &(struct mg_mesh_ops){
+				  .changed = on_mesh_changed }, a, &a->mesh);
+	if (err)
+		goto out;
+	if (cfg->route_table || cfg->route_protocol)
+		on_route_timer(NULL, 0, a);
+
 	/* Maps first, then the program: it must never see a partial state. */
-	mg_view_from_config(&a->view, a->gw, cfg);
 	agent_sync_view(a);
 	agent_sync_nh(a);
 	err = agent_sync_tx(a);
@@ -281,7 +406,11 @@ int mg_agent_run(const struct mg_config *cfg)
 	    !mg_loop_add_fd(a->loop, mg_nl_event_fd(a->nl), EPOLLIN,
 			    on_netlink, a) ||
 	    !(a->nh_timer = mg_loop_add_timer(a->loop, NH_RETRY_MS, 0,
-					      on_nh_timer, a))) {
+					      on_nh_timer, a)) ||
+	    !(a->view_timer = mg_loop_add_timer(a->loop, VIEW_DEBOUNCE_MS, 0,
+						on_view_timer, a)) ||
+	    !(a->route_timer = mg_loop_add_timer(a->loop, 0, 0,
+						 on_route_timer, a))) {
 		err = -errno ? -errno : -ENOMEM;
 		goto out;
 	}
@@ -296,6 +425,7 @@ int mg_agent_run(const struct mg_config *cfg)
 	err = mg_loop_run(a->loop);
 out:
 	mg_ctl_close(a->ctl);
+	mg_mesh_free(a->mesh);
 	mg_loop_free(a->loop);
 	mg_nl_close(a->nl);
 	if (a->dp.skel)

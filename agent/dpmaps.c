@@ -6,32 +6,6 @@
 #include "dpmaps.h"
 #include "lib/log.h"
 
-void mg_view_from_config(struct mg_view *v, struct mg_view_gw *gw_buf,
-			 const struct mg_config *cfg)
-{
-	memset(v, 0, sizeof(*v));
-	v->cluster_id = cfg->cluster_id;
-	v->n_local = cfg->n_cidrs;
-	v->local = cfg->cidrs;
-	for (int i = 0; i < cfg->n_peers; i++) {
-		const struct mg_cfg_peer *p = &cfg->peers[i];
-		struct mg_view_gw *g = &gw_buf[i];
-
-		memset(g, 0, sizeof(*g));
-		snprintf(g->name, sizeof(g->name), "%s", p->name);
-		g->cluster_id = p->cluster_id;
-		g->alive = true;
-		g->tunnel = p->tunnel;
-		for (int t = 0; t < p->n_tunnels; t++)
-			if (p->tunnels[t].family != p->tunnel.family)
-				g->tunnel_alt = p->tunnels[t];
-		g->n_prefixes = p->n_cidrs;
-		g->prefixes = p->cidrs;
-	}
-	v->n_gw = cfg->n_peers;
-	v->gw = gw_buf;
-}
-
 static int key_cmp_size;
 
 static int key_cmp(const void *a, const void *b)

@@ -43,10 +43,6 @@ struct mg_sync_stats {
 	unsigned int written, deleted, failed;
 };
 
-/* Fill a view from the static configuration (every peer alive). */
-void mg_view_from_config(struct mg_view *v, struct mg_view_gw *gw_buf,
-			 const struct mg_config *cfg);
-
 /*
  * The flow slots of a cluster: slot i goes to the (i mod n)-th live
  * gateway.  Exposed for the tests.  Returns the number of live gateways.
