@@ -45,7 +45,8 @@ struct row {
 	char name[MG_STATE_NAME_MAX + 1];
 	char cluster[MG_STATE_NAME_MAX + 1];
 	__u8 cluster_id;
-	struct mg_addr tunnel;
+	struct mg_addr tunnel;		/* where we send to */
+	struct mg_addr tunnel_alt;	/* its other family's, or unset */
 	enum gw_state state;
 	bool gateway;		/* has our tags */
 	bool sibling;		/* a gateway of our own cluster */
@@ -427,17 +428,20 @@ static void node_meta(void *arg, struct mg_ml_meta *meta)
 {
 	struct mg_mesh *mesh = arg;
 	const struct mg_config *cfg = mesh->cfg;
-	char id[4], tun[MG_ADDRSTRLEN];
+	char id[4], tun[MG_ADDRSTRLEN], tun2[MG_ADDRSTRLEN];
 	struct mg_tag tags[] = {
 		{ "role", "meshgate" },
 		{ "cluster", cfg->cluster_name },
 		{ "cluster_id", id },
 		{ "tunnel", tun },
+		{ "tunnel2", tun2 },	/* the other family's, if any */
 	};
 
 	snprintf(id, sizeof(id), "%u", cfg->cluster_id);
-	mg_addr_str(&cfg->tunnel, tun, sizeof(tun));
-	if (mg_tags_encode(tags, 4, meta))
+	mg_addr_str(&cfg->tunnels[0], tun, sizeof(tun));
+	if (cfg->n_tunnels > 1)
+		mg_addr_str(&cfg->tunnels[1], tun2, sizeof(tun2));
+	if (mg_tags_encode(tags, cfg->n_tunnels > 1 ? 5 : 4, meta))
 		meta->len = 0;
 }
 
@@ -865,6 +869,18 @@ static int row_from_member(void *ctx, const struct mg_member_info *mi)
 		return 0;
 	}
 	r->cluster_id = (__u8)v;
+	if (mg_tags_get(&meta, "tunnel2", tun, sizeof(tun)) > 0 &&
+	    !mg_addr_parse(tun, &r->tunnel_alt) &&
+	    r->tunnel_alt.family != r->tunnel.family &&
+	    r->tunnel_alt.family == mesh->cfg->tunnel.family) {
+		/* Send in our own family; accept from both. */
+		struct mg_addr t = r->tunnel;
+
+		r->tunnel = r->tunnel_alt;
+		r->tunnel_alt = t;
+	}
+	if (r->tunnel_alt.family == r->tunnel.family)
+		memset(&r->tunnel_alt, 0, sizeof(r->tunnel_alt));
 	return 0;
 }
 
@@ -1062,6 +1078,9 @@ static int build_rows(struct mg_mesh *mesh)
 		snprintf(r->cluster, sizeof(r->cluster), "%s", p->cluster);
 		r->cluster_id = p->cluster_id;
 		r->tunnel = p->tunnel;
+		for (int t = 0; t < p->n_tunnels; t++)
+			if (p->tunnels[t].family != p->tunnel.family)
+				r->tunnel_alt = p->tunnels[t];
 		r->state = GW_STATIC;
 		r->gateway = true;
 		r->rtt_us = -1;
@@ -1206,6 +1225,7 @@ int mg_mesh_view(struct mg_mesh *mesh, struct mg_view *view)
 		g->cluster_id = r->cluster_id;
 		g->alive = up;
 		g->tunnel = r->tunnel;
+		g->tunnel_alt = r->tunnel_alt;
 		g->n_prefixes = r->n_prefixes;
 		g->prefixes = r->prefixes;
 		n++;
