@@ -15,6 +15,7 @@ export BUILD MESHGATE=${MESHGATE:-$BUILD/meshgate}
 SOURCES=(
 	"$BUILD/tests/bench/bench_dp --json {}"
 	"$HERE/e2e.sh {}"
+	"$HERE/gossip.sh {}"
 )
 
 # name|unit|target, for the table.  Unknown figures get a unit from their suffix.
@@ -24,6 +25,10 @@ e2e_kernel_vxlan_mpps|Mpps|
 e2e_xdp_redirect_mpps|Mpps|
 e2e_meshgate_vs_kernel_vxlan|x|>= 3.3 (goal 3.5)
 e2e_meshgate_minus_redirect_ns|ns|<= 100
+gossip_converge_p99_ms_64|ms|< 1000 (goal 500)
+gossip_failover_ms|ms|< 3000, lan, 64 agents (goal 2000)
+gossip_failover_max_ms|ms|< 3000
+agent_rss_mib_100k|MiB|< 32
 '
 
 TMP=$(mktemp -d /tmp/mgbench.XXXXXX)
@@ -66,7 +71,8 @@ awk -v cat="$CATALOGUE" 'BEGIN {
 }
 {
 	unit = ($1 in u) ? u[$1] : $1 ~ /_mpps$/ ? "Mpps" : $1 ~ /_ns$/ ? "ns" : \
-	       $1 ~ /_ms$/ ? "ms" : $1 ~ /_mib$/ ? "MiB" : ""
+	       $1 ~ /_ms(_|$)/ ? "ms" : $1 ~ /_mib(_|$)/ ? "MiB" : \
+	       $1 ~ /_bytes_per_s_/ ? "B/s" : $1 ~ /_pct_/ ? "%" : ""
 	printf "%-34s %12s  %-5s %s\n", $1, $2, unit, t[$1]
 }' "$TMP/figures"
 
