@@ -99,6 +99,7 @@ struct mg_mesh {
 	int n_seen, cap_seen;
 	uint64_t order;
 	bool cut_off;
+	bool join_failed;	/* the last join reached nobody, logged */
 
 	char eps_path[PATH_MAX + 16];
 	char keys_path[PATH_MAX + 16];
@@ -368,6 +369,35 @@ static void user_msg(void *arg, const uint8_t *p, size_t n)
 
 	mg_serf_witness_user(&mesh->serf_ltime, p, n);
 	handle_msg(mesh, p, n);
+}
+
+static bool is_gateway_meta(const uint8_t *meta, size_t len);
+
+static int count_live_gw(void *ctx, const struct mg_member_info *mi)
+{
+	if (!mi->self && (mi->state == MG_MEMBER_ALIVE ||
+			  mi->state == MG_MEMBER_SUSPECT) &&
+	    is_gateway_meta(mi->meta, mi->meta_len))
+		++*(int *)ctx;
+	return 0;
+}
+
+/* Say when we cannot join (once), and when we do. */
+static void join_done(void *arg, unsigned int ok, unsigned int tried)
+{
+	struct mg_mesh *mesh = arg;
+	int live = 0;
+
+	mg_member_foreach(mesh->member, count_live_gw, &live);
+	if (!ok && !live) {
+		if (!mesh->join_failed)
+			pr_warn("cannot join the mesh: none of %u seeds or known gateways answered (unreachable, or another gossip key?); retrying",
+				tried);
+		mesh->join_failed = true;
+	} else if (ok && mesh->join_failed) {
+		pr_info("joined the mesh (%u of %u answered)", ok, tried);
+		mesh->join_failed = false;
+	}
 }
 
 static void leave_done(void *arg, bool sent);
@@ -1251,6 +1281,7 @@ static const struct mg_member_ops member_ops = {
 	.merge_remote_state = merge_remote,
 	.notify_user_msg = user_msg,
 	.get_broadcasts = get_broadcasts,
+	.join_done = join_done,
 	.leave_done = leave_done,
 };
 

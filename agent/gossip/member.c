@@ -117,6 +117,7 @@ struct mg_member {
 	uint64_t leave_deadline;
 	unsigned int join_pending, join_ok, join_tried;
 	bool join_report;
+	uint64_t rejected_warned[2];	/* last logged: undecryptable, plaintext */
 
 	struct mg_member_stats st;
 	uint64_t rng;
@@ -745,16 +746,32 @@ static int merge_remote(struct mg_member *m, const struct mg_ml_stream *s)
 	return 0;
 }
 
+/*
+ * Rejected gossip is counted, and logged (at most every 10 s): a gateway
+ * with the wrong key, or none, is otherwise invisible to the operator.
+ */
 static void count_rx_error(struct mg_member *m, int err, bool encrypted)
 {
-	if (err == -EACCES) {
-		if (encrypted)
-			m->st.decrypt_failed++;
-		else
-			m->st.plaintext_rejected++;
-	} else {
+	uint64_t now;
+
+	if (err != -EACCES) {
 		m->st.decode_errors++;
+		return;
 	}
+	if (encrypted)
+		m->st.decrypt_failed++;
+	else
+		m->st.plaintext_rejected++;
+	now = mg_member_now(m);
+	if (m->rejected_warned[!encrypted] &&
+	    now - m->rejected_warned[!encrypted] < ms(10000))
+		return;
+	m->rejected_warned[!encrypted] = now ? now : 1;
+	pr_warn("gossip: rejected %s (so far: %llu undecryptable, %llu plaintext)\n",
+		encrypted ? "gossip encrypted with a key we do not have" :
+			    "unencrypted gossip (we have a key)",
+		(unsigned long long)m->st.decrypt_failed,
+		(unsigned long long)m->st.plaintext_rejected);
 }
 
 static struct mg_ml_opts rx_opts(const struct mg_member *m)
