@@ -30,6 +30,8 @@
 #define MAX_CLI_EPS	1024
 #define REJOIN_AE	5	/* rejoin check every 5 anti-entropy rounds */
 #define REJOIN_MAX	16	/* addresses tried per check */
+/* deaths this close before we find ourselves cut off are part of it */
+#define CUT_OFF_WINDOW_US	(30ull * 1000000)
 
 enum gw_state { GW_ALIVE, GW_SUSPECT, GW_DEAD, GW_LEFT, GW_STATIC };
 
@@ -1199,6 +1201,35 @@ done:
 	return 0;
 }
 
+/*
+ * Cut off, we learn of it one peer at a time: the probes of every peer
+ * fail, but each is declared dead on its own, a probe round and a
+ * suspicion timeout apart.  Only the last one tells us it is us.  The
+ * state to keep is the one from before the first of those deaths: revive
+ * the gateways that died shortly before.
+ */
+static void revive_recent(struct mg_mesh *mesh)
+{
+	uint64_t now = mg_member_now(mesh->member);
+	uint64_t since = now > CUT_OFF_WINDOW_US ? now - CUT_OFF_WINDOW_US : 0;
+
+	for (int i = 0; i < mesh->n_rows; i++) {
+		struct row *r = &mesh->rows[i];
+		struct seen *s;
+
+		if (!r->gateway || r->sibling || r->conflict ||
+		    r->state != GW_DEAD || r->state_change < since)
+			continue;
+		s = seen_get(mesh, r->name);
+		if (s && !s->alive) {
+			pr_info("cut off: keeping %s, dead %llu ms before the others",
+				r->name, (unsigned long long)
+				(now - r->state_change) / 1000);
+			s->alive = true;
+		}
+	}
+}
+
 int mg_mesh_view(struct mg_mesh *mesh, struct mg_view *view)
 {
 	int err, n = 0, alive = 0, gossiped = 0;
@@ -1228,8 +1259,10 @@ int mg_mesh_view(struct mg_mesh *mesh, struct mg_view *view)
 	 * us who are cut off.  Keep forwarding as the last view said.
 	 */
 	if (gossiped && !alive) {
-		if (!mesh->cut_off)
+		if (!mesh->cut_off) {
 			pr_warn("cut off from every peer gateway: keeping the last known state");
+			revive_recent(mesh);
+		}
 		mesh->cut_off = true;
 	} else if (mesh->cut_off) {
 		pr_info("peers reachable again");
