@@ -101,6 +101,8 @@ struct mg_mesh {
 	int n_seen, cap_seen;
 	uint64_t order;
 	bool cut_off;
+	bool in_recv;		/* merging a message: one change for all of it */
+	bool recv_changed;
 	bool join_failed;	/* the last join reached nobody, logged */
 
 	char eps_path[PATH_MAX + 16];
@@ -323,8 +325,17 @@ static void handle_msg(struct mg_mesh *mesh, const uint8_t *p, size_t n)
 		return;
 	memcpy(sender, p + 3, nl);
 	sender[nl] = '\0';
+	/*
+	 * A batch changes up to thousands of entries, each with a callback:
+	 * tell the agent once, not once per entry (a timer re-arm each).
+	 */
+	mesh->in_recv = true;
+	mesh->recv_changed = false;
 	kind = mg_state_recv(mesh->st, p + 3 + nl, n - 3 - nl, STREAM_BUDGET,
 			     &reply);
+	mesh->in_recv = false;
+	if (mesh->recv_changed)
+		mesh_changed(mesh);
 	if (kind < 0)
 		pr_debug("state message from %s refused: %s", sender,
 			 strerror(-kind));
@@ -479,7 +490,12 @@ static void node_meta(void *arg, struct mg_ml_meta *meta)
 
 static void on_state_change(void *ctx, const struct mg_state_change *c)
 {
-	mesh_changed(ctx);
+	struct mg_mesh *mesh = ctx;
+
+	if (mesh->in_recv)
+		mesh->recv_changed = true;
+	else
+		mesh_changed(mesh);
 }
 
 /* --- timers -------------------------------------------------------------- */
