@@ -23,7 +23,7 @@
 #define ENV_MAGIC	0x47	/* 'G': our envelope around state messages */
 #define ENV_FORMAT	1
 #define ENV_HDR_MAX	(3 + MG_STATE_NAME_MAX)
-#define STREAM_BUDGET	(256 * 1024)	/* state per TCP user message */
+#define STREAM_BUDGET	(2 * 1024 * 1024)	/* state per TCP user message */
 #define PUSHPULL_BUDGET	(32 * 1024)	/* our digest + rumour in push/pull */
 #define GC_MS		10000
 #define DEAD_FORGET_US	(3600ull * 1000000)	/* forget a dead gateway's state */
