@@ -2,15 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Dual stack (DESIGN §2, "inner IPv4 and IPv6, underlay IPv4 or IPv6"):
-# two clusters with IPv4 and IPv6 pods.  First over an IPv4 underlay, then
-# - the same gateways reconfigured and their agents restarted - over an
-# IPv6 underlay, and last with a tunnel address of each family (IPv4 is
-# preferred): IPv6 and IPv4 pings and TCP transfers cross both ways, the
-# gateways count the encap and decap, and the frames on the underlay
-# bridge are VXLAN between the tunnel addresses of the configured family,
-# with the source cluster's VNI (over IPv6 with a valid UDP checksum).
-# Path MTU is test_pmtu.sh's: here the underlay has room for either
-# family's tunnel overhead.
+# two clusters with IPv4 and IPv6 pods, first over an IPv4 underlay, then
+# (the same gateways reconfigured, their agents restarted) over an IPv6
+# underlay, with a tunnel address of each family (IPv4 is preferred), and
+# over IPv6 again with one gateway sending zero UDP checksums.  Each time
+# IPv6 and IPv4 pings and TCP transfers cross, the gateways count the
+# encap and decap, and the frames on the underlay bridge are VXLAN between
+# the tunnel addresses of the expected family with the source cluster's
+# VNI (over IPv6 with a good UDP checksum, or zero where udp6_checksum =
+# no, which meshgate takes all the same).  Path MTU is test_pmtu.sh's:
+# here the underlay has room for either family's tunnel overhead.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib6.sh"
@@ -211,5 +212,31 @@ check "[ul46] tunnel frames are outer IPv4 (preferred when both have both)" \
 	only ul46 "[12] 4789 [^ ]* ($u1|$u2)[^ ]* ($u1|$u2)[^ ]* [^ ]* [^ ]*"
 check "[ul46] IPv6 c1p1 -> c2p1 among them (VNI 1)" \
 	frames ul46 "1 4789 [^ ]* $u1 $u2 $(pod_ip6 1 1) $(pod_ip6 2 1)"
+
+# --- 4. IPv6 underlay, gw2 sends zero UDP checksums ------------------------
+log "IPv6 underlay, udp6_checksum = no on gw2 (reconfigure, restart the agents)"
+stop_agent 1 && stop_agent 2
+write_config6 1 "2" "6" >/dev/null
+write_config6 2 "1" "6" "udp6_checksum = no" >/dev/null
+start_agent 1 && start_agent 2 || exit 1
+warm_up
+check "[ul6z] ping6 c1p1 -> c2p1, counted" ping_counted 6 1 1 2 1
+check "[ul6z] ping c2p2 -> c1p2, counted" ping_counted 4 2 2 1 2
+check "[ul6z] TCP6 c2p1 -> c1p1, intact, counted" tcp_counted 6 2 1 1 1 5031
+capture ul6z
+# n_frames NAME FILTER: frames of a capture's two pcaps matching a filter.
+n_frames() {
+	cat "$MGDIR/$1".[12].pcap >/dev/null || return 1
+	for f in "$MGDIR/$1".[12].pcap; do
+		tshark -r "$f" -o udp.check_checksum:TRUE -Y "$2" 2>/dev/null
+	done | wc -l
+}
+check "[ul6z] gw2's tunnel frames carry UDP checksum zero" test \
+	"$(n_frames ul6z "ipv6.src == $v2 and udp.checksum == 0")" -ge 6 -a \
+	"$(n_frames ul6z "ipv6.src == $v2 and udp.checksum != 0")" -eq 0
+check "[ul6z] gw1's still carry a good one" test \
+	"$(n_frames ul6z "ipv6.src == $v1 and udp.checksum.status == 1")" -ge 6 -a \
+	"$(n_frames ul6z "ipv6.src == $v1 and udp.checksum.status != 1")" -eq 0
+check "[ul6z] no drops on gw1 (zero checksums taken)" no_drops 1
 
 summary
