@@ -198,7 +198,7 @@ if command -v "$SERF" >/dev/null; then
 	serf_json() { nsx ul "$SERF" members -rpc-addr 127.0.0.1:7373 -format json 2>/dev/null; }
 	serf_lists() {	# NAME STATUS
 		serf_json | jq -e --arg n "gw$1" --arg s "$2" \
-			'any(.members[]; .name == $n and .status == $s)' >/dev/null
+			'any(.members[]; .name == $n and .status == $s)' >/dev/null 2>&1
 	}
 	serf_all_alive() {
 		local g
@@ -211,7 +211,7 @@ if command -v "$SERF" >/dev/null; then
 				--arg i "$(gw_cluster "$g")" --arg t "$(gw_tunnel "$g")" \
 				'any(.members[]; .name == $n and .tags.cluster == $c and
 				 .tags.cluster_id == $i and .tags.tunnel == $t and
-				 .tags.role == "meshgate")' >/dev/null || return 1
+				 .tags.role == "meshgate")' >/dev/null 2>&1 || return 1
 		done
 	}
 	check "serf lists every gateway alive" wait_until 10 serf_all_alive
