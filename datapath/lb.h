@@ -62,6 +62,13 @@ static __always_inline int mg_lb_pick(__u32 svc_id, __u32 hash, __u32 *slot,
 	return 0;
 }
 
+static __always_inline int mg_lb_xmit(__u32 ifindex)
+{
+	long rc = bpf_redirect_map(&mg_tx, ifindex, 0);
+
+	return rc == XDP_REDIRECT ? rc : bpf_redirect(ifindex, 0);
+}
+
 /*
  * Route a NATed packet on the cluster side: to a local backend, or a
  * local backend's reply to its client.  The kernel takes what the FIB
@@ -83,7 +90,12 @@ static __always_inline int mg_lb_forward(struct xdp_md *ctx,
 	ipv4_decrease_ttl(ip);
 	__builtin_memcpy(eth->h_dest, nh.dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, nh.smac, ETH_ALEN);
-	return mg_exit(ctx, why, mg_xmit(ctx, nh.ifindex));
+	/*
+	 * A redirect even back out of the ingress device: XDP_TX on a veth
+	 * only reaches a peer that runs XDP itself, and local backends and
+	 * their clients often sit on the one cluster-side link.
+	 */
+	return mg_exit(ctx, why, mg_lb_xmit(nh.ifindex));
 }
 
 /* A local backend's reply (or ICMP error) to our SNAT address. */

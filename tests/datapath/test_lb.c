@@ -538,7 +538,7 @@ static const struct row rows[] = {
 	{ "affinity_local_dnat_snat", ring_l1, in_syn_local, want_local, 0,
 	  REDIR, MG_LB_LOCAL },
 	{ "local_reply_reverse_nat", NULL, in_reply_local, want_reply_local, 1,
-	  TX, MG_LB_REPLY },
+	  REDIR, MG_LB_REPLY },
 	{ "udp_new_flow", NULL, in_udp, want_udp, 0, TX, MG_ENCAP },
 	{ "udp_reply_reverse_nat", NULL, in_udp_reply, want_udp_reply, 0,
 	  REDIR, MG_DECAP },
