@@ -16,7 +16,8 @@
 # Phases (bench_gossip does the timing; see its header):
 #   1. agents 1..16: convergence of endpoint changes at agent 1 (CHANGES
 #      of them, add/del alternately, until every agent's mg_ep4 agrees);
-#      gossip bytes idle and under churn; RSS.
+#      gossip bytes idle and under churn; FAILOVERS_SMALL failovers (as
+#      below); RSS.
 #   2. agents 17..64 join: the same at 64; then FAILOVERS times SIGKILL of
 #      one agent until every other one's mg_clus has withdrawn its
 #      cluster (the killed agent restarts between rounds).
@@ -31,7 +32,7 @@
 # changes a second at agent 1.
 #
 # usage: gossip.sh [OUT.json]     (root; writes a flat JSON object of figures)
-# env:   GOSSIP_N="16 64" GOSSIP_CHANGES=100 GOSSIP_FAILOVERS=5
+# env:   GOSSIP_N="16 64" GOSSIP_CHANGES=100 GOSSIP_FAILOVERS=5 GOSSIP_FAILOVERS_SMALL=3
 #        GOSSIP_WINDOW=10 GOSSIP_CHURN_RATE=10 GOSSIP_EPS=100000
 #        GOSSIP_PROFILE=lan   (GOSSIP_EPS=0: no endpoint-scaling phase)
 
@@ -316,6 +317,7 @@ if [ "$EPS_BIG" -gt "$EPS_SMALL" ]; then
 	fig "agent_rss_mib_100k" "$(for k in $(seq 1 "$N_SMALL"); do
 		[ "$k" -ne "$EXPORTER" ] && rss_mib "$k" && echo; done | sort -n | tail -1)"
 	fig "agent_rss_mib_100k_exporter" "$(rss_mib "$EXPORTER")"
+	sleep 5		# the last agents' map writes, rumours of the bulk
 	bytes "${N_SMALL}_100k" "$N_SMALL"
 fi
 log "gossip: done in $(($(date +%s) - t_start)) s"
