@@ -20,6 +20,7 @@
 #include "loader.h"
 #include "mesh.h"
 #include "netlink.h"
+#include "services.h"
 #include "lib/log.h"
 #include "lib/loop.h"
 #include "lib/out.h"
@@ -44,6 +45,8 @@ struct agent {
 	struct mg_loop_src *view_timer, *route_timer;
 	struct mg_mesh *mesh;
 	struct mg_view view;		/* valid until the mesh runs again */
+	struct mg_services *svcs;
+	struct mg_services_maps svc_maps;
 };
 
 static int agent_view(struct agent *a)
@@ -68,6 +71,10 @@ static void agent_sync_view(struct agent *a)
 	if (st.written || st.deleted)
 		pr_info("maps: %u entries written, %u removed", st.written,
 			st.deleted);
+	err = mg_services_sync(a->svcs, mg_mesh_state(a->mesh), &a->view,
+			       &a->svc_maps);
+	if (err)
+		pr_err("programming the services: %s", strerror(-err));
 }
 
 /* Interfaces the datapath may redirect to. */
@@ -309,6 +316,12 @@ MESH_CMD(peers)
 MESH_CMD(endpoints)
 MESH_CMD(keys)
 
+static int ctl_services(struct mg_cli *cli, int argc, char **argv)
+{
+	cli->priv = ((struct agent *)cli->priv)->svcs;
+	return mg_services_cmd(cli, argc, argv);
+}
+
 static void on_left(void *arg)
 {
 	struct agent *a = arg;
@@ -339,6 +352,7 @@ static const struct mg_cmd ctl_commands[] = {
 	{ "peers", ctl_peers, "", "" },
 	{ "endpoints", ctl_endpoints, "", "" },
 	{ "keys", ctl_keys, "", "" },
+	{ "services", ctl_services, "", "" },
 	{ "leave", ctl_leave, "", "" },
 	{ NULL }
 };
@@ -373,6 +387,9 @@ int mg_agent_run(const struct mg_config *cfg)
 	a->nh4_fd = bpf_map__fd(a->dp.skel->maps.mg_nh4_v2);
 	a->nh6_fd = bpf_map__fd(a->dp.skel->maps.mg_nh6);
 	a->tx_fd = bpf_map__fd(a->dp.skel->maps.mg_tx);
+	a->svc_maps.svc = bpf_map__fd(a->dp.skel->maps.mg_svc);
+	a->svc_maps.be = bpf_map__fd(a->dp.skel->maps.mg_lbbe);
+	a->svc_maps.ring = bpf_map__fd(a->dp.skel->maps.mg_lbring);
 
 	a->nl = mg_nl_open();
 	a->loop = mg_loop_new();
@@ -384,6 +401,9 @@ int mg_agent_run(const struct mg_config *cfg)
 
 	err = mg_mesh_new(a->loop, cfg, &(struct mg_mesh_ops){
 				  .changed = on_mesh_changed }, a, &a->mesh);
+	if (err)
+		goto out;
+	err = mg_services_new(a->loop, cfg, on_mesh_changed, a, &a->svcs);
 	if (err)
 		goto out;
 	if (cfg->route_table || cfg->route_protocol)
@@ -425,6 +445,7 @@ int mg_agent_run(const struct mg_config *cfg)
 	err = mg_loop_run(a->loop);
 out:
 	mg_ctl_close(a->ctl);
+	mg_services_free(a->svcs);
 	mg_mesh_free(a->mesh);
 	mg_loop_free(a->loop);
 	mg_nl_close(a->nl);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <meshgate/abi.h>
@@ -215,6 +216,76 @@ static void print_tx(const void *k, const void *v)
 	out_obj_close();
 }
 
+static const char *l4_name(__u8 proto)
+{
+	return proto == 6 ? "tcp" : proto == 17 ? "udp" : "?";
+}
+
+static void print_svc(const void *k, const void *v)
+{
+	const struct mg_svc_key *key = k;
+	char buf[MG_ADDRSTRLEN];
+
+	out_obj_open(NULL);
+	addr4_str(key->vip, buf, sizeof(buf));
+	out_str("vip", "%-16s", buf);
+	out_u64("port", " %-6llu", ntohs(key->port));
+	out_str("proto", " %-5s", key->proto ? l4_name(key->proto) : "-");
+	out_u64("id", " %llu\n", ((const struct mg_svc_val *)v)->id);
+	out_obj_close();
+}
+
+static void print_lbbe(const void *k, const void *v)
+{
+	const struct mg_lb_backend *b = v;
+	char buf[MG_ADDRSTRLEN];
+
+	if (!b->addr && !b->gen)
+		return;		/* never used */
+	out_obj_open(NULL);
+	out_u64("slot", "%-6llu", *(const __u32 *)k);
+	addr4_str(b->addr, buf, sizeof(buf));
+	out_str("address", " %-16s", buf);
+	out_u64("port", " %-6llu", ntohs(b->port));
+	out_u64("cluster_id", " %-8llu", b->cluster_id);
+	out_bool("live", " %-6s", b->flags & MG_LB_BE_F_LIVE);
+	out_bool("local", " %-6s", b->flags & MG_LB_BE_F_LOCAL);
+	out_u64("gen", " %llu\n", b->gen);
+	out_obj_close();
+}
+
+static int ct_be_fd = -1;	/* mg_lbbe, to name a flow's backend */
+
+static void print_ct(const void *k, const void *v)
+{
+	const struct mg_ct4_key *key = k;
+	const struct mg_ct4_val *val = v;
+	struct mg_lb_backend b = { 0 };
+	char c[MG_ADDRSTRLEN + 8], d[MG_ADDRSTRLEN + 8], a[MG_ADDRSTRLEN];
+	bool ok;
+
+	ok = ct_be_fd >= 0 && !bpf_map_lookup_elem(ct_be_fd, &val->backend, &b) &&
+	     b.gen == val->gen;
+	out_obj_open(NULL);
+	addr4_str(key->saddr, a, sizeof(a));
+	snprintf(c, sizeof(c), "%s:%u", a, ntohs(key->sport));
+	addr4_str(key->daddr, a, sizeof(a));
+	snprintf(d, sizeof(d), "%s:%u", a, ntohs(key->dport));
+	out_str("proto", "%-5s", l4_name(key->proto));
+	out_str("client", " %-22s", c);
+	out_str("vip", " %-22s", d);
+	addr4_str(ok ? b.addr : 0, a, sizeof(a));
+	snprintf(c, sizeof(c), "%s:%u", a, ok ? ntohs(b.port) : 0);
+	out_str("backend", " %-22s", c);
+	out_u64("cluster_id", " %-8llu", ok ? b.cluster_id : 0);
+	out_bool("live", " %-6s", ok && (b.flags & MG_LB_BE_F_LIVE));
+	out_u64("slot", " %-6llu", val->backend);
+	addr4_str(val->snat_addr, a, sizeof(a));
+	snprintf(c, sizeof(c), "%s:%u", a, ntohs(val->snat_port));
+	out_str("snat", " %s\n", val->snat_addr ? c : "-");
+	out_obj_close();
+}
+
 struct map_desc {
 	const char *cli_name;
 	const char *map;
@@ -244,6 +315,15 @@ static const struct map_desc maps[] = {
 	  "destination        interface    ifindex mtu   mac\n" },
 	{ "tx", "mg_tx", sizeof(__u32), sizeof(__u32), print_tx,
 	  "interface    ifindex\n" },
+	{ "services", "mg_svc", sizeof(struct mg_svc_key),
+	  sizeof(struct mg_svc_val), print_svc,
+	  "vip              port   proto id\n" },
+	{ "backends", "mg_lbbe", sizeof(__u32), sizeof(struct mg_lb_backend),
+	  print_lbbe,
+	  "slot   address          port   cluster  live   local  gen\n" },
+	{ "ct", "mg_ct4", sizeof(struct mg_ct4_key), sizeof(struct mg_ct4_val),
+	  print_ct,
+	  "proto client                 vip                    backend                cluster  live   slot   snat\n" },
 	{ "stats", "mg_stats", 0, 0, NULL, NULL },
 };
 
@@ -357,7 +437,11 @@ int cmd_bpf(struct mg_cli *cli, int argc, char **argv)
 		return 1;
 	out_arr_open(d->cli_name);
 	out_text("%s", d->header);
+	if (d->print == print_ct)
+		ct_be_fd = mg_cli_open_map(cli, "mg_lbbe");
 	n = map_walk(fd, d->ksz, d->vsz, d->print);
+	if (ct_be_fd >= 0)
+		close(ct_be_fd);
 	out_arr_close();
 	out_finish();
 	close(fd);

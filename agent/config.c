@@ -33,6 +33,7 @@
 #define CFG_FILE_MAX	(1 << 20)	/* a real config is a few KiB */
 #define CFG_QUOTE_MAX	64		/* longest value quoted in a message */
 #define CFG_SECT_MAX	(MG_CFG_NAME_MAX + 8)
+#define SVC_OWNER(i)	(MG_CFG_MAX_PEERS + 1 + (i))
 
 enum cfg_sect {
 	SECT_NONE,	/* before the first header */
@@ -41,6 +42,7 @@ enum cfg_sect {
 	SECT_GATEWAY,
 	SECT_GOSSIP,
 	SECT_PEER,
+	SECT_SERVICE,
 	SECT_BAD,	/* reported at its header; its keys are skipped */
 	SECT_MAX,
 };
@@ -48,7 +50,7 @@ enum cfg_sect {
 static const char *const sect_names[SECT_MAX] = {
 	[SECT_AGENT] = "agent", [SECT_CLUSTER] = "cluster",
 	[SECT_GATEWAY] = "gateway", [SECT_GOSSIP] = "gossip",
-	[SECT_PEER] = "peer",
+	[SECT_PEER] = "peer", [SECT_SERVICE] = "service",
 };
 
 enum cfg_key_id {
@@ -60,6 +62,8 @@ enum cfg_key_id {
 	K_GOSSIP, K_GOSSIP_BIND, K_GOSSIP_PORT, K_GOSSIP_ADVERTISE, K_PROFILE,
 	K_SEED, K_KEY,
 	K_PEER_CLUSTER, K_PEER_CLUSTER_ID, K_PEER_TUNNEL, K_PEER_CIDR,
+	K_SVC_VIP, K_SVC_PORT, K_SVC_PROTO, K_SVC_AFFINITY, K_SVC_MIN_LOCAL,
+	K_SVC_BACKEND, K_SVC_INTERVAL, K_SVC_TIMEOUT, K_SVC_RISE, K_SVC_FALL,
 	K_MAX,
 };
 
@@ -95,10 +99,14 @@ struct cfg_parse {
 	enum cfg_sect sect;
 	char label[CFG_SECT_MAX];	/* of sect, as messages show it */
 	int peer;		/* index in cfg->peers when sect == SECT_PEER */
+	int svc;		/* index in cfg->services when SECT_SERVICE */
 	int sect_line[SECT_MAX];	/* first header of each section */
 
-	/* Owner 0 is this gateway, owner i + 1 is cfg->peers[i]. */
-	int key_line[MG_CFG_MAX_PEERS + 1][K_MAX];
+	/*
+	 * Owner 0 is this gateway, owner i + 1 is cfg->peers[i], owner
+	 * SVC_OWNER(i) is cfg->services[i].
+	 */
+	int key_line[MG_CFG_MAX_PEERS + 1 + MG_CFG_MAX_SERVICES][K_MAX];
 	int cidr_line[MG_CFG_MAX_PEERS + 1][MG_CFG_MAX_CIDRS];
 	int tunnel_line[MG_CFG_MAX_PEERS + 1][MG_CFG_MAX_TUNNELS];
 };
@@ -360,6 +368,77 @@ static int parse_key(const struct cfg_key *k, const char *val, void *dst,
 	return 0;
 }
 
+int mg_cfg_backend_parse(const char *val, struct mg_cfg_backend *b)
+{
+	char host[MG_ADDRSTRLEN + 1];
+	unsigned long port, weight = 100;
+	const char *colon = strchr(val, ':');
+	char *end;
+
+	memset(b, 0, sizeof(*b));
+	if (!colon || (size_t)(colon - val) >= sizeof(host))
+		return -EINVAL;
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - val), val);
+	if (mg_addr_parse(host, &b->addr) || b->addr.family != MG_AF_INET)
+		return -EINVAL;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (!isdigit((unsigned char)colon[1]) || errno || !port ||
+	    port > 65535)
+		return -EINVAL;
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end) {
+		const char *w = end;
+
+		weight = strtoul(w, &end, 10);
+		if (!isdigit((unsigned char)*w) || *end || errno || !weight ||
+		    weight > 65535)
+			return -EINVAL;
+	}
+	b->port = (__u16)port;
+	b->weight = (__u16)weight;
+	return 0;
+}
+
+/* "ADDR:PORT [WEIGHT]": one of this cluster's backends of a service. */
+static int parse_backend(const struct cfg_key *k, const char *val, void *dst,
+			 char *msg, size_t msglen)
+{
+	if (mg_cfg_backend_parse(val, dst)) {
+		snprintf(msg, msglen,
+			 "\"%.*s\" is not a backend: IPV4:PORT [WEIGHT 1..65535], e.g. 10.1.0.20:8080 100",
+			 CFG_QUOTE_MAX, val);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_vip(const struct cfg_key *k, const char *val, void *dst,
+		     char *msg, size_t msglen)
+{
+	struct mg_addr *a = dst;
+
+	if (mg_addr_parse(val, a) || a->family != MG_AF_INET) {
+		snprintf(msg, msglen, "\"%.*s\" is not an IPv4 address",
+			 CFG_QUOTE_MAX, val);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void mg_cfg_service_defaults(struct mg_cfg_service *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->proto = MG_SVC_TCP;
+	s->affinity = MG_AFFINITY_ANY;
+	s->min_local = 1;
+	s->health_interval = 1000;
+	s->health_timeout = 500;
+	s->rise = 2;
+	s->fall = 3;
+}
+
 /* --- the keys ------------------------------------------------------------- */
 
 static const char *const xdp_modes[] = {
@@ -373,6 +452,13 @@ static const char *const profiles[] = {
 	[MG_PROFILE_LOCAL] = "local", NULL
 };
 static const char *const yes_no[] = { "no", "yes", NULL };
+static const char *const svc_protos[] = {
+	[MG_SVC_TCP] = "tcp", [MG_SVC_UDP] = "udp", NULL
+};
+static const char *const affinities[] = {
+	[MG_AFFINITY_ANY] = "any", [MG_AFFINITY_LOCAL] = "local",
+	[MG_AFFINITY_REMOTE] = "remote", NULL
+};
 static const char *const frag_modes[] = {
 	[MG_FRAGMENT_DROP] = "drop", [MG_FRAGMENT_STACK] = "stack", NULL
 };
@@ -385,6 +471,8 @@ static const char *const frag_modes[] = {
 #define CFG(s, n, fn, f, ...)	KEY(s, n, fn, struct mg_config, f, __VA_ARGS__)
 #define PEER(n, fn, f, ...) \
 	KEY(SECT_PEER, n, fn, struct mg_cfg_peer, f, __VA_ARGS__)
+#define SVC(n, fn, f, ...) \
+	KEY(SECT_SERVICE, n, fn, struct mg_cfg_service, f, __VA_ARGS__)
 #define TUNNELS(s, type)						\
 	{ .name = "tunnel_address", .sect = (s), .parse = parse_addr,	\
 	  .off = offsetof(type, tunnels), .size = sizeof(struct mg_addr), \
@@ -462,6 +550,27 @@ static const struct cfg_key cfg_keys[K_MAX] = {
 				   .min = 1, .max = 255, .required = true),
 	[K_PEER_TUNNEL] = TUNNELS(SECT_PEER, struct mg_cfg_peer),
 	[K_PEER_CIDR] = CIDRS(SECT_PEER, struct mg_cfg_peer),
+	[K_SVC_VIP] = SVC("vip", parse_vip, vip, .required = true),
+	[K_SVC_PORT] = SVC("port", parse_uint, port, .min = 1, .max = 65535,
+			   .required = true),
+	[K_SVC_PROTO] = SVC("proto", parse_choice, proto,
+			    .choices = svc_protos),
+	[K_SVC_AFFINITY] = SVC("affinity", parse_choice, affinity,
+			       .choices = affinities),
+	[K_SVC_MIN_LOCAL] = SVC("min_local", parse_uint, min_local, .min = 0,
+				.max = MG_CFG_MAX_BACKENDS),
+	[K_SVC_BACKEND] = { .name = "backend", .sect = SECT_SERVICE,
+			    .parse = parse_backend,
+			    .off = offsetof(struct mg_cfg_service, backends),
+			    .size = sizeof(struct mg_cfg_backend),
+			    .n_off = offsetof(struct mg_cfg_service, n_backends),
+			    .repeat = true, .max = MG_CFG_MAX_BACKENDS },
+	[K_SVC_INTERVAL] = SVC("health_interval", parse_uint, health_interval,
+			       .min = 10, .max = 3600000),
+	[K_SVC_TIMEOUT] = SVC("health_timeout", parse_uint, health_timeout,
+			      .min = 1, .max = 3600000),
+	[K_SVC_RISE] = SVC("rise", parse_uint, rise, .min = 1, .max = 100),
+	[K_SVC_FALL] = SVC("fall", parse_uint, fall, .min = 1, .max = 100),
 };
 
 static const struct cfg_key *cfg_key_find(enum cfg_sect sect, const char *name)
@@ -485,6 +594,44 @@ static const char *owner_sect(const struct mg_config *cfg, int owner,
 }
 
 /* --- the parse ------------------------------------------------------------ */
+
+/* "[service NAME]": a new entry of cfg->services. */
+static void cfg_service_section(struct cfg_parse *ps, const char *sect)
+{
+	struct mg_config *cfg = ps->cfg;
+	struct mg_cfg_service *svc;
+	const char *name;
+
+	ps->sect = SECT_BAD;
+	for (name = sect + 7; isspace((unsigned char)*name); name++)
+		;
+	if (!name_valid(name, MG_CFG_NAME_MAX - 1)) {
+		cfg_err(ps, ps->line, sect, NULL,
+			"\"%s\" is not a service name: [service NAME], NAME 1 to %d of A-Z a-z 0-9 . _ -",
+			name, MG_CFG_NAME_MAX - 1);
+		return;
+	}
+	for (int i = 0; i < cfg->n_services; i++) {
+		if (!strcmp(cfg->services[i].name, name)) {
+			cfg_err(ps, ps->line, sect, NULL,
+				"service defined twice (first at line %d)",
+				cfg->services[i].line);
+			return;
+		}
+	}
+	if (cfg->n_services >= MG_CFG_MAX_SERVICES) {
+		cfg_err(ps, ps->line, sect, NULL, "more than %d services",
+			MG_CFG_MAX_SERVICES);
+		return;
+	}
+	ps->svc = cfg->n_services++;
+	svc = &cfg->services[ps->svc];
+	mg_cfg_service_defaults(svc);
+	strcpy(svc->name, name);
+	svc->line = ps->line;
+	ps->sect = SECT_SERVICE;
+	snprintf(ps->label, sizeof(ps->label), "service %s", name);
+}
 
 static void cfg_section(struct cfg_parse *ps, const char *hdr)
 {
@@ -529,10 +676,15 @@ static void cfg_section(struct cfg_parse *ps, const char *hdr)
 			return;
 		}
 	}
+	if (!strncmp(sect, "service", 7) &&
+	    (!sect[7] || isspace((unsigned char)sect[7]))) {
+		cfg_service_section(ps, sect);
+		return;
+	}
 	if (strncmp(sect, "peer", 4) ||
 	    (sect[4] && !isspace((unsigned char)sect[4]))) {
 		cfg_err(ps, ps->line, sect, NULL,
-			"unknown section (known: agent, cluster, gateway, gossip, peer NAME)");
+			"unknown section (known: agent, cluster, gateway, gossip, peer NAME, service NAME)");
 		return;
 	}
 
@@ -638,6 +790,10 @@ static int cfg_handler(void *user, const char *section, const char *name,
 		owner = ps->peer + 1;
 		base = (char *)&ps->cfg->peers[ps->peer];
 	}
+	if (ps->sect == SECT_SERVICE) {
+		owner = SVC_OWNER(ps->svc);
+		base = (char *)&ps->cfg->services[ps->svc];
+	}
 	if (ps->sect == SECT_NONE) {
 		cfg_err(ps, ps->line, sect, name, "key outside any section");
 		return 1;
@@ -697,6 +853,17 @@ static void check_required(struct cfg_parse *ps)
 	for (k = cfg_keys; k < cfg_keys + K_MAX; k++) {
 		if (!k->required)
 			continue;
+		for (int i = 0; k->sect == SECT_SERVICE &&
+				i < cfg->n_services; i++) {
+			if (ps->key_line[SVC_OWNER(i)][k - cfg_keys])
+				continue;
+			snprintf(sect, sizeof(sect), "service %s",
+				 cfg->services[i].name);
+			cfg_err(ps, cfg->services[i].line, sect, k->name,
+				"required key is missing");
+		}
+		if (k->sect == SECT_SERVICE)
+			continue;
 		for (owner = 0; owner <= cfg->n_peers; owner++) {
 			if ((k->sect == SECT_PEER) != !!owner ||
 			    ps->key_line[owner][k - cfg_keys])
@@ -709,6 +876,38 @@ static void check_required(struct cfg_parse *ps)
 				k->name, k->repeat ?
 				"required: at least one is needed" :
 				"required key is missing");
+		}
+	}
+}
+
+/* Health timeout within the interval; one service per VIP:port/proto. */
+static void check_services(struct cfg_parse *ps)
+{
+	const struct mg_config *cfg = ps->cfg;
+	char sect[CFG_SECT_MAX];
+
+	for (int i = 0; i < cfg->n_services; i++) {
+		const struct mg_cfg_service *s = &cfg->services[i];
+		int o = SVC_OWNER(i);
+
+		snprintf(sect, sizeof(sect), "service %s", s->name);
+		if (s->health_timeout > s->health_interval)
+			cfg_err(ps, ps->key_line[o][K_SVC_TIMEOUT] ?:
+				ps->key_line[o][K_SVC_INTERVAL] ?: s->line,
+				sect, "health_timeout",
+				"%u ms is longer than health_interval (%u ms)",
+				s->health_timeout, s->health_interval);
+		for (int j = 0; j < i; j++) {
+			const struct mg_cfg_service *t = &cfg->services[j];
+
+			if (s->vip.family && mg_addr_equal(&s->vip, &t->vip) &&
+			    s->port == t->port && s->proto == t->proto) {
+				cfg_err(ps, ps->key_line[o][K_SVC_PORT] ?: s->line,
+					sect, "port",
+					"the same VIP, port and proto as [service %s] (line %d)",
+					t->name, t->line);
+				break;
+			}
 		}
 	}
 }
@@ -1015,6 +1214,7 @@ int mg_config_load_string(struct mg_config *cfg, const char *path,
 			cfg->seeds[i].port = cfg->gossip_port;
 
 	check_required(ps);
+	check_services(ps);
 	check_clusters(ps);
 	check_tunnels(ps);
 	check_cidrs(ps);

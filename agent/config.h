@@ -17,6 +17,42 @@
 #define MG_GOSSIP_PORT_DEFAULT	7946
 #define MG_CFG_MSS_AUTO		0xffff	/* mss_clamp = auto */
 
+#define MG_CFG_MAX_SERVICES	64	/* [service NAME] sections */
+#define MG_CFG_MAX_BACKENDS	32	/* this cluster's backends per service */
+
+enum mg_affinity { MG_AFFINITY_ANY, MG_AFFINITY_LOCAL, MG_AFFINITY_REMOTE };
+enum mg_svc_proto { MG_SVC_TCP, MG_SVC_UDP };
+
+/* "backend = ADDR:PORT [WEIGHT]": one of this cluster's backends. */
+struct mg_cfg_backend {
+	struct mg_addr addr;			/* IPv4 */
+	__u16 port;				/* host order */
+	__u16 weight;				/* 1..65535, default 100 */
+};
+
+/* [service NAME]: a global service and this cluster's backends of it. */
+struct mg_cfg_service {
+	char name[MG_CFG_NAME_MAX];
+	struct mg_addr vip;			/* required, IPv4 */
+	__u16 port;				/* required, host order */
+	int proto;				/* enum mg_svc_proto, default tcp */
+	int affinity;				/* enum mg_affinity, default any */
+	__u16 min_local;			/* healthy local backends below
+						 * which remote ones join in
+						 * (affinity local); default 1 */
+	__u32 health_interval;			/* ms, default 1000 */
+	__u32 health_timeout;			/* ms, default 500 */
+	__u8 rise, fall;			/* default 2 and 3 */
+	int n_backends;
+	struct mg_cfg_backend backends[MG_CFG_MAX_BACKENDS];
+	int line;				/* where the section starts */
+};
+
+/* Defaults of a service (everything but name, vip and port). */
+void mg_cfg_service_defaults(struct mg_cfg_service *s);
+/* "ADDR:PORT [WEIGHT]" into b; 0 or -EINVAL. */
+int mg_cfg_backend_parse(const char *val, struct mg_cfg_backend *b);
+
 enum mg_xdp_mode { MG_XDP_NATIVE, MG_XDP_GENERIC };
 enum mg_nh_mode { MG_NH_TABLE, MG_NH_FIB };
 enum mg_gossip_profile { MG_PROFILE_LAN, MG_PROFILE_WAN, MG_PROFILE_LOCAL };
@@ -84,6 +120,10 @@ struct mg_config {
 	/* [peer NAME], static peers (gateways that do not gossip) */
 	int n_peers;
 	struct mg_cfg_peer peers[MG_CFG_MAX_PEERS];
+
+	/* [service NAME], global services */
+	int n_services;
+	struct mg_cfg_service services[MG_CFG_MAX_SERVICES];
 };
 
 /*

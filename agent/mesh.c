@@ -1794,3 +1794,8 @@ int mg_mesh_cmd_keys(struct mg_cli *cli, int argc, char **argv)
 	}
 	return keys_apply(cli, mesh, &kr);
 }
+
+struct mg_state *mg_mesh_state(struct mg_mesh *mesh)
+{
+	return mesh ? mesh->st : NULL;
+}

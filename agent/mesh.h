@@ -22,6 +22,7 @@
 struct mg_loop;
 struct mg_mesh;
 struct mg_cli;
+struct mg_state;
 
 struct mg_mesh_ops {
 	/* The view changed (members, their state or endpoints): resync. */
@@ -49,6 +50,10 @@ int mg_mesh_view(struct mg_mesh *mesh, struct mg_view *view);
 /* Replace the endpoints learned from kernel routes. */
 void mg_mesh_set_route_endpoints(struct mg_mesh *mesh,
 				 const struct mg_prefix *p, int n);
+
+/* The replicated state (services publish their backends in it); NULL
+ * when gossip is off. */
+struct mg_state *mg_mesh_state(struct mg_mesh *mesh);
 
 /* Control-socket commands: peers, endpoints, keys. */
 int mg_mesh_cmd_peers(struct mg_cli *cli, int argc, char **argv);

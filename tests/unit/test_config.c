@@ -120,6 +120,41 @@ static void run_err_case(void **state)
 	ERR("peer " what, BASE PEER("west-gw1", c, id, tun, cidr),	\
 	    "t.conf:" #line ": [peer west-gw1] " key ": ")
 
+/* --- [service NAME] --------------------------------------------------------- */
+/* Three lines: header, vip, port (lines 8 to 10 after BASE). */
+#define SVCSECT(n)	"[service " n "]\nvip = 10.96.0.10\nport = 80\n"
+#define SVCBAD(k, v)	ERR("service " k " = " v,			\
+			    BASE SVCSECT("web") k " = " v "\n",		\
+			    "t.conf:11: [service web] " k ": ")
+#define SERVICE_CASES							\
+	SVCBAD("vip", "fd00::1"),					\
+	SVCBAD("port", "0"),						\
+	SVCBAD("proto", "sctp"),					\
+	SVCBAD("affinity", "near"),					\
+	SVCBAD("min_local", "33"),					\
+	SVCBAD("backend", "10.1.0.20"),					\
+	SVCBAD("backend", "10.1.0.20:0"),				\
+	SVCBAD("backend", "10.1.0.20:80 0"),				\
+	SVCBAD("backend", "fd00::20:80"),				\
+	SVCBAD("health_interval", "5"),					\
+	SVCBAD("rise", "0"),						\
+	SVCBAD("fall", "101"),						\
+	SVCBAD("bogus", "1"),						\
+	ERR("service without a name", BASE "[service]\n",		\
+	    "t.conf:8: [service]: "),					\
+	ERR("service defined twice", BASE SVCSECT("web") SVCSECT("web"), \
+	    "t.conf:11: [service web]: "),				\
+	ERR("service without vip", BASE "[service web]\nport = 80\n",	\
+	    "t.conf:8: [service web] vip: "),				\
+	ERR("service without port", BASE "[service web]\nvip = 10.96.0.1\n", \
+	    "t.conf:8: [service web] port: "),				\
+	ERR("service timeout past interval",				\
+	    BASE SVCSECT("web") "health_interval = 100\nhealth_timeout = 200\n", \
+	    "t.conf:12: [service web] health_timeout: "),		\
+	ERR("two services on one VIP:port/proto",			\
+	    BASE SVCSECT("web") SVCSECT("www"),				\
+	    "t.conf:13: [service www] port: ")
+
 /* --- sections and syntax ------------------------------------------------- */
 #define SYNTAX_CASES							\
 	ERR("unknown section", BASE "[foo]\nx = 1\n", "t.conf:8: [foo]: "), \
@@ -393,6 +428,41 @@ static void assert_addr(const struct mg_addr *a, const char *want)
 	char buf[MG_ADDRSTRLEN];
 
 	assert_string_equal(mg_addr_str(a, buf, sizeof(buf)), want);
+}
+
+static void test_good_service(void **state)
+{
+	expect_ok(BASE SVCSECT("web")
+		  "proto = udp\naffinity = local\nmin_local = 2\n"
+		  "backend = 10.1.0.20:8080\nbackend = 10.1.0.21:8081 7\n"
+		  "health_interval = 300\nhealth_timeout = 100\n"
+		  "rise = 4\nfall = 5\n"
+		  SVCSECT("tcp-web"));
+	assert_int_equal(cfg->n_services, 2);
+	assert_string_equal(cfg->services[0].name, "web");
+	assert_addr(&cfg->services[0].vip, "10.96.0.10");
+	assert_int_equal(cfg->services[0].port, 80);
+	assert_int_equal(cfg->services[0].proto, MG_SVC_UDP);
+	assert_int_equal(cfg->services[0].affinity, MG_AFFINITY_LOCAL);
+	assert_int_equal(cfg->services[0].min_local, 2);
+	assert_int_equal(cfg->services[0].n_backends, 2);
+	assert_addr(&cfg->services[0].backends[1].addr, "10.1.0.21");
+	assert_int_equal(cfg->services[0].backends[1].port, 8081);
+	assert_int_equal(cfg->services[0].backends[1].weight, 7);
+	assert_int_equal(cfg->services[0].backends[0].weight, 100);
+	assert_int_equal(cfg->services[0].health_interval, 300);
+	assert_int_equal(cfg->services[0].health_timeout, 100);
+	assert_int_equal(cfg->services[0].rise, 4);
+	assert_int_equal(cfg->services[0].fall, 5);
+	/* The defaults. */
+	assert_int_equal(cfg->services[1].proto, MG_SVC_TCP);
+	assert_int_equal(cfg->services[1].affinity, MG_AFFINITY_ANY);
+	assert_int_equal(cfg->services[1].min_local, 1);
+	assert_int_equal(cfg->services[1].health_interval, 1000);
+	assert_int_equal(cfg->services[1].health_timeout, 500);
+	assert_int_equal(cfg->services[1].rise, 2);
+	assert_int_equal(cfg->services[1].fall, 3);
+	assert_int_equal(cfg->services[1].n_backends, 0);
 }
 
 static void test_good_full(void **state)
@@ -891,6 +961,8 @@ int main(void)
 		VALUE_CASES,
 		REQUIRED_CASES,
 		MESH_CASES,
+		SERVICE_CASES,
+		cmocka_unit_test(test_good_service),
 		cmocka_unit_test(test_good_full),
 		cmocka_unit_test(test_good_defaults),
 		cmocka_unit_test(test_good_gossip),

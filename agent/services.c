@@ -1,0 +1,1046 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Global services: model, health checks, gossip of backends, Maglev
+ * tables written atomically.  See services.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include <meshgate/abi.h>
+#include "cli.h"
+#include "gossip/state.h"
+#include "health.h"
+#include "maglev.h"
+#include "services.h"
+#include "lib/log.h"
+#include "lib/loop.h"
+#include "lib/out.h"
+
+_Static_assert(MG_LB_RING_SIZE == MG_MAGLEV_SIZE_SMALL,
+	       "the datapath's table size is the agent's Maglev size");
+_Static_assert(MG_CFG_MAX_SERVICES <= MG_LB_MAX_SERVICES,
+	       "service ids index mg_lbring");
+
+#define SVC_MAX_BE	256	/* backends of one service, all clusters */
+#define SVC_WIRE_V	1
+#define SVC_WIRE_HDR	7	/* version, health, weight, affinity, min_local */
+#define SVC_NAME_WIRE	(MG_STATE_VAL_MAX - SVC_WIRE_HDR)
+
+static const char *const affinity_names[] = {
+	[MG_AFFINITY_ANY] = "any", [MG_AFFINITY_LOCAL] = "local",
+	[MG_AFFINITY_REMOTE] = "remote", NULL
+};
+
+/* One of this cluster's backends: probed here. */
+struct lbe {
+	struct mg_cfg_backend b;
+	struct mg_health h;
+	int fd;				/* probe in flight, else -1 */
+	struct mg_loop_src *src;
+	uint64_t deadline_ms;
+	struct svc *svc;
+};
+
+/* A backend as the last sync saw it, any cluster. */
+struct sbe {
+	struct mg_addr addr;
+	__u16 port, weight;
+	__u8 cluster_id;
+	bool local;
+	enum mg_health_state state;
+	bool live;			/* UP and its cluster reachable */
+	bool in_use;			/* in the Maglev table */
+	__u32 slot;
+	char origin[MG_STATE_NAME_MAX + 1];
+};
+
+enum svc_source { SRC_CONFIG, SRC_CLI, SRC_GOSSIP };
+
+struct svc {
+	bool used;
+	enum svc_source source;
+	bool seen;			/* gossip-learned: still advertised */
+	struct mg_cfg_service c;
+	struct mg_health_cfg hc;
+	struct lbe local[MG_CFG_MAX_BACKENDS];
+	struct mg_loop_src *timer;
+	struct mg_services *s;
+	struct sbe be[SVC_MAX_BE];
+	int n_be;
+	__u64 sig;			/* of the table last written */
+	bool written;
+};
+
+struct slot {
+	bool used, seen;
+	__u32 gen;
+	__u32 vip, addr;		/* network order */
+	__u16 vport, port;		/* host order */
+	__u8 proto, cluster_id;
+	bool live, local;
+};
+
+struct mg_services {
+	struct mg_loop *loop;
+	const struct mg_config *cfg;
+	void (*changed)(void *arg);
+	void *arg;
+	struct svc svc[MG_CFG_MAX_SERVICES];
+	struct slot slots[MG_LB_MAX_BACKENDS];
+	struct mg_services_maps maps;	/* of the last sync */
+	/*
+	 * Next slot generation: above every one in mg_lbbe when we started,
+	 * so that a flow tracked by an earlier run never takes a re-used
+	 * slot for its backend (it is re-hashed instead).
+	 */
+	__u32 gen_next;
+	char path[PATH_MAX + 16];	/* state_dir/services */
+};
+
+static __u8 svc_ipproto(const struct mg_cfg_service *c)
+{
+	return c->proto == MG_SVC_UDP ? IPPROTO_UDP : IPPROTO_TCP;
+}
+
+static const char *proto_name(__u8 p)
+{
+	return p == IPPROTO_UDP ? "udp" : "tcp";
+}
+
+/* --- health ---------------------------------------------------------------- */
+
+static void probe_done(struct lbe *l, bool ok)
+{
+	struct svc *v = l->svc;
+	char a[MG_ADDRSTRLEN];
+
+	if (l->src)
+		mg_loop_del(v->s->loop, l->src);
+	l->src = NULL;
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+	if (!mg_health_result(&l->h, ok, mg_now_ms()))
+		return;
+	pr_info("service %s: backend %s:%u is %s", v->c.name,
+		mg_addr_str(&l->b.addr, a, sizeof(a)), l->b.port,
+		mg_health_state_name(l->h.state));
+	if (v->s->changed)
+		v->s->changed(v->s->arg);
+}
+
+static void on_probe(struct mg_loop_src *src, uint32_t ev, void *arg)
+{
+	struct lbe *l = arg;
+
+	probe_done(l, mg_health_probe_finish(l->fd) == 0);
+}
+
+static void on_health_tick(struct mg_loop_src *src, uint32_t ev, void *arg)
+{
+	struct svc *v = arg;
+	uint64_t now = mg_now_ms();
+
+	for (int i = 0; i < v->c.n_backends; i++) {
+		struct lbe *l = &v->local[i];
+		int rc, fd = -1;
+
+		if (l->fd >= 0) {
+			if (now < l->deadline_ms)
+				continue;
+			probe_done(l, false);
+		}
+		rc = mg_health_probe_start(&l->b.addr, l->b.port, &fd);
+		if (rc == 1) {
+			l->fd = fd;
+			probe_done(l, true);
+			continue;
+		}
+		if (rc < 0) {
+			probe_done(l, false);
+			continue;
+		}
+		l->fd = fd;
+		l->deadline_ms = now + v->hc.timeout_ms;
+		l->src = mg_loop_add_fd(v->s->loop, fd, EPOLLOUT, on_probe, l);
+		if (!l->src)
+			probe_done(l, false);
+	}
+}
+
+static void svc_stop(struct svc *v)
+{
+	for (int i = 0; i < MG_CFG_MAX_BACKENDS; i++) {
+		struct lbe *l = &v->local[i];
+
+		if (l->src)
+			mg_loop_del(v->s->loop, l->src);
+		if (l->fd >= 0)
+			close(l->fd);
+		l->src = NULL;
+		l->fd = -1;
+	}
+	if (v->timer)
+		mg_loop_del(v->s->loop, v->timer);
+	v->timer = NULL;
+	v->used = false;
+}
+
+static int svc_start(struct mg_services *s, const struct mg_cfg_service *c,
+		     enum svc_source source)
+{
+	struct svc *v = NULL;
+	uint64_t now = mg_now_ms();
+
+	for (int i = 0; i < MG_CFG_MAX_SERVICES; i++) {
+		if (!s->svc[i].used) {
+			v = &s->svc[i];
+			break;
+		}
+	}
+	if (!v)
+		return -ENOSPC;
+	memset(v, 0, offsetof(struct svc, be));
+	v->used = true;
+	v->source = source;
+	v->s = s;
+	v->c = *c;
+	v->n_be = 0;
+	v->written = false;
+	v->hc.interval_ms = c->health_interval;
+	v->hc.timeout_ms = c->health_timeout;
+	v->hc.rise = c->rise;
+	v->hc.fall = c->fall;
+	if (mg_health_cfg_check(&v->hc)) {
+		v->used = false;
+		return -EINVAL;
+	}
+	for (int i = 0; i < MG_CFG_MAX_BACKENDS; i++) {
+		v->local[i].fd = -1;
+		v->local[i].svc = v;
+		if (i < c->n_backends) {
+			v->local[i].b = c->backends[i];
+			mg_health_init(&v->local[i].h, &v->hc, now);
+		}
+	}
+	/* UDP has no connect to probe: its backends serve as configured. */
+	if (c->proto == MG_SVC_UDP)
+		for (int i = 0; i < c->n_backends; i++)
+			mg_health_set(&v->local[i].h, MG_HEALTH_UP, now);
+	if (c->n_backends && c->proto == MG_SVC_TCP) {
+		v->timer = mg_loop_add_timer(s->loop, 1, v->hc.interval_ms,
+					     on_health_tick, v);
+		if (!v->timer) {
+			v->used = false;
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static struct svc *svc_find(struct mg_services *s, const char *name)
+{
+	for (int i = 0; i < MG_CFG_MAX_SERVICES; i++)
+		if (s->svc[i].used && !strcmp(s->svc[i].c.name, name))
+			return &s->svc[i];
+	return NULL;
+}
+
+static struct svc *svc_find_vip(struct mg_services *s, __u32 vip, __u16 port,
+				__u8 proto)
+{
+	for (int i = 0; i < MG_CFG_MAX_SERVICES; i++) {
+		struct svc *v = &s->svc[i];
+
+		if (v->used && v->c.vip.addr[0] == vip && v->c.port == port &&
+		    svc_ipproto(&v->c) == proto)
+			return v;
+	}
+	return NULL;
+}
+
+/* --- arguments (CLI and state_dir/services) -------------------------------- */
+
+static int parse_u(const char *s, unsigned long min, unsigned long max,
+		   unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return !*s || *end || errno || *out < min || *out > max ? -EINVAL : 0;
+}
+
+int mg_services_parse_args(struct mg_cfg_service *c, int argc, char **argv,
+			   char *err, size_t errlen)
+{
+	bool vip = false, port = false;
+	unsigned long u;
+
+	mg_cfg_service_defaults(c);
+	for (int i = 0; i < argc; i += 2) {
+		const char *k = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!val) {
+			snprintf(err, errlen, "\"%s\" needs a value", k);
+			return -EINVAL;
+		}
+		if (!strcmp(k, "vip")) {
+			if (mg_addr_parse(val, &c->vip) ||
+			    c->vip.family != MG_AF_INET)
+				goto bad;
+			vip = true;
+		} else if (!strcmp(k, "port")) {
+			if (parse_u(val, 1, 65535, &u))
+				goto bad;
+			c->port = (__u16)u;
+			port = true;
+		} else if (!strcmp(k, "proto")) {
+			if (!strcasecmp(val, "tcp"))
+				c->proto = MG_SVC_TCP;
+			else if (!strcasecmp(val, "udp"))
+				c->proto = MG_SVC_UDP;
+			else
+				goto bad;
+		} else if (!strcmp(k, "affinity")) {
+			int a;
+
+			for (a = 0; affinity_names[a]; a++)
+				if (!strcasecmp(val, affinity_names[a]))
+					break;
+			if (!affinity_names[a])
+				goto bad;
+			c->affinity = a;
+		} else if (!strcmp(k, "min_local")) {
+			if (parse_u(val, 0, MG_CFG_MAX_BACKENDS, &u))
+				goto bad;
+			c->min_local = (__u16)u;
+		} else if (!strcmp(k, "backend")) {
+			char b[128];
+			char *colon;
+
+			/* ADDR:PORT[:WEIGHT] on the command line. */
+			snprintf(b, sizeof(b), "%s", val);
+			colon = strchr(b, ':');
+			if (colon && strchr(colon + 1, ':'))
+				*strchr(colon + 1, ':') = ' ';
+			if (c->n_backends >= MG_CFG_MAX_BACKENDS ||
+			    mg_cfg_backend_parse(b,
+						 &c->backends[c->n_backends]))
+				goto bad;
+			c->n_backends++;
+		} else {
+			snprintf(err, errlen, "unknown word \"%s\"", k);
+			return -EINVAL;
+		}
+		continue;
+bad:
+		snprintf(err, errlen, "%s: \"%s\" is not valid", k, val);
+		return -EINVAL;
+	}
+	if (!vip || !port) {
+		snprintf(err, errlen, "vip ADDR and port N are required");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* One line per CLI service: NAME followed by its words. */
+static void cli_save(struct mg_services *s)
+{
+	char tmp[PATH_MAX + 32];
+	FILE *f;
+
+	if (!s->path[0])
+		return;
+	mkdir(s->cfg->state_dir, 0700);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", s->path);
+	f = fopen(tmp, "w");
+	if (!f) {
+		pr_warn("cannot save services in %s: %s", tmp, strerror(errno));
+		return;
+	}
+	for (int i = 0; i < MG_CFG_MAX_SERVICES; i++) {
+		const struct svc *v = &s->svc[i];
+		char a[MG_ADDRSTRLEN];
+
+		if (!v->used || v->source != SRC_CLI)
+			continue;
+		fprintf(f, "%s vip %s port %u proto %s affinity %s min_local %u",
+			v->c.name, mg_addr_str(&v->c.vip, a, sizeof(a)),
+			v->c.port, proto_name(svc_ipproto(&v->c)),
+			affinity_names[v->c.affinity], v->c.min_local);
+		for (int b = 0; b < v->c.n_backends; b++)
+			fprintf(f, " backend %s:%u:%u",
+				mg_addr_str(&v->c.backends[b].addr, a,
+					    sizeof(a)),
+				v->c.backends[b].port,
+				v->c.backends[b].weight);
+		fputc('\n', f);
+	}
+	if (fclose(f) || rename(tmp, s->path))
+		pr_warn("cannot save services in %s: %s", s->path,
+			strerror(errno));
+}
+
+static void cli_load(struct mg_services *s)
+{
+	char line[4096], err[128];
+	int lineno = 0;
+	FILE *f = fopen(s->path, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		struct mg_cfg_service c;
+		char *argv[2 * (MG_CFG_MAX_BACKENDS + 8)], *tok, *save;
+		int argc = 0;
+
+		lineno++;
+		tok = strtok_r(line, " \t\n", &save);
+		if (!tok)
+			continue;
+		while (argc < (int)(sizeof(argv) / sizeof(argv[0])) &&
+		       (argv[argc] = strtok_r(NULL, " \t\n", &save)))
+			argc++;
+		if (mg_services_parse_args(&c, argc, argv, err, sizeof(err))) {
+			pr_warn("%s:%d: %s", s->path, lineno, err);
+			continue;
+		}
+		snprintf(c.name, sizeof(c.name), "%s", tok);
+		if (svc_find(s, c.name) || svc_start(s, &c, SRC_CLI))
+			pr_warn("%s:%d: service %s not taken", s->path, lineno,
+				c.name);
+	}
+	fclose(f);
+}
+
+int mg_services_new(struct mg_loop *loop, const struct mg_config *cfg,
+		    void (*changed)(void *arg), void *arg,
+		    struct mg_services **out)
+{
+	struct mg_services *s = calloc(1, sizeof(*s));
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	s->loop = loop;
+	s->cfg = cfg;
+	s->changed = changed;
+	s->arg = arg;
+	s->maps.svc = s->maps.be = s->maps.ring = -1;
+	if (cfg->state_dir[0])
+		snprintf(s->path, sizeof(s->path), "%s/services",
+			 cfg->state_dir);
+	for (int i = 0; i < cfg->n_services; i++) {
+		err = svc_start(s, &cfg->services[i], SRC_CONFIG);
+		if (err) {
+			pr_err("service %s: %s", cfg->services[i].name,
+			       strerror(-err));
+			mg_services_free(s);
+			return err;
+		}
+	}
+	cli_load(s);
+	*out = s;
+	return 0;
+}
+
+void mg_services_free(struct mg_services *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < MG_CFG_MAX_SERVICES; i++)
+		if (s->svc[i].used)
+			svc_stop(&s->svc[i]);
+	free(s);
+}
+
+/* --- gossip ------------------------------------------------------------------ */
+
+static void be_key(struct mg_state_key *k, const struct mg_cfg_service *c,
+		   const struct mg_cfg_backend *b)
+{
+	memset(k, 0, sizeof(*k));
+	k->kind = MG_STATE_BACKEND;
+	k->be.vip = c->vip;
+	k->be.vport = c->port;
+	k->be.proto = svc_ipproto(c);
+	k->be.addr = b->addr;
+	k->be.port = b->port;
+}
+
+static void be_val(struct mg_state_val *v, const struct mg_cfg_service *c,
+		   const struct mg_cfg_backend *b, enum mg_health_state h)
+{
+	size_t n = strnlen(c->name, SVC_NAME_WIRE);
+
+	memset(v, 0, sizeof(*v));
+	v->type = MG_SVC_VT_BACKEND;
+	v->data[0] = SVC_WIRE_V;
+	v->data[1] = (__u8)h;
+	v->data[2] = b->weight >> 8;
+	v->data[3] = b->weight & 0xff;
+	v->data[4] = (__u8)c->affinity;
+	v->data[5] = c->min_local >> 8;
+	v->data[6] = c->min_local & 0xff;
+	memcpy(v->data + SVC_WIRE_HDR, c->name, n);
+	v->len = (__u8)(SVC_WIRE_HDR + n);
+}
+
+static bool key_is_ours(struct mg_services *s, const struct mg_state_key *k)
+{
+	struct svc *v = svc_find_vip(s, k->be.vip.addr[0], k->be.vport,
+				     k->be.proto);
+
+	if (!v || v->source == SRC_GOSSIP)
+		return false;
+	for (int i = 0; i < v->c.n_backends; i++)
+		if (mg_addr_equal(&v->c.backends[i].addr, &k->be.addr) &&
+		    v->c.backends[i].port == k->be.port)
+			return true;
+	return false;
+}
+
+/* Our backends in the store: written when new or changed, deleted when gone. */
+static void publish(struct mg_services *s, struct mg_state *st)
+{
+	struct mg_state_iter it = MG_STATE_ITER_INIT;
+	struct mg_state_key stale[64];
+	struct mg_state_entry e;
+	int n_stale = 0;
+
+	for (int i = 0; i < MG_CFG_MAX_SERVICES; i++) {
+		struct svc *v = &s->svc[i];
+
+		if (!v->used || v->source == SRC_GOSSIP)
+			continue;
+		for (int b = 0; b < v->c.n_backends; b++) {
+			struct mg_state_key k;
+			struct mg_state_val val;
+			int err;
+
+			be_key(&k, &v->c, &v->local[b].b);
+			be_val(&val, &v->c, &v->local[b].b,
+			       v->local[b].h.state);
+			err = mg_state_set_local(st, &k, &val);
+			if (err)
+				pr_warn("service %s: publishing a backend: %s",
+					v->c.name, strerror(-err));
+		}
+	}
+	while (mg_state_iter_next(st, &it, &e) && n_stale < 64)
+		if (e.origin == 0 && e.key.kind == MG_STATE_BACKEND &&
+		    !key_is_ours(s, &e.key))
+			stale[n_stale++] = e.key;
+	for (int i = 0; i < n_stale; i++)
+		mg_state_del_local(st, &stale[i]);
+}
+
+/* Services other clusters advertise that we have no definition of. */
+static void learn(struct mg_services *s, struct mg_state *st)
+{
+	struct mg_state_iter it = MG_STATE_ITER_INIT;
+	struct mg_state_entry e;
+
+	for (int i = 0; i < MG_CFG_MAX_SERVICES; i++)
+		s->svc[i].seen = false;
+	while (mg_state_iter_next(st, &it, &e)) {
+		struct mg_cfg_service c;
+		struct svc *v;
+
+		if (e.origin == 0 || e.key.kind != MG_STATE_BACKEND ||
+		    e.val.type != MG_SVC_VT_BACKEND ||
+		    e.val.len < SVC_WIRE_HDR || e.key.be.vip.family !=
+		    MG_AF_INET)
+			continue;
+		v = svc_find_vip(s, e.key.be.vip.addr[0], e.key.be.vport,
+				 e.key.be.proto);
+		if (v) {
+			v->seen = true;
+			continue;
+		}
+		mg_cfg_service_defaults(&c);
+		snprintf(c.name, sizeof(c.name), "%.*s",
+			 (int)(e.val.len - SVC_WIRE_HDR),
+			 (const char *)e.val.data + SVC_WIRE_HDR);
+		c.vip = e.key.be.vip;
+		c.port = e.key.be.vport;
+		c.proto = e.key.be.proto == IPPROTO_UDP ? MG_SVC_UDP :
+							  MG_SVC_TCP;
+		c.affinity = e.val.data[4] <= MG_AFFINITY_REMOTE ?
+			     e.val.data[4] : MG_AFFINITY_ANY;
+		c.min_local = (__u16)(e.val.data[5] << 8 | e.val.data[6]);
+		if (!c.name[0] || svc_find(s, c.name))
+			snprintf(c.name, sizeof(c.name), "svc-%08x-%u",
+				 ntohl(c.vip.addr[0]), c.port);
+		if (!svc_start(s, &c, SRC_GOSSIP)) {
+			pr_info("service %s learned from %s", c.name,
+				"gossip");
+			svc_find(s, c.name)->seen = true;
+		}
+	}
+	for (int i = 0; i < MG_CFG_MAX_SERVICES; i++) {
+		struct svc *v = &s->svc[i];
+
+		if (v->used && v->source == SRC_GOSSIP && !v->seen) {
+			pr_info("service %s: no longer advertised", v->c.name);
+			svc_stop(v);
+		}
+	}
+}
+
+/* --- the tables ------------------------------------------------------------ */
+
+static bool cluster_alive(const struct mg_view *v, __u8 cid)
+{
+	if (!v || cid == v->cluster_id)
+		return true;
+	for (int i = 0; i < v->n_gw; i++)
+		if (v->gw[i].cluster_id == cid && v->gw[i].alive)
+			return true;
+	return false;
+}
+
+static void be_add(struct svc *v, const struct mg_addr *addr, __u16 port,
+		   __u16 weight, __u8 cid, bool local,
+		   enum mg_health_state state, const char *origin)
+{
+	struct sbe *b;
+
+	for (int i = 0; i < v->n_be; i++) {
+		b = &v->be[i];
+		if (b->port == port && b->cluster_id == cid &&
+		    mg_addr_equal(&b->addr, addr)) {
+			/* Two gateways of one cluster: UP if either says so. */
+			if (state == MG_HEALTH_UP)
+				b->state = state;
+			return;
+		}
+	}
+	if (v->n_be >= SVC_MAX_BE)
+		return;
+	b = &v->be[v->n_be++];
+	memset(b, 0, sizeof(*b));
+	b->addr = *addr;
+	b->port = port;
+	b->weight = weight ? weight : 1;
+	b->cluster_id = cid;
+	b->local = local;
+	b->state = state;
+	snprintf(b->origin, sizeof(b->origin), "%s", origin);
+}
+
+static void gather(struct mg_services *s, struct svc *v, struct mg_state *st,
+		   const struct mg_view *view)
+{
+	struct mg_state_iter it = MG_STATE_ITER_INIT;
+	struct mg_state_origin_info oi;
+	struct mg_state_entry e;
+	__u8 own = s->cfg->cluster_id;
+
+	v->n_be = 0;
+	for (int i = 0; i < v->c.n_backends; i++)
+		be_add(v, &v->local[i].b.addr, v->local[i].b.port,
+		       v->local[i].b.weight, own, true, v->local[i].h.state,
+		       s->cfg->gw_name);
+	while (st && mg_state_iter_next(st, &it, &e)) {
+		if (e.origin == 0 || e.key.kind != MG_STATE_BACKEND ||
+		    e.val.type != MG_SVC_VT_BACKEND ||
+		    e.val.len < SVC_WIRE_HDR ||
+		    e.key.be.vip.addr[0] != v->c.vip.addr[0] ||
+		    e.key.be.vport != v->c.port ||
+		    e.key.be.proto != svc_ipproto(&v->c) ||
+		    e.key.be.addr.family != MG_AF_INET ||
+		    mg_state_origin_get(st, e.origin, &oi))
+			continue;
+		/* Our siblings' backends are ours: we probe them ourselves. */
+		if (oi.cluster_id == own)
+			continue;
+		be_add(v, &e.key.be.addr, e.key.be.port,
+		       (__u16)(e.val.data[2] << 8 | e.val.data[3]),
+		       oi.cluster_id, false,
+		       e.val.data[1] <= MG_HEALTH_DOWN ? e.val.data[1] :
+							  MG_HEALTH_UNKNOWN,
+		       oi.name);
+	}
+
+	int n_local = 0, n_remote = 0;
+
+	for (int i = 0; i < v->n_be; i++) {
+		struct sbe *b = &v->be[i];
+
+		b->live = b->state == MG_HEALTH_UP &&
+			  cluster_alive(view, b->cluster_id);
+		n_local += b->live && b->local;
+		n_remote += b->live && !b->local;
+	}
+	for (int i = 0; i < v->n_be; i++) {
+		struct sbe *b = &v->be[i];
+
+		switch (v->c.affinity) {
+		case MG_AFFINITY_LOCAL:
+			b->in_use = b->live &&
+				    (b->local || n_local < v->c.min_local ||
+				     !n_local);
+			break;
+		case MG_AFFINITY_REMOTE:
+			b->in_use = b->live && (!b->local || !n_remote);
+			break;
+		default:
+			b->in_use = b->live;
+		}
+	}
+}
+
+static struct slot *slot_get(struct mg_services *s, const struct svc *v,
+			     const struct sbe *b, __u32 *idx)
+{
+	struct slot *free_slot = NULL;
+	__u32 free_idx = 0;
+
+	for (__u32 i = 0; i < MG_LB_MAX_BACKENDS; i++) {
+		struct slot *sl = &s->slots[i];
+
+		if (!sl->used) {
+			if (!free_slot) {
+				free_slot = sl;
+				free_idx = i;
+			}
+			continue;
+		}
+		if (sl->vip == v->c.vip.addr[0] && sl->vport == v->c.port &&
+		    sl->proto == svc_ipproto(&v->c) &&
+		    sl->addr == b->addr.addr[0] && sl->port == b->port &&
+		    sl->cluster_id == b->cluster_id) {
+			*idx = i;
+			return sl;
+		}
+	}
+	if (!free_slot)
+		return NULL;
+	free_slot->used = true;
+	free_slot->gen = s->gen_next++;
+	free_slot->vip = v->c.vip.addr[0];
+	free_slot->vport = v->c.port;
+	free_slot->proto = svc_ipproto(&v->c);
+	free_slot->addr = b->addr.addr[0];
+	free_slot->port = b->port;
+	free_slot->cluster_id = b->cluster_id;
+	*idx = free_idx;
+	return free_slot;
+}
+
+static int slot_write(const struct mg_services_maps *m, __u32 idx,
+		      const struct slot *sl, bool live)
+{
+	struct mg_lb_backend val = {
+		.addr = sl->addr,
+		.port = htons(sl->port),
+		.cluster_id = sl->cluster_id,
+		.flags = (live ? MG_LB_BE_F_LIVE : 0) |
+			 (sl->local ? MG_LB_BE_F_LOCAL : 0),
+		.gen = sl->gen,
+	};
+
+	return bpf_map_update_elem(m->be, &idx, &val, BPF_ANY) ? -errno : 0;
+}
+
+/* FNV-1a over the table's (slot, weight) pairs, in backend order. */
+static __u64 table_sig(const struct svc *v)
+{
+	__u64 h = 0xcbf29ce484222325ull;
+
+	for (int i = 0; i < v->n_be; i++) {
+		__u64 x = v->be[i].in_use ?
+			  (__u64)v->be[i].slot << 16 | v->be[i].weight : 0;
+
+		for (int k = 0; k < 8; k++) {
+			h ^= (x >> (8 * k)) & 0xff;
+			h *= 0x100000001b3ull;
+		}
+	}
+	return h;
+}
+
+/* Build the service's Maglev table aside and swap it in. */
+static int table_write(const struct mg_services_maps *m, struct svc *v,
+		       __u32 id)
+{
+	struct mg_maglev_backend mb[SVC_MAX_BE];
+	__u32 *table, *keys = NULL, count = MG_LB_RING_SIZE;
+	int fd, err;
+
+	for (int i = 0; i < v->n_be; i++) {
+		struct {
+			__u32 vip, addr;
+			__u16 vport, port;
+			__u8 proto, cid, pad[2];
+		} key = {
+			.vip = v->c.vip.addr[0], .addr = v->be[i].addr.addr[0],
+			.vport = v->c.port, .port = v->be[i].port,
+			.proto = svc_ipproto(&v->c),
+			.cid = v->be[i].cluster_id,
+		};
+
+		mb[i].id = mg_maglev_backend_id(&key, sizeof(key));
+		mb[i].weight = v->be[i].in_use ? v->be[i].weight : 0;
+	}
+	table = malloc(sizeof(*table) * MG_LB_RING_SIZE);
+	keys = malloc(sizeof(*keys) * MG_LB_RING_SIZE);
+	if (!table || !keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = mg_maglev_build(mb, v->n_be, MG_LB_RING_SIZE, table);
+	if (err)
+		goto out;
+	for (__u32 i = 0; i < MG_LB_RING_SIZE; i++) {
+		keys[i] = i;
+		if (table[i] != MG_MAGLEV_EMPTY)
+			table[i] = v->be[table[i]].slot;
+	}
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "mg_ring", sizeof(__u32),
+			    sizeof(__u32), MG_LB_RING_SIZE, NULL);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	err = bpf_map_update_batch(fd, keys, table, &count, NULL);
+	if (err) {
+		err = 0;
+		for (__u32 i = 0; i < MG_LB_RING_SIZE && !err; i++)
+			if (bpf_map_update_elem(fd, &i, &table[i], BPF_ANY))
+				err = -errno;
+	}
+	if (!err && bpf_map_update_elem(m->ring, &id, &fd, BPF_ANY))
+		err = -errno;
+	close(fd);
+out:
+	free(table);
+	free(keys);
+	return err;
+}
+
+int mg_services_sync(struct mg_services *s, struct mg_state *st,
+		     const struct mg_view *view,
+		     const struct mg_services_maps *m)
+{
+	struct mg_svc_key keys[2 * MG_CFG_MAX_SERVICES];
+	struct mg_svc_val vals[2 * MG_CFG_MAX_SERVICES];
+	size_t n_keys = 0;
+	int err = 0, rc;
+
+	s->maps = *m;
+	if (!s->gen_next) {
+		s->gen_next = 1;
+		for (__u32 i = 0; i < MG_LB_MAX_BACKENDS; i++) {
+			struct mg_lb_backend b;
+
+			if (!bpf_map_lookup_elem(m->be, &i, &b) &&
+			    b.gen >= s->gen_next)
+				s->gen_next = b.gen + 1;
+		}
+	}
+	if (st) {
+		publish(s, st);
+		learn(s, st);
+	}
+	for (__u32 i = 0; i < MG_LB_MAX_BACKENDS; i++)
+		s->slots[i].seen = false;
+
+	/* Backends first: a new table must find its slots filled. */
+	for (__u32 id = 0; id < MG_CFG_MAX_SERVICES; id++) {
+		struct svc *v = &s->svc[id];
+
+		if (!v->used)
+			continue;
+		gather(s, v, st, view);
+		for (int i = 0; i < v->n_be; i++) {
+			struct sbe *b = &v->be[i];
+			struct slot *sl = slot_get(s, v, b, &b->slot);
+
+			if (!sl) {
+				pr_warn("service %s: more than %d backends in all",
+					v->c.name, MG_LB_MAX_BACKENDS);
+				b->in_use = b->live = false;
+				continue;
+			}
+			sl->seen = true;
+			sl->local = b->local;
+			if (b->live && !sl->live) {
+				rc = slot_write(m, b->slot, sl, true);
+				err = err ?: rc;
+			}
+			if (b->live)
+				sl->live = true;
+		}
+	}
+	for (__u32 id = 0; id < MG_CFG_MAX_SERVICES; id++) {
+		struct svc *v = &s->svc[id];
+		__u64 sig;
+
+		if (!v->used) {
+			bpf_map_delete_elem(m->ring, &id);
+			continue;
+		}
+		sig = table_sig(v);
+		if (!v->written || sig != v->sig) {
+			rc = table_write(m, v, id);
+			if (rc)
+				pr_err("service %s: writing its table: %s",
+				       v->c.name, strerror(-rc));
+			else
+				v->written = true, v->sig = sig;
+			err = err ?: rc;
+		}
+		keys[n_keys] = (struct mg_svc_key){ .vip = v->c.vip.addr[0],
+			.port = htons(v->c.port), .proto = svc_ipproto(&v->c) };
+		vals[n_keys++] = (struct mg_svc_val){ .id = id };
+		keys[n_keys] = (struct mg_svc_key){ .vip = v->c.vip.addr[0] };
+		vals[n_keys++] = (struct mg_svc_val){ .id = id };
+	}
+	/* Then what is gone or sick loses LIVE: its flows move. */
+	for (int id = 0; id < MG_CFG_MAX_SERVICES; id++) {
+		struct svc *v = &s->svc[id];
+
+		for (int i = 0; v->used && i < v->n_be; i++) {
+			struct slot *sl = &s->slots[v->be[i].slot];
+
+			if (!v->be[i].live && sl->live) {
+				sl->live = false;
+				rc = slot_write(m, v->be[i].slot, sl, false);
+				err = err ?: rc;
+			}
+		}
+	}
+	for (__u32 i = 0; i < MG_LB_MAX_BACKENDS; i++) {
+		struct slot *sl = &s->slots[i];
+
+		if (sl->used && !sl->seen) {
+			sl->used = sl->live = false;
+			rc = slot_write(m, i, sl, false);
+			err = err ?: rc;
+		}
+	}
+	rc = mg_map_reconcile(m->svc, "mg_svc", sizeof(keys[0]),
+			      sizeof(vals[0]), keys, vals, n_keys, NULL);
+	return err ?: rc;
+}
+
+/* --- the CLI ----------------------------------------------------------------- */
+
+static int svc_list(struct mg_cli *cli, struct mg_services *s)
+{
+	static const char *const src[] = { "config", "cli", "gossip" };
+	char a[MG_ADDRSTRLEN];
+
+	out_arr_open("services");
+	for (int i = 0; i < MG_CFG_MAX_SERVICES; i++) {
+		const struct svc *v = &s->svc[i];
+		int in_use = 0;
+
+		if (!v->used)
+			continue;
+		for (int b = 0; b < v->n_be; b++)
+			in_use += v->be[b].in_use;
+		out_obj_open(NULL);
+		out_str("name", "%s", v->c.name);
+		out_str("vip", "  %s", mg_addr_str(&v->c.vip, a, sizeof(a)));
+		out_u64("port", ":%llu", v->c.port);
+		out_str("proto", "/%s", proto_name(svc_ipproto(&v->c)));
+		out_str("affinity", "  affinity %s",
+			affinity_names[v->c.affinity]);
+		out_u64("min_local", " min_local %llu", v->c.min_local);
+		out_str("source", "  (%s)", src[v->source]);
+		out_u64("in_use", "  %llu", in_use);
+		out_u64("backends", "/%llu backends in use\n", v->n_be);
+		out_arr_open("backend");
+		for (int b = 0; b < v->n_be; b++) {
+			const struct sbe *e = &v->be[b];
+			char ap[MG_ADDRSTRLEN + 8];
+
+			snprintf(ap, sizeof(ap), "%s:%u",
+				 mg_addr_str(&e->addr, a, sizeof(a)), e->port);
+			out_obj_open(NULL);
+			out_str("address", "    %-22s", ap);
+			out_u64("cluster_id", " cluster %-3llu", e->cluster_id);
+			out_str("origin", " %-16s", e->origin);
+			out_str("health", " %-7s", mg_health_state_name(e->state));
+			out_u64("weight", " weight %-5llu", e->weight);
+			out_bool("live", " %s", e->live);
+			out_bool("in_use", " %s\n", e->in_use);
+			out_obj_close();
+		}
+		out_arr_close();
+		out_obj_close();
+	}
+	out_arr_close();
+	out_finish();
+	return 0;
+}
+
+int mg_services_cmd(struct mg_cli *cli, int argc, char **argv)
+{
+	struct mg_services *s = cli->priv;
+	struct mg_cfg_service c;
+	char err[160];
+	struct svc *v;
+	int rc;
+
+	if (argc < 2 || mg_matches(argv[1], "list"))
+		return svc_list(cli, s);
+	if (argc >= 3 && mg_matches(argv[1], "add")) {
+		if (svc_find(s, argv[2])) {
+			fprintf(cli->err, "meshgate services add: %s exists (del it first)\n",
+				argv[2]);
+			return 1;
+		}
+		if (mg_services_parse_args(&c, argc - 3, argv + 3, err,
+					   sizeof(err))) {
+			fprintf(cli->err, "meshgate services add: %s\n", err);
+			return 2;
+		}
+		if (svc_find_vip(s, c.vip.addr[0], c.port, svc_ipproto(&c))) {
+			fprintf(cli->err, "meshgate services add: that VIP:port/proto has a service\n");
+			return 1;
+		}
+		snprintf(c.name, sizeof(c.name), "%s", argv[2]);
+		rc = svc_start(s, &c, SRC_CLI);
+		if (rc) {
+			fprintf(cli->err, "meshgate services add: %s\n",
+				strerror(-rc));
+			return 1;
+		}
+		cli_save(s);
+	} else if (argc == 3 && (mg_matches(argv[1], "del") ||
+				 mg_matches(argv[1], "delete"))) {
+		v = svc_find(s, argv[2]);
+		if (!v || v->source != SRC_CLI) {
+			fprintf(cli->err, "meshgate services del: %s is not a service added with 'services add'\n",
+				argv[2]);
+			return 1;
+		}
+		svc_stop(v);
+		cli_save(s);
+	} else {
+		fprintf(cli->err,
+			"usage: meshgate services [list]\n"
+			"       meshgate services add NAME vip ADDR port N [proto tcp|udp]\n"
+			"                [affinity any|local|remote] [min_local N] [backend ADDR:PORT[:WEIGHT]]...\n"
+			"       meshgate services del NAME\n");
+		return 2;
+	}
+	if (s->changed)
+		s->changed(s->arg);
+	out_text("ok\n");
+	out_finish();
+	return 0;
+}

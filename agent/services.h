@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Global services (DESIGN §2 path 3, §4 Health): the agent's half.
+ *
+ *   - services come from [service NAME] sections and from `meshgate
+ *     services add` (kept in state_dir/services); a service another
+ *     cluster advertises is learned from its backends' gossip, so every
+ *     gateway knows every service;
+ *   - this cluster's backends are probed here (TCP connect, rise/fall,
+ *     health.h) and published in the replicated state (MG_STATE_BACKEND,
+ *     value type MG_SVC_VT_BACKEND: weight, health, the service's
+ *     affinity and min_local); other clusters' arrive the same way;
+ *   - a backend serves while it is UP and its cluster has a live gateway;
+ *     affinity and min_local choose which serving backends a service's
+ *     Maglev table holds;
+ *   - each table is built aside (a new inner map of mg_lbring) and swapped
+ *     in with one update; backends get stable slots in mg_lbbe, and lose
+ *     their LIVE flag only after no new table points at them, so
+ *     established flows keep their backend until it is gone.
+ */
+#ifndef MG_SERVICES_H
+#define MG_SERVICES_H
+
+#include <stdbool.h>
+#include "config.h"
+#include "dpmaps.h"
+
+struct mg_loop;
+struct mg_state;
+struct mg_cli;
+struct mg_services;
+
+#define MG_SVC_VT_BACKEND	16	/* value type tag in the replicated state */
+
+/* Map file descriptors of the datapath's service maps. */
+struct mg_services_maps {
+	int svc, be, ring;
+};
+
+/*
+ * 0 or -errno.  changed(arg) runs when a local backend's health changes
+ * (the caller then calls mg_services_sync()).
+ */
+int mg_services_new(struct mg_loop *loop, const struct mg_config *cfg,
+		    void (*changed)(void *arg), void *arg,
+		    struct mg_services **out);
+void mg_services_free(struct mg_services *s);
+
+/*
+ * Publish our backends in st (NULL: gossip is off), take the other
+ * clusters' from it, and make the maps hold every service's table.
+ * Returns 0 or the first -errno (the rest is still attempted).
+ */
+int mg_services_sync(struct mg_services *s, struct mg_state *st,
+		     const struct mg_view *v, const struct mg_services_maps *m);
+
+/* Control socket: services [list] | add NAME ... | del NAME. */
+int mg_services_cmd(struct mg_cli *cli, int argc, char **argv);
+
+/*
+ * "vip ADDR port N [proto tcp|udp] [affinity any|local|remote]
+ * [min_local N] [backend ADDR:PORT[:WEIGHT]]..." into svc (name set by
+ * the caller).  Returns 0 or -EINVAL with a message in err.
+ */
+int mg_services_parse_args(struct mg_cfg_service *svc, int argc,
+			   char **argv, char *err, size_t errlen);
+
+#endif
