@@ -169,6 +169,13 @@ write_config6 1 "2" "4" "nexthop = fib" >/dev/null
 write_config6 2 "1" "4" "nexthop = fib" >/dev/null
 start_agent 1 && start_agent 2 || exit 1
 check "[fib] no next-hop table entries" test -z "$(nh_mtu 1 "$u2")"
+# With nexthop = fib the agent does not resolve the peers' underlay
+# neighbours (it does so only for its table), and bpf_fib_lookup() does
+# not either: a gateway that has never talked to its peer drops all its
+# tunnel traffic as no_neigh.  Here the earlier phases resolved them; make
+# sure of it the way an operator would, from the gateways themselves.
+nsx gw1 ping -q -c 1 -W 2 "$u2" >/dev/null
+nsx gw2 ping -q -c 1 -W 2 "$u1" >/dev/null
 big_transfer 7 4 5007 $((UL_LOW - 50)) 40 icmp_frag_needed
 big_transfer 8 6 5008 $((UL_LOW - 50)) 60 icmp6_too_big
 
