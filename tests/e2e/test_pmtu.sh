@@ -12,8 +12,9 @@
 # MTU.  Then the same with the underlay lowered to 1400 on the fly (the
 # agent follows, path MTU 1350), over an IPv6 underlay (1400 - 70 = 1330),
 # with next hops from bpf_fib_lookup() instead of the agent's table, and
-# finally MSS clamping (mss_clamp = auto): SYNs and SYN-ACKs arrive at the
-# other pod with the MSS lowered to what fits, and mss_clamped counts them.
+# finally MSS clamping (mss_clamp = auto, over either underlay): SYNs and
+# SYN-ACKs arrive at the other pod with the MSS lowered to what fits,
+# mss_clamped counts them, and no ICMP error is needed.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib6.sh"
@@ -193,13 +194,15 @@ syn_mss() {
 		grep -o 'mss [0-9]*' | awk '{ print $2 }'
 }
 
-# clamp_case FAM PORT MSS: a connection from c1p9 to c2p9; the SYN arrives
-# at c2p9 and the SYN-ACK at c1p9 with the MSS lowered to exactly MSS.
+# clamp_case FAM PORT MSS UL: a connection from c1p9 to c2p9 over an IPv$UL
+# underlay; the SYN arrives at c2p9 and the SYN-ACK at c1p9 with the MSS
+# lowered to exactly MSS, and the segments fit from the start (no ICMP).
 clamp_case() {
-	local fam=$1 port=$2 want=$3 ip c1 c2 rx="$MGDIR/syn.rx.pcap"
-	local tx="$MGDIR/syn.tx.pcap" tag="[9: IPv$1, mss_clamp auto]" s a
+	local fam=$1 port=$2 want=$3 ip c1 c2 i0 rx="$MGDIR/syn.rx.pcap"
+	local tx="$MGDIR/syn.tx.pcap" tag="[9: IPv$1 over IPv$4, mss_clamp auto]" s a
 	if [ "$fam" = 6 ]; then ip=$(pod_ip6 2 9); else ip=$(pod_ip 2 9); fi
 	c1=$(stat_gw 1 mss_clamped) c2=$(stat_gw 2 mss_clamped)
+	i0=$(($(stat_gw 1 icmp_frag_needed) + $(stat_gw 1 icmp6_too_big)))
 	cap_start c2p9 eth0 "$rx" -s 128 tcp &&
 		cap_start c1p9 eth0 "$tx" -s 128 tcp ||
 		return 1
@@ -215,9 +218,19 @@ clamp_case() {
 	check "$tag gw1 and gw2 counted mss_clamped" \
 		test $(($(stat_gw 1 mss_clamped) - c1)) -ge 1 -a \
 		$(($(stat_gw 2 mss_clamped) - c2)) -ge 1
+	check "$tag segments fit from the start: no ICMP error from gw1" test \
+		$(($(stat_gw 1 icmp_frag_needed) + $(stat_gw 1 icmp6_too_big))) -eq "$i0"
 }
-clamp_case 4 5009 $((UL_LOW - 50 - 40))
-clamp_case 6 5010 $((UL_LOW - 50 - 60))
+clamp_case 4 5009 $((UL_LOW - 50 - 40)) 4
+clamp_case 6 5010 $((UL_LOW - 50 - 60)) 4
+
+log "mss_clamp = auto over the IPv6 underlay (reconfigure, restart the agents)"
+stop_agent 1 && stop_agent 2
+write_config6 1 "2" "6" "mss_clamp = auto" >/dev/null
+write_config6 2 "1" "6" "mss_clamp = auto" >/dev/null
+start_agent 1 && start_agent 2 || exit 1
+clamp_case 4 5011 $((UL_LOW - 70 - 40)) 6
+clamp_case 6 5012 $((UL_LOW - 70 - 60)) 6
 
 # --- nobody changed an MTU by hand but on the underlay --------------------
 mtus() {
