@@ -390,6 +390,7 @@ int mg_agent_run(const struct mg_config *cfg)
 	a->svc_maps.svc = bpf_map__fd(a->dp.skel->maps.mg_svc);
 	a->svc_maps.be = bpf_map__fd(a->dp.skel->maps.mg_lbbe);
 	a->svc_maps.ring = bpf_map__fd(a->dp.skel->maps.mg_lbring);
+	a->svc_maps.rev = bpf_map__fd(a->dp.skel->maps.mg_lbrev);
 
 	a->nl = mg_nl_open();
 	a->loop = mg_loop_new();
@@ -449,6 +450,7 @@ out:
 	mg_mesh_free(a->mesh);
 	mg_loop_free(a->loop);
 	mg_nl_close(a->nl);
+	mg_dpmaps_free(&a->maps);
 	if (a->dp.skel)
 		mg_dp_destroy(&a->dp);
 	free(a);

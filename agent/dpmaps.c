@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 #include "dpmaps.h"
 #include "lib/log.h"
@@ -222,7 +223,97 @@ static size_t ep_entries(const struct mg_view *v, __u8 family, void *k,
 	return dedup_ep(keys, ksz, val, n);
 }
 
-int mg_dpmaps_sync(const struct mg_dpmaps *m, const struct mg_view *v,
+static size_t rec_ksz;
+
+static int rec_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, rec_ksz);
+}
+
+static unsigned long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int mg_map_sync_cached(int fd, const char *name, struct mg_map_cache *c,
+		       size_t key_size, size_t val_size, const void *keys,
+		       const void *vals, size_t n, struct mg_sync_stats *st)
+{
+	size_t rsz = key_size + val_size, i = 0, j = 0;
+	unsigned long long now = now_ms();
+	char *recs = malloc(n ? n * rsz : 1), *old = c->recs;
+	int err = 0, rc;
+
+	if (!recs)
+		return -ENOMEM;
+	for (size_t k = 0; k < n; k++) {
+		memcpy(recs + k * rsz, (const char *)keys + k * key_size,
+		       key_size);
+		memcpy(recs + k * rsz + key_size,
+		       (const char *)vals + k * val_size, val_size);
+	}
+	rec_ksz = key_size;
+	qsort(recs, n, rsz, rec_cmp);
+
+	if (!c->valid || now - c->full_ms > MG_MAP_FULL_MS) {
+		err = mg_map_reconcile(fd, name, key_size, val_size, keys,
+				       vals, n, st);
+		c->full_ms = now;
+		goto keep;
+	}
+	/* A merge of two sorted lists: old (written) and new (wanted). */
+	while (i < c->n || j < n) {
+		const char *o = i < c->n ? old + i * rsz : NULL;
+		const char *w = j < n ? recs + j * rsz : NULL;
+		int cmp = !o ? 1 : !w ? -1 : memcmp(o, w, key_size);
+
+		if (cmp < 0) {
+			rc = bpf_map_delete_elem(fd, o);
+			if (rc && errno != ENOENT)
+				err = err ? err : -errno;
+			else if (st)
+				st->deleted++;
+			i++;
+			continue;
+		}
+		if (cmp > 0 || memcmp(o + key_size, w + key_size, val_size)) {
+			if (bpf_map_update_elem(fd, w, w + key_size, BPF_ANY)) {
+				rc = -errno;
+				if (!err)
+					pr_err("map %s: update failed: %s", name,
+					       strerror(-rc));
+				err = err ? err : rc;
+				if (st)
+					st->failed++;
+			} else if (st) {
+				st->written++;
+			}
+		}
+		if (cmp == 0)
+			i++;
+		j++;
+	}
+keep:
+	free(old);
+	c->recs = recs;
+	c->n = n;
+	/* After a failure the next sync repairs with a full reconcile. */
+	c->valid = !err;
+	return err;
+}
+
+void mg_dpmaps_free(struct mg_dpmaps *m)
+{
+	free(m->ep4c.recs);
+	free(m->ep6c.recs);
+	m->ep4c = (struct mg_map_cache){ 0 };
+	m->ep6c = (struct mg_map_cache){ 0 };
+}
+
+int mg_dpmaps_sync(struct mg_dpmaps *m, const struct mg_view *v,
 		   struct mg_sync_stats *st)
 {
 	size_t n_ep = v->n_local, n_ep4, n_ep6, n_cl = 0, n_p4 = 0, n_p6 = 0;
@@ -286,11 +377,11 @@ int mg_dpmaps_sync(const struct mg_dpmaps *m, const struct mg_view *v,
 	rc = mg_map_reconcile(m->peer6, "mg_peer6", sizeof(*p6_k),
 			      sizeof(*p6_v), p6_k, p6_v, n_p6, st);
 	err = err ? err : rc;
-	rc = mg_map_reconcile(m->ep4, "mg_ep4", sizeof(*ep4_k), sizeof(*ep4_v),
-			      ep4_k, ep4_v, n_ep4, st);
+	rc = mg_map_sync_cached(m->ep4, "mg_ep4", &m->ep4c, sizeof(*ep4_k),
+				sizeof(*ep4_v), ep4_k, ep4_v, n_ep4, st);
 	err = err ? err : rc;
-	rc = mg_map_reconcile(m->ep6, "mg_ep6", sizeof(*ep6_k), sizeof(*ep6_v),
-			      ep6_k, ep6_v, n_ep6, st);
+	rc = mg_map_sync_cached(m->ep6, "mg_ep6", &m->ep6c, sizeof(*ep6_k),
+				sizeof(*ep6_v), ep6_k, ep6_v, n_ep6, st);
 	err = err ? err : rc;
 out:
 	free(ep4_k);

@@ -35,8 +35,25 @@ struct mg_view {
 };
 
 /* Map file descriptors the sync writes to. */
+/*
+ * What was last written to a map, sorted by key, so that the next sync
+ * writes only the difference: with 100k endpoints a full reconcile (a
+ * lookup per entry and a walk of the map) costs ~0.3 s, the difference
+ * costs what changed.  A full reconcile still runs at first and every
+ * MG_MAP_FULL_MS, and after any failure, to repair drift.
+ */
+struct mg_map_cache {
+	void *recs;		/* n records of key then value */
+	size_t n;
+	unsigned long long full_ms;
+	bool valid;
+};
+
+#define MG_MAP_FULL_MS	60000
+
 struct mg_dpmaps {
 	int ep4, ep6, clus, peer4, peer6;
+	struct mg_map_cache ep4c, ep6c;
 };
 
 struct mg_sync_stats {
@@ -50,8 +67,17 @@ struct mg_sync_stats {
 int mg_cluster_build(const struct mg_view *v, __u8 cluster_id,
 		     struct mg_cluster_val *out);
 
-int mg_dpmaps_sync(const struct mg_dpmaps *m, const struct mg_view *v,
+int mg_dpmaps_sync(struct mg_dpmaps *m, const struct mg_view *v,
 		   struct mg_sync_stats *st);
+void mg_dpmaps_free(struct mg_dpmaps *m);
+
+/*
+ * mg_map_reconcile() through a cache of what was last written: only the
+ * difference goes to the kernel (see struct mg_map_cache).
+ */
+int mg_map_sync_cached(int fd, const char *name, struct mg_map_cache *c,
+		       size_t key_size, size_t val_size, const void *keys,
+		       const void *vals, size_t n, struct mg_sync_stats *st);
 
 /*
  * Make map fd hold exactly n entries (keys[i] -> vals[i]): upsert all, then

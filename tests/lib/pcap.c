@@ -263,7 +263,7 @@ int pcap_load(const char *path, struct pcap_capture *cap)
 	uint32_t magic, linktype, incl;
 	double tsdiv = 1e6;
 	uint8_t *data = NULL;
-	size_t len, off;
+	size_t len = 0, off;
 	bool swap;
 	int err;
 	size_t i;

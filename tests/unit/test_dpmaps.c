@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -134,6 +135,50 @@ static void test_reconcile_full_map_is_an_error(void **state)
 	close(fd);
 }
 
+static void test_cached_sync_writes_only_the_difference(void **state)
+{
+	int fd = hash_map(4, 4, 16);
+	struct mg_map_cache c = { 0 };
+	struct mg_sync_stats st = { 0 };
+	__u32 k1[3] = { 3, 1, 2 }, v1[3] = { 30, 10, 20 };
+	__u32 k2[3] = { 4, 2, 3 }, v2[3] = { 40, 21, 30 };
+	__u32 k, v;
+
+	/* First sync: a full reconcile, which also clears strays. */
+	k = 9, v = 90;
+	assert_int_equal(bpf_map_update_elem(fd, &k, &v, BPF_ANY), 0);
+	assert_int_equal(mg_map_sync_cached(fd, "t", &c, 4, 4, k1, v1, 3, &st), 0);
+	assert_true(c.valid);
+	assert_int_equal(count(fd, 4), 3);
+	assert_int_equal(st.deleted, 1);
+
+	/* Then only the difference: 1 gone, 2 changed, 4 new, 3 untouched. */
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(mg_map_sync_cached(fd, "t", &c, 4, 4, k2, v2, 3, &st), 0);
+	assert_int_equal(st.written, 2);
+	assert_int_equal(st.deleted, 1);
+	assert_int_equal(count(fd, 4), 3);
+	k = 1;
+	assert_int_not_equal(bpf_map_lookup_elem(fd, &k, &v), 0);
+	k = 2;
+	assert_int_equal(bpf_map_lookup_elem(fd, &k, &v), 0);
+	assert_int_equal(v, 21);
+
+	/* Drift (someone else wrote) survives a cached sync... */
+	k = 9, v = 90;
+	assert_int_equal(bpf_map_update_elem(fd, &k, &v, BPF_ANY), 0);
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(mg_map_sync_cached(fd, "t", &c, 4, 4, k2, v2, 3, &st), 0);
+	assert_int_equal(st.written + st.deleted, 0);
+	assert_int_equal(count(fd, 4), 4);
+	/* ...until the periodic full reconcile repairs it. */
+	c.full_ms = 0;
+	assert_int_equal(mg_map_sync_cached(fd, "t", &c, 4, 4, k2, v2, 3, &st), 0);
+	assert_int_equal(count(fd, 4), 3);
+	free(c.recs);
+	close(fd);
+}
+
 static void test_sync_view(void **state)
 {
 	struct mg_prefix local[2] = { pfx("10.1.0.0/16"), pfx("fd00:1::/64") };
@@ -208,6 +253,7 @@ static void test_sync_view(void **state)
 	assert_int_equal(count(m.ep4, sizeof(k)), 2);
 	cid = 3;
 	assert_int_not_equal(bpf_map_lookup_elem(m.clus, &cid, &cl), 0);
+	mg_dpmaps_free(&m);
 	close(m.ep4);
 	close(m.ep6);
 	close(m.clus);
@@ -221,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_cluster_slots_spread_over_live),
 		cmocka_unit_test(test_reconcile_upserts_then_deletes),
 		cmocka_unit_test(test_reconcile_full_map_is_an_error),
+		cmocka_unit_test(test_cached_sync_writes_only_the_difference),
 		cmocka_unit_test(test_sync_view),
 	};
 
