@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
@@ -435,7 +436,7 @@ int mg_services_new(struct mg_loop *loop, const struct mg_config *cfg,
 	s->cfg = cfg;
 	s->changed = changed;
 	s->arg = arg;
-	s->maps.svc = s->maps.be = s->maps.ring = -1;
+	s->maps.svc = s->maps.be = s->maps.ring = s->maps.rev = -1;
 	if (cfg->state_dir[0])
 		snprintf(s->path, sizeof(s->path), "%s/services",
 			 cfg->state_dir);
@@ -835,7 +836,9 @@ int mg_services_sync(struct mg_services *s, struct mg_state *st,
 {
 	struct mg_svc_key keys[2 * MG_CFG_MAX_SERVICES];
 	struct mg_svc_val vals[2 * MG_CFG_MAX_SERVICES];
-	size_t n_keys = 0;
+	static struct mg_lbrev_key rkeys[MG_LB_MAX_BACKENDS];
+	static struct mg_lbrev_val rvals[MG_LB_MAX_BACKENDS];
+	size_t n_keys = 0, n_rev = 0;
 	int err = 0, rc;
 
 	s->maps = *m;
@@ -883,6 +886,43 @@ int mg_services_sync(struct mg_services *s, struct mg_state *st,
 				sl->live = true;
 		}
 	}
+	/*
+	 * Before the tables: which service each backend's replies belong
+	 * to (one per backend).
+	 */
+	for (__u32 i = 0; i < MG_LB_MAX_BACKENDS; i++) {
+		const struct slot *sl = &s->slots[i];
+		size_t j;
+
+		if (!sl->used || !sl->seen || sl->local)
+			continue;
+		int k;
+
+		rkeys[n_rev] = (struct mg_lbrev_key){ .addr = sl->addr,
+			.port = htons(sl->port), .proto = sl->proto };
+		for (j = 0; j < n_rev; j++)
+			if (!memcmp(&rkeys[j], &rkeys[n_rev], sizeof(rkeys[j])))
+				break;
+		if (j == n_rev)
+			memset(&rvals[n_rev++], 0, sizeof(rvals[0]));
+		for (k = 0; k < MG_LB_REV_SVCS; k++) {
+			if (rvals[j].svc[k].vip == sl->vip &&
+			    rvals[j].svc[k].vport == htons(sl->vport))
+				break;
+			if (!rvals[j].svc[k].vip) {
+				rvals[j].svc[k].vip = sl->vip;
+				rvals[j].svc[k].vport = htons(sl->vport);
+				break;
+			}
+		}
+		if (k == MG_LB_REV_SVCS)
+			pr_warn("backend %s:%u serves more than %d services: replies of the others stay unNATed",
+				inet_ntoa((struct in_addr){ sl->addr }),
+				sl->port, MG_LB_REV_SVCS);
+	}
+	rc = mg_map_reconcile(m->rev, "mg_lbrev", sizeof(rkeys[0]),
+			      sizeof(rvals[0]), rkeys, rvals, n_rev, NULL);
+	err = err ?: rc;
 	for (__u32 id = 0; id < MG_CFG_MAX_SERVICES; id++) {
 		struct svc *v = &s->svc[id];
 		__u64 sig;

@@ -34,7 +34,7 @@ struct mg_services;
 
 /* Map file descriptors of the datapath's service maps. */
 struct mg_services_maps {
-	int svc, be, ring;
+	int svc, be, ring, rev;
 };
 
 /*

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Connection tracking of service flows (DESIGN §2 path 3).  Two LRU maps:
- * mg_ct4 keyed by the client's packet to the VIP (which backend it was
- * given), mg_rnat4 keyed by the backend's reply as it reaches us (what to
- * turn it back into).  The datapath alone writes both; an entry lives as
- * long as its flow is busy enough to stay out of the LRU's way.
+ * Connection tracking of service flows (DESIGN §2 path 3).  mg_ct4 is
+ * keyed by the client's packet to the VIP (which backend it was given);
+ * a remote backend's reply finds that entry again through mg_lbrev (the
+ * service the backend serves), so a new flow costs one insert.  A local
+ * backend's reply comes to our SNAT address and port, which only mg_rnat4
+ * (keyed by the reply) can turn back into the client's.  The datapath
+ * alone writes both LRU maps; an entry lives as long as its flow is busy
+ * enough to stay out of the LRU's way.
  */
 #ifndef MG_DP_CT_H
 #define MG_DP_CT_H
@@ -43,7 +46,61 @@ static __always_inline __u32 mg_ct4_hash(const struct mg_ct4_key *k)
 			(__u32)k->sport << 16 | k->dport);
 }
 
-/* The reply a backend will send for flow k once it is NATed to be:port. */
+/*
+ * What a reply (key as it arrives: backend -> client, or -> us after SNAT)
+ * is to become: the VIP's and the client's.  0, or -1 when it belongs to
+ * no tracked service flow.
+ */
+static __always_inline int mg_rnat4_find(const struct mg_ct4_key *r,
+					 struct mg_rnat4_val *out)
+{
+	struct mg_lbrev_key bk = {
+		.addr = r->saddr, .port = r->sport, .proto = r->proto,
+	};
+	struct mg_lb_backend *be;
+	struct mg_rnat4_val *v;
+	struct mg_lbrev_val *rev;
+	struct mg_ct4_val *ct;
+	struct mg_ct4_key fk;
+
+	if (cfg_cluster4 && r->daddr == cfg_cluster4) {
+		v = bpf_map_lookup_elem(&mg_rnat4, r);
+		if (!v)
+			return -1;
+		*out = *v;
+		return 0;
+	}
+	rev = bpf_map_lookup_elem(&mg_lbrev, &bk);
+	if (!rev)
+		return -1;
+	fk.saddr = r->daddr;
+	fk.sport = r->dport;
+	fk.proto = r->proto;
+	fk.pad[0] = fk.pad[1] = fk.pad[2] = 0;
+	for (int i = 0; i < MG_LB_REV_SVCS; i++) {
+		if (!rev->svc[i].vip)
+			break;
+		fk.daddr = rev->svc[i].vip;
+		fk.dport = rev->svc[i].vport;
+		ct = bpf_map_lookup_elem(&mg_ct4, &fk);
+		if (!ct)
+			continue;
+		be = bpf_map_lookup_elem(&mg_lbbe, &ct->backend);
+		/* The flow's backend, even if it is no longer LIVE. */
+		if (!be || be->gen != ct->gen || be->addr != r->saddr ||
+		    be->port != r->sport)
+			continue;
+		out->vip = fk.daddr;
+		out->vport = fk.dport;
+		out->client = r->daddr;
+		out->cport = r->dport;
+		out->pad = 0;
+		return 0;
+	}
+	return -1;
+}
+
+/* The reply a local backend will send for flow k, NATed to be:port. */
 static __always_inline int mg_rnat4_add(const struct mg_ct4_key *k,
 					__u32 be_addr, __u16 be_port,
 					__u32 to_addr, __u16 to_port,

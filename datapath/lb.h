@@ -132,13 +132,10 @@ static __always_inline int mg_lb4_backend(const struct mg_ct4_key *k,
 	ct->snat_addr = 0;
 	ct->snat_port = 0;
 	ct->pad = 0;
-	if (be->flags & MG_LB_BE_F_LOCAL) {
-		if (mg_ct4_snat(k, be->addr, be->port, ct))
-			return MG_DROP_NO_SNAT;
-	} else if (mg_rnat4_add(k, be->addr, be->port, k->saddr, k->sport,
-				BPF_ANY)) {
-		return MG_DROP_CT;
-	}
+	/* A remote backend's reply finds this entry through mg_lbrev. */
+	if ((be->flags & MG_LB_BE_F_LOCAL) &&
+	    mg_ct4_snat(k, be->addr, be->port, ct))
+		return MG_DROP_NO_SNAT;
 	if (bpf_map_update_elem(&mg_ct4, k, ct, BPF_ANY))
 		return MG_DROP_CT;
 	return 0;

@@ -106,6 +106,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mg_lbbe SEC(".maps");
 
+/* Backend -> the service it serves, for its replies.  Agent writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MG_LB_MAX_BACKENDS);
+	__type(key, struct mg_lbrev_key);
+	__type(value, struct mg_lbrev_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_lbrev SEC(".maps");
+
 /* One service's Maglev table: slot -> backend slot (template). */
 struct mg_ring {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -135,7 +144,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mg_ct4 SEC(".maps");
 
-/* Replies: backend -> client (or -> us) tuple -> the VIP.  Datapath writes. */
+/* Local backends' replies: backend -> us (SNAT) -> the VIP.  Datapath writes. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, MG_LB_CT_ENTRIES);

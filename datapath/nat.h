@@ -95,7 +95,7 @@ static __always_inline int mg_nat_reply4_icmp(struct iphdr *ip, void *l4,
 					 void *end)
 {
 	struct icmphdr *ic = l4;
-	struct mg_rnat4_val *v;
+	struct mg_rnat4_val rv, *v = &rv;
 	struct mg_ct4_key k;
 	struct nat_l4 none = { .check = NULL };
 	struct iphdr *q;
@@ -120,8 +120,7 @@ static __always_inline int mg_nat_reply4_icmp(struct iphdr *ip, void *l4,
 	k.dport = qp[0];
 	k.proto = q->protocol;
 	k.pad[0] = k.pad[1] = k.pad[2] = 0;
-	v = bpf_map_lookup_elem(&mg_rnat4, &k);
-	if (!v)
+	if (mg_rnat4_find(&k, &rv))
 		return 0;
 
 	/* The error's own header: from the backend, or to us after SNAT. */
@@ -157,7 +156,7 @@ static __always_inline int mg_nat_reply4_icmp(struct iphdr *ip, void *l4,
 static __always_inline int mg_nat_reply4(struct iphdr *ip, void *l4, void *end,
 				    __u8 proto)
 {
-	struct mg_rnat4_val *v;
+	struct mg_rnat4_val rv, *v = &rv;
 	struct mg_ct4_key k;
 	struct nat_l4 n;
 
@@ -168,8 +167,7 @@ static __always_inline int mg_nat_reply4(struct iphdr *ip, void *l4, void *end,
 	if (nat_l4_parse(l4, end, proto, &n))
 		return 0;
 	mg_ct4_key_fill(&k, ip, n.ports, proto);
-	v = bpf_map_lookup_elem(&mg_rnat4, &k);
-	if (!v)
+	if (mg_rnat4_find(&k, &rv))
 		return 0;
 	nat4_addr(ip, &ip->saddr, v->vip, &n);
 	nat4_port(&n.ports[0], v->vport, &n);

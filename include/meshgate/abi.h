@@ -114,6 +114,29 @@ struct mg_lb_backend {
 	__u32 gen;		/* host order; changes when the slot is re-used */
 };
 
+/*
+ * mg_lbrev: hash, backend -> the service it serves, for its replies:
+ * with the client's tracked flow (mg_ct4) to that VIP naming this very
+ * backend, a reply is the flow's.  Remote backends' replies need no
+ * per-flow state of their own.
+ */
+struct mg_lbrev_key {
+	__u32 addr;		/* network order */
+	__u16 port;		/* network order */
+	__u8  proto;
+	__u8  pad;
+};
+
+#define MG_LB_REV_SVCS	4	/* services one backend address:port serves */
+
+struct mg_lbrev_val {
+	struct {
+		__u32 vip;	/* network order; 0 = unused (and the rest) */
+		__u16 vport;	/* network order */
+		__u16 pad;
+	} svc[MG_LB_REV_SVCS];
+};
+
 /* mg_ct4 and mg_rnat4: LRU hash keyed by a flow as it is seen. */
 struct mg_ct4_key {
 	__u32 saddr;		/* network order */
@@ -133,7 +156,7 @@ struct mg_ct4_val {
 	__u16 pad;
 };
 
-/* mg_rnat4: reply (backend -> client, or -> us after SNAT) -> the VIP. */
+/* mg_rnat4: a local backend's reply (backend -> us after SNAT) -> the VIP. */
 struct mg_rnat4_val {
 	__u32 vip;		/* network order, the reply's source */
 	__u32 client;		/* network order, the reply's destination */
@@ -160,6 +183,8 @@ MG_ASSERT_SIZE(struct mg_lb_backend, 12);
 MG_ASSERT_SIZE(struct mg_ct4_key, 16);
 MG_ASSERT_SIZE(struct mg_ct4_val, 16);
 MG_ASSERT_SIZE(struct mg_rnat4_val, 16);
+MG_ASSERT_SIZE(struct mg_lbrev_key, 8);
+MG_ASSERT_SIZE(struct mg_lbrev_val, 8 * MG_LB_REV_SVCS);
 _Static_assert(MG_REASON_MAX <= MG_STATS_SLOTS, "reason table outgrew mg_stats");
 
 /* The inner Ethernet addresses meshgate puts in VXLAN frames: 02:6d:67:00:00:<cluster id>. */

@@ -147,6 +147,20 @@ static void maps_setup(void)
 	service(81, IPPROTO_TCP, SVC_EMPTY);
 	service(82, IPPROTO_TCP, SVC_NO_RING);
 	service(0, 0, 0);			/* "10.96.0.10 is a VIP" */
+	for (int i = 0; i < 4; i++) {
+		struct mg_lbrev_key rk = {
+			.addr = backends[i].addr,
+			.port = htons(backends[i].port),
+			.proto = i == BE_R3 ? IPPROTO_UDP : IPPROTO_TCP,
+		};
+		struct mg_lbrev_val rv = { .svc = {
+			/* Another service first: the flow's is found after. */
+			{ .vip = IP4(10, 96, 0, 99), .vport = htons(80) },
+			{ .vip = VIP, .vport = htons(i == BE_R3 ? 53 : 80) },
+		} };
+
+		put(mg_dp_map_fd(&env.dp, "mg_lbrev"), &rk, &rv);
+	}
 	ring_set(SVC_TCP, BE_R1);
 	ring_set(SVC_UDP, BE_R3);
 	ring_set(SVC_EMPTY, empty);
