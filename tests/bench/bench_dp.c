@@ -16,6 +16,9 @@
  *   encap_ns       egress with 10k remote prefixes, next hop from mg_nh4
  *   encap_fib_ns   the same with mg_nh4 empty: bpf_fib_lookup()
  *   decap_ns       ingress from a peer to a local pod (FIB, redirect)
+ *   lb_established_ns  a service flow already tracked: DNAT, encap
+ *   lb_newflow_ns  a new service flow every call (source port + 1):
+ *                  Maglev, one LRU insert, DNAT, encap
  *   encap6_ns      IPv6 inner over an IPv6 underlay, 10k remote IPv6
  *                  prefixes, UDP checksum over the inner frame (default)
  *   encap6_nocsum_ns  the same with udp6_checksum = no
@@ -30,6 +33,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <bpf/bpf.h>
@@ -73,6 +78,7 @@ static void prefix6(__u32 i, uint8_t *a)
 
 struct bcase {
 	const char *name;
+	bool new_flow;		/* a new TCP source port every call */
 	int prog;
 	struct pkt *pkt;
 	int verdict;
@@ -154,6 +160,55 @@ static int fill_maps(struct mg_dp *dp, bool nh_entry)
 	return err;
 }
 
+/*
+ * A service 10.96.0.10:80/tcp over four backends of cluster 7 (IPv4
+ * gateway), its Maglev table spread over them.
+ */
+#define VIP	IP4(10, 96, 0, 10)
+
+static int fill_lb(struct mg_dp *dp)
+{
+	int svc = mg_dp_map_fd(dp, "mg_svc");
+	int be = mg_dp_map_fd(dp, "mg_lbbe");
+	int ring = mg_dp_map_fd(dp, "mg_lbring");
+	struct mg_svc_key sk = { .vip = VIP, .port = htons(80),
+				 .proto = IPPROTO_TCP };
+	struct mg_svc_val sv = { .id = 0 };
+	__u32 id = 0;
+	int fd, err;
+
+	err = put(svc, &sk, &sv);
+	for (__u32 i = 0; i < 4 && !err; i++) {
+		struct mg_lbrev_key rk = { .addr = IP4(10, 35, 77, 20 + i),
+					   .port = htons(8080),
+					   .proto = IPPROTO_TCP };
+		struct mg_lbrev_val rv = { .svc = {
+			{ .vip = VIP, .vport = htons(80) } } };
+
+		err = put(mg_dp_map_fd(dp, "mg_lbrev"), &rk, &rv);
+	}
+	for (__u32 i = 0; i < 4 && !err; i++) {
+		struct mg_lb_backend b = {
+			.addr = IP4(10, 35, 77, 20 + i), .port = htons(8080),
+			.cluster_id = 7, .flags = MG_LB_BE_F_LIVE, .gen = 1,
+		};
+
+		err = put(be, &i, &b);
+	}
+	if (err)
+		return err;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "mg_ring", 4, 4,
+			    MG_LB_RING_SIZE, NULL);
+	if (fd < 0)
+		return -errno;
+	for (__u32 i = 0; i < MG_LB_RING_SIZE && !err; i++)
+		err = put(fd, &i, &(__u32){ i % 4 });
+	if (!err)
+		err = put(ring, &id, &fd);
+	close(fd);
+	return err;
+}
+
 static void pod_frame(struct pkt *p, uint32_t src, uint32_t dst)
 {
 	static const uint8_t a[6] = { 0x02, 0, 0, 0, 0, 1 };
@@ -192,6 +247,11 @@ static int run_once(struct bcase *c, __u32 *ns)
 		.repeat = 1,
 	);
 
+	if (c->new_flow) {
+		size_t tcp = pkt_off(c->pkt, PKT_TCP, 0);
+
+		pkt_put16(c->pkt, tcp, pkt_get16(c->pkt, tcp) + 1);
+	}
 	if (bpf_prog_test_run_opts(c->prog, &o))
 		return -errno;
 	if ((int)o.retval != c->verdict) {
@@ -225,14 +285,14 @@ int main(int argc, char **argv)
 	};
 	struct mg_dp dp = { 0 }, dp_fib = { 0 }, dp_nocsum = { 0 };
 	struct pass_bpf *pass = NULL;
-	struct pkt eg, vx, eg6, eg6_4, vx6;
+	struct pkt eg, vx, eg6, eg6_4, vx6, lb_est, lb_new;
 	uint8_t remote6[16], peer_pod6[16];
 	struct mgt_topo topo;
 	const char *json = NULL;
 	long calls = 20000;
-	struct bcase c[8] = { 0 };
-	int err, opt, n = 8, rc = 1;
-	double med[8];
+	struct bcase c[10] = { 0 };
+	int err, opt, n = 10, rc = 1;
+	double med[10];
 
 	while ((opt = getopt_long(argc, argv, "j:n:h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -282,7 +342,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	err = fill_maps(&dp, true) ?: fill_maps(&dp_fib, false) ?:
-	      fill_maps(&dp_nocsum, true);
+	      fill_maps(&dp_nocsum, true) ?: fill_lb(&dp);
 	if (err) {
 		fail("filling the maps", err);
 		goto out;
@@ -321,6 +381,10 @@ int main(int argc, char **argv)
 	pkt_vxlan(&vx6, 0x08000000, 2);
 	pod6_frame(&vx6, peer_pod6, POD6);
 	pkt_finish(&vx6);
+	pkt_init(&lb_est);
+	pod_frame(&lb_est, POD, VIP);
+	pkt_finish(&lb_est);
+	lb_new = lb_est;
 
 	c[0] = (struct bcase){ .name = "xdp_pass_ns", .pkt = &eg,
 			       .prog = bpf_program__fd(pass->progs.xdp_pass),
@@ -348,6 +412,12 @@ int main(int argc, char **argv)
 	c[7] = (struct bcase){ .name = "decap6_ns", .pkt = &vx6,
 			       .prog = bpf_program__fd(dp.skel->progs.mg_xdp),
 			       .verdict = XDP_REDIRECT };
+	c[8] = (struct bcase){ .name = "lb_established_ns", .pkt = &lb_est,
+			       .prog = bpf_program__fd(dp.skel->progs.mg_xdp),
+			       .verdict = XDP_TX };
+	c[9] = (struct bcase){ .name = "lb_newflow_ns", .pkt = &lb_new,
+			       .prog = bpf_program__fd(dp.skel->progs.mg_xdp),
+			       .verdict = XDP_TX, .new_flow = true };
 	for (int k = 0; k < n; k++) {
 		c[k].ns = calloc(calls, sizeof(*c[k].ns));
 		if (!c[k].ns) {
@@ -394,6 +464,10 @@ int main(int argc, char **argv)
 	printf("encap6 / encap over the baseline: %.2fx; decap6 / decap: "
 	       "%.2fx\n", (med[4] - med[0]) / (med[1] - med[0]),
 	       (med[7] - med[0]) / (med[3] - med[0]));
+	printf("service LB over the baseline / encap's: established %.2fx "
+	       "(target <= 1.5x), new flow %.2fx (target <= 3x)\n",
+	       (med[8] - med[0]) / (med[1] - med[0]),
+	       (med[9] - med[0]) / (med[1] - med[0]));
 
 	if (json) {
 		FILE *f = strcmp(json, "-") ? fopen(json, "w") : stdout;
