@@ -16,6 +16,7 @@ SOURCES=(
 	"$BUILD/tests/bench/bench_dp --json {}"
 	"$HERE/e2e.sh {}"
 	"$HERE/gossip.sh {}"
+	"$HERE/../e2e/test_services.sh --json {}"
 )
 
 # name|unit|target, for the table.  Unknown figures get a unit from their suffix.
@@ -29,6 +30,10 @@ gossip_converge_p99_ms_64|ms|< 1000 (goal 500)
 gossip_failover_ms|ms|< 3000, lan, 64 agents (goal 2000)
 gossip_failover_max_ms|ms|< 3000
 agent_rss_mib_100k|MiB|< 32
+lb_established_ns|ns|(over xdp_pass) <= 1.5x encap_ns over it
+lb_newflow_ns|ns|(over xdp_pass) <= 3x encap_ns over it
+lb_failover_backend_ms|ms|health interval x fall + gossip (200 ms x 2 here)
+lb_failover_gateway_ms|ms|< 3000, lan
 '
 
 TMP=$(mktemp -d /tmp/mgbench.XXXXXX)

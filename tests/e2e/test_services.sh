@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Global services across three clusters (DESIGN §2 path 3, §4 Health):
+# gateways gossip (lan profile); clusters 1 and 2 have TCP backends in pod
+# namespaces (socat), cluster 3 has clients only.
+#
+#   - web (10.96.0.10:80/tcp, affinity any): 1200 connections from cluster
+#     3 land on all four backends, each within 15% of an equal share;
+#   - near (10.96.0.11:80/tcp, affinity local, min_local 2): from cluster 1
+#     only cluster 1's backends serve; with one of them stopped (below
+#     min_local), cluster 2's join in;
+#   - dns (10.96.0.10:53/udp): a UDP service answers through the tunnel;
+#   - gw2 dies: within 3 s new connections avoid cluster 2, while a
+#     long-lived connection to a cluster 1 backend keeps working;
+#   - a backend of cluster 2 stops: within its health checks' fall time
+#     gw3's table no longer holds it;
+#   - `meshgate services list -j` and `meshgate bpf ct list -j` show it.
+#
+# With --json FILE (make bench) it also writes lb_failover_backend_ms and
+# lb_failover_gateway_ms there.
+set -u
+JSON=
+[ "${1:-}" = --json ] && JSON=$2
+. "$(dirname "$0")/lib.sh"
+trap topo_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+SEED=$UL_NET.1
+VIP=10.96.0.10
+NEAR=10.96.0.11
+NCONN=${NCONN:-1200}
+
+# service_conf K: the [service] sections of gateway K.
+service_conf() {
+	local k=$1
+	cat <<CONF
+
+[service web]
+vip = $VIP
+port = 80
+proto = tcp
+affinity = any
+health_interval = 200
+health_timeout = 150
+rise = 1
+fall = 2
+CONF
+	case $k in 1|2) printf 'backend = %s:8080\nbackend = %s:8080\n' \
+		"$(pod_ip "$k" 1)" "$(pod_ip "$k" 2)" ;; esac
+	cat <<CONF
+
+[service near]
+vip = $NEAR
+port = 80
+affinity = local
+min_local = 2
+health_interval = 200
+health_timeout = 150
+rise = 1
+fall = 2
+CONF
+	case $k in 1|2) printf 'backend = %s:8080\nbackend = %s:8080\n' \
+		"$(pod_ip "$k" 1)" "$(pod_ip "$k" 2)" ;; esac
+	cat <<CONF
+
+[service dns]
+vip = $VIP
+port = 53
+proto = udp
+CONF
+	case $k in 1) printf 'backend = %s:5353\n' "$(pod_ip 1 1)" ;; esac
+}
+
+# server K N: a TCP echo server on pod N of cluster K, port 8080, that
+# first says who it is; and on pod 1 a UDP one on 5353.
+server() {
+	local ns="c$1p$2" me
+	me=$(pod_ip "$1" "$2")
+	nsx_bg "$ns" socat TCP-LISTEN:8080,reuseaddr,fork \
+		SYSTEM:"echo $me; exec cat" >/dev/null 2>&1
+	echo $! >"$MGDIR/srv$1$2.pid"
+	if [ "$2" = 1 ]; then
+		nsx_bg "$ns" socat UDP-RECVFROM:5353,fork \
+			SYSTEM:"echo udp-$me" >/dev/null 2>&1
+		echo $! >"$MGDIR/udp$1$2.pid"
+	fi
+}
+
+server_stop() {
+	local f="$MGDIR/srv$1$2.pid"
+	[ -f "$f" ] || return 0
+	kill "$(cat "$f")" 2>/dev/null
+	ip netns pids "$MGP-c$1p$2" | xargs -r kill 2>/dev/null
+	rm -f "$f"
+}
+
+# connects NS IP N: N short connections; prints the greeting of each.
+connects() {
+	nsx "$1" bash -c '
+		for i in $(seq 1 '"$3"'); do
+			exec 3<>/dev/tcp/'"$2"'/80 || { echo none; continue; }
+			read -t 2 -r who <&3 || who=none
+			echo "$who"
+			exec 3<&- 3>&-
+		done'
+}
+
+log "topology: clusters 1 and 2 with backends, cluster 3 with clients"
+topo_underlay && topo_cluster 1 3 && topo_cluster 2 2 && topo_cluster 3 2 || exit 1
+for k in 1 2; do server "$k" 1; server "$k" 2; done
+for k in 1 2 3; do
+	write_gossip_config "$k" "$k" "$SEED" >/dev/null
+	service_conf "$k" >>"$MGDIR/gw$k.conf"
+done
+for k in 1 2 3; do start_agent "$k" || exit 1; done
+check "every gateway sees the others alive" wait_until 10 eval \
+	'all_alive 1 "2 3" && all_alive 2 "1 3" && all_alive 3 "1 2"'
+
+# in_use K SVC: the backends gateway K's table holds for a service.
+in_use() {
+	mgctl "$1" -j services list 2>/dev/null | jq -r --arg s "$2" \
+		'[.[] | select(.name == $s) | .backend[] | select(.in_use) | .address] | sort | join(" ")'
+}
+ALL4="$(pod_ip 1 1):8080 $(pod_ip 1 2):8080 $(pod_ip 2 1):8080 $(pod_ip 2 2):8080"
+check "gw3 uses all four backends of web (health gossiped)" \
+	wait_until 10 eval '[ "$(in_use 3 web)" = "$ALL4" ]'
+mgctl 3 services list | sed 's/^/    /'
+
+log "spread: $NCONN connections from c3p1 to $VIP:80"
+connects c3p1 "$VIP" "$NCONN" | sort | uniq -c >"$MGDIR/spread"
+sed 's/^/    /' "$MGDIR/spread"
+spread_ok() {
+	local want=$(($NCONN / 4)) n who ok=0 tot=0
+	while read -r n who; do
+		[ "$who" = none ] && return 1
+		tot=$((tot + n))
+		[ $((n * 100)) -ge $((want * 85)) ] && [ $((n * 100)) -le $((want * 115)) ] &&
+			ok=$((ok + 1))
+	done <"$MGDIR/spread"
+	[ "$ok" = 4 ] && [ "$tot" = "$NCONN" ]
+}
+check "all four backends within 15% of an equal share" spread_ok
+check "bpf ct list shows the flows" eval \
+	'[ "$(mgcli 3 -j bpf ct list | jq length)" -ge 100 ]'
+
+log "affinity local: c1p3 to $NEAR:80"
+connects c1p3 "$NEAR" 60 | sort | uniq -c >"$MGDIR/near"
+sed 's/^/    /' "$MGDIR/near"
+check "affinity local: only cluster 1's backends serve" eval \
+	'! grep -v " 10\.1\.0\." "$MGDIR/near" | grep -q . && grep -q "10.1.0.11" "$MGDIR/near" && grep -q "10.1.0.12" "$MGDIR/near"'
+server_stop 1 2
+check "below min_local, cluster 2's backends join in" wait_until 5 eval \
+	'[ "$(in_use 1 near)" = "$(pod_ip 1 1):8080 $(pod_ip 2 1):8080 $(pod_ip 2 2):8080" ]'
+connects c1p3 "$NEAR" 60 | sort | uniq -c >"$MGDIR/near2"
+sed 's/^/    /' "$MGDIR/near2"
+check "... and serve" eval 'grep -q " 10\.2\.0\." "$MGDIR/near2" && ! grep -q "none\|10.1.0.12" "$MGDIR/near2"'
+server 1 2
+check "web back to four backends" wait_until 5 eval '[ "$(in_use 3 web)" = "$ALL4" ]'
+
+log "UDP: c3p1 to $VIP:53"
+udp_ok() {
+	nsx c3p1 bash -c "echo hi | socat -T 1 - UDP:$VIP:53" 2>/dev/null |
+		grep -q "udp-$(pod_ip 1 1)"
+}
+check "a UDP service answers through the tunnel" wait_until 5 udp_ok
+
+log "backend failover: c2p2's server stops"
+t0=${EPOCHREALTIME/./}
+server_stop 2 2
+no_c2p2() { ! in_use 3 web | grep -q "$(pod_ip 2 2):"; }
+if wait_until 5 no_c2p2; then
+	tb=$(((${EPOCHREALTIME/./} - t0) / 1000))
+	log "gw3 dropped $(pod_ip 2 2) from web's table after $tb ms"
+	check "a stopped backend leaves every table (health fall, gossip)" true
+else
+	tb=
+	check "a stopped backend leaves every table (health fall, gossip)" false
+fi
+server 2 2
+check "... and comes back when it serves again" wait_until 5 eval \
+	'[ "$(in_use 3 web)" = "$ALL4" ]'
+
+log "gateway death: a long-lived connection to cluster 1, then gw2 dies"
+nsx_bg c3p1 bash -c '
+	for try in $(seq 1 40); do
+		exec 3<>/dev/tcp/'"$VIP"'/80 || continue
+		read -t 2 -r who <&3
+		case $who in 10.1.*) break ;; esac
+		exec 3<&- 3>&-
+	done
+	echo "long-lived to $who"
+	for i in $(seq 1 40); do
+		echo "ping$i" >&3
+		if read -t 1 -r r <&3 && [ "$r" = "ping$i" ]; then echo ok; else echo fail; fi
+		sleep 0.2
+	done' >"$MGDIR/long" 2>&1
+long_pid=$!
+sleep 1
+t0=${EPOCHREALTIME/./}
+pid=$(cat "$MGDIR/gw2.pid")
+disown "$pid" 2>/dev/null
+kill -9 "$pid"
+nsx gw2 ip link set ul0 down
+rm -f "$MGDIR/gw2.pid"
+only1() { [ "$(in_use 3 web)" = "$(pod_ip 1 1):8080 $(pod_ip 1 2):8080" ]; }
+if wait_until 6 only1; then
+	tw=$(((${EPOCHREALTIME/./} - t0) / 1000))
+	log "cluster 2's backends withdrawn by gw3 after $tw ms"
+	check "cluster 2's backends withdrawn within 3 s" test "$tw" -le 3000
+else
+	tw=
+	check "cluster 2's backends withdrawn within 3 s" false
+fi
+connects c3p1 "$VIP" 100 | sort | uniq -c >"$MGDIR/after"
+sed 's/^/    /' "$MGDIR/after"
+check "new connections go to cluster 1 only" eval \
+	'! grep -qv " 10\.1\.0\.1[12]$" "$MGDIR/after"'
+wait "$long_pid"
+head -1 "$MGDIR/long" | sed 's/^/    /'
+check "the long-lived connection kept working" eval \
+	'grep -q "long-lived to 10.1" "$MGDIR/long" && ! grep -q fail "$MGDIR/long" && [ "$(grep -c ok "$MGDIR/long")" = 40 ]'
+
+for k in 1 2; do server_stop "$k" 1; server_stop "$k" 2; done
+if [ -n "$JSON" ]; then
+	printf '{"lb_failover_backend_ms": %s, "lb_failover_gateway_ms": %s}\n' \
+		"${tb:-null}" "${tw:-null}" >"$JSON"
+fi
+summary
