@@ -142,6 +142,23 @@ static __always_inline int mg_lb4_backend(const struct mg_ct4_key *k,
 }
 
 /*
+ * Path 1 answered a service packet with an ICMP error (too big for the
+ * tunnel): it quotes the packet as DNATed, to the backend, which the
+ * client never sent.  Make it quote the VIP.  After mg_egress() returned
+ * XDP_TX for a packet mg_lb4() sent on.
+ */
+static __always_inline void mg_lb4_icmp_fixup(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	struct iphdr *ip = data + ETH_HLEN;
+
+	if ((void *)(ip + 1) > (void *)(long)ctx->data_end ||
+	    ip->protocol != IPPROTO_ICMP)
+		return;
+	mg_nat_reply4_at(ctx, ETH_HLEN);
+}
+
+/*
  * An IPv4 packet whose destination is no remote endpoint: a service
  * packet (a verdict, or MG_LB_EGRESS with *dst the backend's cluster), a
  * local backend's reply (a verdict), or MG_LB_MISS.  c is past the IPv4

@@ -144,6 +144,23 @@ static __always_inline int mg_nat_reply4_icmp(struct iphdr *ip, void *l4,
 		qp[0] = v->cport;
 	}
 	csum_replace2(&ic->checksum, qcheck, q->check);
+
+	/* The quoted TCP/UDP checksum too, when the quote holds it. */
+	{
+		__u16 *l4c = q->protocol == IPPROTO_TCP ? qp + 8 : qp + 3;
+		__u16 old;
+
+		if ((void *)(l4c + 1) > end || !*l4c)
+			return 1;
+		old = *l4c;
+		csum_replace4(l4c, k.saddr, v->vip);
+		csum_replace2(l4c, k.sport, v->vport);
+		if (v->client != k.daddr) {
+			csum_replace4(l4c, k.daddr, v->client);
+			csum_replace2(l4c, k.dport, v->cport);
+		}
+		csum_replace2(&ic->checksum, old, *l4c);
+	}
 	return 1;
 }
 

@@ -54,7 +54,10 @@ static __always_inline int from_ipv4(struct xdp_md *ctx, struct cursor *c,
 		dst = &backend;
 	}
 	mg_inner4(&in, c, ip, proto);
-	return mg_egress(ctx, eth, &in, dst);
+	rc = mg_egress(ctx, eth, &in, dst);
+	if (dst == &backend && rc == XDP_TX)
+		mg_lb4_icmp_fixup(ctx);
+	return rc;
 }
 
 static __always_inline int is_nd(struct cursor *c, int proto,

@@ -127,7 +127,7 @@ static void maps_setup(void)
 	struct mg_ep_val v1 = { .cluster_id = 1, .flags = MG_EP_F_LOCAL };
 	struct mg_ep_val v2 = { .cluster_id = 2 };
 	struct mg_cluster_val cv = { .n_gw = 1 };
-	struct mg_nh_val nv = { .ifindex = 1 };
+	struct mg_nh_val nv = { .ifindex = 1, .mtu = 1500 };
 	uint32_t cid = 2, empty = 0xffffffff;
 
 	put(ep, &k1, &v1);
@@ -471,6 +471,39 @@ static void want_icmp_vip(struct pkt *w, const struct pkt *o)
 	pkt_raw(w, q.data, q.len);
 }
 
+/*
+ * Too big for the tunnel once encapsulated: the ICMP error path 1 sends
+ * back quotes the client's packet, to the VIP, not the DNATed one.
+ */
+static void in_too_big(struct pkt *p)
+{
+	pkt_eth(p, gw_mac, mgt_pod_mac, ETH_P_IP);
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = POD, .daddr = VIP,
+				      .proto = IPPROTO_TCP, .ttl = 64,
+				      .id = 0x77, .frag_off = 0x4000 });
+	pkt_tcp(p, 40060, 80, 0x18);
+	pkt_data(p, 1440, 8);
+}
+
+static void want_too_big(struct pkt *w, const struct pkt *o)
+{
+	struct pkt in;
+	size_t quote = o->len > 42 ? o->len - 42 : 0;
+
+	pkt_init(&in);
+	in_too_big(&in);
+	pkt_finish(&in);
+	pkt_eth(w, mgt_pod_mac, gw_mac, ETH_P_IP);
+	pkt_ip4(w, &(struct pkt_ip4){ .saddr = GWADDR, .daddr = POD,
+				      .proto = IPPROTO_ICMP,
+				      .ttl = pkt_get8(o, 22),
+				      .tos = pkt_get8(o, 15),
+				      .id = pkt_get16(o, 18),
+				      .frag_off = pkt_get16(o, 20) });
+	pkt_icmp(w, 3, 4, 1450);
+	pkt_raw(w, in.data + 14, quote);
+}
+
 /* No healthy backend: an empty table, or none at all. */
 static void in_empty(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40020, 81); }
 static void in_no_ring(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40020, 82); }
@@ -549,6 +582,8 @@ static const struct row rows[] = {
 	  TX, MG_ENCAP },
 	{ "icmp_error_reverse_nat", NULL, in_icmp_r1, want_icmp_vip, 0, REDIR,
 	  MG_DECAP },
+	{ "too_big_icmp_quotes_the_vip", NULL, in_too_big, want_too_big, 0,
+	  TX, MG_ICMP_FRAG_NEEDED },
 	{ "affinity_local_dnat_snat", ring_l1, in_syn_local, want_local, 0,
 	  REDIR, MG_LB_LOCAL },
 	{ "local_reply_reverse_nat", NULL, in_reply_local, want_reply_local, 1,
