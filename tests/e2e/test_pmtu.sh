@@ -46,9 +46,9 @@ ss_sampler() {
 }
 ss_stop() { kill "$(cat "$1.pid")" 2>/dev/null; wait "$(cat "$1.pid")" 2>/dev/null; }
 
-# ss_max FILE FIELD: the largest value of FIELD:N the sampler saw ("" none).
-ss_max() {
-	grep -o " $2:[0-9]*" "$1" | cut -d: -f2 | sort -n | tail -1
+# ss_seen FILE FIELD: the values of FIELD:N the sampler saw, sorted.
+ss_seen() {
+	grep -o " $2:[0-9]*" "$1" | cut -d: -f2 | sort -nu | tr '\n' ' '
 }
 
 # seg_stats PCAP: "max-outer-L3 max-TCP-payload count-at-max count" of
@@ -117,7 +117,7 @@ big_transfer() {
 	log "$src: ip route get $ip: $(nsx "$src" ip route get "$ip" | tr -s ' \n' ' ')"
 	check "$tag $src cached path MTU $pmtu towards $ip (got ${rmtu:-none})" \
 		test "${rmtu:-0}" -eq "$pmtu"
-	log "$src: socket: pmtu max $(ss_max "$ssf" pmtu), mss max $(ss_max "$ssf" mss) ($(wc -l <"$ssf") samples)"
+	log "$src: socket: pmtu seen: $(ss_seen "$ssf" pmtu); mss seen: $(ss_seen "$ssf" mss)($(wc -l <"$ssf") samples)"
 	check "$tag $src's socket learnt pmtu:$pmtu" \
 		grep -q " pmtu:$pmtu " "$ssf"
 	mss=$(grep " pmtu:$pmtu " "$ssf" | grep -o ' mss:[0-9]*' | cut -d: -f2 |
