@@ -101,13 +101,22 @@ static int agent_sync_tx(struct agent *a)
  */
 static int agent_sync_nh(struct agent *a)
 {
-	__u32 keys4[MG_CFG_MAX_PEERS];
-	struct mg_in6 keys6[MG_CFG_MAX_PEERS];
-	struct mg_nh_val vals4[MG_CFG_MAX_PEERS], vals6[MG_CFG_MAX_PEERS];
+	bool table = a->cfg->nh_mode == MG_NH_TABLE;
+	struct mg_nh_val *vals4 = NULL, *vals6 = NULL;
+	struct mg_in6 *keys6 = NULL;
+	__u32 *keys4 = NULL;
 	int n4 = 0, n6 = 0, pending = 0, err, rc;
 
+	keys4 = calloc(MG_MAX_NEXTHOPS, sizeof(*keys4));
+	keys6 = calloc(MG_MAX_NEXTHOPS, sizeof(*keys6));
+	vals4 = calloc(MG_MAX_NEXTHOPS, sizeof(*vals4));
+	vals6 = calloc(MG_MAX_NEXTHOPS, sizeof(*vals6));
+	if (!keys4 || !keys6 || !vals4 || !vals6) {
+		pending = 1;	/* try again soon */
+		goto out;
+	}
 	/* The view of the last sync may be stale: the mesh moves on. */
-	if (a->cfg->nh_mode != MG_NH_TABLE || agent_view(a))
+	if (agent_view(a))
 		goto write;
 	for (int i = 0; i < a->view.n_gw; i++) {
 		const struct mg_view_gw *g = &a->view.gw[i];
@@ -115,6 +124,10 @@ static int agent_sync_nh(struct agent *a)
 
 		if (!g->alive || !g->tunnel.family)
 			continue;
+		/*
+		 * In both modes the kernel keeps the next hop's neighbour
+		 * resolved: bpf_fib_lookup() does not resolve one either.
+		 */
 		err = mg_nl_resolve(a->nl, &g->tunnel, &hop);
 		if (err == -EAGAIN || !err)
 			mg_nl_neigh_manage(a->nl, hop.ifindex, &hop.via);
@@ -126,11 +139,14 @@ static int agent_sync_nh(struct agent *a)
 			pr_debug("next hop of %s: %s", g->name, strerror(-err));
 			continue;
 		}
+		if (!table)
+			continue;
 		hop.val.mtu = hop.mtu > 0xffff ? 0xffff : hop.mtu;
-		if (g->tunnel.family == MG_AF_INET) {
+		if (g->tunnel.family == MG_AF_INET && n4 < MG_MAX_NEXTHOPS) {
 			keys4[n4] = g->tunnel.addr[0];
 			vals4[n4++] = hop.val;
-		} else {
+		} else if (g->tunnel.family == MG_AF_INET6 &&
+			   n6 < MG_MAX_NEXTHOPS) {
 			memcpy(keys6[n6].addr, g->tunnel.addr, 16);
 			vals6[n6++] = hop.val;
 		}
@@ -143,6 +159,11 @@ write:
 	if (err || rc)
 		pr_err("programming the next hops: %s",
 		       strerror(-(err ? err : rc)));
+out:
+	free(keys4);
+	free(keys6);
+	free(vals4);
+	free(vals6);
 	return pending;
 }
 
