@@ -30,6 +30,12 @@ _Static_assert(MG_CFG_MAX_SERVICES <= MG_LB_MAX_SERVICES,
 	       "service ids index mg_lbring");
 
 #define SVC_MAX_BE	256	/* backends of one service, all clusters */
+/*
+ * After a restart over pinned maps: how long the maps keep the previous
+ * run's tables while gossip brings the other clusters' backends back and
+ * the probes run (lan failover is under 3 s).
+ */
+#define SVC_SETTLE_MS	3000
 #define SVC_WIRE_V	1
 #define SVC_WIRE_HDR	7	/* version, health, weight, affinity, min_local */
 #define SVC_NAME_WIRE	(MG_STATE_VAL_MAX - SVC_WIRE_HDR)
@@ -103,6 +109,8 @@ struct mg_services {
 	 */
 	__u32 gen_next;
 	char path[PATH_MAX + 16];	/* state_dir/services */
+	uint64_t hold_until_ms;		/* restarted: tables untouched until */
+	struct mg_loop_src *hold_timer;
 };
 
 static __u8 svc_ipproto(const struct mg_cfg_service *c)
@@ -423,6 +431,14 @@ static void cli_load(struct mg_services *s)
 	fclose(f);
 }
 
+static void on_hold_end(struct mg_loop_src *src, uint32_t ev, void *arg)
+{
+	struct mg_services *s = arg;
+
+	if (s->changed)
+		s->changed(s->arg);
+}
+
 int mg_services_new(struct mg_loop *loop, const struct mg_config *cfg,
 		    void (*changed)(void *arg), void *arg,
 		    struct mg_services **out)
@@ -450,6 +466,9 @@ int mg_services_new(struct mg_loop *loop, const struct mg_config *cfg,
 		}
 	}
 	cli_load(s);
+	s->hold_until_ms = mg_now_ms() + SVC_SETTLE_MS;
+	s->hold_timer = mg_loop_add_timer(loop, SVC_SETTLE_MS, 0, on_hold_end,
+					  s);
 	*out = s;
 	return 0;
 }
@@ -461,6 +480,8 @@ void mg_services_free(struct mg_services *s)
 	for (int i = 0; i < MG_CFG_MAX_SERVICES; i++)
 		if (s->svc[i].used)
 			svc_stop(&s->svc[i]);
+	if (s->hold_timer)
+		mg_loop_del(s->loop, s->hold_timer);
 	free(s);
 }
 
@@ -830,6 +851,24 @@ out:
 	return err;
 }
 
+/*
+ * Restarted over pinned maps: a local backend the previous run had LIVE
+ * serves again at once (fail static) instead of waiting to rise; its
+ * probes take it down within fall intervals if it is not.
+ */
+static void restore_up(struct mg_services *s, __u32 addr, __u16 port)
+{
+	for (int i = 0; i < MG_CFG_MAX_SERVICES; i++) {
+		struct svc *v = &s->svc[i];
+
+		for (int b = 0; v->used && b < v->c.n_backends; b++)
+			if (v->local[b].b.addr.addr[0] == addr &&
+			    v->local[b].b.port == port)
+				mg_health_set(&v->local[b].h, MG_HEALTH_UP,
+					      mg_now_ms());
+	}
+}
+
 int mg_services_sync(struct mg_services *s, struct mg_state *st,
 		     const struct mg_view *view,
 		     const struct mg_services_maps *m)
@@ -843,19 +882,45 @@ int mg_services_sync(struct mg_services *s, struct mg_state *st,
 
 	s->maps = *m;
 	if (!s->gen_next) {
+		bool pinned = false;
+
 		s->gen_next = 1;
 		for (__u32 i = 0; i < MG_LB_MAX_BACKENDS; i++) {
 			struct mg_lb_backend b;
 
-			if (!bpf_map_lookup_elem(m->be, &i, &b) &&
-			    b.gen >= s->gen_next)
+			if (bpf_map_lookup_elem(m->be, &i, &b))
+				continue;
+			if (b.gen >= s->gen_next)
 				s->gen_next = b.gen + 1;
+			/*
+			 * The previous run's slot: not re-used while its old
+			 * table may point at it, freed by the first full sync
+			 * (no key matches it).
+			 */
+			if (b.flags & MG_LB_BE_F_LIVE) {
+				pinned = true;
+				s->slots[i].used = s->slots[i].live = true;
+				s->slots[i].gen = b.gen;
+			}
+			if ((b.flags & (MG_LB_BE_F_LIVE | MG_LB_BE_F_LOCAL)) ==
+			    (MG_LB_BE_F_LIVE | MG_LB_BE_F_LOCAL))
+				restore_up(s, b.addr, ntohs(b.port));
 		}
+		/* A fresh start has nothing to keep: program at once. */
+		if (!pinned)
+			s->hold_until_ms = 0;
 	}
 	if (st) {
 		publish(s, st);
 		learn(s, st);
 	}
+	/*
+	 * Restarted: the previous run's tables keep forwarding until the
+	 * other clusters' backends are back (a table without them would
+	 * move their flows).
+	 */
+	if (mg_now_ms() < s->hold_until_ms)
+		return 0;
 	for (__u32 i = 0; i < MG_LB_MAX_BACKENDS; i++)
 		s->slots[i].seen = false;
 

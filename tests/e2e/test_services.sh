@@ -182,6 +182,47 @@ server 2 2
 check "... and comes back when it serves again" wait_until 5 eval \
 	'[ "$(in_use 3 web)" = "$ALL4" ]'
 
+# long_lived NS VIP PREFIX N OUT: in the background, a connection to VIP:80
+# that a backend whose address starts with PREFIX took, then N echoes
+# 0.2 s apart, one "ok" or "fail" line each, into OUT.
+long_lived() {
+	nsx_bg "$1" bash -c '
+		for try in $(seq 1 40); do
+			exec 3<>/dev/tcp/'"$2"'/80 || continue
+			read -t 2 -r who <&3
+			case $who in '"$3"'*) break ;; esac
+			exec 3<&- 3>&-
+		done
+		echo "long-lived to $who"
+		for i in $(seq 1 '"$4"'); do
+			echo "ping$i" >&3
+			if read -t 1 -r r <&3 && [ "$r" = "ping$i" ]; then echo ok; else echo fail; fi
+			sleep 0.2
+		done' >"$5" 2>&1
+}
+
+log "agent restart: gw3 and gw1 restart under long-lived connections"
+long_lived c3p1 "$VIP" 10.2. 25 "$MGDIR/long3"
+l3=$!
+long_lived c1p3 "$NEAR" 10.1. 25 "$MGDIR/long1"
+l1=$!
+sleep 1
+nb0=$(($(stat_gw 3 no_backend) + $(stat_gw 1 no_backend)))
+stop_agent 3 && start_agent 3 && stop_agent 1 && start_agent 1
+wait "$l3" "$l1"
+nb1=$(($(stat_gw 3 no_backend) + $(stat_gw 1 no_backend)))
+check "no service packet found no backend across the restarts" \
+	test "$nb1" = "$nb0"
+check "a flow to a remote backend survives gw3's restart" eval \
+	'grep -q "long-lived to 10.2" "$MGDIR/long3" && [ "$(grep -c ok "$MGDIR/long3")" = 25 ]'
+check "a flow to a local backend survives gw1's restart" eval \
+	'grep -q "long-lived to 10.1" "$MGDIR/long1" && [ "$(grep -c ok "$MGDIR/long1")" = 25 ]'
+check "web back to four backends on gw3 after the restarts" wait_until 10 eval \
+	'[ "$(in_use 3 web)" = "$ALL4" ] && all_alive 3 "1 2"'
+connects c3p1 "$VIP" 40 | sort | uniq -c >"$MGDIR/restarted"
+check "new connections work after the restarts" eval \
+	'! grep -q none "$MGDIR/restarted" && [ "$(wc -l <"$MGDIR/restarted")" = 4 ]'
+
 log "gateway death: a long-lived connection to cluster 1, then gw2 dies"
 nsx_bg c3p1 bash -c '
 	for try in $(seq 1 40); do
