@@ -694,30 +694,42 @@ static void gather(struct mg_services *s, struct svc *v, struct mg_state *st,
 		       oi.name);
 	}
 
-	int n_local = 0, n_remote = 0;
+	struct mg_svc_choice c[SVC_MAX_BE];
 
 	for (int i = 0; i < v->n_be; i++) {
 		struct sbe *b = &v->be[i];
 
 		b->live = b->state == MG_HEALTH_UP &&
 			  cluster_alive(view, b->cluster_id);
-		n_local += b->live && b->local;
-		n_remote += b->live && !b->local;
+		c[i].local = b->local;
+		c[i].live = b->live;
 	}
-	for (int i = 0; i < v->n_be; i++) {
-		struct sbe *b = &v->be[i];
+	mg_services_choose(v->c.affinity, v->c.min_local, c, v->n_be);
+	for (int i = 0; i < v->n_be; i++)
+		v->be[i].in_use = c[i].in_use;
+}
 
-		switch (v->c.affinity) {
+void mg_services_choose(int affinity, unsigned int min_local,
+			struct mg_svc_choice *c, int n)
+{
+	unsigned int n_local = 0, n_remote = 0;
+
+	for (int i = 0; i < n; i++) {
+		n_local += c[i].live && c[i].local;
+		n_remote += c[i].live && !c[i].local;
+	}
+	for (int i = 0; i < n; i++) {
+		switch (affinity) {
 		case MG_AFFINITY_LOCAL:
-			b->in_use = b->live &&
-				    (b->local || n_local < v->c.min_local ||
-				     !n_local);
+			c[i].in_use = c[i].live &&
+				      (c[i].local || n_local < min_local ||
+				       !n_local);
 			break;
 		case MG_AFFINITY_REMOTE:
-			b->in_use = b->live && (!b->local || !n_remote);
+			c[i].in_use = c[i].live && (!c[i].local || !n_remote);
 			break;
 		default:
-			b->in_use = b->live;
+			c[i].in_use = c[i].live;
 		}
 	}
 }

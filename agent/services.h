@@ -54,6 +54,28 @@ void mg_services_free(struct mg_services *s);
 int mg_services_sync(struct mg_services *s, struct mg_state *st,
 		     const struct mg_view *v, const struct mg_services_maps *m);
 
+/* A backend as the table choice sees it. */
+struct mg_svc_choice {
+	bool local;		/* in this gateway's cluster */
+	bool live;		/* UP, and its cluster has a live gateway */
+	bool in_use;		/* out: in the service's Maglev table */
+};
+
+/**
+ * mg_services_choose() - which live backends a service's table holds
+ * @affinity:  enum mg_affinity
+ * @min_local: with MG_AFFINITY_LOCAL, the live local backends below which
+ *             the live remote ones join in
+ * @c:         the backends; in_use is set on each
+ * @n:         how many
+ *
+ * any: every live backend.  local: the live local ones, and the remote
+ * ones too while fewer than @min_local (or no) local ones are live.
+ * remote: the live remote ones, or the local ones when none is.
+ */
+void mg_services_choose(int affinity, unsigned int min_local,
+			struct mg_svc_choice *c, int n);
+
 /* Control socket: services [list] | add NAME ... | del NAME. */
 int mg_services_cmd(struct mg_cli *cli, int argc, char **argv);
 
