@@ -65,6 +65,7 @@ static void agent_sync_view(struct agent *a)
 
 	if (agent_view(a))
 		return;
+	a->maps.keep = !mg_mesh_settled(a->mesh);
 	err = mg_dpmaps_sync(&a->maps, &a->view, &st);
 	if (err)
 		pr_err("programming the maps: %s", strerror(-err));

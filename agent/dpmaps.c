@@ -14,9 +14,20 @@ static int key_cmp(const void *a, const void *b)
 	return memcmp(a, b, key_cmp_size);
 }
 
+static int reconcile(int fd, const char *name, size_t key_size,
+		     size_t val_size, const void *keys, const void *vals,
+		     size_t n, struct mg_sync_stats *st, bool del);
+
 int mg_map_reconcile(int fd, const char *name, size_t key_size,
 		     size_t val_size, const void *keys, const void *vals,
 		     size_t n, struct mg_sync_stats *st)
+{
+	return reconcile(fd, name, key_size, val_size, keys, vals, n, st, true);
+}
+
+static int reconcile(int fd, const char *name, size_t key_size,
+		     size_t val_size, const void *keys, const void *vals,
+		     size_t n, struct mg_sync_stats *st, bool del)
 {
 	char *sorted = NULL, *stale = NULL, *cur = NULL, *next = NULL;
 	char *old = NULL;
@@ -59,6 +70,8 @@ int mg_map_reconcile(int fd, const char *name, size_t key_size,
 			st->written++;
 	}
 
+	if (!del)
+		goto out;
 	/* Collect the keys that are not wanted, then delete them. */
 	memcpy(sorted, keys, n * key_size);
 	key_cmp_size = key_size;
@@ -368,15 +381,29 @@ int mg_dpmaps_sync(struct mg_dpmaps *m, const struct mg_view *v,
 		}
 	}
 
-	/* Clusters first: a new prefix must find its gateways in place. */
-	err = mg_map_reconcile(m->clus, "mg_clus", sizeof(*cl_k), sizeof(*cl_v),
-			       cl_k, cl_v, n_cl, st);
-	rc = mg_map_reconcile(m->peer4, "mg_peer4", sizeof(*p4_k),
-			      sizeof(*p4_v), p4_k, p4_v, n_p4, st);
+	/*
+	 * Clusters first: a new prefix must find its gateways in place.
+	 * While m->keep, entries are written but none is deleted.
+	 */
+	err = reconcile(m->clus, "mg_clus", sizeof(*cl_k), sizeof(*cl_v),
+			cl_k, cl_v, n_cl, st, !m->keep);
+	rc = reconcile(m->peer4, "mg_peer4", sizeof(*p4_k), sizeof(*p4_v),
+		       p4_k, p4_v, n_p4, st, !m->keep);
 	err = err ? err : rc;
-	rc = mg_map_reconcile(m->peer6, "mg_peer6", sizeof(*p6_k),
-			      sizeof(*p6_v), p6_k, p6_v, n_p6, st);
+	rc = reconcile(m->peer6, "mg_peer6", sizeof(*p6_k), sizeof(*p6_v),
+		       p6_k, p6_v, n_p6, st, !m->keep);
 	err = err ? err : rc;
+	if (m->keep) {
+		rc = reconcile(m->ep4, "mg_ep4", sizeof(*ep4_k),
+			       sizeof(*ep4_v), ep4_k, ep4_v, n_ep4, st, false);
+		err = err ? err : rc;
+		rc = reconcile(m->ep6, "mg_ep6", sizeof(*ep6_k),
+			       sizeof(*ep6_v), ep6_k, ep6_v, n_ep6, st, false);
+		/* The cache no longer says what the map holds. */
+		m->ep4c.valid = m->ep6c.valid = false;
+		err = err ? err : rc;
+		goto out;
+	}
 	rc = mg_map_sync_cached(m->ep4, "mg_ep4", &m->ep4c, sizeof(*ep4_k),
 				sizeof(*ep4_v), ep4_k, ep4_v, n_ep4, st);
 	err = err ? err : rc;

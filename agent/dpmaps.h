@@ -54,6 +54,7 @@ struct mg_map_cache {
 struct mg_dpmaps {
 	int ep4, ep6, clus, peer4, peer6;
 	struct mg_map_cache ep4c, ep6c;
+	bool keep;		/* write, but delete nothing (startup) */
 };
 
 struct mg_sync_stats {

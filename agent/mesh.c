@@ -108,6 +108,8 @@ struct mg_mesh {
 	char eps_path[PATH_MAX + 16];
 	char keys_path[PATH_MAX + 16];
 	char members_path[PATH_MAX + 16];
+	bool expect_peers;	/* seeds or remembered gateways to hear from */
+	bool settled;		/* ... and we have heard from them */
 	char members_saved[REJOIN_MAX * (MG_ADDRSTRLEN + 10)];
 	/* the last run's live gateways, read at start */
 	char known[REJOIN_MAX][MG_ADDRSTRLEN + 10];
@@ -1246,6 +1248,44 @@ static void revive_recent(struct mg_mesh *mesh)
 	}
 }
 
+/*
+ * Right after a start the view knows no gossiped gateway yet, while the
+ * pinned maps still hold what the previous run learnt: withdrawing that
+ * would cut forwarding until the mesh answers (or for good, if it does
+ * not: fail static).  The mesh is settled once some gateway is alive and
+ * every live gateway's state has arrived; a gateway that expects no peer
+ * (no seeds, none remembered) is settled at once.
+ */
+static void check_settled(struct mg_mesh *mesh)
+{
+	int alive = 0, pending = 0;
+
+	if (mesh->settled)
+		return;
+	if (!mesh->member || !mesh->expect_peers) {
+		mesh->settled = true;
+		return;
+	}
+	for (int i = 0; i < mesh->n_rows; i++) {
+		const struct row *r = &mesh->rows[i];
+
+		if (!r->gateway || r->state == GW_STATIC ||
+		    (r->state != GW_ALIVE && r->state != GW_SUSPECT))
+			continue;
+		alive++;
+		pending += r->origin < 0;
+	}
+	if (alive && !pending) {
+		mesh->settled = true;
+		pr_info("mesh settled: %d gateways heard from", alive);
+	}
+}
+
+bool mg_mesh_settled(struct mg_mesh *mesh)
+{
+	return mesh->settled;
+}
+
 int mg_mesh_view(struct mg_mesh *mesh, struct mg_view *view)
 {
 	int err, n = 0, alive = 0, gossiped = 0;
@@ -1253,6 +1293,7 @@ int mg_mesh_view(struct mg_mesh *mesh, struct mg_view *view)
 	err = build_rows(mesh);
 	if (err)
 		return err;
+	check_settled(mesh);
 	if (mesh->n_rows > mesh->cap_vgw) {
 		struct mg_view_gw *v = realloc(mesh->vgw,
 					       mesh->n_rows * sizeof(*v));
@@ -1414,6 +1455,8 @@ static int start_member(struct mg_mesh *mesh)
 		if (!dup)
 			sp[n++] = mesh->known[i];
 	}
+	/* Until we hear from the gateways we expect, nothing is withdrawn. */
+	mesh->expect_peers = n > 0;
 	if (n && mg_member_join(mesh->member, sp, n) < 0)
 		pr_warn("no seed could be tried yet; gossip will retry through push/pull");
 	return 0;

@@ -47,6 +47,12 @@ int mg_mesh_leave(struct mg_mesh *mesh, void (*done)(void *arg), void *arg);
  */
 int mg_mesh_view(struct mg_mesh *mesh, struct mg_view *view);
 
+/*
+ * False until the gateways this one expects (seeds, the ones the last run
+ * saw) have been heard from; meanwhile the agent withdraws nothing.
+ */
+bool mg_mesh_settled(struct mg_mesh *mesh);
+
 /* Replace the endpoints learned from kernel routes. */
 void mg_mesh_set_route_endpoints(struct mg_mesh *mesh,
 				 const struct mg_prefix *p, int n);

@@ -247,8 +247,16 @@ static void test_sync_view(void **state)
 	assert_int_equal(bpf_map_lookup_elem(m.clus, &cid, &cl), 0);
 	assert_int_equal(cl.n_gw, 2);
 
-	/* Cluster 3 leaves the view: every trace of it goes. */
+	/* Held (startup): cluster 3 leaves the view, yet nothing goes. */
 	v.n_gw = 2;
+	m.keep = true;
+	assert_int_equal(mg_dpmaps_sync(&m, &v, NULL), 0);
+	assert_int_equal(count(m.ep4, sizeof(k)), 3);
+	cid = 3;
+	assert_int_equal(bpf_map_lookup_elem(m.clus, &cid, &cl), 0);
+	m.keep = false;
+
+	/* Cluster 3 leaves the view: every trace of it goes. */
 	assert_int_equal(mg_dpmaps_sync(&m, &v, NULL), 0);
 	assert_int_equal(count(m.ep4, sizeof(k)), 2);
 	cid = 3;
