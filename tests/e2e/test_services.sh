@@ -166,6 +166,28 @@ udp_ok() {
 }
 check "a UDP service answers through the tunnel" wait_until 5 udp_ok
 
+log "CLI: services add on gw1 (with a backend) and gw3 (without)"
+EXTRA=10.96.0.12
+check "services add on gw1" mgctl 1 services add extra vip "$EXTRA" port 80 \
+	backend "$(pod_ip 1 1):8080:5"
+check "services add on gw3, no backend of its own" \
+	mgctl 3 services add extra vip "$EXTRA" port 80
+check "services add of a taken VIP:port is refused" \
+	eval '! mgctl 3 services add other vip "$EXTRA" port 80 2>/dev/null'
+check "gw3 uses gw1's backend of it, with its weight" wait_until 5 eval \
+	'mgctl 3 -j services list | jq -e ".[] | select(.name == \"extra\") | .backend[] | select(.in_use and .weight == 5 and .cluster_id == 1)" >/dev/null'
+connects c3p1 "$EXTRA" 20 | sort | uniq -c >"$MGDIR/extra"
+check "... and it serves" eval '[ "$(cat "$MGDIR/extra" | awk "{print \$1, \$2}")" = "20 $(pod_ip 1 1)" ]'
+check "kept in state_dir/services" grep -q "^extra vip $EXTRA port 80" \
+	"$MGDIR/state-gw1/services"
+check "services del on gw1" mgctl 1 services del extra
+check "gw3's table of it empties" wait_until 5 eval '[ -z "$(in_use 3 extra)" ]'
+nb0=$(stat_gw 3 no_backend)
+nsx c3p1 timeout 2 bash -c "exec 3<>/dev/tcp/$EXTRA/80" 2>/dev/null
+check "... and its packets count under no_backend" \
+	test "$(stat_gw 3 no_backend)" -gt "$nb0"
+mgctl 3 services del extra >/dev/null
+
 log "backend failover: c2p2's server stops"
 t0=${EPOCHREALTIME/./}
 server_stop 2 2
