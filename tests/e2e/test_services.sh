@@ -101,7 +101,7 @@ connects() {
 	nsx "$1" bash -c '
 		for i in $(seq 1 '"$3"'); do
 			exec 3<>/dev/tcp/'"$2"'/80 || { echo none; continue; }
-			read -t 2 -r who <&3 || who=none
+			read -t 5 -r who <&3 || who=none
 			echo "$who"
 			exec 3<&- 3>&-
 		done'
@@ -177,6 +177,7 @@ check "services add of a taken VIP:port is refused" \
 check "gw3 uses gw1's backend of it, with its weight" wait_until 5 eval \
 	'mgctl 3 -j services list | jq -e ".[] | select(.name == \"extra\") | .backend[] | select(.in_use and .weight == 5 and .cluster_id == 1)" >/dev/null'
 connects c3p1 "$EXTRA" 20 | sort | uniq -c >"$MGDIR/extra"
+sed "s/^/    /" "$MGDIR/extra"
 check "... and it serves" eval '[ "$(cat "$MGDIR/extra" | awk "{print \$1, \$2}")" = "20 $(pod_ip 1 1)" ]'
 check "kept in state_dir/services" grep -q "^extra vip $EXTRA port 80" \
 	"$MGDIR/state-gw1/services"
