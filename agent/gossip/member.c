@@ -558,12 +558,33 @@ static void alive_node(struct mg_member *m, const struct mg_ml_alive *a,
 		notify(m, m->ops.notify_update, n);
 }
 
+/*
+ * An accusation of us at an incarnation we already refuted: the accuser
+ * missed our refutation (every copy of it lost).  memberlist ignores it,
+ * and the accuser then declares us dead at the old incarnation, which we
+ * ignore too, until a push/pull tens of seconds later.  Say alive again,
+ * at the incarnation we have: peers that have it ignore the message.
+ */
+static void reannounce(struct mg_member *m, const char *from)
+{
+	struct mg_ml_msg msg = { .type = MG_ML_ALIVE };
+
+	if (m->leaving)
+		return;
+	self_alive(m, &msg.alive);
+	queue_msg(m, m->self->name, &msg, false);
+	pr_debug("gossip: %s accused us at an old incarnation: alive again\n",
+		 from);
+}
+
 static void suspect_node(struct mg_member *m, const struct mg_ml_suspect *s)
 {
 	struct node *n = find(m, s->node);
 	struct mg_ml_msg msg = { .type = MG_ML_SUSPECT, .suspect = *s };
 	int err;
 
+	if (n && n == m->self && s->incarnation < n->inc)
+		reannounce(m, s->from);
 	if (!n || s->incarnation < n->inc)
 		return;
 	if (n->suspecting) {
@@ -598,6 +619,9 @@ static void dead_node(struct mg_member *m, const struct mg_ml_suspect *d)
 	struct node *n = find(m, d->node);
 	struct mg_ml_msg msg = { .type = MG_ML_DEAD, .dead = *d };
 
+	if (n && n == m->self && d->incarnation < n->inc &&
+	    strcmp(d->node, d->from))
+		reannounce(m, d->from);
 	if (!n || d->incarnation < n->inc)
 		return;
 	clear_suspicion(n);

@@ -688,9 +688,23 @@ static void test_refute(void **state)
 	assert_true(s.alive_watched >= 1);
 	assert_int_equal(s.watched_inc, 6);
 
-	/* an old accusation is just old */
+	/*
+	 * An old accusation costs no incarnation, but its sender missed
+	 * our refutation: we say alive again, at the incarnation we have.
+	 * (First let the refutation run out of retransmissions.)
+	 */
+	net_run(net.now + 5000 * MSEC);
+	lost_take(&s);
+	net_run(net.now + 1000 * MSEC);
+	lost_take(&s);
+	assert_int_equal(s.alive_watched, 0);
 	accuse(a, MG_ML_SUSPECT, "a", 2, "b");
 	assert_int_equal(mg_member_incarnation(a->m), 6);
+	net_run(net.now + 250 * MSEC);
+	lost_take(&s);
+	assert_true(s.alive_watched >= 1);
+	assert_int_equal(s.watched_inc, 6);
+	assert_int_equal(mg_member_stats(a->m)->refutes, 1);
 	/* a death notice is refuted too (we are not leaving) */
 	accuse(a, MG_ML_DEAD, "a", 6, "b");
 	assert_int_equal(mg_member_incarnation(a->m), 7);
