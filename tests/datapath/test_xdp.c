@@ -22,8 +22,6 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
@@ -32,12 +30,8 @@
 #include <linux/udp.h>
 #include <cmocka.h>
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <meshgate/abi.h>
-#include "loader.h"
-#include "xdp.skel.h"
+#include "lib/dptest.h"
 #include "lib/netns.h"
-#include "lib/pkt.h"
 
 /* --- the mesh under test -------------------------------------------------- */
 
@@ -98,17 +92,8 @@ struct fixture {
 static struct {
 	const struct fixture *fx;
 	struct mgt_topo topo;
-	struct mg_dp dp;
-	int prog, stats, clus;
+	struct mgt_dp dp;
 } env;
-
-static void put(int fd, const void *k, const void *v)
-{
-	if (bpf_map_update_elem(fd, k, v, BPF_ANY)) {
-		fprintf(stderr, "map update: %s\n", strerror(errno));
-		abort();
-	}
-}
 
 static struct mg_cluster_val cluster(int n_gw, uint32_t a, uint32_t b)
 {
@@ -129,14 +114,11 @@ static struct mg_cluster_val cluster(int n_gw, uint32_t a, uint32_t b)
 
 static void set_cluster(uint32_t cid, struct mg_cluster_val v)
 {
-	put(env.clus, &cid, &v);
+	mgt_dp_put(&env.dp, "mg_clus", &cid, &v);
 }
 
 static void maps_setup(void)
 {
-	int ep = mg_dp_map_fd(&env.dp, "mg_ep4");
-	int peer = mg_dp_map_fd(&env.dp, "mg_peer4");
-	int nh = mg_dp_map_fd(&env.dp, "mg_nh4_v2");
 	struct mg_cluster_val unset = cluster(1, 0, 0);
 	struct {
 		uint32_t addr;
@@ -155,7 +137,7 @@ static void maps_setup(void)
 				       .flags = endpoints[i].flags,
 				       .version = 1 };
 
-		put(ep, &k, &v);
+		mgt_dp_put(&env.dp, "mg_ep4", &k, &v);
 	}
 	set_cluster(2, cluster(1, PEER2, 0));
 	set_cluster(3, cluster(2, PEER3A, PEER3B));
@@ -165,16 +147,19 @@ static void maps_setup(void)
 		unset.slot[i] = 1;
 	set_cluster(7, unset);
 
-	put(peer, &(uint32_t){ PEER2 }, &(struct mg_peer_val){ 2, { 0 } });
-	put(peer, &(uint32_t){ PEER3A }, &(struct mg_peer_val){ 3, { 0 } });
-	put(peer, &(uint32_t){ PEER3B }, &(struct mg_peer_val){ 3, { 0 } });
+	mgt_dp_put(&env.dp, "mg_peer4", &(uint32_t){ PEER2 },
+		   &(struct mg_peer_val){ 2, { 0 } });
+	mgt_dp_put(&env.dp, "mg_peer4", &(uint32_t){ PEER3A },
+		   &(struct mg_peer_val){ 3, { 0 } });
+	mgt_dp_put(&env.dp, "mg_peer4", &(uint32_t){ PEER3B },
+		   &(struct mg_peer_val){ 3, { 0 } });
 
 	for (size_t i = 0; i < sizeof(nhs) / sizeof(nhs[0]); i++) {
 		struct mg_nh_val v = { .ifindex = nhs[i].ifindex };
 
 		memcpy(v.smac, nh_smac, 6);
 		memcpy(v.dmac, nhs[i].dmac, 6);
-		put(nh, &nhs[i].addr, &v);
+		mgt_dp_put(&env.dp, "mg_nh4_v2", &nhs[i].addr, &v);
 	}
 }
 
@@ -186,119 +171,17 @@ static int fixture_setup(void **state)
 		.cluster_id = OWN_CID,
 		.nh_table = env.fx->nh_table,
 	};
-	int err = mg_dp_load(&env.dp, &s, NULL);
 
-	if (err) {
-		fprintf(stderr, "cannot load the datapath: %s\n",
-			strerror(-err));
+	if (mgt_dp_load(&env.dp, &s))
 		return -1;
-	}
-	env.prog = bpf_program__fd(env.dp.skel->progs.mg_xdp);
-	env.stats = mg_dp_map_fd(&env.dp, "mg_stats");
-	env.clus = mg_dp_map_fd(&env.dp, "mg_clus");
 	maps_setup();
 	return 0;
 }
 
 static int fixture_teardown(void **state)
 {
-	mg_dp_destroy(&env.dp);
+	mgt_dp_destroy(&env.dp);
 	return 0;
-}
-
-/* --- running a packet ----------------------------------------------------- */
-
-static const char *const reason_name[MG_REASON_MAX] = {
-#define X(e, name, desc) [MG_##e] = name,
-	MG_REASON_TABLE(X)
-#undef X
-};
-
-static const char *verdict_name(int v)
-{
-	static const char *const n[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS",
-					 "XDP_TX", "XDP_REDIRECT" };
-
-	return v >= 0 && v < 5 ? n[v] : "?";
-}
-
-static void stats_read(struct mg_stat *sum)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	struct mg_stat v[ncpu];
-
-	for (__u32 r = 0; r < MG_REASON_MAX; r++) {
-		assert_int_equal(bpf_map_lookup_elem(env.stats, &r, v), 0);
-		sum[r].packets = sum[r].bytes = 0;
-		for (int c = 0; c < ncpu; c++) {
-			sum[r].packets += v[c].packets;
-			sum[r].bytes += v[c].bytes;
-		}
-	}
-}
-
-/*
- * Run the program once on in; out gets the packet as it left.  Checks that
- * exactly one packet was counted, under reason, with out's length.
- */
-static int run(const struct pkt *in, struct pkt *out, int ifindex,
-	       enum mg_reason reason)
-{
-	struct xdp_md md = { .data_end = in->len, .ingress_ifindex = ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, o,
-		.data_in = in->data,
-		.data_size_in = in->len,
-		.data_out = out->data,
-		.data_size_out = sizeof(out->data),
-		.repeat = 1,
-	);
-	struct mg_stat before[MG_REASON_MAX], after[MG_REASON_MAX];
-	bool ok = true;
-
-	if (ifindex) {
-		o.ctx_in = &md;
-		o.ctx_size_in = sizeof(md);
-	}
-	stats_read(before);
-	if (bpf_prog_test_run_opts(env.prog, &o))
-		fail_msg("BPF_PROG_TEST_RUN: %s", strerror(errno));
-	stats_read(after);
-	out->len = o.data_size_out;
-	out->n = 0;
-
-	for (int r = 0; r < MG_REASON_MAX; r++) {
-		__u64 dp = after[r].packets - before[r].packets;
-		__u64 db = after[r].bytes - before[r].bytes;
-		__u64 wp = r == (int)reason, wb = wp ? out->len : 0;
-
-		if (dp != wp || db != wb) {
-			print_error("counter %s: +%llu packets +%llu bytes, "
-				    "want +%llu +%llu\n", reason_name[r],
-				    (unsigned long long)dp,
-				    (unsigned long long)db,
-				    (unsigned long long)wp,
-				    (unsigned long long)wb);
-			ok = false;
-		}
-	}
-	if (!ok)
-		fail_msg("reason counters: want exactly one under %s",
-			 reason_name[reason]);
-	return o.retval;
-}
-
-static void expect_packet(const struct pkt *got, const struct pkt *want,
-			  const struct pkt *in)
-{
-	if (!pkt_diff(got, want, stderr))
-		return;
-	fprintf(stderr, " in:\n");
-	pkt_dump(in, stderr);
-	fprintf(stderr, " got:\n");
-	pkt_dump(got, stderr);
-	fprintf(stderr, " want:\n");
-	pkt_dump(want, stderr);
-	fail_msg("output packet differs");
 }
 
 /* --- packets in ----------------------------------------------------------- */
@@ -852,13 +735,10 @@ static void run_case(void **state)
 {
 	const struct dp_case *c = *state;
 	struct pkt in, out, want;
-	int verdict;
 
 	build(c, &in);
-	verdict = run(&in, &out, iface_index(c->ingress), c->reason);
-	if (verdict != c->verdict)
-		fail_msg("verdict %s, want %s", verdict_name(verdict),
-			 verdict_name(c->verdict));
+	mgt_dp_check(&env.dp, &in, &out, iface_index(c->ingress), c->reason,
+		     c->verdict);
 	switch (c->want) {
 	case SAME:
 		want = in;
@@ -871,7 +751,7 @@ static void run_case(void **state)
 		want_decap(c, &in, &want);
 		break;
 	}
-	expect_packet(&out, &want, &in);
+	mgt_expect_packet(&out, &want, &in);
 }
 
 /* --- tests that are not one packet ---------------------------------------- */
@@ -890,7 +770,7 @@ static uint32_t encap_flow3(uint16_t sport, uint16_t *outer_sport)
 	pkt_finish(&in);
 	pkt_put16(&in, pkt_off(&in, PKT_TCP, 0), sport);
 	pkt_fix_csums(&in);
-	verdict = run(&in, &out, 0, MG_ENCAP);
+	verdict = mgt_dp_run(&env.dp, &in, &out, 0, MG_ENCAP);
 	assert_true(out.len == in.len + MG_ENCAP4_LEN);
 	memcpy(&gw, out.data + 14 + 16, 4);
 	*outer_sport = pkt_get16(&out, 34);
@@ -953,9 +833,9 @@ static void test_fragments_one_flow(void **state)
 	pkt_put16(&later, pkt_off(&later, PKT_IP4, 0) + 6, 0x0005);
 	pkt_fix_csums(&later);
 
-	run(&first, &out, 0, MG_ENCAP);
+	mgt_dp_run(&env.dp, &first, &out, 0, MG_ENCAP);
 	sp_first = pkt_get16(&out, 34);
-	run(&later, &out, 0, MG_ENCAP);
+	mgt_dp_run(&env.dp, &later, &out, 0, MG_ENCAP);
 	sp_later = pkt_get16(&out, 34);
 	if (sp_first != sp_later)
 		fail_msg("first fragment on outer port %u, later one on %u",
@@ -999,12 +879,12 @@ static void test_ttl_csum_sweep(void **state)
 	for (uint32_t id = 0; id <= 0xffff; id += SWEEP_STEP) {
 		pkt_put16(&eg, eip + 4, id);
 		pkt_fix_csums(&eg);
-		assert_int_equal(run(&eg, &out, 0, MG_ENCAP), XDP_TX);
+		mgt_dp_check(&env.dp, &eg, &out, 0, MG_ENCAP, XDP_TX);
 		expect_full_csum(&out, MG_ENCAP4_LEN + eip, "egress", id);
 
 		pkt_put16(&vx, vip + 4, id);
 		pkt_fix_csums(&vx);
-		assert_int_equal(run(&vx, &out, 0, MG_DECAP), XDP_REDIRECT);
+		mgt_dp_check(&env.dp, &vx, &out, 0, MG_DECAP, XDP_REDIRECT);
 		expect_full_csum(&out, 14, "decap", id);
 	}
 }
@@ -1021,7 +901,7 @@ static void test_runt_refused(void **state)
 		.repeat = 1,
 	);
 
-	assert_int_not_equal(bpf_prog_test_run_opts(env.prog, &o), 0);
+	assert_int_not_equal(bpf_prog_test_run_opts(env.dp.prog, &o), 0);
 	assert_int_equal(errno, EINVAL);
 }
 
@@ -1050,23 +930,12 @@ int main(void)
 		return 1;
 	for (size_t f = 0; f < sizeof(fixtures) / sizeof(fixtures[0]); f++) {
 		const struct fixture *fx = &fixtures[f];
-		size_t n = fx->n_cases + fx->n_extra;
-		struct CMUnitTest *t = calloc(n, sizeof(*t));
 
-		if (!t)
-			return 1;
-		for (size_t i = 0; i < fx->n_cases; i++) {
-			t[i].name = fx->cases[i].name;
-			t[i].test_func = run_case;
-			t[i].initial_state = (void *)&fx->cases[i];
-		}
-		for (size_t i = 0; i < fx->n_extra; i++)
-			t[fx->n_cases + i] = fx->extra[i];
 		env.fx = fx;
-		failed += _cmocka_run_group_tests(fx->name, t, n,
-						  fixture_setup,
-						  fixture_teardown);
-		free(t);
+		failed += mgt_run_table(fx->name, fx->cases, fx->n_cases,
+					sizeof(*fx->cases), run_case,
+					fx->extra, fx->n_extra,
+					fixture_setup, fixture_teardown);
 	}
 	return failed ? 1 : 0;
 }

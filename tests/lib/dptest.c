@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The table runner of the datapath tests: see dptest.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "xdp.skel.h"
+#include "lib/dptest.h"
+
+static const char *const reason_name[MG_REASON_MAX] = {
+#define X(e, name, desc) [MG_##e] = name,
+	MG_REASON_TABLE(X)
+#undef X
+};
+
+int mgt_dp_load(struct mgt_dp *t, const struct mg_dp_settings *s)
+{
+	int err = mg_dp_load(&t->dp, s, NULL);
+
+	if (err) {
+		fprintf(stderr, "cannot load the datapath: %s\n",
+			strerror(-err));
+		return -1;
+	}
+	t->prog = bpf_program__fd(t->dp.skel->progs.mg_xdp);
+	t->stats = mg_dp_map_fd(&t->dp, "mg_stats");
+	return 0;
+}
+
+void mgt_dp_destroy(struct mgt_dp *t)
+{
+	mg_dp_destroy(&t->dp);
+}
+
+int mgt_dp_map(const struct mgt_dp *t, const char *name)
+{
+	return mg_dp_map_fd(&t->dp, name);
+}
+
+void mgt_map_put(int fd, const void *key, const void *val)
+{
+	if (bpf_map_update_elem(fd, key, val, BPF_ANY))
+		fail_msg("map update: %s", strerror(errno));
+}
+
+void mgt_dp_put(const struct mgt_dp *t, const char *map, const void *key,
+		const void *val)
+{
+	if (bpf_map_update_elem(mgt_dp_map(t, map), key, val, BPF_ANY))
+		fail_msg("%s update: %s", map, strerror(errno));
+}
+
+const char *mgt_verdict_name(int verdict)
+{
+	static const char *const n[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS",
+					 "XDP_TX", "XDP_REDIRECT" };
+
+	return verdict >= 0 && verdict < 5 ? n[verdict] : "?";
+}
+
+void mgt_dp_stats(const struct mgt_dp *t, struct mg_stat *sum)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct mg_stat v[ncpu];
+
+	for (__u32 r = 0; r < MG_REASON_MAX; r++) {
+		assert_int_equal(bpf_map_lookup_elem(t->stats, &r, v), 0);
+		sum[r].packets = sum[r].bytes = 0;
+		for (int c = 0; c < ncpu; c++) {
+			sum[r].packets += v[c].packets;
+			sum[r].bytes += v[c].bytes;
+		}
+	}
+}
+
+/*
+ * test_run notes (kernel 6.x): without ctx_in the program sees the netns'
+ * loopback as ingress; ctx_in with struct xdp_md { .data_end = size,
+ * .ingress_ifindex = N } selects any device of the netns.
+ */
+int mgt_dp_run(const struct mgt_dp *t, const struct pkt *in, struct pkt *out,
+	       int ifindex, enum mg_reason reason)
+{
+	struct xdp_md md = { .data_end = in->len, .ingress_ifindex = ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o,
+		.data_in = in->data,
+		.data_size_in = in->len,
+		.data_out = out->data,
+		.data_size_out = sizeof(out->data),
+		.repeat = 1,
+	);
+	struct mg_stat before[MG_REASON_MAX], after[MG_REASON_MAX];
+	bool ok = true;
+
+	if (ifindex) {
+		o.ctx_in = &md;
+		o.ctx_size_in = sizeof(md);
+	}
+	mgt_dp_stats(t, before);
+	if (bpf_prog_test_run_opts(t->prog, &o))
+		fail_msg("BPF_PROG_TEST_RUN: %s", strerror(errno));
+	mgt_dp_stats(t, after);
+	out->len = o.data_size_out;
+	out->n = 0;
+
+	for (int r = 0; r < MG_REASON_MAX; r++) {
+		__u64 dp = after[r].packets - before[r].packets;
+		__u64 db = after[r].bytes - before[r].bytes;
+		__u64 wp = r == (int)reason, wb = wp ? out->len : 0;
+
+		if (dp != wp || db != wb) {
+			print_error("counter %s: +%llu packets +%llu bytes, "
+				    "want +%llu +%llu\n", reason_name[r],
+				    (unsigned long long)dp,
+				    (unsigned long long)db,
+				    (unsigned long long)wp,
+				    (unsigned long long)wb);
+			ok = false;
+		}
+	}
+	if (!ok)
+		fail_msg("reason counters: want exactly one under %s",
+			 reason_name[reason]);
+	return o.retval;
+}
+
+void mgt_dp_check(const struct mgt_dp *t, const struct pkt *in,
+		  struct pkt *out, int ifindex, enum mg_reason reason,
+		  int verdict)
+{
+	int got = mgt_dp_run(t, in, out, ifindex, reason);
+
+	if (got != verdict)
+		fail_msg("verdict %s, want %s", mgt_verdict_name(got),
+			 mgt_verdict_name(verdict));
+}
+
+void mgt_expect_packet(const struct pkt *got, const struct pkt *want,
+		       const struct pkt *in)
+{
+	if (!pkt_diff(got, want, stderr))
+		return;
+	fprintf(stderr, " in:\n");
+	pkt_dump(in, stderr);
+	fprintf(stderr, " got:\n");
+	pkt_dump(got, stderr);
+	fprintf(stderr, " want:\n");
+	pkt_dump(want, stderr);
+	fail_msg("output packet differs");
+}
+
+int mgt_run_table(const char *group, const void *rows, size_t n_rows,
+		  size_t row_size, CMUnitTestFunction fn,
+		  const struct CMUnitTest *extra, size_t n_extra,
+		  CMFixtureFunction setup, CMFixtureFunction teardown)
+{
+	size_t n = n_rows + n_extra;
+	struct CMUnitTest *t = calloc(n, sizeof(*t));
+	int failed;
+
+	if (!t) {
+		fprintf(stderr, "%s: out of memory\n", group);
+		return 1;
+	}
+	for (size_t i = 0; i < n_rows; i++) {
+		const char *row = (const char *)rows + i * row_size;
+
+		t[i].name = *(const char *const *)row;
+		t[i].test_func = fn;
+		t[i].initial_state = (void *)row;
+	}
+	for (size_t i = 0; i < n_extra; i++)
+		t[n_rows + i] = extra[i];
+	failed = _cmocka_run_group_tests(group, t, n, setup, teardown);
+	free(t);
+	return failed;
+}
