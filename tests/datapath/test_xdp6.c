@@ -13,19 +13,12 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <cmocka.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <meshgate/abi.h>
-#include "loader.h"
-#include "xdp.skel.h"
+#include "lib/dptest.h"
 #include "lib/netns.h"
-#include "lib/pkt.h"
 
 /* --- the mesh under test -------------------------------------------------- */
 
@@ -69,24 +62,15 @@ struct fixture {
 static struct {
 	const struct fixture *fx;
 	struct mgt_topo topo;
-	struct mg_dp dp;
-	int prog, stats;
+	struct mgt_dp dp;
 } env;
-
-static void put(const char *map, const void *k, const void *v)
-{
-	if (bpf_map_update_elem(mg_dp_map_fd(&env.dp, map), k, v, BPF_ANY)) {
-		fprintf(stderr, "%s update: %s\n", map, strerror(errno));
-		abort();
-	}
-}
 
 static void ep4(uint32_t addr, uint32_t plen, uint8_t cid, uint8_t flags)
 {
 	struct mg_ep4_key k = { plen, addr };
 	struct mg_ep_val v = { .cluster_id = cid, .flags = flags };
 
-	put("mg_ep4", &k, &v);
+	mgt_dp_put(&env.dp, "mg_ep4", &k, &v);
 }
 
 static void ep6(const uint8_t *addr, uint32_t plen, uint8_t cid,
@@ -96,7 +80,7 @@ static void ep6(const uint8_t *addr, uint32_t plen, uint8_t cid,
 	struct mg_ep_val v = { .cluster_id = cid, .flags = flags };
 
 	memcpy(k.addr, addr, 16);
-	put("mg_ep6", &k, &v);
+	mgt_dp_put(&env.dp, "mg_ep6", &k, &v);
 }
 
 static void maps_setup(void)
@@ -118,19 +102,21 @@ static void maps_setup(void)
 	c3.gw[0].family = MG_AF_INET6;
 	memcpy(c3.gw[0].addr, PEER3, 16);
 	cid = 2;
-	put("mg_clus", &cid, &c2);
+	mgt_dp_put(&env.dp, "mg_clus", &cid, &c2);
 	cid = 3;
-	put("mg_clus", &cid, &c3);
+	mgt_dp_put(&env.dp, "mg_clus", &cid, &c3);
 
-	put("mg_peer4", &(uint32_t){ PEER2 }, &(struct mg_peer_val){ .cluster_id = 2 });
+	mgt_dp_put(&env.dp, "mg_peer4", &(uint32_t){ PEER2 },
+		   &(struct mg_peer_val){ .cluster_id = 2 });
 	memcpy(peer3.addr, PEER3, 16);
-	put("mg_peer6", &peer3, &(struct mg_peer_val){ .cluster_id = 3 });
+	mgt_dp_put(&env.dp, "mg_peer6", &peer3,
+		   &(struct mg_peer_val){ .cluster_id = 3 });
 
 	memcpy(nh.smac, nh_smac, 6);
 	memcpy(nh.dmac, nh_dmac2, 6);
-	put("mg_nh4_v2", &(uint32_t){ PEER2 }, &nh);
+	mgt_dp_put(&env.dp, "mg_nh4_v2", &(uint32_t){ PEER2 }, &nh);
 	memcpy(nh.dmac, nh_dmac3, 6);
-	put("mg_nh6", &peer3, &nh);
+	mgt_dp_put(&env.dp, "mg_nh6", &peer3, &nh);
 }
 
 static int fixture_setup(void **state)
@@ -145,90 +131,19 @@ static int fixture_setup(void **state)
 		.frag_stack = env.fx->frag_stack,
 		.mss_clamp = env.fx->mss_clamp,
 	};
-	int err;
 
 	memcpy(s.tunnel6, TUN6, 16);
 	memcpy(s.cluster6, CL6, 16);
-	err = mg_dp_load(&env.dp, &s, NULL);
-	if (err) {
-		fprintf(stderr, "cannot load the datapath: %s\n",
-			strerror(-err));
+	if (mgt_dp_load(&env.dp, &s))
 		return -1;
-	}
-	env.prog = bpf_program__fd(env.dp.skel->progs.mg_xdp);
-	env.stats = mg_dp_map_fd(&env.dp, "mg_stats");
 	maps_setup();
 	return 0;
 }
 
 static int fixture_teardown(void **state)
 {
-	mg_dp_destroy(&env.dp);
+	mgt_dp_destroy(&env.dp);
 	return 0;
-}
-
-/* --- running a packet ----------------------------------------------------- */
-
-static const char *const reason_name[MG_REASON_MAX] = {
-#define X(e, name, desc) [MG_##e] = name,
-	MG_REASON_TABLE(X)
-#undef X
-};
-
-static const char *verdict_name(int v)
-{
-	static const char *const n[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS",
-					 "XDP_TX", "XDP_REDIRECT" };
-
-	return v >= 0 && v < 5 ? n[v] : "?";
-}
-
-static void stats_read(struct mg_stat *sum)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	struct mg_stat v[ncpu];
-
-	for (__u32 r = 0; r < MG_REASON_MAX; r++) {
-		assert_int_equal(bpf_map_lookup_elem(env.stats, &r, v), 0);
-		sum[r].packets = 0;
-		for (int c = 0; c < ncpu; c++)
-			sum[r].packets += v[c].packets;
-	}
-}
-
-/* Run once; exactly one packet must be counted, under reason. */
-static int run(const struct pkt *in, struct pkt *out, enum mg_reason reason)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, o,
-		.data_in = in->data,
-		.data_size_in = in->len,
-		.data_out = out->data,
-		.data_size_out = sizeof(out->data),
-		.repeat = 1,
-	);
-	struct mg_stat before[MG_REASON_MAX], after[MG_REASON_MAX];
-	bool ok = true;
-
-	stats_read(before);
-	if (bpf_prog_test_run_opts(env.prog, &o))
-		fail_msg("BPF_PROG_TEST_RUN: %s", strerror(errno));
-	stats_read(after);
-	out->len = o.data_size_out;
-	out->n = 0;
-	for (int r = 0; r < MG_REASON_MAX; r++) {
-		__u64 d = after[r].packets - before[r].packets;
-
-		if (d != (r == (int)reason)) {
-			print_error("counter %s: +%llu, want +%d\n",
-				    reason_name[r], (unsigned long long)d,
-				    r == (int)reason);
-			ok = false;
-		}
-	}
-	if (!ok)
-		fail_msg("reason counters: want exactly one under %s",
-			 reason_name[reason]);
-	return o.retval;
 }
 
 /* --- packets in ----------------------------------------------------------- */
@@ -782,13 +697,9 @@ static void run_case(void **state)
 {
 	const struct dp6_case *c = *state;
 	struct pkt in, out, want;
-	int verdict;
 
 	build(c, &in);
-	verdict = run(&in, &out, c->reason);
-	if (verdict != c->verdict)
-		fail_msg("verdict %s, want %s", verdict_name(verdict),
-			 verdict_name(c->verdict));
+	mgt_dp_check(&env.dp, &in, &out, 0, c->reason, c->verdict);
 	switch (c->want) {
 	case SAME:
 		want = in;
@@ -805,13 +716,7 @@ static void run_case(void **state)
 		want_icmp(c, &in, &want);
 		break;
 	}
-	if (!pkt_diff(&out, &want, stderr))
-		return;
-	fprintf(stderr, " got:\n");
-	pkt_dump(&out, stderr);
-	fprintf(stderr, " want:\n");
-	pkt_dump(&want, stderr);
-	fail_msg("output packet differs");
+	mgt_expect_packet(&out, &want, &in);
 }
 
 /* --- tests that are not one packet ---------------------------------------- */
@@ -828,9 +733,9 @@ static void test_fragments_one_flow(void **state)
 	pkt_init(&later);
 	eg6_frag_later(&later);
 	pkt_finish(&later);
-	assert_int_equal(run(&first, &out, MG_ENCAP), XDP_TX);
+	mgt_dp_check(&env.dp, &first, &out, 0, MG_ENCAP, XDP_TX);
 	sp = pkt_get16(&out, 34);
-	assert_int_equal(run(&later, &out, MG_ENCAP), XDP_TX);
+	mgt_dp_check(&env.dp, &later, &out, 0, MG_ENCAP, XDP_TX);
 	assert_int_equal(pkt_get16(&out, 34), sp);
 }
 
@@ -849,7 +754,7 @@ static void test_udp6_checksum_lengths(void **state)
 		pkt_init(&in);
 		pod6(&in, REMOTE6_3, n);
 		pkt_finish(&in);
-		assert_int_equal(run(&in, &out, MG_ENCAP), XDP_TX);
+		mgt_dp_check(&env.dp, &in, &out, 0, MG_ENCAP, XDP_TX);
 		ulen = out.len - 54;
 		for (size_t i = 22; i < 54; i += 2)
 			sum += pkt_get16(&out, i);
@@ -882,23 +787,12 @@ int main(void)
 		return 1;
 	for (size_t f = 0; f < sizeof(fixtures) / sizeof(fixtures[0]); f++) {
 		const struct fixture *fx = &fixtures[f];
-		size_t n = fx->n_cases + fx->n_extra;
-		struct CMUnitTest *t = calloc(n, sizeof(*t));
 
-		if (!t)
-			return 1;
-		for (size_t i = 0; i < fx->n_cases; i++) {
-			t[i].name = fx->cases[i].name;
-			t[i].test_func = run_case;
-			t[i].initial_state = (void *)&fx->cases[i];
-		}
-		for (size_t i = 0; i < fx->n_extra; i++)
-			t[fx->n_cases + i] = fx->extra[i];
 		env.fx = fx;
-		failed += _cmocka_run_group_tests(fx->name, t, n,
-						  fixture_setup,
-						  fixture_teardown);
-		free(t);
+		failed += mgt_run_table(fx->name, fx->cases, fx->n_cases,
+					sizeof(*fx->cases), run_case,
+					fx->extra, fx->n_extra,
+					fixture_setup, fixture_teardown);
 	}
 	return failed ? 1 : 0;
 }
