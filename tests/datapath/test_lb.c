@@ -18,8 +18,6 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -27,12 +25,8 @@
 #include <linux/in.h>
 #include <cmocka.h>
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <meshgate/abi.h>
-#include "loader.h"
-#include "xdp.skel.h"
+#include "lib/dptest.h"
 #include "lib/netns.h"
-#include "lib/pkt.h"
 
 #define OWN_CID		1
 #define TUN		IP4(192, 0, 2, 1)
@@ -67,18 +61,11 @@ static const struct {
 
 static struct {
 	struct mgt_topo topo;
-	struct mg_dp dp;
-	int prog, stats, svc, be, ring, ct;
+	struct mgt_dp dp;
 	uint16_t snat_port;	/* what the local flow got, host order */
 } env;
 
 /* --- maps ----------------------------------------------------------------- */
-
-static void put(int fd, const void *k, const void *v)
-{
-	if (bpf_map_update_elem(fd, k, v, BPF_ANY))
-		fail_msg("map update: %s", strerror(errno));
-}
 
 static void backend_set(uint32_t slot, uint8_t flags, uint32_t gen)
 {
@@ -90,7 +77,7 @@ static void backend_set(uint32_t slot, uint8_t flags, uint32_t gen)
 		.gen = gen,
 	};
 
-	put(env.be, &slot, &b);
+	mgt_dp_put(&env.dp, "mg_lbbe", &slot, &b);
 }
 
 /* A new table for service id, every slot on one backend, swapped in whole. */
@@ -102,8 +89,8 @@ static void ring_set(uint32_t id, uint32_t slot)
 	if (fd < 0)
 		fail_msg("inner map: %s", strerror(errno));
 	for (uint32_t i = 0; i < MG_LB_RING_SIZE; i++)
-		put(fd, &i, &slot);
-	put(env.ring, &id, &fd);
+		mgt_map_put(fd, &i, &slot);
+	mgt_dp_put(&env.dp, "mg_lbring", &id, &fd);
 	close(fd);
 }
 
@@ -113,15 +100,11 @@ static void service(uint16_t port, uint8_t proto, uint32_t id)
 				.proto = proto };
 	struct mg_svc_val v = { .id = id };
 
-	put(env.svc, &k, &v);
+	mgt_dp_put(&env.dp, "mg_svc", &k, &v);
 }
 
 static void maps_setup(void)
 {
-	int ep = mg_dp_map_fd(&env.dp, "mg_ep4");
-	int clus = mg_dp_map_fd(&env.dp, "mg_clus");
-	int peer = mg_dp_map_fd(&env.dp, "mg_peer4");
-	int nh = mg_dp_map_fd(&env.dp, "mg_nh4_v2");
 	struct mg_ep4_key k1 = { 16, IP4(10, 1, 0, 0) };
 	struct mg_ep4_key k2 = { 16, IP4(10, 2, 0, 0) };
 	struct mg_ep_val v1 = { .cluster_id = 1, .flags = MG_EP_F_LOCAL };
@@ -130,15 +113,16 @@ static void maps_setup(void)
 	struct mg_nh_val nv = { .ifindex = 1, .mtu = 1500 };
 	uint32_t cid = 2, empty = 0xffffffff;
 
-	put(ep, &k1, &v1);
-	put(ep, &k2, &v2);
+	mgt_dp_put(&env.dp, "mg_ep4", &k1, &v1);
+	mgt_dp_put(&env.dp, "mg_ep4", &k2, &v2);
 	cv.gw[0].family = MG_AF_INET;
 	cv.gw[0].addr[0] = PEER2;
-	put(clus, &cid, &cv);
-	put(peer, &(uint32_t){ PEER2 }, &(struct mg_peer_val){ 2, { 0 } });
+	mgt_dp_put(&env.dp, "mg_clus", &cid, &cv);
+	mgt_dp_put(&env.dp, "mg_peer4", &(uint32_t){ PEER2 },
+		   &(struct mg_peer_val){ 2, { 0 } });
 	memcpy(nv.smac, nh_smac, 6);
 	memcpy(nv.dmac, nh_dmac2, 6);
-	put(nh, &(uint32_t){ PEER2 }, &nv);
+	mgt_dp_put(&env.dp, "mg_nh4_v2", &(uint32_t){ PEER2 }, &nv);
 
 	for (uint32_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
 		backend_set(i, backends[i].flags, 1);
@@ -159,7 +143,7 @@ static void maps_setup(void)
 			{ .vip = VIP, .vport = htons(i == BE_R3 ? 53 : 80) },
 		} };
 
-		put(mg_dp_map_fd(&env.dp, "mg_lbrev"), &rk, &rv);
+		mgt_dp_put(&env.dp, "mg_lbrev", &rk, &rv);
 	}
 	ring_set(SVC_TCP, BE_R1);
 	ring_set(SVC_UDP, BE_R3);
@@ -175,26 +159,16 @@ static int setup(void **state)
 		.cluster_id = OWN_CID,
 		.nh_table = true,
 	};
-	int err = mg_dp_load(&env.dp, &s, NULL);
 
-	if (err) {
-		fprintf(stderr, "cannot load the datapath: %s\n",
-			strerror(-err));
+	if (mgt_dp_load(&env.dp, &s))
 		return -1;
-	}
-	env.prog = bpf_program__fd(env.dp.skel->progs.mg_xdp);
-	env.stats = mg_dp_map_fd(&env.dp, "mg_stats");
-	env.svc = mg_dp_map_fd(&env.dp, "mg_svc");
-	env.be = mg_dp_map_fd(&env.dp, "mg_lbbe");
-	env.ring = mg_dp_map_fd(&env.dp, "mg_lbring");
-	env.ct = mg_dp_map_fd(&env.dp, "mg_ct4");
 	maps_setup();
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	mg_dp_destroy(&env.dp);
+	mgt_dp_destroy(&env.dp);
 	return 0;
 }
 
@@ -616,69 +590,18 @@ static const struct row rows[] = {
 
 /* --- running -------------------------------------------------------------- */
 
-static const char *const reason_name[MG_REASON_MAX] = {
-#define X(e, name, desc) [MG_##e] = name,
-	MG_REASON_TABLE(X)
-#undef X
-};
-
-static void stats_read(struct mg_stat *sum)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	struct mg_stat v[ncpu];
-
-	for (__u32 r = 0; r < MG_REASON_MAX; r++) {
-		assert_int_equal(bpf_map_lookup_elem(env.stats, &r, v), 0);
-		sum[r].packets = 0;
-		for (int c = 0; c < ncpu; c++)
-			sum[r].packets += v[c].packets;
-	}
-}
-
 static void run_row(void **state)
 {
 	const struct row *r = *state;
 	struct pkt in, out, want;
-	struct mg_stat before[MG_REASON_MAX], after[MG_REASON_MAX];
-	struct xdp_md md = { .ingress_ifindex = env.topo.cluster_if };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .repeat = 1);
-	bool ok = true;
 
 	if (r->before)
 		r->before();
 	pkt_init(&in);
 	r->in(&in);
 	pkt_finish(&in);
-	o.data_in = in.data;
-	o.data_size_in = in.len;
-	o.data_out = out.data;
-	o.data_size_out = sizeof(out.data);
-	if (r->ifindex) {
-		md.data_end = in.len;
-		o.ctx_in = &md;
-		o.ctx_size_in = sizeof(md);
-	}
-	stats_read(before);
-	if (bpf_prog_test_run_opts(env.prog, &o))
-		fail_msg("BPF_PROG_TEST_RUN: %s", strerror(errno));
-	stats_read(after);
-	out.len = o.data_size_out;
-	out.n = 0;
-
-	for (int i = 0; i < MG_REASON_MAX; i++) {
-		__u64 d = after[i].packets - before[i].packets;
-
-		if (d != (i == (int)r->reason)) {
-			print_error("counter %s: +%llu\n", reason_name[i],
-				    (unsigned long long)d);
-			ok = false;
-		}
-	}
-	if (!ok)
-		fail_msg("want exactly one packet under %s",
-			 reason_name[r->reason]);
-	if ((int)o.retval != r->verdict)
-		fail_msg("verdict %u, want %d", o.retval, r->verdict);
+	mgt_dp_check(&env.dp, &in, &out, r->ifindex ? env.topo.cluster_if : 0,
+		     r->reason, r->verdict);
 
 	pkt_init(&want);
 	if (r->want) {
@@ -687,33 +610,17 @@ static void run_row(void **state)
 	} else {
 		want = in;
 	}
-	if (pkt_diff(&out, &want, stderr)) {
-		fprintf(stderr, " in:\n");
-		pkt_dump(&in, stderr);
-		fprintf(stderr, " got:\n");
-		pkt_dump(&out, stderr);
-		fprintf(stderr, " want:\n");
-		pkt_dump(&want, stderr);
-		fail_msg("output packet differs");
-	}
+	mgt_expect_packet(&out, &want, &in);
 }
 
 int main(void)
 {
-	size_t n = sizeof(rows) / sizeof(rows[0]);
-	struct CMUnitTest t[sizeof(rows) / sizeof(rows[0])];
-
 	if (mgt_netns_topo(&env.topo))
 		return 1;
 	if (mgt_sh("ip neigh replace 10.1.0.20 lladdr 02:00:00:01:00:20"
 		   " nud permanent dev mgc0"))
 		return 1;
-	for (size_t i = 0; i < n; i++) {
-		t[i].name = rows[i].name;
-		t[i].test_func = run_row;
-		t[i].initial_state = (void *)&rows[i];
-		t[i].setup_func = NULL;
-		t[i].teardown_func = NULL;
-	}
-	return _cmocka_run_group_tests("lb", t, n, setup, teardown) ? 1 : 0;
+	return mgt_run_table("lb", rows, sizeof(rows) / sizeof(rows[0]),
+			     sizeof(rows[0]), run_row, NULL, 0, setup,
+			     teardown) ? 1 : 0;
 }
