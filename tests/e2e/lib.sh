@@ -112,21 +112,29 @@ pod_ip() { echo "10.$1.0.$((10 + $2))"; }
 
 pin_dir() { echo "/sys/fs/bpf/$MGP-gw$1"; }
 
+# config_head NAME K: the [agent] section of gateway NAME and the [cluster]
+# section of cluster K, its IPv4 CIDR last (a caller may add more lines).
+config_head() {
+	cat <<CONF
+[agent]
+pin_dir = $(pin_dir "$1")
+log_level = ${MG_LOG_LEVEL:-info}
+state_dir = $MGDIR/state-gw$1
+control_socket = $MGDIR/gw$1.sock
+
+[cluster]
+name = cluster$2
+id = $2
+cidr = 10.$2.0.0/16
+CONF
+}
+
 # write_config K "PEER_K ..." [extra [gateway] lines]: meshgate config for gateway K
 # with static peers (meshgate or kernel gateways alike).
 write_config() {
 	local k=$1 peers=$2 extra=${3:-} p f="$MGDIR/gw$1.conf"
-	cat >"$f" <<CONF
-[agent]
-pin_dir = $(pin_dir "$k")
-log_level = ${MG_LOG_LEVEL:-info}
-state_dir = $MGDIR/state-gw$k
-control_socket = $MGDIR/gw$k.sock
-
-[cluster]
-name = cluster$k
-id = $k
-cidr = 10.$k.0.0/16
+	config_head "$k" "$k" >"$f"
+	cat >>"$f" <<CONF
 
 [gateway]
 name = gw$k
@@ -262,7 +270,8 @@ xdp_prog_id() {
 	nsx "$1" ip -j link show dev "$2" | jq -r '.[0].xdp.prog.id // empty'
 }
 
-# wait_listen NS PORT: until a TCP socket listens on PORT in NS (bounded).
+# wait_listen NS PORT: until a TCP socket (IPv4 or IPv6) listens on PORT in
+# NS (bounded).
 wait_listen() {
 	local i
 	for i in $(seq 1 50); do
@@ -272,23 +281,33 @@ wait_listen() {
 	return 1
 }
 
-# tcp_transfer SRC DST DST_IP BYTES [PORT]: send BYTES random bytes over
-# TCP from pod SRC to pod DST (socat); true when all of them arrived intact.
+# tcp_transfer SRC DST DST_IP BYTES [PORT [SECONDS]]: send BYTES random
+# bytes over TCP from pod SRC to pod DST with socat, IPv4 or IPv6 by the
+# address, within SECONDS (default 15); true when all of them arrived
+# intact.
 tcp_transfer() {
-	local src=$1 dst=$2 ip=$3 bytes=$4 port=${5:-5001} pid got
-	local tx="$MGDIR/tcp.$src.tx" rx="$MGDIR/tcp.$dst.rx"
-
+	local src=$1 dst=$2 ip=$3 bytes=$4 port=${5:-5001} secs=${6:-15}
+	local tx="$MGDIR/tcp.$src.tx" rx="$MGDIR/tcp.$dst.rx" lsn conn at pid got rc
+	if [[ $ip == *:* ]]; then
+		lsn=TCP6-LISTEN at="[$ip]:$port"
+	else
+		lsn=TCP4-LISTEN at="$ip:$port"
+	fi
+	conn=${lsn%-LISTEN}:$at
 	head -c "$bytes" /dev/urandom >"$tx"
 	rm -f "$rx"
-	nsx_bg "$dst" timeout 20 socat -u "TCP-LISTEN:$port,reuseaddr" \
-		"CREATE:$rx"
+	nsx_bg "$dst" timeout "$((secs + 5))" socat -u \
+		"$lsn:$port,reuseaddr" "CREATE:$rx"
 	pid=$!
 	wait_listen "$dst" "$port" || { kill "$pid" 2>/dev/null; return 1; }
-	nsx "$src" timeout 15 socat -u "OPEN:$tx" "TCP:$ip:$port"
+	nsx "$src" timeout "$secs" socat -u "OPEN:$tx" "$conn"
 	wait "$pid"
 	got=$(stat -c %s "$rx" 2>/dev/null || echo 0)
-	log "TCP $src -> $dst ($ip:$port): $got of $bytes bytes received"
+	log "TCP $src -> $dst ($at): $got of $bytes bytes received"
 	[ "$got" -eq "$bytes" ] && cmp -s "$tx" "$rx"
+	rc=$?
+	rm -f "$tx" "$rx"
+	return $rc
 }
 
 # cap_start NS IF FILE [FILTER...]: tcpdump into FILE in the background,
@@ -370,17 +389,8 @@ topo_gateway2() {
 # (the first one sends).  GOSSIP_EXTRA, when set, is appended to [gossip].
 write_gossip_config() {
 	local name=$1 k=$2 seeds=$3 keys=${4:-} s f="$MGDIR/gw$1.conf"
-	cat >"$f" <<CONF
-[agent]
-pin_dir = $(pin_dir "$name")
-log_level = ${MG_LOG_LEVEL:-info}
-state_dir = $MGDIR/state-gw$name
-control_socket = $MGDIR/gw$name.sock
-
-[cluster]
-name = cluster$k
-id = $k
-cidr = 10.$k.0.0/16
+	config_head "$name" "$k" >"$f"
+	cat >>"$f" <<CONF
 
 [gateway]
 name = gw$name

@@ -3,7 +3,8 @@
 #
 # IPv6 additions to lib.sh (source it after lib.sh): dual-stack pods and
 # gateways, an IPv6 underlay, configurations with a tunnel address of one
-# or both families, transfers and captures over IPv4 or IPv6.
+# or both families, captures over IPv4 or IPv6 (lib.sh's tcp_transfer
+# takes either family).
 #
 #   underlay:   fd00:200::K/64 on gateway K's ul0, beside 192.168.200.K
 #   cluster K:  gateway cl0 fd00:K::1/64, pods eth0 fd00:K::(10+N)/64,
@@ -49,17 +50,8 @@ write_config6() {
 			esac
 		done
 	}
-	cat >"$f" <<CONF
-[agent]
-pin_dir = $(pin_dir "$k")
-log_level = ${MG_LOG_LEVEL:-info}
-state_dir = $MGDIR/state-gw$k
-control_socket = $MGDIR/gw$k.sock
-
-[cluster]
-name = cluster$k
-id = $k
-cidr = 10.$k.0.0/16
+	config_head "$k" "$k" >"$f"
+	cat >>"$f" <<CONF
 cidr = $(cidr6 "$k")
 
 [gateway]
@@ -82,46 +74,6 @@ CONF
 	done
 	unset -f tun
 	echo "$f"
-}
-
-# wait_listen_any NS PORT: until a TCP socket (IPv4 or IPv6) listens on
-# PORT in NS (bounded).
-wait_listen_any() {
-	local i
-	for i in $(seq 1 50); do
-		nsx "$1" ss -Hltn "sport = :$2" | grep -q . && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# tcp_send SRC DST DST_IP BYTES [PORT [SECONDS]]: send BYTES random bytes
-# over TCP from pod SRC to pod DST with socat, IPv4 or IPv6 by the
-# address, within SECONDS (default 20); true when all of them arrived
-# intact (byte count and SHA-256).
-tcp_send() {
-	local src=$1 dst=$2 ip=$3 bytes=$4 port=${5:-5001} secs=${6:-20}
-	local tx="$MGDIR/tcp.$src.tx" rx="$MGDIR/tcp.$dst.rx" lsn conn pid got
-	if [[ $ip == *:* ]]; then
-		lsn="TCP6-LISTEN:$port,reuseaddr" conn="TCP6:[$ip]:$port"
-	else
-		lsn="TCP4-LISTEN:$port,reuseaddr" conn="TCP4:$ip:$port"
-	fi
-	head -c "$bytes" /dev/urandom >"$tx"
-	rm -f "$rx"
-	nsx_bg "$dst" timeout "$((secs + 5))" socat -u "$lsn" "CREATE:$rx"
-	pid=$!
-	wait_listen_any "$dst" "$port" || { kill "$pid" 2>/dev/null; return 1; }
-	nsx "$src" timeout "$secs" socat -u "OPEN:$tx" "$conn"
-	wait "$pid"
-	got=$(stat -c %s "$rx" 2>/dev/null || echo 0)
-	log "TCP $src -> $dst ([$ip]:$port): $got of $bytes bytes received"
-	[ "$got" -eq "$bytes" ] &&
-		[ "$(sha256sum <"$tx" | cut -d' ' -f1)" = \
-		  "$(sha256sum <"$rx" | cut -d' ' -f1)" ]
-	local rc=$?
-	rm -f "$tx" "$rx"
-	return $rc
 }
 
 # ping_any NS ADDR [ARGS...]: ping (IPv4 or IPv6 by the address), quiet.

@@ -54,7 +54,7 @@ ping_counted() {
 tcp_counted() {
 	local f=$1 sk=$2 sp=$3 dk=$4 dp=$5 port=$6 e d
 	e=$(stat_bytes_gw "$sk" encap) d=$(stat_bytes_gw "$dk" decap)
-	tcp_send "c${sk}p$sp" "c${dk}p$dp" "$(addr_of "$f" "$dk" "$dp")" \
+	tcp_transfer "c${sk}p$sp" "c${dk}p$dp" "$(addr_of "$f" "$dk" "$dp")" \
 		"$TCP_BYTES" "$port" 15 || return 1
 	e=$(($(stat_bytes_gw "$sk" encap) - e)) d=$(($(stat_bytes_gw "$dk" decap) - d))
 	log "gw$sk encap +$e bytes, gw$dk decap +$d bytes"

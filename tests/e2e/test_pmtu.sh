@@ -85,7 +85,7 @@ big_transfer() {
 			'icmp[0] = 3 or (icmp6 and ip6[40] = 2)' || return 1
 	ss_sampler "$src" "$ip" "$ssf"
 	check "$tag 50 MB $src -> $dst over TCP, intact (bounded: 40 s)" \
-		tcp_send "$src" "$dst" "$ip" "$BIG" "$port" 40
+		tcp_transfer "$src" "$dst" "$ip" "$BIG" "$port" 40
 	ss_stop "$ssf"
 	cap_stop "$cap"
 	cap_stop "$icmp"
@@ -207,7 +207,7 @@ clamp_case() {
 		cap_start c1p9 eth0 "$tx" -s 128 tcp ||
 		return 1
 	check "$tag 1 MB c1p9 -> c2p9 over TCP, intact" \
-		tcp_send c1p9 c2p9 "$ip" $((1024 * 1024)) "$port" 15
+		tcp_transfer c1p9 c2p9 "$ip" $((1024 * 1024)) "$port" 15
 	cap_stop "$rx"
 	cap_stop "$tx"
 	s=$(syn_mss "$rx" S | sort -u | tr '\n' ' ')
