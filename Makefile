@@ -72,7 +72,7 @@ DP_BINS    := $(DP_SRCS:%.c=$(BUILD)/%)
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY:= $(FUZZ_SRCS:%.c=$(BUILD)/%_replay)
 FUZZ_BINS  := $(FUZZ_SRCS:%.c=$(BUILD)/%)
-BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_SRCS := $(filter-out %.bpf.c,$(wildcard tests/bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps demo test test-unit test-datapath test-e2e test-fuzz fuzz \
