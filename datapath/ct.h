@@ -100,6 +100,35 @@ static __always_inline int mg_rnat4_find(const struct mg_ct4_key *r,
 	return -1;
 }
 
+/*
+ * A new flow from a client port to a remote backend: an older flow of the
+ * same client port to another service of that backend is over (the port is
+ * this flow's now), yet its entry would take this flow's replies, since
+ * mg_rnat4_find() tries the backend's services in order.  Forget it.
+ */
+static __always_inline void mg_ct4_forget_siblings(const struct mg_ct4_key *k,
+						   const struct mg_lb_backend *be)
+{
+	struct mg_lbrev_key bk = {
+		.addr = be->addr, .port = be->port, .proto = k->proto,
+	};
+	struct mg_lbrev_val *rev;
+	struct mg_ct4_key fk = *k;
+
+	rev = bpf_map_lookup_elem(&mg_lbrev, &bk);
+	if (!rev)
+		return;
+	for (int i = 0; i < MG_LB_REV_SVCS; i++) {
+		if (!rev->svc[i].vip)
+			break;
+		if (rev->svc[i].vip == k->daddr && rev->svc[i].vport == k->dport)
+			continue;
+		fk.daddr = rev->svc[i].vip;
+		fk.dport = rev->svc[i].vport;
+		bpf_map_delete_elem(&mg_ct4, &fk);
+	}
+}
+
 /* The reply a local backend will send for flow k, NATed to be:port. */
 static __always_inline int mg_rnat4_add(const struct mg_ct4_key *k,
 					__u32 be_addr, __u16 be_port,

@@ -138,6 +138,8 @@ static __always_inline int mg_lb4_backend(const struct mg_ct4_key *k,
 		return MG_DROP_NO_SNAT;
 	if (bpf_map_update_elem(&mg_ct4, k, ct, BPF_ANY))
 		return MG_DROP_CT;
+	if (!(be->flags & MG_LB_BE_F_LOCAL))
+		mg_ct4_forget_siblings(k, be);
 	return 0;
 }
 

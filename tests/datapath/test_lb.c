@@ -40,7 +40,7 @@
 #define L1		IP4(10, 1, 0, 20)	/* backend in our cluster */
 #define VXLAN_PORT	4789
 
-enum { SVC_TCP, SVC_UDP, SVC_EMPTY, SVC_NO_RING };
+enum { SVC_TCP, SVC_UDP, SVC_EMPTY, SVC_NO_RING, SVC_TCP2 };
 enum { BE_R1, BE_L1, BE_R2, BE_R3 };
 
 static const uint8_t l1_mac[6] = { 0x02, 0x00, 0x00, 0x01, 0x00, 0x20 };
@@ -537,6 +537,55 @@ static void in_ping_vip(struct pkt *p)
 	pkt_icmp_echo(p, 1, 1);
 }
 
+/*
+ * R1 serves two services, :80 and :83.  A client port that talked to :80
+ * opens a flow to :83 with the same port: the reply must come from :83,
+ * not from the old :80 entry still in the conntrack table.
+ */
+static void r1_two_services(void)
+{
+	struct mg_lbrev_key rk = {
+		.addr = R1, .port = htons(8080), .proto = IPPROTO_TCP,
+	};
+	struct mg_lbrev_val rv = { .svc = {
+		{ .vip = VIP, .vport = htons(80) },
+		{ .vip = VIP, .vport = htons(83) },
+	} };
+
+	backend_set(BE_R1, MG_LB_BE_F_LIVE, 5);
+	mgt_dp_put(&env.dp, "mg_lbrev", &rk, &rv);
+	service(83, IPPROTO_TCP, SVC_TCP2);
+	ring_set(SVC_TCP, BE_R1);
+	ring_set(SVC_TCP2, BE_R1);
+}
+
+static void in_syn_80(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40030, 80); }
+static void in_syn_83(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40030, 83); }
+static void want_syn_r1_40030(struct pkt *w, const struct pkt *o)
+{
+	to_peer2(w, o, 40030, IPPROTO_TCP, BE_R1);
+}
+
+static void in_reply_r1_40030(struct pkt *p)
+{
+	from_peer2(p);
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = R1, .daddr = POD,
+				      .proto = IPPROTO_TCP, .ttl = 63,
+				      .id = 9 });
+	pkt_tcp(p, 8080, 40030, 0x12);
+	pkt_data(p, 20, 3);
+}
+
+static void want_reply_83(struct pkt *w, const struct pkt *o)
+{
+	pkt_eth(w, mgt_pod_mac, mgt_cluster_mac, ETH_P_IP);
+	pkt_ip4(w, &(struct pkt_ip4){ .saddr = VIP, .daddr = POD,
+				      .proto = IPPROTO_TCP, .ttl = 62,
+				      .id = 9 });
+	pkt_tcp(w, 83, 40030, 0x12);
+	pkt_data(w, 20, 3);
+}
+
 #define TX	XDP_TX
 #define REDIR	XDP_REDIRECT
 #define DROP	XDP_DROP
@@ -586,6 +635,12 @@ static const struct row rows[] = {
 	{ "to_gateway_no_flow_passes", NULL, in_to_gw, NULL, 0, PASS,
 	  MG_PASS },
 	{ "vip_ping_passes", NULL, in_ping_vip, NULL, 0, PASS, MG_PASS },
+	{ "shared_backend_first_service", r1_two_services, in_syn_80,
+	  want_syn_r1_40030, 0, TX, MG_ENCAP },
+	{ "shared_backend_same_port_other_service", NULL, in_syn_83,
+	  want_syn_r1_40030, 0, TX, MG_ENCAP },
+	{ "shared_backend_reply_from_the_new_service", NULL,
+	  in_reply_r1_40030, want_reply_83, 0, REDIR, MG_DECAP },
 };
 
 /* --- running -------------------------------------------------------------- */
