@@ -40,6 +40,7 @@ struct seen {
 	char name[MG_STATE_NAME_MAX + 1];
 	uint64_t order;		/* first seen: earlier wins a conflict */
 	bool alive;		/* in the last view that was not cut off */
+	bool refused;		/* its conflict was logged */
 };
 
 /* A gateway or other member, as the last view build saw it. */
@@ -1160,6 +1161,23 @@ static int build_rows(struct mg_mesh *mesh)
 	}
 	check_ids(mesh);
 	check_overlaps(mesh);
+	/* Say once why a gateway is refused, and when it no longer is. */
+	for (int i = 0; i < mesh->n_rows; i++) {
+		struct row *r = &mesh->rows[i];
+		struct seen *sn;
+
+		if (!r->gateway || r->state == GW_STATIC)
+			continue;
+		sn = seen_get(mesh, r->name);
+		if (!sn || sn->refused == !!r->conflict)
+			continue;
+		sn->refused = r->conflict;
+		if (r->conflict)
+			pr_warn("gateway %s refused: %s", r->name, r->conflict);
+		else
+			pr_info("gateway %s accepted: its conflict is gone",
+				r->name);
+	}
 	return 0;
 }
 

@@ -161,6 +161,9 @@ for g in $GWS; do
 		wait_until 10 eval '[ "$(peer_state '"$g"' 4)" = conflict ] && [ "$(peer_state '"$g"' 5)" = conflict ]'
 done
 mgctl 2 peers | grep -E '^gw[45] ' | sed 's/^/    /'
+check "gw2 logs why gw4 and gw5 are refused" eval \
+	'grep -q "gateway gw4 refused: cluster" "$MGDIR/gw2.log" &&
+	 grep -q "gateway gw5 refused: its prefix 10.2.128.0/17" "$MGDIR/gw2.log"'
 no_trace_of_conflicts() {
 	local g eps
 	for g in $GWS; do
