@@ -320,6 +320,7 @@ static int ctl_status(struct mg_cli *cli, int argc, char **argv)
 	out_str("pin_dir", "maps        %s\n", cfg->pin_dir);
 	out_u64("peers", "peers       %llu", a->view.n_gw);
 	out_u64("peers_alive", " (%llu alive)\n", live);
+	mg_mesh_print_counters(a->mesh);
 	out_u64("uptime_s", "uptime      %llus\n",
 		(mg_now_ms() - a->started_ms) / 1000);
 	out_obj_close();

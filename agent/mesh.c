@@ -110,6 +110,7 @@ struct mg_mesh {
 	char keys_path[PATH_MAX + 16];
 	char members_path[PATH_MAX + 16];
 	bool expect_peers;	/* seeds or remembered gateways to hear from */
+	unsigned long long state_in, state_rejected;	/* state messages */
 	bool settled;		/* ... and we have heard from them */
 	char members_saved[REJOIN_MAX * (MG_ADDRSTRLEN + 10)];
 	/* the last run's live gateways, read at start */
@@ -324,8 +325,10 @@ static void handle_msg(struct mg_mesh *mesh, const uint8_t *p, size_t n)
 	if (n < 3 || p[0] != ENV_MAGIC || p[1] != ENV_FORMAT)
 		return;		/* serf's, or a later format of ours */
 	nl = p[2];
-	if (!nl || nl > MG_STATE_NAME_MAX || 3 + nl > n)
+	if (!nl || nl > MG_STATE_NAME_MAX || 3 + nl > n) {
+		mesh->state_rejected++;
 		return;
+	}
 	memcpy(sender, p + 3, nl);
 	sender[nl] = '\0';
 	/*
@@ -339,9 +342,12 @@ static void handle_msg(struct mg_mesh *mesh, const uint8_t *p, size_t n)
 	mesh->in_recv = false;
 	if (mesh->recv_changed)
 		mesh_changed(mesh);
-	if (kind < 0)
+	mesh->state_in++;
+	if (kind < 0) {
+		mesh->state_rejected++;
 		pr_debug("state message from %s refused: %s", sender,
 			 strerror(-kind));
+	}
 	else if (reply.len && strcmp(sender, mesh->cfg->gw_name))
 		send_to(mesh, sender, &reply);
 	mg_buf_free(&reply);
@@ -1297,6 +1303,25 @@ static void check_settled(struct mg_mesh *mesh)
 		mesh->settled = true;
 		pr_info("mesh settled: %d gateways heard from", alive);
 	}
+}
+
+void mg_mesh_print_counters(struct mg_mesh *mesh)
+{
+	const struct mg_member_stats *ms;
+
+	out_u64("state_messages", "state msgs  %llu in", mesh->state_in);
+	out_u64("state_rejected", ", %llu rejected\n", mesh->state_rejected);
+	if (!mesh->member)
+		return;
+	ms = mg_member_stats(mesh->member);
+	out_u64("gossip_packets_in", "gossip      %llu packets in", ms->pkts_in);
+	out_u64("gossip_packets_out", ", %llu out", ms->pkts_out);
+	out_u64("gossip_decrypt_failed", "; rejected: %llu wrong key",
+		ms->decrypt_failed);
+	out_u64("gossip_plaintext_rejected", ", %llu plaintext",
+		ms->plaintext_rejected);
+	out_u64("gossip_decode_errors", ", %llu malformed\n",
+		ms->decode_errors);
 }
 
 bool mg_mesh_settled(struct mg_mesh *mesh)

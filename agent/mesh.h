@@ -53,6 +53,9 @@ int mg_mesh_view(struct mg_mesh *mesh, struct mg_view *view);
  */
 bool mg_mesh_settled(struct mg_mesh *mesh);
 
+/* For `meshgate status`: gossip traffic and what was rejected. */
+void mg_mesh_print_counters(struct mg_mesh *mesh);
+
 /* Replace the endpoints learned from kernel routes. */
 void mg_mesh_set_route_endpoints(struct mg_mesh *mesh,
 				 const struct mg_prefix *p, int n);

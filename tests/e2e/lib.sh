@@ -76,26 +76,33 @@ topo_underlay() {
 	nsx ul ip link set br0 up
 }
 
+# wire_gateway NS K PORT CL_ADDR UL_ADDR: gateway namespace NS gets cl0 on
+# cluster K's switch (as port PORT) and ul0 on the underlay, forwarding on.
+wire_gateway() {
+	local g=$1 k=$2 port=$3
+	nsx "$g" sysctl -qw net.ipv4.ip_forward=1
+	nsx "$g" sysctl -qw net.ipv4.conf.all.rp_filter=0
+	nsx "$g" sysctl -qw net.ipv4.conf.default.rp_filter=0
+
+	veth_into "$g" cl0 "c$k" "$port" || return 1
+	nsx "c$k" ip link set "$port" master br0
+	napi_on "c$k" "$port"
+	nsx "$g" ip addr add "$4/24" dev cl0
+
+	veth_into "$g" ul0 ul "$g" || return 1
+	nsx ul ip link set "$g" master br0
+	napi_on ul "$g"
+	ul_mtu "$g" ul0 "$g"
+	nsx "$g" ip addr add "$5/24" dev ul0
+}
+
 # topo_cluster K [PODS]: switch, gateway and pods of cluster K (no agent yet).
 topo_cluster() {
 	local k=$1 pods=${2:-2} n
 	new_ns "c$k" && new_ns "gw$k" || return 1
 	nsx "c$k" ip link add br0 type bridge
 	nsx "c$k" ip link set br0 up
-	nsx "gw$k" sysctl -qw net.ipv4.ip_forward=1
-	nsx "gw$k" sysctl -qw net.ipv4.conf.all.rp_filter=0
-	nsx "gw$k" sysctl -qw net.ipv4.conf.default.rp_filter=0
-
-	veth_into "gw$k" cl0 "c$k" gw || return 1
-	nsx "c$k" ip link set gw master br0
-	napi_on "c$k" gw
-	nsx "gw$k" ip addr add "10.$k.0.1/24" dev cl0
-
-	veth_into "gw$k" ul0 ul "gw$k" || return 1
-	nsx ul ip link set "gw$k" master br0
-	napi_on ul "gw$k"
-	ul_mtu "gw$k" ul0 "gw$k"
-	nsx "gw$k" ip addr add "$UL_NET.$k/24" dev ul0
+	wire_gateway "gw$k" "$k" gw "10.$k.0.1" "$UL_NET.$k" || return 1
 
 	for n in $(seq 1 "$pods"); do
 		new_ns "c${k}p$n" || return 1
@@ -367,20 +374,7 @@ gw_tunnel() {
 topo_gateway2() {
 	local k=$1 g="gw$1b"
 	new_ns "$g" || return 1
-	nsx "$g" sysctl -qw net.ipv4.ip_forward=1
-	nsx "$g" sysctl -qw net.ipv4.conf.all.rp_filter=0
-	nsx "$g" sysctl -qw net.ipv4.conf.default.rp_filter=0
-
-	veth_into "$g" cl0 "c$k" gwb || return 1
-	nsx "c$k" ip link set gwb master br0
-	napi_on "c$k" gwb
-	nsx "$g" ip addr add "10.$k.0.2/24" dev cl0
-
-	veth_into "$g" ul0 ul "$g" || return 1
-	nsx ul ip link set "$g" master br0
-	napi_on ul "$g"
-	ul_mtu "$g" ul0 "$g"
-	nsx "$g" ip addr add "$(gw_tunnel "${k}b")/24" dev ul0
+	wire_gateway "$g" "$k" gwb "10.$k.0.2" "$(gw_tunnel "${k}b")"
 }
 
 # write_gossip_config NAME K "SEED ..." ["KEY ..."]: meshgate config for

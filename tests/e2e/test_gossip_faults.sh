@@ -207,6 +207,8 @@ check "the seed logs the rejected gossip (wrong key and plaintext)" eval \
 	 grep -q "rejected unencrypted gossip" "$MGDIR/gw1.log"'
 check "gw4 and gw5 log that they cannot join" eval \
 	'grep -q "cannot join the mesh" "$MGDIR/gw4.log" && grep -q "cannot join the mesh" "$MGDIR/gw5.log"'
+check "meshgate status counts them on the seed" eval \
+	'mgctl 1 -j status | jq -e ".gossip_decrypt_failed > 0 and .gossip_plaintext_rejected > 0" >/dev/null'
 grep -h 'rejected\|cannot join' "$MGDIR"/gw[145].log | sort -u | sed 's/^/    /'
 check "nothing of cluster 4 or 5 in gw1's maps" eval \
 	'! mgcli 1 -j bpf endpoints | grep -q "10\.[45]\.0\.0"'
