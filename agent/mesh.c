@@ -432,6 +432,21 @@ static void leave_now(struct mg_loop_src *src, uint32_t ev, void *arg)
 		leave_done(mesh, false);
 }
 
+struct intent_ctx {
+	struct mg_member *m;
+	const struct mg_buf *b;
+};
+
+static int intent_one(void *ctx, const struct mg_member_info *mi)
+{
+	struct intent_ctx *ic = ctx;
+
+	if (!mi->self && (mi->state == MG_MEMBER_ALIVE ||
+			  mi->state == MG_MEMBER_SUSPECT))
+		mg_member_send_user(ic->m, mi->name, ic->b->data, ic->b->len);
+	return 0;
+}
+
 int mg_mesh_leave(struct mg_mesh *mesh, void (*done)(void *arg), void *arg)
 {
 	mesh->left = done;
@@ -440,10 +455,25 @@ int mg_mesh_leave(struct mg_mesh *mesh, void (*done)(void *arg), void *arg)
 		return -ENOTCONN;
 	if (mesh->leave_timer)
 		return -EALREADY;
-	/* serf's leave intent first, so serf shows us "left", not "failed". */
-	if (mg_serf_leave_intent(mesh->member, mesh->cfg->gw_name,
-				 &mesh->serf_ltime))
-		pr_warn("cannot queue serf's leave intent");
+	/*
+	 * serf's leave intent first, so serf shows us "left", not "failed".
+	 * Gateways do not relay serf's messages as serf agents do, so the
+	 * broadcast alone may miss a serf agent: every member also gets it
+	 * directly.
+	 */
+	{
+		struct mg_buf b = { 0 };
+
+		if (mg_serf_leave_intent_encode(mesh->cfg->gw_name,
+						&mesh->serf_ltime, &b) ||
+		    mg_member_user_broadcast(mesh->member, b.data, b.len))
+			pr_warn("cannot queue serf's leave intent");
+		else
+			mg_member_foreach(mesh->member, intent_one,
+					  &(struct intent_ctx){ mesh->member,
+								&b });
+		mg_buf_free(&b);
+	}
 	mesh->leave_timer = mg_loop_add_timer(mesh->loop,
 					      MG_SERF_INTENT_LEAD_MS, 0,
 					      leave_now, mesh);

@@ -40,15 +40,14 @@ void mg_serf_witness_state(uint64_t *ltime, const uint8_t *p, size_t n)
 		witness(ltime, p + 1, n - 1);
 }
 
-int mg_serf_leave_intent(struct mg_member *m, const char *name,
-			 uint64_t *ltime)
+int mg_serf_leave_intent_encode(const char *name, uint64_t *ltime,
+				struct mg_buf *out)
 {
-	struct mg_buf b = { 0 };
 	msgpack_packer pk;
 	int err;
 
-	mg_mp_packer_init(&pk, &b);
-	err = mg_buf_put_u8(&b, MG_SERF_LEAVE_INTENT);
+	mg_mp_packer_init(&pk, out);
+	err = mg_buf_put_u8(out, MG_SERF_LEAVE_INTENT);
 	err = err ?: msgpack_pack_map(&pk, 3);
 	err = err ?: mg_mp_pack_cstr(&pk, "LTime");
 	err = err ?: mg_mp_pack_uint(&pk, ++*ltime);
@@ -56,6 +55,16 @@ int mg_serf_leave_intent(struct mg_member *m, const char *name,
 	err = err ?: mg_mp_pack_cstr(&pk, name);
 	err = err ?: mg_mp_pack_cstr(&pk, "Prune");
 	err = err ?: mg_mp_pack_bool(&pk, false);
+	return err;
+}
+
+int mg_serf_leave_intent(struct mg_member *m, const char *name,
+			 uint64_t *ltime)
+{
+	struct mg_buf b = { 0 };
+	int err;
+
+	err = mg_serf_leave_intent_encode(name, ltime, &b);
 	err = err ?: mg_member_user_broadcast(m, b.data, b.len);
 	mg_buf_free(&b);
 	return err;

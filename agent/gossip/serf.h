@@ -24,7 +24,12 @@ struct mg_member;
 void mg_serf_witness_user(uint64_t *ltime, const uint8_t *p, size_t n);
 void mg_serf_witness_state(uint64_t *ltime, const uint8_t *p, size_t n);
 
-/* Broadcast serf's leave intent for node name, at *ltime + 1. */
+#include "gossip/buf.h"
+
+/* serf's leave intent for node name, at *ltime + 1, as a user message. */
+int mg_serf_leave_intent_encode(const char *name, uint64_t *ltime,
+				struct mg_buf *out);
+/* The same, broadcast. */
 int mg_serf_leave_intent(struct mg_member *m, const char *name,
 			 uint64_t *ltime);
 
