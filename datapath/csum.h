@@ -13,6 +13,7 @@
 #include <linux/ipv6.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include "ctx.h"
 
 static __always_inline __u16 csum_fold(__u32 sum)
 {
@@ -89,7 +90,7 @@ static __always_inline __u64 ipv6_pseudo_sum(const __u32 *saddr,
  * instead of once per caller with every packet length it could meet.
  */
 __attribute__((noinline))
-int mg_csum_pkt(struct xdp_md *ctx, __u32 off, __u32 seed)
+int mg_csum_pkt(mg_ctx_t *ctx, __u32 off, __u32 seed)
 {
 	void *p = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;

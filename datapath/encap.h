@@ -76,7 +76,7 @@ static __always_inline void mg_outer6_fill(struct ipv6hdr *ip,
  * where the receiver accepts it: a Linux vxlan device needs
  * udp6zerocsumrx).  Covers the whole inner frame.
  */
-static __always_inline int mg_udp6_csum(struct xdp_md *ctx,
+static __always_inline int mg_udp6_csum(mg_ctx_t *ctx,
 					struct ipv6hdr *ip, struct udphdr *udp)
 {
 	int sum;
@@ -100,7 +100,7 @@ static __always_inline int mg_udp6_csum(struct xdp_md *ctx,
  * IPv6).  inner_len is the inner Ethernet frame's length.  All packet
  * pointers are stale after.
  */
-static __always_inline int mg_encap(struct xdp_md *ctx,
+static __always_inline int mg_encap(mg_ctx_t *ctx,
 				    const struct mg_addr *gw,
 				    const struct mg_nexthop *nh, __u32 hash,
 				    __u8 tos, __u32 inner_len)
@@ -113,7 +113,7 @@ static __always_inline int mg_encap(struct xdp_md *ctx,
 	struct vxlanhdr *vx;
 	void *data_end;
 
-	if (bpf_xdp_adjust_head(ctx, -(int)olen))
+	if (mg_ctx_push(ctx, olen, gw->family != MG_AF_INET))
 		return -MG_DROP_HEADROOM;
 	eth = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
@@ -164,7 +164,7 @@ static __always_inline int mg_encap(struct xdp_md *ctx,
  * and checksum, and the inner MACs swap.  For an ICMP error built in place
  * of the inner packet (icmp.h).
  */
-static __always_inline int mg_encap_reverse(struct xdp_md *ctx,
+static __always_inline int mg_encap_reverse(mg_ctx_t *ctx,
 					    const __u32 olen)
 {
 	void *data = (void *)(long)ctx->data;
@@ -207,9 +207,9 @@ static __always_inline int mg_encap_reverse(struct xdp_md *ctx,
 }
 
 /* Pop olen outer bytes; pointers are stale after. */
-static __always_inline int mg_decap(struct xdp_md *ctx, __u32 olen)
+static __always_inline int mg_decap(mg_ctx_t *ctx, __u32 olen)
 {
-	if (bpf_xdp_adjust_head(ctx, olen))
+	if (mg_ctx_pop(ctx, olen))
 		return -MG_DROP_HEADROOM;
 	return 0;
 }

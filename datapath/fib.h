@@ -12,6 +12,7 @@
 #include <bpf/bpf_helpers.h>
 #include "config.h"
 #include "maps.h"
+#include "ctx.h"
 
 #ifndef AF_INET
 #define AF_INET 2
@@ -53,7 +54,7 @@ static __always_inline int mg_fib_result(long rc, struct bpf_fib_lookup *p,
 }
 
 /* tot_len: the L3 length to check against the route's MTU. */
-static __always_inline int mg_fib4(struct xdp_md *ctx, __u32 saddr, __u32 daddr,
+static __always_inline int mg_fib4(mg_ctx_t *ctx, __u32 saddr, __u32 daddr,
 				   __u8 tos, __u8 proto, __u16 tot_len,
 				   struct mg_nexthop *nh)
 {
@@ -65,11 +66,11 @@ static __always_inline int mg_fib4(struct xdp_md *ctx, __u32 saddr, __u32 daddr,
 	p.tot_len = tot_len;
 	p.ipv4_src = saddr;
 	p.ipv4_dst = daddr;
-	p.ifindex = ctx->ingress_ifindex;
+	p.ifindex = mg_ctx_ifindex(ctx);
 	return mg_fib_result(bpf_fib_lookup(ctx, &p, sizeof(p), 0), &p, nh);
 }
 
-static __always_inline int mg_fib6(struct xdp_md *ctx, const __u32 *saddr,
+static __always_inline int mg_fib6(mg_ctx_t *ctx, const __u32 *saddr,
 				   const __u32 *daddr, __u8 proto,
 				   __u16 tot_len, struct mg_nexthop *nh)
 {
@@ -80,7 +81,7 @@ static __always_inline int mg_fib6(struct xdp_md *ctx, const __u32 *saddr,
 	p.tot_len = tot_len;
 	__builtin_memcpy(p.ipv6_src, saddr, 16);
 	__builtin_memcpy(p.ipv6_dst, daddr, 16);
-	p.ifindex = ctx->ingress_ifindex;
+	p.ifindex = mg_ctx_ifindex(ctx);
 	return mg_fib_result(bpf_fib_lookup(ctx, &p, sizeof(p), 0), &p, nh);
 }
 
@@ -97,7 +98,7 @@ static __always_inline void mg_nh_from_map(struct mg_nexthop *nh,
  * Underlay next hop towards a peer gateway (IPv4 or IPv6 by gw->family);
  * tot_len is the outer packet's L3 length.
  */
-static __always_inline int mg_underlay_nh(struct xdp_md *ctx,
+static __always_inline int mg_underlay_nh(mg_ctx_t *ctx,
 					  const struct mg_addr *gw,
 					  __u16 tot_len, struct mg_nexthop *nh)
 {
@@ -128,19 +129,6 @@ static __always_inline int mg_underlay_nh(struct xdp_md *ctx,
 
 		return mg_fib6(ctx, own, gw->addr, IPPROTO_UDP, tot_len, nh);
 	}
-}
-
-/* Send out of nh->ifindex: XDP_TX when it is where the packet came in. */
-static __always_inline int mg_xmit(struct xdp_md *ctx, __u32 ifindex)
-{
-	long rc;
-
-	if (ifindex == ctx->ingress_ifindex)
-		return XDP_TX;
-	rc = bpf_redirect_map(&mg_tx, ifindex, 0);
-	if (rc == XDP_REDIRECT)
-		return rc;
-	return bpf_redirect(ifindex, 0);
 }
 
 #endif

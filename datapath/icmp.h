@@ -30,24 +30,21 @@
 #include <meshgate/abi.h>
 #include "config.h"
 #include "csum.h"
+#include "ctx.h"
 
 #define MG_ICMP_TTL	64
 #define MG_ICMP_KEEP_MAX	(MG_ENCAP6_LEN + ETH_HLEN)
 
 /* Trim to keep + quote bytes, then grow the head by hlen; 0 or -reason. */
-static __always_inline int mg_icmp_resize(struct xdp_md *ctx, __u32 keep,
+static __always_inline int mg_icmp_resize(mg_ctx_t *ctx, __u32 keep,
 					  __u32 quote, int hlen)
 {
-	int len = ctx->data_end - ctx->data;
-
-	if (bpf_xdp_adjust_tail(ctx, (int)(keep + quote) - len))
-		return -MG_DROP_HEADROOM;
-	if (bpf_xdp_adjust_head(ctx, -hlen))
+	if (mg_ctx_trim_grow(ctx, keep + quote, hlen))
 		return -MG_DROP_HEADROOM;
 	return 0;
 }
 
-static __always_inline int mg_icmp4_too_big(struct xdp_md *ctx,
+static __always_inline int mg_icmp4_too_big(mg_ctx_t *ctx,
 					    const __u32 keep, __u16 mtu)
 {
 	__u8 hdr[MG_ICMP_KEEP_MAX];
@@ -105,7 +102,7 @@ static __always_inline int mg_icmp4_too_big(struct xdp_md *ctx,
 	return 0;
 }
 
-static __always_inline int mg_icmp6_too_big(struct xdp_md *ctx,
+static __always_inline int mg_icmp6_too_big(mg_ctx_t *ctx,
 					    const __u32 keep, __u32 mtu)
 {
 	__u8 hdr[MG_ICMP_KEEP_MAX];
@@ -167,7 +164,7 @@ static __always_inline int mg_icmp6_too_big(struct xdp_md *ctx,
 }
 
 /* Back out of the interface it came in on, to the MAC it came from. */
-static __always_inline int mg_icmp_l2_reverse(struct xdp_md *ctx)
+static __always_inline int mg_icmp_l2_reverse(mg_ctx_t *ctx)
 {
 	struct ethhdr *eth = (void *)(long)ctx->data;
 	__u8 mac[ETH_ALEN];

@@ -62,19 +62,12 @@ static __always_inline int mg_lb_pick(__u32 svc_id, __u32 hash, __u32 *slot,
 	return 0;
 }
 
-static __always_inline int mg_lb_xmit(__u32 ifindex)
-{
-	long rc = bpf_redirect_map(&mg_tx, ifindex, 0);
-
-	return rc == XDP_REDIRECT ? rc : bpf_redirect(ifindex, 0);
-}
-
 /*
  * Route a NATed packet on the cluster side: to a local backend, or a
  * local backend's reply to its client.  The kernel takes what the FIB
  * cannot finish (neighbour unknown, too big: it answers with ICMP).
  */
-static __always_inline int mg_lb_forward(struct xdp_md *ctx,
+static __always_inline int mg_lb_forward(mg_ctx_t *ctx,
 					 struct ethhdr *eth, struct iphdr *ip,
 					 enum mg_reason why)
 {
@@ -84,22 +77,18 @@ static __always_inline int mg_lb_forward(struct xdp_md *ctx,
 	rc = mg_fib4(ctx, ip->saddr, ip->daddr, ip->tos, ip->protocol,
 		     bpf_ntohs(ip->tot_len), &nh);
 	if (rc == MG_DROP_NO_NEIGH || (!rc && !nh.ifindex))
-		return mg_exit(ctx, MG_LB_STACK, XDP_PASS);
+		return mg_exit(ctx, MG_LB_STACK, MG_ACT_PASS);
 	if (rc)
-		return mg_exit(ctx, rc, XDP_DROP);
+		return mg_exit(ctx, rc, MG_ACT_DROP);
 	ipv4_decrease_ttl(ip);
 	__builtin_memcpy(eth->h_dest, nh.dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, nh.smac, ETH_ALEN);
-	/*
-	 * A redirect even back out of the ingress device: XDP_TX on a veth
-	 * only reaches a peer that runs XDP itself, and local backends and
-	 * their clients often sit on the one cluster-side link.
-	 */
-	return mg_exit(ctx, why, mg_lb_xmit(nh.ifindex));
+	/* Local backends and their clients often share one cluster-side link. */
+	return mg_exit(ctx, why, mg_ctx_redirect(ctx, nh.ifindex));
 }
 
 /* A local backend's reply (or ICMP error) to our SNAT address. */
-static __always_inline int mg_lb4_reply(struct xdp_md *ctx,
+static __always_inline int mg_lb4_reply(mg_ctx_t *ctx,
 					struct ethhdr *eth, struct iphdr *ip)
 {
 	if (ip->ttl <= 1 ||
@@ -149,7 +138,7 @@ static __always_inline int mg_lb4_backend(const struct mg_ct4_key *k,
  * client never sent.  Make it quote the VIP.  After mg_egress() returned
  * XDP_TX for a packet mg_lb4() sent on.
  */
-static __always_inline void mg_lb4_icmp_fixup(struct xdp_md *ctx)
+static __always_inline void mg_lb4_icmp_fixup(mg_ctx_t *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	struct iphdr *ip = data + ETH_HLEN;
@@ -166,7 +155,7 @@ static __always_inline void mg_lb4_icmp_fixup(struct xdp_md *ctx)
  * local backend's reply (a verdict), or MG_LB_MISS.  c is past the IPv4
  * header.
  */
-static __always_inline int mg_lb4(struct xdp_md *ctx, struct cursor *c,
+static __always_inline int mg_lb4(mg_ctx_t *ctx, struct cursor *c,
 				  struct ethhdr *eth, struct iphdr *ip,
 				  int proto, struct mg_ep_val *dst)
 {
@@ -197,18 +186,18 @@ static __always_inline int mg_lb4(struct xdp_md *ctx, struct cursor *c,
 		if (!bpf_map_lookup_elem(&mg_svc, &sk))
 			return MG_LB_MISS;
 		if (ipv4_is_fragment(ip))
-			return mg_exit(ctx, MG_DROP_VIP_FRAG, XDP_DROP);
-		return mg_exit(ctx, MG_DROP_MALFORMED, XDP_DROP);
+			return mg_exit(ctx, MG_DROP_VIP_FRAG, MG_ACT_DROP);
+		return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
 	}
 	if (nat_l4_parse(c->pos, c->end, proto, &n))
-		return mg_exit(ctx, MG_DROP_MALFORMED, XDP_DROP);
+		return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
 	if (ip->ttl <= 1)
-		return mg_exit(ctx, MG_TTL_EXCEEDED, XDP_PASS);
+		return mg_exit(ctx, MG_TTL_EXCEEDED, MG_ACT_PASS);
 
 	mg_ct4_key_fill(&k, ip, n.ports, proto);
 	rc = mg_lb4_backend(&k, svc, &ct, &be);
 	if (rc)
-		return mg_exit(ctx, rc, XDP_DROP);
+		return mg_exit(ctx, rc, MG_ACT_DROP);
 
 	nat4_addr(ip, &ip->daddr, be.addr, &n);
 	nat4_port(&n.ports[1], be.port, &n);

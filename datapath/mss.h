@@ -11,6 +11,7 @@
 #include <linux/tcp.h>
 #include <bpf/bpf_endian.h>
 #include "csum.h"
+#include "ctx.h"
 
 /*
  * Options walked looking for the MSS: every common stack sends it first
@@ -35,7 +36,7 @@
  * MG_TCP_OPTS_WALK options are looked at.
  */
 __attribute__((noinline))
-int mg_mss_clamp(struct xdp_md *ctx, __u32 tcp_off, __u32 mss)
+int mg_mss_clamp(mg_ctx_t *ctx, __u32 tcp_off, __u32 mss)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;

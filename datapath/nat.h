@@ -17,6 +17,7 @@
 #include "csum.h"
 #include "ct.h"
 #include "parse.h"
+#include "ctx.h"
 
 /* A 32-bit field (as it lies in memory) changed from old to new. */
 static __always_inline void csum_replace4(__u16 *check, __u32 old, __u32 new)
@@ -202,7 +203,7 @@ static __always_inline int mg_nat_reply4(struct iphdr *ip, void *l4, void *end,
  * of the paths that call it (the decap paths of both underlay families).
  */
 __attribute__((noinline))
-int mg_nat_reply4_at(struct xdp_md *ctx, __u32 l3_off)
+int mg_nat_reply4_at(mg_ctx_t *ctx, __u32 l3_off)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;

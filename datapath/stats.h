@@ -4,8 +4,9 @@
 #define MG_DP_STATS_H
 
 #include "maps.h"
+#include "ctx.h"
 
-static __always_inline int mg_exit(struct xdp_md *ctx, enum mg_reason reason,
+static __always_inline int mg_exit(mg_ctx_t *ctx, enum mg_reason reason,
 				   int action)
 {
 	__u32 key = reason;
@@ -13,7 +14,7 @@ static __always_inline int mg_exit(struct xdp_md *ctx, enum mg_reason reason,
 
 	if (st) {
 		st->packets++;
-		st->bytes += ctx->data_end - ctx->data;
+		st->bytes += mg_ctx_len(ctx);
 	}
 	return action;
 }

@@ -104,7 +104,7 @@ static __always_inline __u8 mg_tclass(const struct ipv6hdr *ip)
  * the packet fitted: ask the device).  overhead: what the tunnel adds to
  * the inner L3 packet.  0 = leave it.
  */
-static __always_inline __u16 mg_mss_for(struct xdp_md *ctx,
+static __always_inline __u16 mg_mss_for(mg_ctx_t *ctx,
 					const struct mg_inner *in,
 					const struct mg_nexthop *nh,
 					__u32 overhead)
@@ -126,14 +126,14 @@ static __always_inline __u16 mg_mss_for(struct xdp_md *ctx,
  * (which fragments it on its own path) or dropped, as configured.
  */
 #define MG_TOO_BIG_NODF(ctx)						\
-	(cfg_frag_stack ? mg_exit(ctx, MG_FRAG_STACK, XDP_PASS) :	\
-			  mg_exit(ctx, MG_DROP_FRAG_NEEDED, XDP_DROP))
+	(cfg_frag_stack ? mg_exit(ctx, MG_FRAG_STACK, MG_ACT_PASS) :	\
+			  mg_exit(ctx, MG_DROP_FRAG_NEEDED, MG_ACT_DROP))
 
 /*
  * Path 1.  in describes the pod's packet; dst already matched a remote
  * prefix.
  */
-static __always_inline int mg_egress(struct xdp_md *ctx, struct ethhdr *eth,
+static __always_inline int mg_egress(mg_ctx_t *ctx, struct ethhdr *eth,
 				     const struct mg_inner *in,
 				     const struct mg_ep_val *dst)
 {
@@ -163,25 +163,25 @@ static __always_inline int mg_egress(struct xdp_md *ctx, struct ethhdr *eth,
 				ports);
 	}
 	if (!src || !(src->flags & MG_EP_F_LOCAL))
-		return mg_exit(ctx, MG_DROP_SRC_FOREIGN, XDP_DROP);
+		return mg_exit(ctx, MG_DROP_SRC_FOREIGN, MG_ACT_DROP);
 	if (ttl <= 1)
-		return mg_exit(ctx, MG_TTL_EXCEEDED, XDP_PASS);
+		return mg_exit(ctx, MG_TTL_EXCEEDED, MG_ACT_PASS);
 
 	cl = bpf_map_lookup_elem(&mg_clus, &cid);
 	if (!cl || !cl->n_gw)
-		return mg_exit(ctx, MG_DROP_NO_GATEWAY, XDP_DROP);
+		return mg_exit(ctx, MG_DROP_NO_GATEWAY, MG_ACT_DROP);
 	gw = &cl->gw[cl->slot[hash % MG_GW_SLOTS] % MG_CLUSTER_GW_MAX];
 	if (gw->family == MG_AF_INET && cfg_tunnel4)
 		olen = MG_ENCAP4_LEN;
 	else if (gw->family == MG_AF_INET6 && mg_tunnel6_set())
 		olen = MG_ENCAP6_LEN;
 	else
-		return mg_exit(ctx, MG_DROP_NO_GATEWAY, XDP_DROP);
+		return mg_exit(ctx, MG_DROP_NO_GATEWAY, MG_ACT_DROP);
 
-	len = (void *)(long)ctx->data_end - (void *)(long)ctx->data;
+	len = mg_ctx_len(ctx);
 	rc = mg_underlay_nh(ctx, gw, len + olen - ETH_HLEN, &nh);
 	if (rc)
-		return mg_exit(ctx, rc, XDP_DROP);
+		return mg_exit(ctx, rc, MG_ACT_DROP);
 
 	/* Path 5: too big once encapsulated. */
 	if (nh.mtu && len + olen - ETH_HLEN > nh.mtu) {
@@ -198,8 +198,8 @@ static __always_inline int mg_egress(struct xdp_md *ctx, struct ethhdr *eth,
 		}
 		rc = rc ?: mg_icmp_l2_reverse(ctx);
 		if (rc)
-			return mg_exit(ctx, -rc, XDP_DROP);
-		return mg_exit(ctx, why, XDP_TX);
+			return mg_exit(ctx, -rc, MG_ACT_DROP);
+		return mg_exit(ctx, why, MG_ACT_TX(ctx));
 	}
 
 	why = MG_ENCAP;
@@ -220,8 +220,8 @@ static __always_inline int mg_egress(struct xdp_md *ctx, struct ethhdr *eth,
 
 	rc = mg_encap(ctx, gw, &nh, hash, tos, len);
 	if (rc < 0)
-		return mg_exit(ctx, -rc, XDP_DROP);
-	return mg_exit(ctx, why, mg_xmit(ctx, nh.ifindex));
+		return mg_exit(ctx, -rc, MG_ACT_DROP);
+	return mg_exit(ctx, why, mg_ctx_xmit(ctx, nh.ifindex));
 }
 
 /*
@@ -229,7 +229,7 @@ static __always_inline int mg_egress(struct xdp_md *ctx, struct ethhdr *eth,
  * cluster side (or to the kernel, or back as an ICMP error through the
  * tunnel it came from).  olen: the outer headers' length, a constant.
  */
-static __always_inline int mg_deliver(struct xdp_md *ctx,
+static __always_inline int mg_deliver(mg_ctx_t *ctx,
 				      const struct mg_inner *in,
 				      const __u32 olen)
 {
@@ -244,7 +244,7 @@ static __always_inline int mg_deliver(struct xdp_md *ctx,
 	/* Keep our own MAC (outer destination) for the kernel fallback. */
 	eth = (void *)(long)ctx->data;
 	if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
-		return mg_exit(ctx, MG_DROP_MALFORMED, XDP_DROP);
+		return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
 	__builtin_memcpy(omac, eth->h_dest, sizeof(omac));
 
 	if (in->family == MG_AF_INET) {
@@ -267,7 +267,7 @@ static __always_inline int mg_deliver(struct xdp_md *ctx,
 		goto to_stack;
 	}
 	if (rc)
-		return mg_exit(ctx, rc, XDP_DROP);
+		return mg_exit(ctx, rc, MG_ACT_DROP);
 
 	/* Path 5 on this side: too big for the cluster side. */
 	if (nh.mtu && in->l3_len > nh.mtu) {
@@ -275,7 +275,7 @@ static __always_inline int mg_deliver(struct xdp_md *ctx,
 			if (!in->df) {
 				if (!cfg_frag_stack)
 					return mg_exit(ctx, MG_DROP_FRAG_NEEDED,
-						       XDP_DROP);
+						       MG_ACT_DROP);
 				rc = MG_FRAG_STACK;
 				goto to_stack;
 			}
@@ -287,8 +287,8 @@ static __always_inline int mg_deliver(struct xdp_md *ctx,
 		}
 		rc = rc ?: mg_encap_reverse(ctx, olen);
 		if (rc)
-			return mg_exit(ctx, -rc, XDP_DROP);
-		return mg_exit(ctx, why, XDP_TX);
+			return mg_exit(ctx, -rc, MG_ACT_DROP);
+		return mg_exit(ctx, why, MG_ACT_TX(ctx));
 	}
 
 	if (in->family == MG_AF_INET)
@@ -297,30 +297,30 @@ static __always_inline int mg_deliver(struct xdp_md *ctx,
 		ip6->hop_limit--;
 	rc = mg_decap(ctx, olen);
 	if (rc < 0)
-		return mg_exit(ctx, -rc, XDP_DROP);
+		return mg_exit(ctx, -rc, MG_ACT_DROP);
 	eth = (void *)(long)ctx->data;
 	if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
-		return mg_exit(ctx, MG_DROP_MALFORMED, XDP_DROP);
+		return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
 	__builtin_memcpy(eth->h_dest, nh.dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, nh.smac, ETH_ALEN);
-	return mg_exit(ctx, MG_DECAP, mg_xmit(ctx, nh.ifindex));
+	return mg_exit(ctx, MG_DECAP, mg_ctx_xmit(ctx, nh.ifindex));
 
 to_stack:
 	/* The kernel routes it (and resolves the pod, or answers with ICMP). */
 	if (mg_decap(ctx, olen) < 0)
-		return mg_exit(ctx, MG_DROP_HEADROOM, XDP_DROP);
+		return mg_exit(ctx, MG_DROP_HEADROOM, MG_ACT_DROP);
 	eth = (void *)(long)ctx->data;
 	if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
-		return mg_exit(ctx, MG_DROP_MALFORMED, XDP_DROP);
+		return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
 	__builtin_memcpy(eth, omac, sizeof(omac));
-	return mg_exit(ctx, rc, XDP_PASS);
+	return mg_exit(ctx, rc, MG_ACT_PASS);
 }
 
 /*
  * Path 2 from the VXLAN header on: c is past it, peer is the outer
  * source's entry.  The VNI and the inner addresses must agree with it.
  */
-static __always_inline int mg_ingress(struct xdp_md *ctx, struct cursor *c,
+static __always_inline int mg_ingress(mg_ctx_t *ctx, struct cursor *c,
 				      const struct vxlanhdr *vx,
 				      const struct mg_peer_val *peer,
 				      const __u32 olen)
@@ -331,21 +331,21 @@ static __always_inline int mg_ingress(struct xdp_md *ctx, struct cursor *c,
 	int proto;
 
 	if (vx->vni != bpf_htonl((__u32)peer->cluster_id << 8))
-		return mg_exit(ctx, MG_DROP_VNI, XDP_DROP);
+		return mg_exit(ctx, MG_DROP_VNI, MG_ACT_DROP);
 
 	proto = parse_eth(c, &ieth);
 	if (proto < 0)
-		return mg_exit(ctx, -proto, XDP_DROP);
+		return mg_exit(ctx, -proto, MG_ACT_DROP);
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip;
 
 		proto = parse_ipv4(c, &ip);
 		if (proto < 0)
-			return mg_exit(ctx, -proto, XDP_DROP);
+			return mg_exit(ctx, -proto, MG_ACT_DROP);
 		mg_inner4(&in, c, ip, proto);
 		ep = mg_ep4_lookup(ip->saddr);
 		if (!ep || ep->cluster_id != peer->cluster_id)
-			return mg_exit(ctx, MG_DROP_INNER_SRC, XDP_DROP);
+			return mg_exit(ctx, MG_DROP_INNER_SRC, MG_ACT_DROP);
 		ep = mg_ep4_lookup(ip->daddr);
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ip6_info info;
@@ -353,17 +353,17 @@ static __always_inline int mg_ingress(struct xdp_md *ctx, struct cursor *c,
 
 		proto = parse_ipv6(c, &ip, &info);
 		if (proto < 0)
-			return mg_exit(ctx, -proto, XDP_DROP);
+			return mg_exit(ctx, -proto, MG_ACT_DROP);
 		mg_inner6(&in, c, ip, &info);
 		ep = mg_ep6_lookup(&ip->saddr);
 		if (!ep || ep->cluster_id != peer->cluster_id)
-			return mg_exit(ctx, MG_DROP_INNER_SRC, XDP_DROP);
+			return mg_exit(ctx, MG_DROP_INNER_SRC, MG_ACT_DROP);
 		ep = mg_ep6_lookup(&ip->daddr);
 	} else {
-		return mg_exit(ctx, MG_DROP_INNER_PROTO, XDP_DROP);
+		return mg_exit(ctx, MG_DROP_INNER_PROTO, MG_ACT_DROP);
 	}
 	if (!ep || !(ep->flags & MG_EP_F_LOCAL))
-		return mg_exit(ctx, MG_DROP_INNER_DST, XDP_DROP);
+		return mg_exit(ctx, MG_DROP_INNER_DST, MG_ACT_DROP);
 	/* A remote backend's reply to a service client: from the VIP again. */
 	if (in.family == MG_AF_INET)
 		mg_nat_reply4_at(ctx, in.ip - (void *)(long)ctx->data);
@@ -395,7 +395,7 @@ static __always_inline int mg_vxlan_parse(struct cursor *c, void *l4_end,
  * Path 2 over IPv4: outer points at the outer header of a UDP packet to our
  * tunnel address and VXLAN port; c is positioned after it.
  */
-static __always_inline int mg_ingress4(struct xdp_md *ctx, struct cursor *c,
+static __always_inline int mg_ingress4(mg_ctx_t *ctx, struct cursor *c,
 				       struct iphdr *outer)
 {
 	struct mg_peer_val *peer;
@@ -404,15 +404,15 @@ static __always_inline int mg_ingress4(struct xdp_md *ctx, struct cursor *c,
 	int rc;
 
 	if (outer->ihl != 5)
-		return mg_exit(ctx, MG_DROP_IP_OPTS, XDP_DROP);
+		return mg_exit(ctx, MG_DROP_IP_OPTS, MG_ACT_DROP);
 	if (csum_fold(ipv4_hdr_sum(outer)) != 0)
-		return mg_exit(ctx, MG_DROP_CSUM, XDP_DROP);
+		return mg_exit(ctx, MG_DROP_CSUM, MG_ACT_DROP);
 	rc = mg_vxlan_parse(c, (void *)outer + bpf_ntohs(outer->tot_len), &vx);
 	if (rc)
-		return mg_exit(ctx, rc, XDP_DROP);
+		return mg_exit(ctx, rc, MG_ACT_DROP);
 	peer = bpf_map_lookup_elem(&mg_peer4, &saddr);
 	if (!peer)
-		return mg_exit(ctx, MG_DROP_PEER_UNKNOWN, XDP_DROP);
+		return mg_exit(ctx, MG_DROP_PEER_UNKNOWN, MG_ACT_DROP);
 	return mg_ingress(ctx, c, vx, peer, MG_ENCAP4_LEN);
 }
 
@@ -420,7 +420,7 @@ static __always_inline int mg_ingress4(struct xdp_md *ctx, struct cursor *c,
  * Path 2 over IPv6, the same; the UDP checksum is not verified (the inner
  * packet's own checksums cover it end to end, and a zero one is taken).
  */
-static __always_inline int mg_ingress6(struct xdp_md *ctx, struct cursor *c,
+static __always_inline int mg_ingress6(mg_ctx_t *ctx, struct cursor *c,
 				       struct ipv6hdr *outer)
 {
 	struct mg_peer_val *peer;
@@ -432,10 +432,10 @@ static __always_inline int mg_ingress6(struct xdp_md *ctx, struct cursor *c,
 	rc = mg_vxlan_parse(c, (void *)(outer + 1) +
 			       bpf_ntohs(outer->payload_len), &vx);
 	if (rc)
-		return mg_exit(ctx, rc, XDP_DROP);
+		return mg_exit(ctx, rc, MG_ACT_DROP);
 	peer = bpf_map_lookup_elem(&mg_peer6, &saddr);
 	if (!peer)
-		return mg_exit(ctx, MG_DROP_PEER_UNKNOWN, XDP_DROP);
+		return mg_exit(ctx, MG_DROP_PEER_UNKNOWN, MG_ACT_DROP);
 	return mg_ingress(ctx, c, vx, peer, MG_ENCAP6_LEN);
 }
 

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The packet context, so that one packet logic serves XDP and TC
+ * (DESIGN §2.6).  xdp.bpf.c builds it over struct xdp_md; tc.bpf.c
+ * defines MG_TC first and builds it over struct __sk_buff.  Everything
+ * that differs between the hooks is here:
+ *
+ *   MG_ACT_PASS / MG_ACT_DROP   the stack's / a drop verdict
+ *   MG_ACT_TX(ctx)              turn the packet around to its sender:
+ *                               XDP_TX; on TC egress, back into our own
+ *                               stack (the sender is this host)
+ *   mg_ctx_len()                the whole packet's length
+ *   mg_ctx_ifindex()            the device the packet is on
+ *   mg_ctx_push() / _pop()      outer headers in front / away
+ *   mg_ctx_trim_grow()          cut to a length, then grow the head
+ *   mg_ctx_xmit()               out of a device
+ *
+ * On TC only the linear part is under ctx->data; the entry pulls the
+ * headers in before anything parses them.
+ */
+#ifndef MG_DP_CTX_H
+#define MG_DP_CTX_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <bpf/bpf_helpers.h>
+#include "maps.h"
+
+#ifdef MG_TC
+
+#include <linux/pkt_cls.h>
+
+typedef struct __sk_buff mg_ctx_t;
+
+#define MG_ACT_PASS		TC_ACT_OK
+#define MG_ACT_DROP		TC_ACT_SHOT
+#define MG_ACT_TX(ctx)		bpf_redirect((ctx)->ifindex, BPF_F_INGRESS)
+
+static __always_inline __u32 mg_ctx_len(const mg_ctx_t *ctx)
+{
+	return ctx->len;
+}
+
+static __always_inline __u32 mg_ctx_ifindex(const mg_ctx_t *ctx)
+{
+	return ctx->ifindex;
+}
+
+/*
+ * olen bytes of outer Ethernet/IP/UDP/VXLAN in front of the frame.  The
+ * kernel inserts them after the Ethernet header (so that GSO packets are
+ * segmented as tunnel packets, each segment shrunk to still fit); the
+ * frame's own Ethernet header then moves behind them, where XDP has it.
+ */
+static __always_inline int mg_ctx_push(mg_ctx_t *ctx, __u32 olen, int v6)
+{
+	__u64 flags = BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
+		      BPF_F_ADJ_ROOM_ENCAP_L2_ETH |
+		      BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN) |
+		      (v6 ? BPF_F_ADJ_ROOM_ENCAP_L3_IPV6 :
+			    BPF_F_ADJ_ROOM_ENCAP_L3_IPV4);
+	struct ethhdr eth;
+
+	if (bpf_skb_load_bytes(ctx, 0, &eth, sizeof(eth)))
+		return -1;
+	if (bpf_skb_adjust_room(ctx, olen, BPF_ADJ_ROOM_MAC, flags))
+		return -1;
+	if (bpf_skb_store_bytes(ctx, olen, &eth, sizeof(eth), 0))
+		return -1;
+	/* adjust_room leaves only the headers linear: they are all we write. */
+	return 0;
+}
+
+static __always_inline int mg_ctx_pop(mg_ctx_t *ctx, __u32 olen)
+{
+	return bpf_skb_adjust_room(ctx, -(int)olen, BPF_ADJ_ROOM_MAC, 0) ?
+	       -1 : 0;
+}
+
+static __always_inline int mg_ctx_trim_grow(mg_ctx_t *ctx, __u32 len,
+					    __u32 hlen)
+{
+	if (bpf_skb_change_tail(ctx, len, 0))
+		return -1;
+	return bpf_skb_change_head(ctx, hlen, 0) ? -1 : 0;
+}
+
+/* Out of ifindex; TC_ACT_OK when it is the device the packet is on. */
+static __always_inline int mg_ctx_xmit(mg_ctx_t *ctx, __u32 ifindex)
+{
+	if (ifindex == ctx->ifindex)
+		return TC_ACT_OK;
+	return bpf_redirect(ifindex, 0);
+}
+
+static __always_inline int mg_ctx_redirect(mg_ctx_t *ctx, __u32 ifindex)
+{
+	return mg_ctx_xmit(ctx, ifindex);
+}
+
+#else /* XDP */
+
+typedef struct xdp_md mg_ctx_t;
+
+#define MG_ACT_PASS		XDP_PASS
+#define MG_ACT_DROP		XDP_DROP
+#define MG_ACT_TX(ctx)		XDP_TX
+
+static __always_inline __u32 mg_ctx_len(const mg_ctx_t *ctx)
+{
+	return ctx->data_end - ctx->data;
+}
+
+static __always_inline __u32 mg_ctx_ifindex(const mg_ctx_t *ctx)
+{
+	return ctx->ingress_ifindex;
+}
+
+static __always_inline int mg_ctx_push(mg_ctx_t *ctx, __u32 olen, int v6)
+{
+	return bpf_xdp_adjust_head(ctx, -(int)olen) ? -1 : 0;
+}
+
+static __always_inline int mg_ctx_pop(mg_ctx_t *ctx, __u32 olen)
+{
+	return bpf_xdp_adjust_head(ctx, olen) ? -1 : 0;
+}
+
+static __always_inline int mg_ctx_trim_grow(mg_ctx_t *ctx, __u32 len,
+					    __u32 hlen)
+{
+	if (bpf_xdp_adjust_tail(ctx, (int)len - (int)mg_ctx_len(ctx)))
+		return -1;
+	return bpf_xdp_adjust_head(ctx, -(int)hlen) ? -1 : 0;
+}
+
+/*
+ * XDP_TX when it is where the packet came in; else through the devmap
+ * (bulked), or a plain redirect for a device not in it.
+ */
+static __always_inline int mg_ctx_xmit(mg_ctx_t *ctx, __u32 ifindex)
+{
+	long rc;
+
+	if (ifindex == ctx->ingress_ifindex)
+		return XDP_TX;
+	rc = bpf_redirect_map(&mg_tx, ifindex, 0);
+	if (rc == XDP_REDIRECT)
+		return rc;
+	return bpf_redirect(ifindex, 0);
+}
+
+/*
+ * Out of ifindex even when it is the one the packet came in on: XDP_TX
+ * on a veth only reaches a peer that runs XDP itself.
+ */
+static __always_inline int mg_ctx_redirect(mg_ctx_t *ctx, __u32 ifindex)
+{
+	long rc = bpf_redirect_map(&mg_tx, ifindex, 0);
+
+	return rc == XDP_REDIRECT ? rc : bpf_redirect(ifindex, 0);
+}
+
+#endif
+
+#endif
