@@ -9,14 +9,16 @@
  *   MG_ACT_TX(ctx)              turn the packet around to its sender:
  *                               XDP_TX; on TC egress, back into our own
  *                               stack (the sender is this host)
+ *   MG_CTX_TC                   1 in the TC build (for what only one hook does)
  *   mg_ctx_len()                the whole packet's length
  *   mg_ctx_ifindex()            the device the packet is on
+ *   mg_ctx_is_gso()             a TCP/UDP GSO packet, segmented after us
  *   mg_ctx_push() / _pop()      outer headers in front / away
  *   mg_ctx_trim_grow()          cut to a length, then grow the head
  *   mg_ctx_xmit()               out of a device
  *
- * On TC only the linear part is under ctx->data; the entry pulls the
- * headers in before anything parses them.
+ * On TC only the linear part is under ctx->data; the entry pulls the whole
+ * packet in before anything parses it.
  */
 #ifndef MG_DP_CTX_H
 #define MG_DP_CTX_H
@@ -32,6 +34,8 @@
 
 typedef struct __sk_buff mg_ctx_t;
 
+#define MG_CTX_TC		1
+
 #define MG_ACT_PASS		TC_ACT_OK
 #define MG_ACT_DROP		TC_ACT_SHOT
 #define MG_ACT_TX(ctx)		bpf_redirect((ctx)->ifindex, BPF_F_INGRESS)
@@ -44,6 +48,12 @@ static __always_inline __u32 mg_ctx_len(const mg_ctx_t *ctx)
 static __always_inline __u32 mg_ctx_ifindex(const mg_ctx_t *ctx)
 {
 	return ctx->ifindex;
+}
+
+/* A GSO packet: the kernel cuts it into segments after us. */
+static __always_inline int mg_ctx_is_gso(const mg_ctx_t *ctx)
+{
+	return ctx->gso_size != 0;
 }
 
 /*
@@ -102,6 +112,8 @@ static __always_inline int mg_ctx_redirect(mg_ctx_t *ctx, __u32 ifindex)
 
 typedef struct xdp_md mg_ctx_t;
 
+#define MG_CTX_TC		0
+
 #define MG_ACT_PASS		XDP_PASS
 #define MG_ACT_DROP		XDP_DROP
 #define MG_ACT_TX(ctx)		XDP_TX
@@ -114,6 +126,11 @@ static __always_inline __u32 mg_ctx_len(const mg_ctx_t *ctx)
 static __always_inline __u32 mg_ctx_ifindex(const mg_ctx_t *ctx)
 {
 	return ctx->ingress_ifindex;
+}
+
+static __always_inline int mg_ctx_is_gso(const mg_ctx_t *ctx)
+{
+	return 0;
 }
 
 static __always_inline int mg_ctx_push(mg_ctx_t *ctx, __u32 olen, int v6)

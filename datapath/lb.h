@@ -28,6 +28,8 @@
 #define MG_LB_MISS	(-1)
 /* DNATed to a remote backend: the caller encapsulates it to *dst. */
 #define MG_LB_EGRESS	(-2)
+/* DNATed to a local backend: the caller routes it (mg_lb_forward()). */
+#define MG_LB_FORWARD	(-3)
 
 static __always_inline int mg_lb_backend_get(__u32 slot, __u32 gen,
 					     struct mg_lb_backend *out)
@@ -133,27 +135,11 @@ static __always_inline int mg_lb4_backend(const struct mg_ct4_key *k,
 }
 
 /*
- * Path 1 answered a service packet with an ICMP error (too big for the
- * tunnel): it quotes the packet as DNATed, to the backend, which the
- * client never sent.  Make it quote the VIP.  After mg_egress() returned
- * XDP_TX for a packet mg_lb4() sent on.
- */
-static __always_inline void mg_lb4_icmp_fixup(mg_ctx_t *ctx)
-{
-	void *data = (void *)(long)ctx->data;
-	struct iphdr *ip = data + ETH_HLEN;
-
-	if ((void *)(ip + 1) > (void *)(long)ctx->data_end ||
-	    ip->protocol != IPPROTO_ICMP)
-		return;
-	mg_nat_reply4_at(ctx, ETH_HLEN);
-}
-
-/*
  * An IPv4 packet whose destination is no remote endpoint: a service
- * packet (a verdict, or MG_LB_EGRESS with *dst the backend's cluster), a
- * local backend's reply (a verdict), or MG_LB_MISS.  c is past the IPv4
- * header.
+ * packet (a verdict; MG_LB_EGRESS with *dst the backend's cluster; or
+ * MG_LB_FORWARD), a local backend's reply (a verdict), or MG_LB_MISS.
+ * c is past the IPv4 header.  On TC the packet pointers are stale after a
+ * DNAT (the caller parses again).
  */
 static __always_inline int mg_lb4(mg_ctx_t *ctx, struct cursor *c,
 				  struct ethhdr *eth, struct iphdr *ip,
@@ -199,6 +185,30 @@ static __always_inline int mg_lb4(mg_ctx_t *ctx, struct cursor *c,
 	if (rc)
 		return mg_exit(ctx, rc, MG_ACT_DROP);
 
+#if MG_CTX_TC
+	{
+		void *data = (void *)(long)ctx->data;
+		__u32 l3 = (void *)ip - data, l4 = (void *)n.ports - data;
+		__u32 co = l4 + (proto == IPPROTO_TCP ?
+				 __builtin_offsetof(struct tcphdr, check) :
+				 __builtin_offsetof(struct udphdr, check));
+		__u32 daddr = ip->daddr, saddr = ip->saddr;
+		__u16 dport = n.ports[1], sport = n.ports[0];
+		int udp = proto == IPPROTO_UDP;
+
+		if (nat4_tc_field(ctx, l3, co, l3 + 16, daddr, be.addr, 4, 1,
+				  udp) ||
+		    nat4_tc_field(ctx, l3, co, l4 + 2, dport, be.port, 2, 0,
+				  udp))
+			return mg_exit(ctx, MG_DROP_HEADROOM, MG_ACT_DROP);
+		if (ct.snat_addr &&
+		    (nat4_tc_field(ctx, l3, co, l3 + 12, saddr, ct.snat_addr,
+				   4, 1, udp) ||
+		     nat4_tc_field(ctx, l3, co, l4, sport, ct.snat_port, 2, 0,
+				   udp)))
+			return mg_exit(ctx, MG_DROP_HEADROOM, MG_ACT_DROP);
+	}
+#else
 	nat4_addr(ip, &ip->daddr, be.addr, &n);
 	nat4_port(&n.ports[1], be.port, &n);
 	if (ct.snat_addr) {
@@ -206,9 +216,10 @@ static __always_inline int mg_lb4(mg_ctx_t *ctx, struct cursor *c,
 		nat4_port(&n.ports[0], ct.snat_port, &n);
 	}
 	nat_l4_done(&n);
+#endif
 
 	if (be.flags & MG_LB_BE_F_LOCAL)
-		return mg_lb_forward(ctx, eth, ip, MG_LB_LOCAL);
+		return MG_LB_FORWARD;
 	/* The caller's path 1 takes it: one copy of it for the verifier. */
 	dst->cluster_id = be.cluster_id;
 	dst->flags = 0;

@@ -58,6 +58,8 @@ struct mg_inner {
 	__u8 proto;		/* upper-layer protocol */
 	__u8 frag;		/* a fragment, the first included */
 	__u8 df;		/* IPv4 DF (IPv6: always 1, never fragmented en route) */
+	__u8 nat;		/* DNATed to a service backend (lb.h) */
+	__u8 pad[3];
 };
 
 static __always_inline int mg_inner4(struct mg_inner *in, struct cursor *c,
@@ -70,6 +72,7 @@ static __always_inline int mg_inner4(struct mg_inner *in, struct cursor *c,
 	in->proto = proto;
 	in->frag = ipv4_is_fragment(ip) != 0;
 	in->df = (ip->frag_off & bpf_htons(IP_DF)) != 0;
+	in->nat = 0;
 	return 0;
 }
 
@@ -84,6 +87,7 @@ static __always_inline int mg_inner6(struct mg_inner *in, struct cursor *c,
 	in->proto = info->proto;
 	in->frag = info->frag != 0;
 	in->df = 1;
+	in->nat = 0;
 	return 0;
 }
 
@@ -183,8 +187,12 @@ static __always_inline int mg_egress(mg_ctx_t *ctx, struct ethhdr *eth,
 	if (rc)
 		return mg_exit(ctx, rc, MG_ACT_DROP);
 
-	/* Path 5: too big once encapsulated. */
-	if (nh.mtu && len + olen - ETH_HLEN > nh.mtu) {
+	/*
+	 * Path 5: too big once encapsulated.  A GSO packet (TC) is cut into
+	 * segments the size its sender's route allowed, each shrunk by the
+	 * tunnel overhead as the outer headers go on (mg_ctx_push).
+	 */
+	if (nh.mtu && len + olen - ETH_HLEN > nh.mtu && !mg_ctx_is_gso(ctx)) {
 		__u32 mtu = nh.mtu - olen;	/* inner L3 + olen = outer L3 */
 
 		if (in->family == MG_AF_INET) {
@@ -199,11 +207,19 @@ static __always_inline int mg_egress(mg_ctx_t *ctx, struct ethhdr *eth,
 		rc = rc ?: mg_icmp_l2_reverse(ctx);
 		if (rc)
 			return mg_exit(ctx, -rc, MG_ACT_DROP);
+		/* It quotes the packet as DNATed: make it quote the VIP. */
+		if (in->nat && in->family == MG_AF_INET)
+			mg_nat_reply4_at(ctx, ETH_HLEN);
 		return mg_exit(ctx, why, MG_ACT_TX(ctx));
 	}
 
 	why = MG_ENCAP;
-	if (cfg_mss_clamp && in->proto == IPPROTO_TCP && !in->frag) {
+	/*
+	 * Not on TC: the host's own SYNs carry an MSS from its own route,
+	 * and their checksum is left to the device (a partial one).
+	 */
+	if (!MG_CTX_TC && cfg_mss_clamp && in->proto == IPPROTO_TCP &&
+	    !in->frag) {
 		__u16 mss = mg_mss_for(ctx, in, &nh, olen);
 
 		if (mss && mg_mss_clamp(ctx, in->l4 - (void *)(long)ctx->data,

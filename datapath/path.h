@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * What a frame is and which path takes it, for every hook (xdp.bpf.c on
+ * the gateway's devices, tc.bpf.c for what the host itself sends):
+ *
+ *   Ethernet -> neither IPv4 nor IPv6: pass (ARP, VLAN, ...)
+ *   IPv4/IPv6 to our tunnel address, UDP, VXLAN port -> ingress (tunnel.h)
+ *   IPv6 neighbour discovery, multicast            -> pass
+ *   IPv4/IPv6 whose destination is a remote endpoint -> egress (tunnel.h),
+ *     or an ICMP error when it does not fit the tunnel (icmp.h)
+ *   IPv4 to a service VIP:port, or a local backend's reply -> lb.h
+ *   anything else                                   -> pass
+ */
+#ifndef MG_DP_PATH_H
+#define MG_DP_PATH_H
+
+#include "lb.h"
+#include "tunnel.h"
+
+static __always_inline int mg_from_ipv4(mg_ctx_t *ctx, struct cursor *c,
+					struct ethhdr *eth)
+{
+	struct mg_ep_val *dst, backend;
+	struct mg_inner in;
+	struct udphdr *udp;
+	struct iphdr *ip;
+	int proto, rc, nat = 0;
+
+	proto = parse_ipv4(c, &ip);
+	if (proto < 0)
+		return mg_exit(ctx, -proto, MG_ACT_DROP);
+
+	/* Tunnel packets only come in from the wire (not on TC egress). */
+	if (!MG_CTX_TC && ip->daddr == cfg_tunnel4 && proto == IPPROTO_UDP &&
+	    !ipv4_is_later_fragment(ip)) {
+		udp = c->pos;
+		if ((void *)(udp + 1) > c->end)
+			return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
+		if (udp->dest == cfg_vxlan_port) {
+			if (ipv4_is_fragment(ip))
+				return mg_exit(ctx, MG_DROP_FRAG, MG_ACT_DROP);
+			return mg_ingress4(ctx, c, ip);
+		}
+		return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
+	}
+
+	dst = mg_ep4_lookup(ip->daddr);
+	if (!dst || (dst->flags & MG_EP_F_LOCAL)) {
+		rc = mg_lb4(ctx, c, eth, ip, proto, &backend);
+		if (rc == MG_LB_MISS)
+			return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
+		if (rc != MG_LB_EGRESS && rc != MG_LB_FORWARD)
+			return rc;
+		if (MG_CTX_TC) {
+			/* The kernel's checksum helpers left stale pointers. */
+			c->pos = (void *)(long)ctx->data;
+			c->end = (void *)(long)ctx->data_end;
+			if (parse_eth(c, &eth) < 0)
+				return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
+			proto = parse_ipv4(c, &ip);
+			if (proto < 0)
+				return mg_exit(ctx, -proto, MG_ACT_DROP);
+		}
+		if (rc == MG_LB_FORWARD)
+			return mg_lb_forward(ctx, eth, ip, MG_LB_LOCAL);
+		dst = &backend;
+		nat = 1;
+	}
+	mg_inner4(&in, c, ip, proto);
+	in.nat = nat;
+	return mg_egress(ctx, eth, &in, dst);
+}
+
+static __always_inline int mg_is_nd(struct cursor *c, int proto,
+				    const struct ip6_info *info)
+{
+	__u8 *type = c->pos;
+
+	if (proto != IPPROTO_ICMPV6 || info->frag)
+		return 0;
+	if ((void *)(type + 1) > c->end)
+		return 0;
+	/* Router/neighbour solicitation/advertisement, redirect. */
+	return *type >= 133 && *type <= 137;
+}
+
+static __always_inline int mg_from_ipv6(mg_ctx_t *ctx, struct cursor *c,
+					struct ethhdr *eth)
+{
+	struct mg_ep_val *dst;
+	struct ip6_info info;
+	struct mg_inner in;
+	struct ipv6hdr *ip;
+	struct udphdr *udp;
+	__u32 *da;
+	int proto;
+
+	proto = parse_ipv6(c, &ip, &info);
+	if (proto < 0)
+		return mg_exit(ctx, -proto, MG_ACT_DROP);
+	da = ip->daddr.in6_u.u6_addr32;
+
+	if (!MG_CTX_TC && mg_tunnel6_set() && da[0] == cfg_tunnel6[0] &&
+	    da[1] == cfg_tunnel6[1] && da[2] == cfg_tunnel6[2] &&
+	    da[3] == cfg_tunnel6[3]) {
+		if (proto != IPPROTO_UDP || info.frag == IP6_FRAG_LATER)
+			return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
+		udp = c->pos;
+		if ((void *)(udp + 1) > c->end)
+			return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
+		if (udp->dest != cfg_vxlan_port)
+			return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
+		if (info.frag)
+			return mg_exit(ctx, MG_DROP_FRAG, MG_ACT_DROP);
+		if (info.n_ext)
+			return mg_exit(ctx, MG_DROP_IP_OPTS, MG_ACT_DROP);
+		return mg_ingress6(ctx, c, ip);
+	}
+
+	/* Multicast and neighbour discovery are the kernel's, always. */
+	if (ip->daddr.in6_u.u6_addr8[0] == 0xff || mg_is_nd(c, proto, &info))
+		return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
+	dst = mg_ep6_lookup(&ip->daddr);
+	if (!dst || (dst->flags & MG_EP_F_LOCAL))
+		return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
+	mg_inner6(&in, c, ip, &info);
+	return mg_egress(ctx, eth, &in, dst);
+}
+
+/* The frame from its first byte. */
+static __always_inline int mg_path(mg_ctx_t *ctx)
+{
+	struct cursor c = {
+		.pos = (void *)(long)ctx->data,
+		.end = (void *)(long)ctx->data_end,
+	};
+	struct ethhdr *eth;
+	int proto;
+
+	proto = parse_eth(&c, &eth);
+	if (proto < 0)
+		return mg_exit(ctx, -proto, MG_ACT_DROP);
+	if (proto == bpf_htons(ETH_P_IP))
+		return mg_from_ipv4(ctx, &c, eth);
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return mg_from_ipv6(ctx, &c, eth);
+	return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
+}
+
+#endif
