@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 #include "loader.h"
 #include "lib/log.h"
+#include "tc.skel.h"
 #include "xdp.skel.h"
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt,
@@ -178,6 +179,64 @@ static int reuse_devmap(struct bpf_map *map, const char *path)
 	return err ? err : 1;
 }
 
+/* The same read-only globals in either skeleton (both build config.h). */
+#define SET_RODATA(ro, s) do {						\
+	(ro)->cfg_tunnel4 = (s)->tunnel4;				\
+	memcpy((void *)(ro)->cfg_tunnel6, (s)->tunnel6,			\
+	       sizeof((s)->tunnel6));					\
+	(ro)->cfg_cluster4 = (s)->cluster4;				\
+	memcpy((void *)(ro)->cfg_cluster6, (s)->cluster6,		\
+	       sizeof((s)->cluster6));					\
+	(ro)->cfg_vxlan_port = htons((s)->vxlan_port);			\
+	(ro)->cfg_cluster_id = (s)->cluster_id;				\
+	(ro)->cfg_nh_table = (s)->nh_table;				\
+	(ro)->cfg_frag_stack = (s)->frag_stack;				\
+	(ro)->cfg_udp6_csum = (s)->udp6_csum;				\
+	(ro)->cfg_mss_clamp = (s)->mss_clamp;				\
+} while (0)
+
+/*
+ * The TC program (tc.bpf.c) over the XDP object's maps: each of its maps
+ * re-uses the one of that name, so both hooks see one state.
+ */
+static int load_tc(struct mg_dp *dp, const struct mg_dp_settings *s)
+{
+	struct bpf_map *map, *twin;
+	struct tc_bpf *tc;
+	int err;
+
+	tc = tc_bpf__open();
+	if (!tc) {
+		err = -errno;
+		pr_err("cannot open the TC object: %s", strerror(-err));
+		return err;
+	}
+	bpf_object__for_each_map(map, tc->obj) {
+		bpf_map__set_pin_path(map, NULL);
+		if (bpf_map__is_internal(map))
+			continue;
+		twin = bpf_object__find_map_by_name(dp->skel->obj,
+						    bpf_map__name(map));
+		err = twin ? bpf_map__reuse_fd(map, bpf_map__fd(twin)) :
+			     -ENOENT;
+		if (err) {
+			pr_err("TC object: map %s: %s", bpf_map__name(map),
+			       strerror(-err));
+			tc_bpf__destroy(tc);
+			return err;
+		}
+	}
+	SET_RODATA(tc->rodata, s);
+	err = tc_bpf__load(tc);
+	if (err) {
+		pr_err("cannot load the TC program: %s", strerror(-err));
+		tc_bpf__destroy(tc);
+		return err;
+	}
+	dp->tc = tc;
+	return 0;
+}
+
 int mg_dp_load(struct mg_dp *dp, const struct mg_dp_settings *s,
 	       const char *pin_dir)
 {
@@ -213,18 +272,7 @@ int mg_dp_load(struct mg_dp *dp, const struct mg_dp_settings *s,
 			return tx_reused;
 		}
 	}
-	skel->rodata->cfg_tunnel4 = s->tunnel4;
-	memcpy((void *)skel->rodata->cfg_tunnel6, s->tunnel6,
-	       sizeof(s->tunnel6));
-	skel->rodata->cfg_cluster4 = s->cluster4;
-	memcpy((void *)skel->rodata->cfg_cluster6, s->cluster6,
-	       sizeof(s->cluster6));
-	skel->rodata->cfg_vxlan_port = htons(s->vxlan_port);
-	skel->rodata->cfg_cluster_id = s->cluster_id;
-	skel->rodata->cfg_nh_table = s->nh_table;
-	skel->rodata->cfg_frag_stack = s->frag_stack;
-	skel->rodata->cfg_udp6_csum = s->udp6_csum;
-	skel->rodata->cfg_mss_clamp = s->mss_clamp;
+	SET_RODATA(skel->rodata, s);
 
 	err = xdp_bpf__load(skel);
 	if (err) {
@@ -243,13 +291,43 @@ int mg_dp_load(struct mg_dp *dp, const struct mg_dp_settings *s,
 		}
 	}
 	dp->skel = skel;
-	return 0;
+	err = load_tc(dp, s);
+	if (err) {
+		xdp_bpf__destroy(skel);
+		dp->skel = NULL;
+	}
+	return err;
 }
 
 void mg_dp_destroy(struct mg_dp *dp)
 {
+	tc_bpf__destroy(dp->tc);
+	dp->tc = NULL;
 	xdp_bpf__destroy(dp->skel);
 	dp->skel = NULL;
+}
+
+int mg_dp_attach_tc(struct mg_dp *dp, int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1,
+		    .flags = BPF_TC_F_REPLACE);
+	int err;
+
+	opts.prog_fd = bpf_program__fd(dp->tc->progs.mg_tc_egress);
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		pr_err("ifindex %d: cannot add clsact: %s", ifindex,
+		       strerror(-err));
+		return err;
+	}
+	/* Same handle and priority: a restart replaces the filter in place. */
+	err = bpf_tc_attach(&hook, &opts);
+	if (err)
+		pr_err("ifindex %d: cannot attach TC egress: %s", ifindex,
+		       strerror(-err));
+	return err;
 }
 
 int mg_dp_map_fd(const struct mg_dp *dp, const char *name)

@@ -6,6 +6,7 @@
 #include <linux/types.h>
 #include "config.h"
 
+struct tc_bpf;
 struct xdp_bpf;
 
 /* Runtime settings written to the program's read-only globals before load. */
@@ -25,6 +26,7 @@ struct mg_dp_settings {
 /* The loaded datapath: the skeleton plus where its maps are pinned. */
 struct mg_dp {
 	struct xdp_bpf *skel;
+	struct tc_bpf *tc;	/* TC egress (host traffic), on the same maps */
 	char pin_dir[PATH_MAX];	/* empty: maps not pinned (tests) */
 };
 
@@ -60,6 +62,12 @@ void mg_dp_destroy(struct mg_dp *dp);
  * (bpf_link_update), so the interface never runs without a program.
  */
 int mg_dp_attach(struct mg_dp *dp, const char *ifname, enum mg_xdp_mode mode);
+
+/*
+ * Attach the TC egress program to ifindex (clsact, created when missing);
+ * a filter already there from an earlier run is replaced in place.
+ */
+int mg_dp_attach_tc(struct mg_dp *dp, int ifindex);
 
 /* Remove the pinned links, then the pinned maps and the directory. */
 int mg_dp_teardown(const char *pin_dir);

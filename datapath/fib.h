@@ -53,12 +53,20 @@ static __always_inline int mg_fib_result(long rc, struct bpf_fib_lookup *p,
 	return 0;
 }
 
+/* a is the (set) IPv6 address own. */
+static __always_inline int mg_own6(const __u32 *a, const volatile __u32 *own)
+{
+	return (own[0] | own[1] | own[2] | own[3]) && a[0] == own[0] &&
+	       a[1] == own[1] && a[2] == own[2] && a[3] == own[3];
+}
+
 /* tot_len: the L3 length to check against the route's MTU. */
 static __always_inline int mg_fib4(mg_ctx_t *ctx, __u32 saddr, __u32 daddr,
 				   __u8 tos, __u8 proto, __u16 tot_len,
 				   struct mg_nexthop *nh)
 {
 	struct bpf_fib_lookup p = {};
+	long rc;
 
 	p.family = AF_INET;
 	p.tos = tos;
@@ -67,7 +75,16 @@ static __always_inline int mg_fib4(mg_ctx_t *ctx, __u32 saddr, __u32 daddr,
 	p.ipv4_src = saddr;
 	p.ipv4_dst = daddr;
 	p.ifindex = mg_ctx_ifindex(ctx);
-	return mg_fib_result(bpf_fib_lookup(ctx, &p, sizeof(p), 0), &p, nh);
+	rc = bpf_fib_lookup(ctx, &p, sizeof(p), 0);
+	/*
+	 * Our own cluster-side address (the host's traffic to remote pods
+	 * and VIPs comes from it: tc.bpf.c): the kernel's, like a neighbour
+	 * it must resolve.
+	 */
+	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED && cfg_cluster4 &&
+	    daddr == cfg_cluster4)
+		return MG_DROP_NO_NEIGH;
+	return mg_fib_result(rc, &p, nh);
 }
 
 static __always_inline int mg_fib6(mg_ctx_t *ctx, const __u32 *saddr,
@@ -75,6 +92,7 @@ static __always_inline int mg_fib6(mg_ctx_t *ctx, const __u32 *saddr,
 				   __u16 tot_len, struct mg_nexthop *nh)
 {
 	struct bpf_fib_lookup p = {};
+	long rc;
 
 	p.family = AF_INET6;
 	p.l4_protocol = proto;
@@ -82,7 +100,10 @@ static __always_inline int mg_fib6(mg_ctx_t *ctx, const __u32 *saddr,
 	__builtin_memcpy(p.ipv6_src, saddr, 16);
 	__builtin_memcpy(p.ipv6_dst, daddr, 16);
 	p.ifindex = mg_ctx_ifindex(ctx);
-	return mg_fib_result(bpf_fib_lookup(ctx, &p, sizeof(p), 0), &p, nh);
+	rc = bpf_fib_lookup(ctx, &p, sizeof(p), 0);
+	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED && mg_own6(daddr, cfg_cluster6))
+		return MG_DROP_NO_NEIGH;
+	return mg_fib_result(rc, &p, nh);
 }
 
 static __always_inline void mg_nh_from_map(struct mg_nexthop *nh,
