@@ -1161,3 +1161,22 @@ int mg_services_cmd(struct mg_cli *cli, int argc, char **argv)
 	out_finish();
 	return 0;
 }
+
+int mg_services_vips(const struct mg_services *s, struct mg_addr *out, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < MG_CFG_MAX_SERVICES && n < max; i++) {
+		const struct svc *v = &s->svc[i];
+		int j;
+
+		if (!v->used)
+			continue;
+		for (j = 0; j < n; j++)
+			if (mg_addr_equal(&out[j], &v->c.vip))
+				break;
+		if (j == n)
+			out[n++] = v->c.vip;
+	}
+	return n;
+}

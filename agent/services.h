@@ -76,6 +76,13 @@ struct mg_svc_choice {
 void mg_services_choose(int affinity, unsigned int min_local,
 			struct mg_svc_choice *c, int n);
 
+/*
+ * The VIPs of every known service (configured, added, or learned), each
+ * once, at most max; returns how many.
+ */
+int mg_services_vips(const struct mg_services *s, struct mg_addr *out,
+		     int max);
+
 /* Control socket: services [list] | add NAME ... | del NAME. */
 int mg_services_cmd(struct mg_cli *cli, int argc, char **argv);
 
