@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "ctl.h"
 #include "dpmaps.h"
+#include "hostroute.h"
 #include "loader.h"
 #include "mesh.h"
 #include "netlink.h"
@@ -47,6 +48,7 @@ struct agent {
 	struct mg_view view;		/* valid until the mesh runs again */
 	struct mg_services *svcs;
 	struct mg_services_maps svc_maps;
+	struct mg_hostroute *host;	/* NULL: host_device = none */
 };
 
 static int agent_view(struct agent *a)
@@ -56,6 +58,20 @@ static int agent_view(struct agent *a)
 	if (err)
 		pr_err("building the view: %s", strerror(-err));
 	return err;
+}
+
+/* The host's routes into its device: remote prefixes and VIPs. */
+static void agent_sync_host(struct agent *a)
+{
+	struct mg_addr vips[MG_CFG_MAX_SERVICES];
+	int n, err;
+
+	if (!a->host)
+		return;
+	n = mg_services_vips(a->svcs, vips, MG_CFG_MAX_SERVICES);
+	err = mg_hostroute_sync(a->host, &a->view, vips, n, a->maps.keep);
+	if (err)
+		pr_err("programming the host's routes: %s", strerror(-err));
 }
 
 static void agent_sync_view(struct agent *a)
@@ -76,6 +92,7 @@ static void agent_sync_view(struct agent *a)
 			       &a->svc_maps);
 	if (err)
 		pr_err("programming the services: %s", strerror(-err));
+	agent_sync_host(a);
 }
 
 /* Interfaces the datapath may redirect to. */
@@ -318,6 +335,15 @@ static int ctl_status(struct mg_cli *cli, int argc, char **argv)
 	out_str("nexthop", "next hops   %s\n",
 		cfg->nh_mode == MG_NH_TABLE ? "table" : "fib");
 	out_str("pin_dir", "maps        %s\n", cfg->pin_dir);
+	if (a->host) {
+		unsigned int routes, refused;
+
+		mg_hostroute_counts(a->host, &routes, &refused);
+		out_str("host_device", "host        %s", cfg->host_dev);
+		out_u64("host_routes", ", %llu routes", routes);
+		out_u64("host_routes_refused",
+			" (%llu left to other routes)\n", refused);
+	}
 	out_u64("peers", "peers       %llu", a->view.n_gw);
 	out_u64("peers_alive", " (%llu alive)\n", live);
 	mg_mesh_print_counters(a->mesh);
@@ -445,6 +471,30 @@ int mg_agent_run(const struct mg_config *cfg)
 		err = mg_dp_attach(&a->dp, cfg->underlay_if, cfg->xdp_mode);
 	if (err)
 		goto out;
+	if (strcmp(cfg->host_dev, MG_HOST_DEV_NONE)) {
+		struct mg_addr src4 = { 0 }, src6 = { 0 };
+
+		if (s.cluster4) {
+			src4.family = MG_AF_INET;
+			src4.addr[0] = s.cluster4;
+		} else {
+			pr_warn("%s has no address inside the cluster's CIDRs: "
+				"the host's own traffic to the mesh has no "
+				"source remote gateways accept", cfg->cluster_if);
+		}
+		if (s.cluster6[0] | s.cluster6[1] | s.cluster6[2] |
+		    s.cluster6[3]) {
+			src6.family = MG_AF_INET6;
+			memcpy(src6.addr, s.cluster6, sizeof(src6.addr));
+		}
+		/* Forwarding for the pods does not depend on it. */
+		if (mg_hostroute_open(a->nl, &a->dp, cfg->host_dev, &src4,
+				      &src6, &a->host))
+			pr_warn("running without host egress: the host's own "
+				"traffic to remote pods and VIPs does not "
+				"take the mesh");
+		agent_sync_host(a);
+	}
 
 	if (!mg_loop_add_signals(a->loop, sigs, 2, on_signal, a) ||
 	    !mg_loop_add_fd(a->loop, mg_nl_event_fd(a->nl), EPOLLIN,
@@ -469,6 +519,7 @@ int mg_agent_run(const struct mg_config *cfg)
 	err = mg_loop_run(a->loop);
 out:
 	mg_ctl_close(a->ctl);
+	mg_hostroute_free(a->host);
 	mg_services_free(a->svcs);
 	mg_mesh_free(a->mesh);
 	mg_loop_free(a->loop);

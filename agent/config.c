@@ -59,6 +59,7 @@ enum cfg_key_id {
 	K_ROUTE_PROTOCOL,
 	K_GW_NAME, K_GW_TUNNEL, K_CLUSTER_IF, K_UNDERLAY_IF, K_XDP_MODE,
 	K_VXLAN_PORT, K_NEXTHOP, K_FRAGMENT, K_MSS_CLAMP, K_UDP6_CSUM,
+	K_HOST_DEVICE,
 	K_GOSSIP, K_GOSSIP_BIND, K_GOSSIP_PORT, K_GOSSIP_ADVERTISE, K_PROFILE,
 	K_SEED, K_KEY,
 	K_PEER_CLUSTER, K_PEER_CLUSTER_ID, K_PEER_TUNNEL, K_PEER_CIDR,
@@ -522,6 +523,8 @@ static const struct cfg_key cfg_keys[K_MAX] = {
 			    .min = 256, .max = 65495),
 	[K_UDP6_CSUM] = CFG(SECT_GATEWAY, "udp6_checksum", parse_choice,
 			    udp6_checksum, .choices = yes_no),
+	[K_HOST_DEVICE] = CFG(SECT_GATEWAY, "host_device", parse_ifname,
+			      host_dev),
 
 	[K_GOSSIP] = CFG(SECT_GOSSIP, "enabled", parse_choice, gossip_enabled,
 			 .choices = yes_no),
@@ -1175,6 +1178,8 @@ void mg_config_defaults(struct mg_config *cfg)
 	cfg->nh_mode = MG_NH_TABLE;
 	cfg->fragment = MG_FRAGMENT_DROP;
 	cfg->udp6_checksum = 1;
+	snprintf(cfg->host_dev, sizeof(cfg->host_dev), "%s",
+		 MG_HOST_DEV_DEFAULT);
 	cfg->gossip_enabled = 1;
 	cfg->gossip_port = MG_GOSSIP_PORT_DEFAULT;
 	cfg->profile = MG_PROFILE_LAN;

@@ -53,6 +53,9 @@ void mg_cfg_service_defaults(struct mg_cfg_service *s);
 /* "ADDR:PORT [WEIGHT]" into b; 0 or -EINVAL. */
 int mg_cfg_backend_parse(const char *val, struct mg_cfg_backend *b);
 
+#define MG_HOST_DEV_DEFAULT	"mg0"
+#define MG_HOST_DEV_NONE	"none"
+
 enum mg_xdp_mode { MG_XDP_NATIVE, MG_XDP_GENERIC };
 enum mg_nh_mode { MG_NH_TABLE, MG_NH_FIB };
 enum mg_gossip_profile { MG_PROFILE_LAN, MG_PROFILE_WAN, MG_PROFILE_LOCAL };
@@ -105,6 +108,11 @@ struct mg_config {
 	enum mg_frag_mode fragment;		/* default drop */
 	__u16 mss_clamp;			/* 0 off (default), MG_CFG_MSS_AUTO, or an MSS */
 	int udp6_checksum;			/* default 1 */
+	/*
+	 * The device the host's own traffic to remote pods and VIPs is
+	 * routed into (TC egress); "none": no such routes.  Default mg0.
+	 */
+	char host_dev[IF_NAMESIZE];
 
 	/* [gossip] */
 	int gossip_enabled;			/* default 1 */

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "config.h"
 #include "ctl.h"
+#include "hostroute.h"
 #include "loader.h"
 #include "lib/log.h"
 #include "lib/out.h"
@@ -88,13 +89,18 @@ static int cmd_down(struct mg_cli *cli, int argc, char **argv)
 		fprintf(stderr, "usage: meshgate [-p DIR | -c FILE] down\n");
 		return 2;
 	}
+	err = mg_hostroute_remove(cli->pin_dir);
+	if (err)
+		fprintf(stderr, "meshgate down: host device: %s\n",
+			strerror(-err));
 	err = mg_dp_teardown(cli->pin_dir);
 	if (err) {
 		fprintf(stderr, "meshgate down: %s: %s\n", cli->pin_dir,
 			strerror(-err));
 		return 1;
 	}
-	printf("datapath detached; pinned maps in %s removed\n", cli->pin_dir);
+	printf("datapath detached; host device and pinned maps in %s removed\n",
+	       cli->pin_dir);
 	return 0;
 }
 

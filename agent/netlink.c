@@ -21,6 +21,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
+#include <linux/veth.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 
@@ -496,6 +497,9 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	if (!((d->table && a.table == d->table) ||
 	      (d->protocol && rtm->rtm_protocol == d->protocol)))
 		return MNL_CB_OK;
+	/* Our own routes to remote prefixes are never local endpoints. */
+	if (rtm->rtm_protocol == MG_NL_RTPROT && d->protocol != MG_NL_RTPROT)
+		return MNL_CB_OK;
 	memset(&pfx, 0, sizeof(pfx));
 	if (!a.dst || !addr_set(&pfx.addr, rtm->rtm_family, a.dst, a.dst_len))
 		return MNL_CB_OK;
@@ -525,6 +529,121 @@ int mg_nl_routes(struct mg_nl *nl, __u32 table, __u8 protocol,
 	rtm->rtm_family = AF_UNSPEC;
 	err = nl_talk(nl, nlh, dump_cb, &d);
 	return err ? err : d.n;
+}
+
+/* --- the host's own device and routes -------------------------------------- */
+
+static int link_flags_up(struct mg_nl *nl, int ifindex, unsigned int flags)
+{
+	char buf[NL_REQ_SIZE] __attribute__((aligned(4))) = { 0 };
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+
+	nlh->nlmsg_type = RTM_NEWLINK;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_index = ifindex;
+	ifi->ifi_flags = flags;
+	ifi->ifi_change = flags;
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
+/* A new link of kind (dummy or veth: its peer is <name>p). */
+static int link_add(struct mg_nl *nl, const char *name, const char *kind,
+		    unsigned int mtu)
+{
+	char buf[NL_REQ_SIZE] __attribute__((aligned(4))) = { 0 };
+	char peer[IFNAMSIZ];
+	struct nlattr *info, *data, *p;
+	struct nlmsghdr *nlh;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWLINK;
+	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg));
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	if (mtu)
+		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+	if (!strcmp(kind, "veth")) {
+		if (snprintf(peer, sizeof(peer), "%sp", name) >=
+		    (int)sizeof(peer))
+			return -ENAMETOOLONG;
+		data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+		p = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
+		mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg));
+		mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
+		mnl_attr_nest_end(nlh, p);
+		mnl_attr_nest_end(nlh, data);
+	}
+	mnl_attr_nest_end(nlh, info);
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
+int mg_nl_host_dev(struct mg_nl *nl, const char *name, unsigned int mtu)
+{
+	char peer[IFNAMSIZ];
+	int idx, err;
+
+	idx = mg_nl_ifindex(name);
+	if (idx == -ENODEV) {
+		err = link_add(nl, name, "dummy", mtu);
+		/* A kernel without dummy devices: one end of a veth pair. */
+		if (err == -EOPNOTSUPP)
+			err = link_add(nl, name, "veth", mtu);
+		if (err && err != -EEXIST)
+			return err;
+		idx = mg_nl_ifindex(name);
+	}
+	if (idx < 0)
+		return idx;
+	/* A veth's peer up too, or the device has no carrier. */
+	snprintf(peer, sizeof(peer), "%sp", name);
+	err = mg_nl_ifindex(peer);
+	if (err > 0 && (err = link_flags_up(nl, err, IFF_UP)))
+		return err;
+	err = link_flags_up(nl, idx, IFF_UP | IFF_NOARP);
+	return err ? err : idx;
+}
+
+int mg_nl_link_del(struct mg_nl *nl, int ifindex)
+{
+	char buf[NL_REQ_SIZE] __attribute__((aligned(4))) = { 0 };
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+
+	nlh->nlmsg_type = RTM_DELLINK;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_index = ifindex;
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
+int mg_nl_route(struct mg_nl *nl, bool add, const struct mg_prefix *pfx,
+		int ifindex, const struct mg_addr *src)
+{
+	char buf[NL_REQ_SIZE] __attribute__((aligned(4))) = { 0 };
+	int family = sys_family(pfx->addr.family);
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+
+	if (family < 0)
+		return family;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
+	/* Never over a route of someone else's for the same prefix. */
+	nlh->nlmsg_flags = add ? NLM_F_CREATE | NLM_F_EXCL : 0;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = family;
+	rtm->rtm_dst_len = pfx->len;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = MG_NL_RTPROT;
+	rtm->rtm_scope = RT_SCOPE_LINK;
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put(nlh, RTA_DST, addr_len(family), pfx->addr.addr);
+	mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
+	if (add && src && src->family == pfx->addr.family)
+		mnl_attr_put(nlh, RTA_PREFSRC, addr_len(family), src->addr);
+	return nl_talk(nl, nlh, NULL, NULL);
 }
 
 /* --- neighbours ----------------------------------------------------------- */

@@ -236,4 +236,27 @@ int mg_nl_process_events(struct mg_nl *nl, mg_nl_event_cb cb, void *arg);
 /** mg_nl_event_name() - "link-up", "neigh-change", ... for logs. */
 const char *mg_nl_event_name(enum mg_nl_event_type type);
 
+/*
+ * The host's own traffic to remote prefixes and VIPs (tc.bpf.c): routes of
+ * protocol MG_NL_RTPROT in the main table, into a dummy device.
+ */
+#define MG_NL_RTPROT	109
+
+/*
+ * Create device name (with mtu, 0: the kernel's) unless it exists, and set
+ * it up without ARP, so that a route into it resolves no neighbour: a
+ * dummy, or where the kernel has none one end of a veth pair (the other,
+ * <name>p, takes what is sent and drops it).  Returns its ifindex or
+ * -errno.
+ */
+int mg_nl_host_dev(struct mg_nl *nl, const char *name, unsigned int mtu);
+int mg_nl_link_del(struct mg_nl *nl, int ifindex);
+
+/*
+ * Add (never replacing a route already there: -EEXIST) or delete the route
+ * to pfx out of ifindex, from src when it is of pfx's family.  0 or -errno.
+ */
+int mg_nl_route(struct mg_nl *nl, bool add, const struct mg_prefix *pfx,
+		int ifindex, const struct mg_addr *src);
+
 #endif

@@ -59,7 +59,11 @@ static __always_inline int mg_icmp4_too_big(mg_ctx_t *ctx,
 		return -MG_DROP_MALFORMED;
 	__builtin_memcpy(hdr, data, keep);
 	daddr = ip->saddr;
-	saddr = cfg_cluster4 ?: ip->daddr;
+	/*
+	 * To this host itself (TC), from where the packet was going: the
+	 * kernel drops what comes in from one of its own addresses.
+	 */
+	saddr = (MG_CTX_TC ? 0 : cfg_cluster4) ?: ip->daddr;
 	quote = bpf_ntohs(ip->tot_len);
 	if (quote > MG_ICMP4_MAX - sizeof(*ip) - sizeof(*icmp))
 		quote = MG_ICMP4_MAX - sizeof(*ip) - sizeof(*icmp);
@@ -117,8 +121,8 @@ static __always_inline int mg_icmp6_too_big(mg_ctx_t *ctx,
 		return -MG_DROP_MALFORMED;
 	__builtin_memcpy(hdr, data, keep);
 	__builtin_memcpy(daddr, &ip->saddr, 16);
-	if (cfg_cluster6[0] | cfg_cluster6[1] | cfg_cluster6[2] |
-	    cfg_cluster6[3]) {
+	if (!MG_CTX_TC && (cfg_cluster6[0] | cfg_cluster6[1] |
+			   cfg_cluster6[2] | cfg_cluster6[3])) {
 		saddr[0] = cfg_cluster6[0];
 		saddr[1] = cfg_cluster6[1];
 		saddr[2] = cfg_cluster6[2];

@@ -2,11 +2,11 @@
 /*
  * meshgate TC egress entry (DESIGN §2.6): what the gateway host itself
  * sends to remote pods and to service VIPs.  The agent routes those
- * prefixes into its own device (mg0 by default, a dummy: no neighbours to
- * resolve) and attaches this program to that device's egress; it takes
+ * prefixes into its own device (mg0 by default, without ARP: no neighbours
+ * to resolve) and attaches this program to that device's egress; it takes
  * the same paths as XDP (path.h): encapsulated out of the underlay, or
  * DNATed to a backend.  What it does not take (nothing else is routed
- * there) the dummy device drops, counted as pass.
+ * there) the device drops, counted as pass.
  */
 #define MG_TC 1
 #include <linux/bpf.h>

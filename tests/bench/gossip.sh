@@ -98,6 +98,8 @@ tunnel_address = 10.255.$k.1
 cluster_interface = d$k
 xdp_mode = generic
 nexthop = fib
+# All agents share one namespace: one host device would be everyone's.
+host_device = none
 
 [gossip]
 bind_address = 127.0.1.$k

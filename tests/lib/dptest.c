@@ -6,6 +6,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "tc.skel.h"
 #include "xdp.skel.h"
 #include "lib/dptest.h"
 
@@ -25,6 +26,7 @@ int mgt_dp_load(struct mgt_dp *t, const struct mg_dp_settings *s)
 		return -1;
 	}
 	t->prog = bpf_program__fd(t->dp.skel->progs.mg_xdp);
+	t->tc_prog = bpf_program__fd(t->dp.tc->progs.mg_tc_egress);
 	t->stats = mg_dp_map_fd(&t->dp, "mg_stats");
 	return 0;
 }
@@ -80,10 +82,9 @@ void mgt_dp_stats(const struct mgt_dp *t, struct mg_stat *sum)
  * loopback as ingress; ctx_in with struct xdp_md { .data_end = size,
  * .ingress_ifindex = N } selects any device of the netns.
  */
-int mgt_dp_run(const struct mgt_dp *t, const struct pkt *in, struct pkt *out,
-	       int ifindex, enum mg_reason reason)
+static int dp_run(const struct mgt_dp *t, int prog, void *ctx, size_t ctx_size,
+		  const struct pkt *in, struct pkt *out, enum mg_reason reason)
 {
-	struct xdp_md md = { .data_end = in->len, .ingress_ifindex = ifindex };
 	LIBBPF_OPTS(bpf_test_run_opts, o,
 		.data_in = in->data,
 		.data_size_in = in->len,
@@ -94,12 +95,10 @@ int mgt_dp_run(const struct mgt_dp *t, const struct pkt *in, struct pkt *out,
 	struct mg_stat before[MG_REASON_MAX], after[MG_REASON_MAX];
 	bool ok = true;
 
-	if (ifindex) {
-		o.ctx_in = &md;
-		o.ctx_size_in = sizeof(md);
-	}
+	o.ctx_in = ctx;
+	o.ctx_size_in = ctx ? ctx_size : 0;
 	mgt_dp_stats(t, before);
-	if (bpf_prog_test_run_opts(t->prog, &o))
+	if (bpf_prog_test_run_opts(prog, &o))
 		fail_msg("BPF_PROG_TEST_RUN: %s", strerror(errno));
 	mgt_dp_stats(t, after);
 	out->len = o.data_size_out;
@@ -124,6 +123,24 @@ int mgt_dp_run(const struct mgt_dp *t, const struct pkt *in, struct pkt *out,
 		fail_msg("reason counters: want exactly one under %s",
 			 reason_name[reason]);
 	return o.retval;
+}
+
+int mgt_dp_run(const struct mgt_dp *t, const struct pkt *in, struct pkt *out,
+	       int ifindex, enum mg_reason reason)
+{
+	struct xdp_md md = { .data_end = in->len, .ingress_ifindex = ifindex };
+
+	return dp_run(t, t->prog, ifindex ? &md : NULL, sizeof(md), in, out,
+		      reason);
+}
+
+int mgt_dp_run_tc(const struct mgt_dp *t, const struct pkt *in,
+		  struct pkt *out, int ifindex, enum mg_reason reason)
+{
+	struct __sk_buff skb = { .ifindex = ifindex };
+
+	return dp_run(t, t->tc_prog, ifindex ? &skb : NULL, sizeof(skb), in,
+		      out, reason);
 }
 
 void mgt_dp_check(const struct mgt_dp *t, const struct pkt *in,

@@ -24,6 +24,7 @@
 struct mgt_dp {
 	struct mg_dp dp;
 	int prog;		/* mg_xdp */
+	int tc_prog;		/* mg_tc_egress, on the same maps */
 	int stats;		/* mg_stats */
 };
 
@@ -51,6 +52,13 @@ void mgt_dp_stats(const struct mgt_dp *t, struct mg_stat *sum);
  */
 int mgt_dp_run(const struct mgt_dp *t, const struct pkt *in, struct pkt *out,
 	       int ifindex, enum mg_reason reason);
+
+/*
+ * The same through the TC egress program, as sent out of device ifindex
+ * (0: the loopback).  Returns the TC verdict.
+ */
+int mgt_dp_run_tc(const struct mgt_dp *t, const struct pkt *in,
+		  struct pkt *out, int ifindex, enum mg_reason reason);
 
 /* mgt_dp_run(), then fail unless the verdict is verdict. */
 void mgt_dp_check(const struct mgt_dp *t, const struct pkt *in,
