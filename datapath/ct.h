@@ -14,6 +14,7 @@
 
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "config.h"
@@ -184,6 +185,192 @@ claimed:
 		return 0;
 	}
 	return -1;
+}
+
+/*
+ * IPv6: the same, in mg_ct6 / mg_rnat6 / mg_lbrev6 / mg_lbbe6, with the
+ * cluster side's IPv6 address (cfg_cluster6) as the SNAT source.
+ */
+
+static __always_inline int mg_addr6_eq(const __u32 *a, const __u32 *b)
+{
+	return !((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]));
+}
+
+static __always_inline int mg_addr6_zero(const __u32 *a)
+{
+	return !(a[0] | a[1] | a[2] | a[3]);
+}
+
+static __always_inline void mg_addr6_copy(__u32 *to, const __u32 *from)
+{
+	to[0] = from[0];
+	to[1] = from[1];
+	to[2] = from[2];
+	to[3] = from[3];
+}
+
+static __always_inline int mg_cluster6_set(void)
+{
+	return cfg_cluster6[0] | cfg_cluster6[1] | cfg_cluster6[2] |
+	       cfg_cluster6[3];
+}
+
+/* Element by element: cfg_cluster6 is volatile. */
+static __always_inline int mg_is_cluster6(const __u32 *a)
+{
+	return a[0] == cfg_cluster6[0] && a[1] == cfg_cluster6[1] &&
+	       a[2] == cfg_cluster6[2] && a[3] == cfg_cluster6[3];
+}
+
+static __always_inline struct mg_lb6_scratch *mg_lb6_scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&mg_lb6_tmp, &zero);
+}
+
+static __always_inline void mg_ct6_key_fill(struct mg_ct6_key *k,
+					    const struct ipv6hdr *ip,
+					    const __u16 *ports, __u8 proto)
+{
+	mg_addr6_copy(k->saddr, ip->saddr.in6_u.u6_addr32);
+	mg_addr6_copy(k->daddr, ip->daddr.in6_u.u6_addr32);
+	k->sport = ports[0];
+	k->dport = ports[1];
+	k->proto = proto;
+	k->pad[0] = k->pad[1] = k->pad[2] = 0;
+}
+
+static __always_inline __u32 mg_ct6_hash(const struct mg_ct6_key *k)
+{
+	return mg_hash3(mg_fold6w(k->saddr), mg_fold6w(k->daddr) ^ k->proto,
+			(__u32)k->sport << 16 | k->dport);
+}
+
+/* mg_rnat4_find() for IPv6: the reply s->k -> s->rv. */
+static __always_inline int mg_rnat6_find(struct mg_lb6_scratch *s)
+{
+	const struct mg_ct6_key *r = &s->k;
+	struct mg_ct6_key *fk = &s->fk;
+	struct mg_lb_backend6 *be;
+	struct mg_rnat6_val *v;
+	struct mg_lbrev6_val *rev;
+	struct mg_ct6_val *ct;
+
+	/*
+	 * Read the key from s again rather than keep the words the caller
+	 * just wrote in registers: spilled, they take stack that the call
+	 * chain of the decap path does not have.
+	 */
+	asm volatile("" ::: "memory");
+	if (mg_cluster6_set() && mg_is_cluster6(r->daddr)) {
+		v = bpf_map_lookup_elem(&mg_rnat6, r);
+		if (!v)
+			return -1;
+		s->rv = *v;
+		return 0;
+	}
+	mg_addr6_copy(s->bk.addr, r->saddr);
+	s->bk.port = r->sport;
+	s->bk.proto = r->proto;
+	s->bk.pad = 0;
+	rev = bpf_map_lookup_elem(&mg_lbrev6, &s->bk);
+	if (!rev)
+		return -1;
+	mg_addr6_copy(fk->saddr, r->daddr);
+	fk->sport = r->dport;
+	fk->proto = r->proto;
+	fk->pad[0] = fk->pad[1] = fk->pad[2] = 0;
+	for (int i = 0; i < MG_LB_REV_SVCS; i++) {
+		if (mg_addr6_zero(rev->svc[i].vip))
+			break;
+		mg_addr6_copy(fk->daddr, rev->svc[i].vip);
+		fk->dport = rev->svc[i].vport;
+		ct = bpf_map_lookup_elem(&mg_ct6, fk);
+		if (!ct)
+			continue;
+		be = bpf_map_lookup_elem(&mg_lbbe6, &ct->backend);
+		/* The flow's backend, even if it is no longer LIVE. */
+		if (!be || be->gen != ct->gen ||
+		    !mg_addr6_eq(be->addr, r->saddr) || be->port != r->sport)
+			continue;
+		mg_addr6_copy(s->rv.vip, fk->daddr);
+		mg_addr6_copy(s->rv.client, r->daddr);
+		s->rv.vport = fk->dport;
+		s->rv.cport = r->dport;
+		return 0;
+	}
+	return -1;
+}
+
+/* mg_ct4_forget_siblings() for IPv6: flow s->k, new backend s->be. */
+static __always_inline void mg_ct6_forget_siblings(struct mg_lb6_scratch *s)
+{
+	const struct mg_ct6_key *k = &s->k;
+	struct mg_lbrev6_val *rev;
+
+	mg_addr6_copy(s->bk.addr, s->be.addr);
+	s->bk.port = s->be.port;
+	s->bk.proto = k->proto;
+	s->bk.pad = 0;
+	rev = bpf_map_lookup_elem(&mg_lbrev6, &s->bk);
+	if (!rev)
+		return;
+	s->fk = *k;
+	for (int i = 0; i < MG_LB_REV_SVCS; i++) {
+		if (mg_addr6_zero(rev->svc[i].vip))
+			break;
+		if (mg_addr6_eq(rev->svc[i].vip, k->daddr) &&
+		    rev->svc[i].vport == k->dport)
+			continue;
+		mg_addr6_copy(s->fk.daddr, rev->svc[i].vip);
+		s->fk.dport = rev->svc[i].vport;
+		bpf_map_delete_elem(&mg_ct6, &s->fk);
+	}
+}
+
+/*
+ * mg_ct4_snat() for IPv6: claim a port of cfg_cluster6 for flow s->k to
+ * the local backend s->be.  Returns 0 with s->ct.snat_* set, or -1.
+ */
+static __always_inline int mg_ct6_snat(struct mg_lb6_scratch *s)
+{
+	const struct mg_ct6_key *k = &s->k;
+	struct mg_ct6_key *rk = &s->fk;
+	__u32 h = mg_ct6_hash(k);
+	struct mg_rnat6_val *o;
+
+	if (!mg_cluster6_set())
+		return -1;
+	mg_addr6_copy(s->rv.vip, k->daddr);
+	mg_addr6_copy(s->rv.client, k->saddr);
+	s->rv.vport = k->dport;
+	s->rv.cport = k->sport;
+	mg_addr6_copy(rk->saddr, s->be.addr);
+	rk->daddr[0] = cfg_cluster6[0];
+	rk->daddr[1] = cfg_cluster6[1];
+	rk->daddr[2] = cfg_cluster6[2];
+	rk->daddr[3] = cfg_cluster6[3];
+	rk->sport = s->be.port;
+	rk->proto = k->proto;
+	rk->pad[0] = rk->pad[1] = rk->pad[2] = 0;
+	for (int i = 0; i < MG_LB_SNAT_TRIES; i++) {
+		rk->dport = bpf_htons(MG_LB_SNAT_PORT_MIN +
+				      (h + i * 7919) % MG_LB_SNAT_PORTS);
+		if (!bpf_map_update_elem(&mg_rnat6, rk, &s->rv, BPF_NOEXIST))
+			goto claimed;
+		o = bpf_map_lookup_elem(&mg_rnat6, rk);
+		if (o && mg_addr6_eq(o->client, k->saddr) &&
+		    o->cport == k->sport && mg_addr6_eq(o->vip, k->daddr) &&
+		    o->vport == k->dport)
+			goto claimed;
+	}
+	return -1;
+claimed:
+	mg_addr6_copy(s->ct.snat_addr, rk->daddr);
+	s->ct.snat_port = rk->dport;
+	return 0;
 }
 
 #endif

@@ -22,4 +22,10 @@ static __always_inline __u32 mg_hash3(__u32 a, __u32 b, __u32 c)
 	return c;
 }
 
+/* An IPv6 address (network order words) folded to one word for mg_hash3. */
+static __always_inline __u32 mg_fold6w(const __u32 *a)
+{
+	return a[0] ^ a[1] ^ a[2] ^ a[3];
+}
+
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Global service load balancing (DESIGN §2 path 3), IPv4:
+ * Global service load balancing (DESIGN §2 path 3), IPv4 (and IPv6 the
+ * same way, further down, in mg_svc6/mg_lbbe6/mg_ct6/mg_rnat6):
  *
  *   VIP:port/proto (mg_svc) -> flow in mg_ct4 with a live backend? keep it
  *                           -> else Maglev: the service's table (mg_lbring)
@@ -42,12 +43,11 @@ static __always_inline int mg_lb_backend_get(__u32 slot, __u32 gen,
 	return 0;
 }
 
-/* Maglev: the service's table at hash -> a live backend and its slot. */
-static __always_inline int mg_lb_pick(__u32 svc_id, __u32 hash, __u32 *slot,
-				      struct mg_lb_backend *out)
+/* Maglev: the service's table at hash -> a backend slot (either family). */
+static __always_inline int mg_lb_ring_slot(__u32 svc_id, __u32 hash,
+					   __u32 *slot)
 {
 	__u32 i = hash % MG_LB_RING_SIZE, *s;
-	struct mg_lb_backend *be;
 	void *ring;
 
 	ring = bpf_map_lookup_elem(&mg_lbring, &svc_id);
@@ -57,6 +57,17 @@ static __always_inline int mg_lb_pick(__u32 svc_id, __u32 hash, __u32 *slot,
 	if (!s)
 		return -1;
 	*slot = *s;
+	return 0;
+}
+
+/* Maglev: the service's table at hash -> a live backend and its slot. */
+static __always_inline int mg_lb_pick(__u32 svc_id, __u32 hash, __u32 *slot,
+				      struct mg_lb_backend *out)
+{
+	struct mg_lb_backend *be;
+
+	if (mg_lb_ring_slot(svc_id, hash, slot))
+		return -1;
 	be = bpf_map_lookup_elem(&mg_lbbe, slot);
 	if (!be || !(be->flags & MG_LB_BE_F_LIVE))
 		return -1;
@@ -222,6 +233,146 @@ static __always_inline int mg_lb4(mg_ctx_t *ctx, struct cursor *c,
 		return MG_LB_FORWARD;
 	/* The caller's path 1 takes it: one copy of it for the verifier. */
 	dst->cluster_id = be.cluster_id;
+	dst->flags = 0;
+	return MG_LB_EGRESS;
+}
+
+/* --- IPv6 ------------------------------------------------------------------ */
+
+/*
+ * mg_lb_forward() for IPv6: to a local backend, or a local backend's reply
+ * to its client.
+ */
+static __always_inline int mg_lb_forward6(mg_ctx_t *ctx, struct ethhdr *eth,
+					  struct ipv6hdr *ip,
+					  enum mg_reason why)
+{
+	struct mg_nexthop nh;
+	int rc;
+
+	rc = mg_fib6(ctx, ip->saddr.in6_u.u6_addr32,
+		     ip->daddr.in6_u.u6_addr32, ip->nexthdr,
+		     sizeof(*ip) + bpf_ntohs(ip->payload_len), &nh);
+	if (rc == MG_DROP_NO_NEIGH || (!rc && !nh.ifindex))
+		return mg_exit(ctx, MG_LB_STACK, MG_ACT_PASS);
+	if (rc)
+		return mg_exit(ctx, rc, MG_ACT_DROP);
+	ip->hop_limit--;
+	__builtin_memcpy(eth->h_dest, nh.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, nh.smac, ETH_ALEN);
+	return mg_exit(ctx, why, mg_ctx_redirect(ctx, nh.ifindex));
+}
+
+/* A local backend's reply (or ICMPv6 error) to our SNAT address. */
+static __always_inline int mg_lb6_reply(mg_ctx_t *ctx, struct ethhdr *eth,
+					struct ipv6hdr *ip)
+{
+	if (ip->hop_limit <= 1 ||
+	    !mg_nat_reply6_at(ctx, (void *)ip - (void *)(long)ctx->data))
+		return MG_LB_MISS;
+	return mg_lb_forward6(ctx, eth, ip, MG_LB_REPLY);
+}
+
+/* mg_lb4_backend() for IPv6: flow s->k -> s->ct, s->be. */
+static __always_inline int mg_lb6_backend(struct mg_lb6_scratch *s,
+					  const struct mg_svc_val *svc)
+{
+	struct mg_lb_backend6 *b;
+	struct mg_ct6_val *old;
+	__u32 slot;
+
+	old = bpf_map_lookup_elem(&mg_ct6, &s->k);
+	if (old) {
+		b = bpf_map_lookup_elem(&mg_lbbe6, &old->backend);
+		if (b && (b->flags & MG_LB_BE_F_LIVE) && b->gen == old->gen) {
+			s->ct = *old;
+			s->be = *b;
+			return 0;
+		}
+	}
+	if (mg_lb_ring_slot(svc->id, mg_ct6_hash(&s->k), &slot))
+		return MG_DROP_NO_BACKEND;
+	b = bpf_map_lookup_elem(&mg_lbbe6, &slot);
+	if (!b || !(b->flags & MG_LB_BE_F_LIVE))
+		return MG_DROP_NO_BACKEND;
+	s->be = *b;
+	__builtin_memset(&s->ct, 0, sizeof(s->ct));
+	s->ct.backend = slot;
+	s->ct.gen = b->gen;
+	if ((s->be.flags & MG_LB_BE_F_LOCAL) && mg_ct6_snat(s))
+		return MG_DROP_NO_SNAT;
+	if (bpf_map_update_elem(&mg_ct6, &s->k, &s->ct, BPF_ANY))
+		return MG_DROP_CT;
+	if (!(s->be.flags & MG_LB_BE_F_LOCAL))
+		mg_ct6_forget_siblings(s);
+	return 0;
+}
+
+/*
+ * mg_lb4() for IPv6: info is what parse_ipv6() found, c is past the
+ * extension headers.  XDP only (the caller's business): the NAT writes
+ * the packet directly.
+ */
+static __always_inline int mg_lb6(mg_ctx_t *ctx, struct cursor *c,
+				  struct ethhdr *eth, struct ipv6hdr *ip,
+				  const struct ip6_info *info,
+				  struct mg_ep_val *dst)
+{
+	__u32 *da = ip->daddr.in6_u.u6_addr32;
+	struct mg_lb6_scratch *s = mg_lb6_scratch();
+	struct mg_svc_val *svc = NULL;
+	__u8 proto = info->proto;
+	struct nat_l4 n;
+	__u16 *ports = c->pos;
+	int rc;
+
+	if (!s)
+		return MG_LB_MISS;
+	mg_addr6_copy(s->sk.vip, da);
+	s->sk.port = 0;
+	s->sk.proto = 0;
+	s->sk.pad = 0;
+	if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP) && !info->frag &&
+	    (void *)(ports + 2) <= c->end) {
+		s->sk.port = ports[1];
+		s->sk.proto = proto;
+		svc = bpf_map_lookup_elem(&mg_svc6, &s->sk);
+	}
+	if (!svc) {
+		if (mg_cluster6_set() && mg_is_cluster6(da))
+			return mg_lb6_reply(ctx, eth, ip);
+		if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+			return MG_LB_MISS;
+		if (s->sk.proto)
+			return MG_LB_MISS;	/* a port the VIP does not serve */
+		/* Fragment or truncated: is it a VIP's at all? */
+		if (!bpf_map_lookup_elem(&mg_svc6, &s->sk))
+			return MG_LB_MISS;
+		if (info->frag)
+			return mg_exit(ctx, MG_DROP_VIP_FRAG, MG_ACT_DROP);
+		return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
+	}
+	if (nat_l4_parse(c->pos, c->end, proto, &n))
+		return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
+	if (ip->hop_limit <= 1)
+		return mg_exit(ctx, MG_TTL_EXCEEDED, MG_ACT_PASS);
+
+	mg_ct6_key_fill(&s->k, ip, n.ports, proto);
+	rc = mg_lb6_backend(s, svc);
+	if (rc)
+		return mg_exit(ctx, rc, MG_ACT_DROP);
+
+	nat6_addr(da, s->be.addr, &n);
+	nat4_port(&n.ports[1], s->be.port, &n);
+	if (s->ct.snat_port) {
+		nat6_addr(ip->saddr.in6_u.u6_addr32, s->ct.snat_addr, &n);
+		nat4_port(&n.ports[0], s->ct.snat_port, &n);
+	}
+	nat_l4_done(&n);
+
+	if (s->be.flags & MG_LB_BE_F_LOCAL)
+		return MG_LB_FORWARD;
+	dst->cluster_id = s->be.cluster_id;
 	dst->flags = 0;
 	return MG_LB_EGRESS;
 }

@@ -153,6 +153,74 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mg_rnat4 SEC(".maps");
 
+/* IPv6 global services: VIP:port/proto -> service id.  Agent writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * MG_LB_MAX_SERVICES);	/* + one "VIP" entry each */
+	__type(key, struct mg_svc6_key);
+	__type(value, struct mg_svc_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_svc6 SEC(".maps");
+
+/* IPv6 backends of the slots IPv6 services' tables point at.  Agent writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MG_LB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct mg_lb_backend6);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_lbbe6 SEC(".maps");
+
+/* IPv6 backend -> the services it serves, for its replies.  Agent writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MG_LB_MAX_BACKENDS);
+	__type(key, struct mg_lbrev6_key);
+	__type(value, struct mg_lbrev6_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_lbrev6 SEC(".maps");
+
+/* IPv6 service flows: client -> VIP tuple -> backend.  Datapath writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MG_LB_CT_ENTRIES);
+	__type(key, struct mg_ct6_key);
+	__type(value, struct mg_ct6_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_ct6 SEC(".maps");
+
+/* Local IPv6 backends' replies: backend -> us (SNAT) -> the VIP.  Datapath writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MG_LB_CT_ENTRIES);
+	__type(key, struct mg_ct6_key);
+	__type(value, struct mg_rnat6_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_rnat6 SEC(".maps");
+
+/*
+ * Working memory of the IPv6 service path: its 40-byte flow keys do not
+ * fit on the BPF stack (512 bytes over a call chain) beside the rest of
+ * the program.  Per CPU, one entry, not pinned: it holds no state between
+ * packets.
+ */
+struct mg_lb6_scratch {
+	struct mg_ct6_key k;		/* the packet's flow (or a reply's) */
+	struct mg_ct6_key fk;		/* a flow looked up or claimed */
+	struct mg_ct6_val ct;
+	struct mg_rnat6_val rv;
+	struct mg_lb_backend6 be;
+	struct mg_lbrev6_key bk;
+	struct mg_svc6_key sk;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_lb6_scratch);
+} mg_lb6_tmp SEC(".maps");
+
 /* Packets and bytes per outcome (enum mg_reason).  Datapath writes. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -8,7 +8,8 @@
  *   IPv6 neighbour discovery, multicast            -> pass
  *   IPv4/IPv6 whose destination is a remote endpoint -> egress (tunnel.h),
  *     or an ICMP error when it does not fit the tunnel (icmp.h)
- *   IPv4 to a service VIP:port, or a local backend's reply -> lb.h
+ *   IPv4/IPv6 to a service VIP:port, or a local backend's reply -> lb.h
+ *     (IPv6 services: XDP only)
  *   anything else                                   -> pass
  */
 #ifndef MG_DP_PATH_H
@@ -87,13 +88,13 @@ static __always_inline int mg_is_nd(struct cursor *c, int proto,
 static __always_inline int mg_from_ipv6(mg_ctx_t *ctx, struct cursor *c,
 					struct ethhdr *eth)
 {
-	struct mg_ep_val *dst;
+	struct mg_ep_val *dst, backend;
 	struct ip6_info info;
 	struct mg_inner in;
 	struct ipv6hdr *ip;
 	struct udphdr *udp;
 	__u32 *da;
-	int proto;
+	int proto, rc, nat = 0;
 
 	proto = parse_ipv6(c, &ip, &info);
 	if (proto < 0)
@@ -121,9 +122,22 @@ static __always_inline int mg_from_ipv6(mg_ctx_t *ctx, struct cursor *c,
 	if (ip->daddr.in6_u.u6_addr8[0] == 0xff || mg_is_nd(c, proto, &info))
 		return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
 	dst = mg_ep6_lookup(&ip->daddr);
-	if (!dst || (dst->flags & MG_EP_F_LOCAL))
-		return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
+	if (!dst || (dst->flags & MG_EP_F_LOCAL)) {
+		/* IPv6 services are XDP's only: its NAT writes the packet. */
+		if (MG_CTX_TC)
+			return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
+		rc = mg_lb6(ctx, c, eth, ip, &info, &backend);
+		if (rc == MG_LB_MISS)
+			return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
+		if (rc == MG_LB_FORWARD)
+			return mg_lb_forward6(ctx, eth, ip, MG_LB_LOCAL);
+		if (rc != MG_LB_EGRESS)
+			return rc;
+		dst = &backend;
+		nat = 1;
+	}
 	mg_inner6(&in, c, ip, &info);
+	in.nat = nat;
 	return mg_egress(ctx, eth, &in, dst);
 }
 

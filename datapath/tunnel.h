@@ -210,6 +210,8 @@ static __always_inline int mg_egress(mg_ctx_t *ctx, struct ethhdr *eth,
 		/* It quotes the packet as DNATed: make it quote the VIP. */
 		if (in->nat && in->family == MG_AF_INET)
 			mg_nat_reply4_at(ctx, ETH_HLEN);
+		else if (in->nat)
+			mg_nat_reply6_at(ctx, ETH_HLEN);
 		return mg_exit(ctx, why, MG_ACT_TX(ctx));
 	}
 
@@ -383,6 +385,8 @@ static __always_inline int mg_ingress(mg_ctx_t *ctx, struct cursor *c,
 	/* A remote backend's reply to a service client: from the VIP again. */
 	if (in.family == MG_AF_INET)
 		mg_nat_reply4_at(ctx, in.ip - (void *)(long)ctx->data);
+	else
+		mg_nat_reply6_at(ctx, in.ip - (void *)(long)ctx->data);
 	return mg_deliver(ctx, &in, olen);
 }
 

@@ -165,6 +165,73 @@ struct mg_rnat4_val {
 	__u32 pad;
 };
 
+/*
+ * Global services, IPv6: a service's VIP and its backends are of one
+ * family.  The same layouts with 16-byte addresses; a service id (and its
+ * Maglev table in mg_lbring) and the backend slot numbers are shared with
+ * IPv4: a slot is in mg_lbbe or in mg_lbbe6, by its service's family.
+ */
+
+/* mg_svc6: hash, VIP:port/proto -> service (mg_svc_val).  port 0, proto 0: "a VIP". */
+struct mg_svc6_key {
+	__u32 vip[4];		/* network order */
+	__u16 port;		/* network order */
+	__u8  proto;		/* IPPROTO_TCP or IPPROTO_UDP; 0 with port 0 */
+	__u8  pad;
+};
+
+/* mg_lbbe6: array, backend slot -> IPv6 backend (MG_LB_BE_F_* flags). */
+struct mg_lb_backend6 {
+	__u32 addr[4];		/* network order */
+	__u16 port;		/* network order */
+	__u8  cluster_id;	/* owning cluster */
+	__u8  flags;		/* MG_LB_BE_F_* */
+	__u32 gen;		/* host order; changes when the slot is re-used */
+};
+
+/* mg_lbrev6: hash, IPv6 backend -> the services it serves (as mg_lbrev). */
+struct mg_lbrev6_key {
+	__u32 addr[4];		/* network order */
+	__u16 port;		/* network order */
+	__u8  proto;
+	__u8  pad;
+};
+
+struct mg_lbrev6_val {
+	struct {
+		__u32 vip[4];	/* network order; all zero = unused (and the rest) */
+		__u16 vport;	/* network order */
+		__u16 pad;
+	} svc[MG_LB_REV_SVCS];
+};
+
+/* mg_ct6 and mg_rnat6: LRU hash keyed by an IPv6 flow as it is seen. */
+struct mg_ct6_key {
+	__u32 saddr[4];		/* network order */
+	__u32 daddr[4];		/* network order */
+	__u16 sport;		/* network order */
+	__u16 dport;		/* network order */
+	__u8  proto;
+	__u8  pad[3];
+};
+
+/* mg_ct6: client -> VIP flow, the backend it was given. */
+struct mg_ct6_val {
+	__u32 backend;		/* host order, slot in mg_lbbe6 */
+	__u32 gen;		/* the slot's gen when chosen */
+	__u32 snat_addr[4];	/* network order; all zero: no SNAT (remote backend) */
+	__u16 snat_port;	/* network order */
+	__u16 pad;
+};
+
+/* mg_rnat6: a local backend's reply (backend -> us after SNAT) -> the VIP. */
+struct mg_rnat6_val {
+	__u32 vip[4];		/* network order, the reply's source */
+	__u32 client[4];	/* network order, the reply's destination */
+	__u16 vport;		/* network order */
+	__u16 cport;		/* network order */
+};
+
 #define MG_ASSERT_SIZE(type, size) \
 	_Static_assert(sizeof(type) == (size), #type " changed size: ABI break")
 
@@ -185,6 +252,13 @@ MG_ASSERT_SIZE(struct mg_ct4_val, 16);
 MG_ASSERT_SIZE(struct mg_rnat4_val, 16);
 MG_ASSERT_SIZE(struct mg_lbrev_key, 8);
 MG_ASSERT_SIZE(struct mg_lbrev_val, 8 * MG_LB_REV_SVCS);
+MG_ASSERT_SIZE(struct mg_svc6_key, 20);
+MG_ASSERT_SIZE(struct mg_lb_backend6, 24);
+MG_ASSERT_SIZE(struct mg_lbrev6_key, 20);
+MG_ASSERT_SIZE(struct mg_lbrev6_val, 20 * MG_LB_REV_SVCS);
+MG_ASSERT_SIZE(struct mg_ct6_key, 40);
+MG_ASSERT_SIZE(struct mg_ct6_val, 28);
+MG_ASSERT_SIZE(struct mg_rnat6_val, 36);
 _Static_assert(MG_REASON_MAX <= MG_STATS_SLOTS, "reason table outgrew mg_stats");
 
 /* The inner Ethernet addresses meshgate puts in VXLAN frames: 02:6d:67:00:00:<cluster id>. */
