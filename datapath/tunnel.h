@@ -242,6 +242,34 @@ static __always_inline int mg_egress(mg_ctx_t *ctx, struct ethhdr *eth,
 	return mg_exit(ctx, why, mg_ctx_xmit(ctx, nh.ifindex));
 }
 
+/* The cluster side's next hop for the inner packet (fib.h, cached). */
+static __always_inline int mg_deliver_nh(mg_ctx_t *ctx,
+					 const struct mg_inner *in,
+					 struct mg_nexthop *nh)
+{
+	struct bpf_fib_lookup p = {};
+	struct iphdr *ip4 = in->ip;
+	struct ipv6hdr *ip6 = in->ip;
+	__u32 ifindex = mg_ctx_ifindex(ctx);
+
+	/* Read here, not through a pointer clang would keep for later. */
+	barrier_var(ifindex);
+	p.ifindex = ifindex;
+	if (in->family == MG_AF_INET) {
+		p.family = AF_INET;
+		p.tos = ip4->tos;
+		p.l4_protocol = ip4->protocol;
+		p.ipv4_src = ip4->saddr;
+		p.ipv4_dst = ip4->daddr;
+	} else {
+		p.family = AF_INET6;
+		p.l4_protocol = in->proto;
+		__builtin_memcpy(p.ipv6_src, &ip6->saddr, 16);
+		__builtin_memcpy(p.ipv6_dst, &ip6->daddr, 16);
+	}
+	return mg_fib_cached(ctx, &p, in->l3_len, nh);
+}
+
 /*
  * Path 2, after the anti-spoofing checks: the inner packet goes to the
  * cluster side (or to the kernel, or back as an ICMP error through the
@@ -265,21 +293,11 @@ static __always_inline int mg_deliver(mg_ctx_t *ctx,
 		return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
 	__builtin_memcpy(omac, eth->h_dest, sizeof(omac));
 
-	if (in->family == MG_AF_INET) {
-		if (ip4->ttl <= 1) {
-			rc = MG_TTL_EXCEEDED;
-			goto to_stack;
-		}
-		rc = mg_fib4(ctx, ip4->saddr, ip4->daddr, ip4->tos,
-			     ip4->protocol, in->l3_len, &nh);
-	} else {
-		if (ip6->hop_limit <= 1) {
-			rc = MG_TTL_EXCEEDED;
-			goto to_stack;
-		}
-		rc = mg_fib6(ctx, (__u32 *)&ip6->saddr, (__u32 *)&ip6->daddr,
-			     in->proto, in->l3_len, &nh);
+	if (in->family == MG_AF_INET ? ip4->ttl <= 1 : ip6->hop_limit <= 1) {
+		rc = MG_TTL_EXCEEDED;
+		goto to_stack;
 	}
+	rc = mg_deliver_nh(ctx, in, &nh);
 	if (rc == MG_DROP_NO_NEIGH) {
 		rc = MG_DECAP_STACK;
 		goto to_stack;

@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <cmocka.h>
@@ -765,9 +766,77 @@ static void test_udp6_checksum_lengths(void **state)
 	}
 }
 
+static void vx4_over4(struct pkt *p) { outer4(p); inner4(p, 2, REMOTE4_2, 40); }
+
+/* One packet through the datapath, built as a table row would be. */
+static void one(void (*fn)(struct pkt *), struct pkt *in, struct pkt *out,
+		enum mg_reason reason, int verdict)
+{
+	pkt_init(in);
+	fn(in);
+	pkt_finish(in);
+	mgt_dp_check(&env.dp, in, out, 0, reason, verdict);
+}
+
+/*
+ * The cluster side's next hop comes from the kernel FIB and is kept for a
+ * while (fib.h, mg_fibc): a packet too big for the route is still answered
+ * once a smaller one has been delivered, for both families.
+ */
+static void test_decap_cached_mtu(void **state)
+{
+	const struct dp6_case c = { .want = ICMP_TUNNEL, .mtu = MTU };
+	struct pkt in, out, want;
+
+	one(vx6_over6, &in, &out, MG_DECAP, XDP_REDIRECT);
+	assert_memory_equal(out.data, mgt_pod_mac, 6);
+	one(vx6_big6, &in, &out, MG_ICMP6_TOO_BIG, XDP_TX);
+	want_icmp(&c, &in, &want);
+	mgt_expect_packet(&out, &want, &in);
+	one(vx6_over6, &in, &out, MG_DECAP, XDP_REDIRECT);
+
+	one(vx4_over4, &in, &out, MG_DECAP, XDP_REDIRECT);
+	assert_memory_equal(out.data, mgt_pod_mac, 6);
+	one(vx4_big, &in, &out, MG_ICMP_FRAG_NEEDED, XDP_TX);
+	want_icmp(&c, &in, &want);
+	mgt_expect_packet(&out, &want, &in);
+}
+
+#define MACF	"%02x:%02x:%02x:%02x:%02x:%02x"
+#define MACA(m)	m[0], m[1], m[2], m[3], m[4], m[5]
+
+/*
+ * ... and a neighbour that changes or goes is seen once what was kept has
+ * expired (MG_FIBC_TTL_NS, 50 ms): the new MAC, then the kernel's.
+ */
+static void test_decap_cache_expires(void **state)
+{
+	static const uint8_t moved[6] = { 0x02, 0x00, 0x00, 0x01, 0x00, 0x77 };
+	struct pkt in, out;
+
+	one(vx6_over6, &in, &out, MG_DECAP, XDP_REDIRECT);
+	assert_memory_equal(out.data, mgt_pod_mac, 6);
+	assert_int_equal(mgt_sh("ip -6 neigh replace fd00:1::5 lladdr " MACF
+				" nud permanent dev mgc0", MACA(moved)), 0);
+	usleep(150 * 1000);
+	one(vx6_over6, &in, &out, MG_DECAP, XDP_REDIRECT);
+	assert_memory_equal(out.data, moved, 6);
+	assert_int_equal(mgt_sh("ip -6 neigh del fd00:1::5 dev mgc0"), 0);
+	usleep(150 * 1000);
+	one(vx6_over6, &in, &out, MG_DECAP_STACK, XDP_PASS);
+	assert_int_equal(mgt_sh("ip -6 neigh replace fd00:1::5 lladdr " MACF
+				" nud permanent dev mgc0",
+				MACA(mgt_pod_mac)), 0);
+	usleep(150 * 1000);
+	one(vx6_over6, &in, &out, MG_DECAP, XDP_REDIRECT);
+	assert_memory_equal(out.data, mgt_pod_mac, 6);
+}
+
 static const struct CMUnitTest base_extra[] = {
 	cmocka_unit_test(test_fragments_one_flow),
 	cmocka_unit_test(test_udp6_checksum_lengths),
+	cmocka_unit_test(test_decap_cached_mtu),
+	cmocka_unit_test(test_decap_cache_expires),
 };
 
 #define TABLE(t)	t, sizeof(t) / sizeof(t[0])
