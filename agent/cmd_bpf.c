@@ -45,6 +45,17 @@ int mg_cli_open_map(const struct mg_cli *cli, const char *name)
 	return fd;
 }
 
+/* A pinned map, or -1 without a word when there is none. */
+static int open_map_if_pinned(const struct mg_cli *cli, const char *name)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", cli->pin_dir, name);
+	if (access(path, F_OK))
+		return -1;
+	return mg_cli_open_map(cli, name);
+}
+
 static void mac_str(const __u8 *m, char *buf, size_t len)
 {
 	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x",
@@ -254,36 +265,117 @@ static void print_lbbe(const void *k, const void *v)
 	out_obj_close();
 }
 
-static int ct_be_fd = -1;	/* mg_lbbe, to name a flow's backend */
+static void print_svc6(const void *k, const void *v)
+{
+	const struct mg_svc6_key *key = k;
+	char buf[MG_ADDRSTRLEN];
+
+	out_obj_open(NULL);
+	addr6_str(key->vip, buf, sizeof(buf));
+	out_str("vip", "%-16s", buf);
+	out_u64("port", " %-6llu", ntohs(key->port));
+	out_str("proto", " %-5s", key->proto ? l4_name(key->proto) : "-");
+	out_u64("id", " %llu\n", ((const struct mg_svc_val *)v)->id);
+	out_obj_close();
+}
+
+static void print_lbbe6(const void *k, const void *v)
+{
+	const struct mg_lb_backend6 *b = v;
+	char buf[MG_ADDRSTRLEN];
+
+	if (!b->gen)
+		return;		/* never used */
+	out_obj_open(NULL);
+	out_u64("slot", "%-6llu", *(const __u32 *)k);
+	addr6_str(b->addr, buf, sizeof(buf));
+	out_str("address", " %-16s", buf);
+	out_u64("port", " %-6llu", ntohs(b->port));
+	out_u64("cluster_id", " %-8llu", b->cluster_id);
+	out_bool("live", " %-6s", b->flags & MG_LB_BE_F_LIVE);
+	out_bool("local", " %-6s", b->flags & MG_LB_BE_F_LOCAL);
+	out_u64("gen", " %llu\n", b->gen);
+	out_obj_close();
+}
+
+/* mg_lbbe or mg_lbbe6 (by the flow's family), to name a flow's backend. */
+static int ct_be_fd = -1;
+
+/*
+ * One tracked flow of either family: client and VIP, the backend (from
+ * the backend map when the slot still holds it: same gen), the SNAT.
+ */
+static void print_flow(__u8 proto, const struct mg_addr *client, __u16 cport,
+		       const struct mg_addr *vip, __u16 vport, __u32 slot,
+		       const struct mg_addr *be, __u16 be_port, __u8 cid,
+		       bool live, const struct mg_addr *snat, __u16 snat_port)
+{
+	char c[MG_ADDRPORTSTRLEN];
+
+	out_obj_open(NULL);
+	out_str("proto", "%-5s", l4_name(proto));
+	out_str("client", " %-22s", mg_addr_port_str(client, ntohs(cport), c,
+						     sizeof(c)));
+	out_str("vip", " %-22s", mg_addr_port_str(vip, ntohs(vport), c,
+						  sizeof(c)));
+	out_str("backend", " %-22s", mg_addr_port_str(be, ntohs(be_port), c,
+						      sizeof(c)));
+	out_u64("cluster_id", " %-8llu", cid);
+	out_bool("live", " %-6s", live);
+	out_u64("slot", " %-6llu", slot);
+	out_str("snat", " %s\n", snat ? mg_addr_port_str(snat, ntohs(snat_port),
+						c, sizeof(c)) : "-");
+	out_obj_close();
+}
 
 static void print_ct(const void *k, const void *v)
 {
 	const struct mg_ct4_key *key = k;
 	const struct mg_ct4_val *val = v;
 	struct mg_lb_backend b = { 0 };
-	char c[MG_ADDRSTRLEN + 8], d[MG_ADDRSTRLEN + 8], a[MG_ADDRSTRLEN];
+	struct mg_addr cl = { .family = MG_AF_INET, .addr = { key->saddr } };
+	struct mg_addr vip = { .family = MG_AF_INET, .addr = { key->daddr } };
+	struct mg_addr be = { .family = MG_AF_INET };
+	struct mg_addr sn = { .family = MG_AF_INET,
+			      .addr = { val->snat_addr } };
 	bool ok;
 
 	ok = ct_be_fd >= 0 && !bpf_map_lookup_elem(ct_be_fd, &val->backend, &b) &&
 	     b.gen == val->gen;
-	out_obj_open(NULL);
-	addr4_str(key->saddr, a, sizeof(a));
-	snprintf(c, sizeof(c), "%s:%u", a, ntohs(key->sport));
-	addr4_str(key->daddr, a, sizeof(a));
-	snprintf(d, sizeof(d), "%s:%u", a, ntohs(key->dport));
-	out_str("proto", "%-5s", l4_name(key->proto));
-	out_str("client", " %-22s", c);
-	out_str("vip", " %-22s", d);
-	addr4_str(ok ? b.addr : 0, a, sizeof(a));
-	snprintf(c, sizeof(c), "%s:%u", a, ok ? ntohs(b.port) : 0);
-	out_str("backend", " %-22s", c);
-	out_u64("cluster_id", " %-8llu", ok ? b.cluster_id : 0);
-	out_bool("live", " %-6s", ok && (b.flags & MG_LB_BE_F_LIVE));
-	out_u64("slot", " %-6llu", val->backend);
-	addr4_str(val->snat_addr, a, sizeof(a));
-	snprintf(c, sizeof(c), "%s:%u", a, ntohs(val->snat_port));
-	out_str("snat", " %s\n", val->snat_addr ? c : "-");
-	out_obj_close();
+	if (!ok)
+		memset(&b, 0, sizeof(b));
+	be.addr[0] = b.addr;
+	print_flow(key->proto, &cl, key->sport, &vip, key->dport,
+		   val->backend, &be, b.port, b.cluster_id,
+		   b.flags & MG_LB_BE_F_LIVE, val->snat_addr ? &sn : NULL,
+		   val->snat_port);
+}
+
+static void print_ct6(const void *k, const void *v)
+{
+	const struct mg_ct6_key *key = k;
+	const struct mg_ct6_val *val = v;
+	struct mg_lb_backend6 b = { 0 };
+	struct mg_addr cl = { .family = MG_AF_INET6 };
+	struct mg_addr vip = { .family = MG_AF_INET6 };
+	struct mg_addr be = { .family = MG_AF_INET6 };
+	struct mg_addr sn = { .family = MG_AF_INET6 };
+	bool ok, snat;
+
+	ok = ct_be_fd >= 0 && !bpf_map_lookup_elem(ct_be_fd, &val->backend, &b) &&
+	     b.gen == val->gen;
+	if (!ok)
+		memset(&b, 0, sizeof(b));
+	memcpy(cl.addr, key->saddr, 16);
+	memcpy(vip.addr, key->daddr, 16);
+	memcpy(be.addr, b.addr, 16);
+	memcpy(sn.addr, val->snat_addr, 16);
+	snat = val->snat_addr[0] | val->snat_addr[1] | val->snat_addr[2] |
+	       val->snat_addr[3];
+	print_flow(key->proto, &cl, key->sport, &vip, key->dport,
+		   val->backend, &be, b.port, b.cluster_id,
+		   b.flags & MG_LB_BE_F_LIVE, snat ? &sn : NULL,
+		   val->snat_port);
 }
 
 struct map_desc {
@@ -292,6 +384,24 @@ struct map_desc {
 	size_t ksz, vsz;
 	void (*print)(const void *k, const void *v);
 	const char *header;
+};
+
+/*
+ * Services, backends and flows: the IPv6 map is listed after the IPv4
+ * one, in one listing; be_map and be_map6 name the flows' backends.
+ */
+static const struct map6_desc {
+	const char *map, *map6;
+	size_t ksz, vsz;
+	void (*print)(const void *k, const void *v);
+	const char *be_map, *be_map6;
+} maps6[] = {
+	{ "mg_svc", "mg_svc6", sizeof(struct mg_svc6_key),
+	  sizeof(struct mg_svc_val), print_svc6, NULL, NULL },
+	{ "mg_lbbe", "mg_lbbe6", sizeof(__u32), sizeof(struct mg_lb_backend6),
+	  print_lbbe6, NULL, NULL },
+	{ "mg_ct4", "mg_ct6", sizeof(struct mg_ct6_key),
+	  sizeof(struct mg_ct6_val), print_ct6, "mg_lbbe", "mg_lbbe6" },
 };
 
 static const struct map_desc maps[] = {
@@ -396,8 +506,10 @@ int cmd_stats(struct mg_cli *cli, int argc, char **argv)
 int cmd_bpf(struct mg_cli *cli, int argc, char **argv)
 {
 	const struct map_desc *d = NULL;
+	const struct map6_desc *d6 = NULL;
+	const char *name;
 	bool exact;
-	int fd, n;
+	int fd, n, rc;
 
 	if (argc < 2 || (argc > 2 && !mg_matches(argv[2], "list")) || argc > 3) {
 		fprintf(stderr, "usage: meshgate [-j] bpf MAP [list]\nMAP:");
@@ -431,22 +543,41 @@ int cmd_bpf(struct mg_cli *cli, int argc, char **argv)
 	}
 	if (!d->print)
 		return print_stats(cli, true);
+	name = d->map;
 
+	for (size_t i = 0; i < sizeof(maps6) / sizeof(maps6[0]); i++)
+		if (!strcmp(maps6[i].map, d->map))
+			d6 = &maps6[i];
 	fd = mg_cli_open_map(cli, d->map);
 	if (fd < 0)
 		return 1;
 	out_arr_open(d->cli_name);
 	out_text("%s", d->header);
-	if (d->print == print_ct)
-		ct_be_fd = mg_cli_open_map(cli, "mg_lbbe");
+	if (d6 && d6->be_map)
+		ct_be_fd = mg_cli_open_map(cli, d6->be_map);
 	n = map_walk(fd, d->ksz, d->vsz, d->print);
 	if (ct_be_fd >= 0)
 		close(ct_be_fd);
+	ct_be_fd = -1;
+	close(fd);
+	/* The IPv6 map beside it; pins of an older agent may lack it. */
+	if (n >= 0 && d6 && (fd = open_map_if_pinned(cli, d6->map6)) >= 0) {
+		if (d6->be_map6)
+			ct_be_fd = mg_cli_open_map(cli, d6->be_map6);
+		rc = map_walk(fd, d6->ksz, d6->vsz, d6->print);
+		if (ct_be_fd >= 0)
+			close(ct_be_fd);
+		ct_be_fd = -1;
+		close(fd);
+		if (rc < 0) {
+			n = rc;
+			name = d6->map6;
+		}
+	}
 	out_arr_close();
 	out_finish();
-	close(fd);
 	if (n < 0) {
-		fprintf(stderr, "meshgate bpf: reading %s: %s\n", d->map,
+		fprintf(stderr, "meshgate bpf: reading %s: %s\n", name,
 			strerror(-n));
 		return 1;
 	}

@@ -373,14 +373,23 @@ int mg_cfg_backend_parse(const char *val, struct mg_cfg_backend *b)
 {
 	char host[MG_ADDRSTRLEN + 1];
 	unsigned long port, weight = 100;
-	const char *colon = strchr(val, ':');
+	const char *h = val, *colon = strchr(val, ':');
 	char *end;
 
 	memset(b, 0, sizeof(*b));
-	if (!colon || (size_t)(colon - val) >= sizeof(host))
+	/* An IPv6 address in brackets, as in a URL: [ADDR]:PORT. */
+	if (*val == '[') {
+		h = val + 1;
+		colon = strchr(val, ']');
+		if (!colon || *++colon != ':')
+			return -EINVAL;
+	}
+	if (!colon || (size_t)(colon - h) >= sizeof(host))
 		return -EINVAL;
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - val), val);
-	if (mg_addr_parse(host, &b->addr) || b->addr.family != MG_AF_INET)
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - h - (h != val)),
+		 h);
+	if (mg_addr_parse(host, &b->addr) ||
+	    (b->addr.family == MG_AF_INET6) != (h != val))
 		return -EINVAL;
 	errno = 0;
 	port = strtoul(colon + 1, &end, 10);
@@ -408,7 +417,7 @@ static int parse_backend(const struct cfg_key *k, const char *val, void *dst,
 {
 	if (mg_cfg_backend_parse(val, dst)) {
 		snprintf(msg, msglen,
-			 "\"%.*s\" is not a backend: IPV4:PORT [WEIGHT 1..65535], e.g. 10.1.0.20:8080 100",
+			 "\"%.*s\" is not a backend: IPV4:PORT or [IPV6]:PORT, then [WEIGHT 1..65535], e.g. 10.1.0.20:8080 100",
 			 CFG_QUOTE_MAX, val);
 		return -EINVAL;
 	}
@@ -420,8 +429,8 @@ static int parse_vip(const struct cfg_key *k, const char *val, void *dst,
 {
 	struct mg_addr *a = dst;
 
-	if (mg_addr_parse(val, a) || a->family != MG_AF_INET) {
-		snprintf(msg, msglen, "\"%.*s\" is not an IPv4 address",
+	if (mg_addr_parse(val, a)) {
+		snprintf(msg, msglen, "\"%.*s\" is not an IPv4 or IPv6 address",
 			 CFG_QUOTE_MAX, val);
 		return -EINVAL;
 	}
@@ -883,7 +892,10 @@ static void check_required(struct cfg_parse *ps)
 	}
 }
 
-/* Health timeout within the interval; one service per VIP:port/proto. */
+/*
+ * Health timeout within the interval; backends of the VIP's family; one
+ * service per VIP:port/proto.
+ */
 static void check_services(struct cfg_parse *ps)
 {
 	const struct mg_config *cfg = ps->cfg;
@@ -900,6 +912,20 @@ static void check_services(struct cfg_parse *ps)
 				sect, "health_timeout",
 				"%u ms is longer than health_interval (%u ms)",
 				s->health_timeout, s->health_interval);
+		for (int b = 0; s->vip.family && b < s->n_backends; b++) {
+			char a[MG_ADDRSTRLEN];
+
+			if (s->backends[b].addr.family == s->vip.family)
+				continue;
+			cfg_err(ps, ps->key_line[o][K_SVC_BACKEND] ?: s->line,
+				sect, "backend",
+				"backend %s is %s but the VIP is %s: one family per service",
+				mg_addr_str(&s->backends[b].addr, a, sizeof(a)),
+				s->backends[b].addr.family == MG_AF_INET ?
+				"IPv4" : "IPv6",
+				s->vip.family == MG_AF_INET ? "IPv4" : "IPv6");
+			break;
+		}
 		for (int j = 0; j < i; j++) {
 			const struct mg_cfg_service *t = &cfg->services[j];
 

@@ -23,9 +23,9 @@
 enum mg_affinity { MG_AFFINITY_ANY, MG_AFFINITY_LOCAL, MG_AFFINITY_REMOTE };
 enum mg_svc_proto { MG_SVC_TCP, MG_SVC_UDP };
 
-/* "backend = ADDR:PORT [WEIGHT]": one of this cluster's backends. */
+/* "backend = ADDR:PORT [WEIGHT]" ([ADDR] when IPv6): one of this cluster's backends. */
 struct mg_cfg_backend {
-	struct mg_addr addr;			/* IPv4 */
+	struct mg_addr addr;			/* the VIP's family */
 	__u16 port;				/* host order */
 	__u16 weight;				/* 1..65535, default 100 */
 };
@@ -33,7 +33,7 @@ struct mg_cfg_backend {
 /* [service NAME]: a global service and this cluster's backends of it. */
 struct mg_cfg_service {
 	char name[MG_CFG_NAME_MAX];
-	struct mg_addr vip;			/* required, IPv4 */
+	struct mg_addr vip;			/* required, IPv4 or IPv6 */
 	__u16 port;				/* required, host order */
 	int proto;				/* enum mg_svc_proto, default tcp */
 	int affinity;				/* enum mg_affinity, default any */
@@ -50,7 +50,7 @@ struct mg_cfg_service {
 
 /* Defaults of a service (everything but name, vip and port). */
 void mg_cfg_service_defaults(struct mg_cfg_service *s);
-/* "ADDR:PORT [WEIGHT]" into b; 0 or -EINVAL. */
+/* "IPV4:PORT [WEIGHT]" or "[IPV6]:PORT [WEIGHT]" into b; 0 or -EINVAL. */
 int mg_cfg_backend_parse(const char *val, struct mg_cfg_backend *b);
 
 #define MG_HOST_DEV_DEFAULT	"mg0"

@@ -85,10 +85,14 @@ struct svc {
 	bool written;
 };
 
+/*
+ * A backend slot: in mg_lbbe or mg_lbbe6 by its service's family (one
+ * numbering for both, as the Maglev tables of both share mg_lbring).
+ */
 struct slot {
 	bool used, seen;
 	__u32 gen;
-	__u32 vip, addr;		/* network order */
+	struct mg_addr vip, addr;	/* of one family */
 	__u16 vport, port;		/* host order */
 	__u8 proto, cluster_id;
 	bool live, local;
@@ -262,14 +266,15 @@ static struct svc *svc_find(struct mg_services *s, const char *name)
 	return NULL;
 }
 
-static struct svc *svc_find_vip(struct mg_services *s, __u32 vip, __u16 port,
+static struct svc *svc_find_vip(struct mg_services *s,
+				const struct mg_addr *vip, __u16 port,
 				__u8 proto)
 {
 	for (int i = 0; i < MG_CFG_MAX_SERVICES; i++) {
 		struct svc *v = &s->svc[i];
 
-		if (v->used && v->c.vip.addr[0] == vip && v->c.port == port &&
-		    svc_ipproto(&v->c) == proto)
+		if (v->used && mg_addr_equal(&v->c.vip, vip) &&
+		    v->c.port == port && svc_ipproto(&v->c) == proto)
 			return v;
 	}
 	return NULL;
@@ -302,8 +307,7 @@ int mg_services_parse_args(struct mg_cfg_service *c, int argc, char **argv,
 			return -EINVAL;
 		}
 		if (!strcmp(k, "vip")) {
-			if (mg_addr_parse(val, &c->vip) ||
-			    c->vip.family != MG_AF_INET)
+			if (mg_addr_parse(val, &c->vip))
 				goto bad;
 			vip = true;
 		} else if (!strcmp(k, "port")) {
@@ -335,9 +339,13 @@ int mg_services_parse_args(struct mg_cfg_service *c, int argc, char **argv,
 			char b[128];
 			char *colon;
 
-			/* ADDR:PORT[:WEIGHT] on the command line. */
+			/*
+			 * ADDR:PORT[:WEIGHT] on the command line ([ADDR] when
+			 * IPv6); the configuration's "ADDR:PORT WEIGHT".
+			 */
 			snprintf(b, sizeof(b), "%s", val);
-			colon = strchr(b, ':');
+			colon = b[0] == '[' ? strstr(b, "]:") : b;
+			colon = colon ? strchr(colon, ':') : NULL;
 			if (colon && strchr(colon + 1, ':'))
 				*strchr(colon + 1, ':') = ' ';
 			if (c->n_backends >= MG_CFG_MAX_BACKENDS ||
@@ -356,6 +364,19 @@ bad:
 	}
 	if (!vip || !port) {
 		snprintf(err, errlen, "vip ADDR and port N are required");
+		return -EINVAL;
+	}
+	for (int b = 0; b < c->n_backends; b++) {
+		char a[MG_ADDRSTRLEN];
+
+		if (c->backends[b].addr.family == c->vip.family)
+			continue;
+		snprintf(err, errlen,
+			 "backend %s is %s but the VIP is %s: one family per service",
+			 mg_addr_str(&c->backends[b].addr, a, sizeof(a)),
+			 c->backends[b].addr.family == MG_AF_INET ? "IPv4" :
+								     "IPv6",
+			 c->vip.family == MG_AF_INET ? "IPv4" : "IPv6");
 		return -EINVAL;
 	}
 	return 0;
@@ -386,12 +407,15 @@ static void cli_save(struct mg_services *s)
 			v->c.name, mg_addr_str(&v->c.vip, a, sizeof(a)),
 			v->c.port, proto_name(svc_ipproto(&v->c)),
 			affinity_names[v->c.affinity], v->c.min_local);
-		for (int b = 0; b < v->c.n_backends; b++)
-			fprintf(f, " backend %s:%u:%u",
-				mg_addr_str(&v->c.backends[b].addr, a,
-					    sizeof(a)),
-				v->c.backends[b].port,
+		for (int b = 0; b < v->c.n_backends; b++) {
+			char ap[MG_ADDRPORTSTRLEN];
+
+			fprintf(f, " backend %s:%u",
+				mg_addr_port_str(&v->c.backends[b].addr,
+						 v->c.backends[b].port, ap,
+						 sizeof(ap)),
 				v->c.backends[b].weight);
+		}
 		fputc('\n', f);
 	}
 	if (fclose(f) || rename(tmp, s->path))
@@ -453,6 +477,7 @@ int mg_services_new(struct mg_loop *loop, const struct mg_config *cfg,
 	s->changed = changed;
 	s->arg = arg;
 	s->maps.svc = s->maps.be = s->maps.ring = s->maps.rev = -1;
+	s->maps.svc6 = s->maps.be6 = s->maps.rev6 = -1;
 	if (cfg->state_dir[0])
 		snprintf(s->path, sizeof(s->path), "%s/services",
 			 cfg->state_dir);
@@ -519,8 +544,7 @@ static void be_val(struct mg_state_val *v, const struct mg_cfg_service *c,
 
 static bool key_is_ours(struct mg_services *s, const struct mg_state_key *k)
 {
-	struct svc *v = svc_find_vip(s, k->be.vip.addr[0], k->be.vport,
-				     k->be.proto);
+	struct svc *v = svc_find_vip(s, &k->be.vip, k->be.vport, k->be.proto);
 
 	if (!v || v->source == SRC_GOSSIP)
 		return false;
@@ -580,10 +604,12 @@ static void learn(struct mg_services *s, struct mg_state *st)
 
 		if (e.origin == 0 || e.key.kind != MG_STATE_BACKEND ||
 		    e.val.type != MG_SVC_VT_BACKEND ||
-		    e.val.len < SVC_WIRE_HDR || e.key.be.vip.family !=
-		    MG_AF_INET)
+		    e.val.len < SVC_WIRE_HDR ||
+		    (e.key.be.vip.family != MG_AF_INET &&
+		     e.key.be.vip.family != MG_AF_INET6) ||
+		    e.key.be.addr.family != e.key.be.vip.family)
 			continue;
-		v = svc_find_vip(s, e.key.be.vip.addr[0], e.key.be.vport,
+		v = svc_find_vip(s, &e.key.be.vip, e.key.be.vport,
 				 e.key.be.proto);
 		if (v) {
 			v->seen = true;
@@ -602,7 +628,8 @@ static void learn(struct mg_services *s, struct mg_state *st)
 		c.min_local = (__u16)(e.val.data[5] << 8 | e.val.data[6]);
 		if (!c.name[0] || svc_find(s, c.name))
 			snprintf(c.name, sizeof(c.name), "svc-%08x-%u",
-				 ntohl(c.vip.addr[0]), c.port);
+				 ntohl(c.vip.addr[0] ^ c.vip.addr[1] ^
+				       c.vip.addr[2] ^ c.vip.addr[3]), c.port);
 		if (!svc_start(s, &c, SRC_GOSSIP)) {
 			pr_info("service %s learned from %s", c.name,
 				"gossip");
@@ -677,10 +704,10 @@ static void gather(struct mg_services *s, struct svc *v, struct mg_state *st,
 		if (e.origin == 0 || e.key.kind != MG_STATE_BACKEND ||
 		    e.val.type != MG_SVC_VT_BACKEND ||
 		    e.val.len < SVC_WIRE_HDR ||
-		    e.key.be.vip.addr[0] != v->c.vip.addr[0] ||
+		    !mg_addr_equal(&e.key.be.vip, &v->c.vip) ||
 		    e.key.be.vport != v->c.port ||
 		    e.key.be.proto != svc_ipproto(&v->c) ||
-		    e.key.be.addr.family != MG_AF_INET ||
+		    e.key.be.addr.family != v->c.vip.family ||
 		    mg_state_origin_get(st, e.origin, &oi))
 			continue;
 		/* Our siblings' backends are ours: we probe them ourselves. */
@@ -750,9 +777,10 @@ static struct slot *slot_get(struct mg_services *s, const struct svc *v,
 			}
 			continue;
 		}
-		if (sl->vip == v->c.vip.addr[0] && sl->vport == v->c.port &&
+		if (mg_addr_equal(&sl->vip, &v->c.vip) &&
+		    sl->vport == v->c.port &&
 		    sl->proto == svc_ipproto(&v->c) &&
-		    sl->addr == b->addr.addr[0] && sl->port == b->port &&
+		    mg_addr_equal(&sl->addr, &b->addr) && sl->port == b->port &&
 		    sl->cluster_id == b->cluster_id) {
 			*idx = i;
 			return sl;
@@ -762,29 +790,41 @@ static struct slot *slot_get(struct mg_services *s, const struct svc *v,
 		return NULL;
 	free_slot->used = true;
 	free_slot->gen = s->gen_next++;
-	free_slot->vip = v->c.vip.addr[0];
+	free_slot->vip = v->c.vip;
 	free_slot->vport = v->c.port;
 	free_slot->proto = svc_ipproto(&v->c);
-	free_slot->addr = b->addr.addr[0];
+	free_slot->addr = b->addr;
 	free_slot->port = b->port;
 	free_slot->cluster_id = b->cluster_id;
 	*idx = free_idx;
 	return free_slot;
 }
 
+/* The slot into mg_lbbe or mg_lbbe6, by its family. */
 static int slot_write(const struct mg_services_maps *m, __u32 idx,
 		      const struct slot *sl, bool live)
 {
+	__u8 flags = (live ? MG_LB_BE_F_LIVE : 0) |
+		     (sl->local ? MG_LB_BE_F_LOCAL : 0);
 	struct mg_lb_backend val = {
-		.addr = sl->addr,
+		.addr = sl->addr.addr[0],
 		.port = htons(sl->port),
 		.cluster_id = sl->cluster_id,
-		.flags = (live ? MG_LB_BE_F_LIVE : 0) |
-			 (sl->local ? MG_LB_BE_F_LOCAL : 0),
+		.flags = flags,
+		.gen = sl->gen,
+	};
+	struct mg_lb_backend6 val6 = {
+		.port = htons(sl->port),
+		.cluster_id = sl->cluster_id,
+		.flags = flags,
 		.gen = sl->gen,
 	};
 
-	return bpf_map_update_elem(m->be, &idx, &val, BPF_ANY) ? -errno : 0;
+	if (sl->addr.family != MG_AF_INET6)
+		return bpf_map_update_elem(m->be, &idx, &val, BPF_ANY) ?
+		       -errno : 0;
+	memcpy(val6.addr, sl->addr.addr, sizeof(val6.addr));
+	return bpf_map_update_elem(m->be6, &idx, &val6, BPF_ANY) ? -errno : 0;
 }
 
 /* FNV-1a over the table's (slot, weight) pairs, in backend order. */
@@ -823,8 +863,25 @@ static int table_write(const struct mg_services_maps *m, struct svc *v,
 			.proto = svc_ipproto(&v->c),
 			.cid = v->be[i].cluster_id,
 		};
+		/* IPv6: whole addresses (IPv4 keeps its key: its tables). */
+		struct {
+			__u32 vip[4], addr[4];
+			__u16 vport, port;
+			__u8 proto, cid, pad[2];
+		} key6 = {
+			.vport = v->c.port, .port = v->be[i].port,
+			.proto = svc_ipproto(&v->c),
+			.cid = v->be[i].cluster_id,
+		};
 
-		mb[i].id = mg_maglev_backend_id(&key, sizeof(key));
+		if (v->c.vip.family == MG_AF_INET6) {
+			memcpy(key6.vip, v->c.vip.addr, sizeof(key6.vip));
+			memcpy(key6.addr, v->be[i].addr.addr,
+			       sizeof(key6.addr));
+			mb[i].id = mg_maglev_backend_id(&key6, sizeof(key6));
+		} else {
+			mb[i].id = mg_maglev_backend_id(&key, sizeof(key));
+		}
 		mb[i].weight = v->be[i].in_use ? v->be[i].weight : 0;
 	}
 	table = malloc(sizeof(*table) * MG_LB_RING_SIZE);
@@ -868,17 +925,140 @@ out:
  * serves again at once (fail static) instead of waiting to rise; its
  * probes take it down within fall intervals if it is not.
  */
-static void restore_up(struct mg_services *s, __u32 addr, __u16 port)
+static void restore_up(struct mg_services *s, const struct mg_addr *addr,
+		       __u16 port)
 {
 	for (int i = 0; i < MG_CFG_MAX_SERVICES; i++) {
 		struct svc *v = &s->svc[i];
 
 		for (int b = 0; v->used && b < v->c.n_backends; b++)
-			if (v->local[b].b.addr.addr[0] == addr &&
+			if (mg_addr_equal(&v->local[b].b.addr, addr) &&
 			    v->local[b].b.port == port)
 				mg_health_set(&v->local[b].h, MG_HEALTH_UP,
 					      mg_now_ms());
 	}
+}
+
+/*
+ * Slot i as the previous run left it in mg_lbbe or mg_lbbe6: its gen is
+ * not to be handed out again, and a LIVE slot is kept.  Returns true when
+ * it is LIVE.
+ */
+static bool slot_restore(struct mg_services *s, __u32 i, __u32 gen,
+			 __u8 flags, const struct mg_addr *addr, __u16 port)
+{
+	if (gen >= s->gen_next)
+		s->gen_next = gen + 1;
+	if (!(flags & MG_LB_BE_F_LIVE))
+		return false;
+	/*
+	 * The previous run's slot: not re-used while its old table may
+	 * point at it, freed by the first full sync (no key matches it).
+	 */
+	s->slots[i].used = s->slots[i].live = true;
+	s->slots[i].gen = gen;
+	s->slots[i].addr.family = addr->family;
+	if (flags & MG_LB_BE_F_LOCAL)
+		restore_up(s, addr, port);
+	return true;
+}
+
+/* A remote backend and the services its replies may belong to. */
+struct rev {
+	struct mg_addr addr;
+	__u16 port;			/* host order */
+	__u8 proto;
+	int n;
+	struct {
+		struct mg_addr vip;
+		__u16 vport;		/* host order */
+	} svc[MG_LB_REV_SVCS];
+};
+
+/* mg_lbrev and mg_lbrev6 from the slots in use. */
+static int rev_write(struct mg_services *s, const struct mg_services_maps *m)
+{
+	static struct rev revs[MG_LB_MAX_BACKENDS];
+	static struct mg_lbrev_key rkeys[MG_LB_MAX_BACKENDS];
+	static struct mg_lbrev_val rvals[MG_LB_MAX_BACKENDS];
+	static struct mg_lbrev6_key rkeys6[MG_LB_MAX_BACKENDS];
+	static struct mg_lbrev6_val rvals6[MG_LB_MAX_BACKENDS];
+	size_t n_rev = 0, n4 = 0, n6 = 0;
+	int err, rc;
+
+	for (__u32 i = 0; i < MG_LB_MAX_BACKENDS; i++) {
+		const struct slot *sl = &s->slots[i];
+		struct rev *r = NULL;
+		int k;
+
+		if (!sl->used || !sl->seen || sl->local)
+			continue;
+		for (size_t j = 0; j < n_rev && !r; j++)
+			if (mg_addr_equal(&revs[j].addr, &sl->addr) &&
+			    revs[j].port == sl->port &&
+			    revs[j].proto == sl->proto)
+				r = &revs[j];
+		if (!r) {
+			r = &revs[n_rev++];
+			memset(r, 0, sizeof(*r));
+			r->addr = sl->addr;
+			r->port = sl->port;
+			r->proto = sl->proto;
+		}
+		for (k = 0; k < r->n; k++)
+			if (mg_addr_equal(&r->svc[k].vip, &sl->vip) &&
+			    r->svc[k].vport == sl->vport)
+				break;
+		if (k < r->n)
+			continue;
+		if (r->n == MG_LB_REV_SVCS) {
+			char a[MG_ADDRPORTSTRLEN];
+
+			pr_warn("backend %s serves more than %d services: replies of the others stay unNATed",
+				mg_addr_port_str(&sl->addr, sl->port, a,
+						 sizeof(a)), MG_LB_REV_SVCS);
+			continue;
+		}
+		r->svc[r->n].vip = sl->vip;
+		r->svc[r->n++].vport = sl->vport;
+	}
+	for (size_t j = 0; j < n_rev; j++) {
+		const struct rev *r = &revs[j];
+
+		if (r->addr.family == MG_AF_INET6) {
+			struct mg_lbrev6_key *k6 = &rkeys6[n6];
+			struct mg_lbrev6_val *v6 = &rvals6[n6++];
+
+			memset(k6, 0, sizeof(*k6));
+			memset(v6, 0, sizeof(*v6));
+			memcpy(k6->addr, r->addr.addr, sizeof(k6->addr));
+			k6->port = htons(r->port);
+			k6->proto = r->proto;
+			for (int k = 0; k < r->n; k++) {
+				memcpy(v6->svc[k].vip, r->svc[k].vip.addr,
+				       sizeof(v6->svc[k].vip));
+				v6->svc[k].vport = htons(r->svc[k].vport);
+			}
+			continue;
+		}
+		rkeys[n4] = (struct mg_lbrev_key){ .addr = r->addr.addr[0],
+			.port = htons(r->port), .proto = r->proto };
+		memset(&rvals[n4], 0, sizeof(rvals[0]));
+		for (int k = 0; k < r->n; k++) {
+			rvals[n4].svc[k].vip = r->svc[k].vip.addr[0];
+			rvals[n4].svc[k].vport = htons(r->svc[k].vport);
+		}
+		n4++;
+	}
+	err = mg_map_reconcile(m->rev, "mg_lbrev", sizeof(rkeys[0]),
+			       sizeof(rvals[0]), rkeys, rvals, n4, NULL);
+	if (m->rev6 >= 0) {
+		rc = mg_map_reconcile(m->rev6, "mg_lbrev6", sizeof(rkeys6[0]),
+				      sizeof(rvals6[0]), rkeys6, rvals6, n6,
+				      NULL);
+		err = err ?: rc;
+	}
+	return err;
 }
 
 int mg_services_sync(struct mg_services *s, struct mg_state *st,
@@ -887,9 +1067,9 @@ int mg_services_sync(struct mg_services *s, struct mg_state *st,
 {
 	struct mg_svc_key keys[2 * MG_CFG_MAX_SERVICES];
 	struct mg_svc_val vals[2 * MG_CFG_MAX_SERVICES];
-	static struct mg_lbrev_key rkeys[MG_LB_MAX_BACKENDS];
-	static struct mg_lbrev_val rvals[MG_LB_MAX_BACKENDS];
-	size_t n_keys = 0, n_rev = 0;
+	struct mg_svc6_key keys6[2 * MG_CFG_MAX_SERVICES];
+	struct mg_svc_val vals6[2 * MG_CFG_MAX_SERVICES];
+	size_t n_keys = 0, n_keys6 = 0;
 	int err = 0, rc;
 
 	s->maps = *m;
@@ -899,24 +1079,22 @@ int mg_services_sync(struct mg_services *s, struct mg_state *st,
 		s->gen_next = 1;
 		for (__u32 i = 0; i < MG_LB_MAX_BACKENDS; i++) {
 			struct mg_lb_backend b;
+			struct mg_lb_backend6 b6;
+			struct mg_addr a = { .family = MG_AF_INET };
 
-			if (bpf_map_lookup_elem(m->be, &i, &b))
-				continue;
-			if (b.gen >= s->gen_next)
-				s->gen_next = b.gen + 1;
-			/*
-			 * The previous run's slot: not re-used while its old
-			 * table may point at it, freed by the first full sync
-			 * (no key matches it).
-			 */
-			if (b.flags & MG_LB_BE_F_LIVE) {
-				pinned = true;
-				s->slots[i].used = s->slots[i].live = true;
-				s->slots[i].gen = b.gen;
+			if (!bpf_map_lookup_elem(m->be, &i, &b)) {
+				a.addr[0] = b.addr;
+				if (slot_restore(s, i, b.gen, b.flags, &a,
+						 ntohs(b.port)))
+					pinned = true;
 			}
-			if ((b.flags & (MG_LB_BE_F_LIVE | MG_LB_BE_F_LOCAL)) ==
-			    (MG_LB_BE_F_LIVE | MG_LB_BE_F_LOCAL))
-				restore_up(s, b.addr, ntohs(b.port));
+			if (m->be6 < 0 || bpf_map_lookup_elem(m->be6, &i, &b6))
+				continue;
+			a.family = MG_AF_INET6;
+			memcpy(a.addr, b6.addr, sizeof(a.addr));
+			if (slot_restore(s, i, b6.gen, b6.flags, &a,
+					 ntohs(b6.port)))
+				pinned = true;
 		}
 		/* A fresh start has nothing to keep: program at once. */
 		if (!pinned)
@@ -967,38 +1145,7 @@ int mg_services_sync(struct mg_services *s, struct mg_state *st,
 	 * Before the tables: which service each backend's replies belong
 	 * to (one per backend).
 	 */
-	for (__u32 i = 0; i < MG_LB_MAX_BACKENDS; i++) {
-		const struct slot *sl = &s->slots[i];
-		size_t j;
-
-		if (!sl->used || !sl->seen || sl->local)
-			continue;
-		int k;
-
-		rkeys[n_rev] = (struct mg_lbrev_key){ .addr = sl->addr,
-			.port = htons(sl->port), .proto = sl->proto };
-		for (j = 0; j < n_rev; j++)
-			if (!memcmp(&rkeys[j], &rkeys[n_rev], sizeof(rkeys[j])))
-				break;
-		if (j == n_rev)
-			memset(&rvals[n_rev++], 0, sizeof(rvals[0]));
-		for (k = 0; k < MG_LB_REV_SVCS; k++) {
-			if (rvals[j].svc[k].vip == sl->vip &&
-			    rvals[j].svc[k].vport == htons(sl->vport))
-				break;
-			if (!rvals[j].svc[k].vip) {
-				rvals[j].svc[k].vip = sl->vip;
-				rvals[j].svc[k].vport = htons(sl->vport);
-				break;
-			}
-		}
-		if (k == MG_LB_REV_SVCS)
-			pr_warn("backend %s:%u serves more than %d services: replies of the others stay unNATed",
-				inet_ntoa((struct in_addr){ sl->addr }),
-				sl->port, MG_LB_REV_SVCS);
-	}
-	rc = mg_map_reconcile(m->rev, "mg_lbrev", sizeof(rkeys[0]),
-			      sizeof(rvals[0]), rkeys, rvals, n_rev, NULL);
+	rc = rev_write(s, m);
 	err = err ?: rc;
 	for (__u32 id = 0; id < MG_CFG_MAX_SERVICES; id++) {
 		struct svc *v = &s->svc[id];
@@ -1017,6 +1164,19 @@ int mg_services_sync(struct mg_services *s, struct mg_state *st,
 			else
 				v->written = true, v->sig = sig;
 			err = err ?: rc;
+		}
+		if (v->c.vip.family == MG_AF_INET6) {
+			struct mg_svc6_key k6 = { .port = htons(v->c.port),
+				.proto = svc_ipproto(&v->c) };
+
+			memcpy(k6.vip, v->c.vip.addr, sizeof(k6.vip));
+			keys6[n_keys6] = k6;
+			vals6[n_keys6++] = (struct mg_svc_val){ .id = id };
+			k6.port = 0;
+			k6.proto = 0;
+			keys6[n_keys6] = k6;
+			vals6[n_keys6++] = (struct mg_svc_val){ .id = id };
+			continue;
 		}
 		keys[n_keys] = (struct mg_svc_key){ .vip = v->c.vip.addr[0],
 			.port = htons(v->c.port), .proto = svc_ipproto(&v->c) };
@@ -1049,7 +1209,14 @@ int mg_services_sync(struct mg_services *s, struct mg_state *st,
 	}
 	rc = mg_map_reconcile(m->svc, "mg_svc", sizeof(keys[0]),
 			      sizeof(vals[0]), keys, vals, n_keys, NULL);
-	return err ?: rc;
+	err = err ?: rc;
+	if (m->svc6 >= 0) {
+		rc = mg_map_reconcile(m->svc6, "mg_svc6", sizeof(keys6[0]),
+				      sizeof(vals6[0]), keys6, vals6, n_keys6,
+				      NULL);
+		err = err ?: rc;
+	}
+	return err;
 }
 
 /* --- the CLI ----------------------------------------------------------------- */
@@ -1082,10 +1249,9 @@ static int svc_list(struct mg_cli *cli, struct mg_services *s)
 		out_arr_open("backend");
 		for (int b = 0; b < v->n_be; b++) {
 			const struct sbe *e = &v->be[b];
-			char ap[MG_ADDRSTRLEN + 8];
+			char ap[MG_ADDRPORTSTRLEN];
 
-			snprintf(ap, sizeof(ap), "%s:%u",
-				 mg_addr_str(&e->addr, a, sizeof(a)), e->port);
+			mg_addr_port_str(&e->addr, e->port, ap, sizeof(ap));
 			out_obj_open(NULL);
 			out_str("address", "    %-22s", ap);
 			out_u64("cluster_id", " cluster %-3llu", e->cluster_id);
@@ -1125,7 +1291,7 @@ int mg_services_cmd(struct mg_cli *cli, int argc, char **argv)
 			fprintf(cli->err, "meshgate services add: %s\n", err);
 			return 2;
 		}
-		if (svc_find_vip(s, c.vip.addr[0], c.port, svc_ipproto(&c))) {
+		if (svc_find_vip(s, &c.vip, c.port, svc_ipproto(&c))) {
 			fprintf(cli->err, "meshgate services add: that VIP:port/proto has a service\n");
 			return 1;
 		}

@@ -32,9 +32,13 @@ struct mg_services;
 
 #define MG_SVC_VT_BACKEND	16	/* value type tag in the replicated state */
 
-/* Map file descriptors of the datapath's service maps. */
+/*
+ * Map file descriptors of the datapath's service maps; the IPv6 ones may
+ * be -1 (no IPv6 service is then written).
+ */
 struct mg_services_maps {
 	int svc, be, ring, rev;
+	int svc6, be6, rev6;
 };
 
 /*
@@ -89,7 +93,8 @@ int mg_services_cmd(struct mg_cli *cli, int argc, char **argv);
 /*
  * "vip ADDR port N [proto tcp|udp] [affinity any|local|remote]
  * [min_local N] [backend ADDR:PORT[:WEIGHT]]..." into svc (name set by
- * the caller).  Returns 0 or -EINVAL with a message in err.
+ * the caller); ADDR IPv4 or IPv6 ([ADDR] in a backend), one family per
+ * service.  Returns 0 or -EINVAL with a message in err.
  */
 int mg_services_parse_args(struct mg_cfg_service *svc, int argc,
 			   char **argv, char *err, size_t errlen);

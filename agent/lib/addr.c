@@ -118,6 +118,19 @@ const char *mg_addr_str(const struct mg_addr *addr, char *buf, size_t len)
 	return buf;
 }
 
+const char *mg_addr_port_str(const struct mg_addr *addr, unsigned int port,
+			     char *buf, size_t len)
+{
+	char a[MG_ADDRSTRLEN];
+
+	mg_addr_str(addr, a, sizeof(a));
+	if (addr->family == MG_AF_INET6)
+		snprintf(buf, len, "[%s]:%u", a, port);
+	else
+		snprintf(buf, len, "%s:%u", a, port);
+	return buf;
+}
+
 const char *mg_prefix_str(const struct mg_prefix *pfx, char *buf, size_t len)
 {
 	char a[MG_ADDRSTRLEN];

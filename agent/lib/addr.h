@@ -14,6 +14,7 @@ struct mg_prefix {
 
 #define MG_ADDRSTRLEN	46	/* INET6_ADDRSTRLEN */
 #define MG_PREFIXSTRLEN	(MG_ADDRSTRLEN + 4)
+#define MG_ADDRPORTSTRLEN	(MG_ADDRSTRLEN + 8)
 
 /* "192.0.2.1" or "2001:db8::1" -> addr.  Returns 0 or -EINVAL. */
 int mg_addr_parse(const char *s, struct mg_addr *addr);
@@ -22,6 +23,9 @@ int mg_prefix_parse(const char *s, struct mg_prefix *pfx);
 /* Writes into buf (MG_ADDRSTRLEN / MG_PREFIXSTRLEN); returns buf. */
 const char *mg_addr_str(const struct mg_addr *addr, char *buf, size_t len);
 const char *mg_prefix_str(const struct mg_prefix *pfx, char *buf, size_t len);
+/* "192.0.2.1:80" or "[2001:db8::1]:80" (MG_ADDRPORTSTRLEN); returns buf. */
+const char *mg_addr_port_str(const struct mg_addr *addr, unsigned int port,
+			     char *buf, size_t len);
 
 bool mg_addr_equal(const struct mg_addr *a, const struct mg_addr *b);
 /* Same family, same length, same network bits. */

@@ -127,7 +127,7 @@ static void run_err_case(void **state)
 			    BASE SVCSECT("web") k " = " v "\n",		\
 			    "t.conf:11: [service web] " k ": ")
 #define SERVICE_CASES							\
-	SVCBAD("vip", "fd00::1"),					\
+	SVCBAD("vip", "10.96.0.300"),					\
 	SVCBAD("port", "0"),						\
 	SVCBAD("proto", "sctp"),					\
 	SVCBAD("affinity", "near"),					\
@@ -136,6 +136,17 @@ static void run_err_case(void **state)
 	SVCBAD("backend", "10.1.0.20:0"),				\
 	SVCBAD("backend", "10.1.0.20:80 0"),				\
 	SVCBAD("backend", "fd00::20:80"),				\
+	SVCBAD("backend", "[fd00::20:80"),				\
+	SVCBAD("backend", "[fd00::20]80"),				\
+	SVCBAD("backend", "[10.1.0.20]:80"),				\
+	SVCBAD("backend", "[fd00::20]:0"),				\
+	ERR("IPv6 backend of an IPv4 VIP",				\
+	    BASE SVCSECT("web") "backend = [fd00::20]:80\n",		\
+	    "t.conf:11: [service web] backend: backend fd00::20 is IPv6 but the VIP is IPv4: one family per"), \
+	ERR("IPv4 backend of an IPv6 VIP",				\
+	    BASE "[service web6]\nvip = fd00:96::10\nport = 80\n"	\
+	    "backend = [fd00::20]:80\nbackend = 10.1.0.20:80\n",	\
+	    "t.conf:11: [service web6] backend: backend 10.1.0.20 is IPv4 but the VIP is IPv6: one family per"), \
 	SVCBAD("health_interval", "5"),					\
 	SVCBAD("rise", "0"),						\
 	SVCBAD("fall", "101"),						\
@@ -463,6 +474,31 @@ static void test_good_service(void **state)
 	assert_int_equal(cfg->services[1].rise, 2);
 	assert_int_equal(cfg->services[1].fall, 3);
 	assert_int_equal(cfg->services[1].n_backends, 0);
+}
+
+/* IPv6 VIPs with [ADDR]:PORT backends, beside an IPv4 one on the same port. */
+static void test_good_service6(void **state)
+{
+	expect_ok(BASE SVCSECT("web")
+		  "[service web6]\nvip = fd00:96::10\nport = 80\n"
+		  "backend = [fd00:1::20]:8080\n"
+		  "backend = [fd00:1::21]:8081 7\n"
+		  "[service other6]\nvip = fd00:96::11\nport = 80\n");
+	assert_int_equal(cfg->n_services, 3);
+	assert_string_equal(cfg->services[1].name, "web6");
+	assert_int_equal(cfg->services[1].vip.family, MG_AF_INET6);
+	assert_addr(&cfg->services[1].vip, "fd00:96::10");
+	assert_int_equal(cfg->services[1].port, 80);
+	assert_int_equal(cfg->services[1].n_backends, 2);
+	assert_int_equal(cfg->services[1].backends[0].addr.family,
+			 MG_AF_INET6);
+	assert_addr(&cfg->services[1].backends[0].addr, "fd00:1::20");
+	assert_int_equal(cfg->services[1].backends[0].port, 8080);
+	assert_int_equal(cfg->services[1].backends[0].weight, 100);
+	assert_addr(&cfg->services[1].backends[1].addr, "fd00:1::21");
+	assert_int_equal(cfg->services[1].backends[1].port, 8081);
+	assert_int_equal(cfg->services[1].backends[1].weight, 7);
+	assert_addr(&cfg->services[2].vip, "fd00:96::11");
 }
 
 static void test_good_full(void **state)
@@ -967,6 +1003,7 @@ int main(void)
 		cmocka_unit_test(test_good_defaults),
 		cmocka_unit_test(test_good_gossip),
 		cmocka_unit_test(test_good_ipv6_tunnels),
+		cmocka_unit_test(test_good_service6),
 		cmocka_unit_test(test_good_dual_stack),
 		cmocka_unit_test(test_good_v6_only_to_dual),
 		cmocka_unit_test(test_good_siblings),

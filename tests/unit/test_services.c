@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <cmocka.h>
 #include "services.h"
 
@@ -101,6 +102,20 @@ static void test_parse_good(void **state)
 	assert_int_equal(c.backends[1].port, 5354);
 	assert_int_equal(c.backends[1].weight, 7);
 
+	/* IPv6: [ADDR]:PORT[:WEIGHT] backends. */
+	assert_int_equal(parse("vip fd00:96::10 port 80 "
+			       "backend [fd00:1::20]:8080 "
+			       "backend [fd00:1::21]:8081:9", &c, err), 0);
+	assert_int_equal(c.vip.family, MG_AF_INET6);
+	assert_int_equal(c.n_backends, 2);
+	assert_int_equal(c.backends[0].addr.family, MG_AF_INET6);
+	assert_int_equal(c.backends[0].addr.addr[3], htonl(0x20));
+	assert_int_equal(c.backends[0].port, 8080);
+	assert_int_equal(c.backends[0].weight, 100);
+	assert_int_equal(c.backends[1].addr.addr[3], htonl(0x21));
+	assert_int_equal(c.backends[1].port, 8081);
+	assert_int_equal(c.backends[1].weight, 9);
+
 	/* The defaults. */
 	assert_int_equal(parse("port 80 vip 10.96.0.11", &c, err), 0);
 	assert_int_equal(c.proto, MG_SVC_TCP);
@@ -117,7 +132,14 @@ static void test_parse_bad(void **state)
 	} bad[] = {
 		{ "vip 10.96.0.10", "vip ADDR and port N are required" },
 		{ "port 80", "vip ADDR and port N are required" },
-		{ "vip fd00::1 port 80", "vip: \"fd00::1\" is not valid" },
+		{ "vip fd00::1: port 80", "vip: \"fd00::1:\" is not valid" },
+		{ "vip fd00::1 port 80 backend 10.1.0.1:80",
+		  "backend 10.1.0.1 is IPv4 but the VIP is IPv6: one family per service" },
+		{ "vip 10.96.0.10 port 80 backend [fd00::1]:80",
+		  "backend fd00::1 is IPv6 but the VIP is IPv4: one family per service" },
+		{ "vip fd00::1 port 80 backend fd00::2:80", "backend: \"fd00::2:80\" is not valid" },
+		{ "vip fd00::1 port 80 backend [fd00::2]:80:0", "backend: \"[fd00::2]:80:0\" is not valid" },
+		{ "vip fd00::1 port 80 backend [fd00::2]", "backend: \"[fd00::2]\" is not valid" },
 		{ "vip 10.96.0.10 port 0", "port: \"0\" is not valid" },
 		{ "vip 10.96.0.10 port 80 proto sctp", "proto: \"sctp\" is not valid" },
 		{ "vip 10.96.0.10 port 80 affinity near", "affinity: \"near\" is not valid" },
