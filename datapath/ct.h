@@ -66,10 +66,11 @@ static __always_inline int mg_rnat4_find(const struct mg_ct4_key *r,
 
 	if (cfg_cluster4 && r->daddr == cfg_cluster4) {
 		v = bpf_map_lookup_elem(&mg_rnat4, r);
-		if (!v)
-			return -1;
-		*out = *v;
-		return 0;
+		if (v) {
+			*out = *v;
+			return 0;
+		}
+		/* Else perhaps the host's own flow (tc.bpf.c), not SNATed. */
 	}
 	rev = bpf_map_lookup_elem(&mg_lbrev, &bk);
 	if (!rev)

@@ -42,8 +42,10 @@ static __always_inline int mg_fib_result(long rc, struct bpf_fib_lookup *p,
 		nh->mtu = p->mtu_result;
 		return 0;
 	}
-	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		nh->ifindex = p->ifindex;	/* where it would go */
 		return MG_DROP_NO_NEIGH;
+	}
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return MG_DROP_NO_ROUTE;
 	nh->ifindex = p->ifindex;
@@ -82,8 +84,10 @@ static __always_inline int mg_fib4(mg_ctx_t *ctx, __u32 saddr, __u32 daddr,
 	 * it must resolve.
 	 */
 	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED && cfg_cluster4 &&
-	    daddr == cfg_cluster4)
+	    daddr == cfg_cluster4) {
+		nh->ifindex = 0;
 		return MG_DROP_NO_NEIGH;
+	}
 	return mg_fib_result(rc, &p, nh);
 }
 
@@ -101,8 +105,10 @@ static __always_inline int mg_fib6(mg_ctx_t *ctx, const __u32 *saddr,
 	__builtin_memcpy(p.ipv6_dst, daddr, 16);
 	p.ifindex = mg_ctx_ifindex(ctx);
 	rc = bpf_fib_lookup(ctx, &p, sizeof(p), 0);
-	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED && mg_own6(daddr, cfg_cluster6))
+	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED && mg_own6(daddr, cfg_cluster6)) {
+		nh->ifindex = 0;
 		return MG_DROP_NO_NEIGH;
+	}
 	return mg_fib_result(rc, &p, nh);
 }
 

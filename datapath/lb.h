@@ -87,8 +87,16 @@ static __always_inline int mg_lb_forward(mg_ctx_t *ctx,
 	struct mg_nexthop nh;
 	int rc;
 
+	/* A GSO packet (TC) is cut to the route's MTU after us. */
 	rc = mg_fib4(ctx, ip->saddr, ip->daddr, ip->tos, ip->protocol,
-		     bpf_ntohs(ip->tot_len), &nh);
+		     mg_ctx_is_gso(ctx) ? 0 : bpf_ntohs(ip->tot_len), &nh);
+	/*
+	 * The host's own packet (TC) has nobody to take it back: the kernel
+	 * resolves the neighbour on the way out instead.
+	 */
+	if (MG_CTX_TC && rc == MG_DROP_NO_NEIGH && nh.ifindex)
+		return mg_exit(ctx, why,
+			       bpf_redirect_neigh(nh.ifindex, NULL, 0, 0));
 	if (rc == MG_DROP_NO_NEIGH || (!rc && !nh.ifindex))
 		return mg_exit(ctx, MG_LB_STACK, MG_ACT_PASS);
 	if (rc)

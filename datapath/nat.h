@@ -132,6 +132,7 @@ static __always_inline int mg_nat_reply4_icmp(struct iphdr *ip, void *l4,
 	struct nat_l4 none = { .check = NULL };
 	struct iphdr *q;
 	__u16 *qp, qcheck;
+	int snat;
 
 	if ((void *)(ic + 1) > end)
 		return 0;
@@ -158,6 +159,11 @@ static __always_inline int mg_nat_reply4_icmp(struct iphdr *ip, void *l4,
 	/* The error's own header: from the backend, or to us after SNAT. */
 	if (ip->saddr == q->daddr)
 		nat4_addr(ip, &ip->saddr, v->vip, &none);
+	/*
+	 * SNATed: another address, or (the host's own flows, whose client
+	 * is our SNAT address) only another port.
+	 */
+	snat = v->client != q->saddr || v->cport != qp[0];
 	if (ip->daddr == q->saddr && v->client != q->saddr)
 		nat4_addr(ip, &ip->daddr, v->client, &none);
 
@@ -168,7 +174,7 @@ static __always_inline int mg_nat_reply4_icmp(struct iphdr *ip, void *l4,
 	q->daddr = v->vip;
 	csum_replace2(&ic->checksum, qp[1], v->vport);
 	qp[1] = v->vport;
-	if (v->client != q->saddr) {
+	if (snat) {
 		csum_replace4(&q->check, q->saddr, v->client);
 		csum_replace4(&ic->checksum, q->saddr, v->client);
 		q->saddr = v->client;
@@ -187,7 +193,7 @@ static __always_inline int mg_nat_reply4_icmp(struct iphdr *ip, void *l4,
 		old = *l4c;
 		csum_replace4(l4c, k.saddr, v->vip);
 		csum_replace2(l4c, k.sport, v->vport);
-		if (v->client != k.daddr) {
+		if (snat) {
 			csum_replace4(l4c, k.daddr, v->client);
 			csum_replace2(l4c, k.dport, v->cport);
 		}
@@ -220,7 +226,8 @@ static __always_inline int mg_nat_reply4(struct iphdr *ip, void *l4, void *end,
 		return 0;
 	nat4_addr(ip, &ip->saddr, v->vip, &n);
 	nat4_port(&n.ports[0], v->vport, &n);
-	if (v->client != ip->daddr) {
+	/* SNATed (for the host's own flows: the port alone). */
+	if (v->client != ip->daddr || v->cport != n.ports[1]) {
 		nat4_addr(ip, &ip->daddr, v->client, &n);
 		nat4_port(&n.ports[1], v->cport, &n);
 	}

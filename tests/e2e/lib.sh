@@ -94,6 +94,11 @@ wire_gateway() {
 	napi_on ul "$g"
 	ul_mtu "$g" ul0 "$g"
 	nsx "$g" ip addr add "$5/24" dev ul0
+	# Checksums completed on the way out, as a NIC does on the wire: a
+	# veth hands the host's own packets (tc.bpf.c encapsulates them) to
+	# its peer with the inner checksum still to do, and the peer
+	# gateway's XDP would pass that on to a pod as it is.
+	nsx "$g" ethtool -K ul0 tx off >/dev/null 2>&1 || true
 }
 
 # topo_cluster K [PODS]: switch, gateway and pods of cluster K (no agent yet).

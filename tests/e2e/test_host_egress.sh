@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The gateway host's own traffic (DESIGN §2.6, TC egress): two clusters
+# whose gateways gossip; services with backends in cluster 2 (remote for
+# gw1) and in cluster 1 (local).  From gw1's own namespace, as a process on
+# the gateway would:
+#
+#   - the agent made its host device (mg0) with the TC program on its
+#     egress, and routes into it for cluster 2's prefix and both VIPs;
+#   - ping and a 20 MB TCP transfer to a pod of cluster 2 (GSO packets
+#     whose checksums the device completes, encapsulated by TC), seen on
+#     the underlay as VXLAN from gw1's cluster-side address;
+#   - TCP to the VIP with remote backends, and to the one with local ones;
+#   - a ping too big for the tunnel with DF: the datapath answers into the
+#     host, which learns the path MTU (1450) and then fits;
+#   - a restart keeps the routes (none doubled), `meshgate down` removes
+#     the device and its routes with it.
+set -u
+. "$(dirname "$0")/lib.sh"
+trap topo_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+SEED=$UL_NET.1
+VIP=10.96.0.10		# backends in cluster 2
+NEAR=10.96.0.11		# backends in cluster 1
+
+service_conf() {
+	cat <<CONF
+
+[service web]
+vip = $VIP
+port = 80
+health_interval = 200
+health_timeout = 150
+rise = 1
+CONF
+	[ "$1" = 2 ] && printf 'backend = %s:8080\n' "$(pod_ip 2 1)"
+	cat <<CONF
+
+[service near]
+vip = $NEAR
+port = 80
+health_interval = 200
+health_timeout = 150
+rise = 1
+CONF
+	[ "$1" = 1 ] && printf 'backend = %s:8080\n' "$(pod_ip 1 1)"
+	return 0
+}
+
+server() {	# K N: TCP server on pod N of cluster K that says who it is
+	local me
+	me=$(pod_ip "$1" "$2")
+	nsx_bg "c$1p$2" socat TCP-LISTEN:8080,reuseaddr,fork \
+		SYSTEM:"echo $me" >/dev/null 2>&1
+}
+
+# greet NS IP: the first line a TCP connection to IP:80 gets.
+greet() {
+	nsx "$1" timeout 5 bash -c 'exec 3<>/dev/tcp/'"$2"'/80 &&
+		read -t 4 -r who <&3 && echo "$who"' 2>/dev/null
+}
+
+# host_routes K: gateway K's routes of protocol 109 (meshgate), one a line.
+host_routes() { nsx "gw$1" ip -4 route show proto 109 | awk '{print $1}' | sort; }
+
+log "topology: clusters 1 and 2, a backend in each"
+topo_underlay && topo_cluster 1 2 && topo_cluster 2 2 || exit 1
+server 1 1
+server 2 1
+for k in 1 2; do
+	write_gossip_config "$k" "$k" "$SEED" >/dev/null
+	service_conf "$k" >>"$MGDIR/gw$k.conf"
+done
+for k in 1 2; do start_agent "$k" || exit 1; done
+check "the gateways see each other" wait_until 10 eval \
+	'all_alive 1 2 && all_alive 2 1'
+check "services healthy on gw1" wait_until 10 eval \
+	"mgctl 1 -j services list | jq -e '[.[] | .backend[]? | select(.in_use)] | length == 2' >/dev/null"
+
+# --- the device and its routes ---------------------------------------------
+check "gw1 has its host device mg0, without ARP" \
+	eval "nsx gw1 ip -d link show mg0 | grep -q NOARP"
+check "TC egress program on mg0" \
+	eval "nsx gw1 tc filter show dev mg0 egress | grep -q 'bpf.*direct-action'"
+want=$(printf '%s\n' 10.2.0.0/16 "$VIP" "$NEAR" | sort)
+check "routes into mg0: cluster 2's prefix and both VIPs" \
+	wait_until 5 eval '[ "$(host_routes 1)" = "$want" ]'
+check "from the cluster-side address" \
+	eval "nsx gw1 ip route get 10.2.0.11 | grep -q 'dev mg0 src 10.1.0.1'"
+check "status shows the host device and its routes" \
+	eval "mgctl 1 -j status | jq -e '.host_device == \"mg0\" and .host_routes == 3' >/dev/null"
+
+# --- host to a remote pod --------------------------------------------------
+cap="$MGDIR/ul.pcap"
+check "capture on gw1's underlay port" cap_start ul gw1 "$cap" udp port 4789
+enc0=$(stat_gw 1 encap)
+check "gw1 host pings a pod of cluster 2" \
+	nsx gw1 ping -q -c 3 -i 0.2 -W 2 "$(pod_ip 2 1)"
+cap_stop "$cap"
+check "encapsulated by the datapath (encap counted)" \
+	test "$(stat_gw 1 encap)" -ge $((enc0 + 3))
+check "on the wire: VXLAN VNI 1, inner 10.1.0.1 -> $(pod_ip 2 1)" test \
+	"$(tshark -r "$cap" -T fields -E separator=' ' -e vxlan.vni -e ip.src \
+		-e ip.dst -e icmp.type 2>/dev/null |
+	   grep -cx "1 $UL_NET.1,10.1.0.1 $UL_NET.2,$(pod_ip 2 1) 8")" -ge 3
+check "20 MB TCP from gw1 host to a pod of cluster 2, intact" \
+	tcp_transfer gw1 c2p2 "$(pod_ip 2 2)" 20000000 5001 30
+check "20 MB TCP from a pod of cluster 2 to gw1 host, intact" \
+	tcp_transfer c2p2 gw1 10.1.0.1 20000000 5002 30
+
+# --- host to VIPs ----------------------------------------------------------
+check "gw1 host to $VIP:80 reaches cluster 2's backend" \
+	eval '[ "$(greet gw1 $VIP)" = "$(pod_ip 2 1)" ]'
+check "gw1 host to $NEAR:80 reaches cluster 1's backend" \
+	eval '[ "$(greet gw1 $NEAR)" = "$(pod_ip 1 1)" ]'
+check "ten more of each" eval '
+	for i in $(seq 1 10); do
+		[ "$(greet gw1 $VIP)" = "$(pod_ip 2 1)" ] &&
+		[ "$(greet gw1 $NEAR)" = "$(pod_ip 1 1)" ] || exit 1
+	done'
+
+# --- path MTU --------------------------------------------------------------
+big0=$(stat_gw 1 icmp_frag_needed)
+nsx gw1 ping -c 1 -W 2 -M do -s 1472 "$(pod_ip 2 1)" >/dev/null 2>&1
+check "too big with DF: frag-needed counted" \
+	test "$(stat_gw 1 icmp_frag_needed)" -gt "$big0"
+check "the host learnt the path MTU 1450" \
+	eval "nsx gw1 ip route get $(pod_ip 2 1) | grep -q 'mtu 1450'"
+check "1450-byte packets then fit" \
+	nsx gw1 ping -q -c 2 -i 0.2 -W 2 -M do -s 1422 "$(pod_ip 2 1)"
+
+# --- restart and down ------------------------------------------------------
+stop_agent 1
+check "routes stay while the agent is down" \
+	eval '[ "$(host_routes 1)" = "$want" ]'
+check "host traffic still flows without the agent" \
+	nsx gw1 ping -q -c 2 -i 0.2 -W 2 "$(pod_ip 2 1)"
+start_agent 1 || exit 1
+check "after a restart: the same routes, none doubled" \
+	wait_until 5 eval '[ "$(host_routes 1)" = "$want" ]'
+check "one TC filter on mg0" \
+	test "$(nsx gw1 tc filter show dev mg0 egress | grep -c 'direct-action')" -eq 1
+check "host to a remote pod after the restart" \
+	nsx gw1 ping -q -c 2 -i 0.2 -W 2 "$(pod_ip 2 1)"
+stop_agent 1
+check "meshgate down removes mg0" mgcli 1 down
+check "mg0 and its routes are gone" \
+	eval '! nsx gw1 ip link show mg0 >/dev/null 2>&1 && [ -z "$(host_routes 1)" ]'
+
+summary
