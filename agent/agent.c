@@ -60,6 +60,22 @@ static int agent_view(struct agent *a)
 	return err;
 }
 
+/*
+ * The host device's MTU: the underlay's less the tunnel's overhead (the
+ * larger, IPv6's, when we have an IPv6 tunnel address); 0 when unknown.
+ */
+static unsigned int agent_host_mtu(struct agent *a)
+{
+	struct mg_nl_link l;
+	unsigned int over = mg_config_tunnel(a->cfg, MG_AF_INET6) ?
+			    MG_ENCAP6_LEN : MG_ENCAP4_LEN;
+	int idx = mg_nl_ifindex(a->cfg->underlay_if);
+
+	if (idx <= 0 || mg_nl_link_get(a->nl, idx, &l) || l.mtu < 576 + over)
+		return 0;
+	return l.mtu - over;
+}
+
 /* The host's routes into its device: remote prefixes and VIPs. */
 static void agent_sync_host(struct agent *a)
 {
@@ -491,8 +507,9 @@ int mg_agent_run(const struct mg_config *cfg)
 			memcpy(src6.addr, s.cluster6, sizeof(src6.addr));
 		}
 		/* Forwarding for the pods does not depend on it. */
-		if (mg_hostroute_open(a->nl, &a->dp, cfg->host_dev, &src4,
-				      &src6, &a->host))
+		if (mg_hostroute_open(a->nl, &a->dp, cfg->host_dev,
+				      agent_host_mtu(a), &src4, &src6,
+				      &a->host))
 			pr_warn("running without host egress: the host's own "
 				"traffic to remote pods and VIPs does not "
 				"take the mesh");

@@ -66,8 +66,8 @@ static void pin_prog(struct mg_dp *dp, const char *dev)
 }
 
 int mg_hostroute_open(struct mg_nl *nl, struct mg_dp *dp, const char *dev,
-		      const struct mg_addr *src4, const struct mg_addr *src6,
-		      struct mg_hostroute **out)
+		      unsigned int mtu, const struct mg_addr *src4,
+		      const struct mg_addr *src6, struct mg_hostroute **out)
 {
 	struct mg_hostroute *h;
 	int err, idx;
@@ -80,7 +80,7 @@ int mg_hostroute_open(struct mg_nl *nl, struct mg_dp *dp, const char *dev,
 		h->src4 = *src4;
 	if (src6)
 		h->src6 = *src6;
-	idx = mg_nl_host_dev(nl, dev, 0);
+	idx = mg_nl_host_dev(nl, dev, mtu);
 	if (idx < 0) {
 		pr_err("host device %s: %s", dev, strerror(-idx));
 		free(h);
@@ -97,8 +97,8 @@ int mg_hostroute_open(struct mg_nl *nl, struct mg_dp *dp, const char *dev,
 	if (err < 0)
 		pr_warn("routes of an earlier run: %s", strerror(-err));
 	qsort(h->have, h->n_have, sizeof(*h->have), pfx_cmp);
-	pr_info("%s: host egress attached, %zu routes from an earlier run",
-		dev, h->n_have);
+	pr_info("%s: host egress attached (MTU %u), %zu routes from an "
+		"earlier run", dev, mtu, h->n_have);
 	*out = h;
 	return 0;
 }

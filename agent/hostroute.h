@@ -21,12 +21,14 @@ struct mg_hostroute;
 
 /*
  * Create (or take over) device dev, attach TC egress there, and learn the
- * routes an earlier run left (protocol MG_NL_RTPROT).  src4/src6: the
+ * routes an earlier run left (protocol MG_NL_RTPROT).  mtu: the device's
+ * (what fits the tunnel, so the host sizes its packets, and fragments
+ * for it, before they are encapsulated; 0: as it is).  src4/src6: the
  * routes' source per family (family 0: the kernel's choice).
  */
 int mg_hostroute_open(struct mg_nl *nl, struct mg_dp *dp, const char *dev,
-		      const struct mg_addr *src4, const struct mg_addr *src6,
-		      struct mg_hostroute **out);
+		      unsigned int mtu, const struct mg_addr *src4,
+		      const struct mg_addr *src6, struct mg_hostroute **out);
 void mg_hostroute_free(struct mg_hostroute *h);
 
 /*

@@ -533,7 +533,8 @@ int mg_nl_routes(struct mg_nl *nl, __u32 table, __u8 protocol,
 
 /* --- the host's own device and routes -------------------------------------- */
 
-static int link_flags_up(struct mg_nl *nl, int ifindex, unsigned int flags)
+static int link_flags_up(struct mg_nl *nl, int ifindex, unsigned int flags,
+			 unsigned int mtu)
 {
 	char buf[NL_REQ_SIZE] __attribute__((aligned(4))) = { 0 };
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -544,6 +545,8 @@ static int link_flags_up(struct mg_nl *nl, int ifindex, unsigned int flags)
 	ifi->ifi_index = ifindex;
 	ifi->ifi_flags = flags;
 	ifi->ifi_change = flags;
+	if (mtu)
+		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
 	return nl_talk(nl, nlh, NULL, NULL);
 }
 
@@ -600,9 +603,9 @@ int mg_nl_host_dev(struct mg_nl *nl, const char *name, unsigned int mtu)
 	/* A veth's peer up too, or the device has no carrier. */
 	snprintf(peer, sizeof(peer), "%sp", name);
 	err = mg_nl_ifindex(peer);
-	if (err > 0 && (err = link_flags_up(nl, err, IFF_UP)))
+	if (err > 0 && (err = link_flags_up(nl, err, IFF_UP, mtu)))
 		return err;
-	err = link_flags_up(nl, idx, IFF_UP | IFF_NOARP);
+	err = link_flags_up(nl, idx, IFF_UP | IFF_NOARP, mtu);
 	return err ? err : idx;
 }
 

@@ -243,8 +243,8 @@ const char *mg_nl_event_name(enum mg_nl_event_type type);
 #define MG_NL_RTPROT	109
 
 /*
- * Create device name (with mtu, 0: the kernel's) unless it exists, and set
- * it up without ARP, so that a route into it resolves no neighbour: a
+ * Create device name unless it exists, and set it up without ARP and with
+ * mtu (0: as it is), so that a route into it resolves no neighbour: a
  * dummy, or where the kernel has none one end of a veth pair (the other,
  * <name>p, takes what is sent and drops it).  Returns its ifindex or
  * -errno.
