@@ -1046,6 +1046,19 @@ static const struct mg_addr *peer_send_addr(const struct mg_config *cfg,
  * Tunnel addresses: one per family on each gateway, unique across the
  * mesh, and every peer reachable from one of ours (same family).
  */
+/* The host device is one of the agent's own, never a gateway NIC. */
+static void check_host_dev(struct cfg_parse *ps)
+{
+	const struct mg_config *cfg = ps->cfg;
+
+	if (!strcmp(cfg->host_dev, cfg->cluster_if) ||
+	    !strcmp(cfg->host_dev, cfg->underlay_if))
+		cfg_err(ps, ps->key_line[0][K_HOST_DEVICE], "gateway",
+			"host_device", "%s is a gateway interface: the agent "
+			"makes this device itself (or \"none\")",
+			cfg->host_dev);
+}
+
 static void check_tunnels(struct cfg_parse *ps)
 {
 	struct mg_config *cfg = ps->cfg;
@@ -1249,6 +1262,7 @@ int mg_config_load_string(struct mg_config *cfg, const char *path,
 	check_clusters(ps);
 	check_tunnels(ps);
 	check_cidrs(ps);
+	check_host_dev(ps);
 	if (ps->errors)
 		err = -EINVAL;
 out:

@@ -256,6 +256,12 @@ static void run_err_case(void **state)
 	GWKEY("mss_clamp", "65496"),					\
 	GWKEY("mss_clamp", "1400x"),					\
 	GWKEY("udp6_checksum", "maybe"),				\
+	GWKEY("host_device", X16),					\
+	GWKEY("host_device", "mg/0"),					\
+	ERR("host_device a gateway interface",				\
+	    CL("east", "1", "10.1.0.0/16") GW("192.168.100.1", "eth0")	\
+	    "host_device = eth0\n",					\
+	    "t.conf:8: [gateway] host_device: eth0 is a gateway interface"), \
 	GWKEY("name", "gw 1"),						\
 	GWKEY("name", X64),						\
 	GWKEY("xdp_mode", "offload"),					\
@@ -605,6 +611,7 @@ static void test_good_defaults(void **state)
 	assert_int_equal(cfg->fragment, MG_FRAGMENT_DROP);
 	assert_int_equal(cfg->mss_clamp, 0);
 	assert_int_equal(cfg->udp6_checksum, 1);
+	assert_string_equal(cfg->host_dev, "mg0");
 	assert_int_equal(cfg->n_peers, 0);
 	assert_int_equal(cfg->n_cidrs, 1);
 }
@@ -626,6 +633,7 @@ static void test_good_dual_stack(void **state)
 	expect_ok(CL("east", "1", "10.1.0.0/16") "cidr = fd00:1::/64\n"
 		  GW("192.168.100.1", "eth0") "tunnel_address = fd00:100::1\n"
 		  "fragment = stack\nmss_clamp = auto\nudp6_checksum = no\n"
+		  "host_device = none\n"
 		  PEER("v4-gw", "west", "2", "192.168.100.2", "10.2.0.0/16")
 		  PEER("v6-gw", "north", "3", "fd00:100::3", "fd00:3::/64")
 		  PEER("both-gw", "south", "4", "fd00:100::4", "10.4.0.0/16")
@@ -641,6 +649,7 @@ static void test_good_dual_stack(void **state)
 	assert_int_equal(cfg->fragment, MG_FRAGMENT_STACK);
 	assert_int_equal(cfg->mss_clamp, MG_CFG_MSS_AUTO);
 	assert_int_equal(cfg->udp6_checksum, 0);
+	assert_string_equal(cfg->host_dev, "none");
 }
 
 /* An IPv6-only gateway sends to a dual-stack peer over IPv6. */
