@@ -74,11 +74,14 @@ static __always_inline void mg_outer6_fill(struct ipv6hdr *ip,
 /*
  * The UDP checksum of VXLAN over IPv6 (RFC 6935 and 6936 allow zero only
  * where the receiver accepts it: a Linux vxlan device needs
- * udp6zerocsumrx).  Covers the whole inner frame.
+ * udp6zerocsumrx).  Covers the whole inner frame: isum is its sum when
+ * the caller knows it (mg_inner_lco()), else -1 and it is summed here.
+ * udp and the VXLAN header behind it are filled in.
  */
-static __always_inline int mg_udp6_csum(mg_ctx_t *ctx,
-					struct ipv6hdr *ip, struct udphdr *udp)
+static __always_inline int mg_udp6_csum(mg_ctx_t *ctx, struct ipv6hdr *ip,
+					struct udphdr *udp, int isum)
 {
+	__u64 sum64;
 	int sum;
 
 	udp->check = 0;
@@ -89,11 +92,17 @@ static __always_inline int mg_udp6_csum(mg_ctx_t *ctx,
 	 */
 	if (!cfg_udp6_csum || MG_CTX_TC)
 		return 0;
-	sum = (__u16)~csum_fold64(ipv6_pseudo_sum((__u32 *)&ip->saddr,
-						  (__u32 *)&ip->daddr,
-						  bpf_ntohs(udp->len),
-						  IPPROTO_UDP));
-	sum = mg_csum_pkt(ctx, (void *)udp - (void *)(long)ctx->data, sum);
+	sum64 = ipv6_pseudo_sum((__u32 *)&ip->saddr, (__u32 *)&ip->daddr,
+				bpf_ntohs(udp->len), IPPROTO_UDP);
+	if (isum >= 0) {
+		const __u32 *w = (const __u32 *)udp;	/* UDP and VXLAN */
+
+		sum64 += (__u64)w[0] + w[1] + w[2] + w[3] + (__u32)isum;
+		udp->check = csum_fold64(sum64) ?: 0xffff;
+		return 0;
+	}
+	sum = mg_csum_pkt(ctx, (void *)udp - (void *)(long)ctx->data,
+			  (__u16)~csum_fold64(sum64));
 	if (sum < 0)
 		return -MG_DROP_HEADROOM;
 	udp->check = (__u16)~sum ?: 0xffff;
@@ -102,13 +111,14 @@ static __always_inline int mg_udp6_csum(mg_ctx_t *ctx,
 
 /*
  * Push outer Ethernet/IP/UDP/VXLAN in front of the frame, to gw (IPv4 or
- * IPv6).  inner_len is the inner Ethernet frame's length.  All packet
- * pointers are stale after.
+ * IPv6).  inner_len is the inner Ethernet frame's length, isum its one's
+ * complement sum or -1 (for the UDP checksum over IPv6: mg_udp6_csum()).
+ * All packet pointers are stale after.
  */
 static __always_inline int mg_encap(mg_ctx_t *ctx,
 				    const struct mg_addr *gw,
 				    const struct mg_nexthop *nh, __u32 hash,
-				    __u8 tos, __u32 inner_len)
+				    __u8 tos, __u32 inner_len, int isum)
 {
 	__u32 olen = gw->family == MG_AF_INET ? MG_ENCAP4_LEN : MG_ENCAP6_LEN;
 	__u32 udp_len = inner_len + sizeof(struct udphdr) +
@@ -159,7 +169,7 @@ static __always_inline int mg_encap(mg_ctx_t *ctx,
 		udp->dest = cfg_vxlan_port;
 		udp->len = bpf_htons(udp_len);
 		mg_vxlan_fill(vx);
-		return mg_udp6_csum(ctx, ip, udp);
+		return mg_udp6_csum(ctx, ip, udp, isum);
 	}
 }
 
@@ -207,7 +217,7 @@ static __always_inline int mg_encap_reverse(mg_ctx_t *ctx,
 		__builtin_memcpy(peer, &ip->saddr, 16);
 		mg_outer6_fill(ip, (__u32 *)&ip->daddr, peer, 0,
 			       bpf_ntohs(udp->source), udp_len);
-		return mg_udp6_csum(ctx, ip, udp);
+		return mg_udp6_csum(ctx, ip, udp, -1);
 	}
 }
 

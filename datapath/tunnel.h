@@ -126,6 +126,87 @@ static __always_inline __u16 mg_mss_for(mg_ctx_t *ctx,
 }
 
 /*
+ * The one's complement sum (folded, not complemented) of the frame at
+ * ctx's start, taken from its inner TCP, UDP, ICMP or ICMPv6 checksum
+ * instead of its every byte, as the kernel's local checksum offload does
+ * (Documentation/networking/checksum-offloads.rst): a segment with a
+ * right checksum sums to the complement of its pseudo-header's sum (ICMP
+ * has none: to zero), so the frame sums to its Ethernet and IP headers
+ * plus that.  -1 where this does not hold or cannot be known: fragments
+ * (the checksum covers the datagram), IPv4 options, IPv6 extension
+ * headers, bytes past the IP packet, UDP without a checksum, any other
+ * protocol.  A wrong inner checksum makes the outer one wrong too: the
+ * packet is dropped at the tunnel's far end instead of by the pod.
+ */
+static __always_inline int mg_inner_lco(mg_ctx_t *ctx,
+					const struct mg_inner *in)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	const __u32 *w = data;
+	__u64 sum = 0, ps;
+	__u32 l4len;
+	__u8 *l4;
+	int i;
+
+	if (in->frag || data_end - data != ETH_HLEN + in->l3_len)
+		return -1;
+	if (in->family == MG_AF_INET) {
+		struct iphdr *ip = data + ETH_HLEN;
+
+		if ((void *)(ip + 1) > data_end || ip->ihl != 5)
+			return -1;
+		l4 = (void *)(ip + 1);
+		l4len = in->l3_len - sizeof(*ip);
+		/* Ethernet and IP: 34 bytes. */
+#pragma unroll
+		for (i = 0; i < 8; i++)
+			sum += w[i];
+		sum += *(__u16 *)&w[8];
+		ps = (__u64)ip->saddr + ip->daddr +
+		     bpf_htonl((__u32)in->proto) + bpf_htonl(l4len);
+	} else {
+		struct ipv6hdr *ip = data + ETH_HLEN;
+
+		if ((void *)(ip + 1) > data_end || ip->nexthdr != in->proto)
+			return -1;
+		l4 = (void *)(ip + 1);
+		l4len = in->l3_len - sizeof(*ip);
+		/*
+		 * Ethernet and the IP header's first 8 bytes (22): its
+		 * addresses are in the pseudo-header too, and cancel out.
+		 */
+#pragma unroll
+		for (i = 0; i < 5; i++)
+			sum += w[i];
+		sum += *(__u16 *)&w[5];
+		ps = bpf_htonl((__u32)in->proto) + bpf_htonl(l4len);
+	}
+	switch (in->proto) {
+	case IPPROTO_TCP:
+		if ((void *)(l4 + 20) > data_end)
+			return -1;
+		break;
+	case IPPROTO_UDP:
+		if ((void *)(l4 + 8) > data_end || !*(__u16 *)(l4 + 6))
+			return -1;
+		break;
+	case IPPROTO_ICMP:
+		if (in->family != MG_AF_INET || (void *)(l4 + 4) > data_end)
+			return -1;
+		return (__u16)~csum_fold64(sum);
+	case IPPROTO_ICMPV6:
+		if (in->family != MG_AF_INET6 || (void *)(l4 + 4) > data_end)
+			return -1;
+		break;
+	default:
+		return -1;
+	}
+	sum += csum_fold64(ps);		/* minus the pseudo-header */
+	return (__u16)~csum_fold64(sum);
+}
+
+/*
  * An IPv4 packet without DF too big for where it goes: to the kernel
  * (which fragments it on its own path) or dropped, as configured.
  */
@@ -236,7 +317,9 @@ static __always_inline int mg_egress(mg_ctx_t *ctx, struct ethhdr *eth,
 	mg_mesh_mac(eth->h_source, cfg_cluster_id);
 	mg_mesh_mac(eth->h_dest, cid);
 
-	rc = mg_encap(ctx, gw, &nh, hash, tos, len);
+	rc = mg_encap(ctx, gw, &nh, hash, tos, len,
+		      gw->family == MG_AF_INET6 && cfg_udp6_csum &&
+		      !MG_CTX_TC ? mg_inner_lco(ctx, in) : -1);
 	if (rc < 0)
 		return mg_exit(ctx, -rc, MG_ACT_DROP);
 	return mg_exit(ctx, why, mg_ctx_xmit(ctx, nh.ifindex));

@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -229,6 +230,68 @@ static void eg6_frag(struct pkt *p, uint16_t offset, bool more)
 static void eg6_frag_first(struct pkt *p) { eg6_frag(p, 0, true); }
 static void eg6_frag_later(struct pkt *p) { eg6_frag(p, 8, false); }
 
+/*
+ * Over the IPv6 underlay the outer UDP checksum is derived from the inner
+ * L4 checksum where that covers the rest of the frame (tunnel.h,
+ * mg_inner_lco), else summed byte by byte: every kind of inner packet,
+ * the expected checksum always summed from scratch here.
+ */
+static void eg6_l4(struct pkt *p, uint8_t proto, size_t n)
+{
+	pkt_eth(p, gw_mac, pod_mac, ETH_P_IPV6);
+	pkt_ip6x(p, POD6, REMOTE6_3, proto, 64, 0, 0x2468a);
+	if (proto == IPPROTO_UDP)
+		pkt_udp(p, 5353, 53, true);
+	else if (proto == IPPROTO_ICMPV6)
+		pkt_icmp6(p, 128, 0, 0x12340001);
+	pkt_data(p, n, 9);
+}
+
+static void eg4_l4f(struct pkt *p, uint8_t proto, bool csum, size_t n,
+		    uint16_t frag)
+{
+	pkt_eth(p, gw_mac, pod_mac, ETH_P_IP);
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = POD4, .daddr = REMOTE4_3,
+				      .proto = proto, .ttl = 64,
+				      .frag_off = frag });
+	if (proto == IPPROTO_UDP)
+		pkt_udp(p, 5353, 53, csum);
+	else if (proto == IPPROTO_ICMP)
+		pkt_icmp_echo(p, 0x77, 1);
+	pkt_data(p, n, 9);
+}
+
+static void eg4_l4(struct pkt *p, uint8_t proto, bool csum, size_t n)
+{
+	eg4_l4f(p, proto, csum, n, 0);
+}
+
+static void eg6_udp6(struct pkt *p) { eg6_l4(p, IPPROTO_UDP, 33); }
+static void eg6_icmp6(struct pkt *p) { eg6_l4(p, IPPROTO_ICMPV6, 56); }
+static void eg6_other6(struct pkt *p) { eg6_l4(p, IPPROTO_GRE, 21); }
+static void eg4_udp_over6(struct pkt *p) { eg4_l4(p, IPPROTO_UDP, true, 17); }
+static void eg4_udp0_over6(struct pkt *p) { eg4_l4(p, IPPROTO_UDP, false, 17); }
+static void eg4_icmp_over6(struct pkt *p) { eg4_l4(p, IPPROTO_ICMP, true, 40); }
+/* More fragments: the UDP checksum covers the whole datagram. */
+static void eg4_frag_over6(struct pkt *p) { eg4_l4f(p, IPPROTO_UDP, true, 24, 0x2000); }
+
+static void eg6_dstopts6(struct pkt *p)
+{
+	pkt_eth(p, gw_mac, pod_mac, ETH_P_IPV6);
+	pkt_ip6(p, POD6, REMOTE6_3, IPPROTO_DSTOPTS, 64);
+	pkt_ip6_ext(p, IPPROTO_TCP, 8);
+	tcp_data(p, 16);
+}
+
+static void eg6_frag_first6(struct pkt *p)
+{
+	pkt_eth(p, gw_mac, pod_mac, ETH_P_IPV6);
+	pkt_ip6(p, POD6, REMOTE6_3, IPPROTO_FRAGMENT, 64);
+	pkt_ip6_frag(p, IPPROTO_UDP, 0, true, 0xabce);
+	pkt_udp(p, 5001, 53, true);
+	pkt_data(p, 64, 3);
+}
+
 /* ND and other traffic of the kernel's. */
 static void nd_ns(struct pkt *p)
 {
@@ -410,6 +473,26 @@ static const struct dp6_case base_cases[] = {
 	  .reason = MG_ENCAP, .want = ENCAP },
 	{ "encap later fragment", eg6_frag_later, .verdict = XDP_TX,
 	  .reason = MG_ENCAP, .want = ENCAP },
+	/* The outer UDP checksum over IPv6, derived or summed. */
+	{ "encap ipv6 udp over ipv6", eg6_udp6, .verdict = XDP_TX,
+	  .reason = MG_ENCAP, .want = ENCAP },
+	{ "encap icmpv6 over ipv6", eg6_icmp6, .verdict = XDP_TX,
+	  .reason = MG_ENCAP, .want = ENCAP },
+	{ "encap ipv6 gre over ipv6 (summed)", eg6_other6, .verdict = XDP_TX,
+	  .reason = MG_ENCAP, .want = ENCAP },
+	{ "encap ipv4 udp over ipv6", eg4_udp_over6, .verdict = XDP_TX,
+	  .reason = MG_ENCAP, .want = ENCAP },
+	{ "encap ipv4 udp without checksum over ipv6 (summed)",
+	  eg4_udp0_over6, .verdict = XDP_TX, .reason = MG_ENCAP,
+	  .want = ENCAP },
+	{ "encap ipv4 icmp over ipv6", eg4_icmp_over6, .verdict = XDP_TX,
+	  .reason = MG_ENCAP, .want = ENCAP },
+	{ "encap dstopts over ipv6 (summed)", eg6_dstopts6,
+	  .verdict = XDP_TX, .reason = MG_ENCAP, .want = ENCAP },
+	{ "encap first fragment over ipv6 (summed)", eg6_frag_first6,
+	  .verdict = XDP_TX, .reason = MG_ENCAP, .want = ENCAP },
+	{ "encap ipv4 first fragment over ipv6 (summed)", eg4_frag_over6,
+	  .verdict = XDP_TX, .reason = MG_ENCAP, .want = ENCAP },
 	{ "egress ipv6 hop limit 1: to the kernel", eg6_over4,
 	  .edit = { IP6_HLIM(0, 1) },
 	  .verdict = XDP_PASS, .reason = MG_TTL_EXCEEDED },
@@ -766,6 +849,57 @@ static void test_udp6_checksum_lengths(void **state)
 	}
 }
 
+/* in goes out over IPv6 with a UDP checksum right for its bytes. */
+static void expect_udp6_csum(const struct pkt *in, const char *what)
+{
+	struct pkt out;
+	uint32_t sum = 0;
+	size_t ulen;
+
+	mgt_dp_check(&env.dp, in, &out, 0, MG_ENCAP, XDP_TX);
+	assert_int_equal(out.len, in->len + 70);
+	ulen = out.len - 54;
+	for (size_t i = 22; i < 54; i += 2)
+		sum += pkt_get16(&out, i);
+	sum += IPPROTO_UDP + ulen;
+	if (pkt_csum(out.data + 54, ulen, sum) != 0)
+		fail_msg("%s: udp checksum 0x%04x is wrong", what,
+			 pkt_get16(&out, 60));
+}
+
+/*
+ * Where no inner checksum covers the frame: bytes past the inner IP packet
+ * (Ethernet padding), and a first fragment, whose UDP checksum covers the
+ * datagram (here: a checksum of other bytes than this fragment's).
+ */
+static void test_udp6_checksum_not_derived(void **state)
+{
+	struct pkt in;
+
+	for (size_t k = 1; k <= 9; k++) {
+		char what[32];
+
+		pkt_init(&in);
+		pod6(&in, REMOTE6_3, 32);
+		pkt_finish(&in);
+		for (size_t i = 0; i < k; i++)
+			in.data[in.len + i] = 0x40 + i;
+		in.len += k;
+		snprintf(what, sizeof(what), "%zu bytes past the packet", k);
+		expect_udp6_csum(&in, what);
+	}
+	pkt_init(&in);
+	eg4_frag_over6(&in);
+	pkt_finish(&in);
+	pkt_put16(&in, pkt_off(&in, PKT_UDP, 0) + 6, 0x1234);
+	expect_udp6_csum(&in, "ipv4 first fragment");
+	pkt_init(&in);
+	eg6_frag_first6(&in);
+	pkt_finish(&in);
+	pkt_put16(&in, pkt_off(&in, PKT_UDP, 0) + 6, 0x1234);
+	expect_udp6_csum(&in, "ipv6 first fragment");
+}
+
 static void vx4_over4(struct pkt *p) { outer4(p); inner4(p, 2, REMOTE4_2, 40); }
 
 /* One packet through the datapath, built as a table row would be. */
@@ -835,6 +969,7 @@ static void test_decap_cache_expires(void **state)
 static const struct CMUnitTest base_extra[] = {
 	cmocka_unit_test(test_fragments_one_flow),
 	cmocka_unit_test(test_udp6_checksum_lengths),
+	cmocka_unit_test(test_udp6_checksum_not_derived),
 	cmocka_unit_test(test_decap_cached_mtu),
 	cmocka_unit_test(test_decap_cache_expires),
 };
