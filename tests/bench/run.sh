@@ -30,6 +30,10 @@ gossip_converge_p99_ms_64|ms|< 1000 (goal 500)
 gossip_failover_ms|ms|< 3000, lan, 64 agents (goal 2000)
 gossip_failover_max_ms|ms|< 3000
 agent_rss_mib_100k|MiB|< 32
+encap6_ns|ns|(over xdp_pass) <= 1.2x encap_ns over it
+decap6_ns|ns|(over xdp_pass) <= 1.2x decap_ns over it
+decap_fib_ns|ns|decap_ns, next hop not kept (a new flow)
+decap6_fib_ns|ns|decap6_ns, next hop not kept (a new flow)
 lb_established_ns|ns|(over xdp_pass) <= 1.5x encap_ns over it
 lb_newflow_ns|ns|(over xdp_pass) <= 3x encap_ns over it
 lb_failover_backend_ms|ms|health interval x fall + gossip (200 ms x 2 here)
