@@ -13,6 +13,7 @@
 #include "config.h"
 #include "maps.h"
 #include "ctx.h"
+#include "hash.h"
 
 #ifndef AF_INET
 #define AF_INET 2
@@ -122,8 +123,9 @@ static __always_inline int mg_fib6(mg_ctx_t *ctx, const __u32 *saddr,
  * returns it in mtu_result), which the caller checks the packet against
  * as it does after a lookup that found it too big; an unresolved
  * neighbour is never kept, so the kernel resolves it on the next packet
- * as before.  Internal to the datapath: not pinned, empty again with
- * every program the agent loads.
+ * as before.  A lookup is kept from the second time it is asked within
+ * the TTL on (mg_fibc_seen below).  Internal to the datapath: not pinned,
+ * empty again with every program the agent loads.
  */
 #define MG_FIBC_TTL_NS		(50 * 1000 * 1000ULL)
 #define MG_FIBC_ENTRIES		16384
@@ -145,6 +147,27 @@ struct {
 	__type(key, struct mg_fibc_key);
 	__type(value, struct mg_fibc_val);
 } mg_fibc SEC(".maps");
+
+/*
+ * A lookup is kept only the second time it is asked within the TTL: a
+ * one-packet flow (a DNS query, a SYN that goes nowhere) would pay for
+ * an insert (and an eviction) it never gets back.  Per CPU, one slot per
+ * hash of the key, the hash and when it was asked.
+ */
+#define MG_FIBC_SEEN		4096
+
+struct mg_fibc_seen {
+	__u32 hash;
+	__u32 pad;
+	__u64 when;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MG_FIBC_SEEN);
+	__type(key, __u32);
+	__type(value, struct mg_fibc_seen);
+} mg_fibc_seen SEC(".maps");
 
 /* Room for a key and a value, off the stack (which the paths fill up). */
 struct mg_fibc_scratch {
@@ -197,6 +220,24 @@ static __always_inline int mg_fib_cached(mg_ctx_t *ctx,
 	nh->mtu = p->mtu_result;
 	__builtin_memcpy(nh->smac, p->smac, 6);
 	__builtin_memcpy(nh->dmac, p->dmac, 6);
+	if (!c) {
+		const __u32 *k = (const __u32 *)&t->key;
+		struct mg_fibc_seen *seen;
+		__u32 h, slot;
+
+		/* family, proto, ifindex, tos: words 0, 2, 3; addresses: 4..11 */
+		h = mg_hash3(k[0] ^ k[2] ^ k[3], k[4] ^ k[5] ^ k[6] ^ k[7],
+			     k[8] ^ k[9] ^ k[10] ^ k[11]);
+		slot = h % MG_FIBC_SEEN;
+		seen = bpf_map_lookup_elem(&mg_fibc_seen, &slot);
+		if (!seen)
+			return 0;
+		if (seen->hash != h || now - seen->when >= MG_FIBC_TTL_NS) {
+			seen->hash = h;
+			seen->when = now;
+			return 0;
+		}
+	}
 	t->val.expires = now + MG_FIBC_TTL_NS;
 	t->val.nh = *nh;
 	bpf_map_update_elem(&mg_fibc, &t->key, &t->val, BPF_ANY);

@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <cmocka.h>
+#include <bpf/bpf.h>
 #include "lib/dptest.h"
 #include "lib/netns.h"
 
@@ -912,16 +913,63 @@ static void one(void (*fn)(struct pkt *), struct pkt *in, struct pkt *out,
 	mgt_dp_check(&env.dp, in, out, 0, reason, verdict);
 }
 
+/* Entries in mg_fibc, the cluster side's next hops kept (fib.h). */
+static int fibc_entries(void)
+{
+	int fd = mgt_dp_map(&env.dp, "mg_fibc"), n = 0;
+	uint8_t key[64], next[64];
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, sizeof(key));
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+static void fibc_clear(void)
+{
+	int fd = mgt_dp_map(&env.dp, "mg_fibc");
+	uint8_t key[64];
+
+	while (!bpf_map_get_next_key(fd, NULL, key))
+		assert_int_equal(bpf_map_delete_elem(fd, key), 0);
+	/* And what was asked before (mg_fibc_seen) is older than the TTL. */
+	usleep(100 * 1000);
+}
+
 /*
  * The cluster side's next hop comes from the kernel FIB and is kept for a
- * while (fib.h, mg_fibc): a packet too big for the route is still answered
- * once a smaller one has been delivered, for both families.
+ * while (fib.h, mg_fibc), from the second packet asking for it on: a
+ * one-packet flow costs no insert.
  */
+static void test_decap_kept_from_second(void **state)
+{
+	struct pkt in, out;
+
+	fibc_clear();
+	one(vx6_over6, &in, &out, MG_DECAP, XDP_REDIRECT);
+	assert_int_equal(fibc_entries(), 0);
+	one(vx6_over6, &in, &out, MG_DECAP, XDP_REDIRECT);
+	assert_int_equal(fibc_entries(), 1);
+	one(vx4_over4, &in, &out, MG_DECAP, XDP_REDIRECT);
+	assert_int_equal(fibc_entries(), 1);
+	one(vx4_over4, &in, &out, MG_DECAP, XDP_REDIRECT);
+	assert_int_equal(fibc_entries(), 2);
+	one(vx6_over6, &in, &out, MG_DECAP, XDP_REDIRECT);
+	assert_memory_equal(out.data, mgt_pod_mac, 6);
+	assert_int_equal(fibc_entries(), 2);
+}
+
+/* A packet too big for the route is still answered from what is kept. */
 static void test_decap_cached_mtu(void **state)
 {
 	const struct dp6_case c = { .want = ICMP_TUNNEL, .mtu = MTU };
 	struct pkt in, out, want;
 
+	fibc_clear();
+	one(vx6_over6, &in, &out, MG_DECAP, XDP_REDIRECT);
 	one(vx6_over6, &in, &out, MG_DECAP, XDP_REDIRECT);
 	assert_memory_equal(out.data, mgt_pod_mac, 6);
 	one(vx6_big6, &in, &out, MG_ICMP6_TOO_BIG, XDP_TX);
@@ -930,10 +978,12 @@ static void test_decap_cached_mtu(void **state)
 	one(vx6_over6, &in, &out, MG_DECAP, XDP_REDIRECT);
 
 	one(vx4_over4, &in, &out, MG_DECAP, XDP_REDIRECT);
+	one(vx4_over4, &in, &out, MG_DECAP, XDP_REDIRECT);
 	assert_memory_equal(out.data, mgt_pod_mac, 6);
 	one(vx4_big, &in, &out, MG_ICMP_FRAG_NEEDED, XDP_TX);
 	want_icmp(&c, &in, &want);
 	mgt_expect_packet(&out, &want, &in);
+	assert_int_equal(fibc_entries(), 2);
 }
 
 #define MACF	"%02x:%02x:%02x:%02x:%02x:%02x"
@@ -948,8 +998,11 @@ static void test_decap_cache_expires(void **state)
 	static const uint8_t moved[6] = { 0x02, 0x00, 0x00, 0x01, 0x00, 0x77 };
 	struct pkt in, out;
 
+	fibc_clear();
+	one(vx6_over6, &in, &out, MG_DECAP, XDP_REDIRECT);
 	one(vx6_over6, &in, &out, MG_DECAP, XDP_REDIRECT);
 	assert_memory_equal(out.data, mgt_pod_mac, 6);
+	assert_int_equal(fibc_entries(), 1);
 	assert_int_equal(mgt_sh("ip -6 neigh replace fd00:1::5 lladdr " MACF
 				" nud permanent dev mgc0", MACA(moved)), 0);
 	usleep(150 * 1000);
@@ -970,6 +1023,7 @@ static const struct CMUnitTest base_extra[] = {
 	cmocka_unit_test(test_fragments_one_flow),
 	cmocka_unit_test(test_udp6_checksum_lengths),
 	cmocka_unit_test(test_udp6_checksum_not_derived),
+	cmocka_unit_test(test_decap_kept_from_second),
 	cmocka_unit_test(test_decap_cached_mtu),
 	cmocka_unit_test(test_decap_cache_expires),
 };
