@@ -221,6 +221,23 @@ struct {
 	__type(value, struct mg_lb6_scratch);
 } mg_lb6_tmp SEC(".maps");
 
+/* A service flow's replies -> the gateway that balanced it.  Datapath. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MG_LB_PIN_ENTRIES);
+	__type(key, struct mg_pin_key);
+	__type(value, struct mg_pin_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_pin SEC(".maps");
+
+/* The key being built, off the stack (per CPU; no state between packets). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_pin_key);
+} mg_pin_tmp SEC(".maps");
+
 /* Packets and bytes per outcome (enum mg_reason).  Datapath writes. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

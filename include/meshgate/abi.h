@@ -261,7 +261,34 @@ MG_ASSERT_SIZE(struct mg_ct6_val, 28);
 MG_ASSERT_SIZE(struct mg_rnat6_val, 36);
 _Static_assert(MG_REASON_MAX <= MG_STATS_SLOTS, "reason table outgrew mg_stats");
 
+/*
+ * mg_pin: LRU hash.  A client cluster with several gateways: the one that
+ * balanced a service flow to a backend of ours holds its tracking, so the
+ * backend's replies must go back through it, not through whichever the
+ * flow hash picks.  It flags such packets in their inner source MAC
+ * (MG_MESH_MAC_F_PIN); on decap we note the reply direction -> that
+ * gateway, and path 1 sends the replies there while it is alive.
+ */
+struct mg_pin_key {
+	__u32 saddr[4];		/* the reply's source (the backend); IPv4 in [0] */
+	__u32 daddr[4];		/* its destination (the client) */
+	__u16 sport;		/* network order */
+	__u16 dport;
+	__u8  proto;
+	__u8  family;		/* MG_AF_INET or MG_AF_INET6 */
+	__u8  pad[2];
+};
+
+struct mg_pin_val {
+	struct mg_addr gw;	/* the gateway's tunnel address */
+};
+
+MG_ASSERT_SIZE(struct mg_pin_key, 40);
+MG_ASSERT_SIZE(struct mg_pin_val, 20);
+
 /* The inner Ethernet addresses meshgate puts in VXLAN frames: 02:6d:67:00:00:<cluster id>. */
 #define MG_MESH_MAC_INIT(cid) { 0x02, 0x6d, 0x67, 0x00, 0x00, (cid) }
+/* Byte 4 of the source: the frame is a DNATed service flow's (mg_pin). */
+#define MG_MESH_MAC_F_PIN	0x01
 
 #endif

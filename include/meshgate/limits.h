@@ -26,6 +26,9 @@
 #ifndef MG_LB_MAX_BACKENDS
 #define MG_LB_MAX_BACKENDS	4096	/* backend slots over all services */
 #endif
+#ifndef MG_LB_PIN_ENTRIES
+#define MG_LB_PIN_ENTRIES	65536	/* service flows pinned to a peer (LRU) */
+#endif
 #ifndef MG_LB_CT_ENTRIES
 #define MG_LB_CT_ENTRIES	262144	/* tracked service flows (LRU) */
 #endif

@@ -215,7 +215,9 @@ static void from_peer2(struct pkt *p)
 static void to_peer2(struct pkt *w, const struct pkt *out, uint16_t sport,
 		     uint8_t proto, int be)
 {
-	const uint8_t m1[6] = MG_MESH_MAC_INIT(OWN_CID);
+	/* Flagged: its replies come back through us (mg_pin). */
+	const uint8_t m1[6] = { 0x02, 0x6d, 0x67, 0x00, MG_MESH_MAC_F_PIN,
+				OWN_CID };
 	const uint8_t m2[6] = MG_MESH_MAC_INIT(2);
 	uint16_t osport = out->len >= 36 ? pkt_get16(out, 34) : 0;
 
@@ -392,7 +394,9 @@ static void in_udp_nocsum(struct pkt *p)
 
 static void want_udp_nocsum(struct pkt *w, const struct pkt *o)
 {
-	const uint8_t m1[6] = MG_MESH_MAC_INIT(OWN_CID);
+	/* Flagged: its replies come back through us (mg_pin). */
+	const uint8_t m1[6] = { 0x02, 0x6d, 0x67, 0x00, MG_MESH_MAC_F_PIN,
+				OWN_CID };
 	const uint8_t m2[6] = MG_MESH_MAC_INIT(2);
 	uint16_t osport = o->len >= 36 ? pkt_get16(o, 34) : 0;
 
@@ -668,14 +672,132 @@ static void run_row(void **state)
 	mgt_expect_packet(&out, &want, &in);
 }
 
+/* --- reply pinning (mg_pin) ----------------------------------------------- */
+
+#define PEER2B		IP4(192, 0, 2, 3)	/* cluster 2's second gateway */
+#define CLIENT2		IP4(10, 2, 0, 77)
+
+static void cluster2_gws(const uint32_t *gws, int n)
+{
+	struct mg_cluster_val cv = { .n_gw = n };
+	uint32_t cid = 2;
+
+	for (int i = 0; i < n; i++) {
+		cv.gw[i].family = MG_AF_INET;
+		cv.gw[i].addr[0] = gws[i];
+	}
+	for (int i = 0; i < MG_GW_SLOTS; i++)
+		cv.slot[i] = i % n;
+	mgt_dp_put(&env.dp, "mg_clus", &cid, &cv);
+}
+
+/* L1's reply to CLIENT2: the outer destination it is sent to. */
+static uint32_t reply_goes_to(void)
+{
+	struct pkt in, out;
+	int v;
+
+	pkt_init(&in);
+	frame(&in, gw_mac, l1_mac, L1, CLIENT2, IPPROTO_TCP, 8080, 40100, 64);
+	pkt_finish(&in);
+	v = mgt_dp_run(&env.dp, &in, &out, env.topo.cluster_if, MG_ENCAP);
+	assert_int_not_equal(v, XDP_DROP);
+	return htonl(pkt_get32(&out, ETH_HLEN + 16));
+}
+
+/*
+ * Cluster 2 has two gateways.  Whichever one the flow hash sends L1's
+ * replies to, a flagged frame of the flow (CLIENT2 -> L1, balanced by the
+ * other gateway) pins them to that other one; once it is no longer live,
+ * the hash decides again.
+ */
+static void t_reply_pinned(void **state)
+{
+	const uint32_t both[2] = { PEER2, PEER2B };
+	const uint8_t m1[6] = MG_MESH_MAC_INIT(OWN_CID);
+	const uint8_t flagged[6] = { 0x02, 0x6d, 0x67, 0x00,
+				     MG_MESH_MAC_F_PIN, 2 };
+	struct mg_nh_val nv = { .ifindex = 1, .mtu = 1500 };
+	struct mg_pin_key pk = { .saddr = { L1 }, .daddr = { CLIENT2 },
+				 .sport = htons(8080), .dport = htons(40100),
+				 .proto = IPPROTO_TCP, .family = MG_AF_INET };
+	struct mg_pin_val pv;
+	uint32_t hashed, other, peer;
+	struct pkt in, out;
+
+	memcpy(nv.smac, nh_smac, 6);
+	memcpy(nv.dmac, nh_dmac2, 6);
+	mgt_dp_put(&env.dp, "mg_nh4_v2", &(uint32_t){ PEER2B }, &nv);
+	mgt_dp_put(&env.dp, "mg_peer4", &(uint32_t){ PEER2B },
+		   &(struct mg_peer_val){ 2, { 0 } });
+	cluster2_gws(both, 2);
+
+	hashed = reply_goes_to();
+	assert_true(hashed == PEER2 || hashed == PEER2B);
+	other = hashed == PEER2 ? PEER2B : PEER2;
+	assert_int_equal(reply_goes_to(), hashed);	/* stable */
+
+	/* The other gateway sends us a flagged frame of the flow. */
+	pkt_init(&in);
+	pkt_eth(&in, mgt_underlay_mac, mgt_peer_mac, ETH_P_IP);
+	pkt_ip4(&in, &(struct pkt_ip4){ .saddr = other, .daddr = TUN,
+				       .proto = IPPROTO_UDP, .ttl = 64,
+				       .frag_off = 0x4000 });
+	pkt_udp(&in, 51234, VXLAN_PORT, false);
+	pkt_vxlan(&in, 0x08000000, 2);
+	frame(&in, m1, flagged, CLIENT2, L1, IPPROTO_TCP, 40100, 8080, 64);
+	pkt_finish(&in);
+	assert_int_not_equal(mgt_dp_run(&env.dp, &in, &out,
+					env.topo.underlay_if, MG_DECAP),
+			     XDP_DROP);
+	assert_int_equal(bpf_map_lookup_elem(mgt_dp_map(&env.dp, "mg_pin"),
+					     &pk, &pv), 0);
+	assert_int_equal(pv.gw.family, MG_AF_INET);
+	assert_int_equal(pv.gw.addr[0], other);
+
+	/* L1's replies now go to it, every time. */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(reply_goes_to(), other);
+
+	/* Not live any more: the hash decides among those that are. */
+	peer = hashed;
+	cluster2_gws(&peer, 1);
+	assert_int_equal(reply_goes_to(), hashed);
+
+	/* An unflagged frame (plain pod traffic) pins nothing. */
+	bpf_map_delete_elem(mgt_dp_map(&env.dp, "mg_pin"), &pk);
+	pkt_init(&in);
+	pkt_eth(&in, mgt_underlay_mac, mgt_peer_mac, ETH_P_IP);
+	pkt_ip4(&in, &(struct pkt_ip4){ .saddr = PEER2, .daddr = TUN,
+				       .proto = IPPROTO_UDP, .ttl = 64,
+				       .frag_off = 0x4000 });
+	pkt_udp(&in, 51234, VXLAN_PORT, false);
+	pkt_vxlan(&in, 0x08000000, 2);
+	frame(&in, m1, (const uint8_t[6])MG_MESH_MAC_INIT(2), CLIENT2, L1,
+	      IPPROTO_TCP, 40100, 8080, 64);
+	pkt_finish(&in);
+	mgt_dp_run(&env.dp, &in, &out, env.topo.underlay_if, MG_DECAP);
+	assert_int_not_equal(bpf_map_lookup_elem(mgt_dp_map(&env.dp, "mg_pin"),
+						 &pk, &pv), 0);
+
+	peer = PEER2;
+	cluster2_gws(&peer, 1);
+	bpf_map_delete_elem(mgt_dp_map(&env.dp, "mg_peer4"), &(uint32_t){ PEER2B });
+}
+
 int main(void)
 {
+	const struct CMUnitTest extra[] = {
+		cmocka_unit_test(t_reply_pinned),
+	};
+
 	if (mgt_netns_topo(&env.topo))
 		return 1;
 	if (mgt_sh("ip neigh replace 10.1.0.20 lladdr 02:00:00:01:00:20"
 		   " nud permanent dev mgc0"))
 		return 1;
 	return mgt_run_table("lb", rows, sizeof(rows) / sizeof(rows[0]),
-			     sizeof(rows[0]), run_row, NULL, 0, setup,
+			     sizeof(rows[0]), run_row, extra,
+			     sizeof(extra) / sizeof(extra[0]), setup,
 			     teardown) ? 1 : 0;
 }

@@ -226,7 +226,9 @@ static void from_peer2(struct pkt *p)
 static void to_peer2(struct pkt *w, const struct pkt *out, uint16_t sport,
 		     uint8_t proto, int be)
 {
-	const uint8_t m1[6] = MG_MESH_MAC_INIT(OWN_CID);
+	/* Flagged: its replies come back through us (mg_pin). */
+	const uint8_t m1[6] = { 0x02, 0x6d, 0x67, 0x00, MG_MESH_MAC_F_PIN,
+				OWN_CID };
 	const uint8_t m2[6] = MG_MESH_MAC_INIT(2);
 	uint16_t osport = out->len >= 36 ? pkt_get16(out, 34) : 0;
 

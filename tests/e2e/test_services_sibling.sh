@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# A service client in a cluster with two gateways (DESIGN §2 path 3): the
+# pods of cluster 1 route through gw1, which balances their connections to
+# a VIP whose backends are in cluster 2.  gw2 spreads what it sends to
+# cluster 1 over gw1 and gw1b by flow hash, but a backend's reply must go
+# through gw1, the gateway that tracks the flow and turns the backend's
+# address back into the VIP's.  gw1 flags what it balances; gw2 pins those
+# flows' replies to the gateway that sent them (mg_pin).
+#
+#   - 200 connections from cluster 1's pods to the VIP: every one is
+#     answered, from the VIP (a reply through gw1b would come from the
+#     backend's address and be refused by the client);
+#   - gw2's mg_pin holds those flows, all pinned to gw1; gw1b decapsulated
+#     none of their replies;
+#   - plain pod-to-pod traffic still spreads over both gateways.
+set -u
+. "$(dirname "$0")/lib.sh"
+trap topo_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+SEED=$UL_NET.2
+VIP=10.96.0.10
+NCONN=${NCONN:-200}
+
+service_conf() {
+	cat <<CONF
+
+[service web]
+vip = $VIP
+port = 80
+health_interval = 200
+health_timeout = 150
+rise = 1
+CONF
+	[ "$1" = 2 ] && printf 'backend = %s:8080\nbackend = %s:8080\n' \
+		"$(pod_ip 2 1)" "$(pod_ip 2 2)"
+	return 0
+}
+
+# connects NS N: N short connections to the VIP; the greeting of each.
+connects() {
+	nsx "$1" bash -c '
+		for i in $(seq 1 '"$2"'); do
+			exec 3<>/dev/tcp/'"$VIP"'/80 || { echo none; continue; }
+			read -t 3 -r who <&3 || who=none
+			echo "$who"
+			exec 3<&- 3>&-
+		done'
+}
+
+log "topology: cluster 1 with gw1 and gw1b, cluster 2 with two backends"
+topo_underlay && topo_cluster 1 2 && topo_gateway2 1 && topo_cluster 2 2 ||
+	exit 1
+for n in 1 2; do
+	me=$(pod_ip 2 "$n")
+	nsx_bg "c2p$n" socat TCP-LISTEN:8080,reuseaddr,fork \
+		SYSTEM:"echo $me; exec cat" >/dev/null 2>&1
+done
+for g in 1 1b 2; do
+	write_gossip_config "$g" "$(gw_cluster "$g")" "$SEED" >/dev/null
+	service_conf "$g" >>"$MGDIR/gw$g.conf"
+done
+for g in 2 1 1b; do start_agent "$g" || exit 1; done
+check "gw2 sees both gateways of cluster 1 alive" \
+	wait_until 10 eval '[ "$(clus_gws 2 1)" = "$UL_NET.1 $(gw_tunnel 1b)" ]'
+check "gw1 uses both backends" wait_until 10 eval \
+	"mgctl 1 -j services list | jq -e '[.[] | .backend[] | select(.in_use)] | length == 2' >/dev/null"
+
+# --- pod to pod spreads over both gateways ---------------------------------
+d1=$(stat_gw 1 decap) d1b=$(stat_gw 1b decap)
+for p in 1 2; do
+	for s in 1 2; do
+		nsx "c2p$s" ping -q -c 5 -i 0.05 -W 2 "$(pod_ip 1 "$p")" >/dev/null
+	done
+done
+check "pod replies reach cluster 1 through both gateways (flow hash)" \
+	eval '[ "$(stat_gw 1 decap)" -gt "$d1" ] && [ "$(stat_gw 1b decap)" -gt "$d1b" ]'
+
+# --- service replies come back through gw1 ---------------------------------
+d1b=$(stat_gw 1b decap)
+connects c1p1 $((NCONN / 2)) >"$MGDIR/got.txt"
+connects c1p2 $((NCONN / 2)) >>"$MGDIR/got.txt"
+log "greetings: $(sort "$MGDIR/got.txt" | uniq -c | tr -s ' \n' ' ')"
+check "$NCONN connections to $VIP from cluster 1, every one answered" \
+	test "$(grep -c '^10\.2\.0\.' "$MGDIR/got.txt")" -eq "$NCONN"
+check "both backends served" \
+	test "$(sort -u "$MGDIR/got.txt" | grep -c '^10\.2\.0\.')" -eq 2
+check "gw1b decapsulated none of their replies" \
+	test "$(stat_gw 1b decap)" -eq "$d1b"
+pins() {
+	bpftool -j map dump pinned "$(pin_dir 2)/mg_pin" 2>/dev/null |
+		jq -r '.[] | (.formatted.value.gw.addr[0] // .value.gw.addr[0])' 2>/dev/null
+}
+# bpftool prints the address as the u32 it is in memory: gw1's, read back.
+gw1_u32=$(python3 -c "import socket,struct; print(struct.unpack('=I', socket.inet_aton('$UL_NET.1'))[0])")
+check "gw2 pinned the flows' replies to gw1 ($NCONN or more entries)" \
+	test "$(pins | grep -cx "$gw1_u32")" -ge "$NCONN"
+check "and to no other gateway" test "$(pins | grep -vcx "$gw1_u32")" -eq 0
+
+summary
