@@ -56,7 +56,7 @@ server() {	# K N: TCP server on pod N of cluster K that says who it is
 	local me
 	me=$(pod_ip "$1" "$2")
 	nsx_bg "c$1p$2" socat TCP-LISTEN:8080,reuseaddr,fork \
-		SYSTEM:"echo $me" >/dev/null 2>&1
+		SYSTEM:"echo $me; exec cat" >/dev/null 2>&1
 }
 
 # greet NS IP: the first line a TCP connection to IP:80 gets.
