@@ -85,10 +85,6 @@ static void agent_sync_host(struct agent *a)
 	if (!a->host)
 		return;
 	n = mg_services_vips(a->svcs, vips, MG_CFG_MAX_SERVICES);
-	/* TC balances IPv4 services only: an IPv6 VIP stays unrouted. */
-	for (int i = 0; i < n; i++)
-		if (vips[i].family != MG_AF_INET)
-			vips[i--] = vips[--n];
 	err = mg_hostroute_sync(a->host, &a->view, vips, n, a->maps.keep);
 	if (err)
 		pr_err("programming the host's routes: %s", strerror(-err));

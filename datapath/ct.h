@@ -267,10 +267,11 @@ static __always_inline int mg_rnat6_find(struct mg_lb6_scratch *s)
 	asm volatile("" ::: "memory");
 	if (mg_cluster6_set() && mg_is_cluster6(r->daddr)) {
 		v = bpf_map_lookup_elem(&mg_rnat6, r);
-		if (!v)
-			return -1;
-		s->rv = *v;
-		return 0;
+		if (v) {
+			s->rv = *v;
+			return 0;
+		}
+		/* Else perhaps the host's own flow (tc.bpf.c), not SNATed. */
 	}
 	mg_addr6_copy(s->bk.addr, r->saddr);
 	s->bk.port = r->sport;

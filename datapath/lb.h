@@ -260,7 +260,11 @@ static __always_inline int mg_lb_forward6(mg_ctx_t *ctx, struct ethhdr *eth,
 
 	rc = mg_fib6(ctx, ip->saddr.in6_u.u6_addr32,
 		     ip->daddr.in6_u.u6_addr32, ip->nexthdr,
+		     mg_ctx_is_gso(ctx) ? 0 :
 		     sizeof(*ip) + bpf_ntohs(ip->payload_len), &nh);
+	if (MG_CTX_TC && rc == MG_DROP_NO_NEIGH && nh.ifindex)
+		return mg_exit(ctx, why,
+			       bpf_redirect_neigh(nh.ifindex, NULL, 0, 0));
 	if (rc == MG_DROP_NO_NEIGH || (!rc && !nh.ifindex))
 		return mg_exit(ctx, MG_LB_STACK, MG_ACT_PASS);
 	if (rc)
@@ -318,8 +322,7 @@ static __always_inline int mg_lb6_backend(struct mg_lb6_scratch *s,
 
 /*
  * mg_lb4() for IPv6: info is what parse_ipv6() found, c is past the
- * extension headers.  XDP only (the caller's business): the NAT writes
- * the packet directly.
+ * extension headers.  On TC the packet pointers are stale after a DNAT.
  */
 static __always_inline int mg_lb6(mg_ctx_t *ctx, struct cursor *c,
 				  struct ethhdr *eth, struct ipv6hdr *ip,
@@ -370,6 +373,27 @@ static __always_inline int mg_lb6(mg_ctx_t *ctx, struct cursor *c,
 	if (rc)
 		return mg_exit(ctx, rc, MG_ACT_DROP);
 
+#if MG_CTX_TC
+	{
+		void *data = (void *)(long)ctx->data;
+		__u32 l3 = (void *)ip - data, l4 = (void *)n.ports - data;
+		__u32 co = l4 + (proto == IPPROTO_TCP ?
+				 __builtin_offsetof(struct tcphdr, check) :
+				 __builtin_offsetof(struct udphdr, check));
+		__u16 dport = n.ports[1], sport = n.ports[0];
+		int udp = proto == IPPROTO_UDP;
+
+		if (nat6_tc_addr(ctx, co, l3 + 24, s->be.addr, udp) ||
+		    nat4_tc_field(ctx, l3, co, l4 + 2, dport, s->be.port, 2,
+				  0, udp))
+			return mg_exit(ctx, MG_DROP_HEADROOM, MG_ACT_DROP);
+		if (s->ct.snat_port &&
+		    (nat6_tc_addr(ctx, co, l3 + 8, s->ct.snat_addr, udp) ||
+		     nat4_tc_field(ctx, l3, co, l4, sport, s->ct.snat_port, 2,
+				   0, udp)))
+			return mg_exit(ctx, MG_DROP_HEADROOM, MG_ACT_DROP);
+	}
+#else
 	nat6_addr(da, s->be.addr, &n);
 	nat4_port(&n.ports[1], s->be.port, &n);
 	if (s->ct.snat_port) {
@@ -377,6 +401,7 @@ static __always_inline int mg_lb6(mg_ctx_t *ctx, struct cursor *c,
 		nat4_port(&n.ports[0], s->ct.snat_port, &n);
 	}
 	nat_l4_done(&n);
+#endif
 
 	if (s->be.flags & MG_LB_BE_F_LOCAL)
 		return MG_LB_FORWARD;

@@ -108,6 +108,27 @@ static __always_inline int nat4_tc_field(mg_ctx_t *ctx, __u32 l3_off,
 		return -1;
 	return bpf_skb_store_bytes(ctx, off, &to, size, 0) ? -1 : 0;
 }
+
+/*
+ * An IPv6 address at off rewritten to addr: word by word through the L4
+ * checksum (IPv6 has no header checksum), then stored.  Pointers are stale
+ * after.
+ */
+static __always_inline int nat6_tc_addr(mg_ctx_t *ctx, __u32 csum_off,
+					__u32 off, const __u32 *addr, int udp)
+{
+	__u64 f = 4 | BPF_F_PSEUDO_HDR | (udp ? BPF_F_MARK_MANGLED_0 : 0);
+	__u32 old[4], new[4];
+
+	if (bpf_skb_load_bytes(ctx, off, old, sizeof(old)))
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		new[i] = addr[i];
+		if (bpf_l4_csum_replace(ctx, csum_off, old[i], new[i], f))
+			return -1;
+	}
+	return bpf_skb_store_bytes(ctx, off, new, sizeof(new), 0) ? -1 : 0;
+}
 #endif
 
 /* UDP sends a computed zero as all ones (RFC 768); zero means "none". */
@@ -304,6 +325,7 @@ static __always_inline int mg_nat_reply6_icmp(struct ipv6hdr *ip, void *l4,
 	__u16 old;
 	struct ipv6hdr *q;
 	__u16 *qp, *l4c;
+	int snat;
 
 	if ((void *)(ic + 1) > end)
 		return 0;
@@ -344,8 +366,10 @@ static __always_inline int mg_nat_reply6_icmp(struct ipv6hdr *ip, void *l4,
 	 * amount for the ICMPv6 checksum (they are its payload) and for the
 	 * quoted TCP/UDP checksum (pseudo-header and header).
 	 */
+	/* SNATed: another address, or (the host's own flows) another port. */
+	snat = !mg_addr6_eq(rv->client, qs) || rv->cport != qp[0];
 	d = csum_diff16(qd, rv->vip) + csum_diff2(qp[1], rv->vport);
-	if (!mg_addr6_eq(rv->client, qs))
+	if (snat)
 		d += csum_diff16(qs, rv->client) + csum_diff2(qp[0], rv->cport);
 	l4c = q->nexthdr == IPPROTO_TCP ? qp + 8 : qp + 3;
 	if ((void *)(l4c + 1) <= end && *l4c) {
@@ -356,7 +380,7 @@ static __always_inline int mg_nat_reply6_icmp(struct ipv6hdr *ip, void *l4,
 	csum_add_diff(&ic->icmp6_cksum, d);
 	mg_addr6_copy(qd, rv->vip);
 	qp[1] = rv->vport;
-	if (!mg_addr6_eq(rv->client, qs)) {
+	if (snat) {
 		mg_addr6_copy(qs, rv->client);
 		qp[0] = rv->cport;
 	}
@@ -383,7 +407,8 @@ static __always_inline int mg_nat_reply6(struct ipv6hdr *ip, void *l4,
 		return 0;
 	nat6_addr(sa, s->rv.vip, &n);
 	nat4_port(&n.ports[0], s->rv.vport, &n);
-	if (!mg_addr6_eq(s->rv.client, da)) {
+	/* SNATed (for the host's own flows: the port alone). */
+	if (!mg_addr6_eq(s->rv.client, da) || s->rv.cport != n.ports[1]) {
 		nat6_addr(da, s->rv.client, &n);
 		nat4_port(&n.ports[1], s->rv.cport, &n);
 	}

@@ -123,16 +123,23 @@ static __always_inline int mg_from_ipv6(mg_ctx_t *ctx, struct cursor *c,
 		return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
 	dst = mg_ep6_lookup(&ip->daddr);
 	if (!dst || (dst->flags & MG_EP_F_LOCAL)) {
-		/* IPv6 services are XDP's only: its NAT writes the packet. */
-		if (MG_CTX_TC)
-			return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
 		rc = mg_lb6(ctx, c, eth, ip, &info, &backend);
 		if (rc == MG_LB_MISS)
 			return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
+		if (rc != MG_LB_EGRESS && rc != MG_LB_FORWARD)
+			return rc;
+		if (MG_CTX_TC) {
+			/* The kernel's checksum helpers left stale pointers. */
+			c->pos = (void *)(long)ctx->data;
+			c->end = (void *)(long)ctx->data_end;
+			if (parse_eth(c, &eth) < 0)
+				return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
+			proto = parse_ipv6(c, &ip, &info);
+			if (proto < 0)
+				return mg_exit(ctx, -proto, MG_ACT_DROP);
+		}
 		if (rc == MG_LB_FORWARD)
 			return mg_lb_forward6(ctx, eth, ip, MG_LB_LOCAL);
-		if (rc != MG_LB_EGRESS)
-			return rc;
 		dst = &backend;
 		nat = 1;
 	}

@@ -47,11 +47,14 @@
 
 static const uint8_t HOST6[16] = { 0xfd, 0, 0, 1, [15] = 1 };
 static const uint8_t POD6_2[16] = { 0xfd, 0, 0, 2, [15] = 0x11 };
+static const uint8_t VIP6[16] = { 0xfd, 0, 0, 0x96, [15] = 0x10 };
+static const uint8_t R1_6[16] = { 0xfd, 0, 0, 2, [15] = 0x20 };
+static const uint8_t L1_6[16] = { 0xfd, 0, 0, 1, [15] = 5 };	/* neighbour known */
 static const uint8_t nh_smac[6] = { 0x02, 0x00, 0x00, 0x00, 0x5e, 0x01 };
 static const uint8_t nh_dmac2[6] = { 0x02, 0x00, 0x00, 0x00, 0x5e, 0x02 };
 static const uint8_t host_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x77 };
 
-enum { BE_R1, BE_L1 };
+enum { BE_R1, BE_L1, BE_R1_6, BE_L1_6 };
 
 static struct {
 	struct mgt_topo topo;
@@ -94,6 +97,28 @@ static void service(uint16_t port, uint32_t id, uint32_t slot, uint32_t addr,
 	ring_set(id, slot);
 }
 
+static void service6(uint16_t port, uint32_t id, uint32_t slot,
+		     const uint8_t *addr, uint8_t cid, uint8_t flags)
+{
+	struct mg_svc6_key k = { .port = htons(port), .proto = IPPROTO_TCP };
+	struct mg_svc_val v = { .id = id };
+	struct mg_lb_backend6 b = { .port = htons(8080), .cluster_id = cid,
+				    .flags = flags, .gen = 1 };
+	struct mg_lbrev6_key rk = { .port = htons(8080),
+				    .proto = IPPROTO_TCP };
+	struct mg_lbrev6_val rv = { 0 };
+
+	memcpy(k.vip, VIP6, 16);
+	memcpy(b.addr, addr, 16);
+	memcpy(rk.addr, addr, 16);
+	memcpy(rv.svc[0].vip, VIP6, 16);
+	rv.svc[0].vport = htons(port);
+	mgt_dp_put(&env.dp, "mg_svc6", &k, &v);
+	mgt_dp_put(&env.dp, "mg_lbbe6", &slot, &b);
+	mgt_dp_put(&env.dp, "mg_lbrev6", &rk, &rv);
+	ring_set(id, slot);
+}
+
 static void maps_setup(void)
 {
 	struct mg_ep4_key k1 = { 16, IP4(10, 1, 0, 0) };
@@ -121,6 +146,8 @@ static void maps_setup(void)
 	mgt_dp_put(&env.dp, "mg_nh4_v2", &(uint32_t){ PEER2 }, &nv);
 	service(80, 0, BE_R1, R1, 2, MG_LB_BE_F_LIVE);
 	service(81, 1, BE_L1, L1, 1, MG_LB_BE_F_LIVE | MG_LB_BE_F_LOCAL);
+	service6(80, 2, BE_R1_6, R1_6, 2, MG_LB_BE_F_LIVE);
+	service6(81, 3, BE_L1_6, L1_6, 1, MG_LB_BE_F_LIVE | MG_LB_BE_F_LOCAL);
 }
 
 static int setup(void **state)
@@ -133,6 +160,7 @@ static int setup(void **state)
 		.nh_table = true,
 	};
 
+	memcpy(s.cluster6, HOST6, 16);
 	if (mgt_netns_topo(&env.topo))
 		return -1;
 	/* The host device as the agent makes it where there is no dummy. */
@@ -172,12 +200,13 @@ static void host4(struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
 	pkt_finish(p);
 }
 
-static void host6(struct pkt *p, const uint8_t *src, const uint8_t *dst)
+static void host6(struct pkt *p, const uint8_t *src, const uint8_t *dst,
+		  uint16_t sport, uint16_t dport)
 {
 	pkt_init(p);
 	pkt_eth(p, host_mac, host_mac, ETH_P_IPV6);
 	pkt_ip6(p, src, dst, IPPROTO_TCP, 64);
-	pkt_tcp(p, 40100, 22, 0x18);
+	pkt_tcp(p, sport, dport, 0x18);
 	pkt_data(p, 40, 6);
 	pkt_finish(p);
 }
@@ -193,7 +222,9 @@ struct same_row {
 
 static void in_tcp(struct pkt *p) { host4(p, HOST, POD2, IPPROTO_TCP, 40001, 22, 64); }
 static void in_udp(struct pkt *p) { host4(p, HOST, POD2, IPPROTO_UDP, 40002, 53, 64); }
-static void in_v6(struct pkt *p) { host6(p, HOST6, POD6_2); }
+static void in_v6(struct pkt *p) { host6(p, HOST6, POD6_2, 40100, 22); }
+static void in_vip6_remote(struct pkt *p) { host6(p, HOST6, VIP6, 40101, 80); }
+static void in_vip6_local(struct pkt *p) { host6(p, HOST6, VIP6, 40102, 81); }
 static void in_vip_remote(struct pkt *p)
 {
 	host4(p, HOST, VIP, IPPROTO_TCP, 40003, 80, 32);
@@ -214,6 +245,10 @@ static const struct same_row same_rows[] = {
 	  in_vip_remote, MG_ENCAP, XDP_REDIRECT },
 	{ "host to a VIP, local backend: DNAT, SNAT, routed as XDP does",
 	  in_vip_local, MG_LB_LOCAL, XDP_REDIRECT },
+	{ "host to an IPv6 VIP, remote backend: as XDP does",
+	  in_vip6_remote, MG_ENCAP, XDP_REDIRECT },
+	{ "host to an IPv6 VIP, local backend: as XDP does",
+	  in_vip6_local, MG_LB_LOCAL, XDP_REDIRECT },
 };
 
 static void run_same(void **state)

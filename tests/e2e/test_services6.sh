@@ -14,6 +14,8 @@
 #     segments too big for the tunnel with ICMPv6 packet too big quoting
 #     the VIP (not the backend), so the client's path MTU discovery works;
 #   - `services list -j` and `bpf ct list -j` show the IPv6 VIPs and flows;
+#   - the gateways' own hosts reach the IPv6 VIPs (remote and local
+#     backends) and remote pods through TC egress on their host device;
 #   - the CLI adds an IPv6 service (kept in state_dir/services), refuses
 #     one that mixes families, and a VIP without a healthy backend counts
 #     its packets under no_backend;
@@ -177,6 +179,22 @@ check "bpf ct list -j shows the SNAT of a local flow" eval \
 	'mgcli 1 -j bpf ct list | jq -e ".[] | select(.vip == \"[$NEAR]:80\" and (.snat | startswith(\"[$(gw_cl_ip6 1)]:6\")))" >/dev/null'
 check "local flows counted under lb_local and lb_reply" eval \
 	'[ "$(stat_gw 1 lb_local)" -ge 60 ] && [ "$(stat_gw 1 lb_reply)" -ge 60 ]'
+
+log "the gateways' own hosts to the IPv6 VIPs and pods (TC egress on mg0)"
+# host_greet NS VIP: the greeting a connection from the gateway host gets
+# (backend, and the client address it saw).
+host_greet() {
+	nsx "$1" timeout 5 bash -c 'exec 3<>/dev/tcp/'"$2"'/80 &&
+		read -t 4 -r who <&3 && echo "$who"' 2>/dev/null
+}
+check "gw3's host routes [$VIP] into mg0 from its cluster address" eval \
+	"nsx gw3 ip -6 route get $VIP | grep -q 'dev mg0 .*src $(gw_cl_ip6 3)'"
+check "gw3's host to [$VIP]:80: a remote backend, which sees gw3's address" \
+	eval '[[ "$(host_greet gw3 $VIP)" == fd00:[12]::1[12]\ \[$(expand6 "$(gw_cl_ip6 3)")\] ]]'
+check "gw1's host to [$NEAR]:80: a local backend (SNAT)" \
+	eval '[[ "$(host_greet gw1 $NEAR)" == fd00:1::1[12]\ * ]]'
+check "gw3's host pings a pod of cluster 1 over IPv6" \
+	nsx gw3 ping -6 -q -c 2 -i 0.2 -W 2 "$(pod_ip6 1 1)"
 
 log "CLI: services add of IPv6 services"
 EXTRA=fd00:96::12
