@@ -15,7 +15,8 @@
  *   mg_ctx_is_gso()             a TCP/UDP GSO packet, segmented after us
  *   mg_ctx_push() / _pop()      outer headers in front / away
  *   mg_ctx_trim_grow()          cut to a length, then grow the head
- *   mg_ctx_xmit()               out of a device
+ *   mg_ctx_xmit(), _redirect()  out of a device (fib.h: XDP's go through
+ *                               the mg_tx devmap)
  *
  * On TC only the linear part is under ctx->data; the entry pulls the whole
  * packet in before anything parses it.
@@ -26,7 +27,6 @@
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <bpf/bpf_helpers.h>
-#include "maps.h"
 
 #ifdef MG_TC
 
@@ -95,19 +95,6 @@ static __always_inline int mg_ctx_trim_grow(mg_ctx_t *ctx, __u32 len,
 	return bpf_skb_change_head(ctx, hlen, 0) ? -1 : 0;
 }
 
-/* Out of ifindex; TC_ACT_OK when it is the device the packet is on. */
-static __always_inline int mg_ctx_xmit(mg_ctx_t *ctx, __u32 ifindex)
-{
-	if (ifindex == ctx->ifindex)
-		return TC_ACT_OK;
-	return bpf_redirect(ifindex, 0);
-}
-
-static __always_inline int mg_ctx_redirect(mg_ctx_t *ctx, __u32 ifindex)
-{
-	return mg_ctx_xmit(ctx, ifindex);
-}
-
 #else /* XDP */
 
 typedef struct xdp_md mg_ctx_t;
@@ -149,33 +136,6 @@ static __always_inline int mg_ctx_trim_grow(mg_ctx_t *ctx, __u32 len,
 	if (bpf_xdp_adjust_tail(ctx, (int)len - (int)mg_ctx_len(ctx)))
 		return -1;
 	return bpf_xdp_adjust_head(ctx, -(int)hlen) ? -1 : 0;
-}
-
-/*
- * XDP_TX when it is where the packet came in; else through the devmap
- * (bulked), or a plain redirect for a device not in it.
- */
-static __always_inline int mg_ctx_xmit(mg_ctx_t *ctx, __u32 ifindex)
-{
-	long rc;
-
-	if (ifindex == ctx->ingress_ifindex)
-		return XDP_TX;
-	rc = bpf_redirect_map(&mg_tx, ifindex, 0);
-	if (rc == XDP_REDIRECT)
-		return rc;
-	return bpf_redirect(ifindex, 0);
-}
-
-/*
- * Out of ifindex even when it is the one the packet came in on: XDP_TX
- * on a veth only reaches a peer that runs XDP itself.
- */
-static __always_inline int mg_ctx_redirect(mg_ctx_t *ctx, __u32 ifindex)
-{
-	long rc = bpf_redirect_map(&mg_tx, ifindex, 0);
-
-	return rc == XDP_REDIRECT ? rc : bpf_redirect(ifindex, 0);
 }
 
 #endif

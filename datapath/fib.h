@@ -290,4 +290,51 @@ static __always_inline int mg_underlay_nh(mg_ctx_t *ctx,
 	}
 }
 
+/* Sending a packet on: the context layer's (ctx.h) over our devmap. */
+#if MG_CTX_TC
+
+/* Out of ifindex; TC_ACT_OK when it is the device the packet is on. */
+static __always_inline int mg_ctx_xmit(mg_ctx_t *ctx, __u32 ifindex)
+{
+	if (ifindex == ctx->ifindex)
+		return TC_ACT_OK;
+	return bpf_redirect(ifindex, 0);
+}
+
+static __always_inline int mg_ctx_redirect(mg_ctx_t *ctx, __u32 ifindex)
+{
+	return mg_ctx_xmit(ctx, ifindex);
+}
+
+#else
+
+/*
+ * XDP_TX when it is where the packet came in; else through the devmap
+ * (bulked), or a plain redirect for a device not in it.
+ */
+static __always_inline int mg_ctx_xmit(mg_ctx_t *ctx, __u32 ifindex)
+{
+	long rc;
+
+	if (ifindex == ctx->ingress_ifindex)
+		return XDP_TX;
+	rc = bpf_redirect_map(&mg_tx, ifindex, 0);
+	if (rc == XDP_REDIRECT)
+		return rc;
+	return bpf_redirect(ifindex, 0);
+}
+
+/*
+ * Out of ifindex even when it is the one the packet came in on: XDP_TX
+ * on a veth only reaches a peer that runs XDP itself.
+ */
+static __always_inline int mg_ctx_redirect(mg_ctx_t *ctx, __u32 ifindex)
+{
+	long rc = bpf_redirect_map(&mg_tx, ifindex, 0);
+
+	return rc == XDP_REDIRECT ? rc : bpf_redirect(ifindex, 0);
+}
+
+#endif
+
 #endif
