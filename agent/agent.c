@@ -446,6 +446,8 @@ int mg_agent_run(const struct mg_config *cfg)
 		goto out;
 	a->maps.ep4 = bpf_map__fd(a->dp.skel->maps.mg_ep4);
 	a->maps.ep6 = bpf_map__fd(a->dp.skel->maps.mg_ep6);
+	a->maps.local4 = bpf_map__fd(a->dp.skel->maps.mg_local4);
+	a->maps.local6 = bpf_map__fd(a->dp.skel->maps.mg_local6);
 	a->maps.clus = bpf_map__fd(a->dp.skel->maps.mg_clus);
 	a->maps.peer4 = bpf_map__fd(a->dp.skel->maps.mg_peer4);
 	a->maps.peer6 = bpf_map__fd(a->dp.skel->maps.mg_peer6);

@@ -326,6 +326,40 @@ void mg_dpmaps_free(struct mg_dpmaps *m)
 	m->ep6c = (struct mg_map_cache){ 0 };
 }
 
+/* mg_local4 / mg_local6: the view's local prefixes, nothing else. */
+static int sync_local(struct mg_dpmaps *m, const struct mg_view *v,
+		      struct mg_sync_stats *st)
+{
+	const struct mg_view lv = { .cluster_id = v->cluster_id,
+				    .n_local = v->n_local, .local = v->local };
+	struct mg_ep4_key *k4 = calloc(v->n_local + 1, sizeof(*k4));
+	struct mg_ep6_key *k6 = calloc(v->n_local + 1, sizeof(*k6));
+	struct mg_ep_val *v4 = calloc(v->n_local + 1, sizeof(*v4));
+	struct mg_ep_val *v6 = calloc(v->n_local + 1, sizeof(*v6));
+	size_t n4, n6;
+	int err = -ENOMEM, rc;
+
+	if (m->local4 <= 0 || m->local6 <= 0) {
+		err = 0;
+		goto out;
+	}
+	if (!k4 || !k6 || !v4 || !v6)
+		goto out;
+	n4 = ep_entries(&lv, MG_AF_INET, k4, v4);
+	n6 = ep_entries(&lv, MG_AF_INET6, k6, v6);
+	err = reconcile(m->local4, "mg_local4", sizeof(*k4), sizeof(*v4), k4,
+			v4, n4, st, !m->keep);
+	rc = reconcile(m->local6, "mg_local6", sizeof(*k6), sizeof(*v6), k6,
+		       v6, n6, st, !m->keep);
+	err = err ? err : rc;
+out:
+	free(k4);
+	free(k6);
+	free(v4);
+	free(v6);
+	return err;
+}
+
 int mg_dpmaps_sync(struct mg_dpmaps *m, const struct mg_view *v,
 		   struct mg_sync_stats *st)
 {
@@ -392,6 +426,12 @@ int mg_dpmaps_sync(struct mg_dpmaps *m, const struct mg_view *v,
 	err = err ? err : rc;
 	rc = reconcile(m->peer6, "mg_peer6", sizeof(*p6_k), sizeof(*p6_v),
 		       p6_k, p6_v, n_p6, st, !m->keep);
+	err = err ? err : rc;
+	/*
+	 * Our own prefixes alone too, where the datapath checks a pod's
+	 * source (and a tunnel packet's destination) first.
+	 */
+	rc = sync_local(m, v, st);
 	err = err ? err : rc;
 	if (m->keep) {
 		rc = reconcile(m->ep4, "mg_ep4", sizeof(*ep4_k),

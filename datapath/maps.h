@@ -31,6 +31,29 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mg_ep6 SEC(".maps");
 
+/*
+ * This cluster's own prefixes only (as in mg_ep4 / mg_ep6): the source
+ * check of path 1 and the destination check of path 2 look here first, in
+ * a trie of a few entries rather than of every cluster's.  Agent writes.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MG_MAX_LOCAL_ENDPOINTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mg_ep4_key);
+	__type(value, struct mg_ep_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_local4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MG_MAX_LOCAL_ENDPOINTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mg_ep6_key);
+	__type(value, struct mg_ep_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_local6 SEC(".maps");
+
 /* Remote cluster id -> its live gateways and flow slots.  Agent writes. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -41,6 +41,35 @@ static __always_inline struct mg_ep_val *mg_ep6_lookup(const void *addr)
 	return bpf_map_lookup_elem(&mg_ep6, &key);
 }
 
+/*
+ * Is addr inside this cluster's own prefixes?  mg_local4 / mg_local6 hold
+ * only those (a few entries, a shallow trie, where mg_ep4 / mg_ep6 hold
+ * every cluster's); an address they miss is looked up in the whole table,
+ * so the answer never depends on the agent having filled them.
+ */
+static __always_inline int mg_is_local4(__u32 addr)
+{
+	struct mg_ep4_key key = { .prefixlen = 32, .addr = addr };
+	struct mg_ep_val *ep;
+
+	if (bpf_map_lookup_elem(&mg_local4, &key))
+		return 1;
+	ep = bpf_map_lookup_elem(&mg_ep4, &key);
+	return ep && (ep->flags & MG_EP_F_LOCAL);
+}
+
+static __always_inline int mg_is_local6(const void *addr)
+{
+	struct mg_ep6_key key = { .prefixlen = 128 };
+	struct mg_ep_val *ep;
+
+	__builtin_memcpy(key.addr, addr, 16);
+	if (bpf_map_lookup_elem(&mg_local6, &key))
+		return 1;
+	ep = bpf_map_lookup_elem(&mg_ep6, &key);
+	return ep && (ep->flags & MG_EP_F_LOCAL);
+}
+
 static __always_inline int mg_tunnel6_set(void)
 {
 	return cfg_tunnel6[0] | cfg_tunnel6[1] | cfg_tunnel6[2] |
@@ -371,7 +400,7 @@ static __always_inline int mg_egress(mg_ctx_t *ctx, struct ethhdr *eth,
 	struct iphdr *ip4 = in->ip;
 	struct ipv6hdr *ip6 = in->ip;
 	struct mg_cluster_val *cl;
-	struct mg_ep_val *src;
+	int local;
 	struct mg_nexthop nh;
 	struct mg_addr *gw;
 	__u32 cid = dst->cluster_id, hash, len, olen, ports;
@@ -381,18 +410,18 @@ static __always_inline int mg_egress(mg_ctx_t *ctx, struct ethhdr *eth,
 
 	ports = l4_ports(in->proto, in->frag, in->l4, data_end) ^ in->proto;
 	if (in->family == MG_AF_INET) {
-		src = mg_ep4_lookup(ip4->saddr);
+		local = mg_is_local4(ip4->saddr);
 		ttl = ip4->ttl;
 		tos = ip4->tos;
 		hash = mg_hash3(ip4->saddr, ip4->daddr, ports);
 	} else {
-		src = mg_ep6_lookup(&ip6->saddr);
+		local = mg_is_local6(&ip6->saddr);
 		ttl = ip6->hop_limit;
 		tos = mg_tclass(ip6);
 		hash = mg_hash3(mg_fold6(&ip6->saddr), mg_fold6(&ip6->daddr),
 				ports);
 	}
-	if (!src || !(src->flags & MG_EP_F_LOCAL))
+	if (!local)
 		return mg_exit(ctx, MG_DROP_SRC_FOREIGN, MG_ACT_DROP);
 	if (ttl <= 1)
 		return mg_exit(ctx, MG_TTL_EXCEEDED, MG_ACT_PASS);
@@ -603,7 +632,7 @@ static __always_inline int mg_ingress(mg_ctx_t *ctx, struct cursor *c,
 	struct mg_ep_val *ep;
 	struct mg_inner in;
 	struct ethhdr *ieth;
-	int proto;
+	int proto, local;
 
 	if (vx->vni != bpf_htonl((__u32)peer->cluster_id << 8))
 		return mg_exit(ctx, MG_DROP_VNI, MG_ACT_DROP);
@@ -621,7 +650,7 @@ static __always_inline int mg_ingress(mg_ctx_t *ctx, struct cursor *c,
 		ep = mg_ep4_lookup(ip->saddr);
 		if (!ep || ep->cluster_id != peer->cluster_id)
 			return mg_exit(ctx, MG_DROP_INNER_SRC, MG_ACT_DROP);
-		ep = mg_ep4_lookup(ip->daddr);
+		local = mg_is_local4(ip->daddr);
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ip6_info info;
 		struct ipv6hdr *ip;
@@ -633,11 +662,11 @@ static __always_inline int mg_ingress(mg_ctx_t *ctx, struct cursor *c,
 		ep = mg_ep6_lookup(&ip->saddr);
 		if (!ep || ep->cluster_id != peer->cluster_id)
 			return mg_exit(ctx, MG_DROP_INNER_SRC, MG_ACT_DROP);
-		ep = mg_ep6_lookup(&ip->daddr);
+		local = mg_is_local6(&ip->daddr);
 	} else {
 		return mg_exit(ctx, MG_DROP_INNER_PROTO, MG_ACT_DROP);
 	}
-	if (!ep || !(ep->flags & MG_EP_F_LOCAL))
+	if (!local)
 		return mg_exit(ctx, MG_DROP_INNER_DST, MG_ACT_DROP);
 	if ((ieth->h_source[4] & MG_MESH_MAC_F_PIN) && mg_pin_able(&in))
 		mg_pin_note(ctx, in.ip - (void *)(long)ctx->data,

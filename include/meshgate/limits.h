@@ -10,6 +10,9 @@
 #ifndef MG_MAX_ENDPOINTS
 #define MG_MAX_ENDPOINTS	131072	/* prefixes in mg_ep4, and in mg_ep6 */
 #endif
+#ifndef MG_MAX_LOCAL_ENDPOINTS
+#define MG_MAX_LOCAL_ENDPOINTS	16384	/* own prefixes in mg_local4/6 */
+#endif
 #ifndef MG_MAX_PEERS
 #define MG_MAX_PEERS		1024	/* peer gateways (tunnel addresses) */
 #endif

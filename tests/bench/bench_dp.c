@@ -121,6 +121,8 @@ static int fill_maps(struct mg_dp *dp, bool nh_entry)
 	int ep6 = mg_dp_map_fd(dp, "mg_ep6");
 	int peer6_fd = mg_dp_map_fd(dp, "mg_peer6");
 	int nh6 = mg_dp_map_fd(dp, "mg_nh6");
+	int local4 = mg_dp_map_fd(dp, "mg_local4");
+	int local6 = mg_dp_map_fd(dp, "mg_local6");
 	struct mg_ep4_key k = { 16, IP4(10, 1, 0, 0) };
 	struct mg_ep_val v = { .cluster_id = OWN_CID, .flags = MG_EP_F_LOCAL };
 	struct mg_cluster_val cv = { .n_gw = 1 };
@@ -132,7 +134,8 @@ static int fill_maps(struct mg_dp *dp, bool nh_entry)
 	struct mg_ep6_key k6 = { .prefixlen = 64 };
 	struct mg_in6 peer6;
 
-	err = put(ep, &k, &v);
+	/* Our own prefix in mg_local4 too, as the agent writes it. */
+	err = put(ep, &k, &v) ?: put(local4, &k, &v);
 	for (__u32 i = 0; i < N_PREFIXES && !err; i++) {
 		k = (struct mg_ep4_key){ 24, PREFIX(i) };
 		v = (struct mg_ep_val){ .cluster_id = 2 + i % N_CLUSTERS };
@@ -142,7 +145,7 @@ static int fill_maps(struct mg_dp *dp, bool nh_entry)
 	k6.addr[2] = k6.addr[3] = 0;
 	v = (struct mg_ep_val){ .cluster_id = OWN_CID, .flags = MG_EP_F_LOCAL };
 	if (!err)
-		err = put(ep6, &k6, &v);
+		err = put(ep6, &k6, &v) ?: put(local6, &k6, &v);
 	for (__u32 i = 0; i < N_PREFIXES && !err; i++) {
 		k6.prefixlen = 48;
 		prefix6(i, (uint8_t *)k6.addr);

@@ -138,6 +138,13 @@ static void maps_setup(void)
 				       .version = 1 };
 
 		mgt_dp_put(&env.dp, "mg_ep4", &k, &v);
+		/*
+		 * Our own prefixes in mg_local4 too, as the agent writes
+		 * them (test_xdp6 and test_lb leave it empty: the checks
+		 * then fall back to mg_ep4 alone).
+		 */
+		if (endpoints[i].flags & MG_EP_F_LOCAL)
+			mgt_dp_put(&env.dp, "mg_local4", &k, &v);
 	}
 	set_cluster(2, cluster(1, PEER2, 0));
 	set_cluster(3, cluster(2, PEER3A, PEER3B));

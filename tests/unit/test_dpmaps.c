@@ -201,6 +201,8 @@ static void test_sync_view(void **state)
 		.clus = hash_map(4, sizeof(struct mg_cluster_val), 16),
 		.peer4 = hash_map(4, sizeof(struct mg_peer_val), 16),
 		.peer6 = hash_map(16, sizeof(struct mg_peer_val), 16),
+		.local4 = lpm_map(sizeof(struct mg_ep4_key)),
+		.local6 = lpm_map(sizeof(struct mg_ep6_key)),
 	};
 	struct mg_ep4_key k = { .prefixlen = 32 };
 	struct mg_ep6_key k6 = { .prefixlen = 128 };
@@ -223,6 +225,15 @@ static void test_sync_view(void **state)
 	memcpy(k6.addr, a6.addr, 16);
 	assert_int_equal(bpf_map_lookup_elem(m.ep6, &k6, &ev), 0);
 	assert_true(ev.flags & MG_EP_F_LOCAL);
+	/* The local maps hold our own prefixes, and only them. */
+	assert_int_equal(count(m.local4, sizeof(k)), 1);
+	assert_int_equal(count(m.local6, sizeof(k6)), 1);
+	a6 = addr("fd00:1::5");
+	memcpy(k6.addr, a6.addr, 16);
+	assert_int_equal(bpf_map_lookup_elem(m.local6, &k6, &ev), 0);
+	assert_true(ev.flags & MG_EP_F_LOCAL);
+	k.addr = inet_addr("10.2.9.9");
+	assert_int_not_equal(bpf_map_lookup_elem(m.local4, &k, &ev), 0);
 	/* A gateway's other-family address is a peer too. */
 	assert_int_equal(count(m.peer6, 16), 1);
 	a6 = addr("fd00:f::2");
@@ -267,6 +278,8 @@ static void test_sync_view(void **state)
 	close(m.clus);
 	close(m.peer4);
 	close(m.peer6);
+	close(m.local4);
+	close(m.local6);
 }
 
 int main(void)
