@@ -208,9 +208,7 @@ static __always_inline int mg_lb4(mg_ctx_t *ctx, struct cursor *c,
 	{
 		void *data = (void *)(long)ctx->data;
 		__u32 l3 = (void *)ip - data, l4 = (void *)n.ports - data;
-		__u32 co = l4 + (proto == IPPROTO_TCP ?
-				 __builtin_offsetof(struct tcphdr, check) :
-				 __builtin_offsetof(struct udphdr, check));
+		__u32 co = nat_csum_off(proto, l4);
 		__u32 daddr = ip->daddr, saddr = ip->saddr;
 		__u16 dport = n.ports[1], sport = n.ports[0];
 		int udp = proto == IPPROTO_UDP;
@@ -377,9 +375,7 @@ static __always_inline int mg_lb6(mg_ctx_t *ctx, struct cursor *c,
 	{
 		void *data = (void *)(long)ctx->data;
 		__u32 l3 = (void *)ip - data, l4 = (void *)n.ports - data;
-		__u32 co = l4 + (proto == IPPROTO_TCP ?
-				 __builtin_offsetof(struct tcphdr, check) :
-				 __builtin_offsetof(struct udphdr, check));
+		__u32 co = nat_csum_off(proto, l4);
 		__u16 dport = n.ports[1], sport = n.ports[0];
 		int udp = proto == IPPROTO_UDP;
 

@@ -84,6 +84,14 @@ static __always_inline void nat4_port(__u16 *field, __u16 port,
 }
 
 #if MG_CTX_TC
+/* Where the TCP or UDP header at offset l4 keeps its checksum. */
+static __always_inline __u32 nat_csum_off(__u8 proto, __u32 l4)
+{
+	return l4 + (proto == IPPROTO_TCP ?
+		     __builtin_offsetof(struct tcphdr, check) :
+		     __builtin_offsetof(struct udphdr, check));
+}
+
 /*
  * One address or port of an IPv4 TCP/UDP packet rewritten through the
  * kernel's checksum helpers: the host's own packets on TC carry a checksum
