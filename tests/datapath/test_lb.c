@@ -80,20 +80,6 @@ static void backend_set(uint32_t slot, uint8_t flags, uint32_t gen)
 	mgt_dp_put(&env.dp, "mg_lbbe", &slot, &b);
 }
 
-/* A new table for service id, every slot on one backend, swapped in whole. */
-static void ring_set(uint32_t id, uint32_t slot)
-{
-	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "mg_ring", 4, 4,
-				MG_LB_RING_SIZE, NULL);
-
-	if (fd < 0)
-		fail_msg("inner map: %s", strerror(errno));
-	for (uint32_t i = 0; i < MG_LB_RING_SIZE; i++)
-		mgt_map_put(fd, &i, &slot);
-	mgt_dp_put(&env.dp, "mg_lbring", &id, &fd);
-	close(fd);
-}
-
 static void service(uint16_t port, uint8_t proto, uint32_t id)
 {
 	struct mg_svc_key k = { .vip = VIP, .port = htons(port),
@@ -145,9 +131,9 @@ static void maps_setup(void)
 
 		mgt_dp_put(&env.dp, "mg_lbrev", &rk, &rv);
 	}
-	ring_set(SVC_TCP, BE_R1);
-	ring_set(SVC_UDP, BE_R3);
-	ring_set(SVC_EMPTY, empty);
+	mgt_ring_set(&env.dp, SVC_TCP, BE_R1);
+	mgt_ring_set(&env.dp, SVC_UDP, BE_R3);
+	mgt_ring_set(&env.dp, SVC_EMPTY, empty);
 }
 
 static int setup(void **state)
@@ -252,7 +238,7 @@ static void want_syn_r1(struct pkt *w, const struct pkt *o)
 }
 
 /* The table changes to R2: the flow keeps R1. */
-static void ring_r2(void) { ring_set(SVC_TCP, BE_R2); }
+static void ring_r2(void) { mgt_ring_set(&env.dp, SVC_TCP, BE_R2); }
 static void in_ack(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40001, 80); }
 
 /* R1's reply through the tunnel: decapsulated and from the VIP again. */
@@ -308,7 +294,7 @@ static void want_ack_r2(struct pkt *w, const struct pkt *o)
 static void r1_reused(void)
 {
 	backend_set(BE_R1, MG_LB_BE_F_LIVE, 2);
-	ring_set(SVC_TCP, BE_R1);
+	mgt_ring_set(&env.dp, SVC_TCP, BE_R1);
 }
 
 static void in_syn2(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40003, 80); }
@@ -321,7 +307,7 @@ static void want_syn2_r1(struct pkt *w, const struct pkt *o)
  * Affinity local (the agent's table holds the local backend only): DNAT
  * to L1 and SNAT to our cluster-side address, routed to it.
  */
-static void ring_l1(void) { ring_set(SVC_TCP, BE_L1); }
+static void ring_l1(void) { mgt_ring_set(&env.dp, SVC_TCP, BE_L1); }
 static void in_syn_local(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40005, 80); }
 static void want_local(struct pkt *w, const struct pkt *o)
 {
@@ -559,8 +545,8 @@ static void r1_two_services(void)
 	backend_set(BE_R1, MG_LB_BE_F_LIVE, 5);
 	mgt_dp_put(&env.dp, "mg_lbrev", &rk, &rv);
 	service(83, IPPROTO_TCP, SVC_TCP2);
-	ring_set(SVC_TCP, BE_R1);
-	ring_set(SVC_TCP2, BE_R1);
+	mgt_ring_set(&env.dp, SVC_TCP, BE_R1);
+	mgt_ring_set(&env.dp, SVC_TCP2, BE_R1);
 }
 
 static void in_syn_80(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40030, 80); }

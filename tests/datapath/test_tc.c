@@ -64,19 +64,6 @@ static struct {
 
 /* --- maps ----------------------------------------------------------------- */
 
-static void ring_set(uint32_t id, uint32_t slot)
-{
-	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "mg_ring", 4, 4,
-				MG_LB_RING_SIZE, NULL);
-
-	if (fd < 0)
-		fail_msg("inner map: %s", strerror(errno));
-	for (uint32_t i = 0; i < MG_LB_RING_SIZE; i++)
-		mgt_map_put(fd, &i, &slot);
-	mgt_dp_put(&env.dp, "mg_lbring", &id, &fd);
-	close(fd);
-}
-
 static void service(uint16_t port, uint32_t id, uint32_t slot, uint32_t addr,
 		    uint8_t cid, uint8_t flags)
 {
@@ -94,7 +81,7 @@ static void service(uint16_t port, uint32_t id, uint32_t slot, uint32_t addr,
 	mgt_dp_put(&env.dp, "mg_svc", &k, &v);
 	mgt_dp_put(&env.dp, "mg_lbbe", &slot, &b);
 	mgt_dp_put(&env.dp, "mg_lbrev", &rk, &rv);
-	ring_set(id, slot);
+	mgt_ring_set(&env.dp, id, slot);
 }
 
 static void service6(uint16_t port, uint32_t id, uint32_t slot,
@@ -116,7 +103,7 @@ static void service6(uint16_t port, uint32_t id, uint32_t slot,
 	mgt_dp_put(&env.dp, "mg_svc6", &k, &v);
 	mgt_dp_put(&env.dp, "mg_lbbe6", &slot, &b);
 	mgt_dp_put(&env.dp, "mg_lbrev6", &rk, &rv);
-	ring_set(id, slot);
+	mgt_ring_set(&env.dp, id, slot);
 }
 
 static void maps_setup(void)

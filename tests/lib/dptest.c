@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "tc.skel.h"
@@ -52,6 +53,19 @@ void mgt_dp_put(const struct mgt_dp *t, const char *map, const void *key,
 {
 	if (bpf_map_update_elem(mgt_dp_map(t, map), key, val, BPF_ANY))
 		fail_msg("%s update: %s", map, strerror(errno));
+}
+
+void mgt_ring_set(const struct mgt_dp *t, uint32_t id, uint32_t slot)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "mg_ring", 4, 4,
+				MG_LB_RING_SIZE, NULL);
+
+	if (fd < 0)
+		fail_msg("inner map: %s", strerror(errno));
+	for (uint32_t i = 0; i < MG_LB_RING_SIZE; i++)
+		mgt_map_put(fd, &i, &slot);
+	mgt_dp_put(t, "mg_lbring", &id, &fd);
+	close(fd);
 }
 
 const char *mgt_verdict_name(int verdict)

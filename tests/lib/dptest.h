@@ -40,6 +40,12 @@ void mgt_map_put(int fd, const void *key, const void *val);
 void mgt_dp_put(const struct mgt_dp *t, const char *map, const void *key,
 		const void *val);
 
+/*
+ * A new Maglev table for service id, every slot on backend slot, swapped
+ * into mg_lbring whole (as the agent does), so a flow's backend is known.
+ */
+void mgt_ring_set(const struct mgt_dp *t, uint32_t id, uint32_t slot);
+
 const char *mgt_verdict_name(int verdict);
 
 /* The per-CPU counters of every reason, summed: sum[MG_REASON_MAX]. */
