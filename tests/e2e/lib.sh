@@ -282,6 +282,34 @@ xdp_prog_id() {
 	nsx "$1" ip -j link show dev "$2" | jq -r '.[0].xdp.prog.id // empty'
 }
 
+# greeter K N: a TCP server on pod N of cluster K, port 8080, that first
+# says which pod it is and then echoes (keeping the connection open until
+# the client closes it).
+greeter() {
+	local me
+	me=$(pod_ip "$1" "$2")
+	nsx_bg "c$1p$2" socat TCP-LISTEN:8080,reuseaddr,fork \
+		SYSTEM:"echo $me; exec cat" >/dev/null 2>&1
+}
+
+# greet NS IP: the first line a TCP connection to IP:80 (IPv4 or IPv6)
+# from namespace NS gets; nothing when none comes within 4 s.
+greet() {
+	nsx "$1" timeout 5 bash -c 'exec 3<>/dev/tcp/'"$2"'/80 &&
+		read -t 4 -r who <&3 && echo "$who"' 2>/dev/null
+}
+
+# lb_service NAME VIP [BACKEND...]: a [service] section (port 80, TCP,
+# health checked every 200 ms, up after one success) with backends
+# ADDR:8080.
+lb_service() {
+	local name=$1 vip=$2 b
+	shift 2
+	printf '\n[service %s]\nvip = %s\nport = 80\nhealth_interval = 200\nhealth_timeout = 150\nrise = 1\n' \
+		"$name" "$vip"
+	for b in "$@"; do printf 'backend = %s:8080\n' "$b"; done
+}
+
 # wait_listen NS PORT: until a TCP socket (IPv4 or IPv6) listens on PORT in
 # NS (bounded).
 wait_listen() {

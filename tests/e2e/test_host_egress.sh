@@ -29,40 +29,11 @@ VIP=10.96.0.10		# backends in cluster 2
 NEAR=10.96.0.11		# backends in cluster 1
 
 service_conf() {
-	cat <<CONF
-
-[service web]
-vip = $VIP
-port = 80
-health_interval = 200
-health_timeout = 150
-rise = 1
-CONF
-	[ "$1" = 2 ] && printf 'backend = %s:8080\n' "$(pod_ip 2 1)"
-	cat <<CONF
-
-[service near]
-vip = $NEAR
-port = 80
-health_interval = 200
-health_timeout = 150
-rise = 1
-CONF
-	[ "$1" = 1 ] && printf 'backend = %s:8080\n' "$(pod_ip 1 1)"
-	return 0
-}
-
-server() {	# K N: TCP server on pod N of cluster K that says who it is
-	local me
-	me=$(pod_ip "$1" "$2")
-	nsx_bg "c$1p$2" socat TCP-LISTEN:8080,reuseaddr,fork \
-		SYSTEM:"echo $me; exec cat" >/dev/null 2>&1
-}
-
-# greet NS IP: the first line a TCP connection to IP:80 gets.
-greet() {
-	nsx "$1" timeout 5 bash -c 'exec 3<>/dev/tcp/'"$2"'/80 &&
-		read -t 4 -r who <&3 && echo "$who"' 2>/dev/null
+	local b2= b1=
+	[ "$1" = 2 ] && b2=$(pod_ip 2 1)
+	[ "$1" = 1 ] && b1=$(pod_ip 1 1)
+	lb_service web "$VIP" $b2
+	lb_service near "$NEAR" $b1
 }
 
 # host_routes K: gateway K's routes of protocol 109 (meshgate), one a line.
@@ -70,8 +41,8 @@ host_routes() { nsx "gw$1" ip -4 route show proto 109 | awk '{print $1}' | sort;
 
 log "topology: clusters 1 and 2, a backend in each"
 topo_underlay && topo_cluster 1 2 && topo_cluster 2 2 || exit 1
-server 1 1
-server 2 1
+greeter 1 1
+greeter 2 1
 for k in 1 2; do
 	write_gossip_config "$k" "$k" "$SEED" >/dev/null
 	service_conf "$k" >>"$MGDIR/gw$k.conf"

@@ -181,18 +181,12 @@ check "local flows counted under lb_local and lb_reply" eval \
 	'[ "$(stat_gw 1 lb_local)" -ge 60 ] && [ "$(stat_gw 1 lb_reply)" -ge 60 ]'
 
 log "the gateways' own hosts to the IPv6 VIPs and pods (TC egress on mg0)"
-# host_greet NS VIP: the greeting a connection from the gateway host gets
-# (backend, and the client address it saw).
-host_greet() {
-	nsx "$1" timeout 5 bash -c 'exec 3<>/dev/tcp/'"$2"'/80 &&
-		read -t 4 -r who <&3 && echo "$who"' 2>/dev/null
-}
 check "gw3's host routes [$VIP] into mg0 from its cluster address" eval \
 	"nsx gw3 ip -6 route get $VIP | grep -q 'dev mg0 .*src $(gw_cl_ip6 3)'"
 check "gw3's host to [$VIP]:80: a remote backend, which sees gw3's address" \
-	eval '[[ "$(host_greet gw3 $VIP)" == fd00:[12]::1[12]\ \[$(expand6 "$(gw_cl_ip6 3)")\] ]]'
+	eval '[[ "$(greet gw3 $VIP)" == fd00:[12]::1[12]\ \[$(expand6 "$(gw_cl_ip6 3)")\] ]]'
 check "gw1's host to [$NEAR]:80: a local backend (SNAT)" \
-	eval '[[ "$(host_greet gw1 $NEAR)" == fd00:1::1[12]\ * ]]'
+	eval '[[ "$(greet gw1 $NEAR)" == fd00:1::1[12]\ * ]]'
 check "gw3's host pings a pod of cluster 1 over IPv6" \
 	nsx gw3 ping -6 -q -c 2 -i 0.2 -W 2 "$(pod_ip6 1 1)"
 

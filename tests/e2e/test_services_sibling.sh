@@ -26,18 +26,11 @@ VIP=10.96.0.10
 NCONN=${NCONN:-200}
 
 service_conf() {
-	cat <<CONF
-
-[service web]
-vip = $VIP
-port = 80
-health_interval = 200
-health_timeout = 150
-rise = 1
-CONF
-	[ "$1" = 2 ] && printf 'backend = %s:8080\nbackend = %s:8080\n' \
-		"$(pod_ip 2 1)" "$(pod_ip 2 2)"
-	return 0
+	if [ "$1" = 2 ]; then
+		lb_service web "$VIP" "$(pod_ip 2 1)" "$(pod_ip 2 2)"
+	else
+		lb_service web "$VIP"
+	fi
 }
 
 # connects NS N: N short connections to the VIP; the greeting of each.
@@ -54,11 +47,8 @@ connects() {
 log "topology: cluster 1 with gw1 and gw1b, cluster 2 with two backends"
 topo_underlay && topo_cluster 1 2 && topo_gateway2 1 && topo_cluster 2 2 ||
 	exit 1
-for n in 1 2; do
-	me=$(pod_ip 2 "$n")
-	nsx_bg "c2p$n" socat TCP-LISTEN:8080,reuseaddr,fork \
-		SYSTEM:"echo $me; exec cat" >/dev/null 2>&1
-done
+greeter 2 1
+greeter 2 2
 for g in 1 1b 2; do
 	write_gossip_config "$g" "$(gw_cluster "$g")" "$SEED" >/dev/null
 	service_conf "$g" >>"$MGDIR/gw$g.conf"
