@@ -299,6 +299,28 @@ greet() {
 		read -t 4 -r who <&3 && echo "$who"' 2>/dev/null
 }
 
+# connects NS IP N: N short connections from NS to IP:80 (IPv4 or IPv6);
+# prints the greeting of each, "none" when none came within 5 s.
+connects() {
+	nsx "$1" bash -c '
+		for i in $(seq 1 '"$3"'); do
+			exec 3<>/dev/tcp/'"$2"'/80 || { echo none; continue; }
+			read -t 5 -r who <&3 || who=none
+			echo "$who"
+			exec 3<&- 3>&-
+		done'
+}
+
+# server_stop K N: stop the servers of pod N of cluster K (its pid file
+# $MGDIR/srvKN.pid, and whatever else runs in its namespace).
+server_stop() {
+	local f="$MGDIR/srv$1$2.pid"
+	[ -f "$f" ] || return 0
+	kill "$(cat "$f")" 2>/dev/null
+	ip netns pids "$MGP-c$1p$2" | xargs -r kill 2>/dev/null
+	rm -f "$f"
+}
+
 # lb_service NAME VIP [BACKEND...]: a [service] section (port 80, TCP,
 # health checked every 200 ms, up after one success) with backends
 # ADDR:8080.

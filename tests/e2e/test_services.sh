@@ -88,25 +88,6 @@ server() {
 	fi
 }
 
-server_stop() {
-	local f="$MGDIR/srv$1$2.pid"
-	[ -f "$f" ] || return 0
-	kill "$(cat "$f")" 2>/dev/null
-	ip netns pids "$MGP-c$1p$2" | xargs -r kill 2>/dev/null
-	rm -f "$f"
-}
-
-# connects NS IP N: N short connections; prints the greeting of each.
-connects() {
-	nsx "$1" bash -c '
-		for i in $(seq 1 '"$3"'); do
-			exec 3<>/dev/tcp/'"$2"'/80 || { echo none; continue; }
-			read -t 5 -r who <&3 || who=none
-			echo "$who"
-			exec 3<&- 3>&-
-		done'
-}
-
 log "topology: clusters 1 and 2 with backends, cluster 3 with clients"
 topo_underlay && topo_cluster 1 3 && topo_cluster 2 2 && topo_cluster 3 2 || exit 1
 for k in 1 2; do server "$k" 1; server "$k" 2; done

@@ -78,26 +78,6 @@ expand6() {
 	(IFS=:; echo "${out[*]}")
 }
 
-server_stop() {
-	local f="$MGDIR/srv$1$2.pid"
-	[ -f "$f" ] || return 0
-	kill "$(cat "$f")" 2>/dev/null
-	ip netns pids "$MGP-c$1p$2" | xargs -r kill 2>/dev/null
-	rm -f "$f"
-}
-
-# connects NS IP N: N short connections to [IP]:80; prints the greeting
-# of each (backend, and the client address it saw), "none" when none.
-connects() {
-	nsx "$1" bash -c '
-		for i in $(seq 1 '"$3"'); do
-			exec 3<>/dev/tcp/'"$2"'/80 || { echo none; continue; }
-			read -t 5 -r who <&3 || who=none
-			echo "$who"
-			exec 3<&- 3>&-
-		done'
-}
-
 log "topology: three dual-stack clusters, IPv4 underlay"
 topo_underlay || exit 1
 for k in 1 2 3; do
