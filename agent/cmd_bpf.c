@@ -298,6 +298,26 @@ static void print_lbbe6(const void *k, const void *v)
 	out_obj_close();
 }
 
+/* A pinned reply direction (mg_pin) and the gateway it goes back to. */
+static void print_pin(const void *k, const void *v)
+{
+	const struct mg_pin_key *key = k;
+	const struct mg_pin_val *val = v;
+	struct mg_addr s = { .family = key->family }, d = s;
+	char c[MG_ADDRPORTSTRLEN], g[MG_ADDRSTRLEN];
+
+	memcpy(s.addr, key->saddr, sizeof(s.addr));
+	memcpy(d.addr, key->daddr, sizeof(d.addr));
+	out_obj_open(NULL);
+	out_str("proto", "%-5s", l4_name(key->proto));
+	out_str("backend", " %-40s", mg_addr_port_str(&s, ntohs(key->sport), c,
+						      sizeof(c)));
+	out_str("client", " %-40s", mg_addr_port_str(&d, ntohs(key->dport), c,
+						     sizeof(c)));
+	out_str("gateway", " %s\n", mg_addr_str(&val->gw, g, sizeof(g)));
+	out_obj_close();
+}
+
 /* mg_lbbe or mg_lbbe6 (by the flow's family), to name a flow's backend. */
 static int ct_be_fd = -1;
 
@@ -411,6 +431,12 @@ static const struct map_desc maps[] = {
 	{ "endpoints6", "mg_ep6", sizeof(struct mg_ep6_key),
 	  sizeof(struct mg_ep_val), print_ep6,
 	  "prefix               cluster  local  version\n" },
+	{ "local", "mg_local4", sizeof(struct mg_ep4_key),
+	  sizeof(struct mg_ep_val), print_ep4,
+	  "prefix               cluster  local  version\n" },
+	{ "local6", "mg_local6", sizeof(struct mg_ep6_key),
+	  sizeof(struct mg_ep_val), print_ep6,
+	  "prefix               cluster  local  version\n" },
 	{ "clusters", "mg_clus", sizeof(__u32), sizeof(struct mg_cluster_val),
 	  print_clus, "cluster  live   gateways\n" },
 	{ "peers", "mg_peer4", sizeof(__u32), sizeof(struct mg_peer_val),
@@ -434,6 +460,9 @@ static const struct map_desc maps[] = {
 	{ "ct", "mg_ct4", sizeof(struct mg_ct4_key), sizeof(struct mg_ct4_val),
 	  print_ct,
 	  "proto client                 vip                    backend                cluster  live   slot   snat\n" },
+	{ "pins", "mg_pin", sizeof(struct mg_pin_key),
+	  sizeof(struct mg_pin_val), print_pin,
+	  "proto backend (reply source)                     client                                   gateway\n" },
 	{ "stats", "mg_stats", 0, 0, NULL, NULL },
 };
 

@@ -122,7 +122,7 @@ static const struct mg_cmd commands[] = {
 	{ "agent", cmd_agent, "[-c FILE] [--check-config]",
 	  "run the gateway daemon (or only validate its configuration)" },
 	{ "bpf", cmd_bpf, "MAP [list]",
-	  "list a pinned map: endpoints clusters peers nexthops tx stats" },
+	  "list a pinned map: endpoints[6] local[6] clusters peers[6] nexthops[6] tx services backends ct pins stats" },
 	{ "stats", cmd_stats, "[-a]",
 	  "datapath counters by reason, summed over CPUs (-a: zeros too)" },
 	{ "status", cmd_remote, "",

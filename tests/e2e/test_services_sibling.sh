@@ -69,14 +69,11 @@ check "both backends served" \
 	test "$(sort -u "$MGDIR/got.txt" | grep -c '^10\.2\.0\.')" -eq 2
 check "gw1b decapsulated none of their replies" \
 	test "$(stat_gw 1b decap)" -eq "$d1b"
-pins() {
-	bpftool -j map dump pinned "$(pin_dir 2)/mg_pin" 2>/dev/null |
-		jq -r '.[] | (.formatted.value.gw.addr[0] // .value.gw.addr[0])' 2>/dev/null
-}
-# bpftool prints the address as the u32 it is in memory: gw1's, read back.
-gw1_u32=$(python3 -c "import socket,struct; print(struct.unpack('=I', socket.inet_aton('$UL_NET.1'))[0])")
+# pins: the gateways gw2's mg_pin sends service replies to, one a line.
+pins() { mgcli 2 -j bpf pins 2>/dev/null | jq -r '.[].gateway'; }
 check "gw2 pinned the flows' replies to gw1 ($NCONN or more entries)" \
-	test "$(pins | grep -cx "$gw1_u32")" -ge "$NCONN"
-check "and to no other gateway" test "$(pins | grep -vcx "$gw1_u32")" -eq 0
+	test "$(pins | grep -cx "$UL_NET.1")" -ge "$NCONN"
+check "and to no other gateway" test "$(pins | grep -vcx "$UL_NET.1")" -eq 0
+mgcli 2 bpf pins | head -4 | sed 's/^/    /'
 
 summary
