@@ -72,6 +72,15 @@ else
 	failed=1
 fi
 
+say "gw1 itself reaches cluster 2 too: its routes into mg0 (TC egress)"
+nsx gw1 ip route show proto 109 | sed 's/^/    /'
+if out=$(nsx gw1 ping -c 2 -i 0.2 -W 2 10.2.0.11); then
+	echo "$out" | sed -n 's/^/    /; 2,3p'
+else
+	echo "!!! gw1's host could not reach 10.2.0.11"
+	failed=1
+fi
+
 say "Counters of gw1 and gw2 (meshgate stats)"
 gw 1 stats
 gw 2 stats
