@@ -286,6 +286,9 @@ static void on_nl_event(const struct mg_nl_event *ev, void *arg)
 			mg_dp_attach(&a->dp, ev->ifname, a->cfg->xdp_mode);
 			agent_sync_tx(a);
 		}
+		/* Its MTU may have changed: the host device's follows. */
+		if (!strcmp(ev->ifname, a->cfg->underlay_if))
+			mg_hostroute_mtu(a->host, agent_host_mtu(a));
 		break;
 	case MG_NL_EV_LINK_DEL:
 		if (is_our_if(a, ev->ifname)) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <bpf/libbpf.h>
 #include "hostroute.h"
 #include "lib/log.h"
@@ -18,6 +19,8 @@
 
 struct mg_hostroute {
 	struct mg_nl *nl;
+	char dev[IF_NAMESIZE];
+	unsigned int mtu;
 	int ifindex;
 	struct mg_addr src4, src6;
 	struct mg_prefix *have;		/* installed, sorted */
@@ -87,6 +90,8 @@ int mg_hostroute_open(struct mg_nl *nl, struct mg_dp *dp, const char *dev,
 		return idx;
 	}
 	h->ifindex = idx;
+	snprintf(h->dev, sizeof(h->dev), "%s", dev);
+	h->mtu = mtu;
 	err = mg_dp_attach_tc(dp, idx);
 	if (err) {
 		free(h);
@@ -204,6 +209,23 @@ int mg_hostroute_sync(struct mg_hostroute *h, const struct mg_view *v,
 	free(h->have);
 	h->have = now;
 	h->n_have = n_now;
+	return 0;
+}
+
+int mg_hostroute_mtu(struct mg_hostroute *h, unsigned int mtu)
+{
+	int idx;
+
+	if (!h || !mtu || mtu == h->mtu)
+		return 0;
+	idx = mg_nl_host_dev(h->nl, h->dev, mtu);
+	if (idx < 0) {
+		pr_warn("%s: cannot set MTU %u: %s", h->dev, mtu,
+			strerror(-idx));
+		return idx;
+	}
+	pr_info("%s: MTU %u (the underlay's changed)", h->dev, mtu);
+	h->mtu = mtu;
 	return 0;
 }
 

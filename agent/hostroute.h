@@ -39,6 +39,9 @@ void mg_hostroute_free(struct mg_hostroute *h);
 int mg_hostroute_sync(struct mg_hostroute *h, const struct mg_view *v,
 		      const struct mg_addr *vips, int n_vips, bool keep);
 
+/* A new MTU for the device (the underlay's changed); 0 or -errno. */
+int mg_hostroute_mtu(struct mg_hostroute *h, unsigned int mtu);
+
 /* Routes installed, and prefixes left to someone else's route. */
 void mg_hostroute_counts(const struct mg_hostroute *h, unsigned int *routes,
 			 unsigned int *refused);

@@ -13,9 +13,10 @@
 #     the underlay as VXLAN from gw1's cluster-side address;
 #   - TCP to the VIP with remote backends, and to the one with local ones;
 #   - mg0's MTU leaves room for the tunnel (1450), so the host sizes its
-#     packets itself; with the underlay lowered under it, a packet too big
-#     for the tunnel with DF is answered by the datapath into the host,
-#     which learns the path MTU (1350) and then fits;
+#     packets itself, and follows the underlay device's; with a route of a
+#     lower MTU towards gw2, a packet too big for the tunnel with DF is
+#     answered by the datapath into the host, which learns the path MTU
+#     (1350) and then fits;
 #   - a restart keeps the routes (none doubled), `meshgate down` removes
 #     the device and its routes with it.
 set -u
@@ -102,9 +103,8 @@ check "mg0's MTU leaves room for the tunnel: 1500 - 50" \
 check "the host itself refuses a larger packet with DF" \
 	eval '! nsx gw1 ping -c 1 -W 1 -M do -s 1423 $P >/dev/null 2>&1'
 check "a 1450-byte packet fits" nsx gw1 ping -q -c 1 -W 2 -M do -s 1422 "$P"
-log "gw1's underlay lowered to 1400 under the running agent"
-nsx gw1 ip link set ul0 mtu 1400
-nsx ul ip link set gw1 mtu 1400
+log "a route to gw2 with MTU 1400 on gw1's underlay (the device stays at 1500)"
+nsx gw1 ip route add "$UL_NET.2/32" dev ul0 mtu lock 1400
 nh1400() { [ "$(mgcli 1 -j bpf nexthops | jq -r ".[] | select(.destination == \"$UL_NET.2\") | .mtu")" = 1400 ]; }
 check "the agent follows: next hop $UL_NET.2 has MTU 1400" wait_until 5 nh1400
 big0=$(stat_gw 1 icmp_frag_needed)
@@ -117,8 +117,16 @@ check "1350-byte packets then fit" \
 	nsx gw1 ping -q -c 2 -i 0.2 -W 2 -M do -s 1322 "$P"
 check "TCP from the host follows (5 MB intact)" \
 	tcp_transfer gw1 c2p1 "$P" 5000000 5003 30
+nsx gw1 ip route del "$UL_NET.2/32" dev ul0
+
+log "gw1's underlay device lowered to 1400, then back to 1500"
+mg0_mtu() { [ "$(nsx gw1 ip -j link show mg0 | jq ".[0].mtu")" = "$1" ]; }
+nsx gw1 ip link set ul0 mtu 1400
+nsx ul ip link set gw1 mtu 1400
+check "mg0 follows the underlay: 1400 - 50" wait_until 5 mg0_mtu 1350
 nsx gw1 ip link set ul0 mtu 1500
 nsx ul ip link set gw1 mtu 1500
+check "... and back: 1450" wait_until 5 mg0_mtu 1450
 
 # --- restart and down ------------------------------------------------------
 stop_agent 1
