@@ -232,17 +232,48 @@ static const char *l4_name(__u8 proto)
 	return proto == 6 ? "tcp" : proto == 17 ? "udp" : "?";
 }
 
+/* One service (mg_svc or mg_svc6), its VIP already a string. */
+static void print_svc_row(const char *vip, __u16 port, __u8 proto,
+			  const struct mg_svc_val *val)
+{
+	out_obj_open(NULL);
+	out_str("vip", "%-16s", vip);
+	out_u64("port", " %-6llu", ntohs(port));
+	out_str("proto", " %-5s", proto ? l4_name(proto) : "-");
+	out_u64("id", " %llu\n", val->id);
+	out_obj_close();
+}
+
 static void print_svc(const void *k, const void *v)
 {
 	const struct mg_svc_key *key = k;
 	char buf[MG_ADDRSTRLEN];
 
-	out_obj_open(NULL);
 	addr4_str(key->vip, buf, sizeof(buf));
-	out_str("vip", "%-16s", buf);
-	out_u64("port", " %-6llu", ntohs(key->port));
-	out_str("proto", " %-5s", key->proto ? l4_name(key->proto) : "-");
-	out_u64("id", " %llu\n", ((const struct mg_svc_val *)v)->id);
+	print_svc_row(buf, key->port, key->proto, v);
+}
+
+static void print_svc6(const void *k, const void *v)
+{
+	const struct mg_svc6_key *key = k;
+	char buf[MG_ADDRSTRLEN];
+
+	addr6_str(key->vip, buf, sizeof(buf));
+	print_svc_row(buf, key->port, key->proto, v);
+}
+
+/* One backend slot (mg_lbbe or mg_lbbe6), its address already a string. */
+static void print_be_row(__u32 slot, const char *addr, __u16 port, __u8 cid,
+			 __u8 flags, __u32 gen)
+{
+	out_obj_open(NULL);
+	out_u64("slot", "%-6llu", slot);
+	out_str("address", " %-16s", addr);
+	out_u64("port", " %-6llu", ntohs(port));
+	out_u64("cluster_id", " %-8llu", cid);
+	out_bool("live", " %-6s", flags & MG_LB_BE_F_LIVE);
+	out_bool("local", " %-6s", flags & MG_LB_BE_F_LOCAL);
+	out_u64("gen", " %llu\n", gen);
 	out_obj_close();
 }
 
@@ -253,30 +284,9 @@ static void print_lbbe(const void *k, const void *v)
 
 	if (!b->addr && !b->gen)
 		return;		/* never used */
-	out_obj_open(NULL);
-	out_u64("slot", "%-6llu", *(const __u32 *)k);
 	addr4_str(b->addr, buf, sizeof(buf));
-	out_str("address", " %-16s", buf);
-	out_u64("port", " %-6llu", ntohs(b->port));
-	out_u64("cluster_id", " %-8llu", b->cluster_id);
-	out_bool("live", " %-6s", b->flags & MG_LB_BE_F_LIVE);
-	out_bool("local", " %-6s", b->flags & MG_LB_BE_F_LOCAL);
-	out_u64("gen", " %llu\n", b->gen);
-	out_obj_close();
-}
-
-static void print_svc6(const void *k, const void *v)
-{
-	const struct mg_svc6_key *key = k;
-	char buf[MG_ADDRSTRLEN];
-
-	out_obj_open(NULL);
-	addr6_str(key->vip, buf, sizeof(buf));
-	out_str("vip", "%-16s", buf);
-	out_u64("port", " %-6llu", ntohs(key->port));
-	out_str("proto", " %-5s", key->proto ? l4_name(key->proto) : "-");
-	out_u64("id", " %llu\n", ((const struct mg_svc_val *)v)->id);
-	out_obj_close();
+	print_be_row(*(const __u32 *)k, buf, b->port, b->cluster_id, b->flags,
+		     b->gen);
 }
 
 static void print_lbbe6(const void *k, const void *v)
@@ -286,16 +296,9 @@ static void print_lbbe6(const void *k, const void *v)
 
 	if (!b->gen)
 		return;		/* never used */
-	out_obj_open(NULL);
-	out_u64("slot", "%-6llu", *(const __u32 *)k);
 	addr6_str(b->addr, buf, sizeof(buf));
-	out_str("address", " %-16s", buf);
-	out_u64("port", " %-6llu", ntohs(b->port));
-	out_u64("cluster_id", " %-8llu", b->cluster_id);
-	out_bool("live", " %-6s", b->flags & MG_LB_BE_F_LIVE);
-	out_bool("local", " %-6s", b->flags & MG_LB_BE_F_LOCAL);
-	out_u64("gen", " %llu\n", b->gen);
-	out_obj_close();
+	print_be_row(*(const __u32 *)k, buf, b->port, b->cluster_id, b->flags,
+		     b->gen);
 }
 
 /* A pinned reply direction (mg_pin) and the gateway it goes back to. */

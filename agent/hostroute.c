@@ -24,7 +24,7 @@ struct mg_hostroute {
 	int ifindex;
 	struct mg_addr src4, src6;
 	struct mg_prefix *have;		/* installed, sorted */
-	size_t n_have;
+	size_t n_have, cap;		/* cap: while an earlier run's are read */
 	unsigned int refused;		/* prefixes someone else routes */
 	bool refused_logged;
 };
@@ -45,10 +45,15 @@ static void on_old_route(const struct mg_prefix *pfx, void *arg)
 	struct mg_hostroute *h = arg;
 	struct mg_prefix *p;
 
-	p = realloc(h->have, (h->n_have + 1) * sizeof(*p));
-	if (!p)
-		return;		/* forgotten: the next run finds it again */
-	h->have = p;
+	if (h->n_have == h->cap) {
+		size_t cap = h->cap ? 2 * h->cap : 256;
+
+		p = realloc(h->have, cap * sizeof(*p));
+		if (!p)
+			return;	/* forgotten: the next run finds it again */
+		h->have = p;
+		h->cap = cap;
+	}
 	h->have[h->n_have++] = *pfx;
 }
 

@@ -109,6 +109,27 @@ static __always_inline int mg_udp6_csum(mg_ctx_t *ctx, struct ipv6hdr *ip,
 	return 0;
 }
 
+/* The outer Ethernet header, towards the underlay next hop. */
+static __always_inline void mg_outer_eth(struct ethhdr *eth,
+					 const struct mg_nexthop *nh,
+					 __u16 proto)
+{
+	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
+	eth->h_proto = bpf_htons(proto);
+}
+
+/* The outer UDP header (all but its checksum) and the VXLAN header. */
+static __always_inline void mg_outer_udp(struct udphdr *udp,
+					 struct vxlanhdr *vx, __u32 hash,
+					 __u32 udp_len)
+{
+	udp->source = mg_vxlan_sport(hash);
+	udp->dest = cfg_vxlan_port;
+	udp->len = bpf_htons(udp_len);
+	mg_vxlan_fill(vx);
+}
+
 /*
  * Push outer Ethernet/IP/UDP/VXLAN in front of the frame, to gw (IPv4 or
  * IPv6).  inner_len is the inner Ethernet frame's length, isum its one's
@@ -140,16 +161,11 @@ static __always_inline int mg_encap(mg_ctx_t *ctx,
 		vx = (void *)(udp + 1);
 		if ((void *)(vx + 1) > data_end)
 			return -MG_DROP_HEADROOM;
-		__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
-		__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
-		eth->h_proto = bpf_htons(ETH_P_IP);
+		mg_outer_eth(eth, nh, ETH_P_IP);
 		mg_outer4_fill(ip, cfg_tunnel4, gw->addr[0], tos,
 			       udp_len + sizeof(*ip));
-		udp->source = mg_vxlan_sport(hash);
-		udp->dest = cfg_vxlan_port;
-		udp->len = bpf_htons(udp_len);
+		mg_outer_udp(udp, vx, hash, udp_len);
 		udp->check = 0;	/* allowed for IPv4 (RFC 7348 section 5) */
-		mg_vxlan_fill(vx);
 		return 0;
 	} else {
 		struct ipv6hdr *ip = (void *)(eth + 1);
@@ -158,17 +174,12 @@ static __always_inline int mg_encap(mg_ctx_t *ctx,
 		vx = (void *)(udp + 1);
 		if ((void *)(vx + 1) > data_end)
 			return -MG_DROP_HEADROOM;
-		__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
-		__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
-		eth->h_proto = bpf_htons(ETH_P_IPV6);
+		mg_outer_eth(eth, nh, ETH_P_IPV6);
 		__u32 own[4] = { cfg_tunnel6[0], cfg_tunnel6[1],
 				 cfg_tunnel6[2], cfg_tunnel6[3] };
 
 		mg_outer6_fill(ip, own, gw->addr, tos, hash, udp_len);
-		udp->source = mg_vxlan_sport(hash);
-		udp->dest = cfg_vxlan_port;
-		udp->len = bpf_htons(udp_len);
-		mg_vxlan_fill(vx);
+		mg_outer_udp(udp, vx, hash, udp_len);
 		return mg_udp6_csum(ctx, ip, udp, isum);
 	}
 }

@@ -18,6 +18,18 @@
 #include "lb.h"
 #include "tunnel.h"
 
+/*
+ * After a DNAT on TC the kernel's checksum helpers have left every packet
+ * pointer stale: the cursor starts over, past the Ethernet header again.
+ */
+static __always_inline int mg_reparse_eth(mg_ctx_t *ctx, struct cursor *c,
+					  struct ethhdr **eth)
+{
+	c->pos = (void *)(long)ctx->data;
+	c->end = (void *)(long)ctx->data_end;
+	return parse_eth(c, eth) < 0 ? -1 : 0;
+}
+
 static __always_inline int mg_from_ipv4(mg_ctx_t *ctx, struct cursor *c,
 					struct ethhdr *eth)
 {
@@ -53,10 +65,7 @@ static __always_inline int mg_from_ipv4(mg_ctx_t *ctx, struct cursor *c,
 		if (rc != MG_LB_EGRESS && rc != MG_LB_FORWARD)
 			return rc;
 		if (MG_CTX_TC) {
-			/* The kernel's checksum helpers left stale pointers. */
-			c->pos = (void *)(long)ctx->data;
-			c->end = (void *)(long)ctx->data_end;
-			if (parse_eth(c, &eth) < 0)
+			if (mg_reparse_eth(ctx, c, &eth))
 				return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
 			proto = parse_ipv4(c, &ip);
 			if (proto < 0)
@@ -129,10 +138,7 @@ static __always_inline int mg_from_ipv6(mg_ctx_t *ctx, struct cursor *c,
 		if (rc != MG_LB_EGRESS && rc != MG_LB_FORWARD)
 			return rc;
 		if (MG_CTX_TC) {
-			/* The kernel's checksum helpers left stale pointers. */
-			c->pos = (void *)(long)ctx->data;
-			c->end = (void *)(long)ctx->data_end;
-			if (parse_eth(c, &eth) < 0)
+			if (mg_reparse_eth(ctx, c, &eth))
 				return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
 			proto = parse_ipv6(c, &ip, &info);
 			if (proto < 0)

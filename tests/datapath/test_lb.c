@@ -241,46 +241,43 @@ static void want_syn_r1(struct pkt *w, const struct pkt *o)
 static void ring_r2(void) { mgt_ring_set(&env.dp, SVC_TCP, BE_R2); }
 static void in_ack(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40001, 80); }
 
-/* R1's reply through the tunnel: decapsulated and from the VIP again. */
-static void in_reply_r1(struct pkt *p)
+/*
+ * A SYN-ACK to POD:40001 from src:sport: through the tunnel from PEER2
+ * (ttl 63), or as it reaches the pod (ttl 62, cluster-side MACs).
+ */
+static void reply_seg(struct pkt *p, uint32_t src, uint16_t sport, uint8_t ttl)
 {
-	from_peer2(p);
-	pkt_ip4(p, &(struct pkt_ip4){ .saddr = R1, .daddr = POD,
-				      .proto = IPPROTO_TCP, .ttl = 63,
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = src, .daddr = POD,
+				      .proto = IPPROTO_TCP, .ttl = ttl,
 				      .id = 7 });
-	pkt_tcp(p, 8080, 40001, 0x12);
+	pkt_tcp(p, sport, 40001, 0x12);
 	pkt_data(p, 20, 3);
 }
 
-static void want_reply_vip(struct pkt *w, const struct pkt *o)
+static void reply_in(struct pkt *p, uint32_t src)
+{
+	from_peer2(p);
+	reply_seg(p, src, 8080, 63);
+}
+
+static void reply_out(struct pkt *w, uint32_t src, uint16_t sport)
 {
 	pkt_eth(w, mgt_pod_mac, mgt_cluster_mac, ETH_P_IP);
-	pkt_ip4(w, &(struct pkt_ip4){ .saddr = VIP, .daddr = POD,
-				      .proto = IPPROTO_TCP, .ttl = 62,
-				      .id = 7 });
-	pkt_tcp(w, 80, 40001, 0x12);
-	pkt_data(w, 20, 3);
+	reply_seg(w, src, sport, 62);
+}
+
+/* R1's reply through the tunnel: decapsulated and from the VIP again. */
+static void in_reply_r1(struct pkt *p) { reply_in(p, R1); }
+static void want_reply_vip(struct pkt *w, const struct pkt *o)
+{
+	reply_out(w, VIP, 80);
 }
 
 /* A reply no service flow knows is left alone (plain decap). */
-static void in_reply_r2(struct pkt *p)
-{
-	from_peer2(p);
-	pkt_ip4(p, &(struct pkt_ip4){ .saddr = R2, .daddr = POD,
-				      .proto = IPPROTO_TCP, .ttl = 63,
-				      .id = 7 });
-	pkt_tcp(p, 8080, 40001, 0x12);
-	pkt_data(p, 20, 3);
-}
-
+static void in_reply_r2(struct pkt *p) { reply_in(p, R2); }
 static void want_reply_r2(struct pkt *w, const struct pkt *o)
 {
-	pkt_eth(w, mgt_pod_mac, mgt_cluster_mac, ETH_P_IP);
-	pkt_ip4(w, &(struct pkt_ip4){ .saddr = R2, .daddr = POD,
-				      .proto = IPPROTO_TCP, .ttl = 62,
-				      .id = 7 });
-	pkt_tcp(w, 8080, 40001, 0x12);
-	pkt_data(w, 20, 3);
+	reply_out(w, R2, 8080);
 }
 
 /* R1 is gone (not live): the established flow moves to the table's R2. */

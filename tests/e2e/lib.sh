@@ -311,6 +311,13 @@ connects() {
 		done'
 }
 
+# in_use NAME SVC: the backends gateway NAME's Maglev table holds for a
+# service (ADDR:PORT, sorted, space separated).
+in_use() {
+	mgctl "$1" -j services list 2>/dev/null | jq -r --arg s "$2" \
+		'[.[] | select(.name == $s) | .backend[] | select(.in_use) | .address] | sort | join(" ")'
+}
+
 # server_stop K N: stop the servers of pod N of cluster K (its pid file
 # $MGDIR/srvKN.pid, and whatever else runs in its namespace).
 server_stop() {

@@ -96,11 +96,6 @@ for k in 1 2 3; do start_agent "$k" || exit 1; done
 check "every gateway sees the others alive" wait_until 10 eval \
 	'all_alive 1 "2 3" && all_alive 2 "1 3" && all_alive 3 "1 2"'
 
-# in_use K SVC: the backends gateway K's table holds for a service.
-in_use() {
-	mgctl "$1" -j services list 2>/dev/null | jq -r --arg s "$2" \
-		'[.[] | select(.name == $s) | .backend[] | select(.in_use) | .address] | sort | join(" ")'
-}
 ALL4="[$(pod_ip6 1 1)]:8080 [$(pod_ip6 1 2)]:8080 [$(pod_ip6 2 1)]:8080 [$(pod_ip6 2 2)]:8080"
 check "gw3 uses all four IPv6 backends of web6 (health gossiped)" \
 	wait_until 10 eval '[ "$(in_use 3 web6)" = "$ALL4" ]'
