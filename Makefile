@@ -29,10 +29,10 @@ ARCH     := $(shell uname -m)
 BPF_ARCH := $(subst x86_64,x86,$(subst aarch64,arm64,$(ARCH)))
 
 # Debian packages the build, the tests, the demo and the bench need.
-DEB_PKGS := clang llvm make pkg-config libbpf-dev bpftool libelf-dev \
+DEB_PKGS := clang llvm make gcc libc6-dev pkg-config libbpf-dev bpftool libelf-dev \
 	zlib1g-dev libssl-dev libinih-dev libmsgpack-dev libmnl-dev \
 	libcmocka-dev iproute2 iputils-ping ethtool nftables tcpdump tshark \
-	serf socat netcat-openbsd procps
+	serf socat netcat-openbsd procps jq bc python3
 
 PKGS       := libbpf inih msgpack libmnl libcrypto zlib
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -175,7 +175,9 @@ fuzz: $(FUZZ_BINS)
 # --- running ----------------------------------------------------------------
 TEST_RUN := tests/run.sh
 
-test: deps all $(UNIT_BINS) $(DP_BINS) $(FUZZ_REPLAY)
+MGPEER := $(BUILD)/tests/bench/mgpeer
+
+test: deps all $(UNIT_BINS) $(DP_BINS) $(FUZZ_REPLAY) $(MGPEER)
 	$(Q)MESHGATE=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) $(TEST_RUN) all
 
 test-unit: deps $(UNIT_BINS)
@@ -187,7 +189,7 @@ test-datapath: deps $(DP_BINS) all
 test-fuzz: deps $(FUZZ_REPLAY)
 	$(Q)BUILD=$(abspath $(BUILD)) $(TEST_RUN) fuzz
 
-test-e2e: deps all
+test-e2e: deps all $(MGPEER)
 	$(Q)MESHGATE=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) $(TEST_RUN) e2e
 
 demo: deps all

@@ -20,7 +20,7 @@
 #define MG_DP_ICMP_H
 
 #include <linux/bpf.h>
-#include <linux/icmp.h>
+#include "icmp4.h"
 #include <linux/icmpv6.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>

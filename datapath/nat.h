@@ -11,7 +11,7 @@
 #ifndef MG_DP_NAT_H
 #define MG_DP_NAT_H
 
-#include <linux/icmp.h>
+#include "icmp4.h"
 #include <linux/icmpv6.h>
 #include <linux/in.h>
 #include <linux/ip.h>

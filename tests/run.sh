@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Runs one group of tests (unit, datapath, fuzz, e2e, or all) and prints each
-# runner's own summary, then one closing line: "N passed, N failed".
+# runner's own summary, then one closing line: "N passed, N failed, N skipped".
+# A runner that cannot run exits 77 and says why: it is counted as skipped,
+# never as passed.
 set -u
 BUILD=${BUILD:-$(pwd)/build}
 here=$(cd "$(dirname "$0")" && pwd)
 group=${1:-all}
-pass=0 fail=0 failed=()
+pass=0 fail=0 skip=0 failed=() skipped=()
 
 run_one() {	# name, command...
 	local name=$1; shift
 	echo "=== $name"
-	if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); failed+=("$name"); fi
+	local rc=0
+	"$@" || rc=$?
+	case $rc in
+	0) pass=$((pass + 1)) ;;
+	77) skip=$((skip + 1)); skipped+=("$name") ;;
+	*) fail=$((fail + 1)); failed+=("$name") ;;
+	esac
 }
 
 run_bins() {	# dir
@@ -32,6 +40,14 @@ run_fuzz() {
 	done
 }
 
+run_build() {
+	local t
+	for t in "$here"/build/test_*.sh; do
+		[ -x "$t" ] || continue
+		run_one "build/$(basename "$t" .sh)" "$t"
+	done
+}
+
 run_e2e() {
 	local t
 	for t in "$here"/e2e/test_*.sh; do
@@ -45,11 +61,13 @@ unit) run_bins unit ;;
 datapath) run_bins datapath ;;
 fuzz) run_fuzz ;;
 e2e) run_e2e ;;
-all) run_bins unit; run_bins datapath; run_fuzz; run_e2e ;;
-*) echo "usage: $0 unit|datapath|fuzz|e2e|all" >&2; exit 2 ;;
+build) run_build ;;
+all) run_build; run_bins unit; run_bins datapath; run_fuzz; run_e2e ;;
+*) echo "usage: $0 build|unit|datapath|fuzz|e2e|all" >&2; exit 2 ;;
 esac
 
 echo
+[ ${#skipped[@]} -gt 0 ] && printf 'skipped: %s\n' "${skipped[@]}"
 [ ${#failed[@]} -gt 0 ] && printf 'failed: %s\n' "${failed[@]}"
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

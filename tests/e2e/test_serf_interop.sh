@@ -16,8 +16,10 @@ SERF=${SERF:-serf}
 PORT=${PORT:-$((20000 + RANDOM % 20000))}
 RPC=$((PORT + 1))
 
-command -v "$SERF" >/dev/null || { echo "SKIP: serf not installed"; exit 0; }
-[ -x "$MGPEER" ] || { echo "SKIP: $MGPEER not built"; exit 0; }
+# make deps installs serf and make test builds mgpeer: either missing is a
+# failure of the set-up, not a reason to skip.
+command -v "$SERF" >/dev/null || { echo "FAIL: serf not installed (make deps)"; exit 1; }
+[ -x "$MGPEER" ] || { echo "FAIL: $MGPEER not built (make test builds it)"; exit 1; }
 
 # start_serf NAME IP [serf agent args...]
 start_serf() {

@@ -342,7 +342,8 @@ static bool is_dir(const char *p)
 	return !stat(p, &st) && S_ISDIR(st.st_mode);
 }
 
-/* Walk up from @start looking for <dir>/../shared/testdata/memberlist. */
+/* Walk up from @start looking for <dir>/tests/testdata/memberlist (the
+ * captures live in the repository: a clone tests on its own). */
 static bool search_up(const char *start, char *out, size_t size)
 {
 	char dir[PATH_MAX], *slash;
@@ -350,7 +351,7 @@ static bool search_up(const char *start, char *out, size_t size)
 	if (!realpath(start, dir))
 		return false;
 	for (;;) {
-		if ((size_t)snprintf(out, size, "%s/../shared/testdata/memberlist",
+		if ((size_t)snprintf(out, size, "%s/tests/testdata/memberlist",
 				     dir) < size && is_dir(out))
 			return true;
 		slash = strrchr(dir, '/');
