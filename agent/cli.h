@@ -41,6 +41,7 @@ bool mg_matches(const char *word, const char *full);
 
 /* Commands. */
 int cmd_bpf(struct mg_cli *cli, int argc, char **argv);
+int cmd_bpf_maps(struct mg_cli *cli);	/* `bpf maps`: sizes and memory */
 int cmd_stats(struct mg_cli *cli, int argc, char **argv);
 int cmd_keygen(struct mg_cli *cli, int argc, char **argv);
 

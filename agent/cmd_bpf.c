@@ -543,8 +543,10 @@ int cmd_bpf(struct mg_cli *cli, int argc, char **argv)
 	bool exact;
 	int fd, n, rc;
 
+	if (argc == 2 && !strcmp(argv[1], "maps"))
+		return cmd_bpf_maps(cli);
 	if (argc < 2 || (argc > 2 && !mg_matches(argv[2], "list")) || argc > 3) {
-		fprintf(stderr, "usage: meshgate [-j] bpf MAP [list]\nMAP:");
+		fprintf(stderr, "usage: meshgate [-j] bpf maps | bpf MAP [list]\nMAP:");
 		for (size_t i = 0; i < N_MAPS; i++)
 			fprintf(stderr, " %s (%s)", maps[i].cli_name, maps[i].map);
 		fprintf(stderr, "\n");

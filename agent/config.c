@@ -27,6 +27,7 @@
 #include <ini.h>
 #include "config.h"
 #include "gossip/crypto.h"
+#include "maplimits.h"
 #include "lib/log.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -41,6 +42,7 @@ enum cfg_sect {
 	SECT_CLUSTER,
 	SECT_GATEWAY,
 	SECT_GOSSIP,
+	SECT_LIMITS,	/* the last simple section: see cfg_section() */
 	SECT_PEER,
 	SECT_SERVICE,
 	SECT_BAD,	/* reported at its header; its keys are skipped */
@@ -51,6 +53,7 @@ static const char *const sect_names[SECT_MAX] = {
 	[SECT_AGENT] = "agent", [SECT_CLUSTER] = "cluster",
 	[SECT_GATEWAY] = "gateway", [SECT_GOSSIP] = "gossip",
 	[SECT_PEER] = "peer", [SECT_SERVICE] = "service",
+	[SECT_LIMITS] = "limits",
 };
 
 enum cfg_key_id {
@@ -65,6 +68,7 @@ enum cfg_key_id {
 	K_PEER_CLUSTER, K_PEER_CLUSTER_ID, K_PEER_TUNNEL, K_PEER_CIDR,
 	K_SVC_VIP, K_SVC_PORT, K_SVC_PROTO, K_SVC_AFFINITY, K_SVC_MIN_LOCAL,
 	K_SVC_BACKEND, K_SVC_INTERVAL, K_SVC_TIMEOUT, K_SVC_RISE, K_SVC_FALL,
+	K_LIM_EP, K_LIM_LOCAL, K_LIM_FLOWS, K_LIM_PINS,
 	K_MAX,
 };
 
@@ -451,6 +455,30 @@ void mg_cfg_service_defaults(struct mg_cfg_service *s)
 
 /* --- the keys ------------------------------------------------------------- */
 
+/* [limits]: "auto" (0) or a number of entries in the key's range. */
+static int parse_limit(const struct cfg_key *k, const char *val, void *dst,
+		       char *msg, size_t msglen)
+{
+	unsigned long v;
+	char *end;
+
+	if (!strcasecmp(val, "auto")) {
+		*(__u32 *)dst = MG_LIMIT_AUTO;
+		return 0;
+	}
+	errno = 0;
+	v = strtoul(val, &end, 10);
+	if (!isdigit((unsigned char)val[0]) || *end || errno || v < k->min ||
+	    v > k->max) {
+		snprintf(msg, msglen,
+			 "\"%.*s\" is not auto or a number of entries from %lu to %lu",
+			 CFG_QUOTE_MAX, val, k->min, k->max);
+		return -EINVAL;
+	}
+	*(__u32 *)dst = (__u32)v;
+	return 0;
+}
+
 static const char *const xdp_modes[] = {
 	[MG_XDP_NATIVE] = "native", [MG_XDP_GENERIC] = "generic", NULL
 };
@@ -583,6 +611,19 @@ static const struct cfg_key cfg_keys[K_MAX] = {
 			      .min = 1, .max = 3600000),
 	[K_SVC_RISE] = SVC("rise", parse_uint, rise, .min = 1, .max = 100),
 	[K_SVC_FALL] = SVC("fall", parse_uint, fall, .min = 1, .max = 100),
+
+	[K_LIM_EP] = CFG(SECT_LIMITS, "endpoints", parse_limit,
+			 limits.endpoints, .min = MG_LIMIT_EP_MIN,
+			 .max = MG_LIMIT_EP_MAX),
+	[K_LIM_LOCAL] = CFG(SECT_LIMITS, "local_endpoints", parse_limit,
+			    limits.local_endpoints, .min = MG_LIMIT_LOCAL_MIN,
+			    .max = MG_LIMIT_LOCAL_MAX),
+	[K_LIM_FLOWS] = CFG(SECT_LIMITS, "flows", parse_limit, limits.flows,
+			    .min = MG_LIMIT_FLOWS_MIN,
+			    .max = MG_LIMIT_FLOWS_MAX),
+	[K_LIM_PINS] = CFG(SECT_LIMITS, "pinned_flows", parse_limit,
+			   limits.pinned_flows, .min = MG_LIMIT_PINS_MIN,
+			   .max = MG_LIMIT_PINS_MAX),
 };
 
 static const struct cfg_key *cfg_key_find(enum cfg_sect sect, const char *name)
@@ -696,7 +737,7 @@ static void cfg_section(struct cfg_parse *ps, const char *hdr)
 	if (strncmp(sect, "peer", 4) ||
 	    (sect[4] && !isspace((unsigned char)sect[4]))) {
 		cfg_err(ps, ps->line, sect, NULL,
-			"unknown section (known: agent, cluster, gateway, gossip, peer NAME, service NAME)");
+			"unknown section (known: agent, cluster, gateway, gossip, limits, peer NAME, service NAME)");
 		return;
 	}
 

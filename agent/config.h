@@ -132,6 +132,14 @@ struct mg_config {
 	/* [service NAME], global services */
 	int n_services;
 	struct mg_cfg_service services[MG_CFG_MAX_SERVICES];
+
+	/* [limits]: map sizes, 0 = auto (agent/limits.h) */
+	struct mg_cfg_limits {
+		__u32 endpoints;		/* mg_ep4, mg_ep6 */
+		__u32 local_endpoints;		/* mg_local4, mg_local6 */
+		__u32 flows;			/* mg_ct4/6, mg_rnat4/6 */
+		__u32 pinned_flows;		/* mg_pin */
+	} limits;
 };
 
 /*

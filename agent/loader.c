@@ -61,6 +61,7 @@ void mg_dp_settings_from_config(struct mg_dp_settings *s,
 	s->frag_stack = cfg->fragment == MG_FRAGMENT_STACK;
 	s->udp6_csum = cfg->udp6_checksum;
 	s->mss_clamp = cfg->mss_clamp;
+	mg_limits_from_config(&s->limits, cfg);
 }
 
 static bool in_own_cidrs(const struct mg_config *cfg, const struct mg_addr *a)
@@ -270,6 +271,14 @@ int mg_dp_load(struct mg_dp *dp, const struct mg_dp_settings *s,
 		if (tx_reused < 0) {
 			xdp_bpf__destroy(skel);
 			return tx_reused;
+		}
+	}
+	if (s->limits.endpoints) {
+		err = mg_limits_apply(skel->obj, &s->limits,
+				      pin_dir ? dp->pin_dir : NULL);
+		if (err) {
+			xdp_bpf__destroy(skel);
+			return err;
 		}
 	}
 	SET_RODATA(skel->rodata, s);

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <linux/types.h>
 #include "config.h"
+#include "maplimits.h"
 
 struct tc_bpf;
 struct xdp_bpf;
@@ -21,6 +22,7 @@ struct mg_dp_settings {
 	bool nh_table;		/* consult mg_nh4_v2/mg_nh6 before bpf_fib_lookup */
 	bool frag_stack;	/* IPv4 without DF too big: to the kernel */
 	bool udp6_csum;		/* UDP checksum on VXLAN over IPv6 */
+	struct mg_map_limits limits;	/* all zero: the sizes in maps.h */
 };
 
 /* The loaded datapath: the skeleton plus where its maps are pinned. */

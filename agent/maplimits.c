@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <meshgate/abi.h>
+#include "config.h"
+#include "lib/log.h"
+#include "maplimits.h"
+
+void mg_limits_from_config(struct mg_map_limits *l,
+			   const struct mg_config *cfg)
+{
+	const struct mg_cfg_limits *c = &cfg->limits;
+	bool svc = cfg->n_services > 0;
+
+	l->endpoints = c->endpoints ? c->endpoints : MG_MAX_ENDPOINTS;
+	l->local_endpoints = c->local_endpoints ? c->local_endpoints :
+						  MG_MAX_LOCAL_ENDPOINTS;
+	l->flows = c->flows ? c->flows :
+		   svc ? MG_LB_CT_ENTRIES : MG_LIMIT_FLOWS_NOSVC;
+	l->pinned_flows = c->pinned_flows ? c->pinned_flows :
+			  svc ? MG_LB_PIN_ENTRIES : MG_LIMIT_PINS_NOSVC;
+}
+
+/* The maps [limits] sizes, and which figure sizes each. */
+static const struct {
+	const char *name;
+	size_t off;
+	const char *key;
+} sized[] = {
+	{ "mg_ep4", offsetof(struct mg_map_limits, endpoints), "endpoints" },
+	{ "mg_ep6", offsetof(struct mg_map_limits, endpoints), "endpoints" },
+	{ "mg_local4", offsetof(struct mg_map_limits, local_endpoints),
+	  "local_endpoints" },
+	{ "mg_local6", offsetof(struct mg_map_limits, local_endpoints),
+	  "local_endpoints" },
+	{ "mg_ct4", offsetof(struct mg_map_limits, flows), "flows" },
+	{ "mg_rnat4", offsetof(struct mg_map_limits, flows), "flows" },
+	{ "mg_ct6", offsetof(struct mg_map_limits, flows), "flows" },
+	{ "mg_rnat6", offsetof(struct mg_map_limits, flows), "flows" },
+	{ "mg_pin", offsetof(struct mg_map_limits, pinned_flows),
+	  "pinned_flows" },
+};
+
+/* max_entries of the map pinned as pin_dir/name; 0 when none is. */
+static __u32 pinned_size(const char *pin_dir, const char *name)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd;
+
+	if (!pin_dir ||
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", pin_dir, name) >=
+		    sizeof(path))
+		return 0;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.max_entries = 0;
+	close(fd);
+	return info.max_entries;
+}
+
+int mg_limits_apply(struct bpf_object *obj, const struct mg_map_limits *l,
+		    const char *pin_dir)
+{
+	for (size_t i = 0; i < sizeof(sized) / sizeof(sized[0]); i++) {
+		__u32 want = *(const __u32 *)((const char *)l + sized[i].off);
+		struct bpf_map *map;
+		__u32 have;
+		int err;
+
+		map = bpf_object__find_map_by_name(obj, sized[i].name);
+		if (!map)
+			continue;	/* not in this build */
+		have = pinned_size(pin_dir, sized[i].name);
+		if (have && have != want) {
+			pr_warn("%s is pinned with %u entries, [limits] %s asks for %u: "
+				"keeping %u (and its state); 'meshgate down' then a "
+				"start applies the new size",
+				sized[i].name, have, sized[i].key, want, have);
+			want = have;
+		}
+		err = bpf_map__set_max_entries(map, want);
+		if (err) {
+			pr_err("%s: cannot size to %u entries: %s",
+			       sized[i].name, want, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+uint64_t mg_limits_estimate(const struct mg_map_limits *l, unsigned int ncpu)
+{
+	/*
+	 * Per element: key and value rounded to 8 bytes, plus the kernel's
+	 * htab_elem (~48 bytes with the LRU node) or LPM node (~40 bytes);
+	 * LRU maps also keep per-CPU free lists, counted once more.
+	 */
+	const uint64_t htab = 48, lpm = 40;
+	uint64_t b = 0;
+
+	(void)ncpu;
+	b += 2ull * l->endpoints * (lpm + 24 + sizeof(struct mg_ep_val));
+	b += 2ull * l->local_endpoints * (lpm + 24 + sizeof(struct mg_ep_val));
+	b += (uint64_t)l->flows *
+	     (2 * htab + sizeof(struct mg_ct4_key) + sizeof(struct mg_ct4_val) +
+	      sizeof(struct mg_ct4_key) + sizeof(struct mg_rnat4_val));
+	b += (uint64_t)l->flows *
+	     (2 * htab + sizeof(struct mg_ct6_key) + sizeof(struct mg_ct6_val) +
+	      sizeof(struct mg_ct6_key) + sizeof(struct mg_rnat6_val));
+	b += (uint64_t)l->pinned_flows *
+	     (htab + sizeof(struct mg_pin_key) + sizeof(struct mg_pin_val));
+	return b;
+}

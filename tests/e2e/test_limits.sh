@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Map sizes from the configuration ([limits], agent/maplimits.h): a gateway
+# with no service of its own keeps small flow tables, one with services the
+# full ones, explicit limits are applied, a restart with other limits keeps
+# the pinned maps (and their state) and says so, and `down` then a start
+# applies them.  With --json FILE it writes the BPF memory of a gateway's
+# maps (bpftool's bytes_memlock over its pin directory) for `make bench`:
+# datapath_map_mib_noservices, datapath_map_mib_default (the README's
+# example services) and datapath_map_mib_explicit.
+set -u
+. "$(dirname "$0")/lib.sh"
+trap topo_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+JSON=
+[ "${1:-}" = --json ] && JSON=$2
+
+topo_underlay && topo_cluster 1 1 || exit 1
+conf=$(write_config 1 "")
+base=$(cat "$conf")
+
+pins=$(pin_dir 1)
+max_of() { bpftool -j map show pinned "$pins/$1" | jq -r .max_entries; }
+# mib_of: MiB the kernel charges for every map pinned in gw1's directory.
+mib_of() {
+	local f total=0 b
+	for f in "$pins"/mg_*; do
+		b=$(bpftool -j map show pinned "$f" 2>/dev/null | jq -r '.bytes_memlock // 0')
+		total=$((total + ${b:-0}))
+	done
+	awk -v b="$total" 'BEGIN { printf "%.1f", b / 1048576 }'
+}
+restart() { stop_agent 1; start_agent 1; }
+redo() { stop_agent 1; mgcli 1 down >/dev/null 2>&1; start_agent 1; }
+
+# The README's example services (firmware-config/meshgate.conf).
+services='
+[service web]
+vip = 10.96.0.10
+port = 80
+backend = 10.1.0.11:8080
+
+[service web6]
+vip = fd00:96::10
+port = 80
+backend = [fd00:1::11]:8080
+'
+log "no service: auto sizes flow tables small"
+start_agent 1 || exit 1
+check "mg_ct4 auto without services: 16384" [ "$(max_of mg_ct4)" = 16384 ]
+check "mg_rnat6 auto without services: 16384" [ "$(max_of mg_rnat6)" = 16384 ]
+check "mg_pin auto without services: 4096" [ "$(max_of mg_pin)" = 4096 ]
+check "mg_ep4 default: 131072" [ "$(max_of mg_ep4)" = 131072 ]
+mib_nosvc=$(mib_of)
+log "BPF memory, no service: $mib_nosvc MiB"
+cli_mib=$(mgcli 1 -j bpf maps | jq '[.[].bytes_memlock] | add / 1048576 * 10 | round / 10')
+check "bpf maps: the same memory as bpftool ($cli_mib MiB)" \
+	awk -v a="$cli_mib" -v b="$mib_nosvc" 'BEGIN { exit !(a - b < 0.11 && b - a < 0.11) }'
+check "bpf maps: mg_ct4 limit 16384, mg_ep4 holds our prefix" \
+	eval '[ "$(mgcli 1 -j bpf maps | jq -c ".[] | select(.map == \"mg_ct4\") | .max_entries")" = 16384 ] &&
+	      [ "$(mgcli 1 -j bpf maps | jq -c ".[] | select(.map == \"mg_local4\") | .entries")" = 1 ]'
+check "no service: at most 16 MiB of maps ($mib_nosvc)" \
+	awk -v m="$mib_nosvc" 'BEGIN { exit !(m <= 16) }'
+
+log "with services: a restart keeps the pinned sizes and says so"
+printf '%s\n%s\n' "$base" "$services" >"$conf"
+restart || exit 1
+check "restart keeps mg_ct4 as pinned" [ "$(max_of mg_ct4)" = 16384 ]
+check "the agent says the new size waits for down" \
+	grep -q "mg_ct4 is pinned with 16384 entries.*'meshgate down'" "$MGDIR/gw1.log"
+redo || exit 1
+check "after down: mg_ct4 auto with services: 262144" [ "$(max_of mg_ct4)" = 262144 ]
+check "after down: mg_pin auto with services: 65536" [ "$(max_of mg_pin)" = 65536 ]
+mib_default=$(mib_of)
+log "BPF memory, example services: $mib_default MiB"
+
+log "explicit [limits]"
+printf '%s\n%s\n[limits]\nendpoints = 1048576\nlocal_endpoints = 4096\nflows = 8192\npinned_flows = auto\n' \
+	"$base" "$services" >"$conf"
+redo || exit 1
+check "endpoints = 1048576: mg_ep4" [ "$(max_of mg_ep4)" = 1048576 ]
+check "endpoints = 1048576: mg_ep6" [ "$(max_of mg_ep6)" = 1048576 ]
+check "local_endpoints = 4096: mg_local4" [ "$(max_of mg_local4)" = 4096 ]
+check "flows = 8192: mg_ct4, mg_rnat4, mg_ct6" \
+	[ "$(max_of mg_ct4) $(max_of mg_rnat4) $(max_of mg_ct6)" = "8192 8192 8192" ]
+mib_explicit=$(mib_of)
+
+log "refused limits"
+bad() {	# LINE: --check-config refuses it, naming [limits] and the key
+	printf '%s\n[limits]\n%s\n' "$base" "$1" >"$MGDIR/bad.conf"
+	! "$MESHGATE" agent -c "$MGDIR/bad.conf" --check-config >"$MGDIR/bad.out" 2>&1 &&
+		grep -q "\[limits\] ${1%% *}" "$MGDIR/bad.out"
+}
+check "flows = 10 refused (below 1024)" bad "flows = 10"
+check "endpoints = lots refused" bad "endpoints = lots"
+check "pinned_flows = 99999999 refused (above the maximum)" bad "pinned_flows = 99999999"
+
+if [ -n "$JSON" ]; then
+	printf '{"datapath_map_mib_noservices": %s, "datapath_map_mib_default": %s, "datapath_map_mib_explicit": %s}\n' \
+		"$mib_nosvc" "$mib_default" "$mib_explicit" >"$JSON"
+fi
+summary
