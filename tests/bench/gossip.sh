@@ -5,9 +5,9 @@
 # ($MGP-bench), gossiping over loopback, each on its own address.
 #
 #   agent K (1..N)  gossip  127.0.1.K:7946, seed agent 1, profile lan
-#                   cluster cK, id K, cidr 10.K.0.0/16
+#                   cluster cK, id K (1..255), cidr 10.K.0.0/16
 #                   datapath on veth dK (generic XDP; peer eK), tunnel
-#                   address 10.255.K.1, nexthop = fib (no resolution work)
+#                   address 100.64.K.1, nexthop = fib (no resolution work)
 #                   pins /sys/fs/bpf/$MGP-aK, state and socket in $MGDIR
 #   agent 2         also exports the routes of table 100 ([cluster]
 #                   route_table): 1k /29s in 172.16.0.0/12 from the start,
@@ -18,12 +18,18 @@
 #      of them, add/del alternately, until every agent's mg_ep4 agrees);
 #      gossip bytes idle and under churn; FAILOVERS_SMALL failovers (as
 #      below); RSS.
-#   2. agents 17..64 join: the same at 64; then FAILOVERS times SIGKILL of
-#      one agent until every other one's mg_clus has withdrawn its
-#      cluster (the killed agent restarts between rounds).
-#   3. back to 16 agents (17..64 leave gracefully); agent 2's table grows
+#   2. for each further size in GOSSIP_N (64, then 255 ...), agents join up
+#      to it: the same there; then FAILOVERS times SIGKILL of one agent
+#      until every other one's mg_clus has withdrawn its cluster (the
+#      killed agent restarts between rounds).
+#   3. back to 16 agents (the others leave gracefully); agent 2's table grows
 #      to 100k routes: time until every agent has them, RSS of a receiver,
 #      bytes idle and under churn again.
+#
+# CPU: each phase also reports how busy the machine was (all its CPUs,
+# from /proc/stat) beside the agents' own share: a figure taken on a
+# saturated machine measures the machine (timers run late), not the
+# protocol.  tests/sim/gossip_model.py computes the protocol's own figures.
 #
 # Bytes: nftables counters in the namespace's output hook on everything
 # to or from port 7946 (UDP and TCP, IP headers included), over WINDOW
@@ -32,7 +38,8 @@
 # changes a second at agent 1.
 #
 # usage: gossip.sh [OUT.json]     (root; writes a flat JSON object of figures)
-# env:   GOSSIP_N="16 64" GOSSIP_CHANGES=100 GOSSIP_FAILOVERS=5 GOSSIP_FAILOVERS_SMALL=3
+# env:   GOSSIP_N="16 64 255" (sizes in order, up to 255)
+#        GOSSIP_CHANGES=100 GOSSIP_FAILOVERS=5 GOSSIP_FAILOVERS_SMALL=3
 #        GOSSIP_WINDOW=10 GOSSIP_CHURN_RATE=10 GOSSIP_EPS=100000
 #        GOSSIP_PROFILE=lan   (GOSSIP_EPS=0: no endpoint-scaling phase)
 
@@ -43,8 +50,9 @@ BUILD=${BUILD:-$(cd "$HERE/../.." && pwd)/build}
 BG=${BENCH_GOSSIP:-$BUILD/tests/bench/bench_gossip}
 
 OUT=${1:-}
-read -r N_SMALL N_LARGE <<<"${GOSSIP_N:-16 64}"
-N_LARGE=${N_LARGE:-$N_SMALL}
+read -r -a SIZES <<<"${GOSSIP_N:-16 64 255}"
+N_SMALL=${SIZES[0]}
+N_LARGE=${SIZES[${#SIZES[@]} - 1]}
 CHANGES=${GOSSIP_CHANGES:-100}
 FAILOVERS=${GOSSIP_FAILOVERS:-5}
 FAILOVERS_SMALL=${GOSSIP_FAILOVERS_SMALL:-3}
@@ -94,7 +102,7 @@ $extra
 
 [gateway]
 name = a$k
-tunnel_address = 10.255.$k.1
+tunnel_address = 100.64.$k.1
 cluster_interface = d$k
 xdp_mode = generic
 nexthop = fib
@@ -114,7 +122,7 @@ agent_start() {
 		nsx bench ip link add "d$k" type veth peer name "e$k" || return 1
 		nsx bench ip link set "e$k" up
 		nsx bench ip link set "d$k" up
-		nsx bench ip addr add "10.255.$k.1/32" dev "d$k"
+		nsx bench ip addr add "100.64.$k.1/32" dev "d$k"
 	fi
 	[ -f "$MGDIR/a$k.conf" ] || agent_config "$k"
 	# Not our child: the shell would report every kill of it.
@@ -122,9 +130,19 @@ agent_start() {
 		>>"$MGDIR/a$k.log" 2>&1; echo $! >"$MGDIR/a$k.pid")
 }
 
-# agents_start FROM TO: start them, wait until their maps are pinned.
+# agents_start FROM TO: start them, wait until their maps are pinned; in
+# batches of 32, so that a 255-agent mesh forms as one would in the field
+# (gateways come up over time) rather than in one storm of joins on a
+# 2-CPU machine.
 agents_start() {
-	local k i
+	local k i to
+	if [ $(($2 - $1)) -ge 32 ]; then
+		for ((k = $1; k <= $2; k += 32)); do
+			to=$((k + 31)); [ "$to" -gt "$2" ] && to=$2
+			agents_start "$k" "$to" || return 1
+		done
+		return 0
+	fi
 	for k in $(seq "$1" "$2"); do agent_start "$k" || return 1; done
 	for k in $(seq "$1" "$2"); do
 		for i in $(seq 1 300); do
@@ -158,6 +176,13 @@ ready() {
 }
 
 rss_mib() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$(cat "$MGDIR/a$1.pid")/status"; }
+
+# Busy and total jiffies of the whole machine so far.
+machine_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat; }
+busy_pct() {	# "BUSY0 TOTAL0" "BUSY1 TOTAL1"
+	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ")
+		printf "%.1f", 100 * (y[1] - x[1]) / (y[2] - x[2] + 1e-9) }'
+}
 
 # CPU seconds used by agents FROM..TO so far.
 cpu_s() {
@@ -216,19 +241,21 @@ nft_bytes() {
 
 # bytes LABEL N: per-agent gossip bytes/s over WINDOW s idle, then under churn.
 bytes() {
-	local label=$1 n=$2 b0 b1 c0 c1 changes
+	local label=$1 n=$2 b0 b1 c0 c1 m0 m1 changes
 	sleep 2		# let the previous phase's rumours die down
-	b0=$(nft_bytes) c0=$(cpu_s 1 "$n")
+	b0=$(nft_bytes) c0=$(cpu_s 1 "$n") m0=$(machine_jiffies)
 	sleep "$WINDOW"
-	b1=$(nft_bytes) c1=$(cpu_s 1 "$n")
+	b1=$(nft_bytes) c1=$(cpu_s 1 "$n") m1=$(machine_jiffies)
+	fig "machine_cpu_busy_pct_idle_$label" "$(busy_pct "$m0" "$m1")"
 	fig "gossip_bytes_per_s_idle_$label" \
 		"$(awk -v d=$((b1 - b0)) -v n="$n" -v w="$WINDOW" 'BEGIN { printf "%.0f", d / n / w }')"
 	fig "agent_cpu_pct_idle_$label" \
 		"$(awk -v a="$c0" -v b="$c1" -v n="$n" -v w="$WINDOW" 'BEGIN { printf "%.2f", 100 * (b - a) / n / w }')"
-	b0=$(nft_bytes) c0=$(cpu_s 1 "$n")
+	b0=$(nft_bytes) c0=$(cpu_s 1 "$n") m0=$(machine_jiffies)
 	changes=$("$BG" churn -S "$SOCKS" -a 1 -r "$CHURN_RATE" -D "$WINDOW") ||
 		die "churn at agent 1 failed"
-	b1=$(nft_bytes) c1=$(cpu_s 1 "$n")
+	b1=$(nft_bytes) c1=$(cpu_s 1 "$n") m1=$(machine_jiffies)
+	fig "machine_cpu_busy_pct_churn_$label" "$(busy_pct "$m0" "$m1")"
 	fig "gossip_bytes_per_s_churn_$label" \
 		"$(awk -v d=$((b1 - b0)) -v n="$n" -v w="$WINDOW" 'BEGIN { printf "%.0f", d / n / w }')"
 	fig "agent_cpu_pct_churn_$label" \
@@ -266,10 +293,8 @@ failover() {
 		ready "$n" || die "agent $v did not come back everywhere"
 	done
 	r=$(printf '%s\n' "${ms[@]}" | sort -n)
-	# The large mesh's figure carries no suffix: it is the one with a target.
-	[ "$n" -eq "$N_LARGE" ] && n= || n=_$n
-	fig "gossip_failover_ms$n" "$(echo "$r" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
-	fig "gossip_failover_max_ms$n" "$(echo "$r" | tail -1)"
+	fig "gossip_failover_ms_$n" "$(echo "$r" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
+	fig "gossip_failover_max_ms_$n" "$(echo "$r" | tail -1)"
 }
 
 # --- run ------------------------------------------------------------------------------
@@ -291,14 +316,18 @@ bytes "$N_SMALL" "$N_SMALL"
 failover "$N_SMALL" "$FAILOVERS_SMALL"
 fig "agent_rss_mib_1k" "$(rss_mib 3)"
 
-if [ "$N_LARGE" -gt "$N_SMALL" ]; then
-	log "gossip: $N_LARGE agents"
-	agents_start $((N_SMALL + 1)) "$N_LARGE" || die "agents did not start"
-	ready "$N_LARGE" || die "the mesh did not form"
-	converge "$N_LARGE"
-	bytes "$N_LARGE" "$N_LARGE"
-	failover "$N_LARGE" "$FAILOVERS"
-fi
+prev=$N_SMALL
+for n in "${SIZES[@]:1}"; do
+	[ "$n" -gt "$prev" ] && [ "$n" -le 255 ] || die "GOSSIP_N: sizes must grow, up to 255"
+	log "gossip: $n agents"
+	agents_start $((prev + 1)) "$n" || die "agents did not start"
+	ready "$n" 0 120000 || die "the mesh did not form"
+	converge "$n"
+	bytes "$n" "$n"
+	failover "$n" "$FAILOVERS"
+	fig "agent_rss_mib_$n" "$(rss_mib 3)"
+	prev=$n
+done
 
 if [ "$EPS_BIG" -gt "$EPS_SMALL" ]; then
 	if [ "$N_LARGE" -gt "$N_SMALL" ]; then
