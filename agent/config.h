@@ -3,6 +3,7 @@
 #define MG_CONFIG_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <net/if.h>
 #include <stdio.h>
 #include "lib/addr.h"
@@ -132,6 +133,9 @@ struct mg_config {
 	/* [service NAME], global services */
 	int n_services;
 	struct mg_cfg_service services[MG_CFG_MAX_SERVICES];
+
+	/* Where the keys mg_config_check_host() judges were set. */
+	int cluster_if_line, underlay_if_line;
 };
 
 /*
@@ -149,6 +153,20 @@ int mg_config_load_string(struct mg_config *cfg, const char *path,
 			  const char *text, FILE *errf);
 
 void mg_config_defaults(struct mg_config *cfg);
+
+/*
+ * What only this host can tell: the interfaces exist (in the current
+ * network namespace).  Problems are reported as mg_config_load() does;
+ * returns 0 or -ENODEV.
+ */
+int mg_config_check_host(const struct mg_config *cfg, FILE *errf);
+
+/*
+ * A name as [peer NAME], [service NAME] and the name keys take it: 1 to
+ * MG_CFG_NAME_MAX - 1 of A-Z a-z 0-9 . _ -.  For names typed on the
+ * command line, so that none is truncated or taken differently.
+ */
+bool mg_config_name_valid(const char *name);
 
 /* This gateway's tunnel address of a family (MG_AF_*), or NULL. */
 const struct mg_addr *mg_config_tunnel(const struct mg_config *cfg,
