@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include "lib/addr.h"
 
+#define MG_DEFAULT_CONFIG	"/etc/meshgate/meshgate.conf"
 #define MG_CFG_NAME_MAX		64	/* cluster, gateway and peer names */
 #define MG_CFG_MAX_CIDRS	32	/* per cluster */
 #define MG_CFG_MAX_PEERS	64	/* static [peer NAME] sections */
@@ -167,6 +168,20 @@ int mg_config_check_host(const struct mg_config *cfg, FILE *errf);
  * command line, so that none is truncated or taken differently.
  */
 bool mg_config_name_valid(const char *name);
+
+/* What a reload applies (mg_config_diff()). */
+#define MG_CFG_CH_LOG_LEVEL	(1u << 0)	/* [agent] log_level */
+#define MG_CFG_CH_PEERS		(1u << 1)	/* [peer NAME] sections */
+#define MG_CFG_CH_SERVICES	(1u << 2)	/* [service NAME] sections */
+
+/*
+ * What differs from old to new: the MG_CFG_CH_* a running agent applies,
+ * and in restart (", "-separated keys) what it only takes at its next
+ * start.  Sections that merely moved in the file are equal.
+ */
+unsigned int mg_config_diff(const struct mg_config *old,
+			    const struct mg_config *new, char *restart,
+			    size_t len);
 
 /* This gateway's tunnel address of a family (MG_AF_*), or NULL. */
 const struct mg_addr *mg_config_tunnel(const struct mg_config *cfg,
