@@ -40,6 +40,7 @@ static int apply_config(struct mg_cli *cli, const struct mg_cmd *cmd,
 {
 	const char *path = cli->config;
 	struct mg_config *cfg;
+	int err;
 
 	if (cmd->flags & MG_CMD_NOCONF)
 		return 0;
@@ -49,7 +50,20 @@ static int apply_config(struct mg_cli *cli, const struct mg_cmd *cmd,
 	if (!path)
 		return 0;
 	cfg = malloc(sizeof(*cfg));
-	if (!cfg || mg_cli_load_config(cfg, path)) {
+	if (!cfg)
+		return -1;
+	err = mg_config_load(cfg, path, NULL);
+	/*
+	 * A file that fails the check still names the pins and the socket
+	 * (its other lines are the agent's to judge): `meshgate reload` must
+	 * reach the agent to hear why it refuses the file.
+	 */
+	if (err == -EINVAL) {
+		fprintf(stderr, "meshgate: warning: %s does not pass the check "
+			"(`meshgate agent --check-config -c %s` says why); its "
+			"pin_dir and control_socket are used\n", path, path);
+	} else if (err) {
+		fprintf(stderr, "meshgate: %s: %s\n", path, strerror(-err));
 		free(cfg);
 		return -1;
 	}
