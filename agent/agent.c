@@ -769,13 +769,13 @@ int mg_agent_run(const struct mg_config *cfg)
 		err = -errno ? -errno : -EINVAL;
 		goto out;
 	}
-	err = mg_notify_watchdog_start(a->loop);
-	if (err)
-		pr_warn("watchdog: %s", strerror(-err));
 	pr_info("gateway %s of cluster %s (id %u) running; maps in %s",
 		cfg->gw_name, cfg->cluster_name, cfg->cluster_id, cfg->pin_dir);
 	/* Attached, maps reconciled, control socket open. */
 	mg_notify_ready();
+	err = mg_notify_watchdog_start(a->loop);
+	if (err)
+		pr_warn("watchdog: %s", strerror(-err));
 	err = mg_loop_run(a->loop);
 	mg_notify_stopping();
 out:

@@ -59,6 +59,5 @@ int mg_notify_watchdog_start(struct mg_loop *loop)
 		return errno ? -errno : -ENOMEM;
 	pr_info("watchdog: alive every %u ms (WATCHDOG_USEC=%llu)", ms,
 		(unsigned long long)usec);
-	sd_notify(0, "WATCHDOG=1");
 	return 0;
 }
