@@ -691,6 +691,53 @@ static void test_names_for_the_cli(void **state)
 	assert_false(mg_config_name_valid("a/b"));
 }
 
+/* What a reload applies, and what it leaves for the next start. */
+static void test_reload_diff(void **state)
+{
+	static const struct {
+		const char *what, *text;
+		unsigned int ch;
+		const char *restart;
+	} rows[] = {
+		{ "the same file", BASE PEER_W SVCSECT("web"), 0, "" },
+		{ "a comment and blank lines move the sections",
+		  "# moved\n\n" BASE PEER_W SVCSECT("web"), 0, "" },
+		{ "log level", BASE "[agent]\nlog_level = debug\n" PEER_W
+		  SVCSECT("web"), MG_CFG_CH_LOG_LEVEL, "" },
+		{ "a backend", BASE PEER_W SVCSECT("web")
+		  "backend = 10.96.1.1:80 5\n", MG_CFG_CH_SERVICES, "" },
+		{ "no service", BASE PEER_W, MG_CFG_CH_SERVICES, "" },
+		{ "a peer's CIDR", BASE PEER_W "cidr = 10.5.0.0/16\n"
+		  SVCSECT("web"), MG_CFG_CH_PEERS, "" },
+		{ "no peer", BASE SVCSECT("web"), MG_CFG_CH_PEERS, "" },
+		{ "restart-only keys",
+		  CL("east", "1", "10.1.0.0/16") "cidr = 10.9.0.0/16\n"
+		  GW("192.168.100.1", "eth1") "vxlan_port = 4790\n"
+		  "[gossip]\nkey = cg8StVXbQJ0gPvMd9o7yrg==\n"
+		  PEER_W SVCSECT("web"), 0,
+		  "[cluster] cidr, cluster_interface, underlay_interface, "
+		  "vxlan_port, key" },
+	};
+	struct mg_config *old = calloc(1, sizeof(*old));
+	char restart[256];
+
+	assert_non_null(old);
+	assert_int_equal(mg_config_load_string(old, "t.conf",
+					       BASE PEER_W SVCSECT("web"),
+					       stderr), 0);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		unsigned int ch;
+
+		expect_ok(rows[i].text);
+		ch = mg_config_diff(old, cfg, restart, sizeof(restart));
+		if (ch != rows[i].ch || strcmp(restart, rows[i].restart))
+			fail_msg("%s: changes %#x restart \"%s\", want %#x \"%s\"",
+				 rows[i].what, ch, restart, rows[i].ch,
+				 rows[i].restart);
+	}
+	free(old);
+}
+
 static void test_good_defaults(void **state)
 {
 	char host[MG_CFG_NAME_MAX] = "";
@@ -1110,6 +1157,7 @@ int main(void)
 		cmocka_unit_test(test_good_booleans),
 		cmocka_unit_test(test_check_host),
 		cmocka_unit_test(test_names_for_the_cli),
+		cmocka_unit_test(test_reload_diff),
 		cmocka_unit_test(test_good_service),
 		cmocka_unit_test(test_good_full),
 		cmocka_unit_test(test_good_defaults),
