@@ -60,6 +60,7 @@ AGENT_SRCS := $(filter-out $(AGENT_MAIN),$(wildcard agent/*.c agent/lib/*.c agen
 AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/%.o)
 LIB        := $(BUILD)/libmeshgate.a
 BIN        := $(BUILD)/meshgate
+UNIT       := $(BUILD)/meshgate.service
 
 TLIB_SRCS  := $(wildcard tests/lib/*.c)
 TLIB_OBJS  := $(TLIB_SRCS:%.c=$(BUILD)/%.o)
@@ -77,7 +78,7 @@ BENCH_BINS := $(BENCH_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps demo test test-unit test-datapath test-e2e test-fuzz fuzz \
 	bench install clean help
-all: $(BIN)
+all: $(BIN) $(UNIT)
 
 help:
 	@echo 'make            build build/meshgate (BPF objects, skeletons, agent)'
@@ -198,12 +199,14 @@ demo: deps all
 bench: deps all $(BENCH_BINS)
 	$(Q)MESHGATE=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) tests/bench/run.sh
 
-# The unit runs the binary where PREFIX put it: made again on every build.
-UNIT := $(BUILD)/meshgate.service
-$(UNIT): firmware-config/meshgate.service.in FORCE
-	@mkdir -p $(@D)
+# The unit runs the binary where PREFIX puts it: made again when PREFIX
+# differs from the last build's.
+$(UNIT): firmware-config/meshgate.service.in $(BUILD)/.prefix
 	$(msg) GEN $@
 	$(Q)sed 's|@SBINDIR@|$(PREFIX)/sbin|g' $< >$@.tmp && mv $@.tmp $@
+$(BUILD)/.prefix: FORCE
+	@mkdir -p $(@D)
+	@echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' >$@
 FORCE:
 .PHONY: FORCE
 
