@@ -6,13 +6,11 @@
  * it stops.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -24,6 +22,7 @@
 #include "loader.h"
 #include "mesh.h"
 #include "netlink.h"
+#include "pins.h"
 #include "services.h"
 #include "lib/log.h"
 #include "lib/loop.h"
@@ -480,35 +479,6 @@ static const struct mg_cmd *served_table(void)
 	return served;
 }
 
-/*
- * The agent holds a shared lock on the pin directory while it runs;
- * `meshgate down` asks for an exclusive one and so learns that the pins
- * are in use (a lock dies with its holder: nothing stale after a crash).
- */
-static int pins_lock(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0 && flock(fd, LOCK_SH | LOCK_NB)) {
-		pr_warn("%s: cannot lock: %s", dir, strerror(errno));
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
-bool mg_agent_pins_busy(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	bool busy;
-
-	if (fd < 0)
-		return false;
-	busy = flock(fd, LOCK_EX | LOCK_NB) && errno == EWOULDBLOCK;
-	close(fd);
-	return busy;
-}
-
 /* `meshgate keys` wrote a keyring: the agent uses it, not `key =` lines. */
 static void agent_keyring_notice(const struct mg_config *cfg)
 {
@@ -675,7 +645,7 @@ int mg_agent_run(const struct mg_config *cfg)
 	err = mg_dp_load(&a->dp, &s, cfg->pin_dir);
 	if (err)
 		goto out;
-	a->pin_lock = pins_lock(cfg->pin_dir);
+	a->pin_lock = mg_pins_lock(cfg->pin_dir);
 	a->maps.ep4 = bpf_map__fd(a->dp.skel->maps.mg_ep4);
 	a->maps.ep6 = bpf_map__fd(a->dp.skel->maps.mg_ep6);
 	a->maps.local4 = bpf_map__fd(a->dp.skel->maps.mg_local4);

@@ -2,7 +2,6 @@
 #ifndef MG_AGENT_H
 #define MG_AGENT_H
 
-#include <stdbool.h>
 #include "config.h"
 
 /*
@@ -11,9 +10,6 @@
  * or a crash does not stop forwarding; `meshgate down` removes it.
  */
 int mg_agent_run(const struct mg_config *cfg);
-
-/* True while an agent runs on the maps pinned in dir (it holds a lock). */
-bool mg_agent_pins_busy(const char *dir);
 
 /*
  * What the agent answers on its control socket, one function per

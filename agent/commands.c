@@ -17,6 +17,7 @@
 #include "ctl.h"
 #include "hostroute.h"
 #include "loader.h"
+#include "pins.h"
 #include "lib/out.h"
 
 int mg_cli_load_config(struct mg_config *cfg, const char *path)
@@ -93,7 +94,7 @@ static int cmd_down(struct mg_cli *cli, int argc, char **argv)
 		fprintf(stderr, "usage: meshgate [-p DIR | -c FILE] down [--force]\n");
 		return 2;
 	}
-	if (!force && mg_agent_pins_busy(cli->pin_dir)) {
+	if (!force && mg_pins_busy(cli->pin_dir)) {
 		fprintf(stderr, "meshgate down: an agent is running on %s "
 			"(it holds the pins): stop it first (systemctl stop "
 			"meshgate), or `meshgate down --force` to cut "
