@@ -6,11 +6,15 @@
  * The commands the CLI runs itself (agent, down, version, help) are here
  * too; bpf and stats are in cmd_bpf.c, keygen in cmd_keygen.c.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
 #include "agent.h"
 #include "cli.h"
 #include "config.h"
@@ -85,6 +89,66 @@ static int cmd_agent(struct mg_cli *cli, int argc, char **argv)
 	return err ? 1 : 0;
 }
 
+/*
+ * down --force under a running agent: the agent goes first (SIGTERM, as
+ * systemctl stop), or it would put back the datapath it sees taken away.
+ */
+static int stop_holder(const char *dir)
+{
+	int pid = mg_pins_holder(dir);
+
+	if (pid < 0) {
+		fprintf(stderr, "meshgate down: an agent holds %s but its pid "
+			"is not in /proc/locks: stop it first\n", dir);
+		return -1;
+	}
+	if (kill(pid, SIGTERM)) {
+		fprintf(stderr, "meshgate down: stopping the agent (pid %d): "
+			"%s\n", pid, strerror(errno));
+		return -1;
+	}
+	/* A stopping agent takes well under a second; 10 s at most. */
+	for (int i = 0; i < 100 && mg_pins_busy(dir); i++)
+		usleep(100 * 1000);
+	if (mg_pins_busy(dir)) {
+		fprintf(stderr, "meshgate down: the agent (pid %d) did not "
+			"stop\n", pid);
+		return -1;
+	}
+	printf("stopped the agent (pid %d) that held %s\n", pid, dir);
+	return 0;
+}
+
+/*
+ * Detach the pinned XDP links now: unpinning only drops a reference, and
+ * the kernel lets the last one go later (from a work queue), so XDP could
+ * still run when `down` has returned.
+ */
+static void detach_links(const char *dir)
+{
+	char path[PATH_MAX + 256];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		int fd;
+
+		if (strncmp(de->d_name, "link_", 5))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		if (bpf_link_detach(fd) && errno != EINVAL)
+			fprintf(stderr, "meshgate down: detaching %s: %s\n",
+				path, strerror(errno));
+		close(fd);
+	}
+	closedir(d);
+}
+
 static int cmd_down(struct mg_cli *cli, int argc, char **argv)
 {
 	bool force = argc == 2 && !strcmp(argv[1], "--force");
@@ -94,17 +158,23 @@ static int cmd_down(struct mg_cli *cli, int argc, char **argv)
 		fprintf(stderr, "usage: meshgate [-p DIR | -c FILE] down [--force]\n");
 		return 2;
 	}
-	if (!force && mg_pins_busy(cli->pin_dir)) {
-		fprintf(stderr, "meshgate down: an agent is running on %s "
-			"(it holds the pins): stop it first (systemctl stop "
-			"meshgate), or `meshgate down --force` to cut "
-			"forwarding under it\n", cli->pin_dir);
-		return 1;
+	if (mg_pins_busy(cli->pin_dir)) {
+		if (!force) {
+			fprintf(stderr, "meshgate down: an agent is running on "
+				"%s (it holds the pins): stop it first "
+				"(systemctl stop meshgate), or `meshgate down "
+				"--force` to stop it and cut forwarding\n",
+				cli->pin_dir);
+			return 1;
+		}
+		if (stop_holder(cli->pin_dir))
+			return 1;
 	}
 	err = mg_hostroute_remove(cli->pin_dir);
 	if (err)
 		fprintf(stderr, "meshgate down: host device: %s\n",
 			strerror(-err));
+	detach_links(cli->pin_dir);
 	err = mg_dp_teardown(cli->pin_dir);
 	if (err) {
 		fprintf(stderr, "meshgate down: %s: %s\n", cli->pin_dir,
@@ -227,7 +297,8 @@ const struct mg_cmd mg_commands[] = {
 	{ .name = "down", .run = cmd_down, .flags = MG_CMD_FULL,
 	  .args = "[--force]",
 	  .help = "detach the datapath and remove its pinned maps; refused "
-		  "while an agent runs on them, unless --force" },
+		  "while an agent runs on them (--force: stop that agent "
+		  "first)" },
 	{ .name = "keygen", .run = cmd_keygen, .flags = MG_CMD_NOCONF,
 	  .args = "[16|24|32]",
 	  .help = "print a new random gossip key (base64; default 32 bytes)" },

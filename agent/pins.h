@@ -15,4 +15,7 @@ int mg_pins_lock(const char *dir);
 /* True while an agent holds dir's lock; false when dir does not exist. */
 bool mg_pins_busy(const char *dir);
 
+/* The pid of an agent holding dir's lock, or -ESRCH / -errno. */
+int mg_pins_holder(const char *dir);
+
 #endif

@@ -213,9 +213,23 @@ check "down: pin directory removed" test ! -e "$(pin_dir 1)"
 run mgcli 1 down
 check "down again: nothing to do, exit 0" test "$rc" -eq 0
 check "after down, the agent starts afresh" start_agent 1
+agent_pid=$(cat "$MGDIR/gw1.pid")
 run mgcli 1 down --force
-check "down --force under a running agent: exit 0, XDP detached" \
-	test "$rc" -eq 0 -a -z "$(xdp_prog_id gw1 cl0)" -a ! -e "$(pin_dir 1)"
+check "down --force under a running agent: stops it first, says so" \
+	eval '[ "$rc" -eq 0 ] && grep -q "stopped the agent (pid $agent_pid)" "$MGDIR/out" &&
+		! kill -0 $agent_pid 2>/dev/null'
+check "... then XDP detached and the pins removed" \
+	test -z "$(xdp_prog_id gw1 cl0)" -a -z "$(xdp_prog_id gw1 ul0)" -a ! -e "$(pin_dir 1)"
+stop_agent 1
+
+# --- the keyring file outranks `key =` lines: the agent says so -----------
+printf '\n[gossip]\nkey = %s\n' "$("$MESHGATE" keygen)" >>"$MGDIR/gw1.conf"
+mkdir -p "$MGDIR/state-gw1"
+"$MESHGATE" keygen >"$MGDIR/state-gw1/keyring"
+check "agent starts with a keyring file and a key line" start_agent 1
+check "... and says the keyring file outranks the key line" \
+	grep -q "state-gw1/keyring (written by \`meshgate keys\`) outranks the 1 \`key =\` line of" \
+	"$MGDIR/gw1.log"
 stop_agent 1
 
 summary
