@@ -10,7 +10,8 @@
 # through the VIP stays open, gw2's
 # service gains a backend and a weight by SIGHUP: no packet is lost, the
 # connection keeps its backend, the links and programs are the same, and
-# both gateways see the new backend set.  A file that fails the check is
+# both gateways see the new backend set.  A static peer comes and goes by
+# reload.  A file that fails the check is
 # refused with its message (by `meshgate reload` and by SIGHUP), the agent
 # keeps running with the configuration it had; a key only a restart applies
 # is named; the log level changes at once.
@@ -129,6 +130,21 @@ check "reload: exit 0, says reloaded" \
 	eval '[ "$rc" -eq 0 ] && grep -q "reloaded" "$MGDIR/out"'
 check "... the log level is debug at once" \
 	grep -q "reload: done (log level, applied)" "$MGDIR/gw2.log"
+
+log "a static peer added and removed by reload"
+cp "$f1" "$MGDIR/gw1.before"
+printf '\n[peer gw9]\ncluster = cluster9\ncluster_id = 9\ntunnel_address = %s.9\ncidr = 10.9.0.0/16\n' \
+	"$UL_NET" >>"$f1"
+run mgctl 1 reload
+check "reload with a new [peer]: exit 0" test "$rc" -eq 0
+check "... its tunnel and its cluster are in gw1's maps" \
+	wait_until 5 eval 'mgcli 1 -j bpf peers | jq -e ".[] | select(.tunnel_address == \"$UL_NET.9\")" >/dev/null &&
+		mgcli 1 -j bpf endpoints | jq -e ".[] | select(.prefix == \"10.9.0.0/16\" and .cluster_id == 9)" >/dev/null'
+cp "$MGDIR/gw1.before" "$f1"
+run mgctl 1 reload
+check "reload without it: gone from the maps again" \
+	wait_until 5 eval '! mgcli 1 -j bpf peers | jq -e ".[] | select(.tunnel_address == \"$UL_NET.9\")" >/dev/null &&
+		! mgcli 1 -j bpf endpoints | jq -e ".[] | select(.cluster_id == 9)" >/dev/null'
 
 log "a key only a restart applies"
 sed -i 's/^underlay_interface = ul0$/&\nvxlan_port = 4790/' "$f2"
