@@ -126,4 +126,21 @@ check "without JOURNAL_STREAM: no priority, the usual tag" \
 	eval 'grep -q "^meshgate: info: gateway gw1" "$MGDIR/gw1.log" &&
 		! grep -q "^<[0-7]>" "$MGDIR/gw1.log"'
 
+# --- the unit: generated from PREFIX, hardened -------------------------------
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+unit=$MGDIR/unit/meshgate.service
+check "make writes the unit with PREFIX's path" \
+	eval 'make -s -C "$SRC" BUILD="$MGDIR/unit" PREFIX=/opt/mg "$unit" >/dev/null &&
+		grep -q "^ExecStart=/opt/mg/sbin/meshgate agent " "$unit" &&
+		grep -q "^Type=notify$" "$unit" && grep -q "^ExecReload=/bin/kill -HUP \$MAINPID$" "$unit"'
+if command -v systemd-analyze >/dev/null; then
+	score=$(systemd-analyze security --offline=yes "$unit" 2>/dev/null |
+		sed -n 's/.*Overall exposure level for meshgate.service: \([0-9.]*\).*/\1/p')
+	log "systemd-analyze security: ${score:-?}"
+	check "systemd-analyze security rates the unit below 4" \
+		eval '[ -n "$score" ] && [ "$(echo "$score < 4" | bc)" = 1 ]'
+else
+	log "no systemd-analyze here (no systemd): the unit's rating is not checked"
+fi
+
 summary
