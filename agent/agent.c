@@ -417,6 +417,11 @@ int mg_agent_serve_leave(struct mg_cli *cli, int argc, char **argv)
 	struct agent *a = cli->priv;
 	int err;
 
+	/* An argument it does not take (a CLI of old sent "--help"). */
+	if (argc > 1) {
+		fprintf(cli->err, "usage: meshgate leave\n");
+		return 2;
+	}
 	pr_info("leaving the mesh on request; the agent stops after");
 	err = mg_mesh_leave(a->mesh, on_left, a);
 	if (err == -ENOTCONN) {

@@ -164,6 +164,8 @@ check "leave --help: help on stdout, exit 0" \
 run mgctl 1 leave -h
 check "leave -h: the same" \
 	test "$rc" -eq 0 -a -n "$(grep '^usage: meshgate leave' "$MGDIR/out")"
+check "leave with an argument: the agent refuses it (usage)" \
+	fails_with "usage: meshgate leave" mgctl 1 leave now
 check "... and the agent is still running, and answers" \
 	eval 'kill -0 "$agent_pid" && mgctl 1 status >/dev/null'
 check "... it never heard of a leave" \
