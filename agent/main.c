@@ -33,7 +33,8 @@ static int set_path(char *dst, size_t size, const char *val, const char *opt)
 
 /*
  * The pin directory and the socket from a configuration file: -c FILE, or
- * the default one when it exists; -p and -s win.
+ * the default one when it exists and the command needs what -p or -s did
+ * not give; -p and -s win.
  */
 static int apply_config(struct mg_cli *cli, const struct mg_cmd *cmd,
 			bool pin_given, bool sock_given)
@@ -42,10 +43,11 @@ static int apply_config(struct mg_cli *cli, const struct mg_cmd *cmd,
 	struct mg_config *cfg;
 	int err;
 
+	bool needed = cmd->flags & MG_CMD_AGENT ? !sock_given : !pin_given;
+
 	if (cmd->flags & MG_CMD_NOCONF)
 		return 0;
-	if (!path && !(pin_given && sock_given) &&
-	    !access(MG_DEFAULT_CONFIG, F_OK))
+	if (!path && needed && !access(MG_DEFAULT_CONFIG, F_OK))
 		path = MG_DEFAULT_CONFIG;
 	if (!path)
 		return 0;
