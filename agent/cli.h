@@ -76,9 +76,6 @@ bool mg_matches(const char *word, const char *full);
 
 /* The general usage and the table's lines (commands.c). */
 void mg_cli_usage(FILE *f);
-struct mg_config;
-/* mg_config_load() that also says "PATH: configuration is not valid". */
-int mg_cli_load_config(struct mg_config *cfg, const char *path);
 
 /* Commands the CLI runs itself. */
 int cmd_bpf(struct mg_cli *cli, int argc, char **argv);

@@ -24,7 +24,7 @@
 #include "pins.h"
 #include "lib/out.h"
 
-int mg_cli_load_config(struct mg_config *cfg, const char *path)
+static int load_config(struct mg_config *cfg, const char *path)
 {
 	int err = mg_config_load(cfg, path, stderr);
 
@@ -68,7 +68,7 @@ static int cmd_agent(struct mg_cli *cli, int argc, char **argv)
 	cfg = malloc(sizeof(*cfg));
 	if (!cfg)
 		return 1;
-	err = mg_cli_load_config(cfg, path);
+	err = load_config(cfg, path);
 	/* Before anything is written: a missing interface stops us here. */
 	if (!err && mg_config_check_host(cfg, stderr)) {
 		fprintf(stderr, "meshgate: %s: not usable on this host\n", path);
