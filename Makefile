@@ -32,9 +32,9 @@ BPF_ARCH := $(subst x86_64,x86,$(subst aarch64,arm64,$(ARCH)))
 DEB_PKGS := clang llvm make gcc libc6-dev pkg-config libbpf-dev bpftool libelf-dev \
 	zlib1g-dev libssl-dev libinih-dev libmsgpack-dev libmnl-dev \
 	libcmocka-dev iproute2 iputils-ping ethtool nftables tcpdump tshark \
-	serf socat netcat-openbsd procps jq bc python3
+	serf socat netcat-openbsd procps jq bc python3 libsystemd-dev
 
-PKGS       := libbpf inih msgpack libmnl libcrypto zlib
+PKGS       := libbpf inih msgpack libmnl libcrypto zlib libsystemd
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -60,6 +60,7 @@ AGENT_SRCS := $(filter-out $(AGENT_MAIN),$(wildcard agent/*.c agent/lib/*.c agen
 AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/%.o)
 LIB        := $(BUILD)/libmeshgate.a
 BIN        := $(BUILD)/meshgate
+UNIT       := $(BUILD)/meshgate.service
 
 TLIB_SRCS  := $(wildcard tests/lib/*.c)
 TLIB_OBJS  := $(TLIB_SRCS:%.c=$(BUILD)/%.o)
@@ -77,7 +78,7 @@ BENCH_BINS := $(BENCH_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps demo test test-unit test-datapath test-e2e test-fuzz fuzz \
 	bench install clean help
-all: $(BIN)
+all: $(BIN) $(UNIT)
 
 help:
 	@echo 'make            build build/meshgate (BPF objects, skeletons, agent)'
@@ -198,10 +199,31 @@ demo: deps all
 bench: deps all $(BENCH_BINS)
 	$(Q)MESHGATE=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) tests/bench/run.sh
 
-install: all
+# The unit runs the binary where PREFIX puts it: made again when PREFIX
+# differs from the last build's.
+$(UNIT): firmware-config/meshgate.service.in $(BUILD)/.prefix
+	$(msg) GEN $@
+	$(Q)sed 's|@SBINDIR@|$(PREFIX)/sbin|g' $< >$@.tmp && mv $@.tmp $@
+$(BUILD)/.prefix: FORCE
+	@mkdir -p $(@D)
+	@echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' >$@
+FORCE:
+.PHONY: FORCE
+
+# An existing configuration is the operator's: never overwritten (the
+# shipped one goes beside it as meshgate.conf.dist).  It holds gossip keys:
+# 0600 in a 0700 directory.
+CONF_DST := $(DESTDIR)/etc/meshgate/meshgate.conf
+install: all $(UNIT)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/meshgate
-	install -D -m 0644 firmware-config/meshgate.conf $(DESTDIR)/etc/meshgate/meshgate.conf
-	install -D -m 0644 firmware-config/meshgate.service $(DESTDIR)/lib/systemd/system/meshgate.service
+	install -d -m 0700 $(DESTDIR)/etc/meshgate
+	@if [ -e $(CONF_DST) ]; then \
+		echo "  KEEP    $(CONF_DST) (the shipped one is $(CONF_DST).dist)"; \
+		install -m 0600 firmware-config/meshgate.conf $(CONF_DST).dist; \
+	else \
+		install -m 0600 firmware-config/meshgate.conf $(CONF_DST); \
+	fi
+	install -D -m 0644 $(UNIT) $(DESTDIR)/lib/systemd/system/meshgate.service
 	install -D -m 0644 firmware-config/99-meshgate.conf $(DESTDIR)/etc/sysctl.d/99-meshgate.conf
 
 clean:

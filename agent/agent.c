@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "agent.h"
@@ -21,9 +22,11 @@
 #include "loader.h"
 #include "mesh.h"
 #include "netlink.h"
+#include "pins.h"
 #include "services.h"
 #include "lib/log.h"
 #include "lib/loop.h"
+#include "lib/notify.h"
 #include "lib/out.h"
 #include "xdp.skel.h"
 
@@ -34,7 +37,12 @@
 #define ROUTE_DEBOUNCE_MS	100	/* after a route change */
 
 struct agent {
-	const struct mg_config *cfg;
+	/*
+	 * Ours (a copy): the mesh and the services read it, and a reload
+	 * changes what it applies in place.
+	 */
+	struct mg_config *cfg;
+	int pin_lock;			/* the pin directory, flock(LOCK_SH) */
 	struct mg_dp dp;
 	struct mg_dpmaps maps;
 	int nh4_fd, nh6_fd, tx_fd;
@@ -316,15 +324,22 @@ static void on_netlink(struct mg_loop_src *src, uint32_t ev, void *arg)
 		pr_warn("netlink events: %s", strerror(-rc));
 }
 
+static int agent_reload(struct agent *a, FILE *err);
+
 static void on_signal(struct mg_loop_src *src, uint32_t signo, void *arg)
 {
 	struct agent *a = arg;
 
+	if (signo == SIGHUP) {
+		pr_info("SIGHUP: reloading %s", a->cfg->path);
+		agent_reload(a, NULL);
+		return;
+	}
 	pr_info("signal %u: stopping (the datapath keeps forwarding)", signo);
 	mg_loop_stop(a->loop);
 }
 
-static int ctl_status(struct mg_cli *cli, int argc, char **argv)
+int mg_agent_serve_status(struct mg_cli *cli, int argc, char **argv)
 {
 	struct agent *a = cli->priv;
 	const struct mg_config *cfg = a->cfg;
@@ -375,7 +390,7 @@ static int ctl_status(struct mg_cli *cli, int argc, char **argv)
 
 /* Commands the mesh answers: hand them the mesh. */
 #define MESH_CMD(fn)							\
-static int ctl_##fn(struct mg_cli *cli, int argc, char **argv)		\
+int mg_agent_serve_##fn(struct mg_cli *cli, int argc, char **argv)	\
 {									\
 	cli->priv = ((struct agent *)cli->priv)->mesh;			\
 	return mg_mesh_cmd_##fn(cli, argc, argv);			\
@@ -384,7 +399,7 @@ MESH_CMD(peers)
 MESH_CMD(endpoints)
 MESH_CMD(keys)
 
-static int ctl_services(struct mg_cli *cli, int argc, char **argv)
+int mg_agent_serve_services(struct mg_cli *cli, int argc, char **argv)
 {
 	cli->priv = ((struct agent *)cli->priv)->svcs;
 	return mg_services_cmd(cli, argc, argv);
@@ -397,11 +412,16 @@ static void on_left(void *arg)
 	mg_loop_stop(a->loop);
 }
 
-static int ctl_leave(struct mg_cli *cli, int argc, char **argv)
+int mg_agent_serve_leave(struct mg_cli *cli, int argc, char **argv)
 {
 	struct agent *a = cli->priv;
 	int err;
 
+	/* An argument it does not take (a CLI of old sent "--help"). */
+	if (argc > 1) {
+		fprintf(cli->err, "usage: meshgate leave\n");
+		return 2;
+	}
 	pr_info("leaving the mesh on request; the agent stops after");
 	err = mg_mesh_leave(a->mesh, on_left, a);
 	if (err == -ENOTCONN) {
@@ -415,19 +435,194 @@ static int ctl_leave(struct mg_cli *cli, int argc, char **argv)
 	return 0;
 }
 
-static const struct mg_cmd ctl_commands[] = {
-	{ "status", ctl_status, "", "gateway, cluster, interfaces, peers" },
-	{ "peers", ctl_peers, "", "" },
-	{ "endpoints", ctl_endpoints, "", "" },
-	{ "keys", ctl_keys, "", "" },
-	{ "services", ctl_services, "", "" },
-	{ "leave", ctl_leave, "", "" },
-	{ NULL }
-};
+int mg_agent_serve_reload(struct mg_cli *cli, int argc, char **argv)
+{
+	struct agent *a = cli->priv;
+
+	if (argc > 1) {
+		fprintf(cli->err, "usage: meshgate reload\n");
+		return 2;
+	}
+	pr_info("reloading %s on request", a->cfg->path);
+	if (agent_reload(a, cli->err))
+		return 1;
+	out_text("configuration %s reloaded\n", a->cfg->path);
+	out_finish();
+	return 0;
+}
+
+/*
+ * The control socket serves the MG_CMD_AGENT rows of mg_commands: the
+ * same names, flags and argument checks as the CLI's, so a prefix of a
+ * full-only command or verb is refused here too.
+ */
+#define SERVED_MAX	16
+static struct mg_cmd served[SERVED_MAX + 1];
+
+static int agent_serve(struct mg_cli *cli, int argc, char **argv)
+{
+	const struct mg_cmd *c = mg_cmd_find(served, argv[0], "object");
+	int rc;
+
+	if (!c)
+		return 2;
+	rc = mg_cmd_check_args(c, argc, argv, cli->err);
+	return rc ? rc : c->serve(cli, argc, argv);
+}
+
+static const struct mg_cmd *served_table(void)
+{
+	int n = 0;
+
+	for (const struct mg_cmd *c = mg_commands; c->name; c++) {
+		if (!(c->flags & MG_CMD_AGENT) || !c->serve || n == SERVED_MAX)
+			continue;
+		served[n] = *c;
+		served[n++].run = agent_serve;
+	}
+	served[n].name = NULL;
+	return served;
+}
+
+/* `meshgate keys` wrote a keyring: the agent uses it, not `key =` lines. */
+static void agent_keyring_notice(const struct mg_config *cfg)
+{
+	char path[PATH_MAX + 16];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/keyring", cfg->state_dir);
+	if (cfg->n_keys && !stat(path, &st) && st.st_size > 0)
+		pr_warn("%s (written by `meshgate keys`) outranks the %d "
+			"`key =` line%s of %s: gossip uses its keys (remove "
+			"the file to go back to the configuration's)", path,
+			cfg->n_keys, cfg->n_keys > 1 ? "s" : "", cfg->path);
+}
+
+/* Exchanges the [service NAME] sections of two configurations. */
+#define SWAP_SERVICES(x, y)						\
+	do {								\
+		int n_ = (x)->n_services;				\
+		(x)->n_services = (y)->n_services;			\
+		(y)->n_services = n_;					\
+		swap_bytes((x)->services, (y)->services,		\
+			   sizeof((x)->services));			\
+	} while (0)
+
+static void swap_bytes(void *x, void *y, size_t n)
+{
+	unsigned char *p = x, *q = y, t;
+
+	for (size_t i = 0; i < n; i++) {
+		t = p[i];
+		p[i] = q[i];
+		q[i] = t;
+	}
+}
+
+/* Messages of a refused configuration: to the log, and to the caller. */
+static void log_lines(char *text, FILE *err)
+{
+	char *save = NULL;
+
+	for (char *l = strtok_r(text, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		pr_err("%s", l);
+		if (err)
+			fprintf(err, "%s\n", l);
+	}
+}
+
+/*
+ * Re-read the configuration and apply what a running agent can: the log
+ * level, static peers (the next view), services (a new services module
+ * over the same maps: it re-adopts the tables as a restart does, so
+ * established flows keep their backends).  The attachment is not touched;
+ * what only a restart applies is named.  A file that fails the check
+ * changes nothing.  0, or 1 when refused.
+ */
+static int agent_reload(struct agent *a, FILE *err)
+{
+	struct mg_config *next = malloc(sizeof(*next));
+	char *msgs = NULL, restart[512];
+	size_t len = 0;
+	FILE *ef = open_memstream(&msgs, &len);
+	unsigned int ch;
+	int rc = 0;
+
+	mg_notify_reloading();
+	if (!next || !ef) {
+		pr_err("reload: %s", strerror(ENOMEM));
+		rc = 1;
+		goto out;
+	}
+	if (mg_config_load(next, a->cfg->path, ef) ||
+	    mg_config_check_host(next, ef)) {
+		fclose(ef);
+		ef = NULL;
+		log_lines(msgs, err);
+		pr_err("reload: %s refused; the running configuration is kept",
+		       a->cfg->path);
+		if (err)
+			fprintf(err, "meshgate reload: %s refused; the running "
+				"configuration is kept\n", a->cfg->path);
+		rc = 1;
+		goto out;
+	}
+	ch = mg_config_diff(a->cfg, next, restart, sizeof(restart));
+	if (ch & MG_CFG_CH_LOG_LEVEL) {
+		a->cfg->log_level = next->log_level;
+		mg_log_set_level(next->log_level);
+	}
+	if (ch & MG_CFG_CH_PEERS) {
+		a->cfg->n_peers = next->n_peers;
+		memcpy(a->cfg->peers, next->peers, sizeof(a->cfg->peers));
+	}
+	if (ch & MG_CFG_CH_SERVICES) {
+		struct mg_services *svcs;
+		int n_old = a->cfg->n_services;
+
+		/* next's services stand aside: the old ones come back on failure. */
+		SWAP_SERVICES(a->cfg, next);
+		rc = mg_services_new(a->loop, a->cfg, on_mesh_changed, a,
+				     &svcs);
+		if (rc) {
+			pr_err("reload: services: %s; the running ones are kept",
+			       strerror(-rc));
+			if (err)
+				fprintf(err, "meshgate reload: services: %s; the running ones are kept\n",
+					strerror(-rc));
+			SWAP_SERVICES(a->cfg, next);
+			ch &= ~MG_CFG_CH_SERVICES;
+			rc = 1;
+		} else {
+			pr_info("reload: services: %d configured (were %d)",
+				a->cfg->n_services, n_old);
+			mg_services_free(a->svcs);
+			a->svcs = svcs;
+		}
+	}
+	if (restart[0])
+		pr_warn("reload: changed, applied at the next restart: %s",
+			restart);
+	pr_info("reload: done (%s%s%s%s)",
+		ch & MG_CFG_CH_LOG_LEVEL ? "log level, " : "",
+		ch & MG_CFG_CH_PEERS ? "static peers, " : "",
+		ch & MG_CFG_CH_SERVICES ? "services, " : "",
+		ch ? "applied" : "nothing to apply");
+	if (ch & (MG_CFG_CH_PEERS | MG_CFG_CH_SERVICES))
+		on_mesh_changed(a);
+out:
+	if (ef)
+		fclose(ef);
+	free(msgs);
+	free(next);
+	mg_notify_ready();
+	return rc;
+}
 
 int mg_agent_run(const struct mg_config *cfg)
 {
-	static const int sigs[] = { SIGTERM, SIGINT };
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	struct mg_dp_settings s;
 	struct agent *a;
 	int err;
@@ -435,8 +630,16 @@ int mg_agent_run(const struct mg_config *cfg)
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	a->cfg = cfg;
+	a->pin_lock = -1;
+	a->cfg = malloc(sizeof(*a->cfg));
+	if (!a->cfg) {
+		free(a);
+		return -ENOMEM;
+	}
+	*a->cfg = *cfg;
+	cfg = a->cfg;
 	mg_log_set_level(cfg->log_level);
+	agent_keyring_notice(cfg);
 	mg_dp_set_libbpf_logger();
 
 	mg_dp_settings_from_config(&s, cfg);
@@ -447,6 +650,7 @@ int mg_agent_run(const struct mg_config *cfg)
 	err = mg_dp_load(&a->dp, &s, cfg->pin_dir);
 	if (err)
 		goto out;
+	a->pin_lock = mg_pins_lock(cfg->pin_dir);
 	a->maps.ep4 = bpf_map__fd(a->dp.skel->maps.mg_ep4);
 	a->maps.ep6 = bpf_map__fd(a->dp.skel->maps.mg_ep6);
 	a->maps.local4 = bpf_map__fd(a->dp.skel->maps.mg_local4);
@@ -467,7 +671,9 @@ int mg_agent_run(const struct mg_config *cfg)
 
 	a->nl = mg_nl_open();
 	a->loop = mg_loop_new();
-	if (!a->nl || !a->loop) {
+	/* Signals wait in the loop from now on: none kills a starting agent. */
+	if (!a->nl || !a->loop ||
+	    !mg_loop_add_signals(a->loop, sigs, 3, on_signal, a)) {
 		err = -errno ? -errno : -ENOMEM;
 		pr_err("cannot start: %s", strerror(-err));
 		goto out;
@@ -521,8 +727,7 @@ int mg_agent_run(const struct mg_config *cfg)
 		agent_sync_host(a);
 	}
 
-	if (!mg_loop_add_signals(a->loop, sigs, 2, on_signal, a) ||
-	    !mg_loop_add_fd(a->loop, mg_nl_event_fd(a->nl), EPOLLIN,
+	if (!mg_loop_add_fd(a->loop, mg_nl_event_fd(a->nl), EPOLLIN,
 			    on_netlink, a) ||
 	    !(a->nh_timer = mg_loop_add_timer(a->loop, NH_RETRY_MS, 0,
 					      on_nh_timer, a)) ||
@@ -534,14 +739,20 @@ int mg_agent_run(const struct mg_config *cfg)
 		goto out;
 	}
 	a->started_ms = mg_now_ms();
-	a->ctl = mg_ctl_open(a->loop, cfg->control_socket, ctl_commands, a);
+	a->ctl = mg_ctl_open(a->loop, cfg->control_socket, served_table(), a);
 	if (!a->ctl) {
 		err = -errno ? -errno : -EINVAL;
 		goto out;
 	}
 	pr_info("gateway %s of cluster %s (id %u) running; maps in %s",
 		cfg->gw_name, cfg->cluster_name, cfg->cluster_id, cfg->pin_dir);
+	/* Attached, maps reconciled, control socket open. */
+	mg_notify_ready();
+	err = mg_notify_watchdog_start(a->loop);
+	if (err)
+		pr_warn("watchdog: %s", strerror(-err));
 	err = mg_loop_run(a->loop);
+	mg_notify_stopping();
 out:
 	mg_ctl_close(a->ctl);
 	mg_hostroute_free(a->host);
@@ -552,6 +763,9 @@ out:
 	mg_dpmaps_free(&a->maps);
 	if (a->dp.skel)
 		mg_dp_destroy(&a->dp);
+	if (a->pin_lock >= 0)
+		close(a->pin_lock);
+	free(a->cfg);
 	free(a);
 	return err;
 }

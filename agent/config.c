@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -211,6 +212,11 @@ static bool name_valid(const char *s, size_t max)
 			 "0123456789._-") == n;
 }
 
+bool mg_config_name_valid(const char *name)
+{
+	return name_valid(name, MG_CFG_NAME_MAX - 1);
+}
+
 static int parse_name(const struct cfg_key *k, const char *val, void *dst,
 		      char *msg, size_t msglen)
 {
@@ -222,6 +228,28 @@ static int parse_name(const struct cfg_key *k, const char *val, void *dst,
 	}
 	strcpy(dst, val);
 	return 0;
+}
+
+/*
+ * yes/no, true/false, on/off, 1/0: what operators write for a switch
+ * (systemd and most daemons take all of them).
+ */
+static int parse_bool(const struct cfg_key *k, const char *val, void *dst,
+		      char *msg, size_t msglen)
+{
+	static const char *const words[] = {
+		"no", "yes", "false", "true", "off", "on", "0", "1",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(words); i++) {
+		if (!strcasecmp(val, words[i])) {
+			*(int *)dst = (int)(i & 1);
+			return 0;
+		}
+	}
+	snprintf(msg, msglen, "\"%.*s\" is not yes|no (or true|false, on|off)",
+		 CFG_QUOTE_MAX, val);
+	return -EINVAL;
 }
 
 /* The kernel's dev_valid_name(): no '/', ':' or blanks, not "." or "..". */
@@ -489,7 +517,6 @@ static const char *const profiles[] = {
 	[MG_PROFILE_LAN] = "lan", [MG_PROFILE_WAN] = "wan",
 	[MG_PROFILE_LOCAL] = "local", NULL
 };
-static const char *const yes_no[] = { "no", "yes", NULL };
 static const char *const svc_protos[] = {
 	[MG_SVC_TCP] = "tcp", [MG_SVC_UDP] = "udp", NULL
 };
@@ -558,13 +585,12 @@ static const struct cfg_key cfg_keys[K_MAX] = {
 			   .choices = frag_modes),
 	[K_MSS_CLAMP] = CFG(SECT_GATEWAY, "mss_clamp", parse_mss, mss_clamp,
 			    .min = 256, .max = 65495),
-	[K_UDP6_CSUM] = CFG(SECT_GATEWAY, "udp6_checksum", parse_choice,
-			    udp6_checksum, .choices = yes_no),
+	[K_UDP6_CSUM] = CFG(SECT_GATEWAY, "udp6_checksum", parse_bool,
+			    udp6_checksum),
 	[K_HOST_DEVICE] = CFG(SECT_GATEWAY, "host_device", parse_ifname,
 			      host_dev),
 
-	[K_GOSSIP] = CFG(SECT_GOSSIP, "enabled", parse_choice, gossip_enabled,
-			 .choices = yes_no),
+	[K_GOSSIP] = CFG(SECT_GOSSIP, "enabled", parse_bool, gossip_enabled),
 	[K_GOSSIP_BIND] = CFG(SECT_GOSSIP, "bind_address", parse_addr,
 			      gossip_bind),
 	[K_GOSSIP_PORT] = CFG(SECT_GOSSIP, "port", parse_uint, gossip_port,
@@ -634,6 +660,63 @@ static const struct cfg_key *cfg_key_find(enum cfg_sect sect, const char *name)
 		if (k->sect == sect && !strcmp(k->name, name))
 			return k;
 	return NULL;
+}
+
+/* Levenshtein distance, for "did you mean"; keys are short. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[CFG_QUOTE_MAX + 1];
+
+	if (la > CFG_QUOTE_MAX || lb > CFG_QUOTE_MAX)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0], up;
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+
+			up = row[j];
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/*
+ * The known key nearest to an unknown one: of its own section first, then
+ * of any; NULL when none is close (a third of the name, at least 2).
+ */
+static const struct cfg_key *cfg_key_nearest(enum cfg_sect sect,
+					     const char *name)
+{
+	const struct cfg_key *best = NULL;
+	size_t best_d = SIZE_MAX, max = strlen(name) / 3;
+
+	if (max < 2)
+		max = 2;
+	for (int pass = 0; pass < 2 && !best; pass++) {
+		for (const struct cfg_key *k = cfg_keys; k < cfg_keys + K_MAX;
+		     k++) {
+			size_t d;
+
+			if (!pass && k->sect != sect)
+				continue;
+			d = edit_distance(name, k->name);
+			if (d <= max && d < best_d) {
+				best = k;
+				best_d = d;
+			}
+		}
+	}
+	return best;
 }
 
 /* "[peer west-gw1]" for owner 2, "[cluster]" or "[gateway]" for owner 0. */
@@ -857,7 +940,16 @@ static int cfg_handler(void *user, const char *section, const char *name,
 	}
 	k = cfg_key_find(ps->sect, name);
 	if (!k) {
-		cfg_err(ps, ps->line, sect, name, "unknown key");
+		k = cfg_key_nearest(ps->sect, name);
+		if (k && k->sect == ps->sect)
+			cfg_err(ps, ps->line, sect, name,
+				"unknown key (did you mean \"%s\"?)", k->name);
+		else if (k)
+			cfg_err(ps, ps->line, sect, name,
+				"unknown key (did you mean \"%s\" in [%s]?)",
+				k->name, sect_names[k->sect]);
+		else
+			cfg_err(ps, ps->line, sect, name, "unknown key");
 		return 1;
 	}
 	if (ps->key_line[owner][k - cfg_keys] && !k->repeat) {
@@ -1240,6 +1332,79 @@ static void check_cidrs(struct cfg_parse *ps)
 	}
 }
 
+/*
+ * The CIDR (of any cluster) an address falls in: -1 when none, else the
+ * owner, with *idx its index.
+ */
+static int cidr_holding(const struct mg_config *cfg, const struct mg_addr *a,
+			int *idx)
+{
+	struct cfg_owner ow;
+
+	for (int o = 0; o <= cfg->n_peers; o++) {
+		cfg_owner(cfg, o, &ow);
+		for (int x = 0; x < ow.n_cidrs; x++) {
+			if (mg_prefix_contains(&ow.cidrs[x], a)) {
+				*idx = x;
+				return o;
+			}
+		}
+	}
+	return -1;
+}
+
+/* One error for an address inside a pod CIDR, naming both. */
+static void addr_in_cidr(struct cfg_parse *ps, int line, const char *sect,
+			 const char *key, const struct mg_addr *a,
+			 const char *why)
+{
+	const struct mg_config *cfg = ps->cfg;
+	char as[MG_ADDRSTRLEN], ps_[MG_PREFIXSTRLEN], osect[CFG_SECT_MAX];
+	struct cfg_owner ow;
+	int x, o = cidr_holding(cfg, a, &x);
+
+	if (o < 0)
+		return;
+	cfg_owner(cfg, o, &ow);
+	cfg_err(ps, line, sect, key,
+		"%s is inside %s, a pod CIDR of cluster \"%s\" ([%s] line %d): %s",
+		mg_addr_str(a, as, sizeof(as)),
+		mg_prefix_str(&ow.cidrs[x], ps_, sizeof(ps_)), ow.cluster,
+		owner_sect(cfg, o, SECT_CLUSTER, osect, sizeof(osect)),
+		ps->cidr_line[o][x], why);
+}
+
+/*
+ * Tunnel addresses live on the underlay and VIPs beside the pods: one
+ * inside a pod CIDR would be routed as a pod (into a tunnel, or to the
+ * cluster side) instead of reaching the gateway or the service.
+ */
+static void check_outside_cidrs(struct cfg_parse *ps)
+{
+	const struct mg_config *cfg = ps->cfg;
+	char sect[CFG_SECT_MAX];
+
+	for (int o = 0; o <= cfg->n_peers; o++) {
+		const struct mg_addr *t = o ? cfg->peers[o - 1].tunnels :
+					      cfg->tunnels;
+		int n = o ? cfg->peers[o - 1].n_tunnels : cfg->n_tunnels;
+		const char *label = owner_sect(cfg, o, SECT_GATEWAY, sect,
+					       sizeof(sect));
+
+		for (int i = 0; i < n; i++)
+			addr_in_cidr(ps, ps->tunnel_line[o][i], label,
+				     "tunnel_address", &t[i],
+				     "tunnel addresses are underlay addresses, outside every pod CIDR");
+	}
+	for (int i = 0; i < cfg->n_services; i++) {
+		snprintf(sect, sizeof(sect), "service %s",
+			 cfg->services[i].name);
+		addr_in_cidr(ps, ps->key_line[SVC_OWNER(i)][K_SVC_VIP], sect,
+			     "vip", &cfg->services[i].vip,
+			     "a VIP must be outside every pod CIDR");
+	}
+}
+
 /* --- entry points --------------------------------------------------------- */
 
 void mg_config_defaults(struct mg_config *cfg)
@@ -1304,6 +1469,10 @@ int mg_config_load_string(struct mg_config *cfg, const char *path,
 	check_tunnels(ps);
 	check_cidrs(ps);
 	check_host_dev(ps);
+	check_outside_cidrs(ps);
+	cfg->cluster_if_line = ps->key_line[0][K_CLUSTER_IF];
+	cfg->underlay_if_line = ps->key_line[0][K_UNDERLAY_IF] ?:
+				cfg->cluster_if_line;
 	if (ps->errors)
 		err = -EINVAL;
 out:
@@ -1383,5 +1552,35 @@ cleanup:
 	if (err && err != -EINVAL && errf)
 		fprintf(errf, "%s:0: cannot read: %s\n", path, strerror(-err));
 	free(text);
+	return err;
+}
+
+/*
+ * The checks that need this host: the interfaces exist (in the network
+ * namespace we run in).  Separate from mg_config_load(), which judges the
+ * text alone (tests, other hosts' files).
+ */
+int mg_config_check_host(const struct mg_config *cfg, FILE *errf)
+{
+	const struct {
+		const char *key, *name;
+		int line;
+	} ifs[] = {
+		{ "cluster_interface", cfg->cluster_if, cfg->cluster_if_line },
+		{ "underlay_interface", cfg->underlay_if,
+		  cfg->underlay_if_line },
+	};
+	int err = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(ifs); i++) {
+		if (i && !strcmp(ifs[i].name, ifs[0].name))
+			break;
+		if (if_nametoindex(ifs[i].name))
+			continue;
+		err = -ENODEV;
+		if (errf)
+			fprintf(errf, "%s:%d: [gateway] %s: no interface \"%s\" on this host (in this network namespace)\n",
+				cfg->path, ifs[i].line, ifs[i].key, ifs[i].name);
+	}
 	return err;
 }

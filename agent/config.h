@@ -3,10 +3,12 @@
 #define MG_CONFIG_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <net/if.h>
 #include <stdio.h>
 #include "lib/addr.h"
 
+#define MG_DEFAULT_CONFIG	"/etc/meshgate/meshgate.conf"
 #define MG_CFG_NAME_MAX		64	/* cluster, gateway and peer names */
 #define MG_CFG_MAX_CIDRS	32	/* per cluster */
 #define MG_CFG_MAX_PEERS	64	/* static [peer NAME] sections */
@@ -133,13 +135,16 @@ struct mg_config {
 	int n_services;
 	struct mg_cfg_service services[MG_CFG_MAX_SERVICES];
 
-	/* [limits]: map sizes, 0 = auto (agent/limits.h) */
+	/* [limits]: map sizes, 0 = auto (agent/maplimits.h) */
 	struct mg_cfg_limits {
 		__u32 endpoints;		/* mg_ep4, mg_ep6 */
 		__u32 local_endpoints;		/* mg_local4, mg_local6 */
 		__u32 flows;			/* mg_ct4/6, mg_rnat4/6 */
 		__u32 pinned_flows;		/* mg_pin */
 	} limits;
+
+	/* Where the keys mg_config_check_host() judges were set. */
+	int cluster_if_line, underlay_if_line;
 };
 
 /*
@@ -157,6 +162,34 @@ int mg_config_load_string(struct mg_config *cfg, const char *path,
 			  const char *text, FILE *errf);
 
 void mg_config_defaults(struct mg_config *cfg);
+
+/*
+ * What only this host can tell: the interfaces exist (in the current
+ * network namespace).  Problems are reported as mg_config_load() does;
+ * returns 0 or -ENODEV.
+ */
+int mg_config_check_host(const struct mg_config *cfg, FILE *errf);
+
+/*
+ * A name as [peer NAME], [service NAME] and the name keys take it: 1 to
+ * MG_CFG_NAME_MAX - 1 of A-Z a-z 0-9 . _ -.  For names typed on the
+ * command line, so that none is truncated or taken differently.
+ */
+bool mg_config_name_valid(const char *name);
+
+/* What a reload applies (mg_config_diff()). */
+#define MG_CFG_CH_LOG_LEVEL	(1u << 0)	/* [agent] log_level */
+#define MG_CFG_CH_PEERS		(1u << 1)	/* [peer NAME] sections */
+#define MG_CFG_CH_SERVICES	(1u << 2)	/* [service NAME] sections */
+
+/*
+ * What differs from old to new: the MG_CFG_CH_* a running agent applies,
+ * and in restart (", "-separated keys) what it only takes at its next
+ * start.  Sections that merely moved in the file are equal.
+ */
+unsigned int mg_config_diff(const struct mg_config *old,
+			    const struct mg_config *new, char *restart,
+			    size_t len);
 
 /* This gateway's tunnel address of a family (MG_AF_*), or NULL. */
 const struct mg_addr *mg_config_tunnel(const struct mg_config *cfg,

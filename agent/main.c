@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * meshgate [-j] [-p PIN_DIR] [-c CONFIG] OBJECT [VERB] [ARGS]
+ * meshgate [-j] [-p PIN_DIR] [-s SOCKET] [-c CONFIG] OBJECT [VERB] [ARGS]
+ *
+ * The global options, then one row of mg_commands (commands.c): run here,
+ * or sent to the agent.  -h/--help and -j/--json are taken anywhere on the
+ * line; help never reaches the agent.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -8,158 +12,70 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "agent.h"
+#include <sys/un.h>
 #include "cli.h"
 #include "config.h"
 #include "ctl.h"
-#include "hostroute.h"
 #include "loader.h"
-#include "lib/log.h"
 #include "lib/out.h"
 
-#define MG_VERSION "0.1.0"
-#define MG_DEFAULT_CONFIG "/etc/meshgate/meshgate.conf"
-
-static int load_config(struct mg_config *cfg, const char *path)
+/* A path option that would not fit is an error, never cut short. */
+static int set_path(char *dst, size_t size, const char *val, const char *opt)
 {
-	int err = mg_config_load(cfg, path, stderr);
-
-	if (err == -EINVAL)
-		fprintf(stderr, "meshgate: %s: configuration is not valid\n",
-			path);
-	return err;
+	if (strlen(val) >= size) {
+		fprintf(stderr, "meshgate: %s: longer than %zu characters\n",
+			opt, size - 1);
+		return -1;
+	}
+	strcpy(dst, val);
+	return 0;
 }
 
-static int cmd_agent(struct mg_cli *cli, int argc, char **argv)
+/*
+ * The pin directory and the socket from a configuration file: -c FILE, or
+ * the default one when it exists and the command needs what -p or -s did
+ * not give; -p and -s win.
+ */
+static int apply_config(struct mg_cli *cli, const struct mg_cmd *cmd,
+			bool pin_given, bool sock_given)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", no_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
-	const char *path = cli->config ? cli->config : MG_DEFAULT_CONFIG;
+	const char *path = cli->config;
 	struct mg_config *cfg;
-	bool check = false;
-	int opt, err;
-
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'C':
-			check = true;
-			break;
-		default:
-			fprintf(stderr, "usage: meshgate agent [-c FILE] [--check-config]\n");
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "meshgate agent: unexpected argument '%s'\n",
-			argv[optind]);
-		return 2;
-	}
-	cfg = malloc(sizeof(*cfg));
-	if (!cfg)
-		return 1;
-	err = load_config(cfg, path);
-	if (err) {
-		free(cfg);
-		return 1;
-	}
-	if (check) {
-		printf("%s: configuration OK (cluster %s id %u, %d static peers)\n",
-		       path, cfg->cluster_name, cfg->cluster_id, cfg->n_peers);
-		free(cfg);
-		return 0;
-	}
-	err = mg_agent_run(cfg);
-	free(cfg);
-	return err ? 1 : 0;
-}
-
-static int cmd_down(struct mg_cli *cli, int argc, char **argv)
-{
 	int err;
 
-	if (argc > 1) {
-		fprintf(stderr, "usage: meshgate [-p DIR | -c FILE] down\n");
-		return 2;
+	bool needed = cmd->flags & MG_CMD_AGENT ? !sock_given : !pin_given;
+
+	if (cmd->flags & MG_CMD_NOCONF)
+		return 0;
+	if (!path && needed && !access(MG_DEFAULT_CONFIG, F_OK))
+		path = MG_DEFAULT_CONFIG;
+	if (!path)
+		return 0;
+	cfg = malloc(sizeof(*cfg));
+	if (!cfg)
+		return -1;
+	err = mg_config_load(cfg, path, NULL);
+	/*
+	 * A file that fails the check still names the pins and the socket
+	 * (its other lines are the agent's to judge): `meshgate reload` must
+	 * reach the agent to hear why it refuses the file.
+	 */
+	if (err == -EINVAL) {
+		fprintf(stderr, "meshgate: warning: %s does not pass the check "
+			"(`meshgate agent --check-config -c %s` says why); its "
+			"pin_dir and control_socket are used\n", path, path);
+	} else if (err) {
+		fprintf(stderr, "meshgate: %s: %s\n", path, strerror(-err));
+		free(cfg);
+		return -1;
 	}
-	err = mg_hostroute_remove(cli->pin_dir);
-	if (err)
-		fprintf(stderr, "meshgate down: host device: %s\n",
-			strerror(-err));
-	err = mg_dp_teardown(cli->pin_dir);
-	if (err) {
-		fprintf(stderr, "meshgate down: %s: %s\n", cli->pin_dir,
-			strerror(-err));
-		return 1;
-	}
-	printf("datapath detached; host device and pinned maps in %s removed\n",
-	       cli->pin_dir);
+	if (!pin_given)
+		snprintf(cli->pin_dir, sizeof(cli->pin_dir), "%s", cfg->pin_dir);
+	if (!sock_given)
+		snprintf(cli->socket, sizeof(cli->socket), "%s",
+			 cfg->control_socket);
+	free(cfg);
 	return 0;
-}
-
-static int cmd_version(struct mg_cli *cli, int argc, char **argv)
-{
-	printf("meshgate %s\n", MG_VERSION);
-	return 0;
-}
-
-static int cmd_help(struct mg_cli *cli, int argc, char **argv);
-
-/* Commands the running agent answers, through its control socket. */
-static int cmd_remote(struct mg_cli *cli, int argc, char **argv)
-{
-	return mg_ctl_call(cli->socket, cli->json, argc, argv);
-}
-
-static const struct mg_cmd commands[] = {
-	{ "agent", cmd_agent, "[-c FILE] [--check-config]",
-	  "run the gateway daemon (or only validate its configuration)" },
-	{ "bpf", cmd_bpf, "MAP [list]",
-	  "list a pinned map: endpoints[6] local[6] clusters peers[6] nexthops[6] tx services backends ct pins stats" },
-	{ "stats", cmd_stats, "[-a]",
-	  "datapath counters by reason, summed over CPUs (-a: zeros too)" },
-	{ "status", cmd_remote, "",
-	  "the running agent: gateway, cluster, interfaces, peers" },
-	{ "peers", cmd_remote, "[list]",
-	  "gateways and other members: cluster, tunnel, state, incarnation, RTT" },
-	{ "endpoints", cmd_remote, "[list] | add PREFIX | del PREFIX",
-	  "local and learned endpoints; add/del this cluster's (kept across restarts)" },
-	{ "services", cmd_remote,
-	  "[list] | add NAME vip ADDR port N [proto tcp|udp] [affinity any|local|remote] [min_local N] [backend ADDR:PORT[:W]]... | del NAME",
-	  "global services, every cluster's backends with health, weight and use" },
-	{ "keys", cmd_remote, "[list] | install KEY | use KEY | remove KEY",
-	  "the gossip keyring of this gateway (rotate: install everywhere, use, remove)" },
-	{ "leave", cmd_remote, "",
-	  "leave the mesh gracefully and stop the agent (the datapath stays)" },
-	{ "down", cmd_down, "",
-	  "detach the datapath and remove its pinned maps" },
-	{ "keygen", cmd_keygen, "[16|24|32]",
-	  "print a new random gossip key (base64; default 32 bytes)" },
-	{ "version", cmd_version, "", "print the version" },
-	{ "help", cmd_help, "", "this text" },
-	{ NULL }
-};
-
-static int cmd_help(struct mg_cli *cli, int argc, char **argv)
-{
-	fprintf(stderr,
-		"usage: meshgate [-j] [-p PIN_DIR] [-s SOCKET] [-c CONFIG] OBJECT [ARGS]\n"
-		"  -j, --json       JSON output\n"
-		"  -p, --pin-dir    where the maps are pinned (default %s)\n"
-		"  -s, --socket     the agent's control socket (default %s)\n"
-		"  -c, --config     configuration file (default %s);\n"
-		"                   supplies the pin directory and the socket\n"
-		"objects (any unique prefix):\n",
-		MG_PIN_DIR_DEFAULT, MG_CTL_SOCKET_DEFAULT, MG_DEFAULT_CONFIG);
-	mg_cmd_usage(commands, "meshgate");
-	return argc >= 0 ? 0 : 2;
 }
 
 int main(int argc, char **argv)
@@ -175,8 +91,8 @@ int main(int argc, char **argv)
 	};
 	struct mg_cli cli = { 0 };
 	const struct mg_cmd *cmd;
-	bool pin_given = false, sock_given = false;
-	int opt;
+	bool pin_given = false, sock_given = false, help = false;
+	int opt, n, rc;
 
 	snprintf(cli.pin_dir, sizeof(cli.pin_dir), "%s", MG_PIN_DIR_DEFAULT);
 	snprintf(cli.socket, sizeof(cli.socket), "%s", MG_CTL_SOCKET_DEFAULT);
@@ -188,47 +104,69 @@ int main(int argc, char **argv)
 			cli.json = true;
 			break;
 		case 'p':
-			snprintf(cli.pin_dir, sizeof(cli.pin_dir), "%s", optarg);
+			if (set_path(cli.pin_dir, sizeof(cli.pin_dir), optarg,
+				     "-p"))
+				return 2;
 			pin_given = true;
 			break;
 		case 'c':
 			cli.config = optarg;
 			break;
 		case 's':
-			snprintf(cli.socket, sizeof(cli.socket), "%s", optarg);
+			if (set_path(cli.socket, sizeof(((struct sockaddr_un *)0)->sun_path),
+				     optarg, "-s"))
+				return 2;
 			sock_given = true;
 			break;
 		case 'V':
-			return cmd_version(&cli, 0, NULL);
+			printf("meshgate %s\n", MG_VERSION);
+			return 0;
 		case 'h':
-			return cmd_help(&cli, 0, NULL);
+			help = true;
+			break;
 		default:
-			cmd_help(&cli, -1, NULL);
+			mg_cli_usage(stderr);
 			return 2;
 		}
 	}
 	if (optind >= argc) {
-		cmd_help(&cli, -1, NULL);
-		return 2;
+		mg_cli_usage(help ? stdout : stderr);
+		return help ? 0 : 2;
 	}
-	cmd = mg_cmd_find(commands, argv[optind], "object");
+	cmd = mg_cmd_find(mg_commands, argv[optind], "object");
 	if (!cmd)
 		return 2;
-	/* The CLI commands take the pin directory from -c unless -p says. */
-	if (cli.config && cmd->run != cmd_agent) {
-		struct mg_config *cfg = malloc(sizeof(*cfg));
-
-		if (!cfg || load_config(cfg, cli.config)) {
-			free(cfg);
-			return 1;
+	argc -= optind;
+	argv += optind;
+	/* -h and -j anywhere after the object (up to "--"). */
+	for (int i = n = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			while (i < argc)
+				argv[n++] = argv[i++];
+			break;
 		}
-		if (!pin_given)
-			snprintf(cli.pin_dir, sizeof(cli.pin_dir), "%s", cfg->pin_dir);
-		if (!sock_given)
-			snprintf(cli.socket, sizeof(cli.socket), "%s",
-				 cfg->control_socket);
-		free(cfg);
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			help = true;
+		else if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
+			cli.json = true;
+		else
+			argv[n++] = argv[i];
 	}
+	argv[n] = NULL;
+	argc = n;
+	if (help) {
+		mg_cmd_help(cmd, stdout);
+		return 0;
+	}
+	rc = mg_cmd_check_args(cmd, argc, argv, stderr);
+	if (rc)
+		return rc;
+	if (apply_config(&cli, cmd, pin_given, sock_given))
+		return 1;
 	out_init(stdout, cli.json);
-	return cmd->run(&cli, argc - optind, argv + optind);
+	/* The agent gets the full word, whatever prefix was typed. */
+	argv[0] = (char *)cmd->name;
+	if (cmd->run)
+		return cmd->run(&cli, argc, argv);
+	return mg_ctl_call(cli.socket, cli.json, argc, argv);
 }

@@ -122,3 +122,28 @@ uint64_t mg_limits_estimate(const struct mg_map_limits *l, unsigned int ncpu)
 	     (htab + sizeof(struct mg_pin_key) + sizeof(struct mg_pin_val));
 	return b;
 }
+
+int mg_limits_check(const struct mg_config *cfg, uint64_t mem_bytes,
+		    FILE *errf)
+{
+	unsigned long long total_kib = mem_bytes >> 10;
+	struct mg_map_limits l;
+	char line[128];
+	uint64_t need;
+	FILE *f;
+
+	mg_limits_from_config(&l, cfg);
+	need = mg_limits_estimate(&l, 0);
+	f = total_kib ? NULL : fopen("/proc/meminfo", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemTotal: %llu kB", &total_kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	if (!total_kib || need <= total_kib * 1024 / 2)
+		return 0;
+	fprintf(errf, "%s: warning: [limits] size maps that may take %llu MiB "
+		"when full, more than half of this machine's %llu MiB\n",
+		cfg->path, (unsigned long long)(need >> 20), total_kib >> 10);
+	return 1;
+}

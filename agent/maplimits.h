@@ -10,6 +10,7 @@
 #define MG_MAPLIMITS_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <linux/types.h>
 
 struct bpf_object;
@@ -57,5 +58,14 @@ int mg_limits_apply(struct bpf_object *obj, const struct mg_map_limits *l,
  * --check-config to compare with the machine's memory.
  */
 uint64_t mg_limits_estimate(const struct mg_map_limits *l, unsigned int ncpu);
+
+/*
+ * Warn on errf when the maps a configuration sizes could take more than
+ * half of the machine's memory (they are charged as they fill): of
+ * mem_bytes, or of /proc/meminfo's MemTotal when mem_bytes is 0.  Returns
+ * 1 when it warned, else 0.
+ */
+int mg_limits_check(const struct mg_config *cfg, uint64_t mem_bytes,
+		    FILE *errf);
 
 #endif

@@ -166,6 +166,39 @@ static void run_err_case(void **state)
 	    BASE SVCSECT("web") SVCSECT("www"),				\
 	    "t.conf:13: [service www] port: ")
 
+/* --- deployment mistakes (issue 10 item 8) ------------------------------- */
+#define MISTAKE_CASES							\
+	ERR("unknown key: the nearest of its section",			\
+	    BASE "[gossip]\nseeds = 192.168.100.2\n",			\
+	    "t.conf:9: [gossip] seeds: unknown key (did you mean \"seed\""), \
+	ERR("unknown key: a typo",					\
+	    BASE "[gateway]\nunderlay_interfce = eth1\n",		\
+	    "t.conf:9: [gateway] underlay_interfce: unknown key (did you mean \"underlay_interface\""), \
+	ERR("unknown key: the nearest of another section",		\
+	    BASE "[gateway]\nprofile = wan\n",			\
+	    "t.conf:9: [gateway] profile: unknown key (did you mean \"profile\" in [gossip]"), \
+	ERR("unknown key: nothing near, no guess",			\
+	    BASE "[agent]\nfrobnicate = yes\n",			\
+	    "t.conf:9: [agent] frobnicate: unknown k"),			\
+	ERR("VIP inside our pod CIDR",					\
+	    BASE "[service web]\nvip = 10.1.2.3\nport = 80\n",	\
+	    "t.conf:9: [service web] vip: 10.1.2.3 is inside 10.1.0.0/16, a pod CIDR of cluster \"east\" ([cluster] line 4): a"), \
+	ERR("VIP inside a peer's pod CIDR",				\
+	    BASE PEER_W "[service web]\nvip = 10.2.0.80\nport = 80\n", \
+	    "t.conf:14: [service web] vip: 10.2.0.80 is inside 10.2.0.0/16, a pod CIDR of cluster \"west\" ([peer west-gw1] line 12): a"), \
+	ERR("IPv6 VIP inside a pod CIDR",				\
+	    BASE "[cluster]\ncidr = fd00:1::/56\n"			\
+	    "[service web6]\nvip = fd00:1::10\nport = 80\n",		\
+	    "t.conf:11: [service web6] vip: fd00:1::10 is inside fd00:1::/56"), \
+	ERR("our tunnel address inside our pod CIDR",			\
+	    CL("east", "1", "10.1.0.0/16") GW("10.1.0.1", "eth0"),	\
+	    "t.conf:6: [gateway] tunnel_address: 10.1.0.1 is inside 10.1.0.0/16, a pod CIDR of cluster \"east\" ([cluster] line 4): t"), \
+	ERR("a peer's tunnel address inside a pod CIDR",		\
+	    BASE PEER("west-gw1", "west", "2", "10.2.255.1", "10.2.0.0/16"), \
+	    "t.conf:11: [peer west-gw1] tunnel_address: 10.2.255.1 is inside 10.2.0.0/16, a pod CIDR of cluster \"west\" ([peer west-gw1] line 12): t"), \
+	GWKEY("udp6_checksum", "enabled"),				\
+	GOSSIP("enabled", "2")
+
 /* --- sections and syntax ------------------------------------------------- */
 #define SYNTAX_CASES							\
 	ERR("unknown section", BASE "[foo]\nx = 1\n", "t.conf:8: [foo]: "), \
@@ -592,6 +625,119 @@ static void test_good_gossip(void **state)
 	assert_addr(&cfg->gossip_advertise, "10.0.0.1");
 }
 
+/* Switches take what operators write: yes/no, true/false, on/off, 1/0. */
+static void test_good_booleans(void **state)
+{
+	static const struct {
+		const char *word;
+		int want;
+	} rows[] = {
+		{ "yes", 1 }, { "no", 0 }, { "true", 1 }, { "false", 0 },
+		{ "on", 1 }, { "off", 0 }, { "1", 1 }, { "0", 0 },
+		{ "YES", 1 }, { "Off", 0 }, { "True", 1 },
+	};
+	char text[512];
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		snprintf(text, sizeof(text),
+			 BASE "udp6_checksum = %s\n[gossip]\nenabled = %s\n",
+			 rows[i].word, rows[i].word);
+		expect_ok(text);
+		assert_int_equal(cfg->udp6_checksum, rows[i].want);
+		assert_int_equal(cfg->gossip_enabled, rows[i].want);
+	}
+}
+
+/* The interfaces must exist here: found by --check-config, not at attach. */
+static void test_check_host(void **state)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *errf;
+
+	expect_ok(CL("east", "1", "10.1.0.0/16") GW("192.168.100.1", "lo"));
+	assert_int_equal(mg_config_check_host(cfg, stderr), 0);
+
+	expect_ok(CL("east", "1", "10.1.0.0/16")
+		  GW("192.168.100.1", "mgt-nosuch0")
+		  "underlay_interface = mgt-nosuch1\n");
+	errf = open_memstream(&out, &len);
+	assert_int_equal(mg_config_check_host(cfg, errf), -ENODEV);
+	fclose(errf);
+	assert_string_equal(out,
+		"t.conf:7: [gateway] cluster_interface: no interface \"mgt-nosuch0\" on this host (in this network namespace)\n"
+		"t.conf:8: [gateway] underlay_interface: no interface \"mgt-nosuch1\" on this host (in this network namespace)\n");
+	free(out);
+
+	/* The underlay defaults to the cluster side: named once. */
+	expect_ok(CL("east", "1", "10.1.0.0/16")
+		  GW("192.168.100.1", "mgt-nosuch0"));
+	out = NULL;
+	errf = open_memstream(&out, &len);
+	assert_int_equal(mg_config_check_host(cfg, errf), -ENODEV);
+	fclose(errf);
+	assert_string_equal(out,
+		"t.conf:7: [gateway] cluster_interface: no interface \"mgt-nosuch0\" on this host (in this network namespace)\n");
+	free(out);
+}
+
+static void test_names_for_the_cli(void **state)
+{
+	assert_true(mg_config_name_valid("web-1.prod_a"));
+	assert_true(mg_config_name_valid(X16 X16 X16 "xxxxxxxxxxxxxxx"));
+	assert_false(mg_config_name_valid(X64));	/* would be cut */
+	assert_false(mg_config_name_valid(""));
+	assert_false(mg_config_name_valid("a b"));
+	assert_false(mg_config_name_valid("a/b"));
+}
+
+/* What a reload applies, and what it leaves for the next start. */
+static void test_reload_diff(void **state)
+{
+	static const struct {
+		const char *what, *text;
+		unsigned int ch;
+		const char *restart;
+	} rows[] = {
+		{ "the same file", BASE PEER_W SVCSECT("web"), 0, "" },
+		{ "a comment and blank lines move the sections",
+		  "# moved\n\n" BASE PEER_W SVCSECT("web"), 0, "" },
+		{ "log level", BASE "[agent]\nlog_level = debug\n" PEER_W
+		  SVCSECT("web"), MG_CFG_CH_LOG_LEVEL, "" },
+		{ "a backend", BASE PEER_W SVCSECT("web")
+		  "backend = 10.96.1.1:80 5\n", MG_CFG_CH_SERVICES, "" },
+		{ "no service", BASE PEER_W, MG_CFG_CH_SERVICES, "" },
+		{ "a peer's CIDR", BASE PEER_W "cidr = 10.5.0.0/16\n"
+		  SVCSECT("web"), MG_CFG_CH_PEERS, "" },
+		{ "no peer", BASE SVCSECT("web"), MG_CFG_CH_PEERS, "" },
+		{ "restart-only keys",
+		  CL("east", "1", "10.1.0.0/16") "cidr = 10.9.0.0/16\n"
+		  GW("192.168.100.1", "eth1") "vxlan_port = 4790\n"
+		  "[gossip]\nkey = cg8StVXbQJ0gPvMd9o7yrg==\n"
+		  PEER_W SVCSECT("web"), 0,
+		  "[cluster] cidr, cluster_interface, underlay_interface, "
+		  "vxlan_port, key" },
+	};
+	struct mg_config *old = calloc(1, sizeof(*old));
+	char restart[256];
+
+	assert_non_null(old);
+	assert_int_equal(mg_config_load_string(old, "t.conf",
+					       BASE PEER_W SVCSECT("web"),
+					       stderr), 0);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		unsigned int ch;
+
+		expect_ok(rows[i].text);
+		ch = mg_config_diff(old, cfg, restart, sizeof(restart));
+		if (ch != rows[i].ch || strcmp(restart, rows[i].restart))
+			fail_msg("%s: changes %#x restart \"%s\", want %#x \"%s\"",
+				 rows[i].what, ch, restart, rows[i].ch,
+				 rows[i].restart);
+	}
+	free(old);
+}
+
 static void test_good_defaults(void **state)
 {
 	char host[MG_CFG_NAME_MAX] = "";
@@ -1007,6 +1153,11 @@ int main(void)
 		REQUIRED_CASES,
 		MESH_CASES,
 		SERVICE_CASES,
+		MISTAKE_CASES,
+		cmocka_unit_test(test_good_booleans),
+		cmocka_unit_test(test_check_host),
+		cmocka_unit_test(test_names_for_the_cli),
+		cmocka_unit_test(test_reload_diff),
 		cmocka_unit_test(test_good_service),
 		cmocka_unit_test(test_good_full),
 		cmocka_unit_test(test_good_defaults),

@@ -59,7 +59,7 @@ static void on_term(struct mg_loop_src *src, uint32_t sig, void *arg)
 static void test_round_trip(void **state)
 {
 	static const struct mg_cmd table[] = {
-		{ "echo", echo, "", "" }, { NULL }
+		{ .name = "echo", .run = echo }, { .name = NULL }
 	};
 	char path[64], *args[] = { "ec", "a", "b" }, buf[256];
 	int pipefd[2], status, rc;

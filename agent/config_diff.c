@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * What a reload changes: a running agent applies the log level, static
+ * peers and services; everything else waits for its next start and is
+ * named, so that no edit is silently left unapplied.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "config.h"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+#define CFG_FIELD(key, f)						\
+	{ key, offsetof(struct mg_config, f),				\
+	  sizeof(((struct mg_config *)0)->f) }
+
+/* What a reload does not apply: the running value stays until a restart. */
+static const struct {
+	const char *key;
+	size_t off, size;
+} restart_fields[] = {
+	CFG_FIELD("pin_dir", pin_dir),
+	CFG_FIELD("state_dir", state_dir),
+	CFG_FIELD("control_socket", control_socket),
+	CFG_FIELD("[cluster] name", cluster_name),
+	CFG_FIELD("[cluster] id", cluster_id),
+	CFG_FIELD("[cluster] cidr", n_cidrs),
+	CFG_FIELD("[cluster] cidr", cidrs),
+	CFG_FIELD("route_table", route_table),
+	CFG_FIELD("route_protocol", route_protocol),
+	CFG_FIELD("[gateway] name", gw_name),
+	CFG_FIELD("tunnel_address", n_tunnels),
+	CFG_FIELD("tunnel_address", tunnels),
+	CFG_FIELD("cluster_interface", cluster_if),
+	CFG_FIELD("underlay_interface", underlay_if),
+	CFG_FIELD("xdp_mode", xdp_mode),
+	CFG_FIELD("vxlan_port", vxlan_port),
+	CFG_FIELD("nexthop", nh_mode),
+	CFG_FIELD("fragment", fragment),
+	CFG_FIELD("mss_clamp", mss_clamp),
+	CFG_FIELD("udp6_checksum", udp6_checksum),
+	CFG_FIELD("host_device", host_dev),
+	CFG_FIELD("[gossip] enabled", gossip_enabled),
+	CFG_FIELD("bind_address", gossip_bind),
+	CFG_FIELD("[gossip] port", gossip_port),
+	CFG_FIELD("advertise_address", gossip_advertise),
+	CFG_FIELD("profile", profile),
+	CFG_FIELD("seed", n_seeds),
+	CFG_FIELD("seed", seeds),
+	CFG_FIELD("key", n_keys),
+	CFG_FIELD("key", keys),
+};
+
+/* Sections are equal when only the line they start at moved. */
+static bool peers_equal(const struct mg_config *a, const struct mg_config *b)
+{
+	if (a->n_peers != b->n_peers)
+		return false;
+	for (int i = 0; i < a->n_peers; i++) {
+		struct mg_cfg_peer x = a->peers[i], y = b->peers[i];
+
+		x.line = y.line = 0;
+		if (memcmp(&x, &y, sizeof(x)))
+			return false;
+	}
+	return true;
+}
+
+static bool services_equal(const struct mg_config *a,
+			   const struct mg_config *b)
+{
+	if (a->n_services != b->n_services)
+		return false;
+	for (int i = 0; i < a->n_services; i++) {
+		struct mg_cfg_service x = a->services[i], y = b->services[i];
+
+		x.line = y.line = 0;
+		if (memcmp(&x, &y, sizeof(x)))
+			return false;
+	}
+	return true;
+}
+
+/* Appends ", key" to a list, once (a key's fields are side by side). */
+static void list_add(char *list, size_t len, const char *key)
+{
+	size_t n = strlen(list), k = strlen(key);
+
+	if (n >= k && !strcmp(list + n - k, key))
+		return;
+	snprintf(list + n, len - n, "%s%s", n ? ", " : "", key);
+}
+
+unsigned int mg_config_diff(const struct mg_config *old,
+			    const struct mg_config *new, char *restart,
+			    size_t len)
+{
+	struct mg_config *rest = malloc(sizeof(*rest));
+	unsigned int ch = 0;
+
+	restart[0] = '\0';
+	if (old->log_level != new->log_level)
+		ch |= MG_CFG_CH_LOG_LEVEL;
+	if (!peers_equal(old, new))
+		ch |= MG_CFG_CH_PEERS;
+	if (!services_equal(old, new))
+		ch |= MG_CFG_CH_SERVICES;
+	for (size_t i = 0; i < ARRAY_SIZE(restart_fields); i++)
+		if (memcmp((const char *)old + restart_fields[i].off,
+			   (const char *)new + restart_fields[i].off,
+			   restart_fields[i].size))
+			list_add(restart, len, restart_fields[i].key);
+	/*
+	 * Anything else (a key added later and not in either list) is
+	 * named too, rather than silently left unapplied.
+	 */
+	if (!rest) {
+		list_add(restart, len, "(not compared: out of memory)");
+		return ch;
+	}
+	*rest = *new;
+	memcpy(rest->path, old->path, sizeof(rest->path));
+	rest->log_level = old->log_level;
+	rest->n_peers = old->n_peers;
+	memcpy(rest->peers, old->peers, sizeof(rest->peers));
+	rest->n_services = old->n_services;
+	memcpy(rest->services, old->services, sizeof(rest->services));
+	rest->cluster_if_line = old->cluster_if_line;
+	rest->underlay_if_line = old->underlay_if_line;
+	for (size_t i = 0; i < ARRAY_SIZE(restart_fields); i++)
+		memcpy((char *)rest + restart_fields[i].off,
+		       (const char *)old + restart_fields[i].off,
+		       restart_fields[i].size);
+	if (memcmp(rest, old, sizeof(*rest)))
+		list_add(restart, len, "other keys");
+	free(rest);
+	return ch;
+}
