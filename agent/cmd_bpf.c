@@ -423,7 +423,7 @@ static const struct map6_desc {
 	  sizeof(struct mg_svc_val), print_svc6, NULL, NULL },
 	{ "mg_lbbe", "mg_lbbe6", sizeof(__u32), sizeof(struct mg_lb_backend6),
 	  print_lbbe6, NULL, NULL },
-	{ "mg_ct4", "mg_ct6", sizeof(struct mg_ct6_key),
+	{ "mg_ct4_v2", "mg_ct6_v2", sizeof(struct mg_ct6_key),
 	  sizeof(struct mg_ct6_val), print_ct6, "mg_lbbe", "mg_lbbe6" },
 };
 
@@ -460,7 +460,7 @@ static const struct map_desc maps[] = {
 	{ "backends", "mg_lbbe", sizeof(__u32), sizeof(struct mg_lb_backend),
 	  print_lbbe,
 	  "slot   address          port   cluster  live   local  gen\n" },
-	{ "ct", "mg_ct4", sizeof(struct mg_ct4_key), sizeof(struct mg_ct4_val),
+	{ "ct", "mg_ct4_v2", sizeof(struct mg_ct4_key), sizeof(struct mg_ct4_val),
 	  print_ct,
 	  "proto client                 vip                    backend                cluster  live   slot   snat\n" },
 	{ "pins", "mg_pin", sizeof(struct mg_pin_key),

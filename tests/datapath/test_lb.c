@@ -442,7 +442,7 @@ static void in_too_big(struct pkt *p)
 	pkt_ip4(p, &(struct pkt_ip4){ .saddr = POD, .daddr = VIP,
 				      .proto = IPPROTO_TCP, .ttl = 64,
 				      .id = 0x77, .frag_off = 0x4000 });
-	pkt_tcp(p, 40060, 80, 0x18);
+	pkt_tcp(p, 40061, 80, 0x02);	/* a SYN: it opens the flow */
 	pkt_data(p, 1440, 8);
 }
 
@@ -466,8 +466,8 @@ static void want_too_big(struct pkt *w, const struct pkt *o)
 }
 
 /* No healthy backend: an empty table, or none at all. */
-static void in_empty(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40020, 81); }
-static void in_no_ring(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40020, 82); }
+static void in_empty(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40021, 81); }
+static void in_no_ring(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40021, 82); }
 
 /* Malformed and hostile packets to a VIP. */
 static void in_tcp_short(struct pkt *p)
@@ -546,20 +546,20 @@ static void r1_two_services(void)
 	mgt_ring_set(&env.dp, SVC_TCP2, BE_R1);
 }
 
-static void in_syn_80(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40030, 80); }
-static void in_syn_83(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40030, 83); }
-static void want_syn_r1_40030(struct pkt *w, const struct pkt *o)
+static void in_syn_80(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40033, 80); }
+static void in_syn_83(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40033, 83); }
+static void want_syn_r1_40033(struct pkt *w, const struct pkt *o)
 {
-	to_peer2(w, o, 40030, IPPROTO_TCP, BE_R1);
+	to_peer2(w, o, 40033, IPPROTO_TCP, BE_R1);
 }
 
-static void in_reply_r1_40030(struct pkt *p)
+static void in_reply_r1_40033(struct pkt *p)
 {
 	from_peer2(p);
 	pkt_ip4(p, &(struct pkt_ip4){ .saddr = R1, .daddr = POD,
 				      .proto = IPPROTO_TCP, .ttl = 63,
 				      .id = 9 });
-	pkt_tcp(p, 8080, 40030, 0x12);
+	pkt_tcp(p, 8080, 40033, 0x12);
 	pkt_data(p, 20, 3);
 }
 
@@ -569,7 +569,7 @@ static void want_reply_83(struct pkt *w, const struct pkt *o)
 	pkt_ip4(w, &(struct pkt_ip4){ .saddr = VIP, .daddr = POD,
 				      .proto = IPPROTO_TCP, .ttl = 62,
 				      .id = 9 });
-	pkt_tcp(w, 83, 40030, 0x12);
+	pkt_tcp(w, 83, 40033, 0x12);
 	pkt_data(w, 20, 3);
 }
 
@@ -623,11 +623,11 @@ static const struct row rows[] = {
 	  MG_PASS },
 	{ "vip_ping_passes", NULL, in_ping_vip, NULL, 0, PASS, MG_PASS },
 	{ "shared_backend_first_service", r1_two_services, in_syn_80,
-	  want_syn_r1_40030, 0, TX, MG_ENCAP },
+	  want_syn_r1_40033, 0, TX, MG_ENCAP },
 	{ "shared_backend_same_port_other_service", NULL, in_syn_83,
-	  want_syn_r1_40030, 0, TX, MG_ENCAP },
+	  want_syn_r1_40033, 0, TX, MG_ENCAP },
 	{ "shared_backend_reply_from_the_new_service", NULL,
-	  in_reply_r1_40030, want_reply_83, 0, REDIR, MG_DECAP },
+	  in_reply_r1_40033, want_reply_83, 0, REDIR, MG_DECAP },
 };
 
 /* --- running -------------------------------------------------------------- */

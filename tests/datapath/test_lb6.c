@@ -338,7 +338,7 @@ static void in_too_big(struct pkt *p)
 {
 	pkt_eth(p, gw_mac, mgt_pod_mac, ETH_P_IPV6);
 	pkt_ip6(p, POD, VIP, IPPROTO_TCP, 64);
-	pkt_tcp(p, 40060, 80, 0x18);
+	pkt_tcp(p, 40061, 80, 0x02);	/* a SYN: it opens the flow */
 	pkt_data(p, 1440, 8);
 }
 
@@ -449,8 +449,8 @@ static void want_udp_reply(struct pkt *w, const struct pkt *o)
 }
 
 /* No healthy backend: an empty table, or none at all. */
-static void in_empty(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40020, 81); }
-static void in_no_ring(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40020, 82); }
+static void in_empty(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40021, 81); }
+static void in_no_ring(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40021, 82); }
 
 /* Malformed and hostile packets to a VIP. */
 static void in_tcp_short(struct pkt *p)
