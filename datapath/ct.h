@@ -44,7 +44,7 @@
  * at random.
  */
 #define MG_LB_SNAT_SHARE	(MG_LB_SNAT_PORTS / 2)
-#define MG_LB_SNAT_TRIES	16
+#define MG_LB_SNAT_TRIES	32
 
 #define MG_NSEC_PER_SEC		1000000000ULL
 
@@ -141,8 +141,12 @@ static __always_inline __u32 mg_snat_base(__u32 client, __u32 be_addr,
 
 static __always_inline __u16 mg_snat_port(__u32 base, __u32 h, int i)
 {
+	/*
+	 * Each try hashed anew: tries a fixed stride apart pile up behind
+	 * each other as linear probing does, and fail at half full.
+	 */
 	return bpf_htons(MG_LB_SNAT_PORT_MIN +
-			 (base + (h + i * 7919) % MG_LB_SNAT_SHARE) %
+			 (base + mg_hash3(h, i, base) % MG_LB_SNAT_SHARE) %
 			 MG_LB_SNAT_PORTS);
 }
 
@@ -351,6 +355,29 @@ claimed:
 		return 0;
 	}
 	return -1;
+}
+
+/*
+ * mg_ct4_snat() as a global function, so that the verifier checks its
+ * tries once rather than on every path that opens a flow: the flow
+ * (ports: source << 16 | destination, network order each) to backend
+ * be_addr, be_pp (its port, network order, << 8 | the protocol).
+ * Returns the port claimed (network order), or 0.
+ */
+__attribute__((noinline))
+int mg_ct4_snat_at(__u32 saddr, __u32 daddr, __u32 ports, __u32 be_addr,
+		   __u32 be_pp)
+{
+	struct mg_ct4_key k = {
+		.saddr = saddr, .daddr = daddr,
+		.sport = ports >> 16, .dport = ports & 0xffff,
+		.proto = be_pp & 0xff,
+	};
+	struct mg_ct4_val ct;
+
+	if (mg_ct4_snat(&k, be_addr, be_pp >> 8, &ct, mg_ct_now()))
+		return 0;
+	return ct.snat_port;
 }
 
 /*
@@ -575,6 +602,15 @@ claimed:
 	mg_addr6_copy(s->ct.snat_addr, rk->daddr);
 	s->ct.snat_port = rk->dport;
 	return 0;
+}
+
+/* mg_ct6_snat() on the scratch area, checked once (as mg_ct4_snat_at()). */
+__attribute__((noinline))
+int mg_ct6_snat_at(__u32 unused)
+{
+	struct mg_lb6_scratch *s = mg_lb6_scratch();
+
+	return s ? mg_ct6_snat(s) : -1;
 }
 
 #endif

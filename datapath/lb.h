@@ -156,9 +156,15 @@ static __always_inline int mg_lb4_backend(const struct mg_ct4_key *k,
 	mg_ct_seen(&ct->state, &ct->flags, &ct->expires, k->proto, tcp, 0,
 		   now);
 	/* A remote backend's reply finds this entry through mg_lbrev. */
-	if ((be->flags & MG_LB_BE_F_LOCAL) &&
-	    mg_ct4_snat(k, be->addr, be->port, ct, now))
-		return MG_DROP_NO_SNAT;
+	if (be->flags & MG_LB_BE_F_LOCAL) {
+		ct->snat_port = mg_ct4_snat_at(k->saddr, k->daddr,
+					       (__u32)k->sport << 16 | k->dport,
+					       be->addr,
+					       (__u32)be->port << 8 | k->proto);
+		if (!ct->snat_port)
+			return MG_DROP_NO_SNAT;
+		ct->snat_addr = cfg_cluster4;
+	}
 	if (bpf_map_update_elem(&mg_ct4_v2, k, ct, BPF_ANY))
 		return MG_DROP_CT;
 	if (!(be->flags & MG_LB_BE_F_LOCAL))
@@ -336,7 +342,7 @@ static __always_inline int mg_lb6_backend(struct mg_lb6_scratch *s,
 	s->ct.flags = old ? old->flags : 0;
 	mg_ct_seen(&s->ct.state, &s->ct.flags, &s->ct.expires, s->k.proto,
 		   tcp, 0, now);
-	if ((s->be.flags & MG_LB_BE_F_LOCAL) && mg_ct6_snat(s))
+	if ((s->be.flags & MG_LB_BE_F_LOCAL) && mg_ct6_snat_at(0))
 		return MG_DROP_NO_SNAT;
 	if (bpf_map_update_elem(&mg_ct6_v2, &s->k, &s->ct, BPF_ANY))
 		return MG_DROP_CT;
