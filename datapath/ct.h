@@ -289,24 +289,6 @@ static __always_inline void mg_ct4_forget_siblings(const struct mg_ct4_key *k,
 	}
 }
 
-/* The reply a local backend will send for flow k, NATed to be:port. */
-static __always_inline int mg_rnat4_add(const struct mg_ct4_key *k,
-					__u32 be_addr, __u16 be_port,
-					__u32 to_addr, __u16 to_port,
-					__u64 flags)
-{
-	struct mg_ct4_key rk = {
-		.saddr = be_addr, .daddr = to_addr,
-		.sport = be_port, .dport = to_port, .proto = k->proto,
-	};
-	struct mg_rnat4_val rv = {
-		.vip = k->daddr, .client = k->saddr,
-		.vport = k->dport, .cport = k->sport,
-	};
-
-	return bpf_map_update_elem(&mg_rnat4, &rk, &rv, flags);
-}
-
 /*
  * A flow to a local backend gets our cluster-side address as its source,
  * so the backend's reply comes back to us: claim a free port for it (the
@@ -314,70 +296,54 @@ static __always_inline int mg_rnat4_add(const struct mg_ct4_key *k,
  * whose flow is over.  Two CPUs taking over the same expired port at
  * once could both believe they hold it; the window is a few instructions
  * of two new flows hashing to one port, and the loser's flow fails as a
- * lost SYN would.  Returns 0 with ct->snat_* set, or -1.
- */
-static __always_inline int mg_ct4_snat(const struct mg_ct4_key *k,
-				       __u32 be_addr, __u16 be_port,
-				       struct mg_ct4_val *ct, __u64 now)
-{
-	__u32 h = mg_ct4_hash(k);
-	__u32 base = mg_snat_base(k->saddr, be_addr, be_port);
-
-	if (!cfg_cluster4)
-		return -1;
-	for (int i = 0; i < MG_LB_SNAT_TRIES; i++) {
-		__u16 port = mg_snat_port(base, h, i);
-		struct mg_ct4_key rk = {
-			.saddr = be_addr, .daddr = cfg_cluster4,
-			.sport = be_port, .dport = port, .proto = k->proto,
-		};
-		struct mg_rnat4_val *o;
-
-		if (!mg_rnat4_add(k, be_addr, be_port, cfg_cluster4, port,
-				  BPF_NOEXIST))
-			goto claimed;
-		o = bpf_map_lookup_elem(&mg_rnat4, &rk);
-		if (!o)
-			continue;
-		if (o->client == k->saddr && o->cport == k->sport &&
-		    o->vip == k->daddr && o->vport == k->dport)
-			goto claimed;
-		if (mg_rnat4_flow(o, k->proto, port, now))
-			continue;
-		/* Its flow is over: the port is this flow's now. */
-		if (!mg_rnat4_add(k, be_addr, be_port, cfg_cluster4, port,
-				  BPF_ANY))
-			goto claimed;
-		continue;
-claimed:
-		ct->snat_addr = cfg_cluster4;
-		ct->snat_port = port;
-		return 0;
-	}
-	return -1;
-}
-
-/*
- * mg_ct4_snat() as a global function, so that the verifier checks its
- * tries once rather than on every path that opens a flow: the flow
- * (ports: source << 16 | destination, network order each) to backend
- * be_addr, be_pp (its port, network order, << 8 | the protocol).
- * Returns the port claimed (network order), or 0.
+ * lost SYN would.
+ *
+ * A global function, so that the verifier checks its tries once rather
+ * than on every path that opens a flow, with scalars only (its stack adds
+ * to its caller's): the flow saddr:sport -> daddr:dport (ports: source
+ * << 16 | destination, network order each) to backend be_addr, be_pp (its
+ * port, network order, << 8 | the protocol).  Returns the port claimed
+ * (network order), or 0.
  */
 __attribute__((noinline))
 int mg_ct4_snat_at(__u32 saddr, __u32 daddr, __u32 ports, __u32 be_addr,
 		   __u32 be_pp)
 {
-	struct mg_ct4_key k = {
-		.saddr = saddr, .daddr = daddr,
-		.sport = ports >> 16, .dport = ports & 0xffff,
-		.proto = be_pp & 0xff,
+	__u8 proto = be_pp & 0xff;
+	struct mg_ct4_key rk = {
+		.saddr = be_addr, .daddr = cfg_cluster4,
+		.sport = be_pp >> 8, .proto = proto,
 	};
-	struct mg_ct4_val ct;
+	struct mg_rnat4_val rv = {
+		.vip = daddr, .client = saddr,
+		.vport = ports & 0xffff, .cport = ports >> 16,
+	};
+	__u32 h = mg_hash3(saddr, daddr ^ proto, ports);
+	__u32 base = mg_snat_base(saddr, be_addr, rk.sport);
+	__u64 now = mg_ct_now();
+	struct mg_rnat4_val *o;
 
-	if (mg_ct4_snat(&k, be_addr, be_pp >> 8, &ct, mg_ct_now()))
+	if (!cfg_cluster4)
 		return 0;
-	return ct.snat_port;
+	/* Not unrolled: 32 copies would spill beyond the stack left. */
+#pragma clang loop unroll(disable)
+	for (int i = 0; i < MG_LB_SNAT_TRIES; i++) {
+		rk.dport = mg_snat_port(base, h, i);
+		if (!bpf_map_update_elem(&mg_rnat4, &rk, &rv, BPF_NOEXIST))
+			return rk.dport;
+		o = bpf_map_lookup_elem(&mg_rnat4, &rk);
+		if (!o)
+			continue;
+		if (o->client == saddr && o->cport == rv.cport &&
+		    o->vip == daddr && o->vport == rv.vport)
+			return rk.dport;
+		if (mg_rnat4_flow(o, proto, rk.dport, now))
+			continue;
+		/* Its flow is over: the port is this flow's now. */
+		if (!bpf_map_update_elem(&mg_rnat4, &rk, &rv, BPF_ANY))
+			return rk.dport;
+	}
+	return 0;
 }
 
 /*
@@ -568,6 +534,8 @@ static __always_inline int mg_ct6_snat(struct mg_lb6_scratch *s)
 
 	if (!mg_cluster6_set())
 		return -1;
+	/* The words hashed are read again below: kept, they spill. */
+	asm volatile("" ::: "memory");
 	mg_addr6_copy(s->rv.vip, k->daddr);
 	mg_addr6_copy(s->rv.client, k->saddr);
 	s->rv.vport = k->dport;
@@ -580,7 +548,10 @@ static __always_inline int mg_ct6_snat(struct mg_lb6_scratch *s)
 	rk->sport = s->be.port;
 	rk->proto = k->proto;
 	rk->pad[0] = rk->pad[1] = rk->pad[2] = 0;
+#pragma clang loop unroll(disable)
 	for (int i = 0; i < MG_LB_SNAT_TRIES; i++) {
+		/* Words read from s again each time: kept, they spill. */
+		asm volatile("" ::: "memory");
 		rk->dport = mg_snat_port(base, h, i);
 		if (!bpf_map_update_elem(&mg_rnat6, rk, &s->rv, BPF_NOEXIST))
 			goto claimed;
