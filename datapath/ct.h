@@ -177,16 +177,22 @@ static __always_inline __u32 mg_ct4_hash(const struct mg_ct4_key *k)
 /*
  * The live flow that holds SNAT port `port` through its reply entry o, or
  * NULL: then the port is free (the flow expired, was evicted, or opened
- * again with another port).
+ * again with another port).  fk: room for the flow's key (the caller's,
+ * so that the stack of the paths calling this does not grow).
  */
 static __always_inline struct mg_ct4_val *
-mg_rnat4_flow(const struct mg_rnat4_val *o, __u8 proto, __u16 port, __u64 now)
+mg_rnat4_flow(struct mg_ct4_key *fk, const struct mg_rnat4_val *o,
+	      __u8 proto, __u16 port, __u64 now)
 {
-	struct mg_ct4_key fk = {
-		.saddr = o->client, .daddr = o->vip,
-		.sport = o->cport, .dport = o->vport, .proto = proto,
-	};
-	struct mg_ct4_val *ct = bpf_map_lookup_elem(&mg_ct4_v2, &fk);
+	struct mg_ct4_val *ct;
+
+	fk->saddr = o->client;
+	fk->daddr = o->vip;
+	fk->sport = o->cport;
+	fk->dport = o->vport;
+	fk->proto = proto;
+	fk->pad[0] = fk->pad[1] = fk->pad[2] = 0;
+	ct = bpf_map_lookup_elem(&mg_ct4_v2, fk);
 
 	if (!ct || now >= ct->expires || ct->snat_port != port ||
 	    ct->snat_addr != cfg_cluster4)
@@ -216,7 +222,7 @@ static __always_inline int mg_rnat4_find(const struct mg_ct4_key *r,
 
 	if (cfg_cluster4 && r->daddr == cfg_cluster4) {
 		v = bpf_map_lookup_elem(&mg_rnat4, r);
-		ct = v ? mg_rnat4_flow(v, r->proto, r->dport, now) : NULL;
+		ct = v ? mg_rnat4_flow(&fk, v, r->proto, r->dport, now) : NULL;
 		if (ct) {
 			if (tcp >= 0)
 				mg_ct_seen(&ct->state, &ct->flags,
@@ -299,8 +305,8 @@ static __always_inline void mg_ct4_forget_siblings(const struct mg_ct4_key *k,
  * lost SYN would.
  *
  * A global function, so that the verifier checks its tries once rather
- * than on every path that opens a flow, with scalars only (its stack adds
- * to its caller's): the flow saddr:sport -> daddr:dport (ports: source
+ * than on every path that opens a flow, with scalars only and its keys in
+ * mg_snat4_tmp (its stack adds to its caller's): the flow saddr:sport -> daddr:dport (ports: source
  * << 16 | destination, network order each) to backend be_addr, be_pp (its
  * port, network order, << 8 | the protocol).  Returns the port claimed
  * (network order), or 0.
@@ -309,39 +315,45 @@ __attribute__((noinline))
 int mg_ct4_snat_at(__u32 saddr, __u32 daddr, __u32 ports, __u32 be_addr,
 		   __u32 be_pp)
 {
-	__u8 proto = be_pp & 0xff;
-	struct mg_ct4_key rk = {
-		.saddr = be_addr, .daddr = cfg_cluster4,
-		.sport = be_pp >> 8, .proto = proto,
-	};
-	struct mg_rnat4_val rv = {
-		.vip = daddr, .client = saddr,
-		.vport = ports & 0xffff, .cport = ports >> 16,
-	};
-	__u32 h = mg_hash3(saddr, daddr ^ proto, ports);
-	__u32 base = mg_snat_base(saddr, be_addr, rk.sport);
-	__u64 now = mg_ct_now();
+	struct mg_snat4_scratch *s;
 	struct mg_rnat4_val *o;
+	__u32 zero = 0;
 
-	if (!cfg_cluster4)
+	s = bpf_map_lookup_elem(&mg_snat4_tmp, &zero);
+	if (!s || !cfg_cluster4)
 		return 0;
-	/* Not unrolled: 32 copies would spill beyond the stack left. */
+	s->rk.saddr = be_addr;
+	s->rk.daddr = cfg_cluster4;
+	s->rk.sport = be_pp >> 8;
+	s->rk.proto = be_pp & 0xff;
+	s->rk.pad[0] = s->rk.pad[1] = s->rk.pad[2] = 0;
+	s->rv.vip = daddr;
+	s->rv.client = saddr;
+	s->rv.vport = ports & 0xffff;
+	s->rv.cport = ports >> 16;
+	s->rv.pad = 0;
+	s->h = mg_hash3(saddr, daddr ^ s->rk.proto, ports);
+	s->base = mg_snat_base(saddr, be_addr, s->rk.sport);
+	s->now = mg_ct_now();
+	/* Not unrolled, and all in s: kept in registers, they would spill. */
 #pragma clang loop unroll(disable)
 	for (int i = 0; i < MG_LB_SNAT_TRIES; i++) {
-		rk.dport = mg_snat_port(base, h, i);
-		if (!bpf_map_update_elem(&mg_rnat4, &rk, &rv, BPF_NOEXIST))
-			return rk.dport;
-		o = bpf_map_lookup_elem(&mg_rnat4, &rk);
+		asm volatile("" ::: "memory");
+		s->rk.dport = mg_snat_port(s->base, s->h, i);
+		if (!bpf_map_update_elem(&mg_rnat4, &s->rk, &s->rv,
+					 BPF_NOEXIST))
+			return s->rk.dport;
+		o = bpf_map_lookup_elem(&mg_rnat4, &s->rk);
 		if (!o)
 			continue;
-		if (o->client == saddr && o->cport == rv.cport &&
-		    o->vip == daddr && o->vport == rv.vport)
-			return rk.dport;
-		if (mg_rnat4_flow(o, proto, rk.dport, now))
+		if (o->client == s->rv.client && o->cport == s->rv.cport &&
+		    o->vip == s->rv.vip && o->vport == s->rv.vport)
+			return s->rk.dport;
+		if (mg_rnat4_flow(&s->fk, o, s->rk.proto, s->rk.dport, s->now))
 			continue;
 		/* Its flow is over: the port is this flow's now. */
-		if (!bpf_map_update_elem(&mg_rnat4, &rk, &rv, BPF_ANY))
-			return rk.dport;
+		if (!bpf_map_update_elem(&mg_rnat4, &s->rk, &s->rv, BPF_ANY))
+			return s->rk.dport;
 	}
 	return 0;
 }
@@ -523,18 +535,16 @@ static __always_inline void mg_ct6_forget_siblings(struct mg_lb6_scratch *s)
  * mg_ct4_snat() for IPv6: claim a port of cfg_cluster6 for flow s->k to
  * the local backend s->be.  Returns 0 with s->ct.snat_* set, or -1.
  */
-static __always_inline int mg_ct6_snat(struct mg_lb6_scratch *s)
+static __always_inline int mg_ct6_snat(struct mg_lb6_scratch *s, __u32 h,
+				       __u32 base)
 {
 	const struct mg_ct6_key *k = &s->k;
 	struct mg_ct6_key *rk = &s->fk;
-	__u32 h = mg_ct6_hash(k);
-	__u32 base = mg_snat_base(mg_fold6w(k->saddr), mg_fold6w(s->be.addr),
-				  s->be.port);
 	struct mg_rnat6_val *o;
 
 	if (!mg_cluster6_set())
 		return -1;
-	/* The words hashed are read again below: kept, they spill. */
+	/* The words copied are read again below: kept, they spill. */
 	asm volatile("" ::: "memory");
 	mg_addr6_copy(s->rv.vip, k->daddr);
 	mg_addr6_copy(s->rv.client, k->saddr);
@@ -575,13 +585,17 @@ claimed:
 	return 0;
 }
 
-/* mg_ct6_snat() on the scratch area, checked once (as mg_ct4_snat_at()). */
+/*
+ * mg_ct6_snat() on the scratch area, checked once (as mg_ct4_snat_at()):
+ * h is the flow's hash, base its client's window (mg_snat_base()), which
+ * the caller has at hand.
+ */
 __attribute__((noinline))
-int mg_ct6_snat_at(__u32 unused)
+int mg_ct6_snat_at(__u32 h, __u32 base)
 {
 	struct mg_lb6_scratch *s = mg_lb6_scratch();
 
-	return s ? mg_ct6_snat(s) : -1;
+	return s ? mg_ct6_snat(s, h, base) : -1;
 }
 
 #endif

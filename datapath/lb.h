@@ -311,7 +311,7 @@ static __always_inline int mg_lb6_backend(struct mg_lb6_scratch *s,
 	__u64 now = mg_ct_now();
 	struct mg_lb_backend6 *b;
 	struct mg_ct6_val *old;
-	__u32 slot;
+	__u32 slot, h;
 
 	old = bpf_map_lookup_elem(&mg_ct6_v2, &s->k);
 	if (old && now >= old->expires)
@@ -329,7 +329,8 @@ static __always_inline int mg_lb6_backend(struct mg_lb6_scratch *s,
 	/* A new flow, or a live one whose backend is gone: it moves. */
 	if (!old && !mg_ct_opens(s->k.proto, tcp))
 		return MG_DROP_CT_NO_SYN;
-	if (mg_lb_ring_slot(svc->id, mg_ct6_hash(&s->k), &slot))
+	h = mg_ct6_hash(&s->k);
+	if (mg_lb_ring_slot(svc->id, h, &slot))
 		return MG_DROP_NO_BACKEND;
 	b = bpf_map_lookup_elem(&mg_lbbe6, &slot);
 	if (!b || !(b->flags & MG_LB_BE_F_LIVE))
@@ -342,7 +343,10 @@ static __always_inline int mg_lb6_backend(struct mg_lb6_scratch *s,
 	s->ct.flags = old ? old->flags : 0;
 	mg_ct_seen(&s->ct.state, &s->ct.flags, &s->ct.expires, s->k.proto,
 		   tcp, 0, now);
-	if ((s->be.flags & MG_LB_BE_F_LOCAL) && mg_ct6_snat_at(0))
+	if ((s->be.flags & MG_LB_BE_F_LOCAL) &&
+	    mg_ct6_snat_at(h, mg_snat_base(mg_fold6w(s->k.saddr),
+					   mg_fold6w(s->be.addr),
+					   s->be.port)))
 		return MG_DROP_NO_SNAT;
 	if (bpf_map_update_elem(&mg_ct6_v2, &s->k, &s->ct, BPF_ANY))
 		return MG_DROP_CT;

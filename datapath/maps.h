@@ -249,6 +249,26 @@ struct {
 	__type(value, struct mg_lb6_scratch);
 } mg_lb6_tmp SEC(".maps");
 
+/*
+ * Working memory of an IPv4 flow's SNAT claim (ct.h), off the stack it
+ * would add to the program's deepest call chain.  Per CPU, one entry, not
+ * pinned: no state between packets.
+ */
+struct mg_snat4_scratch {
+	struct mg_ct4_key rk;		/* the reply a port would get */
+	struct mg_rnat4_val rv;		/* and what it turns back into */
+	struct mg_ct4_key fk;		/* the flow holding a port */
+	__u64 now;
+	__u32 h, base;			/* the flow's hash, its window */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_snat4_scratch);
+} mg_snat4_tmp SEC(".maps");
+
 /* A service flow's replies -> the gateway that balanced it.  Datapath. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
