@@ -8,10 +8,12 @@
  * (keyed by the reply) can turn back into the client's.  The datapath
  * alone writes both LRU maps.
  *
- * A flow lives as long as its packets say (abi.h, MG_CT_*): a TCP flow is
- * created by the client's SYN only, is established once the backend
- * answered and the client went on, closes on a FIN or RST either way, and
- * expires after its state's timeout without packets.  An expired entry is
+ * A flow lives as long as its packets say (abi.h, MG_CT_*): a TCP flow to
+ * a local backend is created by the client's SYN only (to a remote one,
+ * which takes no SNAT port, by any packet: mg_ct_picks_up()), is
+ * established once the backend answered and the client went on, closes
+ * on a FIN or RST either way, and expires after its state's timeout
+ * without packets.  An expired entry is
  * no flow: its next packet must open a new one, and the SNAT port it held
  * (the mg_rnat4 entry naming it) is free for the next flow that wants it.
  * Nothing but the flows' own packets and the clock frees a port, so a
@@ -88,6 +90,20 @@ static __always_inline int mg_ct_opens(__u8 proto, __u8 tcp)
 {
 	return proto != IPPROTO_TCP ||
 	       (tcp & (MG_TCP_SYN | MG_TCP_ACK | MG_TCP_RST)) == MG_TCP_SYN;
+}
+
+/*
+ * May a packet of no live flow open one to this backend?  What may open a
+ * flow (mg_ct_opens()), and any TCP packet to a remote backend: no SNAT
+ * port is at stake there, the backend sees the client itself, and Maglev
+ * gives the backend a lost entry had (the client cluster's other gateway
+ * taking its flows over after a failover, an idle flow past its 6 hours),
+ * so the flow goes on where a local backend could only answer with a RST.
+ * Such a flow starts as opening: a stray packet's entry lasts 30 s.
+ */
+static __always_inline int mg_ct_picks_up(__u8 proto, __u8 tcp, __u8 be_flags)
+{
+	return mg_ct_opens(proto, tcp) || !(be_flags & MG_LB_BE_F_LOCAL);
 }
 
 /*

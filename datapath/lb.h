@@ -142,10 +142,10 @@ static __always_inline int mg_lb4_backend(const struct mg_ct4_key *k,
 		return 0;
 	}
 	/* A new flow, or a live one whose backend is gone: it moves. */
-	if (!old && !mg_ct_opens(k->proto, tcp))
-		return MG_DROP_CT_NO_SYN;
 	if (mg_lb_pick(svc->id, mg_ct4_hash(k), &slot, be))
 		return MG_DROP_NO_BACKEND;
+	if (!old && !mg_ct_picks_up(k->proto, tcp, be->flags))
+		return MG_DROP_CT_NO_SYN;
 	ct->backend = slot;
 	ct->gen = be->gen;
 	ct->snat_addr = 0;
@@ -327,14 +327,14 @@ static __always_inline int mg_lb6_backend(struct mg_lb6_scratch *s,
 		}
 	}
 	/* A new flow, or a live one whose backend is gone: it moves. */
-	if (!old && !mg_ct_opens(s->k.proto, tcp))
-		return MG_DROP_CT_NO_SYN;
 	h = mg_ct6_hash(&s->k);
 	if (mg_lb_ring_slot(svc->id, h, &slot))
 		return MG_DROP_NO_BACKEND;
 	b = bpf_map_lookup_elem(&mg_lbbe6, &slot);
 	if (!b || !(b->flags & MG_LB_BE_F_LIVE))
 		return MG_DROP_NO_BACKEND;
+	if (!old && !mg_ct_picks_up(s->k.proto, tcp, b->flags))
+		return MG_DROP_CT_NO_SYN;
 	s->be = *b;
 	__builtin_memset(&s->ct, 0, sizeof(s->ct));
 	s->ct.backend = slot;

@@ -723,6 +723,25 @@ static void lt_reopened(void)
 	assert_int_equal(ntohs(v.snat_port), env.snat_port);
 }
 
+/*
+ * A remote backend takes no SNAT port, and Maglev gives it again: a flow
+ * whose entry was lost is picked up mid-stream, as opening (30 s).
+ */
+static void lt_ring_remote(void) { mgt_ring_set(&env.dp, SVC_TCP, BE_R1); }
+static void in_lt_remote(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40210, 80); }
+static void want_lt_remote(struct pkt *w, const struct pkt *o)
+{
+	to_peer2(w, o, 40210, IPPROTO_TCP, BE_R1);
+}
+
+static void lt_picked_up(void)
+{
+	struct mg_ct4_val v;
+
+	assert_int_equal(ct_get(POD, 40210, &v), 0);
+	assert_int_equal(v.state, MG_CT_OPENING);
+}
+
 #define TX	XDP_TX
 #define REDIR	XDP_REDIRECT
 #define DROP	XDP_DROP
@@ -800,6 +819,8 @@ static const struct row rows[] = {
 	  PASS, MG_PASS, NULL },
 	{ "lt_syn_reopens_on_its_old_port", NULL, in_lt_syn, want_lt_local, 0,
 	  REDIR, MG_LB_LOCAL, lt_reopened },
+	{ "lt_remote_ack_picked_up", lt_ring_remote, in_lt_remote,
+	  want_lt_remote, 0, TX, MG_ENCAP, lt_picked_up },
 };
 
 /* --- running -------------------------------------------------------------- */
