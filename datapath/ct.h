@@ -13,9 +13,9 @@
  * which takes no SNAT port, by any packet: mg_ct_picks_up()), is
  * established once the backend answered and the client went on, closes
  * on a FIN or RST either way, and expires after its state's timeout
- * without packets.  An expired entry is
- * no flow: its next packet must open a new one, and the SNAT port it held
- * (the mg_rnat4 entry naming it) is free for the next flow that wants it.
+ * without packets.  An expired entry is no flow: its next packet must
+ * open a new one, and the SNAT port it held (the mg_rnat4 entry naming
+ * it) is free for the next flow that wants it.
  * Nothing but the flows' own packets and the clock frees a port, so a
  * full pool empties again by itself; agent/ctgc.c removes expired entries
  * from the maps for tidiness only.
@@ -82,9 +82,8 @@ static __always_inline __u64 mg_ct_timeout(__u8 proto, __u8 st, __u8 fl)
 }
 
 /*
- * May this packet open a flow?  UDP always; TCP only with a SYN (and no
- * ACK): anything else is of a flow we do not know (or no longer), and
- * would only take a backend's SNAT port for nothing.
+ * Does this packet open a flow?  UDP always; TCP only with a SYN (and no
+ * ACK or RST): anything else is of a flow we do not know (or no longer).
  */
 static __always_inline int mg_ct_opens(__u8 proto, __u8 tcp)
 {
@@ -186,11 +185,6 @@ static __always_inline __u32 mg_ct4_hash(const struct mg_ct4_key *k)
 }
 
 /*
- * What a reply (key as it arrives: backend -> client, or -> us after SNAT)
- * is to become: the VIP's and the client's.  0, or -1 when it belongs to
- * no tracked service flow.
- */
-/*
  * The live flow that holds SNAT port `port` through its reply entry o, or
  * NULL: then the port is free (the flow expired, was evicted, or opened
  * again with another port).  fk: room for the flow's key (the caller's,
@@ -209,7 +203,6 @@ mg_rnat4_flow(struct mg_ct4_key *fk, const struct mg_rnat4_val *o,
 	fk->proto = proto;
 	fk->pad[0] = fk->pad[1] = fk->pad[2] = 0;
 	ct = bpf_map_lookup_elem(&mg_ct4_v2, fk);
-
 	if (!ct || now >= ct->expires || ct->snat_port != port ||
 	    ct->snat_addr != cfg_cluster4)
 		return NULL;
