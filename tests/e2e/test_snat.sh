@@ -20,7 +20,9 @@
 #   - the same over IPv6 (a service of its own, the backend's IPv6
 #     address, SNAT to the gateway's): 5,000 strays open nothing, then
 #     3,000 connections, more than a client's half of the pool, all
-#     served.
+#     served;
+#   - once the flows are over, the agent's sweep (agent/ctgc.c) takes
+#     them out of the maps.
 #
 # Bounded: the connections stop at the first 3 that fail in a row, and
 # are limited to SNAT_SECS (150).
@@ -204,5 +206,10 @@ read -r served failed secs < <(conns c1p2 "$NCONN6" "$VIP6")
 log "c1p2: ${served:-0} served, ${failed:-?} failed in ${secs:-?} s"
 check "IPv6: every one of $NCONN6 served" \
 	eval '[ "${served:-0}" = "$NCONN6" ] && [ "${failed:-1}" = 0 ]'
+
+# Every flow closed: 10 s later they are over, 10 s more and the agent's
+# sweep (a slice a second) has taken them out of the maps.
+check "the agent sweeps the flows out of the maps once over" \
+	wait_until 40 eval '[ "$(mgcli 1 -j bpf ct list | jq length)" = 0 ]'
 
 summary
