@@ -17,6 +17,7 @@
 #include "agent.h"
 #include "cli.h"
 #include "ctl.h"
+#include "ctgc.h"
 #include "dpmaps.h"
 #include "hostroute.h"
 #include "loader.h"
@@ -57,6 +58,7 @@ struct agent {
 	struct mg_services *svcs;
 	struct mg_services_maps svc_maps;
 	struct mg_hostroute *host;	/* NULL: host_device = none */
+	struct mg_ctgc *ctgc;		/* NULL: flow tables left to the LRU */
 };
 
 static int agent_view(struct agent *a)
@@ -738,6 +740,12 @@ int mg_agent_run(const struct mg_config *cfg)
 		err = -errno ? -errno : -ENOMEM;
 		goto out;
 	}
+	if (mg_ctgc_new(a->loop, &(struct mg_ctgc_maps){
+			bpf_map__fd(a->dp.skel->maps.mg_ct4_v2),
+			bpf_map__fd(a->dp.skel->maps.mg_rnat4),
+			bpf_map__fd(a->dp.skel->maps.mg_ct6_v2),
+			bpf_map__fd(a->dp.skel->maps.mg_rnat6) }, &a->ctgc))
+		pr_warn("expired flows stay in the maps until the LRU takes them");
 	a->started_ms = mg_now_ms();
 	a->ctl = mg_ctl_open(a->loop, cfg->control_socket, served_table(), a);
 	if (!a->ctl) {
@@ -755,6 +763,7 @@ int mg_agent_run(const struct mg_config *cfg)
 	mg_notify_stopping();
 out:
 	mg_ctl_close(a->ctl);
+	mg_ctgc_free(a->ctgc);
 	mg_hostroute_free(a->host);
 	mg_services_free(a->svcs);
 	mg_mesh_free(a->mesh);

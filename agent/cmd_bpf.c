@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <net/if.h>
 #include <arpa/inet.h>
@@ -328,10 +329,32 @@ static int ct_be_fd = -1;
  * One tracked flow of either family: client and VIP, the backend (from
  * the backend map when the slot still holds it: same gen), the SNAT.
  */
+static const char *ct_state_name(__u8 st)
+{
+	switch (st) {
+	case MG_CT_OPENING:	return "opening";
+	case MG_CT_ESTABLISHED:	return "established";
+	case MG_CT_CLOSING:	return "closing";
+	}
+	return "?";
+}
+
+/* Whole seconds a flow has left (0: expired, the entry not swept yet). */
+static unsigned long long ct_left_s(__u64 expires)
+{
+	struct timespec ts;
+	__u64 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	return expires > now ? (expires - now) / 1000000000ULL : 0;
+}
+
 static void print_flow(__u8 proto, const struct mg_addr *client, __u16 cport,
 		       const struct mg_addr *vip, __u16 vport, __u32 slot,
 		       const struct mg_addr *be, __u16 be_port, __u8 cid,
-		       bool live, const struct mg_addr *snat, __u16 snat_port)
+		       bool live, __u8 state, __u64 expires,
+		       const struct mg_addr *snat, __u16 snat_port)
 {
 	char c[MG_ADDRPORTSTRLEN];
 
@@ -346,6 +369,8 @@ static void print_flow(__u8 proto, const struct mg_addr *client, __u16 cport,
 	out_u64("cluster_id", " %-8llu", cid);
 	out_bool("live", " %-6s", live);
 	out_u64("slot", " %-6llu", slot);
+	out_str("state", " %-11s", ct_state_name(state));
+	out_u64("expires_in_s", " %-8llu", ct_left_s(expires));
 	out_str("snat", " %s\n", snat ? mg_addr_port_str(snat, ntohs(snat_port),
 						c, sizeof(c)) : "-");
 	out_obj_close();
@@ -370,8 +395,8 @@ static void print_ct(const void *k, const void *v)
 	be.addr[0] = b.addr;
 	print_flow(key->proto, &cl, key->sport, &vip, key->dport,
 		   val->backend, &be, b.port, b.cluster_id,
-		   b.flags & MG_LB_BE_F_LIVE, val->snat_addr ? &sn : NULL,
-		   val->snat_port);
+		   b.flags & MG_LB_BE_F_LIVE, val->state, val->expires,
+		   val->snat_addr ? &sn : NULL, val->snat_port);
 }
 
 static void print_ct6(const void *k, const void *v)
@@ -397,8 +422,8 @@ static void print_ct6(const void *k, const void *v)
 	       val->snat_addr[3];
 	print_flow(key->proto, &cl, key->sport, &vip, key->dport,
 		   val->backend, &be, b.port, b.cluster_id,
-		   b.flags & MG_LB_BE_F_LIVE, snat ? &sn : NULL,
-		   val->snat_port);
+		   b.flags & MG_LB_BE_F_LIVE, val->state, val->expires,
+		   snat ? &sn : NULL, val->snat_port);
 }
 
 struct map_desc {
@@ -423,7 +448,7 @@ static const struct map6_desc {
 	  sizeof(struct mg_svc_val), print_svc6, NULL, NULL },
 	{ "mg_lbbe", "mg_lbbe6", sizeof(__u32), sizeof(struct mg_lb_backend6),
 	  print_lbbe6, NULL, NULL },
-	{ "mg_ct4", "mg_ct6", sizeof(struct mg_ct6_key),
+	{ "mg_ct4_v2", "mg_ct6_v2", sizeof(struct mg_ct6_key),
 	  sizeof(struct mg_ct6_val), print_ct6, "mg_lbbe", "mg_lbbe6" },
 };
 
@@ -460,9 +485,9 @@ static const struct map_desc maps[] = {
 	{ "backends", "mg_lbbe", sizeof(__u32), sizeof(struct mg_lb_backend),
 	  print_lbbe,
 	  "slot   address          port   cluster  live   local  gen\n" },
-	{ "ct", "mg_ct4", sizeof(struct mg_ct4_key), sizeof(struct mg_ct4_val),
+	{ "ct", "mg_ct4_v2", sizeof(struct mg_ct4_key), sizeof(struct mg_ct4_val),
 	  print_ct,
-	  "proto client                 vip                    backend                cluster  live   slot   snat\n" },
+	  "proto client                 vip                    backend                cluster  live   slot   state       left (s) snat\n" },
 	{ "pins", "mg_pin", sizeof(struct mg_pin_key),
 	  sizeof(struct mg_pin_val), print_pin,
 	  "proto backend (reply source)                     client                                   gateway\n" },

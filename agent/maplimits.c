@@ -39,9 +39,9 @@ static const struct {
 	  "local_endpoints" },
 	{ "mg_local6", offsetof(struct mg_map_limits, local_endpoints),
 	  "local_endpoints" },
-	{ "mg_ct4", offsetof(struct mg_map_limits, flows), "flows" },
+	{ "mg_ct4_v2", offsetof(struct mg_map_limits, flows), "flows" },
 	{ "mg_rnat4", offsetof(struct mg_map_limits, flows), "flows" },
-	{ "mg_ct6", offsetof(struct mg_map_limits, flows), "flows" },
+	{ "mg_ct6_v2", offsetof(struct mg_map_limits, flows), "flows" },
 	{ "mg_rnat6", offsetof(struct mg_map_limits, flows), "flows" },
 	{ "mg_pin", offsetof(struct mg_map_limits, pinned_flows),
 	  "pinned_flows" },
@@ -79,8 +79,12 @@ int mg_limits_apply(struct bpf_object *obj, const struct mg_map_limits *l,
 		int err;
 
 		map = bpf_object__find_map_by_name(obj, sized[i].name);
-		if (!map)
-			continue;	/* not in this build */
+		if (!map) {
+			/* a renamed map must be renamed here too */
+			pr_err("[limits] %s: the datapath has no map %s",
+			       sized[i].key, sized[i].name);
+			return -ENOENT;
+		}
 		have = pinned_size(pin_dir, sized[i].name);
 		if (have && have != want) {
 			pr_warn("%s is pinned with %u entries, [limits] %s asks for %u: "

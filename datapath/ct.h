@@ -1,13 +1,24 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Connection tracking of service flows (DESIGN §2 path 3).  mg_ct4 is
+ * Connection tracking of service flows (DESIGN §2 path 3).  mg_ct4_v2 is
  * keyed by the client's packet to the VIP (which backend it was given);
  * a remote backend's reply finds that entry again through mg_lbrev (the
  * service the backend serves), so a new flow costs one insert.  A local
  * backend's reply comes to our SNAT address and port, which only mg_rnat4
  * (keyed by the reply) can turn back into the client's.  The datapath
- * alone writes both LRU maps; an entry lives as long as its flow is busy
- * enough to stay out of the LRU's way.
+ * alone writes both LRU maps.
+ *
+ * A flow lives as long as its packets say (abi.h, MG_CT_*): a TCP flow to
+ * a local backend is created by the client's SYN only (to a remote one,
+ * which takes no SNAT port, by any packet: mg_ct_picks_up()), is
+ * established once the backend answered and the client went on, closes
+ * on a FIN or RST either way, and expires after its state's timeout
+ * without packets.  An expired entry is no flow: its next packet must
+ * open a new one, and the SNAT port it held (the mg_rnat4 entry naming
+ * it) is free for the next flow that wants it.
+ * Nothing but the flows' own packets and the clock frees a port, so a
+ * full pool empties again by itself; agent/ctgc.c removes expired entries
+ * from the maps for tidiness only.
  */
 #ifndef MG_DP_CT_H
 #define MG_DP_CT_H
@@ -26,7 +37,133 @@
  * never meet the gateway's own connections (health probes) to a backend. */
 #define MG_LB_SNAT_PORT_MIN	61000
 #define MG_LB_SNAT_PORTS	4536	/* up to 65535 */
-#define MG_LB_SNAT_TRIES	8
+/*
+ * Each backend has a pool of its own (the reply's tuple holds the
+ * backend), and one client may take at most half of it: a flow's ports
+ * are tried in a window of MG_LB_SNAT_SHARE ports placed by the client's
+ * and the backend's addresses, so a busy or hostile client leaves the
+ * other half to everyone else, and different clients' windows overlap
+ * at random.
+ */
+#define MG_LB_SNAT_SHARE	(MG_LB_SNAT_PORTS / 2)
+#define MG_LB_SNAT_TRIES	32
+
+#define MG_NSEC_PER_SEC		1000000000ULL
+
+/* TCP flags, as they lie in byte 13 of the header. */
+#define MG_TCP_FIN		0x01
+#define MG_TCP_SYN		0x02
+#define MG_TCP_RST		0x04
+#define MG_TCP_ACK		0x10
+
+/* The TCP flags of a packet whose TCP header nat_l4_parse() checked. */
+static __always_inline __u8 mg_tcp_flags(const void *tcp)
+{
+	return ((const __u8 *)tcp)[13];
+}
+
+static __always_inline __u64 mg_ct_now(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+
+/* How long a flow in state st lives past a packet. */
+static __always_inline __u64 mg_ct_timeout(__u8 proto, __u8 st, __u8 fl)
+{
+	__u32 s = MG_CT_TCP_OPENING_S;
+
+	if (proto != IPPROTO_TCP)
+		s = fl & MG_CT_F_REPLIED ? MG_CT_UDP_REPLIED_S : MG_CT_UDP_S;
+	else if (st == MG_CT_ESTABLISHED)
+		s = MG_CT_TCP_ESTABLISHED_S;
+	else if (st == MG_CT_CLOSING)
+		s = MG_CT_TCP_CLOSING_S;
+	return s * MG_NSEC_PER_SEC;
+}
+
+/*
+ * Does this packet open a flow?  UDP always; TCP only with a SYN (and no
+ * ACK or RST): anything else is of a flow we do not know (or no longer).
+ */
+static __always_inline int mg_ct_opens(__u8 proto, __u8 tcp)
+{
+	return proto != IPPROTO_TCP ||
+	       (tcp & (MG_TCP_SYN | MG_TCP_ACK | MG_TCP_RST)) == MG_TCP_SYN;
+}
+
+/*
+ * May a packet of no live flow open one to this backend?  What may open a
+ * flow (mg_ct_opens()), and any TCP packet to a remote backend: no SNAT
+ * port is at stake there, the backend sees the client itself, and Maglev
+ * gives the backend a lost entry had (the client cluster's other gateway
+ * taking its flows over after a failover, an idle flow past its 6 hours),
+ * so the flow goes on where a local backend could only answer with a RST.
+ * Such a flow starts as opening: a stray packet's entry lasts 30 s.
+ */
+static __always_inline int mg_ct_picks_up(__u8 proto, __u8 tcp, __u8 be_flags)
+{
+	return mg_ct_opens(proto, tcp) || !(be_flags & MG_LB_BE_F_LOCAL);
+}
+
+/*
+ * A packet of a live flow, from its client (reply 0) or its backend
+ * (reply 1), tcp its TCP flags: the state it moves the flow to and the
+ * flow's new expiry.  The entry is every CPU's: the expiry is written at
+ * most once a second unless the state changes.
+ */
+static __always_inline void mg_ct_seen(__u8 *state, __u8 *flags,
+				       __u64 *expires, __u8 proto, __u8 tcp,
+				       int reply, __u64 now)
+{
+	__u8 st = *state, fl = *flags;
+	__u64 exp;
+
+	if (reply)
+		fl |= MG_CT_F_REPLIED;
+	if (proto == IPPROTO_TCP) {
+		if (tcp & (MG_TCP_FIN | MG_TCP_RST)) {
+			st = MG_CT_CLOSING;
+		} else if (!reply && mg_ct_opens(proto, tcp)) {
+			/* The client opens again on the same port. */
+			if (st == MG_CT_CLOSING) {
+				st = MG_CT_OPENING;
+				fl = 0;
+			}
+		} else if (!reply && st == MG_CT_OPENING &&
+			   (fl & MG_CT_F_REPLIED) && (tcp & MG_TCP_ACK)) {
+			st = MG_CT_ESTABLISHED;
+		}
+	}
+	exp = now + mg_ct_timeout(proto, st, fl);
+	if (st != *state || fl != *flags) {
+		*state = st;
+		*flags = fl;
+		*expires = exp;
+	} else if (exp > *expires + MG_NSEC_PER_SEC) {
+		*expires = exp;
+	}
+}
+
+/*
+ * The window of SNAT ports a client may take of a backend's pool, and
+ * the i-th port a flow (hash h) tries in it.
+ */
+static __always_inline __u32 mg_snat_base(__u32 client, __u32 be_addr,
+					  __u16 be_port)
+{
+	return mg_hash3(client, be_addr, be_port) % MG_LB_SNAT_PORTS;
+}
+
+static __always_inline __u16 mg_snat_port(__u32 base, __u32 h, int i)
+{
+	/*
+	 * Each try hashed anew: tries a fixed stride apart pile up behind
+	 * each other as linear probing does, and fail at half full.
+	 */
+	return bpf_htons(MG_LB_SNAT_PORT_MIN +
+			 (base + mg_hash3(h, i, base) % MG_LB_SNAT_SHARE) %
+			 MG_LB_SNAT_PORTS);
+}
 
 static __always_inline void mg_ct4_key_fill(struct mg_ct4_key *k,
 					    const struct iphdr *ip,
@@ -48,16 +185,44 @@ static __always_inline __u32 mg_ct4_hash(const struct mg_ct4_key *k)
 }
 
 /*
+ * The live flow that holds SNAT port `port` through its reply entry o, or
+ * NULL: then the port is free (the flow expired, was evicted, or opened
+ * again with another port).  fk: room for the flow's key (the caller's,
+ * so that the stack of the paths calling this does not grow).
+ */
+static __always_inline struct mg_ct4_val *
+mg_rnat4_flow(struct mg_ct4_key *fk, const struct mg_rnat4_val *o,
+	      __u8 proto, __u16 port, __u64 now)
+{
+	struct mg_ct4_val *ct;
+
+	fk->saddr = o->client;
+	fk->daddr = o->vip;
+	fk->sport = o->cport;
+	fk->dport = o->vport;
+	fk->proto = proto;
+	fk->pad[0] = fk->pad[1] = fk->pad[2] = 0;
+	ct = bpf_map_lookup_elem(&mg_ct4_v2, fk);
+	if (!ct || now >= ct->expires || ct->snat_port != port ||
+	    ct->snat_addr != cfg_cluster4)
+		return NULL;
+	return ct;
+}
+
+/*
  * What a reply (key as it arrives: backend -> client, or -> us after SNAT)
- * is to become: the VIP's and the client's.  0, or -1 when it belongs to
- * no tracked service flow.
+ * is to become: the VIP's and the client's.  tcp: its TCP flags (0 for
+ * UDP), which move the flow on; or -1 for an ICMP error about the flow,
+ * which leaves it as it is.  0, or -1 when it belongs to no live tracked
+ * service flow.
  */
 static __always_inline int mg_rnat4_find(const struct mg_ct4_key *r,
-					 struct mg_rnat4_val *out)
+					 struct mg_rnat4_val *out, int tcp)
 {
 	struct mg_lbrev_key bk = {
 		.addr = r->saddr, .port = r->sport, .proto = r->proto,
 	};
+	__u64 now = mg_ct_now();
 	struct mg_lb_backend *be;
 	struct mg_rnat4_val *v;
 	struct mg_lbrev_val *rev;
@@ -66,7 +231,12 @@ static __always_inline int mg_rnat4_find(const struct mg_ct4_key *r,
 
 	if (cfg_cluster4 && r->daddr == cfg_cluster4) {
 		v = bpf_map_lookup_elem(&mg_rnat4, r);
-		if (v) {
+		ct = v ? mg_rnat4_flow(&fk, v, r->proto, r->dport, now) : NULL;
+		if (ct) {
+			if (tcp >= 0)
+				mg_ct_seen(&ct->state, &ct->flags,
+					   &ct->expires, r->proto, tcp, 1,
+					   now);
 			*out = *v;
 			return 0;
 		}
@@ -84,14 +254,17 @@ static __always_inline int mg_rnat4_find(const struct mg_ct4_key *r,
 			break;
 		fk.daddr = rev->svc[i].vip;
 		fk.dport = rev->svc[i].vport;
-		ct = bpf_map_lookup_elem(&mg_ct4, &fk);
-		if (!ct)
+		ct = bpf_map_lookup_elem(&mg_ct4_v2, &fk);
+		if (!ct || now >= ct->expires)
 			continue;
 		be = bpf_map_lookup_elem(&mg_lbbe, &ct->backend);
 		/* The flow's backend, even if it is no longer LIVE. */
 		if (!be || be->gen != ct->gen || be->addr != r->saddr ||
 		    be->port != r->sport)
 			continue;
+		if (tcp >= 0)
+			mg_ct_seen(&ct->state, &ct->flags, &ct->expires,
+				   r->proto, tcp, 1, now);
 		out->vip = fk.daddr;
 		out->vport = fk.dport;
 		out->client = r->daddr;
@@ -127,69 +300,75 @@ static __always_inline void mg_ct4_forget_siblings(const struct mg_ct4_key *k,
 			continue;
 		fk.daddr = rev->svc[i].vip;
 		fk.dport = rev->svc[i].vport;
-		bpf_map_delete_elem(&mg_ct4, &fk);
+		bpf_map_delete_elem(&mg_ct4_v2, &fk);
 	}
-}
-
-/* The reply a local backend will send for flow k, NATed to be:port. */
-static __always_inline int mg_rnat4_add(const struct mg_ct4_key *k,
-					__u32 be_addr, __u16 be_port,
-					__u32 to_addr, __u16 to_port,
-					__u64 flags)
-{
-	struct mg_ct4_key rk = {
-		.saddr = be_addr, .daddr = to_addr,
-		.sport = be_port, .dport = to_port, .proto = k->proto,
-	};
-	struct mg_rnat4_val rv = {
-		.vip = k->daddr, .client = k->saddr,
-		.vport = k->dport, .cport = k->sport,
-	};
-
-	return bpf_map_update_elem(&mg_rnat4, &rk, &rv, flags);
 }
 
 /*
  * A flow to a local backend gets our cluster-side address as its source,
  * so the backend's reply comes back to us: claim a free port for it (the
- * reply tuple must be unique), or the one the flow already holds.
- * Returns 0 with ct->snat_* set, or -1.
+ * reply tuple must be unique), the one the flow already holds, or one
+ * whose flow is over.  Two CPUs taking over the same expired port at
+ * once could both believe they hold it; the window is a few instructions
+ * of two new flows hashing to one port, and the loser's flow fails as a
+ * lost SYN would.
+ *
+ * A global function, so that the verifier checks its tries once rather
+ * than on every path that opens a flow, with scalars only and its keys in
+ * mg_snat4_tmp (its stack adds to its caller's): the flow saddr:sport -> daddr:dport (ports: source
+ * << 16 | destination, network order each) to backend be_addr, be_pp (its
+ * port, network order, << 8 | the protocol).  Returns the port claimed
+ * (network order), or 0.
  */
-static __always_inline int mg_ct4_snat(const struct mg_ct4_key *k,
-				       __u32 be_addr, __u16 be_port,
-				       struct mg_ct4_val *ct)
+__attribute__((noinline))
+int mg_ct4_snat_at(__u32 saddr, __u32 daddr, __u32 ports, __u32 be_addr,
+		   __u32 be_pp)
 {
-	__u32 h = mg_ct4_hash(k);
+	struct mg_snat4_scratch *s;
+	struct mg_rnat4_val *o;
+	__u32 zero = 0;
 
-	if (!cfg_cluster4)
-		return -1;
-	for (int i = 0; i < MG_LB_SNAT_TRIES; i++) {
-		__u16 port = bpf_htons(MG_LB_SNAT_PORT_MIN +
-				       (h + i * 7919) % MG_LB_SNAT_PORTS);
-		struct mg_ct4_key rk = {
-			.saddr = be_addr, .daddr = cfg_cluster4,
-			.sport = be_port, .dport = port, .proto = k->proto,
-		};
-		struct mg_rnat4_val *o;
-
-		if (!mg_rnat4_add(k, be_addr, be_port, cfg_cluster4, port,
-				  BPF_NOEXIST))
-			goto claimed;
-		o = bpf_map_lookup_elem(&mg_rnat4, &rk);
-		if (o && o->client == k->saddr && o->cport == k->sport &&
-		    o->vip == k->daddr && o->vport == k->dport)
-			goto claimed;
-		continue;
-claimed:
-		ct->snat_addr = cfg_cluster4;
-		ct->snat_port = port;
+	s = bpf_map_lookup_elem(&mg_snat4_tmp, &zero);
+	if (!s || !cfg_cluster4)
 		return 0;
+	s->rk.saddr = be_addr;
+	s->rk.daddr = cfg_cluster4;
+	s->rk.sport = be_pp >> 8;
+	s->rk.proto = be_pp & 0xff;
+	s->rk.pad[0] = s->rk.pad[1] = s->rk.pad[2] = 0;
+	s->rv.vip = daddr;
+	s->rv.client = saddr;
+	s->rv.vport = ports & 0xffff;
+	s->rv.cport = ports >> 16;
+	s->rv.pad = 0;
+	s->h = mg_hash3(saddr, daddr ^ s->rk.proto, ports);
+	s->base = mg_snat_base(saddr, be_addr, s->rk.sport);
+	s->now = mg_ct_now();
+	/* Not unrolled, and all in s: kept in registers, they would spill. */
+#pragma clang loop unroll(disable)
+	for (int i = 0; i < MG_LB_SNAT_TRIES; i++) {
+		asm volatile("" ::: "memory");
+		s->rk.dport = mg_snat_port(s->base, s->h, i);
+		if (!bpf_map_update_elem(&mg_rnat4, &s->rk, &s->rv,
+					 BPF_NOEXIST))
+			return s->rk.dport;
+		o = bpf_map_lookup_elem(&mg_rnat4, &s->rk);
+		if (!o)
+			continue;
+		if (o->client == s->rv.client && o->cport == s->rv.cport &&
+		    o->vip == s->rv.vip && o->vport == s->rv.vport)
+			return s->rk.dport;
+		if (mg_rnat4_flow(&s->fk, o, s->rk.proto, s->rk.dport, s->now))
+			continue;
+		/* Its flow is over: the port is this flow's now. */
+		if (!bpf_map_update_elem(&mg_rnat4, &s->rk, &s->rv, BPF_ANY))
+			return s->rk.dport;
 	}
-	return -1;
+	return 0;
 }
 
 /*
- * IPv6: the same, in mg_ct6 / mg_rnat6 / mg_lbrev6 / mg_lbbe6, with the
+ * IPv6: the same, in mg_ct6_v2 / mg_rnat6 / mg_lbrev6 / mg_lbbe6, with the
  * cluster side's IPv6 address (cfg_cluster6) as the SNAT source.
  */
 
@@ -249,8 +428,29 @@ static __always_inline __u32 mg_ct6_hash(const struct mg_ct6_key *k)
 			(__u32)k->sport << 16 | k->dport);
 }
 
+/* mg_rnat4_flow() for IPv6, in s->ok. */
+static __always_inline struct mg_ct6_val *
+mg_rnat6_flow(struct mg_lb6_scratch *s, const struct mg_rnat6_val *o,
+	      __u8 proto, __u16 port)
+{
+	struct mg_ct6_key *fk = &s->ok;
+	struct mg_ct6_val *ct;
+
+	mg_addr6_copy(fk->saddr, o->client);
+	mg_addr6_copy(fk->daddr, o->vip);
+	fk->sport = o->cport;
+	fk->dport = o->vport;
+	fk->proto = proto;
+	fk->pad[0] = fk->pad[1] = fk->pad[2] = 0;
+	ct = bpf_map_lookup_elem(&mg_ct6_v2, fk);
+	if (!ct || mg_ct_now() >= ct->expires || ct->snat_port != port ||
+	    !mg_is_cluster6(ct->snat_addr))
+		return NULL;
+	return ct;
+}
+
 /* mg_rnat4_find() for IPv6: the reply s->k -> s->rv. */
-static __always_inline int mg_rnat6_find(struct mg_lb6_scratch *s)
+static __always_inline int mg_rnat6_find(struct mg_lb6_scratch *s, int tcp)
 {
 	const struct mg_ct6_key *r = &s->k;
 	struct mg_ct6_key *fk = &s->fk;
@@ -267,7 +467,12 @@ static __always_inline int mg_rnat6_find(struct mg_lb6_scratch *s)
 	asm volatile("" ::: "memory");
 	if (mg_cluster6_set() && mg_is_cluster6(r->daddr)) {
 		v = bpf_map_lookup_elem(&mg_rnat6, r);
-		if (v) {
+		ct = v ? mg_rnat6_flow(s, v, r->proto, r->dport) : NULL;
+		if (ct) {
+			if (tcp >= 0)
+				mg_ct_seen(&ct->state, &ct->flags,
+					   &ct->expires, r->proto, tcp, 1,
+					   mg_ct_now());
 			s->rv = *v;
 			return 0;
 		}
@@ -289,14 +494,17 @@ static __always_inline int mg_rnat6_find(struct mg_lb6_scratch *s)
 			break;
 		mg_addr6_copy(fk->daddr, rev->svc[i].vip);
 		fk->dport = rev->svc[i].vport;
-		ct = bpf_map_lookup_elem(&mg_ct6, fk);
-		if (!ct)
+		ct = bpf_map_lookup_elem(&mg_ct6_v2, fk);
+		if (!ct || mg_ct_now() >= ct->expires)
 			continue;
 		be = bpf_map_lookup_elem(&mg_lbbe6, &ct->backend);
 		/* The flow's backend, even if it is no longer LIVE. */
 		if (!be || be->gen != ct->gen ||
 		    !mg_addr6_eq(be->addr, r->saddr) || be->port != r->sport)
 			continue;
+		if (tcp >= 0)
+			mg_ct_seen(&ct->state, &ct->flags, &ct->expires,
+				   r->proto, tcp, 1, mg_ct_now());
 		mg_addr6_copy(s->rv.vip, fk->daddr);
 		mg_addr6_copy(s->rv.client, r->daddr);
 		s->rv.vport = fk->dport;
@@ -328,7 +536,7 @@ static __always_inline void mg_ct6_forget_siblings(struct mg_lb6_scratch *s)
 			continue;
 		mg_addr6_copy(s->fk.daddr, rev->svc[i].vip);
 		s->fk.dport = rev->svc[i].vport;
-		bpf_map_delete_elem(&mg_ct6, &s->fk);
+		bpf_map_delete_elem(&mg_ct6_v2, &s->fk);
 	}
 }
 
@@ -336,15 +544,17 @@ static __always_inline void mg_ct6_forget_siblings(struct mg_lb6_scratch *s)
  * mg_ct4_snat() for IPv6: claim a port of cfg_cluster6 for flow s->k to
  * the local backend s->be.  Returns 0 with s->ct.snat_* set, or -1.
  */
-static __always_inline int mg_ct6_snat(struct mg_lb6_scratch *s)
+static __always_inline int mg_ct6_snat(struct mg_lb6_scratch *s, __u32 h,
+				       __u32 base)
 {
 	const struct mg_ct6_key *k = &s->k;
 	struct mg_ct6_key *rk = &s->fk;
-	__u32 h = mg_ct6_hash(k);
 	struct mg_rnat6_val *o;
 
 	if (!mg_cluster6_set())
 		return -1;
+	/* The words copied are read again below: kept, they spill. */
+	asm volatile("" ::: "memory");
 	mg_addr6_copy(s->rv.vip, k->daddr);
 	mg_addr6_copy(s->rv.client, k->saddr);
 	s->rv.vport = k->dport;
@@ -357,15 +567,24 @@ static __always_inline int mg_ct6_snat(struct mg_lb6_scratch *s)
 	rk->sport = s->be.port;
 	rk->proto = k->proto;
 	rk->pad[0] = rk->pad[1] = rk->pad[2] = 0;
+#pragma clang loop unroll(disable)
 	for (int i = 0; i < MG_LB_SNAT_TRIES; i++) {
-		rk->dport = bpf_htons(MG_LB_SNAT_PORT_MIN +
-				      (h + i * 7919) % MG_LB_SNAT_PORTS);
+		/* Words read from s again each time: kept, they spill. */
+		asm volatile("" ::: "memory");
+		rk->dport = mg_snat_port(base, h, i);
 		if (!bpf_map_update_elem(&mg_rnat6, rk, &s->rv, BPF_NOEXIST))
 			goto claimed;
 		o = bpf_map_lookup_elem(&mg_rnat6, rk);
-		if (o && mg_addr6_eq(o->client, k->saddr) &&
+		if (!o)
+			continue;
+		if (mg_addr6_eq(o->client, k->saddr) &&
 		    o->cport == k->sport && mg_addr6_eq(o->vip, k->daddr) &&
 		    o->vport == k->dport)
+			goto claimed;
+		if (mg_rnat6_flow(s, o, k->proto, rk->dport))
+			continue;
+		/* Its flow is over: the port is this flow's now. */
+		if (!bpf_map_update_elem(&mg_rnat6, rk, &s->rv, BPF_ANY))
 			goto claimed;
 	}
 	return -1;
@@ -373,6 +592,19 @@ claimed:
 	mg_addr6_copy(s->ct.snat_addr, rk->daddr);
 	s->ct.snat_port = rk->dport;
 	return 0;
+}
+
+/*
+ * mg_ct6_snat() on the scratch area, checked once (as mg_ct4_snat_at()):
+ * h is the flow's hash, base its client's window (mg_snat_base()), which
+ * the caller has at hand.
+ */
+__attribute__((noinline))
+int mg_ct6_snat_at(__u32 h, __u32 base)
+{
+	struct mg_lb6_scratch *s = mg_lb6_scratch();
+
+	return s ? mg_ct6_snat(s, h, base) : -1;
 }
 
 #endif

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Global service load balancing (DESIGN §2 path 3), IPv4 (and IPv6 the
- * same way, further down, in mg_svc6/mg_lbbe6/mg_ct6/mg_rnat6):
+ * same way, further down, in mg_svc6/mg_lbbe6/mg_ct6_v2/mg_rnat6):
  *
- *   VIP:port/proto (mg_svc) -> flow in mg_ct4 with a live backend? keep it
+ *   VIP:port/proto (mg_svc) -> live flow in mg_ct4_v2 with a live backend?
+ *                              keep it (a TCP flow opens with a SYN only)
  *                           -> else Maglev: the service's table (mg_lbring)
  *                              hashed by the 5-tuple -> backend (mg_lbbe)
  *   -> DNAT to the backend (incremental checksums), then
@@ -124,29 +125,47 @@ static __always_inline int mg_lb4_reply(mg_ctx_t *ctx,
  */
 static __always_inline int mg_lb4_backend(const struct mg_ct4_key *k,
 					  const struct mg_svc_val *svc,
-					  struct mg_ct4_val *ct,
+					  __u8 tcp, struct mg_ct4_val *ct,
 					  struct mg_lb_backend *be)
 {
+	__u64 now = mg_ct_now();
 	struct mg_ct4_val *old;
 	__u32 slot;
 
-	old = bpf_map_lookup_elem(&mg_ct4, k);
+	old = bpf_map_lookup_elem(&mg_ct4_v2, k);
+	if (old && now >= old->expires)
+		old = NULL;		/* over: as if it were not there */
 	if (old && !mg_lb_backend_get(old->backend, old->gen, be)) {
+		mg_ct_seen(&old->state, &old->flags, &old->expires, k->proto,
+			   tcp, 0, now);
 		*ct = *old;
 		return 0;
 	}
+	/* A new flow, or a live one whose backend is gone: it moves. */
 	if (mg_lb_pick(svc->id, mg_ct4_hash(k), &slot, be))
 		return MG_DROP_NO_BACKEND;
+	if (!old && !mg_ct_picks_up(k->proto, tcp, be->flags))
+		return MG_DROP_CT_NO_SYN;
 	ct->backend = slot;
 	ct->gen = be->gen;
 	ct->snat_addr = 0;
 	ct->snat_port = 0;
-	ct->pad = 0;
+	ct->state = old ? old->state : MG_CT_OPENING;
+	ct->flags = old ? old->flags : 0;
+	ct->expires = 0;
+	mg_ct_seen(&ct->state, &ct->flags, &ct->expires, k->proto, tcp, 0,
+		   now);
 	/* A remote backend's reply finds this entry through mg_lbrev. */
-	if ((be->flags & MG_LB_BE_F_LOCAL) &&
-	    mg_ct4_snat(k, be->addr, be->port, ct))
-		return MG_DROP_NO_SNAT;
-	if (bpf_map_update_elem(&mg_ct4, k, ct, BPF_ANY))
+	if (be->flags & MG_LB_BE_F_LOCAL) {
+		ct->snat_port = mg_ct4_snat_at(k->saddr, k->daddr,
+					       (__u32)k->sport << 16 | k->dport,
+					       be->addr,
+					       (__u32)be->port << 8 | k->proto);
+		if (!ct->snat_port)
+			return MG_DROP_NO_SNAT;
+		ct->snat_addr = cfg_cluster4;
+	}
+	if (bpf_map_update_elem(&mg_ct4_v2, k, ct, BPF_ANY))
 		return MG_DROP_CT;
 	if (!(be->flags & MG_LB_BE_F_LOCAL))
 		mg_ct4_forget_siblings(k, be);
@@ -200,7 +219,8 @@ static __always_inline int mg_lb4(mg_ctx_t *ctx, struct cursor *c,
 		return mg_exit(ctx, MG_TTL_EXCEEDED, MG_ACT_PASS);
 
 	mg_ct4_key_fill(&k, ip, n.ports, proto);
-	rc = mg_lb4_backend(&k, svc, &ct, &be);
+	rc = mg_lb4_backend(&k, svc, n.udp ? 0 : mg_tcp_flags(n.ports), &ct,
+			    &be);
 	if (rc)
 		return mg_exit(ctx, rc, MG_ACT_DROP);
 
@@ -285,33 +305,50 @@ static __always_inline int mg_lb6_reply(mg_ctx_t *ctx, struct ethhdr *eth,
 
 /* mg_lb4_backend() for IPv6: flow s->k -> s->ct, s->be. */
 static __always_inline int mg_lb6_backend(struct mg_lb6_scratch *s,
-					  const struct mg_svc_val *svc)
+					  const struct mg_svc_val *svc,
+					  __u8 tcp)
 {
+	__u64 now = mg_ct_now();
 	struct mg_lb_backend6 *b;
 	struct mg_ct6_val *old;
-	__u32 slot;
+	__u32 slot, h;
 
-	old = bpf_map_lookup_elem(&mg_ct6, &s->k);
+	old = bpf_map_lookup_elem(&mg_ct6_v2, &s->k);
+	if (old && now >= old->expires)
+		old = NULL;		/* over: as if it were not there */
 	if (old) {
 		b = bpf_map_lookup_elem(&mg_lbbe6, &old->backend);
 		if (b && (b->flags & MG_LB_BE_F_LIVE) && b->gen == old->gen) {
+			mg_ct_seen(&old->state, &old->flags, &old->expires,
+				   s->k.proto, tcp, 0, now);
 			s->ct = *old;
 			s->be = *b;
 			return 0;
 		}
 	}
-	if (mg_lb_ring_slot(svc->id, mg_ct6_hash(&s->k), &slot))
+	/* A new flow, or a live one whose backend is gone: it moves. */
+	h = mg_ct6_hash(&s->k);
+	if (mg_lb_ring_slot(svc->id, h, &slot))
 		return MG_DROP_NO_BACKEND;
 	b = bpf_map_lookup_elem(&mg_lbbe6, &slot);
 	if (!b || !(b->flags & MG_LB_BE_F_LIVE))
 		return MG_DROP_NO_BACKEND;
+	if (!old && !mg_ct_picks_up(s->k.proto, tcp, b->flags))
+		return MG_DROP_CT_NO_SYN;
 	s->be = *b;
 	__builtin_memset(&s->ct, 0, sizeof(s->ct));
 	s->ct.backend = slot;
 	s->ct.gen = b->gen;
-	if ((s->be.flags & MG_LB_BE_F_LOCAL) && mg_ct6_snat(s))
+	s->ct.state = old ? old->state : MG_CT_OPENING;
+	s->ct.flags = old ? old->flags : 0;
+	mg_ct_seen(&s->ct.state, &s->ct.flags, &s->ct.expires, s->k.proto,
+		   tcp, 0, now);
+	if ((s->be.flags & MG_LB_BE_F_LOCAL) &&
+	    mg_ct6_snat_at(h, mg_snat_base(mg_fold6w(s->k.saddr),
+					   mg_fold6w(s->be.addr),
+					   s->be.port)))
 		return MG_DROP_NO_SNAT;
-	if (bpf_map_update_elem(&mg_ct6, &s->k, &s->ct, BPF_ANY))
+	if (bpf_map_update_elem(&mg_ct6_v2, &s->k, &s->ct, BPF_ANY))
 		return MG_DROP_CT;
 	if (!(s->be.flags & MG_LB_BE_F_LOCAL))
 		mg_ct6_forget_siblings(s);
@@ -367,7 +404,7 @@ static __always_inline int mg_lb6(mg_ctx_t *ctx, struct cursor *c,
 		return mg_exit(ctx, MG_TTL_EXCEEDED, MG_ACT_PASS);
 
 	mg_ct6_key_fill(&s->k, ip, n.ports, proto);
-	rc = mg_lb6_backend(s, svc);
+	rc = mg_lb6_backend(s, svc, n.udp ? 0 : mg_tcp_flags(n.ports));
 	if (rc)
 		return mg_exit(ctx, rc, MG_ACT_DROP);
 

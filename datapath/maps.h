@@ -158,14 +158,18 @@ struct {
 	__array(values, struct mg_ring);
 } mg_lbring SEC(".maps");
 
-/* Service flows: client -> VIP tuple -> backend.  Datapath writes. */
+/*
+ * Service flows: client -> VIP tuple -> backend, and how long the flow
+ * lives.  Datapath writes; the agent removes expired entries.  v2: the
+ * lifetime was added (mg_ct4 had none).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, MG_LB_CT_ENTRIES);
 	__type(key, struct mg_ct4_key);
 	__type(value, struct mg_ct4_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} mg_ct4 SEC(".maps");
+} mg_ct4_v2 SEC(".maps");
 
 /* Local backends' replies: backend -> us (SNAT) -> the VIP.  Datapath writes. */
 struct {
@@ -203,14 +207,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mg_lbrev6 SEC(".maps");
 
-/* IPv6 service flows: client -> VIP tuple -> backend.  Datapath writes. */
+/* IPv6 service flows, as mg_ct4_v2. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, MG_LB_CT_ENTRIES);
 	__type(key, struct mg_ct6_key);
 	__type(value, struct mg_ct6_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} mg_ct6 SEC(".maps");
+} mg_ct6_v2 SEC(".maps");
 
 /* Local IPv6 backends' replies: backend -> us (SNAT) -> the VIP.  Datapath writes. */
 struct {
@@ -230,6 +234,7 @@ struct {
 struct mg_lb6_scratch {
 	struct mg_ct6_key k;		/* the packet's flow (or a reply's) */
 	struct mg_ct6_key fk;		/* a flow looked up or claimed */
+	struct mg_ct6_key ok;		/* the flow holding a SNAT port */
 	struct mg_ct6_val ct;
 	struct mg_rnat6_val rv;
 	struct mg_lb_backend6 be;
@@ -243,6 +248,26 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mg_lb6_scratch);
 } mg_lb6_tmp SEC(".maps");
+
+/*
+ * Working memory of an IPv4 flow's SNAT claim (ct.h), off the stack it
+ * would add to the program's deepest call chain.  Per CPU, one entry, not
+ * pinned: no state between packets.
+ */
+struct mg_snat4_scratch {
+	struct mg_ct4_key rk;		/* the reply a port would get */
+	struct mg_rnat4_val rv;		/* and what it turns back into */
+	struct mg_ct4_key fk;		/* the flow holding a port */
+	__u64 now;
+	__u32 h, base;			/* the flow's hash, its window */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_snat4_scratch);
+} mg_snat4_tmp SEC(".maps");
 
 /* A service flow's replies -> the gateway that balanced it.  Datapath. */
 struct {

@@ -182,7 +182,7 @@ static __always_inline int mg_nat_reply4_icmp(struct iphdr *ip, void *l4,
 	k.dport = qp[0];
 	k.proto = q->protocol;
 	k.pad[0] = k.pad[1] = k.pad[2] = 0;
-	if (mg_rnat4_find(&k, &rv))
+	if (mg_rnat4_find(&k, &rv, -1))
 		return 0;
 
 	/* The error's own header: from the backend, or to us after SNAT. */
@@ -251,7 +251,7 @@ static __always_inline int mg_nat_reply4(struct iphdr *ip, void *l4, void *end,
 	if (nat_l4_parse(l4, end, proto, &n))
 		return 0;
 	mg_ct4_key_fill(&k, ip, n.ports, proto);
-	if (mg_rnat4_find(&k, &rv))
+	if (mg_rnat4_find(&k, &rv, n.udp ? 0 : mg_tcp_flags(n.ports)))
 		return 0;
 	nat4_addr(ip, &ip->saddr, v->vip, &n);
 	nat4_port(&n.ports[0], v->vport, &n);
@@ -356,7 +356,7 @@ static __always_inline int mg_nat_reply6_icmp(struct ipv6hdr *ip, void *l4,
 	s->k.dport = qp[0];
 	s->k.proto = q->nexthdr;
 	s->k.pad[0] = s->k.pad[1] = s->k.pad[2] = 0;
-	if (mg_rnat6_find(s))
+	if (mg_rnat6_find(s, -1))
 		return 0;
 
 	/* The error's own header: from the backend, or to us after SNAT. */
@@ -411,7 +411,7 @@ static __always_inline int mg_nat_reply6(struct ipv6hdr *ip, void *l4,
 	if (nat_l4_parse(l4, end, proto, &n))
 		return 0;
 	mg_ct6_key_fill(&s->k, ip, n.ports, proto);
-	if (mg_rnat6_find(s))
+	if (mg_rnat6_find(s, n.udp ? 0 : mg_tcp_flags(n.ports)))
 		return 0;
 	nat6_addr(sa, s->rv.vip, &n);
 	nat4_port(&n.ports[0], s->rv.vport, &n);

@@ -86,7 +86,7 @@ struct mg_stat {
  * Global services (DESIGN §2 path 3), IPv4.  The agent writes mg_svc,
  * mg_lbbe and one Maglev table per service (an inner array of mg_lbring,
  * replaced whole, so a packet sees the old table or the new one); the
- * datapath writes the connection tracking (mg_ct4, mg_rnat4).
+ * datapath writes the connection tracking (mg_ct4_v2, mg_rnat4).
  */
 
 /* mg_svc: hash, VIP:port/proto -> service.  port 0, proto 0: "a VIP". */
@@ -116,7 +116,7 @@ struct mg_lb_backend {
 
 /*
  * mg_lbrev: hash, backend -> the service it serves, for its replies:
- * with the client's tracked flow (mg_ct4) to that VIP naming this very
+ * with the client's tracked flow (mg_ct4_v2) to that VIP naming this very
  * backend, a reply is the flow's.  Remote backends' replies need no
  * per-flow state of their own.
  */
@@ -137,7 +137,7 @@ struct mg_lbrev_val {
 	} svc[MG_LB_REV_SVCS];
 };
 
-/* mg_ct4 and mg_rnat4: LRU hash keyed by a flow as it is seen. */
+/* mg_ct4_v2 and mg_rnat4: LRU hash keyed by a flow as it is seen. */
 struct mg_ct4_key {
 	__u32 saddr;		/* network order */
 	__u32 daddr;		/* network order */
@@ -147,13 +147,36 @@ struct mg_ct4_key {
 	__u8  pad[3];
 };
 
-/* mg_ct4: client -> VIP flow, the backend it was given. */
+/*
+ * A tracked flow's lifetime (datapath/ct.h): TCP from the client's SYN
+ * (MG_CT_OPENING) to established (the backend answered, the client went
+ * on) to closing (a FIN or RST either way); UDP from its first datagram.
+ * Every packet either way pushes expires on by its state's timeout; past
+ * it the flow is gone (its SNAT port free), whether or not the LRU or the
+ * agent's sweep (agent/ctgc.c) has removed the entry yet.
+ */
+#define MG_CT_OPENING		1	/* TCP: SYN seen; UDP: any datagram */
+#define MG_CT_ESTABLISHED	2	/* TCP: answered, then the client's ACK */
+#define MG_CT_CLOSING		3	/* TCP: a FIN or RST seen */
+
+#define MG_CT_F_REPLIED		0x01	/* the backend has answered */
+
+/* Seconds a flow lives past its last packet, by state. */
+#define MG_CT_TCP_OPENING_S	30	/* unanswered or half-open */
+#define MG_CT_TCP_ESTABLISHED_S	21600	/* 6 h: above TCP keepalive's 2 h */
+#define MG_CT_TCP_CLOSING_S	10
+#define MG_CT_UDP_S		30	/* no answer yet */
+#define MG_CT_UDP_REPLIED_S	120
+
+/* mg_ct4_v2: client -> VIP flow, the backend it was given.  v2: lifetime. */
 struct mg_ct4_val {
 	__u32 backend;		/* host order, slot in mg_lbbe */
 	__u32 gen;		/* the slot's gen when chosen */
 	__u32 snat_addr;	/* network order; 0: no SNAT (remote backend) */
 	__u16 snat_port;	/* network order */
-	__u16 pad;
+	__u8  state;		/* MG_CT_* */
+	__u8  flags;		/* MG_CT_F_* */
+	__u64 expires;		/* host order; CLOCK_MONOTONIC ns */
 };
 
 /* mg_rnat4: a local backend's reply (backend -> us after SNAT) -> the VIP. */
@@ -205,7 +228,7 @@ struct mg_lbrev6_val {
 	} svc[MG_LB_REV_SVCS];
 };
 
-/* mg_ct6 and mg_rnat6: LRU hash keyed by an IPv6 flow as it is seen. */
+/* mg_ct6_v2 and mg_rnat6: LRU hash keyed by an IPv6 flow as it is seen. */
 struct mg_ct6_key {
 	__u32 saddr[4];		/* network order */
 	__u32 daddr[4];		/* network order */
@@ -215,13 +238,16 @@ struct mg_ct6_key {
 	__u8  pad[3];
 };
 
-/* mg_ct6: client -> VIP flow, the backend it was given. */
+/* mg_ct6_v2: client -> VIP flow, the backend it was given (as mg_ct4_v2). */
 struct mg_ct6_val {
 	__u32 backend;		/* host order, slot in mg_lbbe6 */
 	__u32 gen;		/* the slot's gen when chosen */
 	__u32 snat_addr[4];	/* network order; all zero: no SNAT (remote backend) */
 	__u16 snat_port;	/* network order */
-	__u16 pad;
+	__u8  state;		/* MG_CT_* */
+	__u8  flags;		/* MG_CT_F_* */
+	__u32 pad;
+	__u64 expires;		/* host order; CLOCK_MONOTONIC ns */
 };
 
 /* mg_rnat6: a local backend's reply (backend -> us after SNAT) -> the VIP. */
@@ -248,7 +274,7 @@ MG_ASSERT_SIZE(struct mg_svc_key, 8);
 MG_ASSERT_SIZE(struct mg_svc_val, 8);
 MG_ASSERT_SIZE(struct mg_lb_backend, 12);
 MG_ASSERT_SIZE(struct mg_ct4_key, 16);
-MG_ASSERT_SIZE(struct mg_ct4_val, 16);
+MG_ASSERT_SIZE(struct mg_ct4_val, 24);
 MG_ASSERT_SIZE(struct mg_rnat4_val, 16);
 MG_ASSERT_SIZE(struct mg_lbrev_key, 8);
 MG_ASSERT_SIZE(struct mg_lbrev_val, 8 * MG_LB_REV_SVCS);
@@ -257,7 +283,7 @@ MG_ASSERT_SIZE(struct mg_lb_backend6, 24);
 MG_ASSERT_SIZE(struct mg_lbrev6_key, 20);
 MG_ASSERT_SIZE(struct mg_lbrev6_val, 20 * MG_LB_REV_SVCS);
 MG_ASSERT_SIZE(struct mg_ct6_key, 40);
-MG_ASSERT_SIZE(struct mg_ct6_val, 28);
+MG_ASSERT_SIZE(struct mg_ct6_val, 40);
 MG_ASSERT_SIZE(struct mg_rnat6_val, 36);
 _Static_assert(MG_REASON_MAX <= MG_STATS_SLOTS, "reason table outgrew mg_stats");
 

@@ -459,6 +459,9 @@ int main(int argc, char **argv)
 	pod_frame(&lb_est, POD, VIP);
 	pkt_finish(&lb_est);
 	lb_new = lb_est;
+	/* Only a SYN opens a flow: lb_new's open one each call (its port
+	 * moves on), lb_est's is opened once below, then its ACKs follow. */
+	pkt_put8(&lb_new, pkt_off(&lb_new, PKT_TCP, 0) + 13, 0x02);
 	vx_new = vx;
 	vx6_new = vx6;
 
@@ -494,6 +497,14 @@ int main(int argc, char **argv)
 	c[9] = (struct bcase){ .name = "lb_newflow_ns", .pkt = &lb_new,
 			       .prog = bpf_program__fd(dp.skel->progs.mg_xdp),
 			       .verdict = XDP_TX, .new_flow = true };
+	{
+		struct pkt syn = lb_est;
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = syn.data,
+			    .data_size_in = syn.len);
+
+		pkt_put8(&syn, pkt_off(&syn, PKT_TCP, 0) + 13, 0x02);
+		bpf_prog_test_run_opts(c[8].prog, &o);
+	}
 	/* On a program of their own: they fill its cache, not dp's. */
 	c[10] = (struct bcase){ .name = "decap_fib_ns", .pkt = &vx_new,
 				.prog = bpf_program__fd(

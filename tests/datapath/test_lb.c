@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
@@ -228,6 +229,7 @@ struct row {
 	int ifindex;		/* 0: loopback; 1: cluster side */
 	int verdict;
 	enum mg_reason reason;
+	void (*after)(void);	/* checks of the maps after the packet */
 };
 
 /* A new TCP flow: Maglev gives R1, DNAT, encapsulated to cluster 2. */
@@ -442,7 +444,7 @@ static void in_too_big(struct pkt *p)
 	pkt_ip4(p, &(struct pkt_ip4){ .saddr = POD, .daddr = VIP,
 				      .proto = IPPROTO_TCP, .ttl = 64,
 				      .id = 0x77, .frag_off = 0x4000 });
-	pkt_tcp(p, 40060, 80, 0x18);
+	pkt_tcp(p, 40061, 80, 0x02);	/* a SYN: it opens the flow */
 	pkt_data(p, 1440, 8);
 }
 
@@ -466,8 +468,8 @@ static void want_too_big(struct pkt *w, const struct pkt *o)
 }
 
 /* No healthy backend: an empty table, or none at all. */
-static void in_empty(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40020, 81); }
-static void in_no_ring(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40020, 82); }
+static void in_empty(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40021, 81); }
+static void in_no_ring(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40021, 82); }
 
 /* Malformed and hostile packets to a VIP. */
 static void in_tcp_short(struct pkt *p)
@@ -546,20 +548,20 @@ static void r1_two_services(void)
 	mgt_ring_set(&env.dp, SVC_TCP2, BE_R1);
 }
 
-static void in_syn_80(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40030, 80); }
-static void in_syn_83(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40030, 83); }
-static void want_syn_r1_40030(struct pkt *w, const struct pkt *o)
+static void in_syn_80(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40033, 80); }
+static void in_syn_83(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40033, 83); }
+static void want_syn_r1_40033(struct pkt *w, const struct pkt *o)
 {
-	to_peer2(w, o, 40030, IPPROTO_TCP, BE_R1);
+	to_peer2(w, o, 40033, IPPROTO_TCP, BE_R1);
 }
 
-static void in_reply_r1_40030(struct pkt *p)
+static void in_reply_r1_40033(struct pkt *p)
 {
 	from_peer2(p);
 	pkt_ip4(p, &(struct pkt_ip4){ .saddr = R1, .daddr = POD,
 				      .proto = IPPROTO_TCP, .ttl = 63,
 				      .id = 9 });
-	pkt_tcp(p, 8080, 40030, 0x12);
+	pkt_tcp(p, 8080, 40033, 0x12);
 	pkt_data(p, 20, 3);
 }
 
@@ -569,8 +571,175 @@ static void want_reply_83(struct pkt *w, const struct pkt *o)
 	pkt_ip4(w, &(struct pkt_ip4){ .saddr = VIP, .daddr = POD,
 				      .proto = IPPROTO_TCP, .ttl = 62,
 				      .id = 9 });
-	pkt_tcp(w, 83, 40030, 0x12);
+	pkt_tcp(w, 83, 40033, 0x12);
 	pkt_data(w, 20, 3);
+}
+
+/*
+ * Flow lifetimes (ct.h): what opens a flow, how its state and expiry
+ * follow its packets, and that an expired flow is gone.  The clock is
+ * not waited for: a row makes a flow old by writing its expiry.
+ */
+#define LT_PORT		40201	/* the client port of the flow followed */
+#define NSEC		1000000000ULL
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * NSEC + ts.tv_nsec;
+}
+
+static struct mg_ct4_key flow_of(uint32_t client, uint16_t sport)
+{
+	return (struct mg_ct4_key){ .saddr = client, .daddr = VIP,
+				    .sport = htons(sport), .dport = htons(80),
+				    .proto = IPPROTO_TCP };
+}
+
+static int ct_get(uint32_t client, uint16_t sport, struct mg_ct4_val *v)
+{
+	struct mg_ct4_key k = flow_of(client, sport);
+
+	return bpf_map_lookup_elem(mgt_dp_map(&env.dp, "mg_ct4_v2"), &k, v);
+}
+
+/* The flow is in state st, and lives for about secs from now. */
+static void lt_expect(uint8_t st, uint8_t flags, uint64_t secs)
+{
+	struct mg_ct4_val v;
+	uint64_t now = mono_ns();
+
+	assert_int_equal(ct_get(POD, LT_PORT, &v), 0);
+	assert_int_equal(v.state, st);
+	assert_int_equal(v.flags, flags);
+	/* The datapath's clock is the coarse one: up to a tick behind. */
+	if (v.expires > now + secs * NSEC || v.expires + NSEC < now + secs * NSEC)
+		fail_msg("expires in %lld ms, want %llu s",
+			 (long long)(v.expires - now) / 1000000,
+			 (unsigned long long)secs);
+}
+
+static void lt_expire(uint32_t client, uint16_t sport)
+{
+	struct mg_ct4_key k = flow_of(client, sport);
+	struct mg_ct4_val v;
+
+	assert_int_equal(ct_get(client, sport, &v), 0);
+	v.expires = 1;
+	mgt_dp_put(&env.dp, "mg_ct4_v2", &k, &v);
+}
+
+static void pod_tcp(struct pkt *p, uint16_t sport, uint8_t flags)
+{
+	pod_to(p, IPPROTO_TCP, sport, 80);
+	pkt_put8(p, pkt_off(p, PKT_TCP, 0) + 13, flags);
+}
+
+static void lt_ring_l1(void)
+{
+	ring_l1();
+	backend_set(BE_L1, MG_LB_BE_F_LIVE | MG_LB_BE_F_LOCAL, 1);
+}
+
+static void in_lt_ack0(struct pkt *p) { pod_tcp(p, 40200, 0x10); }
+static void in_lt_fin0(struct pkt *p) { pod_tcp(p, 40200, 0x11); }
+static void in_lt_rst0(struct pkt *p) { pod_tcp(p, 40200, 0x04); }
+static void in_lt_synack0(struct pkt *p) { pod_tcp(p, 40200, 0x12); }
+static void lt_nothing(void)
+{
+	struct mg_ct4_val v;
+
+	assert_int_not_equal(ct_get(POD, 40200, &v), 0);
+}
+
+static void in_lt_syn(struct pkt *p) { pod_tcp(p, LT_PORT, 0x02); }
+static void in_lt_ack(struct pkt *p) { pod_tcp(p, LT_PORT, 0x10); }
+static void in_lt_fin(struct pkt *p) { pod_tcp(p, LT_PORT, 0x11); }
+
+/* DNAT to L1, SNAT to our address and the flow's port, flags kept. */
+static void want_lt_local(struct pkt *w, const struct pkt *o)
+{
+	uint8_t flags = o->len > 47 ? pkt_get8(o, 47) : 0;
+
+	want_local(w, o);
+	pkt_put8(w, pkt_off(w, PKT_TCP, 0) + 13, flags);
+}
+
+static void lt_opening(void)
+{
+	lt_expect(MG_CT_OPENING, 0, MG_CT_TCP_OPENING_S);
+}
+
+/* L1 answers (SYN-ACK, to our SNAT port): back to the client. */
+static void lt_reply(struct pkt *p, int out, uint8_t flags)
+{
+	if (out)
+		pkt_eth(p, mgt_pod_mac, mgt_cluster_mac, ETH_P_IP);
+	else
+		pkt_eth(p, mgt_cluster_mac, l1_mac, ETH_P_IP);
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = out ? VIP : L1,
+				      .daddr = out ? POD : GWADDR,
+				      .proto = IPPROTO_TCP,
+				      .ttl = out ? 63 : 64, .id = 9 });
+	pkt_tcp(p, out ? 80 : 8080, out ? LT_PORT : env.snat_port, flags);
+	pkt_data(p, 10, 5);
+}
+
+static void in_lt_synack(struct pkt *p) { lt_reply(p, 0, 0x12); }
+static void want_lt_synack(struct pkt *w, const struct pkt *o)
+{
+	lt_reply(w, 1, 0x12);
+}
+
+static void in_lt_late_ack(struct pkt *p) { lt_reply(p, 0, 0x10); }
+
+static void lt_answered(void)
+{
+	lt_expect(MG_CT_OPENING, MG_CT_F_REPLIED, MG_CT_TCP_OPENING_S);
+}
+
+static void lt_established(void)
+{
+	lt_expect(MG_CT_ESTABLISHED, MG_CT_F_REPLIED,
+		  MG_CT_TCP_ESTABLISHED_S);
+}
+
+static void lt_closing(void)
+{
+	lt_expect(MG_CT_CLOSING, MG_CT_F_REPLIED, MG_CT_TCP_CLOSING_S);
+}
+
+static void lt_old(void) { lt_expire(POD, LT_PORT); }
+
+/* Opened again after it expired: the same port (the old flow's). */
+static void lt_reopened(void)
+{
+	struct mg_ct4_val v;
+
+	lt_opening();
+	assert_int_equal(ct_get(POD, LT_PORT, &v), 0);
+	assert_int_equal(ntohs(v.snat_port), env.snat_port);
+}
+
+/*
+ * A remote backend takes no SNAT port, and Maglev gives it again: a flow
+ * whose entry was lost is picked up mid-stream, as opening (30 s).
+ */
+static void lt_ring_remote(void) { mgt_ring_set(&env.dp, SVC_TCP, BE_R1); }
+static void in_lt_remote(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40210, 80); }
+static void want_lt_remote(struct pkt *w, const struct pkt *o)
+{
+	to_peer2(w, o, 40210, IPPROTO_TCP, BE_R1);
+}
+
+static void lt_picked_up(void)
+{
+	struct mg_ct4_val v;
+
+	assert_int_equal(ct_get(POD, 40210, &v), 0);
+	assert_int_equal(v.state, MG_CT_OPENING);
 }
 
 #define TX	XDP_TX
@@ -579,55 +748,79 @@ static void want_reply_83(struct pkt *w, const struct pkt *o)
 #define PASS	XDP_PASS
 
 static const struct row rows[] = {
-	{ "tcp_new_flow_remote", NULL, in_syn, want_syn_r1, 0, TX, MG_ENCAP },
+	{ "tcp_new_flow_remote", NULL, in_syn, want_syn_r1, 0, TX, MG_ENCAP, NULL },
 	{ "tcp_established_keeps_backend", ring_r2, in_ack, want_syn_r1, 0,
-	  TX, MG_ENCAP },
+	  TX, MG_ENCAP, NULL },
 	{ "tcp_reply_reverse_nat", NULL, in_reply_r1, want_reply_vip, 0,
-	  REDIR, MG_DECAP },
+	  REDIR, MG_DECAP, NULL },
 	{ "reply_of_no_flow_untouched", NULL, in_reply_r2, want_reply_r2, 0,
-	  REDIR, MG_DECAP },
+	  REDIR, MG_DECAP, NULL },
 	{ "backend_gone_flow_moves", r1_gone, in_ack, want_ack_r2, 0, TX,
-	  MG_ENCAP },
+	  MG_ENCAP, NULL },
 	{ "backend_slot_reused_new_flow", r1_reused, in_syn2, want_syn2_r1, 0,
-	  TX, MG_ENCAP },
+	  TX, MG_ENCAP, NULL },
 	{ "icmp_error_reverse_nat", NULL, in_icmp_r1, want_icmp_vip, 0, REDIR,
-	  MG_DECAP },
+	  MG_DECAP, NULL },
 	{ "too_big_icmp_quotes_the_vip", NULL, in_too_big, want_too_big, 0,
-	  TX, MG_ICMP_FRAG_NEEDED },
+	  TX, MG_ICMP_FRAG_NEEDED, NULL },
 	{ "affinity_local_dnat_snat", ring_l1, in_syn_local, want_local, 0,
-	  REDIR, MG_LB_LOCAL },
+	  REDIR, MG_LB_LOCAL, NULL },
 	{ "local_reply_reverse_nat", NULL, in_reply_local, want_reply_local, 1,
-	  REDIR, MG_LB_REPLY },
-	{ "udp_new_flow", NULL, in_udp, want_udp, 0, TX, MG_ENCAP },
+	  REDIR, MG_LB_REPLY, NULL },
+	{ "udp_new_flow", NULL, in_udp, want_udp, 0, TX, MG_ENCAP, NULL },
 	{ "udp_reply_reverse_nat", NULL, in_udp_reply, want_udp_reply, 0,
-	  REDIR, MG_DECAP },
+	  REDIR, MG_DECAP, NULL },
 	{ "udp_zero_checksum_kept", NULL, in_udp_nocsum, want_udp_nocsum, 0,
-	  TX, MG_ENCAP },
+	  TX, MG_ENCAP, NULL },
 	{ "no_backend_empty_table", NULL, in_empty, NULL, 0, DROP,
-	  MG_DROP_NO_BACKEND },
+	  MG_DROP_NO_BACKEND, NULL },
 	{ "no_backend_no_table", NULL, in_no_ring, NULL, 0, DROP,
-	  MG_DROP_NO_BACKEND },
+	  MG_DROP_NO_BACKEND, NULL },
 	{ "vip_tcp_header_cut", NULL, in_tcp_short, NULL, 0, DROP,
-	  MG_DROP_MALFORMED },
+	  MG_DROP_MALFORMED, NULL },
 	{ "vip_ports_cut", NULL, in_ports_short, NULL, 0, DROP,
-	  MG_DROP_MALFORMED },
+	  MG_DROP_MALFORMED, NULL },
 	{ "vip_first_fragment", NULL, in_fragment, NULL, 0, DROP,
-	  MG_DROP_VIP_FRAG },
+	  MG_DROP_VIP_FRAG, NULL },
 	{ "vip_later_fragment", NULL, in_later_fragment, NULL, 0, DROP,
-	  MG_DROP_VIP_FRAG },
+	  MG_DROP_VIP_FRAG, NULL },
 	{ "vip_ttl_1_to_kernel", NULL, in_ttl1, NULL, 0, PASS,
-	  MG_TTL_EXCEEDED },
+	  MG_TTL_EXCEEDED, NULL },
 	{ "vip_other_port_passes", NULL, in_other_port, NULL, 0, PASS,
-	  MG_PASS },
+	  MG_PASS, NULL },
 	{ "to_gateway_no_flow_passes", NULL, in_to_gw, NULL, 0, PASS,
-	  MG_PASS },
-	{ "vip_ping_passes", NULL, in_ping_vip, NULL, 0, PASS, MG_PASS },
+	  MG_PASS, NULL },
+	{ "vip_ping_passes", NULL, in_ping_vip, NULL, 0, PASS, MG_PASS, NULL },
 	{ "shared_backend_first_service", r1_two_services, in_syn_80,
-	  want_syn_r1_40030, 0, TX, MG_ENCAP },
+	  want_syn_r1_40033, 0, TX, MG_ENCAP, NULL },
 	{ "shared_backend_same_port_other_service", NULL, in_syn_83,
-	  want_syn_r1_40030, 0, TX, MG_ENCAP },
+	  want_syn_r1_40033, 0, TX, MG_ENCAP, NULL },
 	{ "shared_backend_reply_from_the_new_service", NULL,
-	  in_reply_r1_40030, want_reply_83, 0, REDIR, MG_DECAP },
+	  in_reply_r1_40033, want_reply_83, 0, REDIR, MG_DECAP, NULL },
+	{ "lt_ack_opens_no_flow", lt_ring_l1, in_lt_ack0, NULL, 0, DROP,
+	  MG_DROP_CT_NO_SYN, lt_nothing },
+	{ "lt_fin_opens_no_flow", NULL, in_lt_fin0, NULL, 0, DROP,
+	  MG_DROP_CT_NO_SYN, lt_nothing },
+	{ "lt_rst_opens_no_flow", NULL, in_lt_rst0, NULL, 0, DROP,
+	  MG_DROP_CT_NO_SYN, lt_nothing },
+	{ "lt_synack_opens_no_flow", NULL, in_lt_synack0, NULL, 0, DROP,
+	  MG_DROP_CT_NO_SYN, lt_nothing },
+	{ "lt_syn_opens_a_flow_30s", NULL, in_lt_syn, want_lt_local, 0, REDIR,
+	  MG_LB_LOCAL, lt_opening },
+	{ "lt_backend_answers", NULL, in_lt_synack, want_lt_synack, 1, REDIR,
+	  MG_LB_REPLY, lt_answered },
+	{ "lt_client_acks_established_6h", NULL, in_lt_ack, want_lt_local, 0,
+	  REDIR, MG_LB_LOCAL, lt_established },
+	{ "lt_fin_closes_10s", NULL, in_lt_fin, want_lt_local, 0, REDIR,
+	  MG_LB_LOCAL, lt_closing },
+	{ "lt_expired_flow_is_gone", lt_old, in_lt_ack, NULL, 0, DROP,
+	  MG_DROP_CT_NO_SYN, NULL },
+	{ "lt_expired_flow_reply_not_natted", NULL, in_lt_late_ack, NULL, 1,
+	  PASS, MG_PASS, NULL },
+	{ "lt_syn_reopens_on_its_old_port", NULL, in_lt_syn, want_lt_local, 0,
+	  REDIR, MG_LB_LOCAL, lt_reopened },
+	{ "lt_remote_ack_picked_up", lt_ring_remote, in_lt_remote,
+	  want_lt_remote, 0, TX, MG_ENCAP, lt_picked_up },
 };
 
 /* --- running -------------------------------------------------------------- */
@@ -653,6 +846,112 @@ static void run_row(void **state)
 		want = in;
 	}
 	mgt_expect_packet(&out, &want, &in);
+	if (r->after)
+		r->after();
+}
+
+/* --- the SNAT port pool --------------------------------------------------- */
+
+#define FAKE		IP4(10, 1, 7, 7)	/* holds every port of L1 */
+#define POD2		IP4(10, 1, 0, 6)	/* a second client */
+
+static int syn_from(uint32_t client, uint16_t sport)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	uint8_t buf[256];
+	struct pkt in;
+
+	pkt_init(&in);
+	frame(&in, gw_mac, mgt_pod_mac, client, VIP, IPPROTO_TCP, sport, 80,
+	      64);
+	pkt_put8(&in, pkt_off(&in, PKT_TCP, 0) + 13, 0x02);
+	pkt_finish(&in);
+	o.data_in = in.data;
+	o.data_size_in = in.len;
+	o.data_out = buf;
+	o.data_size_out = sizeof(buf);
+	assert_int_equal(bpf_prog_test_run_opts(env.dp.prog, &o), 0);
+	return o.retval;
+}
+
+/* Every port of L1's pool to a flow of FAKE, live until expires. */
+static void pool_fill(uint64_t expires)
+{
+	int rnat = mgt_dp_map(&env.dp, "mg_rnat4");
+
+	for (uint32_t p = 61000; p <= 65535; p++) {
+		struct mg_ct4_key rk = { .saddr = L1, .daddr = GWADDR,
+					 .sport = htons(8080),
+					 .dport = htons(p),
+					 .proto = IPPROTO_TCP };
+		struct mg_rnat4_val rv = { .vip = VIP, .client = FAKE,
+					   .vport = htons(80),
+					   .cport = htons(p) };
+		struct mg_ct4_key k = flow_of(FAKE, p);
+		struct mg_ct4_val v = { .backend = BE_L1, .gen = 1,
+					.snat_addr = GWADDR,
+					.snat_port = htons(p),
+					.state = MG_CT_ESTABLISHED,
+					.flags = MG_CT_F_REPLIED,
+					.expires = expires };
+
+		mgt_map_put(rnat, &rk, &rv);
+		mgt_dp_put(&env.dp, "mg_ct4_v2", &k, &v);
+	}
+}
+
+/*
+ * Every port of L1 held by live flows: a new flow is refused (no_snat),
+ * and takes a port as soon as those flows are over, without anyone
+ * clearing them.
+ */
+static void t_snat_exhausted_then_recovers(void **state)
+{
+	struct mg_rnat4_val rv;
+	struct mg_ct4_key rk = { .saddr = L1, .daddr = GWADDR,
+				 .sport = htons(8080), .proto = IPPROTO_TCP };
+	struct mg_ct4_val v;
+	struct pkt in, out;
+
+	lt_ring_l1();
+	pool_fill(mono_ns() + 3600 * NSEC);
+	pkt_init(&in);
+	pod_tcp(&in, 40301, 0x02);
+	pkt_finish(&in);
+	mgt_dp_check(&env.dp, &in, &out, 0, MG_DROP_NO_SNAT, XDP_DROP);
+
+	pool_fill(1);		/* all of them over */
+	mgt_dp_check(&env.dp, &in, &out, 0, MG_LB_LOCAL, XDP_REDIRECT);
+	assert_int_equal(ct_get(POD, 40301, &v), 0);
+	rk.dport = v.snat_port;
+	assert_int_equal(bpf_map_lookup_elem(mgt_dp_map(&env.dp, "mg_rnat4"),
+					     &rk, &rv), 0);
+	assert_int_equal(rv.client, POD);
+	assert_int_equal(rv.cport, htons(40301));
+	pool_fill(1);
+}
+
+/*
+ * One client opening flow after flow to L1 gets at most half its ports;
+ * another client still gets one.
+ */
+static void t_snat_client_share(void **state)
+{
+	int got = 0;
+
+	lt_ring_l1();
+	for (int i = 0; i < 4536; i++) {
+		int v = syn_from(POD2, 1024 + i);
+
+		if (v == XDP_DROP)
+			break;
+		assert_int_equal(v, XDP_REDIRECT);
+		got++;
+	}
+	print_message("one client got %d of 4536 ports\n", got);
+	assert_true(got <= 4536 / 2);
+	assert_true(got >= 4536 / 4);
+	assert_int_equal(syn_from(POD, 40401), XDP_REDIRECT);
 }
 
 /* --- reply pinning (mg_pin) ----------------------------------------------- */
@@ -772,6 +1071,8 @@ int main(void)
 {
 	const struct CMUnitTest extra[] = {
 		cmocka_unit_test(t_reply_pinned),
+		cmocka_unit_test(t_snat_exhausted_then_recovers),
+		cmocka_unit_test(t_snat_client_share),
 	};
 
 	if (mgt_netns_topo(&env.topo))

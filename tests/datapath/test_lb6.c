@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * IPv6 global services in the XDP datapath (datapath/lb.h, ct.h, nat.h:
- * mg_svc6, mg_lbbe6, mg_lbrev6, mg_ct6, mg_rnat6), run like test_lb.c:
+ * mg_svc6, mg_lbbe6, mg_lbrev6, mg_ct6_v2, mg_rnat6), run like test_lb.c:
  * one table of rows in order against one datapath (connection tracking
  * carries from row to row), each row maybe changing the maps first, then
  * one packet, its verdict, the one reason counter that moved and the
@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
@@ -249,6 +250,7 @@ struct row {
 	int ifindex;		/* 0: loopback; 1: cluster side */
 	int verdict;
 	enum mg_reason reason;
+	void (*after)(void);	/* checks of the maps after the packet */
 };
 
 /* A new TCP flow: Maglev gives R1, DNAT, encapsulated to cluster 2. */
@@ -338,7 +340,7 @@ static void in_too_big(struct pkt *p)
 {
 	pkt_eth(p, gw_mac, mgt_pod_mac, ETH_P_IPV6);
 	pkt_ip6(p, POD, VIP, IPPROTO_TCP, 64);
-	pkt_tcp(p, 40060, 80, 0x18);
+	pkt_tcp(p, 40061, 80, 0x02);	/* a SYN: it opens the flow */
 	pkt_data(p, 1440, 8);
 }
 
@@ -449,8 +451,8 @@ static void want_udp_reply(struct pkt *w, const struct pkt *o)
 }
 
 /* No healthy backend: an empty table, or none at all. */
-static void in_empty(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40020, 81); }
-static void in_no_ring(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40020, 82); }
+static void in_empty(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40021, 81); }
+static void in_no_ring(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40021, 82); }
 
 /* Malformed and hostile packets to a VIP. */
 static void in_tcp_short(struct pkt *p)
@@ -511,55 +513,228 @@ static void in_ping_vip(struct pkt *p)
 	pkt_icmp6(p, 128, 0, 0x00070001);
 }
 
+/*
+ * Flow lifetimes (ct.h), as test_lb.c's lt_ rows: what opens a flow, its
+ * states and expiry, an expired flow gone.  A row makes a flow old by
+ * writing its expiry, not by waiting.
+ */
+#define LT_PORT		40201
+#define NSEC		1000000000ULL
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * NSEC + ts.tv_nsec;
+}
+
+static struct mg_ct6_key flow_of(const uint8_t *client, uint16_t sport)
+{
+	struct mg_ct6_key k = { .sport = htons(sport), .dport = htons(80),
+				.proto = IPPROTO_TCP };
+
+	memcpy(k.saddr, client, 16);
+	memcpy(k.daddr, VIP, 16);
+	return k;
+}
+
+static int ct_get(const uint8_t *client, uint16_t sport,
+		  struct mg_ct6_val *v)
+{
+	struct mg_ct6_key k = flow_of(client, sport);
+
+	return bpf_map_lookup_elem(mgt_dp_map(&env.dp, "mg_ct6_v2"), &k, v);
+}
+
+static void lt_expect(uint8_t st, uint8_t flags, uint64_t secs)
+{
+	struct mg_ct6_val v;
+	uint64_t now = mono_ns();
+
+	assert_int_equal(ct_get(POD, LT_PORT, &v), 0);
+	assert_int_equal(v.state, st);
+	assert_int_equal(v.flags, flags);
+	/* The datapath's clock is the coarse one: up to a tick behind. */
+	if (v.expires > now + secs * NSEC || v.expires + NSEC < now + secs * NSEC)
+		fail_msg("expires in %lld ms, want %llu s",
+			 (long long)(v.expires - now) / 1000000,
+			 (unsigned long long)secs);
+}
+
+static void pod_tcp(struct pkt *p, uint16_t sport, uint8_t flags)
+{
+	pod_to(p, IPPROTO_TCP, sport, 80);
+	pkt_put8(p, pkt_off(p, PKT_TCP, 0) + 13, flags);
+}
+
+static void in_lt_ack0(struct pkt *p) { pod_tcp(p, 40200, 0x10); }
+static void in_lt_fin0(struct pkt *p) { pod_tcp(p, 40200, 0x11); }
+static void in_lt_rst0(struct pkt *p) { pod_tcp(p, 40200, 0x04); }
+static void lt_nothing(void)
+{
+	struct mg_ct6_val v;
+
+	assert_int_not_equal(ct_get(POD, 40200, &v), 0);
+}
+
+static void in_lt_syn(struct pkt *p) { pod_tcp(p, LT_PORT, 0x02); }
+static void in_lt_ack(struct pkt *p) { pod_tcp(p, LT_PORT, 0x10); }
+static void in_lt_rst(struct pkt *p) { pod_tcp(p, LT_PORT, 0x14); }
+
+static void want_lt_local(struct pkt *w, const struct pkt *o)
+{
+	size_t off = 14 + 40 + 13;
+	uint8_t flags = o->len > off ? pkt_get8(o, off) : 0;
+
+	want_local(w, o);
+	pkt_put8(w, pkt_off(w, PKT_TCP, 0) + 13, flags);
+}
+
+static void lt_opening(void)
+{
+	lt_expect(MG_CT_OPENING, 0, MG_CT_TCP_OPENING_S);
+}
+
+/* L1 answers (SYN-ACK to our SNAT port): back to the client. */
+static void in_lt_synack(struct pkt *p)
+{
+	pkt_eth(p, mgt_cluster_mac, l1_mac, ETH_P_IPV6);
+	pkt_ip6(p, L1, GW6, IPPROTO_TCP, 64);
+	pkt_tcp(p, 8080, env.snat_port, 0x12);
+	pkt_data(p, 20, 3);
+}
+
+static void want_lt_synack(struct pkt *w, const struct pkt *o)
+{
+	reply_to_pod(w, VIP, 80, LT_PORT, 63);
+}
+
+static void lt_answered(void)
+{
+	lt_expect(MG_CT_OPENING, MG_CT_F_REPLIED, MG_CT_TCP_OPENING_S);
+}
+
+static void lt_established(void)
+{
+	lt_expect(MG_CT_ESTABLISHED, MG_CT_F_REPLIED,
+		  MG_CT_TCP_ESTABLISHED_S);
+}
+
+static void lt_closing(void)
+{
+	lt_expect(MG_CT_CLOSING, MG_CT_F_REPLIED, MG_CT_TCP_CLOSING_S);
+}
+
+static void lt_old(void)
+{
+	struct mg_ct6_key k = flow_of(POD, LT_PORT);
+	struct mg_ct6_val v;
+
+	assert_int_equal(ct_get(POD, LT_PORT, &v), 0);
+	v.expires = 1;
+	mgt_dp_put(&env.dp, "mg_ct6_v2", &k, &v);
+}
+
+static void lt_reopened(void)
+{
+	struct mg_ct6_val v;
+
+	lt_opening();
+	assert_int_equal(ct_get(POD, LT_PORT, &v), 0);
+	assert_int_equal(ntohs(v.snat_port), env.snat_port);
+}
+
+/*
+ * A remote backend takes no SNAT port, and Maglev gives it again: a flow
+ * whose entry was lost is picked up mid-stream, as opening (30 s).
+ */
+static void lt_ring_remote(void) { mgt_ring_set(&env.dp, SVC_TCP, BE_R2); }
+static void in_lt_remote(struct pkt *p) { pod_to(p, IPPROTO_TCP, 40210, 80); }
+static void want_lt_remote(struct pkt *w, const struct pkt *o)
+{
+	to_peer2(w, o, 40210, IPPROTO_TCP, BE_R2);
+}
+
+static void lt_picked_up(void)
+{
+	struct mg_ct6_val v;
+
+	assert_int_equal(ct_get(POD, 40210, &v), 0);
+	assert_int_equal(v.state, MG_CT_OPENING);
+}
+
 #define TX	XDP_TX
 #define REDIR	XDP_REDIRECT
 #define DROP	XDP_DROP
 #define PASS	XDP_PASS
 
 static const struct row rows[] = {
-	{ "tcp_new_flow_remote", NULL, in_syn, want_syn_r1, 0, TX, MG_ENCAP },
+	{ "tcp_new_flow_remote", NULL, in_syn, want_syn_r1, 0, TX, MG_ENCAP, NULL },
 	{ "tcp_established_keeps_backend", ring_r2, in_ack, want_syn_r1, 0,
-	  TX, MG_ENCAP },
+	  TX, MG_ENCAP, NULL },
 	{ "tcp_reply_reverse_nat", NULL, in_reply_r1, want_reply_vip, 0,
-	  REDIR, MG_DECAP },
+	  REDIR, MG_DECAP, NULL },
 	{ "reply_of_no_flow_untouched", NULL, in_reply_r2, want_reply_r2, 0,
-	  REDIR, MG_DECAP },
+	  REDIR, MG_DECAP, NULL },
 	{ "icmp6_error_reverse_nat", NULL, in_icmp_r1, want_icmp_vip, 0,
-	  REDIR, MG_DECAP },
+	  REDIR, MG_DECAP, NULL },
 	{ "too_big_icmp6_quotes_the_vip", NULL, in_too_big, want_too_big, 0,
-	  TX, MG_ICMP6_TOO_BIG },
+	  TX, MG_ICMP6_TOO_BIG, NULL },
 	{ "backend_gone_flow_moves", r1_gone, in_ack, want_ack_r2, 0, TX,
-	  MG_ENCAP },
+	  MG_ENCAP, NULL },
 	{ "affinity_local_dnat_snat", ring_l1, in_syn_local, want_local, 0,
-	  REDIR, MG_LB_LOCAL },
+	  REDIR, MG_LB_LOCAL, NULL },
 	{ "local_reply_reverse_nat", NULL, in_reply_local, want_reply_local, 1,
-	  REDIR, MG_LB_REPLY },
+	  REDIR, MG_LB_REPLY, NULL },
 	{ "local_icmp6_error_reverse_nat", NULL, in_icmp_local,
-	  want_icmp_local, 1, REDIR, MG_LB_REPLY },
-	{ "udp_new_flow", NULL, in_udp, want_udp, 0, TX, MG_ENCAP },
+	  want_icmp_local, 1, REDIR, MG_LB_REPLY, NULL },
+	{ "udp_new_flow", NULL, in_udp, want_udp, 0, TX, MG_ENCAP, NULL },
 	{ "udp_reply_reverse_nat", NULL, in_udp_reply, want_udp_reply, 0,
-	  REDIR, MG_DECAP },
+	  REDIR, MG_DECAP, NULL },
 	{ "no_backend_empty_table", NULL, in_empty, NULL, 0, DROP,
-	  MG_DROP_NO_BACKEND },
+	  MG_DROP_NO_BACKEND, NULL },
 	{ "no_backend_no_table", NULL, in_no_ring, NULL, 0, DROP,
-	  MG_DROP_NO_BACKEND },
+	  MG_DROP_NO_BACKEND, NULL },
 	{ "vip_tcp_header_cut", NULL, in_tcp_short, NULL, 0, DROP,
-	  MG_DROP_MALFORMED },
+	  MG_DROP_MALFORMED, NULL },
 	{ "vip_ports_cut", NULL, in_ports_short, NULL, 0, DROP,
-	  MG_DROP_MALFORMED },
+	  MG_DROP_MALFORMED, NULL },
 	{ "vip_payload_length_past_the_end", NULL, in_payload_long, NULL, 0,
-	  DROP, MG_DROP_MALFORMED },
+	  DROP, MG_DROP_MALFORMED, NULL },
 	{ "vip_first_fragment", NULL, in_fragment, NULL, 0, DROP,
-	  MG_DROP_VIP_FRAG },
+	  MG_DROP_VIP_FRAG, NULL },
 	{ "vip_later_fragment", NULL, in_later_fragment, NULL, 0, DROP,
-	  MG_DROP_VIP_FRAG },
+	  MG_DROP_VIP_FRAG, NULL },
 	{ "vip_hop_limit_1_to_kernel", NULL, in_hop1, NULL, 0, PASS,
-	  MG_TTL_EXCEEDED },
+	  MG_TTL_EXCEEDED, NULL },
 	{ "vip_other_port_passes", NULL, in_other_port, NULL, 0, PASS,
-	  MG_PASS },
+	  MG_PASS, NULL },
 	{ "to_gateway_no_flow_passes", NULL, in_to_gw, NULL, 0, PASS,
-	  MG_PASS },
-	{ "vip_ping_passes", NULL, in_ping_vip, NULL, 0, PASS, MG_PASS },
+	  MG_PASS, NULL },
+	{ "vip_ping_passes", NULL, in_ping_vip, NULL, 0, PASS, MG_PASS, NULL },
+	{ "lt_ack_opens_no_flow", ring_l1, in_lt_ack0, NULL, 0, DROP,
+	  MG_DROP_CT_NO_SYN, lt_nothing },
+	{ "lt_fin_opens_no_flow", NULL, in_lt_fin0, NULL, 0, DROP,
+	  MG_DROP_CT_NO_SYN, lt_nothing },
+	{ "lt_rst_opens_no_flow", NULL, in_lt_rst0, NULL, 0, DROP,
+	  MG_DROP_CT_NO_SYN, lt_nothing },
+	{ "lt_syn_opens_a_flow_30s", NULL, in_lt_syn, want_lt_local, 0, REDIR,
+	  MG_LB_LOCAL, lt_opening },
+	{ "lt_backend_answers", NULL, in_lt_synack, want_lt_synack, 1, REDIR,
+	  MG_LB_REPLY, lt_answered },
+	{ "lt_client_acks_established_6h", NULL, in_lt_ack, want_lt_local, 0,
+	  REDIR, MG_LB_LOCAL, lt_established },
+	{ "lt_rst_closes_10s", NULL, in_lt_rst, want_lt_local, 0, REDIR,
+	  MG_LB_LOCAL, lt_closing },
+	{ "lt_expired_flow_is_gone", lt_old, in_lt_ack, NULL, 0, DROP,
+	  MG_DROP_CT_NO_SYN, NULL },
+	{ "lt_expired_flow_reply_not_natted", NULL, in_lt_synack, NULL, 1,
+	  PASS, MG_PASS, NULL },
+	{ "lt_syn_reopens_on_its_old_port", NULL, in_lt_syn, want_lt_local, 0,
+	  REDIR, MG_LB_LOCAL, lt_reopened },
+	{ "lt_remote_ack_picked_up", lt_ring_remote, in_lt_remote,
+	  want_lt_remote, 0, TX, MG_ENCAP, lt_picked_up },
 };
 
 /* --- running -------------------------------------------------------------- */
@@ -586,6 +761,107 @@ static void run_row(void **state)
 		want = in;
 	}
 	mgt_expect_packet(&out, &want, &in);
+	if (r->after)
+		r->after();
+}
+
+/* --- the SNAT port pool --------------------------------------------------- */
+
+#define FAKE		A6(0xfd, 0, 0, 1, [14] = 7, [15] = 7)
+#define POD2		A6(0xfd, 0, 0, 1, [15] = 6)
+
+static int syn_from(const uint8_t *client, uint16_t sport)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	uint8_t buf[256];
+	struct pkt in;
+
+	pkt_init(&in);
+	frame(&in, gw_mac, mgt_pod_mac, client, VIP, IPPROTO_TCP, sport, 80,
+	      64);
+	pkt_put8(&in, pkt_off(&in, PKT_TCP, 0) + 13, 0x02);
+	pkt_finish(&in);
+	o.data_in = in.data;
+	o.data_size_in = in.len;
+	o.data_out = buf;
+	o.data_size_out = sizeof(buf);
+	assert_int_equal(bpf_prog_test_run_opts(env.dp.prog, &o), 0);
+	return o.retval;
+}
+
+/* Every port of L1's pool to a flow of FAKE, live until expires. */
+static void pool_fill(uint64_t expires)
+{
+	int rnat = mgt_dp_map(&env.dp, "mg_rnat6");
+
+	for (uint32_t p = 61000; p <= 65535; p++) {
+		struct mg_ct6_key rk = { .sport = htons(8080),
+					 .dport = htons(p),
+					 .proto = IPPROTO_TCP };
+		struct mg_rnat6_val rv = { .vport = htons(80),
+					   .cport = htons(p) };
+		struct mg_ct6_key k = flow_of(FAKE, p);
+		struct mg_ct6_val v = { .backend = BE_L1, .gen = 1,
+					.snat_port = htons(p),
+					.state = MG_CT_ESTABLISHED,
+					.flags = MG_CT_F_REPLIED,
+					.expires = expires };
+
+		memcpy(rk.saddr, L1, 16);
+		memcpy(rk.daddr, GW6, 16);
+		memcpy(rv.vip, VIP, 16);
+		memcpy(rv.client, FAKE, 16);
+		memcpy(v.snat_addr, GW6, 16);
+		mgt_map_put(rnat, &rk, &rv);
+		mgt_dp_put(&env.dp, "mg_ct6_v2", &k, &v);
+	}
+}
+
+/* As test_lb.c's: every port held, refused, then free as flows expire. */
+static void t_snat6_exhausted_then_recovers(void **state)
+{
+	struct mg_ct6_key rk = { .sport = htons(8080), .proto = IPPROTO_TCP };
+	struct mg_rnat6_val rv;
+	struct mg_ct6_val v;
+	struct pkt in, out;
+
+	ring_l1();
+	pool_fill(mono_ns() + 3600 * NSEC);
+	pkt_init(&in);
+	pod_tcp(&in, 40301, 0x02);
+	pkt_finish(&in);
+	mgt_dp_check(&env.dp, &in, &out, 0, MG_DROP_NO_SNAT, XDP_DROP);
+
+	pool_fill(1);
+	mgt_dp_check(&env.dp, &in, &out, 0, MG_LB_LOCAL, XDP_REDIRECT);
+	assert_int_equal(ct_get(POD, 40301, &v), 0);
+	memcpy(rk.saddr, L1, 16);
+	memcpy(rk.daddr, GW6, 16);
+	rk.dport = v.snat_port;
+	assert_int_equal(bpf_map_lookup_elem(mgt_dp_map(&env.dp, "mg_rnat6"),
+					     &rk, &rv), 0);
+	assert_memory_equal(rv.client, POD, 16);
+	assert_int_equal(rv.cport, htons(40301));
+	pool_fill(1);
+}
+
+static void t_snat6_client_share(void **state)
+{
+	int got = 0;
+
+	ring_l1();
+	for (int i = 0; i < 4536; i++) {
+		int v = syn_from(POD2, 1024 + i);
+
+		if (v == XDP_DROP)
+			break;
+		assert_int_equal(v, XDP_REDIRECT);
+		got++;
+	}
+	print_message("one client got %d of 4536 ports\n", got);
+	assert_true(got <= 4536 / 2);
+	assert_true(got >= 4536 / 4);
+	assert_int_equal(syn_from(POD, 40401), XDP_REDIRECT);
 }
 
 int main(void)
@@ -595,7 +871,13 @@ int main(void)
 	if (mgt_sh("ip -6 neigh replace fd00:1::20 lladdr 02:00:00:01:00:20"
 		   " nud permanent dev mgc0"))
 		return 1;
+	const struct CMUnitTest extra[] = {
+		cmocka_unit_test(t_snat6_exhausted_then_recovers),
+		cmocka_unit_test(t_snat6_client_share),
+	};
+
 	return mgt_run_table("lb6", rows, sizeof(rows) / sizeof(rows[0]),
-			     sizeof(rows[0]), run_row, NULL, 0, setup,
+			     sizeof(rows[0]), run_row, extra,
+			     sizeof(extra) / sizeof(extra[0]), setup,
 			     teardown) ? 1 : 0;
 }

@@ -179,8 +179,8 @@ static void host4(struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
 	pkt_ip4(p, &(struct pkt_ip4){ .saddr = src, .daddr = dst,
 				      .proto = proto, .ttl = 64,
 				      .id = 0x4321, .frag_off = 0x4000 });
-	if (proto == IPPROTO_TCP)
-		pkt_tcp(p, sport, dport, 0x18);
+	if (proto == IPPROTO_TCP)	/* a SYN to a VIP: it opens a flow */
+		pkt_tcp(p, sport, dport, dst == VIP ? 0x02 : 0x18);
 	else
 		pkt_udp(p, sport, dport, true);
 	pkt_data(p, payload, proto);
@@ -193,7 +193,7 @@ static void host6(struct pkt *p, const uint8_t *src, const uint8_t *dst,
 	pkt_init(p);
 	pkt_eth(p, host_mac, host_mac, ETH_P_IPV6);
 	pkt_ip6(p, src, dst, IPPROTO_TCP, 64);
-	pkt_tcp(p, sport, dport, 0x18);
+	pkt_tcp(p, sport, dport, memcmp(dst, VIP6, 16) ? 0x18 : 0x02);
 	pkt_data(p, 40, 6);
 	pkt_finish(p);
 }

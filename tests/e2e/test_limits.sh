@@ -50,7 +50,7 @@ backend = [fd00:1::11]:8080
 '
 log "no service: auto sizes flow tables small"
 start_agent 1 || exit 1
-check "mg_ct4 auto without services: 16384" [ "$(max_of mg_ct4)" = 16384 ]
+check "mg_ct4_v2 auto without services: 16384" [ "$(max_of mg_ct4_v2)" = 16384 ]
 check "mg_rnat6 auto without services: 16384" [ "$(max_of mg_rnat6)" = 16384 ]
 check "mg_pin auto without services: 4096" [ "$(max_of mg_pin)" = 4096 ]
 check "mg_ep4 default: 131072" [ "$(max_of mg_ep4)" = 131072 ]
@@ -59,8 +59,8 @@ log "BPF memory, no service: $mib_nosvc MiB"
 cli_mib=$(mgcli 1 -j bpf maps | jq '[.[].bytes_memlock] | add / 1048576 * 10 | round / 10')
 check "bpf maps: the same memory as bpftool ($cli_mib MiB)" \
 	awk -v a="$cli_mib" -v b="$mib_nosvc" 'BEGIN { exit !(a - b < 0.11 && b - a < 0.11) }'
-check "bpf maps: mg_ct4 limit 16384, mg_ep4 holds our prefix" \
-	eval '[ "$(mgcli 1 -j bpf maps | jq -c ".[] | select(.map == \"mg_ct4\") | .max_entries")" = 16384 ] &&
+check "bpf maps: mg_ct4_v2 limit 16384, mg_ep4 holds our prefix" \
+	eval '[ "$(mgcli 1 -j bpf maps | jq -c ".[] | select(.map == \"mg_ct4_v2\") | .max_entries")" = 16384 ] &&
 	      [ "$(mgcli 1 -j bpf maps | jq -c ".[] | select(.map == \"mg_local4\") | .entries")" = 1 ]'
 check "no service: at most 16 MiB of maps ($mib_nosvc)" \
 	awk -v m="$mib_nosvc" 'BEGIN { exit !(m <= 16) }'
@@ -68,11 +68,11 @@ check "no service: at most 16 MiB of maps ($mib_nosvc)" \
 log "with services: a restart keeps the pinned sizes and says so"
 printf '%s\n%s\n' "$base" "$services" >"$conf"
 restart || exit 1
-check "restart keeps mg_ct4 as pinned" [ "$(max_of mg_ct4)" = 16384 ]
+check "restart keeps mg_ct4_v2 as pinned" [ "$(max_of mg_ct4_v2)" = 16384 ]
 check "the agent says the new size waits for down" \
-	grep -q "mg_ct4 is pinned with 16384 entries.*'meshgate down'" "$MGDIR/gw1.log"
+	grep -q "mg_ct4_v2 is pinned with 16384 entries.*'meshgate down'" "$MGDIR/gw1.log"
 redo || exit 1
-check "after down: mg_ct4 auto with services: 262144" [ "$(max_of mg_ct4)" = 262144 ]
+check "after down: mg_ct4_v2 auto with services: 262144" [ "$(max_of mg_ct4_v2)" = 262144 ]
 check "after down: mg_pin auto with services: 65536" [ "$(max_of mg_pin)" = 65536 ]
 mib_default=$(mib_of)
 log "BPF memory, example services: $mib_default MiB"
@@ -84,8 +84,8 @@ redo || exit 1
 check "endpoints = 1048576: mg_ep4" [ "$(max_of mg_ep4)" = 1048576 ]
 check "endpoints = 1048576: mg_ep6" [ "$(max_of mg_ep6)" = 1048576 ]
 check "local_endpoints = 4096: mg_local4" [ "$(max_of mg_local4)" = 4096 ]
-check "flows = 8192: mg_ct4, mg_rnat4, mg_ct6" \
-	[ "$(max_of mg_ct4) $(max_of mg_rnat4) $(max_of mg_ct6)" = "8192 8192 8192" ]
+check "flows = 8192: mg_ct4_v2, mg_rnat4, mg_ct6_v2" \
+	[ "$(max_of mg_ct4_v2) $(max_of mg_rnat4) $(max_of mg_ct6_v2)" = "8192 8192 8192" ]
 mib_explicit=$(mib_of)
 
 log "refused limits"

@@ -81,6 +81,24 @@ static const struct layout layouts[] = {
 	ALIGN(struct mg_stat, 8),
 	OFF(struct mg_stat, packets, 0),
 	OFF(struct mg_stat, bytes, 8),
+
+	/* The flows' lifetime (v2): expires 8-aligned in both families. */
+	SIZE(struct mg_ct4_val, 24),
+	ALIGN(struct mg_ct4_val, 8),
+	OFF(struct mg_ct4_val, snat_addr, 8),
+	OFF(struct mg_ct4_val, snat_port, 12),
+	OFF(struct mg_ct4_val, state, 14),
+	OFF(struct mg_ct4_val, flags, 15),
+	OFF(struct mg_ct4_val, expires, 16),
+
+	SIZE(struct mg_ct6_val, 40),
+	ALIGN(struct mg_ct6_val, 8),
+	OFF(struct mg_ct6_val, snat_addr, 8),
+	OFF(struct mg_ct6_val, snat_port, 24),
+	OFF(struct mg_ct6_val, state, 26),
+	OFF(struct mg_ct6_val, flags, 27),
+	OFF(struct mg_ct6_val, pad, 28),
+	OFF(struct mg_ct6_val, expires, 32),
 };
 
 static void test_layout(void **state)

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The sweep of the service flow tables (ctgc.h).  Each map is read in
+ * slices with BPF_MAP_LOOKUP_BATCH (one call a slice; the batch token is
+ * a bucket index, which deletions do not upset), and what is over is
+ * removed with lookup-and-delete: should the datapath have brought the
+ * entry back to life in between (the client opening the same flow again,
+ * a new flow taking the SNAT port), the value taken out says so and goes
+ * back in, unless the datapath already wrote a new one.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <meshgate/abi.h>
+#include "ctgc.h"
+#include "lib/log.h"
+#include "lib/loop.h"
+
+struct mg_ctgc;
+
+struct sweep {
+	const char *name;
+	int fd;
+	size_t ksz, vsz;
+	/* Whether the entry k, v is over at now. */
+	bool (*over)(const struct mg_ctgc *gc, const void *k, const void *v,
+		     uint64_t now);
+	__u32 token;		/* where the next slice starts */
+	bool more;		/* token is valid (a slice ended mid-map) */
+	bool failed;		/* the kernel refused: not swept any more */
+};
+
+enum { SW_CT4, SW_RNAT4, SW_CT6, SW_RNAT6, SW_N };
+
+struct mg_ctgc {
+	struct mg_ctgc_maps maps;
+	struct sweep sw[SW_N];
+	struct mg_loop *loop;
+	struct mg_loop_src *timer;
+	void *keys, *vals;	/* one slice, the largest key and value */
+};
+
+static bool expired(uint64_t expires, uint64_t now)
+{
+	return expires + MG_CTGC_GRACE_NS <= now;
+}
+
+static bool ct4_over(const struct mg_ctgc *gc, const void *k, const void *v,
+		     uint64_t now)
+{
+	const struct mg_ct4_val *ct = v;
+
+	return expired(ct->expires, now);
+}
+
+static bool ct6_over(const struct mg_ctgc *gc, const void *k, const void *v,
+		     uint64_t now)
+{
+	const struct mg_ct6_val *ct = v;
+
+	return expired(ct->expires, now);
+}
+
+/* A reply entry is over when its flow is, or holds another port now. */
+static bool rnat4_over(const struct mg_ctgc *gc, const void *k, const void *v,
+		       uint64_t now)
+{
+	const struct mg_ct4_key *rk = k;
+	const struct mg_rnat4_val *rv = v;
+	struct mg_ct4_key fk = {
+		.saddr = rv->client, .daddr = rv->vip,
+		.sport = rv->cport, .dport = rv->vport, .proto = rk->proto,
+	};
+	struct mg_ct4_val ct;
+
+	if (bpf_map_lookup_elem(gc->maps.ct4, &fk, &ct))
+		return true;
+	return expired(ct.expires, now) || ct.snat_port != rk->dport ||
+	       ct.snat_addr != rk->daddr;
+}
+
+static bool rnat6_over(const struct mg_ctgc *gc, const void *k, const void *v,
+		       uint64_t now)
+{
+	const struct mg_ct6_key *rk = k;
+	const struct mg_rnat6_val *rv = v;
+	struct mg_ct6_key fk = {
+		.sport = rv->cport, .dport = rv->vport, .proto = rk->proto,
+	};
+	struct mg_ct6_val ct;
+
+	memcpy(fk.saddr, rv->client, sizeof(fk.saddr));
+	memcpy(fk.daddr, rv->vip, sizeof(fk.daddr));
+	if (bpf_map_lookup_elem(gc->maps.ct6, &fk, &ct))
+		return true;
+	return expired(ct.expires, now) || ct.snat_port != rk->dport ||
+	       memcmp(ct.snat_addr, rk->daddr, sizeof(ct.snat_addr));
+}
+
+/* Remove k unless it came back to life; 1 when removed. */
+static int sweep_remove(const struct mg_ctgc *gc, const struct sweep *sw,
+			const void *k, uint64_t now)
+{
+	union {
+		struct mg_ct4_val ct4;
+		struct mg_ct6_val ct6;
+		struct mg_rnat4_val rnat4;
+		struct mg_rnat6_val rnat6;
+	} v;
+
+	if (bpf_map_lookup_and_delete_elem(sw->fd, k, &v))
+		return 0;	/* gone already, or the LRU took it */
+	if (sw->over(gc, k, &v, now))
+		return 1;
+	/* Alive again: put it back, unless the datapath wrote it anew. */
+	bpf_map_update_elem(sw->fd, k, &v, BPF_NOEXIST);
+	return 0;
+}
+
+static int sweep_slice(struct mg_ctgc *gc, struct sweep *sw, uint64_t now,
+		       unsigned int budget)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+	__u32 count = budget, next = 0;
+	int err, removed = 0;
+
+	if (sw->fd < 0 || sw->failed)
+		return 0;
+	err = bpf_map_lookup_batch(sw->fd, sw->more ? &sw->token : NULL,
+				   &next, gc->keys, gc->vals, &count, &o);
+	if (err && err != -ENOENT) {
+		pr_warn("sweeping %s: %s; expired flows stay until the LRU "
+			"takes them", sw->name, strerror(-err));
+		sw->failed = true;
+		return err;
+	}
+	for (__u32 i = 0; i < count; i++) {
+		const void *k = (const char *)gc->keys + i * sw->ksz;
+		const void *v = (const char *)gc->vals + i * sw->vsz;
+
+		if (sw->over(gc, k, v, now))
+			removed += sweep_remove(gc, sw, k, now);
+	}
+	/* -ENOENT: the map's end; the next slice starts over. */
+	sw->more = !err;
+	sw->token = next;
+	return removed;
+}
+
+int mg_ctgc_step(struct mg_ctgc *gc, uint64_t now_ns, unsigned int budget)
+{
+	int removed = 0, n;
+
+	if (budget > MG_CTGC_BATCH)
+		budget = MG_CTGC_BATCH;
+	for (int i = 0; i < SW_N; i++) {
+		n = sweep_slice(gc, &gc->sw[i], now_ns, budget);
+		if (n > 0)
+			removed += n;
+	}
+	return removed;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void on_tick(struct mg_loop_src *src, uint32_t ev, void *arg)
+{
+	struct mg_ctgc *gc = arg;
+	int n = mg_ctgc_step(gc, mono_ns(), MG_CTGC_BATCH);
+
+	if (n > 0)
+		pr_debug("flow tables: %d expired entries removed", n);
+}
+
+int mg_ctgc_open(const struct mg_ctgc_maps *maps, struct mg_ctgc **out)
+{
+	struct mg_ctgc *gc = calloc(1, sizeof(*gc));
+	const struct sweep sw[SW_N] = {
+		[SW_CT4] = { "mg_ct4_v2", maps->ct4, sizeof(struct mg_ct4_key),
+			     sizeof(struct mg_ct4_val), ct4_over },
+		[SW_RNAT4] = { "mg_rnat4", maps->rnat4,
+			       sizeof(struct mg_ct4_key),
+			       sizeof(struct mg_rnat4_val), rnat4_over },
+		[SW_CT6] = { "mg_ct6_v2", maps->ct6, sizeof(struct mg_ct6_key),
+			     sizeof(struct mg_ct6_val), ct6_over },
+		[SW_RNAT6] = { "mg_rnat6", maps->rnat6,
+			       sizeof(struct mg_ct6_key),
+			       sizeof(struct mg_rnat6_val), rnat6_over },
+	};
+
+	if (!gc)
+		return -ENOMEM;
+	gc->maps = *maps;
+	memcpy(gc->sw, sw, sizeof(sw));
+	/* A reply entry is judged by its flow: no flow map, no sweep. */
+	if (maps->ct4 < 0)
+		gc->sw[SW_RNAT4].fd = -1;
+	if (maps->ct6 < 0)
+		gc->sw[SW_RNAT6].fd = -1;
+	gc->keys = calloc(MG_CTGC_BATCH, sizeof(struct mg_ct6_key));
+	gc->vals = calloc(MG_CTGC_BATCH, sizeof(struct mg_ct6_val));
+	if (!gc->keys || !gc->vals) {
+		mg_ctgc_free(gc);
+		return -ENOMEM;
+	}
+	*out = gc;
+	return 0;
+}
+
+int mg_ctgc_new(struct mg_loop *loop, const struct mg_ctgc_maps *maps,
+		struct mg_ctgc **out)
+{
+	struct mg_ctgc *gc;
+	int err = mg_ctgc_open(maps, &gc);
+
+	if (err)
+		return err;
+	gc->loop = loop;
+	gc->timer = mg_loop_add_timer(loop, MG_CTGC_PERIOD_MS,
+				      MG_CTGC_PERIOD_MS, on_tick, gc);
+	if (!gc->timer) {
+		err = -errno ? -errno : -ENOMEM;
+		mg_ctgc_free(gc);
+		return err;
+	}
+	*out = gc;
+	return 0;
+}
+
+void mg_ctgc_free(struct mg_ctgc *gc)
+{
+	if (!gc)
+		return;
+	if (gc->timer)
+		mg_loop_del(gc->loop, gc->timer);
+	free(gc->keys);
+	free(gc->vals);
+	free(gc);
+}
