@@ -109,6 +109,30 @@ static __always_inline int mg_udp6_csum(mg_ctx_t *ctx, struct ipv6hdr *ip,
 	return 0;
 }
 
+/*
+ * A VXLAN datagram over IPv6: is its UDP checksum right (or zero, which
+ * the kernel's vxlan device takes only with udp6zerocsumrx and we take
+ * always: a peer may be configured udp6_checksum = no)?  Summed over the
+ * whole datagram, from udp to the frame's end (the caller trimmed the
+ * frame to the datagram), as the kernel does when the device has not.
+ */
+static __always_inline int mg_udp6_csum_ok(mg_ctx_t *ctx,
+					   const struct ipv6hdr *ip,
+					   const struct udphdr *udp)
+{
+	__u64 ps;
+	int sum;
+
+	if (!udp->check)
+		return 1;
+	ps = ipv6_pseudo_sum((const __u32 *)&ip->saddr,
+			     (const __u32 *)&ip->daddr, bpf_ntohs(udp->len),
+			     IPPROTO_UDP);
+	sum = mg_csum_pkt(ctx, (void *)udp - (void *)(long)ctx->data,
+			  (__u16)~csum_fold64(ps));
+	return sum == 0xffff;
+}
+
 /* The outer Ethernet header, towards the underlay next hop. */
 static __always_inline void mg_outer_eth(struct ethhdr *eth,
 					 const struct mg_nexthop *nh,
