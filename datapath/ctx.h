@@ -14,6 +14,7 @@
  *   mg_ctx_ifindex()            the device the packet is on
  *   mg_ctx_is_gso()             a TCP/UDP GSO packet, segmented after us
  *   mg_ctx_push() / _pop()      outer headers in front / away
+ *   mg_ctx_trim()               cut to a length
  *   mg_ctx_trim_grow()          cut to a length, then grow the head
  *   mg_ctx_xmit(), _redirect()  out of a device (fib.h: XDP's go through
  *                               the mg_tx devmap)
@@ -87,10 +88,15 @@ static __always_inline int mg_ctx_pop(mg_ctx_t *ctx, __u32 olen)
 	       -1 : 0;
 }
 
+static __always_inline int mg_ctx_trim(mg_ctx_t *ctx, __u32 len)
+{
+	return bpf_skb_change_tail(ctx, len, 0) ? -1 : 0;
+}
+
 static __always_inline int mg_ctx_trim_grow(mg_ctx_t *ctx, __u32 len,
 					    __u32 hlen)
 {
-	if (bpf_skb_change_tail(ctx, len, 0))
+	if (mg_ctx_trim(ctx, len))
 		return -1;
 	return bpf_skb_change_head(ctx, hlen, 0) ? -1 : 0;
 }
@@ -130,10 +136,16 @@ static __always_inline int mg_ctx_pop(mg_ctx_t *ctx, __u32 olen)
 	return bpf_xdp_adjust_head(ctx, olen) ? -1 : 0;
 }
 
+static __always_inline int mg_ctx_trim(mg_ctx_t *ctx, __u32 len)
+{
+	return bpf_xdp_adjust_tail(ctx, (int)len - (int)mg_ctx_len(ctx)) ?
+	       -1 : 0;
+}
+
 static __always_inline int mg_ctx_trim_grow(mg_ctx_t *ctx, __u32 len,
 					    __u32 hlen)
 {
-	if (bpf_xdp_adjust_tail(ctx, (int)len - (int)mg_ctx_len(ctx)))
+	if (mg_ctx_trim(ctx, len))
 		return -1;
 	return bpf_xdp_adjust_head(ctx, -(int)hlen) ? -1 : 0;
 }

@@ -52,6 +52,15 @@ static __always_inline int mg_from_ipv4(mg_ctx_t *ctx, struct cursor *c,
 		if (udp->dest == cfg_vxlan_port) {
 			if (ipv4_is_fragment(ip))
 				return mg_exit(ctx, MG_DROP_FRAG, MG_ACT_DROP);
+			rc = mg_outer_trim(ctx, ETH_HLEN +
+					   bpf_ntohs(ip->tot_len));
+			if (rc < 0)
+				return mg_exit(ctx, MG_DROP_HEADROOM,
+					       MG_ACT_DROP);
+			if (rc && (mg_reparse_eth(ctx, c, &eth) ||
+				   parse_ipv4(c, &ip) < 0))
+				return mg_exit(ctx, MG_DROP_MALFORMED,
+					       MG_ACT_DROP);
 			return mg_ingress4(ctx, c, ip);
 		}
 		return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
@@ -124,6 +133,13 @@ static __always_inline int mg_from_ipv6(mg_ctx_t *ctx, struct cursor *c,
 			return mg_exit(ctx, MG_DROP_FRAG, MG_ACT_DROP);
 		if (info.n_ext)
 			return mg_exit(ctx, MG_DROP_IP_OPTS, MG_ACT_DROP);
+		rc = mg_outer_trim(ctx, ETH_HLEN + sizeof(*ip) +
+				   bpf_ntohs(ip->payload_len));
+		if (rc < 0)
+			return mg_exit(ctx, MG_DROP_HEADROOM, MG_ACT_DROP);
+		if (rc && (mg_reparse_eth(ctx, c, &eth) ||
+			   parse_ipv6(c, &ip, &info) < 0))
+			return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
 		return mg_ingress6(ctx, c, ip);
 	}
 

@@ -689,6 +689,21 @@ static __always_inline int mg_ingress(mg_ctx_t *ctx, struct cursor *c,
 	return mg_deliver(ctx, &in, olen);
 }
 
+/*
+ * A tunnel packet's frame ends where its outer IP length says (end bytes
+ * from the frame's start): bytes past it are no part of the datagram and
+ * must not become part of the inner packet, which is parsed to the
+ * frame's end.  They are cut off, as the kernel trims a packet to its IP
+ * length.  0: nothing to cut; 1: cut, every packet pointer is stale;
+ * -1: could not be cut.
+ */
+static __always_inline int mg_outer_trim(mg_ctx_t *ctx, __u32 end)
+{
+	if (mg_ctx_len(ctx) <= end)
+		return 0;
+	return mg_ctx_trim(ctx, end) ? -1 : 1;
+}
+
 /* UDP (its length must fill the outer payload) and the VXLAN header. */
 static __always_inline int mg_vxlan_parse(struct cursor *c, void *l4_end,
 					  struct vxlanhdr **vxh)

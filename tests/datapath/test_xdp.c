@@ -364,6 +364,7 @@ struct dp_case {
 	struct pkt_edit edit[3];	/* then set these fields ... */
 	bool raw;		/* ... and leave checksums as they are */
 	struct pkt_at chop;	/* truncate last: lengths keep their values */
+	uint8_t pad;		/* then bytes past every length (a trailer) */
 	enum in_if ingress;
 	int verdict;
 	enum mg_reason reason;
@@ -542,6 +543,12 @@ static const struct dp_case base_cases[] = {
 	{ "vxlan outer later fragment: to the kernel", vx_tcp,
 	  .edit = { IPF(0, frag_off, 0x00b9) },
 	  .verdict = XDP_PASS, .reason = MG_PASS },
+	/* Bytes past the outer datagram are not the inner packet's. */
+	{ "decap bytes past the outer datagram cut off", vx_tcp, .pad = 8,
+	  .verdict = XDP_REDIRECT, .reason = MG_DECAP, .want = DECAP },
+	{ "vxlan inner packet runs past the outer datagram", vx_tcp,
+	  .edit = { IPF(1, tot_len, 20 + 20 + 40 + 8) }, .pad = 8,
+	  .verdict = XDP_DROP, .reason = MG_DROP_MALFORMED },
 	{ "vxlan outer bad checksum", vx_tcp,
 	  .edit = { IPF(0, check, 0xbad0) }, .raw = true,
 	  .verdict = XDP_DROP, .reason = MG_DROP_CSUM },
@@ -736,12 +743,14 @@ static void build(const struct dp_case *c, struct pkt *p)
 	if (c->chop.on)
 		pkt_truncate(p, pkt_off(p, c->chop.type, c->chop.nth) +
 				c->chop.delta);
+	for (int i = 0; i < c->pad; i++)
+		p->data[p->len++] = 0xa0 + i;
 }
 
 static void run_case(void **state)
 {
 	const struct dp_case *c = *state;
-	struct pkt in, out, want;
+	struct pkt in, out, want, cut;
 
 	build(c, &in);
 	mgt_dp_check(&env.dp, &in, &out, iface_index(c->ingress), c->reason,
@@ -755,9 +764,14 @@ static void run_case(void **state)
 		break;
 	case DECAP:
 	case DECAP_STACK:
-		want_decap(c, &in, &want);
+		cut = in;
+		cut.len -= c->pad;	/* the trailer is cut off */
+		want_decap(c, &cut, &want);
 		break;
 	}
+	/* A dropped packet has no output to compare. */
+	if (c->verdict == XDP_DROP)
+		return;
 	mgt_expect_packet(&out, &want, &in);
 }
 
