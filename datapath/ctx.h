@@ -113,7 +113,12 @@ typedef struct xdp_md mg_ctx_t;
 
 static __always_inline __u32 mg_ctx_len(const mg_ctx_t *ctx)
 {
-	return ctx->data_end - ctx->data;
+	__u32 len = ctx->data_end - ctx->data;
+
+	/* A scalar from here: clang would fold it into arithmetic on
+	 * data_end, which the verifier refuses. */
+	barrier_var(len);
+	return len;
 }
 
 static __always_inline __u32 mg_ctx_ifindex(const mg_ctx_t *ctx)

@@ -4,6 +4,9 @@
  * the gateway's devices, tc.bpf.c for what the host itself sends):
  *
  *   Ethernet -> neither IPv4 nor IPv6: pass (ARP, VLAN, ...)
+ *   (XDP) broadcast, multicast -> pass; another host's MAC -> pass
+ *     (other_host): the kernel routes neither (mg_ifs)
+ *   IPv4/IPv6 VXLAN on an interface that is not an underlay one -> drop
  *   IPv4/IPv6 to our tunnel address, UDP, VXLAN port -> ingress (tunnel.h)
  *   IPv6 neighbour discovery, multicast            -> pass
  *   IPv4/IPv6 whose destination is a remote endpoint -> egress (tunnel.h),
@@ -31,7 +34,7 @@ static __always_inline int mg_reparse_eth(mg_ctx_t *ctx, struct cursor *c,
 }
 
 static __always_inline int mg_from_ipv4(mg_ctx_t *ctx, struct cursor *c,
-					struct ethhdr *eth)
+					struct ethhdr *eth, __u8 roles)
 {
 	struct mg_ep_val *dst, backend;
 	struct mg_inner in;
@@ -50,6 +53,9 @@ static __always_inline int mg_from_ipv4(mg_ctx_t *ctx, struct cursor *c,
 		if ((void *)(udp + 1) > c->end)
 			return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
 		if (udp->dest == cfg_vxlan_port) {
+			if (!(roles & MG_IF_UNDERLAY))
+				return mg_exit(ctx, MG_DROP_TUNNEL_IF,
+					       MG_ACT_DROP);
 			if (ipv4_is_fragment(ip))
 				return mg_exit(ctx, MG_DROP_FRAG, MG_ACT_DROP);
 			rc = mg_outer_trim(ctx, ETH_HLEN +
@@ -104,7 +110,7 @@ static __always_inline int mg_is_nd(struct cursor *c, int proto,
 }
 
 static __always_inline int mg_from_ipv6(mg_ctx_t *ctx, struct cursor *c,
-					struct ethhdr *eth)
+					struct ethhdr *eth, __u8 roles)
 {
 	struct mg_ep_val *dst, backend;
 	struct ip6_info info;
@@ -129,6 +135,8 @@ static __always_inline int mg_from_ipv6(mg_ctx_t *ctx, struct cursor *c,
 			return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
 		if (udp->dest != cfg_vxlan_port)
 			return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
+		if (!(roles & MG_IF_UNDERLAY))
+			return mg_exit(ctx, MG_DROP_TUNNEL_IF, MG_ACT_DROP);
 		if (info.frag)
 			return mg_exit(ctx, MG_DROP_FRAG, MG_ACT_DROP);
 		if (info.n_ext)
@@ -170,6 +178,30 @@ static __always_inline int mg_from_ipv6(mg_ctx_t *ctx, struct cursor *c,
 	return mg_egress(ctx, eth, &in, dst);
 }
 
+/*
+ * XDP: the roles (MG_IF_*) of the interface a unicast frame came in on,
+ * when the frame is for its MAC (mg_ifs); 0 when it is another host's,
+ * which the kernel would not route either (PACKET_OTHERHOST), or the
+ * interface is not described.
+ */
+static __always_inline __u8 mg_if_roles(mg_ctx_t *ctx,
+					const struct ethhdr *eth)
+{
+	__u32 ifindex = mg_ctx_ifindex(ctx);
+	const struct mg_if_val *v;
+	const __u16 *a, *b;
+
+	v = bpf_map_lookup_elem(&mg_ifs, &ifindex);
+	if (!v)
+		return 0;
+	a = (const __u16 *)eth->h_dest;
+	b = (const __u16 *)v->mac;
+	if ((b[0] | b[1] | b[2]) &&
+	    ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2])))
+		return 0;
+	return v->roles;
+}
+
 /* The frame from its first byte. */
 static __always_inline int mg_path(mg_ctx_t *ctx)
 {
@@ -178,16 +210,25 @@ static __always_inline int mg_path(mg_ctx_t *ctx)
 		.end = (void *)(long)ctx->data_end,
 	};
 	struct ethhdr *eth;
+	__u8 roles = MG_IF_CLUSTER;	/* TC: the host's own packets */
 	int proto;
 
 	proto = parse_eth(&c, &eth);
 	if (proto < 0)
 		return mg_exit(ctx, -proto, MG_ACT_DROP);
+	if (proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_IPV6))
+		return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
+	if (!MG_CTX_TC) {
+		/* Broadcast and multicast are the kernel's, never routed. */
+		if (eth->h_dest[0] & 1)
+			return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
+		roles = mg_if_roles(ctx, eth);
+		if (!roles)
+			return mg_exit(ctx, MG_PASS_OTHER_HOST, MG_ACT_PASS);
+	}
 	if (proto == bpf_htons(ETH_P_IP))
-		return mg_from_ipv4(ctx, &c, eth);
-	if (proto == bpf_htons(ETH_P_IPV6))
-		return mg_from_ipv6(ctx, &c, eth);
-	return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
+		return mg_from_ipv4(ctx, &c, eth, roles);
+	return mg_from_ipv6(ctx, &c, eth, roles);
 }
 
 #endif

@@ -681,7 +681,7 @@ static uint32_t reply_goes_to(void)
 	int v;
 
 	pkt_init(&in);
-	frame(&in, gw_mac, l1_mac, L1, CLIENT2, IPPROTO_TCP, 8080, 40100, 64);
+	frame(&in, mgt_cluster_mac, l1_mac, L1, CLIENT2, IPPROTO_TCP, 8080, 40100, 64);
 	pkt_finish(&in);
 	v = mgt_dp_run(&env.dp, &in, &out, env.topo.cluster_if, MG_ENCAP);
 	assert_int_not_equal(v, XDP_DROP);

@@ -241,12 +241,15 @@ static const struct same_row same_rows[] = {
 static void run_same(void **state)
 {
 	const struct same_row *r = *state;
-	struct pkt in, xdp_out, tc_out;
+	struct pkt in, xdp_in, xdp_out, tc_out;
 	int v;
 
 	r->in(&in);
 	/* XDP first: a service flow is tracked, TC then finds its entry. */
-	v = mgt_dp_run(&env.dp, &in, &xdp_out, env.topo.cluster_if, r->reason);
+	xdp_in = in;
+	memcpy(xdp_in.data, mgt_cluster_mac, 6);	/* to the cluster side */
+	v = mgt_dp_run(&env.dp, &xdp_in, &xdp_out, env.topo.cluster_if,
+		       r->reason);
 	if (v != r->xdp_verdict)
 		fail_msg("XDP verdict %s, want %s", mgt_verdict_name(v),
 			 mgt_verdict_name(r->xdp_verdict));
@@ -294,12 +297,14 @@ static void t_foreign_source(void **state)
  */
 static void t_too_big(void **state)
 {
-	struct pkt in, xdp_out, tc_out;
+	struct pkt in, xdp_in, xdp_out, tc_out;
 	size_t ip;
 	int v;
 
 	host4(&in, HOST, POD2, IPPROTO_UDP, 40012, 53, 1500 - 20 - 8);
-	v = mgt_dp_run(&env.dp, &in, &xdp_out, env.topo.cluster_if,
+	xdp_in = in;
+	memcpy(xdp_in.data, mgt_cluster_mac, 6);	/* to the cluster side */
+	v = mgt_dp_run(&env.dp, &xdp_in, &xdp_out, env.topo.cluster_if,
 		       MG_ICMP_FRAG_NEEDED);
 	assert_int_equal(v, XDP_TX);
 	v = mgt_dp_run_tc(&env.dp, &in, &tc_out, env.host_if,
