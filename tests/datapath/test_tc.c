@@ -276,6 +276,35 @@ static void t_pass(void **state)
 	mgt_expect_packet(&out, &in, &in);
 }
 
+/*
+ * Counted once per gateway: what the kernel took in on an interface XDP
+ * runs on was counted there (here: passed, not for the mesh), so
+ * TC, through which the kernel routes it on, counts nothing, whatever it
+ * does; from an interface XDP does not run on (mgt0's peer), TC counts.
+ */
+static void t_forwarded_counted_once(void **state)
+{
+	struct pkt in, xdp_in, out;
+	int v;
+
+	host4(&in, L1, NOWHERE, IPPROTO_TCP, 40013, 22, 16);
+	xdp_in = in;
+	memcpy(xdp_in.data, mgt_cluster_mac, 6);
+	v = mgt_dp_run(&env.dp, &xdp_in, &out, env.topo.cluster_if, MG_PASS);
+	assert_int_equal(v, XDP_PASS);
+	v = mgt_dp_run_tc_fwd(&env.dp, &in, &out, env.host_if,
+			      env.topo.cluster_if, MG_REASON_MAX);
+	assert_int_equal(v, TC_ACT_OK);
+
+	in_tcp(&in);
+	v = mgt_dp_run_tc_fwd(&env.dp, &in, &out, env.host_if,
+			      env.topo.cluster_if, MG_REASON_MAX);
+	assert_int_equal(v, TC_ACT_REDIRECT);
+	v = mgt_dp_run_tc_fwd(&env.dp, &in, &out, env.host_if,
+			      if_nametoindex("mgc1"), MG_ENCAP);
+	assert_int_equal(v, TC_ACT_REDIRECT);
+}
+
 /* From an address outside the cluster's prefixes: peers would drop it. */
 static void t_foreign_source(void **state)
 {
@@ -332,6 +361,7 @@ int main(void)
 {
 	const struct CMUnitTest extra[] = {
 		cmocka_unit_test(t_pass),
+		cmocka_unit_test(t_forwarded_counted_once),
 		cmocka_unit_test(t_foreign_source),
 		cmocka_unit_test(t_too_big),
 	};

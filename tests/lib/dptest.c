@@ -175,8 +175,9 @@ static int dp_run(const struct mgt_dp *t, int prog, void *ctx, size_t ctx_size,
 		}
 	}
 	if (!ok)
-		fail_msg("reason counters: want exactly one under %s",
-			 reason_name[reason]);
+		fail_msg("reason counters: want %s%s", reason < MG_REASON_MAX ?
+			 "exactly one under " : "none",
+			 reason < MG_REASON_MAX ? reason_name[reason] : "");
 	return o.retval;
 }
 
@@ -192,10 +193,17 @@ int mgt_dp_run(const struct mgt_dp *t, const struct pkt *in, struct pkt *out,
 int mgt_dp_run_tc(const struct mgt_dp *t, const struct pkt *in,
 		  struct pkt *out, int ifindex, enum mg_reason reason)
 {
-	struct __sk_buff skb = { .ifindex = ifindex };
+	return mgt_dp_run_tc_fwd(t, in, out, ifindex, 0, reason);
+}
 
-	return dp_run(t, t->tc_prog, ifindex ? &skb : NULL, sizeof(skb), in,
-		      out, reason);
+int mgt_dp_run_tc_fwd(const struct mgt_dp *t, const struct pkt *in,
+		      struct pkt *out, int ifindex, int iif,
+		      enum mg_reason reason)
+{
+	struct __sk_buff skb = { .ifindex = ifindex, .ingress_ifindex = iif };
+
+	return dp_run(t, t->tc_prog, ifindex || iif ? &skb : NULL,
+		      sizeof(skb), in, out, reason);
 }
 
 void mgt_dp_check(const struct mgt_dp *t, const struct pkt *in,

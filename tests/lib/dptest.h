@@ -54,7 +54,8 @@ void mgt_dp_stats(const struct mgt_dp *t, struct mg_stat *sum);
 /*
  * Run the program once on in (ingress ifindex, 0: the netns' loopback);
  * out gets the packet as it left.  Fails unless exactly one packet of out's
- * length was counted, under reason.  Returns the verdict.
+ * length was counted, under reason (MG_REASON_MAX: none at all).  Returns
+ * the verdict.
  */
 int mgt_dp_run(const struct mgt_dp *t, const struct pkt *in, struct pkt *out,
 	       int ifindex, enum mg_reason reason);
@@ -65,6 +66,14 @@ int mgt_dp_run(const struct mgt_dp *t, const struct pkt *in, struct pkt *out,
  */
 int mgt_dp_run_tc(const struct mgt_dp *t, const struct pkt *in,
 		  struct pkt *out, int ifindex, enum mg_reason reason);
+
+/*
+ * The same for a packet the kernel received on device iif and routes out
+ * of ifindex; reason MG_REASON_MAX: no counter may move.
+ */
+int mgt_dp_run_tc_fwd(const struct mgt_dp *t, const struct pkt *in,
+		      struct pkt *out, int ifindex, int iif,
+		      enum mg_reason reason);
 
 /* mgt_dp_run(), then fail unless the verdict is verdict. */
 void mgt_dp_check(const struct mgt_dp *t, const struct pkt *in,
