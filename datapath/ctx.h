@@ -7,8 +7,9 @@
  *
  *   MG_ACT_PASS / MG_ACT_DROP   the stack's / a drop verdict
  *   MG_ACT_TX(ctx)              turn the packet around to its sender:
- *                               XDP_TX; on TC egress, back into our own
- *                               stack (the sender is this host)
+ *                               a redirect out of where it came in; on
+ *                               TC egress, back into our own stack (the
+ *                               sender is this host)
  *   MG_CTX_TC                   1 in the TC build (for what only one hook does)
  *   mg_ctx_len()                the whole packet's length
  *   mg_ctx_ifindex()            the device the packet is on
@@ -109,7 +110,12 @@ typedef struct xdp_md mg_ctx_t;
 
 #define MG_ACT_PASS		XDP_PASS
 #define MG_ACT_DROP		XDP_DROP
-#define MG_ACT_TX(ctx)		XDP_TX
+/*
+ * Redirected out of where it came in (fib.h), not XDP_TX: a veth peer
+ * without an XDP program is only woken by a redirect's flush, and an
+ * error sent with XDP_TX would wait in its ring for the next frame.
+ */
+#define MG_ACT_TX(ctx)		mg_ctx_redirect(ctx, (ctx)->ingress_ifindex)
 
 static __always_inline __u32 mg_ctx_len(const mg_ctx_t *ctx)
 {

@@ -593,7 +593,7 @@ static const struct row rows[] = {
 	{ "icmp_error_reverse_nat", NULL, in_icmp_r1, want_icmp_vip, 0, REDIR,
 	  MG_DECAP },
 	{ "too_big_icmp_quotes_the_vip", NULL, in_too_big, want_too_big, 0,
-	  TX, MG_ICMP_FRAG_NEEDED },
+	  REDIR, MG_ICMP_FRAG_NEEDED },
 	{ "affinity_local_dnat_snat", ring_l1, in_syn_local, want_local, 0,
 	  REDIR, MG_LB_LOCAL },
 	{ "local_reply_reverse_nat", NULL, in_reply_local, want_reply_local, 1,

@@ -335,7 +335,7 @@ static void t_too_big(void **state)
 	memcpy(xdp_in.data, mgt_cluster_mac, 6);	/* to the cluster side */
 	v = mgt_dp_run(&env.dp, &xdp_in, &xdp_out, env.topo.cluster_if,
 		       MG_ICMP_FRAG_NEEDED);
-	assert_int_equal(v, XDP_TX);
+	assert_int_equal(v, XDP_REDIRECT);
 	v = mgt_dp_run_tc(&env.dp, &in, &tc_out, env.host_if,
 			  MG_ICMP_FRAG_NEEDED);
 	assert_int_equal(v, TC_ACT_REDIRECT);

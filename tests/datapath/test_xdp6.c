@@ -584,19 +584,19 @@ static const struct dp6_case base_cases[] = {
 	  .verdict = XDP_DROP, .reason = MG_DROP_MALFORMED },
 
 	/* Path 5: too big, answered in the datapath. */
-	{ "too big: ipv4 with DF", eg4_big_df, .verdict = XDP_TX,
+	{ "too big: ipv4 with DF", eg4_big_df, .verdict = XDP_REDIRECT,
 	  .reason = MG_ICMP_FRAG_NEEDED, .want = ICMP_BACK, .mtu = 1450 },
 	{ "too big: ipv4 without DF dropped", eg4_big,
 	  .verdict = XDP_DROP, .reason = MG_DROP_FRAG_NEEDED },
-	{ "too big: ipv6 over ipv4", eg6_big4, .verdict = XDP_TX,
+	{ "too big: ipv6 over ipv4", eg6_big4, .verdict = XDP_REDIRECT,
 	  .reason = MG_ICMP6_TOO_BIG, .want = ICMP_BACK, .mtu = 1450 },
-	{ "too big: ipv6 over ipv6", eg6_big6, .verdict = XDP_TX,
+	{ "too big: ipv6 over ipv6", eg6_big6, .verdict = XDP_REDIRECT,
 	  .reason = MG_ICMP6_TOO_BIG, .want = ICMP_BACK, .mtu = 1430 },
 	{ "too big for the cluster side: ipv4 over ipv4", vx4_big,
-	  .verdict = XDP_TX, .reason = MG_ICMP_FRAG_NEEDED,
+	  .verdict = XDP_REDIRECT, .reason = MG_ICMP_FRAG_NEEDED,
 	  .want = ICMP_TUNNEL, .mtu = MTU },
 	{ "too big for the cluster side: ipv6 over ipv6", vx6_big6,
-	  .verdict = XDP_TX, .reason = MG_ICMP6_TOO_BIG,
+	  .verdict = XDP_REDIRECT, .reason = MG_ICMP6_TOO_BIG,
 	  .want = ICMP_TUNNEL, .mtu = MTU },
 };
 
@@ -623,7 +623,7 @@ static const struct dp6_case stack_cases[] = {
 	{ "too big: ipv4 without DF to the kernel", eg4_big,
 	  .verdict = XDP_PASS, .reason = MG_FRAG_STACK },
 	{ "too big: ipv4 with DF still answered", eg4_big_df,
-	  .verdict = XDP_TX, .reason = MG_ICMP_FRAG_NEEDED,
+	  .verdict = XDP_REDIRECT, .reason = MG_ICMP_FRAG_NEEDED,
 	  .want = ICMP_BACK, .mtu = 1450 },
 };
 
@@ -968,7 +968,7 @@ static void test_decap_cached_mtu(void **state)
 	one(vx6_over6, &in, &out, MG_DECAP, XDP_REDIRECT);
 	one(vx6_over6, &in, &out, MG_DECAP, XDP_REDIRECT);
 	assert_memory_equal(out.data, mgt_pod_mac, 6);
-	one(vx6_big6, &in, &out, MG_ICMP6_TOO_BIG, XDP_TX);
+	one(vx6_big6, &in, &out, MG_ICMP6_TOO_BIG, XDP_REDIRECT);
 	want_icmp(&c, &in, &want);
 	mgt_expect_packet(&out, &want, &in);
 	one(vx6_over6, &in, &out, MG_DECAP, XDP_REDIRECT);
@@ -976,7 +976,7 @@ static void test_decap_cached_mtu(void **state)
 	one(vx4_over4, &in, &out, MG_DECAP, XDP_REDIRECT);
 	one(vx4_over4, &in, &out, MG_DECAP, XDP_REDIRECT);
 	assert_memory_equal(out.data, mgt_pod_mac, 6);
-	one(vx4_big, &in, &out, MG_ICMP_FRAG_NEEDED, XDP_TX);
+	one(vx4_big, &in, &out, MG_ICMP_FRAG_NEEDED, XDP_REDIRECT);
 	want_icmp(&c, &in, &want);
 	mgt_expect_packet(&out, &want, &in);
 	assert_int_equal(fibc_entries(), 2);
@@ -1038,8 +1038,11 @@ struct sweep_row {
 	bool ext;		/* IPv6: destination options first */
 };
 
-/* The verdict of an ICMP error sent back out of where it came in. */
-#define ICMP_VERDICT	XDP_TX
+/*
+ * The verdict of an ICMP error sent back out of where it came in: a
+ * redirect, which wakes a veth peer without XDP (XDP_TX would not).
+ */
+#define ICMP_VERDICT	XDP_REDIRECT
 /* Decap: inner L3 lengths swept past the cluster side's MTU. */
 #define SW_PAST_MTU	260
 
