@@ -13,7 +13,9 @@
  *     or an ICMP error when it does not fit the tunnel (icmp.h)
  *   IPv4/IPv6 to a service VIP:port, or a local backend's reply -> lb.h
  *     (IPv6 services: XDP only)
- *   anything else                                   -> pass
+ *   anything else                                   -> pass (TC: the
+ *     host device has nothing else routed to it: a unicast packet no
+ *     map knows is for a prefix the maps had no room for, no_room)
  */
 #ifndef MG_DP_PATH_H
 #define MG_DP_PATH_H
@@ -75,6 +77,9 @@ static __always_inline int mg_from_ipv4(mg_ctx_t *ctx, struct cursor *c,
 	dst = mg_ep4_lookup(ip->daddr);
 	if (!dst || (dst->flags & MG_EP_F_LOCAL)) {
 		rc = mg_lb4(ctx, c, eth, ip, proto, &backend);
+		if (rc == MG_LB_MISS && MG_CTX_TC && !dst &&
+		    !ipv4_is_group(ip->daddr))
+			return mg_exit_no_room(ctx);
 		if (rc == MG_LB_MISS)
 			return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
 		if (rc != MG_LB_EGRESS && rc != MG_LB_FORWARD)
@@ -157,6 +162,8 @@ static __always_inline int mg_from_ipv6(mg_ctx_t *ctx, struct cursor *c,
 	dst = mg_ep6_lookup(&ip->daddr);
 	if (!dst || (dst->flags & MG_EP_F_LOCAL)) {
 		rc = mg_lb6(ctx, c, eth, ip, &info, &backend);
+		if (rc == MG_LB_MISS && MG_CTX_TC && !dst)
+			return mg_exit_no_room(ctx);
 		if (rc == MG_LB_MISS)
 			return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
 		if (rc != MG_LB_EGRESS && rc != MG_LB_FORWARD)

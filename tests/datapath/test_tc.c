@@ -264,13 +264,20 @@ static void run_same(void **state)
 
 /* --- what differs --------------------------------------------------------- */
 
-/* Not for the mesh (nothing routes it here): left, counted as pass. */
-static void t_pass(void **state)
+/*
+ * In no map: nothing but the mesh is routed here, so the maps had no room
+ * for its prefix (mg_ep4 full).  Dropped and counted, not passed on.  A
+ * multicast packet (the host's IGMP, say) is not the mesh's: left.
+ */
+static void t_no_room(void **state)
 {
 	struct pkt in, out;
 	int v;
 
 	host4(&in, HOST, NOWHERE, IPPROTO_TCP, 40010, 22, 16);
+	v = mgt_dp_run_tc(&env.dp, &in, &out, env.host_if, MG_DROP_NO_ROOM);
+	assert_int_equal(v, TC_ACT_SHOT);
+	host4(&in, HOST, IP4(224, 0, 0, 22), IPPROTO_UDP, 40010, 22, 16);
 	v = mgt_dp_run_tc(&env.dp, &in, &out, env.host_if, MG_PASS);
 	assert_int_equal(v, TC_ACT_OK);
 	mgt_expect_packet(&out, &in, &in);
@@ -278,27 +285,35 @@ static void t_pass(void **state)
 
 /*
  * Counted once per gateway: what the kernel took in on an interface XDP
- * runs on was counted there (here: passed, not for the mesh), so
- * TC, through which the kernel routes it on, counts nothing, whatever it
- * does; from an interface XDP does not run on (mgt0's peer), TC counts.
+ * runs on was counted there, so TC, through which the kernel routes it
+ * on, counts nothing more, whatever it does (here: an encapsulation);
+ * from an interface XDP does not run on (mgc1), TC counts.  A pod's
+ * packet for a prefix the maps had no room for, which XDP passed, ends
+ * counted once, under no_room.
  */
 static void t_forwarded_counted_once(void **state)
 {
+	struct mg_stat before[MG_REASON_MAX], after[MG_REASON_MAX];
 	struct pkt in, xdp_in, out;
 	int v;
 
 	host4(&in, L1, NOWHERE, IPPROTO_TCP, 40013, 22, 16);
 	xdp_in = in;
 	memcpy(xdp_in.data, mgt_cluster_mac, 6);
+	mgt_dp_stats(&env.dp, before);
 	v = mgt_dp_run(&env.dp, &xdp_in, &out, env.topo.cluster_if, MG_PASS);
 	assert_int_equal(v, XDP_PASS);
 	v = mgt_dp_run_tc_fwd(&env.dp, &in, &out, env.host_if,
-			      env.topo.cluster_if, MG_REASON_MAX);
-	assert_int_equal(v, TC_ACT_OK);
+			      env.topo.cluster_if, MGT_COUNTS_ANY);
+	assert_int_equal(v, TC_ACT_SHOT);
+	mgt_dp_stats(&env.dp, after);
+	for (int r = 0; r < MG_REASON_MAX; r++)
+		assert_int_equal(after[r].packets - before[r].packets,
+				 r == MG_DROP_NO_ROOM);
 
 	in_tcp(&in);
 	v = mgt_dp_run_tc_fwd(&env.dp, &in, &out, env.host_if,
-			      env.topo.cluster_if, MG_REASON_MAX);
+			      env.topo.cluster_if, MGT_COUNTS_NONE);
 	assert_int_equal(v, TC_ACT_REDIRECT);
 	v = mgt_dp_run_tc_fwd(&env.dp, &in, &out, env.host_if,
 			      if_nametoindex("mgc1"), MG_ENCAP);
@@ -360,7 +375,7 @@ static void t_too_big(void **state)
 int main(void)
 {
 	const struct CMUnitTest extra[] = {
-		cmocka_unit_test(t_pass),
+		cmocka_unit_test(t_no_room),
 		cmocka_unit_test(t_forwarded_counted_once),
 		cmocka_unit_test(t_foreign_source),
 		cmocka_unit_test(t_too_big),

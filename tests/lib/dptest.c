@@ -159,7 +159,7 @@ static int dp_run(const struct mgt_dp *t, int prog, void *ctx, size_t ctx_size,
 	out->len = o.data_size_out;
 	out->n = 0;
 
-	for (int r = 0; r < MG_REASON_MAX; r++) {
+	for (int r = 0; r < MG_REASON_MAX && reason != MGT_COUNTS_ANY; r++) {
 		__u64 dp = after[r].packets - before[r].packets;
 		__u64 db = after[r].bytes - before[r].bytes;
 		__u64 wp = r == (int)reason, wb = wp ? out->len : 0;

@@ -54,7 +54,8 @@ void mgt_dp_stats(const struct mgt_dp *t, struct mg_stat *sum);
 /*
  * Run the program once on in (ingress ifindex, 0: the netns' loopback);
  * out gets the packet as it left.  Fails unless exactly one packet of out's
- * length was counted, under reason (MG_REASON_MAX: none at all).  Returns
+ * length was counted, under reason (MGT_COUNTS_NONE: none at all;
+ * MGT_COUNTS_ANY: not checked).  Returns
  * the verdict.
  */
 int mgt_dp_run(const struct mgt_dp *t, const struct pkt *in, struct pkt *out,
@@ -67,9 +68,13 @@ int mgt_dp_run(const struct mgt_dp *t, const struct pkt *in, struct pkt *out,
 int mgt_dp_run_tc(const struct mgt_dp *t, const struct pkt *in,
 		  struct pkt *out, int ifindex, enum mg_reason reason);
 
+/* No counter may move; any may (the caller checks them). */
+#define MGT_COUNTS_NONE		MG_REASON_MAX
+#define MGT_COUNTS_ANY		((enum mg_reason)(MG_REASON_MAX + 1))
+
 /*
  * The same for a packet the kernel received on device iif and routes out
- * of ifindex; reason MG_REASON_MAX: no counter may move.
+ * of ifindex.
  */
 int mgt_dp_run_tc_fwd(const struct mgt_dp *t, const struct pkt *in,
 		      struct pkt *out, int ifindex, int iif,
