@@ -510,8 +510,8 @@ static __always_inline int mg_egress(mg_ctx_t *ctx, struct ethhdr *eth,
 		eth->h_source[4] = MG_MESH_MAC_F_PIN;
 
 	rc = mg_encap(ctx, gw, &nh, hash, tos, len,
-		      gw->family == MG_AF_INET6 && cfg_udp6_csum &&
-		      !MG_CTX_TC ? mg_inner_lco(ctx, in) : -1);
+		      gw->family == MG_AF_INET6 && cfg_udp6_csum ?
+		      mg_inner_lco(ctx, in) : -1);
 	if (rc < 0)
 		return mg_exit(ctx, -rc, MG_ACT_DROP);
 	return mg_exit(ctx, why, mg_ctx_xmit(ctx, nh.ifindex));

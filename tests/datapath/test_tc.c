@@ -42,6 +42,7 @@
 #define R1		IP4(10, 2, 0, 20)
 #define L1		IP4(10, 1, 0, 5)	/* neighbour known */
 #define NOWHERE		IP4(10, 9, 0, 1)
+#define POD4		IP4(10, 4, 0, 11)	/* cluster 4: an IPv6 gateway */
 #define VXLAN_PORT	4789
 #define HOST_DEV	"mgt0"
 
@@ -52,6 +53,8 @@ static const uint8_t R1_6[16] = { 0xfd, 0, 0, 2, [15] = 0x20 };
 static const uint8_t L1_6[16] = { 0xfd, 0, 0, 1, [15] = 5 };	/* neighbour known */
 static const uint8_t nh_smac[6] = { 0x02, 0x00, 0x00, 0x00, 0x5e, 0x01 };
 static const uint8_t nh_dmac2[6] = { 0x02, 0x00, 0x00, 0x00, 0x5e, 0x02 };
+static const uint8_t TUN6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0x0f, [15] = 1 };
+static const uint8_t PEER4_6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0x0f, [15] = 4 };
 static const uint8_t host_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x77 };
 
 enum { BE_R1, BE_L1, BE_R1_6, BE_L1_6 };
@@ -131,6 +134,15 @@ static void maps_setup(void)
 	memcpy(nv.smac, nh_smac, 6);
 	memcpy(nv.dmac, nh_dmac2, 6);
 	mgt_dp_put(&env.dp, "mg_nh4_v2", &(uint32_t){ PEER2 }, &nv);
+
+	/* Cluster 4 over the IPv6 underlay. */
+	k2.addr = IP4(10, 4, 0, 0);
+	v2.cluster_id = cid = 4;
+	mgt_dp_put(&env.dp, "mg_ep4", &k2, &v2);
+	cv.gw[0].family = MG_AF_INET6;
+	memcpy(cv.gw[0].addr, PEER4_6, 16);
+	mgt_dp_put(&env.dp, "mg_clus", &cid, &cv);
+	mgt_dp_put(&env.dp, "mg_nh6", (const struct mg_in6 *)PEER4_6, &nv);
 	service(80, 0, BE_R1, R1, 2, MG_LB_BE_F_LIVE);
 	service(81, 1, BE_L1, L1, 1, MG_LB_BE_F_LIVE | MG_LB_BE_F_LOCAL);
 	service6(80, 2, BE_R1_6, R1_6, 2, MG_LB_BE_F_LIVE);
@@ -145,9 +157,11 @@ static int setup(void **state)
 		.vxlan_port = VXLAN_PORT,
 		.cluster_id = OWN_CID,
 		.nh_table = true,
+		.udp6_csum = true,
 	};
 
 	memcpy(s.cluster6, HOST6, 16);
+	memcpy(s.tunnel6, TUN6, 16);
 	if (mgt_netns_topo(&env.topo))
 		return -1;
 	/* The host device as the agent makes it where there is no dummy. */
@@ -209,6 +223,7 @@ struct same_row {
 
 static void in_tcp(struct pkt *p) { host4(p, HOST, POD2, IPPROTO_TCP, 40001, 22, 64); }
 static void in_udp(struct pkt *p) { host4(p, HOST, POD2, IPPROTO_UDP, 40002, 53, 64); }
+static void in_over6(struct pkt *p) { host4(p, HOST, POD4, IPPROTO_TCP, 40003, 22, 33); }
 static void in_v6(struct pkt *p) { host6(p, HOST6, POD6_2, 40100, 22); }
 static void in_vip6_remote(struct pkt *p) { host6(p, HOST6, VIP6, 40101, 80); }
 static void in_vip6_local(struct pkt *p) { host6(p, HOST6, VIP6, 40102, 81); }
@@ -228,6 +243,8 @@ static const struct same_row same_rows[] = {
 	  MG_ENCAP, XDP_REDIRECT },
 	{ "host ipv6 to a remote pod: encapsulated as XDP does", in_v6,
 	  MG_ENCAP, XDP_REDIRECT },
+	{ "host tcp over an ipv6 underlay: with the outer checksum XDP sums",
+	  in_over6, MG_ENCAP, XDP_REDIRECT },
 	{ "host to a VIP, remote backend: DNAT and encapsulated as XDP does",
 	  in_vip_remote, MG_ENCAP, XDP_REDIRECT },
 	{ "host to a VIP, local backend: DNAT, SNAT, routed as XDP does",
@@ -242,6 +259,7 @@ static void run_same(void **state)
 {
 	const struct same_row *r = *state;
 	struct pkt in, xdp_in, xdp_out, tc_out;
+	char why[160];
 	int v;
 
 	r->in(&in);
@@ -260,6 +278,8 @@ static void run_same(void **state)
 	if (tc_out.len == in.len && !memcmp(tc_out.data, in.data, in.len))
 		fail_msg("TC sent the packet on unchanged");
 	mgt_expect_packet(&tc_out, &xdp_out, &in);
+	if (pkt_verify_csums(&tc_out, VXLAN_PORT, false, why, sizeof(why)))
+		fail_msg("checksums: %s", why);
 }
 
 /* --- what differs --------------------------------------------------------- */
