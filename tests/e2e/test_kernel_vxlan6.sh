@@ -6,9 +6,9 @@
 # external mode whose routes encapsulate over IPv6 (ip6 lightweight
 # tunnels).  The kernel checks the UDP checksum of every datagram it takes
 # in (udp6zerocsumrx off, its default) and meshgate checks the kernel's:
-# IPv6 and IPv4 pings of 256 consecutive sizes, and 1 MiB of TCP both ways
-# in both inner families, all get through, and neither side counts a bad
-# checksum.
+# IPv6 and IPv4 pings of 256 consecutive sizes, the gateway host's own
+# pings, and 1 MiB of TCP both ways in both inner families, all get
+# through, and neither side counts a bad checksum.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib6.sh"
@@ -95,6 +95,13 @@ check "IPv6 ping sizes 1000..1255 kernel c3p1 -> meshgate c1p2" \
 	sizes_answered c3p1 "$(pod_ip6 1 2)"
 check "IPv4 ping sizes 1000..1255 meshgate c1p2 -> kernel c3p1" \
 	sizes_answered c1p2 "$(pod_ip 3 1)"
+
+# The gateway host's own packets (TC on its host device) carry the
+# outer checksum too (non-GSO ones: see the README).
+check "ping -s 1000 gw1 itself -> kernel c3p1 (IPv6, host device)" \
+	pings gw1 "$(pod_ip6 3 1)"
+check "ping -s 1000 gw1 itself -> kernel c3p2 (IPv4 inner, host device)" \
+	pings gw1 "$(pod_ip 3 2)"
 
 check "TCP 1 MiB meshgate c1p1 -> kernel c3p1 (IPv6)" \
 	tcp_transfer c1p1 c3p1 "$(pod_ip6 3 1)" "$TCP_BYTES"
