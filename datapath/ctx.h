@@ -121,8 +121,10 @@ static __always_inline __u32 mg_ctx_len(const mg_ctx_t *ctx)
 {
 	__u32 len = ctx->data_end - ctx->data;
 
-	/* A scalar from here: clang would fold it into arithmetic on
-	 * data_end, which the verifier refuses. */
+	/*
+	 * A scalar from here: clang would fold it into arithmetic on
+	 * data_end, which the verifier refuses.
+	 */
 	barrier_var(len);
 	return len;
 }

@@ -339,7 +339,7 @@ static __always_inline int mg_inner_lco(mg_ctx_t *ctx,
 		sum += *(__u16 *)&w[8];
 		ps = (__u64)ip->saddr + ip->daddr +
 		     bpf_htonl((__u32)in->proto) + bpf_htonl(l4len);
-		/* (64-bit from the first term on: no carry is lost.) */
+		/* (64-bit from its first term on: no carry is lost) */
 	} else {
 		struct ipv6hdr *ip = data + ETH_HLEN;
 
