@@ -28,7 +28,11 @@ struct mgt_dp {
 	int stats;		/* mg_stats */
 };
 
-/* Load with settings s (nothing pinned); 0, or -1 with a message. */
+/*
+ * Load with settings s (nothing pinned), the namespace's interfaces
+ * described in mg_ifs as the agent would (mgc0 the cluster side, mgu0
+ * the underlay, lo both and without a MAC); 0, or -1 with a message.
+ */
 int mgt_dp_load(struct mgt_dp *t, const struct mg_dp_settings *s);
 void mgt_dp_destroy(struct mgt_dp *t);
 
