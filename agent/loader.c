@@ -354,8 +354,27 @@ static int link_path(char *buf, size_t len, const char *pin_dir,
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+/*
+ * Entries of interfaces that are gone (re-created ones come back with a
+ * new ifindex): the number could be given to another interface later.
+ */
+static void forget_gone_ifs(int map_fd)
+{
+	__u32 keys[MG_MAX_TX_IFACES], *prev = NULL;
+	char name[IF_NAMESIZE];
+	int n = 0;
+
+	while (n < MG_MAX_TX_IFACES &&
+	       !bpf_map_get_next_key(map_fd, prev, &keys[n]))
+		prev = &keys[n++];
+	for (int i = 0; i < n; i++)
+		if (!if_indextoname(keys[i], name) && errno == ENXIO)
+			bpf_map_delete_elem(map_fd, &keys[i]);
+}
+
 int mg_dp_describe_if(struct mg_dp *dp, const char *ifname, int ifindex)
 {
+	int map_fd = bpf_map__fd(dp->skel->maps.mg_ifs);
 	struct mg_if_val v = { 0 };
 	struct ifreq ifr = { 0 };
 	__u32 key = ifindex;
@@ -380,8 +399,8 @@ int mg_dp_describe_if(struct mg_dp *dp, const char *ifname, int ifindex)
 	/* Ethernet only; an interface without one (lo) stays all zero. */
 	if (ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER)
 		memcpy(v.mac, ifr.ifr_hwaddr.sa_data, sizeof(v.mac));
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.mg_ifs), &key, &v,
-				BPF_ANY)) {
+	forget_gone_ifs(map_fd);
+	if (bpf_map_update_elem(map_fd, &key, &v, BPF_ANY)) {
 		err = -errno;
 		pr_err("%s: cannot describe it to the datapath (mg_ifs): %s%s",
 		       ifname, strerror(-err),

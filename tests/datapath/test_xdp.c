@@ -981,11 +981,43 @@ static void test_runt_refused(void **state)
 	assert_int_equal(errno, EINVAL);
 }
 
+/*
+ * The agent describes an interface as it attaches (loader.c): its MAC,
+ * read from the kernel, and its roles; an interface that is gone is
+ * forgotten the next time (a re-created one comes back with a new
+ * ifindex, and the old number could go to another).
+ */
+static void test_describe_if(void **state)
+{
+	const uint8_t mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x33, 0x01 };
+	int fd = mgt_dp_map(&env.dp, "mg_ifs");
+	struct mg_if_val v;
+	uint32_t idx, cl = env.topo.cluster_if;
+
+	assert_int_equal(mgt_sh("ip link add mgx0 address 02:00:00:00:33:01 "
+				"type veth peer name mgx1"), 0);
+	idx = if_nametoindex("mgx0");
+	assert_int_equal(mg_dp_describe_if(&env.dp.dp, "mgx0", idx), 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &idx, &v), 0);
+	assert_memory_equal(v.mac, mac, 6);
+	assert_int_equal(v.roles, MG_IF_CLUSTER | MG_IF_UNDERLAY);
+
+	assert_int_equal(mgt_sh("ip link del mgx0"), 0);
+	assert_int_equal(mg_dp_describe_if(&env.dp.dp, "mgc0", cl), 0);
+	assert_int_not_equal(bpf_map_lookup_elem(fd, &idx, &v), 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &cl, &v), 0);
+	assert_memory_equal(v.mac, mgt_cluster_mac, 6);
+	/* As the fixture had it: the cluster side only. */
+	v.roles = MG_IF_CLUSTER;
+	mgt_map_put(fd, &cl, &v);
+}
+
 static const struct CMUnitTest base_extra[] = {
 	cmocka_unit_test(test_spread),
 	cmocka_unit_test(test_fragments_one_flow),
 	cmocka_unit_test(test_ttl_csum_sweep),
 	cmocka_unit_test(test_runt_refused),
+	cmocka_unit_test(test_describe_if),
 };
 
 #define TABLE(t)	t, sizeof(t) / sizeof(t[0])
