@@ -340,6 +340,37 @@ static void t_forwarded_counted_once(void **state)
 	assert_int_equal(v, TC_ACT_REDIRECT);
 }
 
+/*
+ * Every checksum of what TC sends, over every length of the host's TCP and
+ * UDP to a pod behind an IPv6 underlay, checked against a plain sum
+ * (pkt_verify_csums): the outer UDP checksum, derived from the inner one,
+ * up to what fits; past that the ICMP error back into the host.
+ */
+static void t_csum_sweep(void **state)
+{
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
+	struct pkt in, out;
+	char why[160];
+
+	for (size_t k = 0; k < sizeof(protos); k++) {
+		size_t hdrs = 20 + (protos[k] == IPPROTO_TCP ? 20 : 8);
+
+		for (size_t l3 = hdrs; l3 <= 1500; l3++) {
+			bool fits = l3 + 70 <= 1500;
+			int v;
+
+			host4(&in, HOST, POD4, protos[k], 40020, 22, l3 - hdrs);
+			v = mgt_dp_run_tc(&env.dp, &in, &out, env.host_if,
+					  fits ? MG_ENCAP : MG_ICMP_FRAG_NEEDED);
+			assert_int_equal(v, TC_ACT_REDIRECT);
+			if (pkt_verify_csums(&out, VXLAN_PORT, false, why,
+					     sizeof(why)))
+				fail_msg("proto %u, l3 length %zu: %s",
+					 protos[k], l3, why);
+		}
+	}
+}
+
 /* From an address outside the cluster's prefixes: peers would drop it. */
 static void t_foreign_source(void **state)
 {
@@ -399,6 +430,7 @@ int main(void)
 		cmocka_unit_test(t_forwarded_counted_once),
 		cmocka_unit_test(t_foreign_source),
 		cmocka_unit_test(t_too_big),
+		cmocka_unit_test(t_csum_sweep),
 	};
 
 	return mgt_run_table("tc egress", same_rows,
