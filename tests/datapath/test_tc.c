@@ -55,6 +55,7 @@ static const uint8_t nh_smac[6] = { 0x02, 0x00, 0x00, 0x00, 0x5e, 0x01 };
 static const uint8_t nh_dmac2[6] = { 0x02, 0x00, 0x00, 0x00, 0x5e, 0x02 };
 static const uint8_t TUN6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0x0f, [15] = 1 };
 static const uint8_t PEER4_6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0x0f, [15] = 4 };
+static const uint8_t POD6_4[16] = { 0xfd, 0, 0, 4, [15] = 0x11 };
 static const uint8_t host_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x77 };
 
 enum { BE_R1, BE_L1, BE_R1_6, BE_L1_6 };
@@ -139,6 +140,8 @@ static void maps_setup(void)
 	k2.addr = IP4(10, 4, 0, 0);
 	v2.cluster_id = cid = 4;
 	mgt_dp_put(&env.dp, "mg_ep4", &k2, &v2);
+	memcpy(k62.addr, POD6_4, 8);
+	mgt_dp_put(&env.dp, "mg_ep6", &k62, &v2);
 	cv.gw[0].family = MG_AF_INET6;
 	memcpy(cv.gw[0].addr, PEER4_6, 16);
 	mgt_dp_put(&env.dp, "mg_clus", &cid, &cv);
@@ -201,15 +204,25 @@ static void host4(struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
 	pkt_finish(p);
 }
 
-static void host6(struct pkt *p, const uint8_t *src, const uint8_t *dst,
-		  uint16_t sport, uint16_t dport)
+static void host6n(struct pkt *p, const uint8_t *src, const uint8_t *dst,
+		   uint8_t proto, uint16_t sport, uint16_t dport,
+		   size_t payload)
 {
 	pkt_init(p);
 	pkt_eth(p, host_mac, host_mac, ETH_P_IPV6);
-	pkt_ip6(p, src, dst, IPPROTO_TCP, 64);
-	pkt_tcp(p, sport, dport, 0x18);
-	pkt_data(p, 40, 6);
+	pkt_ip6(p, src, dst, proto, 64);
+	if (proto == IPPROTO_TCP)
+		pkt_tcp(p, sport, dport, 0x18);
+	else
+		pkt_udp(p, sport, dport, true);
+	pkt_data(p, payload, 6);
 	pkt_finish(p);
+}
+
+static void host6(struct pkt *p, const uint8_t *src, const uint8_t *dst,
+		  uint16_t sport, uint16_t dport)
+{
+	host6n(p, src, dst, IPPROTO_TCP, sport, dport, 40);
 }
 
 /* --- same as XDP ---------------------------------------------------------- */
@@ -342,7 +355,7 @@ static void t_forwarded_counted_once(void **state)
 
 /*
  * Every checksum of what TC sends, over every length of the host's TCP and
- * UDP to a pod behind an IPv6 underlay, checked against a plain sum
+ * UDP (IPv4 and IPv6) to a pod behind an IPv6 underlay, checked against a plain sum
  * (pkt_verify_csums): the outer UDP checksum, derived from the inner one,
  * up to what fits; past that the ICMP error back into the host.
  */
@@ -352,21 +365,30 @@ static void t_csum_sweep(void **state)
 	struct pkt in, out;
 	char why[160];
 
-	for (size_t k = 0; k < sizeof(protos); k++) {
-		size_t hdrs = 20 + (protos[k] == IPPROTO_TCP ? 20 : 8);
+	for (size_t k = 0; k < 2 * sizeof(protos); k++) {
+		bool v6 = k >= sizeof(protos);
+		uint8_t proto = protos[k % sizeof(protos)];
+		size_t hdrs = (v6 ? 40 : 20) + (proto == IPPROTO_TCP ? 20 : 8);
 
 		for (size_t l3 = hdrs; l3 <= 1500; l3++) {
 			bool fits = l3 + 70 <= 1500;
 			int v;
 
-			host4(&in, HOST, POD4, protos[k], 40020, 22, l3 - hdrs);
+			if (v6)
+				host6n(&in, HOST6, POD6_4, proto, 40020, 22,
+				       l3 - hdrs);
+			else
+				host4(&in, HOST, POD4, proto, 40020, 22,
+				      l3 - hdrs);
 			v = mgt_dp_run_tc(&env.dp, &in, &out, env.host_if,
-					  fits ? MG_ENCAP : MG_ICMP_FRAG_NEEDED);
+					  fits ? MG_ENCAP : v6 ?
+					  MG_ICMP6_TOO_BIG :
+					  MG_ICMP_FRAG_NEEDED);
 			assert_int_equal(v, TC_ACT_REDIRECT);
 			if (pkt_verify_csums(&out, VXLAN_PORT, false, why,
 					     sizeof(why)))
-				fail_msg("proto %u, l3 length %zu: %s",
-					 protos[k], l3, why);
+				fail_msg("ipv%d proto %u, l3 length %zu: %s",
+					 v6 ? 6 : 4, proto, l3, why);
 		}
 	}
 }
