@@ -296,8 +296,10 @@ int mg_map_sync_cached(int fd, const char *name, struct mg_map_cache *c,
 			if (bpf_map_update_elem(fd, w, w + key_size, BPF_ANY)) {
 				rc = -errno;
 				if (!err)
-					pr_err("map %s: update failed: %s", name,
-					       strerror(-rc));
+					pr_err("map %s: update failed: %s%s", name,
+					       strerror(-rc),
+					       rc == -E2BIG || rc == -ENOSPC ?
+					       " (map full: raise its limit in include/meshgate/limits.h)" : "");
 				err = err ? err : rc;
 				if (st)
 					st->failed++;

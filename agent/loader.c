@@ -13,9 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <linux/if_arp.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <arpa/inet.h>
@@ -62,6 +65,9 @@ void mg_dp_settings_from_config(struct mg_dp_settings *s,
 	s->udp6_csum = cfg->udp6_checksum;
 	s->mss_clamp = cfg->mss_clamp;
 	mg_limits_from_config(&s->limits, cfg);
+	snprintf(s->cluster_if, sizeof(s->cluster_if), "%s", cfg->cluster_if);
+	snprintf(s->underlay_if, sizeof(s->underlay_if), "%s",
+		 cfg->underlay_if);
 }
 
 static bool in_own_cidrs(const struct mg_config *cfg, const struct mg_addr *a)
@@ -249,6 +255,8 @@ int mg_dp_load(struct mg_dp *dp, const struct mg_dp_settings *s,
 	int err;
 
 	memset(dp, 0, sizeof(*dp));
+	memcpy(dp->cluster_if, s->cluster_if, sizeof(dp->cluster_if));
+	memcpy(dp->underlay_if, s->underlay_if, sizeof(dp->underlay_if));
 	if (pin_dir) {
 		err = ensure_bpffs(pin_dir);
 		if (err)
@@ -355,6 +363,62 @@ static int link_path(char *buf, size_t len, const char *pin_dir,
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+/*
+ * Entries of interfaces that are gone (re-created ones come back with a
+ * new ifindex): the number could be given to another interface later.
+ */
+static void forget_gone_ifs(int map_fd)
+{
+	__u32 keys[MG_MAX_TX_IFACES], *prev = NULL;
+	char name[IF_NAMESIZE];
+	int n = 0;
+
+	while (n < MG_MAX_TX_IFACES &&
+	       !bpf_map_get_next_key(map_fd, prev, &keys[n]))
+		prev = &keys[n++];
+	for (int i = 0; i < n; i++)
+		if (!if_indextoname(keys[i], name) && errno == ENXIO)
+			bpf_map_delete_elem(map_fd, &keys[i]);
+}
+
+int mg_dp_describe_if(struct mg_dp *dp, const char *ifname, int ifindex)
+{
+	int map_fd = bpf_map__fd(dp->skel->maps.mg_ifs);
+	struct mg_if_val v = { 0 };
+	struct ifreq ifr = { 0 };
+	__u32 key = ifindex;
+	int fd, err = 0;
+
+	if (!dp->cluster_if[0] || !strcmp(ifname, dp->cluster_if))
+		v.roles |= MG_IF_CLUSTER;
+	if (!dp->underlay_if[0] || !strcmp(ifname, dp->underlay_if))
+		v.roles |= MG_IF_UNDERLAY;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	close(fd);
+	if (err) {
+		pr_err("%s: cannot read its MAC address: %s", ifname,
+		       strerror(-err));
+		return err;
+	}
+	/* Ethernet only; an interface without one (lo) stays all zero. */
+	if (ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER)
+		memcpy(v.mac, ifr.ifr_hwaddr.sa_data, sizeof(v.mac));
+	forget_gone_ifs(map_fd);
+	if (bpf_map_update_elem(map_fd, &key, &v, BPF_ANY)) {
+		err = -errno;
+		pr_err("%s: cannot describe it to the datapath (mg_ifs): %s%s",
+		       ifname, strerror(-err),
+		       err == -E2BIG ? " (map full)" : "");
+		return err;
+	}
+	return 0;
+}
+
 int mg_dp_attach(struct mg_dp *dp, const char *ifname, enum mg_xdp_mode mode)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, lopts);
@@ -371,6 +435,10 @@ int mg_dp_attach(struct mg_dp *dp, const char *ifname, enum mg_xdp_mode mode)
 	}
 	if (!dp->pin_dir[0])
 		return -EINVAL;
+	/* Before the program runs there: it routes nothing it cannot place. */
+	err = mg_dp_describe_if(dp, ifname, ifindex);
+	if (err)
+		return err;
 	err = link_path(path, sizeof(path), dp->pin_dir, ifname);
 	if (err)
 		return err;

@@ -3,6 +3,7 @@
 #define MG_LOADER_H
 
 #include <stdbool.h>
+#include <net/if.h>
 #include <linux/types.h>
 #include "config.h"
 #include "maplimits.h"
@@ -23,6 +24,9 @@ struct mg_dp_settings {
 	bool frag_stack;	/* IPv4 without DF too big: to the kernel */
 	bool udp6_csum;		/* UDP checksum on VXLAN over IPv6 */
 	struct mg_map_limits limits;	/* all zero: the sizes in maps.h */
+	/* Not globals: what mg_dp_attach() tells mg_ifs of an interface. */
+	char cluster_if[IF_NAMESIZE];	/* "": any attached one may be */
+	char underlay_if[IF_NAMESIZE];
 };
 
 /* The loaded datapath: the skeleton plus where its maps are pinned. */
@@ -30,6 +34,8 @@ struct mg_dp {
 	struct xdp_bpf *skel;
 	struct tc_bpf *tc;	/* TC egress (host traffic), on the same maps */
 	char pin_dir[PATH_MAX];	/* empty: maps not pinned (tests) */
+	char cluster_if[IF_NAMESIZE];	/* from the settings */
+	char underlay_if[IF_NAMESIZE];
 };
 
 /*
@@ -62,6 +68,7 @@ void mg_dp_destroy(struct mg_dp *dp);
  * Attach the program to ifname through a BPF link pinned as
  * "<pin_dir>/link_<ifname>".  An existing pinned link is updated in place
  * (bpf_link_update), so the interface never runs without a program.
+ * First its MAC and roles go into mg_ifs (mg_dp_describe_if()).
  */
 int mg_dp_attach(struct mg_dp *dp, const char *ifname, enum mg_xdp_mode mode);
 
@@ -70,6 +77,14 @@ int mg_dp_attach(struct mg_dp *dp, const char *ifname, enum mg_xdp_mode mode);
  * a filter already there from an earlier run is replaced in place.
  */
 int mg_dp_attach_tc(struct mg_dp *dp, int ifindex);
+
+/*
+ * Tell the datapath (mg_ifs) interface ifindex's MAC (read from the
+ * kernel) and roles: the cluster side, the underlay, or both on a
+ * one-arm gateway (and with no interfaces in the settings).  Returns 0
+ * or -errno.
+ */
+int mg_dp_describe_if(struct mg_dp *dp, const char *ifname, int ifindex);
 
 /* Remove the pinned links, then the pinned maps and the directory. */
 int mg_dp_teardown(const char *pin_dir);

@@ -7,13 +7,15 @@
  *
  *   MG_ACT_PASS / MG_ACT_DROP   the stack's / a drop verdict
  *   MG_ACT_TX(ctx)              turn the packet around to its sender:
- *                               XDP_TX; on TC egress, back into our own
- *                               stack (the sender is this host)
+ *                               a redirect out of where it came in; on
+ *                               TC egress, back into our own stack (the
+ *                               sender is this host)
  *   MG_CTX_TC                   1 in the TC build (for what only one hook does)
  *   mg_ctx_len()                the whole packet's length
  *   mg_ctx_ifindex()            the device the packet is on
  *   mg_ctx_is_gso()             a TCP/UDP GSO packet, segmented after us
  *   mg_ctx_push() / _pop()      outer headers in front / away
+ *   mg_ctx_trim()               cut to a length
  *   mg_ctx_trim_grow()          cut to a length, then grow the head
  *   mg_ctx_xmit(), _redirect()  out of a device (fib.h: XDP's go through
  *                               the mg_tx devmap)
@@ -87,10 +89,15 @@ static __always_inline int mg_ctx_pop(mg_ctx_t *ctx, __u32 olen)
 	       -1 : 0;
 }
 
+static __always_inline int mg_ctx_trim(mg_ctx_t *ctx, __u32 len)
+{
+	return bpf_skb_change_tail(ctx, len, 0) ? -1 : 0;
+}
+
 static __always_inline int mg_ctx_trim_grow(mg_ctx_t *ctx, __u32 len,
 					    __u32 hlen)
 {
-	if (bpf_skb_change_tail(ctx, len, 0))
+	if (mg_ctx_trim(ctx, len))
 		return -1;
 	return bpf_skb_change_head(ctx, hlen, 0) ? -1 : 0;
 }
@@ -103,11 +110,23 @@ typedef struct xdp_md mg_ctx_t;
 
 #define MG_ACT_PASS		XDP_PASS
 #define MG_ACT_DROP		XDP_DROP
-#define MG_ACT_TX(ctx)		XDP_TX
+/*
+ * Redirected out of where it came in (fib.h), not XDP_TX: a veth peer
+ * without an XDP program is only woken by a redirect's flush, and an
+ * error sent with XDP_TX would wait in its ring for the next frame.
+ */
+#define MG_ACT_TX(ctx)		mg_ctx_redirect(ctx, (ctx)->ingress_ifindex)
 
 static __always_inline __u32 mg_ctx_len(const mg_ctx_t *ctx)
 {
-	return ctx->data_end - ctx->data;
+	__u32 len = ctx->data_end - ctx->data;
+
+	/*
+	 * A scalar from here: clang would fold it into arithmetic on
+	 * data_end, which the verifier refuses.
+	 */
+	barrier_var(len);
+	return len;
 }
 
 static __always_inline __u32 mg_ctx_ifindex(const mg_ctx_t *ctx)
@@ -130,10 +149,16 @@ static __always_inline int mg_ctx_pop(mg_ctx_t *ctx, __u32 olen)
 	return bpf_xdp_adjust_head(ctx, olen) ? -1 : 0;
 }
 
+static __always_inline int mg_ctx_trim(mg_ctx_t *ctx, __u32 len)
+{
+	return bpf_xdp_adjust_tail(ctx, (int)len - (int)mg_ctx_len(ctx)) ?
+	       -1 : 0;
+}
+
 static __always_inline int mg_ctx_trim_grow(mg_ctx_t *ctx, __u32 len,
 					    __u32 hlen)
 {
-	if (bpf_xdp_adjust_tail(ctx, (int)len - (int)mg_ctx_len(ctx)))
+	if (mg_ctx_trim(ctx, len))
 		return -1;
 	return bpf_xdp_adjust_head(ctx, -(int)hlen) ? -1 : 0;
 }

@@ -86,11 +86,19 @@ static __always_inline int mg_udp6_csum(mg_ctx_t *ctx, struct ipv6hdr *ip,
 
 	udp->check = 0;
 	/*
-	 * The host's own packets (TC) often leave their inner checksum to
-	 * the device, after us: no outer one can be summed over them yet.
-	 * Zero, as RFC 6935 allows a tunnel.
+	 * A GSO packet of the host's own (TC) is cut into segments after us,
+	 * and the kernel sums no outer checksum for them (adjust_room marks
+	 * them UDP tunnel without checksum): zero, as RFC 6935 allows a
+	 * tunnel.  Any other is summed, the inner checksum a device is yet
+	 * to fill in included: what it will sum to is known (isum, derived).
 	 */
-	if (!cfg_udp6_csum || MG_CTX_TC)
+	if (!cfg_udp6_csum || mg_ctx_is_gso(ctx))
+		return 0;
+	/*
+	 * Summed byte by byte only where no inner checksum is left to a
+	 * device: not on TC, whose packets may still carry a partial one.
+	 */
+	if (isum < 0 && MG_CTX_TC)
 		return 0;
 	sum64 = ipv6_pseudo_sum((__u32 *)&ip->saddr, (__u32 *)&ip->daddr,
 				bpf_ntohs(udp->len), IPPROTO_UDP);
@@ -107,6 +115,30 @@ static __always_inline int mg_udp6_csum(mg_ctx_t *ctx, struct ipv6hdr *ip,
 		return -MG_DROP_HEADROOM;
 	udp->check = (__u16)~sum ?: 0xffff;
 	return 0;
+}
+
+/*
+ * A VXLAN datagram over IPv6: is its UDP checksum right (or zero, which
+ * the kernel's vxlan device takes only with udp6zerocsumrx and we take
+ * always: a peer may be configured udp6_checksum = no)?  Summed over the
+ * whole datagram, from udp to the frame's end (the caller trimmed the
+ * frame to the datagram), as the kernel does when the device has not.
+ */
+static __always_inline int mg_udp6_csum_ok(mg_ctx_t *ctx,
+					   const struct ipv6hdr *ip,
+					   const struct udphdr *udp)
+{
+	__u64 ps;
+	int sum;
+
+	if (!udp->check)
+		return 1;
+	ps = ipv6_pseudo_sum((const __u32 *)&ip->saddr,
+			     (const __u32 *)&ip->daddr, bpf_ntohs(udp->len),
+			     IPPROTO_UDP);
+	sum = mg_csum_pkt(ctx, (void *)udp - (void *)(long)ctx->data,
+			  (__u16)~csum_fold64(ps));
+	return sum == 0xffff;
 }
 
 /* The outer Ethernet header, towards the underlay next hop. */

@@ -111,6 +111,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mg_tx SEC(".maps");
 
+/* Interfaces XDP runs on: ifindex -> MAC and roles.  Agent writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MG_MAX_TX_IFACES);
+	__type(key, __u32);
+	__type(value, struct mg_if_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_ifs SEC(".maps");
+
 /* Global services: VIP:port/proto -> service id.  Agent writes. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -64,6 +64,13 @@ static __always_inline int ipv4_is_fragment(const struct iphdr *ip)
 	return ip->frag_off & bpf_htons(IP_MF | IP_OFFSET);
 }
 
+/* Multicast (224/4) or the limited broadcast: never routed to a peer. */
+static __always_inline int ipv4_is_group(__u32 daddr)
+{
+	return (daddr & bpf_htonl(0xf0000000)) == bpf_htonl(0xe0000000) ||
+	       daddr == 0xffffffff;
+}
+
 static __always_inline int ipv4_is_later_fragment(const struct iphdr *ip)
 {
 	return ip->frag_off & bpf_htons(IP_OFFSET);

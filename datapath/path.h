@@ -4,13 +4,18 @@
  * the gateway's devices, tc.bpf.c for what the host itself sends):
  *
  *   Ethernet -> neither IPv4 nor IPv6: pass (ARP, VLAN, ...)
+ *   (XDP) broadcast, multicast -> pass; another host's MAC -> pass
+ *     (other_host): the kernel routes neither (mg_ifs)
+ *   IPv4/IPv6 VXLAN on an interface that is not an underlay one -> drop
  *   IPv4/IPv6 to our tunnel address, UDP, VXLAN port -> ingress (tunnel.h)
  *   IPv6 neighbour discovery, multicast            -> pass
  *   IPv4/IPv6 whose destination is a remote endpoint -> egress (tunnel.h),
  *     or an ICMP error when it does not fit the tunnel (icmp.h)
  *   IPv4/IPv6 to a service VIP:port, or a local backend's reply -> lb.h
  *     (IPv6 services: XDP only)
- *   anything else                                   -> pass
+ *   anything else                                   -> pass (TC: the
+ *     host device has nothing else routed to it: a unicast packet no
+ *     map knows is for a prefix the maps had no room for, no_room)
  */
 #ifndef MG_DP_PATH_H
 #define MG_DP_PATH_H
@@ -31,7 +36,7 @@ static __always_inline int mg_reparse_eth(mg_ctx_t *ctx, struct cursor *c,
 }
 
 static __always_inline int mg_from_ipv4(mg_ctx_t *ctx, struct cursor *c,
-					struct ethhdr *eth)
+					struct ethhdr *eth, __u8 roles)
 {
 	struct mg_ep_val *dst, backend;
 	struct mg_inner in;
@@ -50,8 +55,20 @@ static __always_inline int mg_from_ipv4(mg_ctx_t *ctx, struct cursor *c,
 		if ((void *)(udp + 1) > c->end)
 			return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
 		if (udp->dest == cfg_vxlan_port) {
+			if (!(roles & MG_IF_UNDERLAY))
+				return mg_exit(ctx, MG_DROP_TUNNEL_IF,
+					       MG_ACT_DROP);
 			if (ipv4_is_fragment(ip))
 				return mg_exit(ctx, MG_DROP_FRAG, MG_ACT_DROP);
+			rc = mg_outer_trim(ctx, ETH_HLEN +
+					   bpf_ntohs(ip->tot_len));
+			if (rc < 0)
+				return mg_exit(ctx, MG_DROP_HEADROOM,
+					       MG_ACT_DROP);
+			if (rc && (mg_reparse_eth(ctx, c, &eth) ||
+				   parse_ipv4(c, &ip) < 0))
+				return mg_exit(ctx, MG_DROP_MALFORMED,
+					       MG_ACT_DROP);
 			return mg_ingress4(ctx, c, ip);
 		}
 		return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
@@ -60,6 +77,9 @@ static __always_inline int mg_from_ipv4(mg_ctx_t *ctx, struct cursor *c,
 	dst = mg_ep4_lookup(ip->daddr);
 	if (!dst || (dst->flags & MG_EP_F_LOCAL)) {
 		rc = mg_lb4(ctx, c, eth, ip, proto, &backend);
+		if (rc == MG_LB_MISS && MG_CTX_TC && !dst &&
+		    !ipv4_is_group(ip->daddr))
+			return mg_exit_no_room(ctx);
 		if (rc == MG_LB_MISS)
 			return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
 		if (rc != MG_LB_EGRESS && rc != MG_LB_FORWARD)
@@ -95,7 +115,7 @@ static __always_inline int mg_is_nd(struct cursor *c, int proto,
 }
 
 static __always_inline int mg_from_ipv6(mg_ctx_t *ctx, struct cursor *c,
-					struct ethhdr *eth)
+					struct ethhdr *eth, __u8 roles)
 {
 	struct mg_ep_val *dst, backend;
 	struct ip6_info info;
@@ -120,10 +140,19 @@ static __always_inline int mg_from_ipv6(mg_ctx_t *ctx, struct cursor *c,
 			return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
 		if (udp->dest != cfg_vxlan_port)
 			return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
+		if (!(roles & MG_IF_UNDERLAY))
+			return mg_exit(ctx, MG_DROP_TUNNEL_IF, MG_ACT_DROP);
 		if (info.frag)
 			return mg_exit(ctx, MG_DROP_FRAG, MG_ACT_DROP);
 		if (info.n_ext)
 			return mg_exit(ctx, MG_DROP_IP_OPTS, MG_ACT_DROP);
+		rc = mg_outer_trim(ctx, ETH_HLEN + sizeof(*ip) +
+				   bpf_ntohs(ip->payload_len));
+		if (rc < 0)
+			return mg_exit(ctx, MG_DROP_HEADROOM, MG_ACT_DROP);
+		if (rc && (mg_reparse_eth(ctx, c, &eth) ||
+			   parse_ipv6(c, &ip, &info) < 0))
+			return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
 		return mg_ingress6(ctx, c, ip);
 	}
 
@@ -133,6 +162,8 @@ static __always_inline int mg_from_ipv6(mg_ctx_t *ctx, struct cursor *c,
 	dst = mg_ep6_lookup(&ip->daddr);
 	if (!dst || (dst->flags & MG_EP_F_LOCAL)) {
 		rc = mg_lb6(ctx, c, eth, ip, &info, &backend);
+		if (rc == MG_LB_MISS && MG_CTX_TC && !dst)
+			return mg_exit_no_room(ctx);
 		if (rc == MG_LB_MISS)
 			return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
 		if (rc != MG_LB_EGRESS && rc != MG_LB_FORWARD)
@@ -154,6 +185,30 @@ static __always_inline int mg_from_ipv6(mg_ctx_t *ctx, struct cursor *c,
 	return mg_egress(ctx, eth, &in, dst);
 }
 
+/*
+ * XDP: the roles (MG_IF_*) of the interface a unicast frame came in on,
+ * when the frame is for its MAC (mg_ifs); 0 when it is another host's,
+ * which the kernel would not route either (PACKET_OTHERHOST), or the
+ * interface is not described.
+ */
+static __always_inline __u8 mg_if_roles(mg_ctx_t *ctx,
+					const struct ethhdr *eth)
+{
+	__u32 ifindex = mg_ctx_ifindex(ctx);
+	const struct mg_if_val *v;
+	const __u16 *a, *b;
+
+	v = bpf_map_lookup_elem(&mg_ifs, &ifindex);
+	if (!v)
+		return 0;
+	a = (const __u16 *)eth->h_dest;
+	b = (const __u16 *)v->mac;
+	if ((b[0] | b[1] | b[2]) &&
+	    ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2])))
+		return 0;
+	return v->roles;
+}
+
 /* The frame from its first byte. */
 static __always_inline int mg_path(mg_ctx_t *ctx)
 {
@@ -162,16 +217,25 @@ static __always_inline int mg_path(mg_ctx_t *ctx)
 		.end = (void *)(long)ctx->data_end,
 	};
 	struct ethhdr *eth;
+	__u8 roles = MG_IF_CLUSTER;	/* TC: the host's own packets */
 	int proto;
 
 	proto = parse_eth(&c, &eth);
 	if (proto < 0)
 		return mg_exit(ctx, -proto, MG_ACT_DROP);
+	if (proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_IPV6))
+		return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
+	if (!MG_CTX_TC) {
+		/* Broadcast and multicast are the kernel's, never routed. */
+		if (eth->h_dest[0] & 1)
+			return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
+		roles = mg_if_roles(ctx, eth);
+		if (!roles)
+			return mg_exit(ctx, MG_PASS_OTHER_HOST, MG_ACT_PASS);
+	}
 	if (proto == bpf_htons(ETH_P_IP))
-		return mg_from_ipv4(ctx, &c, eth);
-	if (proto == bpf_htons(ETH_P_IPV6))
-		return mg_from_ipv6(ctx, &c, eth);
-	return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
+		return mg_from_ipv4(ctx, &c, eth, roles);
+	return mg_from_ipv6(ctx, &c, eth, roles);
 }
 
 #endif

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* The one exit path: a result becomes a counter and a verdict. */
+/*
+ * The one exit path: a result becomes a counter and a verdict (TC: unless
+ * XDP counted the packet already).
+ */
 #ifndef MG_DP_STATS_H
 #define MG_DP_STATS_H
 
@@ -10,13 +13,58 @@ static __always_inline int mg_exit(mg_ctx_t *ctx, enum mg_reason reason,
 				   int action)
 {
 	__u32 key = reason;
-	struct mg_stat *st = bpf_map_lookup_elem(&mg_stats, &key);
+	struct mg_stat *st;
 
+#if MG_CTX_TC
+	/*
+	 * Every packet is counted once per gateway.  One the kernel took in
+	 * on an interface XDP runs on (mg_ifs) was counted there, as every
+	 * frame XDP sees is (pass, say, when XDP left it to the kernel,
+	 * which routed it here): what TC does with it is not counted again.
+	 */
+	key = ctx->ingress_ifindex;
+	if (key && bpf_map_lookup_elem(&mg_ifs, &key))
+		return action;
+	key = reason;
+#endif
+	st = bpf_map_lookup_elem(&mg_stats, &key);
 	if (st) {
 		st->packets++;
 		st->bytes += mg_ctx_len(ctx);
 	}
 	return action;
+}
+
+/*
+ * TC: a unicast packet routed into the host device that no map knows.
+ * Nothing but the mesh's prefixes and VIPs is routed there, so its
+ * prefix is one the agent found no room for in the maps (they are full):
+ * dropped under no_room, never passed on silently.  One XDP counted as
+ * pass when it came in (a pod's, whose destination XDP did not know
+ * either) has that count moved here, so it stays counted once, under
+ * what became of it (per-CPU counters: the sum over CPUs is right
+ * whichever CPU each end runs on).  Not called on XDP.
+ */
+static __always_inline int mg_exit_no_room(mg_ctx_t *ctx)
+{
+	__u32 key = ctx->ingress_ifindex;
+	struct mg_stat *st;
+
+	if (!MG_CTX_TC || !key || !bpf_map_lookup_elem(&mg_ifs, &key))
+		return mg_exit(ctx, MG_DROP_NO_ROOM, MG_ACT_DROP);
+	key = MG_PASS;
+	st = bpf_map_lookup_elem(&mg_stats, &key);
+	if (st) {
+		st->packets--;
+		st->bytes -= mg_ctx_len(ctx);
+	}
+	key = MG_DROP_NO_ROOM;
+	st = bpf_map_lookup_elem(&mg_stats, &key);
+	if (st) {
+		st->packets++;
+		st->bytes += mg_ctx_len(ctx);
+	}
+	return MG_ACT_DROP;
 }
 
 #endif

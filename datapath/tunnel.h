@@ -339,6 +339,7 @@ static __always_inline int mg_inner_lco(mg_ctx_t *ctx,
 		sum += *(__u16 *)&w[8];
 		ps = (__u64)ip->saddr + ip->daddr +
 		     bpf_htonl((__u32)in->proto) + bpf_htonl(l4len);
+		/* (64-bit from its first term on: no carry is lost) */
 	} else {
 		struct ipv6hdr *ip = data + ETH_HLEN;
 
@@ -354,7 +355,13 @@ static __always_inline int mg_inner_lco(mg_ctx_t *ctx,
 		for (i = 0; i < 5; i++)
 			sum += w[i];
 		sum += *(__u16 *)&w[5];
-		ps = bpf_htonl((__u32)in->proto) + bpf_htonl(l4len);
+		/*
+		 * In 64 bits: their 32-bit sum overflows whenever the low
+		 * byte of l4len plus proto reaches 256 (byte swapped, both
+		 * sit in the top byte), and the lost carry made the outer
+		 * checksum 0x0100 off for a third of all lengths.
+		 */
+		ps = (__u64)bpf_htonl((__u32)in->proto) + bpf_htonl(l4len);
 	}
 	switch (in->proto) {
 	case IPPROTO_TCP:
@@ -503,8 +510,8 @@ static __always_inline int mg_egress(mg_ctx_t *ctx, struct ethhdr *eth,
 		eth->h_source[4] = MG_MESH_MAC_F_PIN;
 
 	rc = mg_encap(ctx, gw, &nh, hash, tos, len,
-		      gw->family == MG_AF_INET6 && cfg_udp6_csum &&
-		      !MG_CTX_TC ? mg_inner_lco(ctx, in) : -1);
+		      gw->family == MG_AF_INET6 && cfg_udp6_csum ?
+		      mg_inner_lco(ctx, in) : -1);
 	if (rc < 0)
 		return mg_exit(ctx, -rc, MG_ACT_DROP);
 	return mg_exit(ctx, why, mg_ctx_xmit(ctx, nh.ifindex));
@@ -682,6 +689,21 @@ static __always_inline int mg_ingress(mg_ctx_t *ctx, struct cursor *c,
 	return mg_deliver(ctx, &in, olen);
 }
 
+/*
+ * A tunnel packet's frame ends where its outer IP length says (end bytes
+ * from the frame's start): bytes past it are no part of the datagram and
+ * must not become part of the inner packet, which is parsed to the
+ * frame's end.  They are cut off, as the kernel trims a packet to its IP
+ * length.  0: nothing to cut; 1: cut, every packet pointer is stale;
+ * -1: could not be cut.
+ */
+static __always_inline int mg_outer_trim(mg_ctx_t *ctx, __u32 end)
+{
+	if (mg_ctx_len(ctx) <= end)
+		return 0;
+	return mg_ctx_trim(ctx, end) ? -1 : 1;
+}
+
 /* UDP (its length must fill the outer payload) and the VXLAN header. */
 static __always_inline int mg_vxlan_parse(struct cursor *c, void *l4_end,
 					  struct vxlanhdr **vxh)
@@ -729,8 +751,9 @@ static __always_inline int mg_ingress4(mg_ctx_t *ctx, struct cursor *c,
 }
 
 /*
- * Path 2 over IPv6, the same; the UDP checksum is not verified (the inner
- * packet's own checksums cover it end to end, and a zero one is taken).
+ * Path 2 over IPv6, the same, and a non-zero UDP checksum must be right,
+ * as the kernel's vxlan device has it (a zero one is taken).  Checked
+ * once the sender is known to be a peer: a stranger's packet costs no sum.
  */
 static __always_inline int mg_ingress6(mg_ctx_t *ctx, struct cursor *c,
 				       struct ipv6hdr *outer)
@@ -748,6 +771,8 @@ static __always_inline int mg_ingress6(mg_ctx_t *ctx, struct cursor *c,
 	peer = bpf_map_lookup_elem(&mg_peer6, &saddr);
 	if (!peer)
 		return mg_exit(ctx, MG_DROP_PEER_UNKNOWN, MG_ACT_DROP);
+	if (!mg_udp6_csum_ok(ctx, outer, (void *)(outer + 1)))
+		return mg_exit(ctx, MG_DROP_OUTER_CSUM, MG_ACT_DROP);
 	return mg_ingress(ctx, c, vx, peer, MG_ENCAP6_LEN);
 }
 

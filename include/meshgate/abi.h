@@ -312,6 +312,25 @@ struct mg_pin_val {
 MG_ASSERT_SIZE(struct mg_pin_key, 40);
 MG_ASSERT_SIZE(struct mg_pin_val, 20);
 
+/*
+ * mg_ifs: hash, ifindex -> the interface XDP runs on, as the agent
+ * describes it when it attaches.  Only unicast frames to its MAC are
+ * routed (paths 1, 2 and 4), as the kernel routes only PACKET_HOST; a
+ * frame for another MAC, or on an interface without an entry, passes
+ * to the kernel untouched (other_host).  Tunnel packets are taken only
+ * on an underlay interface (a one-arm gateway's single NIC is both).
+ */
+#define MG_IF_CLUSTER	0x01	/* the cluster side (the pods') */
+#define MG_IF_UNDERLAY	0x02	/* the underlay: tunnel ingress */
+
+struct mg_if_val {
+	__u8  mac[6];		/* its own; all zero: it has none (lo) */
+	__u8  roles;		/* MG_IF_* */
+	__u8  pad;
+};
+
+MG_ASSERT_SIZE(struct mg_if_val, 8);
+
 /* The inner Ethernet addresses meshgate puts in VXLAN frames: 02:6d:67:00:00:<cluster id>. */
 #define MG_MESH_MAC_INIT(cid) { 0x02, 0x6d, 0x67, 0x00, 0x00, (cid) }
 /* Byte 4 of the source: the frame is a DNATed service flow's (mg_pin). */

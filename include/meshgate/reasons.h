@@ -43,7 +43,11 @@
 	X(DROP_VIP_FRAG,  "vip_fragment",	"fragmented packet to a service VIP") \
 	X(DROP_CT,	  "ct_update",		"a service flow could not be tracked (map update failed)") \
 	X(DROP_NO_SNAT,	  "no_snat",		"no source address or free port to NAT a flow to a local backend") \
-	X(DROP_CT_NO_SYN, "ct_no_syn",		"TCP packet without SYN to a local backend's service, of no live flow: it opens none")
+	X(DROP_CT_NO_SYN, "ct_no_syn",		"TCP packet without SYN to a local backend's service, of no live flow: it opens none") \
+	X(DROP_OUTER_CSUM, "outer_csum",	"tunnel packet over IPv6 whose (non-zero) UDP checksum is wrong") \
+	X(PASS_OTHER_HOST, "other_host",	"IP frame for another MAC than the interface's (or on one mg_ifs does not describe): passed to the kernel untouched, which routes none") \
+	X(DROP_TUNNEL_IF, "tunnel_wrong_if",	"tunnel packet on an interface that is not an underlay one") \
+	X(DROP_NO_ROOM,	  "no_room",		"routed into the host device for the mesh, but in no endpoint or service map: no room was left for its prefix (map full: see the agent's log)")
 
 enum mg_reason {
 #define MG_REASON_ENUM(e, name, desc) MG_##e,

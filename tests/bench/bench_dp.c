@@ -136,6 +136,11 @@ static int fill_maps(struct mg_dp *dp, bool nh_entry)
 
 	/* Our own prefix in mg_local4 too, as the agent writes it. */
 	err = put(ep, &k, &v) ?: put(local4, &k, &v);
+	/* test_run's ingress, lo: a one-arm interface without a MAC. */
+	if (!err)
+		err = put(mg_dp_map_fd(dp, "mg_ifs"), &(__u32){ 1 },
+			  &(struct mg_if_val){ .roles = MG_IF_CLUSTER |
+							MG_IF_UNDERLAY });
 	for (__u32 i = 0; i < N_PREFIXES && !err; i++) {
 		k = (struct mg_ep4_key){ 24, PREFIX(i) };
 		v = (struct mg_ep_val){ .cluster_id = 2 + i % N_CLUSTERS };
@@ -284,6 +289,8 @@ static int run_once(struct bcase *c, __u32 *ns)
 			pkt_put8(c->pkt, ip + 8 + k, a[k]);
 		pkt_put16(c->pkt, ip + 8 + 14, 1 + i / n % 254);
 		i++;
+		/* The outer UDP checksum covers it: gateways check it. */
+		pkt_fix_csums(c->pkt);
 	}
 	if (c->new_flow) {
 		size_t tcp = pkt_off(c->pkt, PKT_TCP, 0);

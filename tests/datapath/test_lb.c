@@ -762,7 +762,7 @@ static const struct row rows[] = {
 	{ "icmp_error_reverse_nat", NULL, in_icmp_r1, want_icmp_vip, 0, REDIR,
 	  MG_DECAP, NULL },
 	{ "too_big_icmp_quotes_the_vip", NULL, in_too_big, want_too_big, 0,
-	  TX, MG_ICMP_FRAG_NEEDED, NULL },
+	  REDIR, MG_ICMP_FRAG_NEEDED, NULL },
 	{ "affinity_local_dnat_snat", ring_l1, in_syn_local, want_local, 0,
 	  REDIR, MG_LB_LOCAL, NULL },
 	{ "local_reply_reverse_nat", NULL, in_reply_local, want_reply_local, 1,
@@ -980,7 +980,7 @@ static uint32_t reply_goes_to(void)
 	int v;
 
 	pkt_init(&in);
-	frame(&in, gw_mac, l1_mac, L1, CLIENT2, IPPROTO_TCP, 8080, 40100, 64);
+	frame(&in, mgt_cluster_mac, l1_mac, L1, CLIENT2, IPPROTO_TCP, 8080, 40100, 64);
 	pkt_finish(&in);
 	v = mgt_dp_run(&env.dp, &in, &out, env.topo.cluster_if, MG_ENCAP);
 	assert_int_not_equal(v, XDP_DROP);

@@ -680,7 +680,7 @@ static const struct row rows[] = {
 	{ "icmp6_error_reverse_nat", NULL, in_icmp_r1, want_icmp_vip, 0,
 	  REDIR, MG_DECAP, NULL },
 	{ "too_big_icmp6_quotes_the_vip", NULL, in_too_big, want_too_big, 0,
-	  TX, MG_ICMP6_TOO_BIG, NULL },
+	  REDIR, MG_ICMP6_TOO_BIG, NULL },
 	{ "backend_gone_flow_moves", r1_gone, in_ack, want_ack_r2, 0, TX,
 	  MG_ENCAP, NULL },
 	{ "affinity_local_dnat_snat", ring_l1, in_syn_local, want_local, 0,

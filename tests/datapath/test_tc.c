@@ -42,6 +42,7 @@
 #define R1		IP4(10, 2, 0, 20)
 #define L1		IP4(10, 1, 0, 5)	/* neighbour known */
 #define NOWHERE		IP4(10, 9, 0, 1)
+#define POD4		IP4(10, 4, 0, 11)	/* cluster 4: an IPv6 gateway */
 #define VXLAN_PORT	4789
 #define HOST_DEV	"mgt0"
 
@@ -52,6 +53,9 @@ static const uint8_t R1_6[16] = { 0xfd, 0, 0, 2, [15] = 0x20 };
 static const uint8_t L1_6[16] = { 0xfd, 0, 0, 1, [15] = 5 };	/* neighbour known */
 static const uint8_t nh_smac[6] = { 0x02, 0x00, 0x00, 0x00, 0x5e, 0x01 };
 static const uint8_t nh_dmac2[6] = { 0x02, 0x00, 0x00, 0x00, 0x5e, 0x02 };
+static const uint8_t TUN6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0x0f, [15] = 1 };
+static const uint8_t PEER4_6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0x0f, [15] = 4 };
+static const uint8_t POD6_4[16] = { 0xfd, 0, 0, 4, [15] = 0x11 };
 static const uint8_t host_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x77 };
 
 enum { BE_R1, BE_L1, BE_R1_6, BE_L1_6 };
@@ -131,6 +135,17 @@ static void maps_setup(void)
 	memcpy(nv.smac, nh_smac, 6);
 	memcpy(nv.dmac, nh_dmac2, 6);
 	mgt_dp_put(&env.dp, "mg_nh4_v2", &(uint32_t){ PEER2 }, &nv);
+
+	/* Cluster 4 over the IPv6 underlay. */
+	k2.addr = IP4(10, 4, 0, 0);
+	v2.cluster_id = cid = 4;
+	mgt_dp_put(&env.dp, "mg_ep4", &k2, &v2);
+	memcpy(k62.addr, POD6_4, 8);
+	mgt_dp_put(&env.dp, "mg_ep6", &k62, &v2);
+	cv.gw[0].family = MG_AF_INET6;
+	memcpy(cv.gw[0].addr, PEER4_6, 16);
+	mgt_dp_put(&env.dp, "mg_clus", &cid, &cv);
+	mgt_dp_put(&env.dp, "mg_nh6", (const struct mg_in6 *)PEER4_6, &nv);
 	service(80, 0, BE_R1, R1, 2, MG_LB_BE_F_LIVE);
 	service(81, 1, BE_L1, L1, 1, MG_LB_BE_F_LIVE | MG_LB_BE_F_LOCAL);
 	service6(80, 2, BE_R1_6, R1_6, 2, MG_LB_BE_F_LIVE);
@@ -145,9 +160,11 @@ static int setup(void **state)
 		.vxlan_port = VXLAN_PORT,
 		.cluster_id = OWN_CID,
 		.nh_table = true,
+		.udp6_csum = true,
 	};
 
 	memcpy(s.cluster6, HOST6, 16);
+	memcpy(s.tunnel6, TUN6, 16);
 	if (mgt_netns_topo(&env.topo))
 		return -1;
 	/* The host device as the agent makes it where there is no dummy. */
@@ -187,15 +204,25 @@ static void host4(struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
 	pkt_finish(p);
 }
 
-static void host6(struct pkt *p, const uint8_t *src, const uint8_t *dst,
-		  uint16_t sport, uint16_t dport)
+static void host6n(struct pkt *p, const uint8_t *src, const uint8_t *dst,
+		   uint8_t proto, uint16_t sport, uint16_t dport,
+		   size_t payload)
 {
 	pkt_init(p);
 	pkt_eth(p, host_mac, host_mac, ETH_P_IPV6);
-	pkt_ip6(p, src, dst, IPPROTO_TCP, 64);
-	pkt_tcp(p, sport, dport, memcmp(dst, VIP6, 16) ? 0x18 : 0x02);
-	pkt_data(p, 40, 6);
+	pkt_ip6(p, src, dst, proto, 64);
+	if (proto == IPPROTO_TCP)
+		pkt_tcp(p, sport, dport, memcmp(dst, VIP6, 16) ? 0x18 : 0x02);
+	else
+		pkt_udp(p, sport, dport, true);
+	pkt_data(p, payload, 6);
 	pkt_finish(p);
+}
+
+static void host6(struct pkt *p, const uint8_t *src, const uint8_t *dst,
+		  uint16_t sport, uint16_t dport)
+{
+	host6n(p, src, dst, IPPROTO_TCP, sport, dport, 40);
 }
 
 /* --- same as XDP ---------------------------------------------------------- */
@@ -209,6 +236,7 @@ struct same_row {
 
 static void in_tcp(struct pkt *p) { host4(p, HOST, POD2, IPPROTO_TCP, 40001, 22, 64); }
 static void in_udp(struct pkt *p) { host4(p, HOST, POD2, IPPROTO_UDP, 40002, 53, 64); }
+static void in_over6(struct pkt *p) { host4(p, HOST, POD4, IPPROTO_TCP, 40003, 22, 33); }
 static void in_v6(struct pkt *p) { host6(p, HOST6, POD6_2, 40100, 22); }
 static void in_vip6_remote(struct pkt *p) { host6(p, HOST6, VIP6, 40101, 80); }
 static void in_vip6_local(struct pkt *p) { host6(p, HOST6, VIP6, 40102, 81); }
@@ -228,6 +256,8 @@ static const struct same_row same_rows[] = {
 	  MG_ENCAP, XDP_REDIRECT },
 	{ "host ipv6 to a remote pod: encapsulated as XDP does", in_v6,
 	  MG_ENCAP, XDP_REDIRECT },
+	{ "host tcp over an ipv6 underlay: with the outer checksum XDP sums",
+	  in_over6, MG_ENCAP, XDP_REDIRECT },
 	{ "host to a VIP, remote backend: DNAT and encapsulated as XDP does",
 	  in_vip_remote, MG_ENCAP, XDP_REDIRECT },
 	{ "host to a VIP, local backend: DNAT, SNAT, routed as XDP does",
@@ -241,12 +271,16 @@ static const struct same_row same_rows[] = {
 static void run_same(void **state)
 {
 	const struct same_row *r = *state;
-	struct pkt in, xdp_out, tc_out;
+	struct pkt in, xdp_in, xdp_out, tc_out;
+	char why[160];
 	int v;
 
 	r->in(&in);
 	/* XDP first: a service flow is tracked, TC then finds its entry. */
-	v = mgt_dp_run(&env.dp, &in, &xdp_out, env.topo.cluster_if, r->reason);
+	xdp_in = in;
+	memcpy(xdp_in.data, mgt_cluster_mac, 6);	/* to the cluster side */
+	v = mgt_dp_run(&env.dp, &xdp_in, &xdp_out, env.topo.cluster_if,
+		       r->reason);
 	if (v != r->xdp_verdict)
 		fail_msg("XDP verdict %s, want %s", mgt_verdict_name(v),
 			 mgt_verdict_name(r->xdp_verdict));
@@ -257,20 +291,106 @@ static void run_same(void **state)
 	if (tc_out.len == in.len && !memcmp(tc_out.data, in.data, in.len))
 		fail_msg("TC sent the packet on unchanged");
 	mgt_expect_packet(&tc_out, &xdp_out, &in);
+	if (pkt_verify_csums(&tc_out, VXLAN_PORT, false, why, sizeof(why)))
+		fail_msg("checksums: %s", why);
 }
 
 /* --- what differs --------------------------------------------------------- */
 
-/* Not for the mesh (nothing routes it here): left, counted as pass. */
-static void t_pass(void **state)
+/*
+ * In no map: nothing but the mesh is routed here, so the maps had no room
+ * for its prefix (mg_ep4 full).  Dropped and counted, not passed on.  A
+ * multicast packet (the host's IGMP, say) is not the mesh's: left.
+ */
+static void t_no_room(void **state)
 {
 	struct pkt in, out;
 	int v;
 
 	host4(&in, HOST, NOWHERE, IPPROTO_TCP, 40010, 22, 16);
+	v = mgt_dp_run_tc(&env.dp, &in, &out, env.host_if, MG_DROP_NO_ROOM);
+	assert_int_equal(v, TC_ACT_SHOT);
+	host4(&in, HOST, IP4(224, 0, 0, 22), IPPROTO_UDP, 40010, 22, 16);
 	v = mgt_dp_run_tc(&env.dp, &in, &out, env.host_if, MG_PASS);
 	assert_int_equal(v, TC_ACT_OK);
 	mgt_expect_packet(&out, &in, &in);
+}
+
+/*
+ * Counted once per gateway: what the kernel took in on an interface XDP
+ * runs on was counted there, so TC, through which the kernel routes it
+ * on, counts nothing more, whatever it does (here: an encapsulation);
+ * from an interface XDP does not run on (mgc1), TC counts.  A pod's
+ * packet for a prefix the maps had no room for, which XDP passed, ends
+ * counted once, under no_room.
+ */
+static void t_forwarded_counted_once(void **state)
+{
+	struct mg_stat before[MG_REASON_MAX], after[MG_REASON_MAX];
+	struct pkt in, xdp_in, out;
+	int v;
+
+	host4(&in, L1, NOWHERE, IPPROTO_TCP, 40013, 22, 16);
+	xdp_in = in;
+	memcpy(xdp_in.data, mgt_cluster_mac, 6);
+	mgt_dp_stats(&env.dp, before);
+	v = mgt_dp_run(&env.dp, &xdp_in, &out, env.topo.cluster_if, MG_PASS);
+	assert_int_equal(v, XDP_PASS);
+	v = mgt_dp_run_tc_fwd(&env.dp, &in, &out, env.host_if,
+			      env.topo.cluster_if, MGT_COUNTS_ANY);
+	assert_int_equal(v, TC_ACT_SHOT);
+	mgt_dp_stats(&env.dp, after);
+	for (int r = 0; r < MG_REASON_MAX; r++)
+		assert_int_equal(after[r].packets - before[r].packets,
+				 r == MG_DROP_NO_ROOM);
+
+	in_tcp(&in);
+	v = mgt_dp_run_tc_fwd(&env.dp, &in, &out, env.host_if,
+			      env.topo.cluster_if, MGT_COUNTS_NONE);
+	assert_int_equal(v, TC_ACT_REDIRECT);
+	v = mgt_dp_run_tc_fwd(&env.dp, &in, &out, env.host_if,
+			      if_nametoindex("mgc1"), MG_ENCAP);
+	assert_int_equal(v, TC_ACT_REDIRECT);
+}
+
+/*
+ * Every checksum of what TC sends, over every length of the host's TCP and
+ * UDP (IPv4 and IPv6) to a pod behind an IPv6 underlay, checked against a plain sum
+ * (pkt_verify_csums): the outer UDP checksum, derived from the inner one,
+ * up to what fits; past that the ICMP error back into the host.
+ */
+static void t_csum_sweep(void **state)
+{
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
+	struct pkt in, out;
+	char why[160];
+
+	for (size_t k = 0; k < 2 * sizeof(protos); k++) {
+		bool v6 = k >= sizeof(protos);
+		uint8_t proto = protos[k % sizeof(protos)];
+		size_t hdrs = (v6 ? 40 : 20) + (proto == IPPROTO_TCP ? 20 : 8);
+
+		for (size_t l3 = hdrs; l3 <= 1500; l3++) {
+			bool fits = l3 + 70 <= 1500;
+			int v;
+
+			if (v6)
+				host6n(&in, HOST6, POD6_4, proto, 40020, 22,
+				       l3 - hdrs);
+			else
+				host4(&in, HOST, POD4, proto, 40020, 22,
+				      l3 - hdrs);
+			v = mgt_dp_run_tc(&env.dp, &in, &out, env.host_if,
+					  fits ? MG_ENCAP : v6 ?
+					  MG_ICMP6_TOO_BIG :
+					  MG_ICMP_FRAG_NEEDED);
+			assert_int_equal(v, TC_ACT_REDIRECT);
+			if (pkt_verify_csums(&out, VXLAN_PORT, false, why,
+					     sizeof(why)))
+				fail_msg("ipv%d proto %u, l3 length %zu: %s",
+					 v6 ? 6 : 4, proto, l3, why);
+		}
+	}
 }
 
 /* From an address outside the cluster's prefixes: peers would drop it. */
@@ -294,14 +414,16 @@ static void t_foreign_source(void **state)
  */
 static void t_too_big(void **state)
 {
-	struct pkt in, xdp_out, tc_out;
+	struct pkt in, xdp_in, xdp_out, tc_out;
 	size_t ip;
 	int v;
 
 	host4(&in, HOST, POD2, IPPROTO_UDP, 40012, 53, 1500 - 20 - 8);
-	v = mgt_dp_run(&env.dp, &in, &xdp_out, env.topo.cluster_if,
+	xdp_in = in;
+	memcpy(xdp_in.data, mgt_cluster_mac, 6);	/* to the cluster side */
+	v = mgt_dp_run(&env.dp, &xdp_in, &xdp_out, env.topo.cluster_if,
 		       MG_ICMP_FRAG_NEEDED);
-	assert_int_equal(v, XDP_TX);
+	assert_int_equal(v, XDP_REDIRECT);
 	v = mgt_dp_run_tc(&env.dp, &in, &tc_out, env.host_if,
 			  MG_ICMP_FRAG_NEEDED);
 	assert_int_equal(v, TC_ACT_REDIRECT);
@@ -326,9 +448,11 @@ static void t_too_big(void **state)
 int main(void)
 {
 	const struct CMUnitTest extra[] = {
-		cmocka_unit_test(t_pass),
+		cmocka_unit_test(t_no_room),
+		cmocka_unit_test(t_forwarded_counted_once),
 		cmocka_unit_test(t_foreign_source),
 		cmocka_unit_test(t_too_big),
+		cmocka_unit_test(t_csum_sweep),
 	};
 
 	return mgt_run_table("tc egress", same_rows,

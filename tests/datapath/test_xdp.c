@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
 #include <linux/tcp.h>
@@ -87,6 +88,7 @@ struct fixture {
 	size_t n_cases;
 	const struct CMUnitTest *extra;	/* tests that are not one packet */
 	size_t n_extra;
+	bool one_arm;			/* mgc0 is the underlay too */
 };
 
 static struct {
@@ -182,6 +184,13 @@ static int fixture_setup(void **state)
 	if (mgt_dp_load(&env.dp, &s))
 		return -1;
 	maps_setup();
+	if (env.fx->one_arm) {
+		struct mg_if_val v = { .roles = MG_IF_CLUSTER | MG_IF_UNDERLAY };
+		uint32_t idx = env.topo.cluster_if;
+
+		memcpy(v.mac, mgt_cluster_mac, 6);
+		mgt_dp_put(&env.dp, "mg_ifs", &idx, &v);
+	}
 	return 0;
 }
 
@@ -348,7 +357,8 @@ static void vlan_frame(struct pkt *p)
 /* --- the tables ----------------------------------------------------------- */
 
 enum want { SAME, ENCAP, DECAP, DECAP_STACK };
-enum in_if { IF_LO, IF_CLUSTER, IF_UNDERLAY };
+/* mgc1: the cluster veth's other end, an interface mg_ifs does not know. */
+enum in_if { IF_LO, IF_CLUSTER, IF_UNDERLAY, IF_UNKNOWN };
 
 struct pkt_at {
 	bool on;
@@ -364,6 +374,7 @@ struct dp_case {
 	struct pkt_edit edit[3];	/* then set these fields ... */
 	bool raw;		/* ... and leave checksums as they are */
 	struct pkt_at chop;	/* truncate last: lengths keep their values */
+	uint8_t pad;		/* then bytes past every length (a trailer) */
 	enum in_if ingress;
 	int verdict;
 	enum mg_reason reason;
@@ -385,6 +396,8 @@ struct dp_case {
 	{ PKT_TCP, 0, offsetof(struct tcphdr, f), \
 	  sizeof(((struct tcphdr *)0)->f), v }
 #define VXF_FLAGS(v)	{ PKT_VXLAN, 0, 0, 4, v }
+/* The destination MAC a:b (4 and 2 bytes, host order). */
+#define ETH_DST(a, b)	{ PKT_ETH, 0, 0, 4, a }, { PKT_ETH, 0, 4, 2, b }
 #define VXF_VNI(v)	{ PKT_VXLAN, 0, 4, 4, v }
 
 /* Egress to cluster 2 through mg_nh4 (ifindex 1 = where it came in: TX). */
@@ -462,9 +475,11 @@ static const struct dp_case base_cases[] = {
 	/* Path 2: decapsulation. */
 	{ "decap tcp", vx_tcp, .verdict = XDP_REDIRECT, .reason = MG_DECAP,
 	  .want = DECAP },
-	{ "decap onto the interface it came in: tx", vx_tcp,
-	  .ingress = IF_CLUSTER,
-	  .verdict = XDP_TX, .reason = MG_DECAP, .want = DECAP },
+	/* Tunnel ingress belongs to the underlay (a one-arm one: below). */
+	{ "vxlan on the cluster side dropped", vx_tcp, .ingress = IF_CLUSTER,
+	  .verdict = XDP_DROP, .reason = MG_DROP_TUNNEL_IF },
+	{ "vxlan on the underlay side taken", vx_tcp, .ingress = IF_UNDERLAY,
+	  .verdict = XDP_REDIRECT, .reason = MG_DECAP, .want = DECAP },
 	{ "decap vxlan reserved flag bits ignored", vx_tcp,
 	  .edit = { VXF_FLAGS(0x08000000 | 0x00ff00ff) },
 	  .verdict = XDP_REDIRECT, .reason = MG_DECAP, .want = DECAP },
@@ -542,6 +557,12 @@ static const struct dp_case base_cases[] = {
 	{ "vxlan outer later fragment: to the kernel", vx_tcp,
 	  .edit = { IPF(0, frag_off, 0x00b9) },
 	  .verdict = XDP_PASS, .reason = MG_PASS },
+	/* Bytes past the outer datagram are not the inner packet's. */
+	{ "decap bytes past the outer datagram cut off", vx_tcp, .pad = 8,
+	  .verdict = XDP_REDIRECT, .reason = MG_DECAP, .want = DECAP },
+	{ "vxlan inner packet runs past the outer datagram", vx_tcp,
+	  .edit = { IPF(1, tot_len, 20 + 20 + 40 + 8) }, .pad = 8,
+	  .verdict = XDP_DROP, .reason = MG_DROP_MALFORMED },
 	{ "vxlan outer bad checksum", vx_tcp,
 	  .edit = { IPF(0, check, 0xbad0) }, .raw = true,
 	  .verdict = XDP_DROP, .reason = MG_DROP_CSUM },
@@ -600,6 +621,28 @@ static const struct dp_case base_cases[] = {
 	  .edit = { IPF(1, tot_len, 12) },
 	  .verdict = XDP_DROP, .reason = MG_DROP_MALFORMED },
 
+	/*
+	 * Only unicast frames to the interface's own MAC are routed, as the
+	 * kernel routes only those (rows on lo, which has no MAC, take any).
+	 */
+	{ "encap to the cluster side's MAC", eg_tcp, .ingress = IF_CLUSTER,
+	  .verdict = XDP_REDIRECT, .reason = MG_ENCAP, TO_PEER2 },
+	{ "pass another host's MAC to a remote pod", eg_tcp,
+	  .ingress = IF_CLUSTER, .edit = { ETH_DST(0x02000000, 0x0077) },
+	  .verdict = XDP_PASS, .reason = MG_PASS_OTHER_HOST },
+	{ "pass broadcast to a remote pod", eg_tcp, .ingress = IF_CLUSTER,
+	  .edit = { ETH_DST(0xffffffff, 0xffff) },
+	  .verdict = XDP_PASS, .reason = MG_PASS },
+	{ "pass multicast to a remote pod", eg_tcp, .ingress = IF_CLUSTER,
+	  .edit = { ETH_DST(0x01005e00, 0x0001) },
+	  .verdict = XDP_PASS, .reason = MG_PASS },
+	{ "pass vxlan to another host's MAC", vx_tcp, .ingress = IF_UNDERLAY,
+	  .edit = { ETH_DST(0x02000000, 0x0077) },
+	  .verdict = XDP_PASS, .reason = MG_PASS_OTHER_HOST },
+	{ "pass a frame on an interface mg_ifs does not describe", eg_tcp,
+	  .ingress = IF_UNKNOWN,
+	  .verdict = XDP_PASS, .reason = MG_PASS_OTHER_HOST },
+
 	/* Path 4: everything else passes untouched. */
 	{ "pass arp", arp_req, .verdict = XDP_PASS, .reason = MG_PASS },
 	{ "pass ipv6", ip6_udp, .verdict = XDP_PASS, .reason = MG_PASS },
@@ -638,6 +681,15 @@ static const struct dp_case port_cases[] = {
 	  .verdict = XDP_PASS, .reason = MG_PASS },
 };
 
+/* One arm: the cluster side is the underlay too. */
+static const struct dp_case one_arm_cases[] = {
+	{ "decap onto the interface it came in: tx", vx_tcp,
+	  .ingress = IF_CLUSTER,
+	  .verdict = XDP_TX, .reason = MG_DECAP, .want = DECAP },
+	{ "encap on the one arm", eg_tcp, .ingress = IF_CLUSTER,
+	  .verdict = XDP_REDIRECT, .reason = MG_ENCAP, TO_PEER2 },
+};
+
 /* nh_table off: every underlay next hop comes from bpf_fib_lookup(). */
 static const struct dp_case fib_cases[] = {
 	{ "encap next hop from the fib", eg_tcp,
@@ -662,7 +714,15 @@ static const struct dp_case fib_cases[] = {
 static int iface_index(enum in_if i)
 {
 	return i == IF_CLUSTER ? env.topo.cluster_if :
-	       i == IF_UNDERLAY ? env.topo.underlay_if : 0;
+	       i == IF_UNDERLAY ? env.topo.underlay_if :
+	       i == IF_UNKNOWN ? (int)if_nametoindex("mgc1") : 0;
+}
+
+/* The MAC of the interface a row's frame comes in on (lo: as built). */
+static const uint8_t *iface_mac(enum in_if i)
+{
+	return i == IF_CLUSTER ? mgt_cluster_mac :
+	       i == IF_UNDERLAY ? mgt_underlay_mac : NULL;
 }
 
 static void inner_ttl_dec(struct pkt *p, int nth)
@@ -725,6 +785,8 @@ static void build(const struct dp_case *c, struct pkt *p)
 {
 	pkt_init(p);
 	c->in(p);
+	if (iface_mac(c->ingress))
+		memcpy(p->data, iface_mac(c->ingress), 6);
 	if (c->cut.on)
 		pkt_truncate(p, pkt_off(p, c->cut.type, c->cut.nth) +
 				c->cut.delta);
@@ -736,12 +798,14 @@ static void build(const struct dp_case *c, struct pkt *p)
 	if (c->chop.on)
 		pkt_truncate(p, pkt_off(p, c->chop.type, c->chop.nth) +
 				c->chop.delta);
+	for (int i = 0; i < c->pad; i++)
+		p->data[p->len++] = 0xa0 + i;
 }
 
 static void run_case(void **state)
 {
 	const struct dp_case *c = *state;
-	struct pkt in, out, want;
+	struct pkt in, out, want, cut;
 
 	build(c, &in);
 	mgt_dp_check(&env.dp, &in, &out, iface_index(c->ingress), c->reason,
@@ -755,9 +819,14 @@ static void run_case(void **state)
 		break;
 	case DECAP:
 	case DECAP_STACK:
-		want_decap(c, &in, &want);
+		cut = in;
+		cut.len -= c->pad;	/* the trailer is cut off */
+		want_decap(c, &cut, &want);
 		break;
 	}
+	/* A dropped packet has no output to compare. */
+	if (c->verdict == XDP_DROP)
+		return;
 	mgt_expect_packet(&out, &want, &in);
 }
 
@@ -912,21 +981,56 @@ static void test_runt_refused(void **state)
 	assert_int_equal(errno, EINVAL);
 }
 
+/*
+ * The agent describes an interface as it attaches (loader.c): its MAC,
+ * read from the kernel, and its roles; an interface that is gone is
+ * forgotten the next time (a re-created one comes back with a new
+ * ifindex, and the old number could go to another).
+ */
+static void test_describe_if(void **state)
+{
+	const uint8_t mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x33, 0x01 };
+	int fd = mgt_dp_map(&env.dp, "mg_ifs");
+	struct mg_if_val v;
+	uint32_t idx, cl = env.topo.cluster_if;
+
+	assert_int_equal(mgt_sh("ip link add mgx0 address 02:00:00:00:33:01 "
+				"type veth peer name mgx1"), 0);
+	idx = if_nametoindex("mgx0");
+	assert_int_equal(mg_dp_describe_if(&env.dp.dp, "mgx0", idx), 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &idx, &v), 0);
+	assert_memory_equal(v.mac, mac, 6);
+	assert_int_equal(v.roles, MG_IF_CLUSTER | MG_IF_UNDERLAY);
+
+	assert_int_equal(mgt_sh("ip link del mgx0"), 0);
+	assert_int_equal(mg_dp_describe_if(&env.dp.dp, "mgc0", cl), 0);
+	assert_int_not_equal(bpf_map_lookup_elem(fd, &idx, &v), 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &cl, &v), 0);
+	assert_memory_equal(v.mac, mgt_cluster_mac, 6);
+	/* As the fixture had it: the cluster side only. */
+	v.roles = MG_IF_CLUSTER;
+	mgt_map_put(fd, &cl, &v);
+}
+
 static const struct CMUnitTest base_extra[] = {
 	cmocka_unit_test(test_spread),
 	cmocka_unit_test(test_fragments_one_flow),
 	cmocka_unit_test(test_ttl_csum_sweep),
 	cmocka_unit_test(test_runt_refused),
+	cmocka_unit_test(test_describe_if),
 };
 
 #define TABLE(t)	t, sizeof(t) / sizeof(t[0])
 
 static const struct fixture fixtures[] = {
 	{ "datapath: port 4789, mg_nh4_v2", MG_VXLAN_PORT_DEFAULT, true,
-	  TABLE(base_cases), TABLE(base_extra) },
-	{ "datapath: port 8472", 8472, true, TABLE(port_cases), NULL, 0 },
+	  TABLE(base_cases), TABLE(base_extra), false },
+	{ "datapath: port 8472", 8472, true, TABLE(port_cases), NULL, 0,
+	  false },
+	{ "datapath: one arm", MG_VXLAN_PORT_DEFAULT, true,
+	  TABLE(one_arm_cases), NULL, 0, true },
 	{ "datapath: next hops from the fib", MG_VXLAN_PORT_DEFAULT, false,
-	  TABLE(fib_cases), NULL, 0 },
+	  TABLE(fib_cases), NULL, 0, false },
 };
 
 int main(void)

@@ -440,6 +440,8 @@ struct dp6_case {
 	void (*in)(struct pkt *p);
 	struct pkt_edit edit[2];
 	size_t cut;		/* truncate to this length (0: no) */
+	bool raw;		/* leave checksums as the edits made them */
+	uint8_t pad;		/* then bytes past every length (a trailer) */
 	int verdict;
 	enum mg_reason reason;
 	enum want want;
@@ -545,12 +547,24 @@ static const struct dp6_case base_cases[] = {
 	{ "decap ipv4 over ipv6", vx4_over6, .verdict = XDP_REDIRECT,
 	  .reason = MG_DECAP, .want = DECAP },
 	{ "decap zero udp checksum over ipv6 taken", vx6_over6,
-	  .edit = { { PKT_UDP, 0, 6, 2, 0 } },
+	  .edit = { { PKT_UDP, 0, 6, 2, 0 } }, .raw = true,
 	  .verdict = XDP_REDIRECT, .reason = MG_DECAP, .want = DECAP },
+	{ "decap wrong udp checksum over ipv6 dropped", vx6_over6,
+	  .edit = { { PKT_UDP, 0, 6, 2, 0x1234 } }, .raw = true,
+	  .verdict = XDP_DROP, .reason = MG_DROP_OUTER_CSUM },
 	{ "decap inner hop limit 1: to the kernel", vx6_over6,
 	  .edit = { IP6_HLIM(1, 1) },
 	  .verdict = XDP_PASS, .reason = MG_TTL_EXCEEDED,
 	  .want = DECAP_STACK },
+	{ "decap bytes past the outer ipv6 datagram cut off", vx6_over6,
+	  .pad = 8, .verdict = XDP_REDIRECT, .reason = MG_DECAP,
+	  .want = DECAP },
+	{ "decap bytes past the outer ipv4 datagram cut off", vx6_over4,
+	  .pad = 5, .verdict = XDP_REDIRECT, .reason = MG_DECAP,
+	  .want = DECAP },
+	{ "vxlan over ipv6 inner packet runs past the datagram", vx6_over6,
+	  .edit = { { PKT_IP6, 1, 4, 2, 20 + 40 + 8 } }, .pad = 8,
+	  .verdict = XDP_DROP, .reason = MG_DROP_MALFORMED },
 	{ "vxlan over ipv6 from a stranger", vx6_over6,
 	  .edit = { { PKT_IP6, 0, 8 + 15, 1, 0x99 } },
 	  .verdict = XDP_DROP, .reason = MG_DROP_PEER_UNKNOWN },
@@ -570,19 +584,19 @@ static const struct dp6_case base_cases[] = {
 	  .verdict = XDP_DROP, .reason = MG_DROP_MALFORMED },
 
 	/* Path 5: too big, answered in the datapath. */
-	{ "too big: ipv4 with DF", eg4_big_df, .verdict = XDP_TX,
+	{ "too big: ipv4 with DF", eg4_big_df, .verdict = XDP_REDIRECT,
 	  .reason = MG_ICMP_FRAG_NEEDED, .want = ICMP_BACK, .mtu = 1450 },
 	{ "too big: ipv4 without DF dropped", eg4_big,
 	  .verdict = XDP_DROP, .reason = MG_DROP_FRAG_NEEDED },
-	{ "too big: ipv6 over ipv4", eg6_big4, .verdict = XDP_TX,
+	{ "too big: ipv6 over ipv4", eg6_big4, .verdict = XDP_REDIRECT,
 	  .reason = MG_ICMP6_TOO_BIG, .want = ICMP_BACK, .mtu = 1450 },
-	{ "too big: ipv6 over ipv6", eg6_big6, .verdict = XDP_TX,
+	{ "too big: ipv6 over ipv6", eg6_big6, .verdict = XDP_REDIRECT,
 	  .reason = MG_ICMP6_TOO_BIG, .want = ICMP_BACK, .mtu = 1430 },
 	{ "too big for the cluster side: ipv4 over ipv4", vx4_big,
-	  .verdict = XDP_TX, .reason = MG_ICMP_FRAG_NEEDED,
+	  .verdict = XDP_REDIRECT, .reason = MG_ICMP_FRAG_NEEDED,
 	  .want = ICMP_TUNNEL, .mtu = MTU },
 	{ "too big for the cluster side: ipv6 over ipv6", vx6_big6,
-	  .verdict = XDP_TX, .reason = MG_ICMP6_TOO_BIG,
+	  .verdict = XDP_REDIRECT, .reason = MG_ICMP6_TOO_BIG,
 	  .want = ICMP_TUNNEL, .mtu = MTU },
 };
 
@@ -609,7 +623,7 @@ static const struct dp6_case stack_cases[] = {
 	{ "too big: ipv4 without DF to the kernel", eg4_big,
 	  .verdict = XDP_PASS, .reason = MG_FRAG_STACK },
 	{ "too big: ipv4 with DF still answered", eg4_big_df,
-	  .verdict = XDP_TX, .reason = MG_ICMP_FRAG_NEEDED,
+	  .verdict = XDP_REDIRECT, .reason = MG_ICMP_FRAG_NEEDED,
 	  .want = ICMP_BACK, .mtu = 1450 },
 };
 
@@ -773,15 +787,18 @@ static void build(const struct dp6_case *c, struct pkt *p)
 	pkt_finish(p);
 	for (int i = 0; i < 2 && c->edit[i].width; i++)
 		pkt_apply(p, &c->edit[i]);
-	pkt_fix_csums(p);
+	if (!c->raw)
+		pkt_fix_csums(p);
 	if (c->cut)
 		pkt_truncate(p, c->cut);
+	for (int i = 0; i < c->pad; i++)
+		p->data[p->len++] = 0xa0 + i;
 }
 
 static void run_case(void **state)
 {
 	const struct dp6_case *c = *state;
-	struct pkt in, out, want;
+	struct pkt in, out, want, cut;
 
 	build(c, &in);
 	mgt_dp_check(&env.dp, &in, &out, 0, c->reason, c->verdict);
@@ -794,13 +811,18 @@ static void run_case(void **state)
 		break;
 	case DECAP:
 	case DECAP_STACK:
-		want_decap(c, &in, &want);
+		cut = in;
+		cut.len -= c->pad;	/* the trailer is cut off */
+		want_decap(c, &cut, &want);
 		break;
 	case ICMP_BACK:
 	case ICMP_TUNNEL:
 		want_icmp(c, &in, &want);
 		break;
 	}
+	/* A dropped packet has no output to compare. */
+	if (c->verdict == XDP_DROP)
+		return;
 	mgt_expect_packet(&out, &want, &in);
 }
 
@@ -822,32 +844,6 @@ static void test_fragments_one_flow(void **state)
 	sp = pkt_get16(&out, 34);
 	mgt_dp_check(&env.dp, &later, &out, 0, MG_ENCAP, XDP_TX);
 	assert_int_equal(pkt_get16(&out, 34), sp);
-}
-
-/*
- * The UDP checksum over IPv6 for every inner length from 1 to 200 bytes of
- * payload (odd and even, every tail the word loop leaves): the receiver's
- * check (sum over pseudo-header and datagram) must come out 0xffff.
- */
-static void test_udp6_checksum_lengths(void **state)
-{
-	for (size_t n = 1; n <= 200; n++) {
-		struct pkt in, out;
-		uint32_t sum = 0;
-		size_t ulen;
-
-		pkt_init(&in);
-		pod6(&in, REMOTE6_3, n);
-		pkt_finish(&in);
-		mgt_dp_check(&env.dp, &in, &out, 0, MG_ENCAP, XDP_TX);
-		ulen = out.len - 54;
-		for (size_t i = 22; i < 54; i += 2)
-			sum += pkt_get16(&out, i);
-		sum += IPPROTO_UDP + ulen;
-		if (pkt_csum(out.data + 54, ulen, sum) != 0)
-			fail_msg("payload %zu: udp checksum 0x%04x is wrong", n,
-				 pkt_get16(&out, 60));
-	}
 }
 
 /* in goes out over IPv6 with a UDP checksum right for its bytes. */
@@ -972,7 +968,7 @@ static void test_decap_cached_mtu(void **state)
 	one(vx6_over6, &in, &out, MG_DECAP, XDP_REDIRECT);
 	one(vx6_over6, &in, &out, MG_DECAP, XDP_REDIRECT);
 	assert_memory_equal(out.data, mgt_pod_mac, 6);
-	one(vx6_big6, &in, &out, MG_ICMP6_TOO_BIG, XDP_TX);
+	one(vx6_big6, &in, &out, MG_ICMP6_TOO_BIG, XDP_REDIRECT);
 	want_icmp(&c, &in, &want);
 	mgt_expect_packet(&out, &want, &in);
 	one(vx6_over6, &in, &out, MG_DECAP, XDP_REDIRECT);
@@ -980,7 +976,7 @@ static void test_decap_cached_mtu(void **state)
 	one(vx4_over4, &in, &out, MG_DECAP, XDP_REDIRECT);
 	one(vx4_over4, &in, &out, MG_DECAP, XDP_REDIRECT);
 	assert_memory_equal(out.data, mgt_pod_mac, 6);
-	one(vx4_big, &in, &out, MG_ICMP_FRAG_NEEDED, XDP_TX);
+	one(vx4_big, &in, &out, MG_ICMP_FRAG_NEEDED, XDP_REDIRECT);
 	want_icmp(&c, &in, &want);
 	mgt_expect_packet(&out, &want, &in);
 	assert_int_equal(fibc_entries(), 2);
@@ -1019,9 +1015,189 @@ static void test_decap_cache_expires(void **state)
 	assert_memory_equal(out.data, mgt_pod_mac, 6);
 }
 
+/* --- every checksum, every length ---------------------------------------- */
+
+/*
+ * Each row sweeps one kind of inner packet over every length, from its
+ * bare headers to past the MTU, through one path, and checks every
+ * checksum of what comes out with pkt_verify_csums() (a plain one's
+ * complement sum written apart from the datapath's code): the outer UDP
+ * checksum over IPv6 (derived from the inner one, or summed), the outer
+ * and inner IPv4 headers, and the ICMP / ICMPv6 errors of the lengths
+ * that do not fit, sent back to the pod or through the tunnel.
+ */
+enum sweep_dir { SW_ENCAP, SW_DECAP };
+
+struct sweep_row {
+	const char *name;
+	enum sweep_dir dir;
+	bool under6;		/* underlay family */
+	bool v6;		/* inner family */
+	uint8_t proto;
+	bool csum;		/* UDP: with a checksum */
+	bool ext;		/* IPv6: destination options first */
+};
+
+/*
+ * The verdict of an ICMP error sent back out of where it came in: a
+ * redirect, which wakes a veth peer without XDP (XDP_TX would not).
+ */
+#define ICMP_VERDICT	XDP_REDIRECT
+/* Decap: inner L3 lengths swept past the cluster side's MTU. */
+#define SW_PAST_MTU	260
+
+static size_t sw_hdrs(const struct sweep_row *r)
+{
+	size_t l4 = r->proto == IPPROTO_TCP ? 20 : 8;
+
+	return (r->v6 ? 40 + (r->ext ? 8 : 0) : 20) + l4;
+}
+
+static void sw_ip(struct pkt *p, const struct sweep_row *r,
+		  const uint8_t *src6, const uint8_t *dst6, uint32_t src4,
+		  uint32_t dst4, uint8_t ttl, size_t n)
+{
+	if (r->v6) {
+		pkt_ip6x(p, src6, dst6, r->ext ? IPPROTO_DSTOPTS : r->proto,
+			 ttl, 0, 0x2468a);
+		if (r->ext)
+			pkt_ip6_ext(p, r->proto, 8);
+	} else {
+		pkt_ip4(p, &(struct pkt_ip4){ .saddr = src4, .daddr = dst4,
+					      .proto = r->proto, .ttl = ttl,
+					      .id = 0x1234,
+					      .frag_off = 0x4000 });
+	}
+	if (r->proto == IPPROTO_TCP)
+		pkt_tcp(p, 40000, 80, 0x18);
+	else if (r->proto == IPPROTO_UDP)
+		pkt_udp(p, 5353, 53, r->csum);
+	else if (r->proto == IPPROTO_ICMP)
+		pkt_icmp_echo(p, 0x77, 1);
+	else
+		pkt_icmp6(p, 128, 0, 0x12340001);
+	pkt_data(p, n, (uint8_t)n);
+	pkt_finish(p);
+}
+
+/* A pod's packet of n data bytes to a remote pod. */
+static void sw_encap_in(struct pkt *p, const struct sweep_row *r, size_t n)
+{
+	pkt_init(p);
+	pkt_eth(p, gw_mac, pod_mac, r->v6 ? ETH_P_IPV6 : ETH_P_IP);
+	sw_ip(p, r, POD6, r->under6 ? REMOTE6_3 : REMOTE6_2, POD4,
+	      r->under6 ? REMOTE4_3 : REMOTE4_2, 64, n);
+}
+
+/*
+ * The same from a pod of cluster 3 to ours, in VXLAN over IPv6 (or of
+ * cluster 2, over IPv4).
+ */
+static void sw_decap_in(struct pkt *p, const struct sweep_row *r, size_t n)
+{
+	const uint8_t mesh[6] = MG_MESH_MAC_INIT(r->under6 ? 3 : 2);
+	const uint8_t own[6] = MG_MESH_MAC_INIT(OWN_CID);
+
+	pkt_init(p);
+	if (r->under6)
+		outer6(p, IPPROTO_UDP);
+	else
+		outer4(p);
+	pkt_eth(p, own, mesh, r->v6 ? ETH_P_IPV6 : ETH_P_IP);
+	if (r->under6)
+		sw_ip(p, r, REMOTE6_3, POD6, REMOTE4_3, POD4, 63, n);
+	else
+		sw_ip(p, r, REMOTE6_2, POD6, REMOTE4_2, POD4, 63, n);
+}
+
+static void sw_expect(const struct pkt *in, const struct pkt *out,
+		      const char *what, size_t l3)
+{
+	char why[160];
+
+	if (!pkt_verify_csums(out, MG_VXLAN_PORT_DEFAULT, false, why,
+			      sizeof(why)))
+		return;
+	fprintf(stderr, " in:\n");
+	pkt_dump(in, stderr);
+	fprintf(stderr, " out:\n");
+	pkt_dump(out, stderr);
+	fail_msg("%s, inner l3 length %zu: %s", what, l3, why);
+}
+
+static void run_sweep(void **state)
+{
+	const struct sweep_row *r = *state;
+	size_t hdrs = sw_hdrs(r), olen = r->under6 ? 70 : 50, runs = 0;
+	size_t last = MTU + (r->dir == SW_DECAP ? SW_PAST_MTU : 0);
+	struct pkt in, out;
+
+	for (size_t l3 = hdrs; l3 <= last; l3++, runs++) {
+		bool fits;
+
+		if (r->dir == SW_ENCAP) {
+			fits = l3 + olen <= MTU;
+			sw_encap_in(&in, r, l3 - hdrs);
+			mgt_dp_check(&env.dp, &in, &out, 0,
+				     fits ? MG_ENCAP : r->v6 ? MG_ICMP6_TOO_BIG :
+				     MG_ICMP_FRAG_NEEDED,
+				     fits ? XDP_TX : ICMP_VERDICT);
+			sw_expect(&in, &out, fits ? "encap" : "icmp error", l3);
+			continue;
+		}
+		fits = l3 <= MTU;
+		sw_decap_in(&in, r, l3 - hdrs);
+		mgt_dp_check(&env.dp, &in, &out, 0,
+			     fits ? MG_DECAP : r->v6 ? MG_ICMP6_TOO_BIG :
+			     MG_ICMP_FRAG_NEEDED,
+			     fits ? XDP_REDIRECT : ICMP_VERDICT);
+		sw_expect(&in, &out, fits ? "decap" : "icmp error back", l3);
+		if (!fits || !r->under6)
+			continue;
+		/* One bit off in the outer UDP checksum: dropped, counted. */
+		in.data[60] ^= in.data[60] == 0x80 ? 0x40 : 0x80;
+		mgt_dp_check(&env.dp, &in, &out, 0, MG_DROP_OUTER_CSUM,
+			     XDP_DROP);
+	}
+	print_message("  %zu lengths, %zu..%zu\n", runs, hdrs, last);
+}
+
+#define SWEEP_ENCAP6(n, v6, proto, csum, ...) \
+	{ n, SW_ENCAP, true, v6, proto, csum, __VA_ARGS__ + 0 }
+#define SWEEP_ENCAP4(n, v6, proto, csum, ...) \
+	{ n, SW_ENCAP, false, v6, proto, csum, __VA_ARGS__ + 0 }
+#define SWEEP_DECAP6(n, v6, proto, csum, ...) \
+	{ n, SW_DECAP, true, v6, proto, csum, __VA_ARGS__ + 0 }
+#define SWEEP_DECAP4(n, v6, proto, csum, ...) \
+	{ n, SW_DECAP, false, v6, proto, csum, __VA_ARGS__ + 0 }
+
+static const struct sweep_row sweep_rows[] = {
+	SWEEP_ENCAP6("encap over ipv6: ipv6 tcp", true, IPPROTO_TCP, true),
+	SWEEP_ENCAP6("encap over ipv6: ipv6 udp", true, IPPROTO_UDP, true),
+	SWEEP_ENCAP6("encap over ipv6: ipv6 icmpv6", true, IPPROTO_ICMPV6,
+		     true),
+	SWEEP_ENCAP6("encap over ipv6: ipv6 dstopts tcp (summed)", true,
+		     IPPROTO_TCP, true, true),
+	SWEEP_ENCAP6("encap over ipv6: ipv4 tcp", false, IPPROTO_TCP, true),
+	SWEEP_ENCAP6("encap over ipv6: ipv4 udp", false, IPPROTO_UDP, true),
+	SWEEP_ENCAP6("encap over ipv6: ipv4 udp without checksum (summed)",
+		     false, IPPROTO_UDP, false),
+	SWEEP_ENCAP6("encap over ipv6: ipv4 icmp", false, IPPROTO_ICMP, true),
+	SWEEP_ENCAP4("encap over ipv4: ipv4 tcp", false, IPPROTO_TCP, true),
+	SWEEP_ENCAP4("encap over ipv4: ipv4 icmp", false, IPPROTO_ICMP, true),
+	SWEEP_ENCAP4("encap over ipv4: ipv6 udp", true, IPPROTO_UDP, true),
+	SWEEP_DECAP6("decap over ipv6: ipv6 tcp", true, IPPROTO_TCP, true),
+	SWEEP_DECAP6("decap over ipv6: ipv6 icmpv6", true, IPPROTO_ICMPV6,
+		     true),
+	SWEEP_DECAP6("decap over ipv6: ipv4 udp", false, IPPROTO_UDP, true),
+	SWEEP_DECAP6("decap over ipv6: ipv4 icmp", false, IPPROTO_ICMP, true),
+	SWEEP_DECAP4("decap over ipv4: ipv4 tcp", false, IPPROTO_TCP, true),
+	SWEEP_DECAP4("decap over ipv4: ipv6 icmpv6", true, IPPROTO_ICMPV6,
+		     true),
+};
+
 static const struct CMUnitTest base_extra[] = {
 	cmocka_unit_test(test_fragments_one_flow),
-	cmocka_unit_test(test_udp6_checksum_lengths),
 	cmocka_unit_test(test_udp6_checksum_not_derived),
 	cmocka_unit_test(test_decap_kept_from_second),
 	cmocka_unit_test(test_decap_cached_mtu),
@@ -1052,5 +1228,10 @@ int main(void)
 					fx->extra, fx->n_extra,
 					fixture_setup, fixture_teardown);
 	}
+	env.fx = &fixtures[0];
+	failed += mgt_run_table("checksums over every length", sweep_rows,
+				sizeof(sweep_rows) / sizeof(sweep_rows[0]),
+				sizeof(sweep_rows[0]), run_sweep, NULL, 0,
+				fixture_setup, fixture_teardown);
 	return failed ? 1 : 0;
 }

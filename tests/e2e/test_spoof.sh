@@ -7,6 +7,8 @@
 #   (b) from gw2's tunnel address, VNI of cluster 3  -> vni_mismatch
 #   (c) from gw2's address, VNI 2, inner source outside cluster 2
 #                                                    -> inner_src_spoof
+# and a rogue pod of cluster 1 sends gw1 a perfect copy of gw2's VXLAN
+# on the cluster side, where no tunnel comes in     -> tunnel_wrong_if
 # Each counter rises by exactly what was sent, the target pod sees none of
 # it, and the real gw2 is not disturbed.
 set -u
@@ -87,6 +89,28 @@ spoof 2 "$U2" 10.1.0.99
 check "(c') inner source in gw1's own cluster: inner_src_spoof +$N" \
 	rises_by inner_src_spoof "$b"
 
+# (d) The rogue pod: on cluster 1's switch, gw2's tunnel address on its
+# lo, VXLAN to gw1's tunnel address through gw1's cluster side.
+rogue_pod_setup() {
+	new_ns rpod && veth_into rpod eth0 c1 rpod || return 1
+	nsx c1 ip link set rpod master br0
+	nsx rpod ip addr add 10.1.0.66/24 dev eth0
+	nsx rpod ip addr add "$U2/32" dev lo
+	nsx rpod ip addr add 10.2.0.98/32 dev lo	# in cluster 2
+	nsx rpod ip route add "$UL_NET.0/24" via 10.1.0.1
+	nsx rpod ip link add vx0 type vxlan external dstport 4789 nolearning &&
+	nsx rpod ip link set vx0 up &&
+	nsx rpod ip neigh add 169.254.0.1 lladdr 02:6d:67:00:00:01 dev vx0 \
+		nud permanent &&
+	nsx rpod ip route add "$(pod_ip 1 1)/32" via 169.254.0.1 dev vx0 \
+		onlink encap ip id 2 src "$U2" dst "$U1"
+}
+check "rogue pod on cluster 1's side" rogue_pod_setup
+b=$(stat_gw 1 tunnel_wrong_if)
+nsx rpod ping -q -c "$N" -i 0.05 -W 1 -I 10.2.0.98 "$TARGET" >/dev/null
+check "(d) gw2's VXLAN on gw1's cluster side: tunnel_wrong_if +$N" \
+	rises_by tunnel_wrong_if "$b"
+
 cap_stop "$ul_cap"
 check "the rogue put $((4 * N)) VXLAN frames on the wire" \
 	test "$(cap_count "$ul_cap")" -eq $((4 * N))
@@ -99,7 +123,7 @@ check "nothing spoofed was decapsulated" test \
 check "c2p1 -> c1p1 still works" \
 	nsx c2p1 ping -q -c 3 -i 0.1 -W 2 "$TARGET"
 cap_stop "$pod_cap"
-spoofed="src 10.2.0.99 or src 10.3.0.99 or src 10.1.0.99"
+spoofed="src 10.2.0.99 or src 10.3.0.99 or src 10.1.0.99 or src 10.2.0.98"
 log "in the pod: $(cap_count "$pod_cap" "$spoofed") spoofed," \
 	"$(cap_count "$pod_cap" src "$(pod_ip 2 1)") from c2p1"
 check "the target pod received none of the spoofed packets" \

@@ -28,7 +28,11 @@ struct mgt_dp {
 	int stats;		/* mg_stats */
 };
 
-/* Load with settings s (nothing pinned); 0, or -1 with a message. */
+/*
+ * Load with settings s (nothing pinned), the namespace's interfaces
+ * described in mg_ifs as the agent would (mgc0 the cluster side, mgu0
+ * the underlay, lo both and without a MAC); 0, or -1 with a message.
+ */
 int mgt_dp_load(struct mgt_dp *t, const struct mg_dp_settings *s);
 void mgt_dp_destroy(struct mgt_dp *t);
 
@@ -54,7 +58,9 @@ void mgt_dp_stats(const struct mgt_dp *t, struct mg_stat *sum);
 /*
  * Run the program once on in (ingress ifindex, 0: the netns' loopback);
  * out gets the packet as it left.  Fails unless exactly one packet of out's
- * length was counted, under reason.  Returns the verdict.
+ * length was counted, under reason (MGT_COUNTS_NONE: none at all;
+ * MGT_COUNTS_ANY: not checked).  Returns
+ * the verdict.
  */
 int mgt_dp_run(const struct mgt_dp *t, const struct pkt *in, struct pkt *out,
 	       int ifindex, enum mg_reason reason);
@@ -65,6 +71,18 @@ int mgt_dp_run(const struct mgt_dp *t, const struct pkt *in, struct pkt *out,
  */
 int mgt_dp_run_tc(const struct mgt_dp *t, const struct pkt *in,
 		  struct pkt *out, int ifindex, enum mg_reason reason);
+
+/* No counter may move; any may (the caller checks them). */
+#define MGT_COUNTS_NONE		MG_REASON_MAX
+#define MGT_COUNTS_ANY		((enum mg_reason)(MG_REASON_MAX + 1))
+
+/*
+ * The same for a packet the kernel received on device iif and routes out
+ * of ifindex.
+ */
+int mgt_dp_run_tc_fwd(const struct mgt_dp *t, const struct pkt *in,
+		      struct pkt *out, int ifindex, int iif,
+		      enum mg_reason reason);
 
 /* mgt_dp_run(), then fail unless the verdict is verdict. */
 void mgt_dp_check(const struct mgt_dp *t, const struct pkt *in,

@@ -438,6 +438,160 @@ void pkt_finish(struct pkt *p)
 	pkt_fix_csums(p);
 }
 
+/* --- independent checksum verification ------------------------------------ */
+
+/* The one's complement sum of len bytes, big-endian words, folded. */
+static uint32_t ones_sum(uint32_t sum, const uint8_t *b, size_t len)
+{
+	uint64_t s = sum;
+
+	for (size_t i = 0; i < len; i++)
+		s += i % 2 ? b[i] : (uint32_t)b[i] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint32_t)s;
+}
+
+struct vctx {
+	const struct pkt *p;
+	uint16_t vxlan_port;
+	bool zero_udp6;
+	int bad;
+	char *why;
+	size_t why_len;
+};
+
+static void vbad(struct vctx *v, const char *fmt, size_t off, unsigned int x)
+{
+	if (!v->bad++ && v->why_len)
+		snprintf(v->why, v->why_len, fmt, off, x);
+}
+
+static void verify_eth(struct vctx *v, size_t off, int depth);
+
+/*
+ * The L4 segment at off, len bytes, of an IP packet whose pseudo-header
+ * sums to ps (-1: IPv4 ICMP, none).
+ */
+static void verify_l4(struct vctx *v, uint8_t proto, size_t off, size_t len,
+		      long ps, bool v6, int depth)
+{
+	const uint8_t *b = v->p->data + off;
+	uint32_t sum;
+
+	switch (proto) {
+	case IPPROTO_UDP:
+		if (len < 8) {
+			vbad(v, "udp at %zu: %u bytes", off, len);
+			return;
+		}
+		if (!(b[6] | b[7])) {
+			if (v6 && !v->zero_udp6)
+				vbad(v, "udp at %zu over ipv6: zero checksum%.0u",
+				     off, 0);
+		} else if ((sum = ones_sum(ps, b, len)) != 0xffff) {
+			vbad(v, "udp at %zu: sum 0x%04x, want 0xffff", off, sum);
+		}
+		if ((b[2] << 8 | b[3]) == v->vxlan_port && len >= 16 + 14)
+			verify_eth(v, off + 16, depth + 1);
+		return;
+	case IPPROTO_TCP:
+		if (len < 20) {
+			vbad(v, "tcp at %zu: %u bytes", off, len);
+			return;
+		}
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		if (len < 4) {
+			vbad(v, "icmp at %zu: %u bytes", off, len);
+			return;
+		}
+		if (proto == IPPROTO_ICMP)
+			ps = 0;
+		break;
+	default:
+		return;
+	}
+	sum = ones_sum(ps, b, len);
+	if (sum != 0xffff)
+		vbad(v, "l4 checksum at %zu: sum 0x%04x, want 0xffff", off, sum);
+}
+
+static void verify_ip(struct vctx *v, size_t off, int depth)
+{
+	const struct pkt *p = v->p;
+	const uint8_t *b = p->data + off;
+	uint32_t ps = 0, sum;
+	size_t hlen, tot;
+	uint8_t proto;
+
+	if (off + 1 > p->len) {
+		vbad(v, "ip at %zu: past the end%.0u", off, 0);
+		return;
+	}
+	if (b[0] >> 4 == 4) {
+		hlen = (b[0] & 0xf) * 4;
+		if (hlen < 20 || off + hlen > p->len) {
+			vbad(v, "ipv4 at %zu: header of %u bytes", off, hlen);
+			return;
+		}
+		sum = ones_sum(0, b, hlen);
+		if (sum != 0xffff)
+			vbad(v, "ipv4 header at %zu: sum 0x%04x, want 0xffff",
+			     off, sum);
+		tot = b[2] << 8 | b[3];
+		if (tot < hlen || off + tot > p->len) {
+			vbad(v, "ipv4 at %zu: tot_len %u", off, tot);
+			return;
+		}
+		if ((b[6] & 0x3f) | b[7])	/* MF or an offset */
+			return;
+		proto = b[9];
+		ps = ones_sum(0, b + 12, 8) + proto + (tot - hlen);
+		verify_l4(v, proto, off + hlen, tot - hlen, ps, false, depth);
+	} else if (b[0] >> 4 == 6) {
+		if (off + 40 > p->len) {
+			vbad(v, "ipv6 at %zu: %u bytes", off, p->len - off);
+			return;
+		}
+		tot = b[4] << 8 | b[5];
+		if (off + 40 + tot > p->len) {
+			vbad(v, "ipv6 at %zu: payload %u", off, tot);
+			return;
+		}
+		proto = b[6];
+		ps = ones_sum(0, b + 8, 32) + proto + tot;
+		verify_l4(v, proto, off + 40, tot, ps, true, depth);
+	} else {
+		vbad(v, "ip at %zu: version %u", off, b[0] >> 4);
+	}
+}
+
+static void verify_eth(struct vctx *v, size_t off, int depth)
+{
+	uint16_t type;
+
+	if (depth > 2 || off + 14 > v->p->len)
+		return;
+	type = pkt_get16(v->p, off + 12);
+	if (type == 0x0800 || type == 0x86dd)
+		verify_ip(v, off + 14, depth);
+}
+
+int pkt_verify_csums(const struct pkt *p, uint16_t vxlan_port, bool zero_udp6,
+		     char *why, size_t why_len)
+{
+	struct vctx v = { .p = p, .vxlan_port = vxlan_port,
+			  .zero_udp6 = zero_udp6, .why = why,
+			  .why_len = why_len };
+
+	if (why_len)
+		why[0] = '\0';
+	verify_eth(&v, 0, 0);
+	return v.bad;
+}
+
 /* --- comparison ---------------------------------------------------------- */
 
 struct field {

@@ -148,6 +148,20 @@ uint16_t pkt_csum(const void *buf, size_t len, uint32_t sum);
 bool pkt_ip4_csum_ok(const struct pkt *p, size_t off);
 
 /*
+ * Every checksum in p, checked against a plain one's complement sum of
+ * its bytes (written apart from the builder's and the datapath's code):
+ * each IPv4 header, and the TCP, UDP, ICMP or ICMPv6 checksum of each IP
+ * packet, the inner packet of VXLAN (UDP to vxlan_port) included; an ICMP
+ * error's quote is not looked into.  A zero UDP checksum is "none": right
+ * over IPv4, and over IPv6 only with zero_udp6.  Fragments' L4 checksums
+ * are not checked (they cover the datagram).  Returns how many are wrong
+ * or cannot be checked (a length past the packet), the first described
+ * in why.
+ */
+int pkt_verify_csums(const struct pkt *p, uint16_t vxlan_port, bool zero_udp6,
+		     char *why, size_t why_len);
+
+/*
  * Compare got against want field by field, naming each difference after
  * want's layers ("ipv4[1].ttl: got 0x3f want 0x3e").  Writes the
  * differences (at most a screenful) to f and returns how many there were;
