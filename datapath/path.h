@@ -15,6 +15,7 @@
 #ifndef MG_DP_PATH_H
 #define MG_DP_PATH_H
 
+#include "echo.h"
 #include "lb.h"
 #include "tunnel.h"
 
@@ -52,6 +53,8 @@ static __always_inline int mg_from_ipv4(mg_ctx_t *ctx, struct cursor *c,
 		if (udp->dest == cfg_vxlan_port) {
 			if (ipv4_is_fragment(ip))
 				return mg_exit(ctx, MG_DROP_FRAG, MG_ACT_DROP);
+			if (mg_is_echo(c))
+				return mg_echo4(ctx, c, ip);
 			return mg_ingress4(ctx, c, ip);
 		}
 		return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
@@ -124,6 +127,8 @@ static __always_inline int mg_from_ipv6(mg_ctx_t *ctx, struct cursor *c,
 			return mg_exit(ctx, MG_DROP_FRAG, MG_ACT_DROP);
 		if (info.n_ext)
 			return mg_exit(ctx, MG_DROP_IP_OPTS, MG_ACT_DROP);
+		if (mg_is_echo(c))
+			return mg_echo6(ctx, c, ip);
 		return mg_ingress6(ctx, c, ip);
 	}
 

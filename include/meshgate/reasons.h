@@ -42,7 +42,8 @@
 	X(DROP_NO_BACKEND, "no_backend",	"service has no healthy backend") \
 	X(DROP_VIP_FRAG,  "vip_fragment",	"fragmented packet to a service VIP") \
 	X(DROP_CT,	  "ct_update",		"a service flow could not be tracked (map update failed)") \
-	X(DROP_NO_SNAT,	  "no_snat",		"no source address or free port to NAT a flow to a local backend")
+	X(DROP_NO_SNAT,	  "no_snat",		"no source address or free port to NAT a flow to a local backend") \
+	X(ECHO,		  "echo",		"a peer gateway's liveness probe, sent back to it")
 
 enum mg_reason {
 #define MG_REASON_ENUM(e, name, desc) MG_##e,
