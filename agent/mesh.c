@@ -1903,7 +1903,7 @@ static const char *row_state(const struct row *r)
 		return "conflict";
 	if (r->draining && (r->state == GW_ALIVE || r->state == GW_SUSPECT))
 		return "draining";
-	if (r->restarting && (r->state == GW_DEAD || r->state == GW_SUSPECT))
+	if (r->restarting && r->state == GW_DEAD)
 		return "restarting";
 	return gw_state_names[r->state];
 }
