@@ -1819,10 +1819,15 @@ void mg_mesh_free(struct mg_mesh *mesh)
 
 /* --- drain and restart -------------------------------------------------------- */
 
-/* drain_hook HOOK with the event as $1, in the background, not waited for. */
+/*
+ * drain_hook, a command line for /bin/sh, with the event (drain, undrain)
+ * as its last argument and in MESHGATE_EVENT; in the background, not
+ * waited for.
+ */
 static void run_hook(const struct mg_mesh *mesh, const char *event)
 {
 	const char *hook = mesh->cfg->drain_hook;
+	char cmd[PATH_MAX + 8];
 	pid_t pid;
 
 	if (!hook[0])
@@ -1837,7 +1842,8 @@ static void run_hook(const struct mg_mesh *mesh, const char *event)
 		/* Orphaned at once: init reaps it, our loop never has to. */
 		if (!fork()) {
 			setenv("MESHGATE_EVENT", event, 1);
-			execl("/bin/sh", "sh", "-c", hook, "drain_hook", event,
+			snprintf(cmd, sizeof(cmd), "%s \"$1\"", hook);
+			execl("/bin/sh", "sh", "-c", cmd, "drain_hook", event,
 			      (char *)NULL);
 			_exit(127);
 		}
