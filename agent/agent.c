@@ -383,6 +383,8 @@ static int ctl_status(struct mg_cli *cli, int argc, char **argv)
 		out_u64("host_routes_refused",
 			" (%llu left to other routes)\n", refused);
 	}
+	out_str("mode", "mode        %s\n",
+		mg_mesh_draining(a->mesh) ? "draining" : "in service");
 	out_u64("peers", "peers       %llu", a->view.n_gw);
 	out_u64("peers_alive", " (%llu alive)\n", live);
 	mg_mesh_print_counters(a->mesh);

@@ -1991,8 +1991,13 @@ int mg_mesh_cmd_peers(struct mg_cli *cli, int argc, char **argv)
 			out_text(" %9s", rtt);
 		}
 		out_u64("endpoints", " %6llu", r->n_prefixes);
-		if (r->gateway && r->state != GW_STATIC)
+		if (r->gateway && r->state != GW_STATIC) {
+			int64_t us = mg_liveness_rtt_us(mesh->lv, &r->tunnel);
+
 			out_str("datapath", NULL, mg_echo_state_name(r->echo));
+			if (us >= 0)
+				out_u64("datapath_rtt_us", NULL, us);
+		}
 		out_bool("meshgate", NULL, r->gateway);
 		out_bool("sibling", NULL, r->sibling);
 		if (r->conflict)
