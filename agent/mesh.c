@@ -144,6 +144,7 @@ static void mesh_changed(struct mg_mesh *mesh)
 }
 
 static void forget(struct mg_mesh *mesh, const char *name, const char *why);
+static bool is_forgotten(struct mg_mesh *mesh, const char *name);
 
 /* --- files in state_dir ------------------------------------------------ */
 
@@ -567,6 +568,7 @@ static void on_state_change(void *ctx, const struct mg_state_change *c)
 /* --- timers -------------------------------------------------------------- */
 
 struct pick {
+	struct mg_mesh *mesh;
 	const char *self;
 	char name[MG_ML_NAME_MAX + 1];
 	unsigned int seen;
@@ -603,7 +605,8 @@ static int pick_cb(void *ctx, const struct mg_member_info *mi)
 		pk->rnd = pk->rnd * 1103515245u + 12345u;
 	} else if ((mi->state == MG_MEMBER_DEAD ||
 		    mi->state == MG_MEMBER_LEFT) &&
-		   mi->state_change < pk->dead_before && pk->n_forget < 16) {
+		   mi->state_change < pk->dead_before && pk->n_forget < 16 &&
+		   !is_forgotten(pk->mesh, mi->name)) {
 		snprintf(pk->forget[pk->n_forget++], MG_STATE_NAME_MAX + 1,
 			 "%s", mi->name);
 	}
@@ -680,7 +683,7 @@ static int load_member(void *ctx, const char *line, int lineno)
 static void on_ae(struct mg_loop_src *src, uint32_t ev, void *arg)
 {
 	struct mg_mesh *mesh = arg;
-	struct pick pk = { .self = mesh->cfg->gw_name };
+	struct pick pk = { .mesh = mesh, .self = mesh->cfg->gw_name };
 	struct mg_buf body = { 0 };
 	uint64_t forget_us;
 
@@ -952,6 +955,14 @@ static bool forgotten(struct mg_mesh *mesh, const struct mg_member_info *mi)
 	if (mi->state != MG_MEMBER_ALIVE)
 		return true;
 	s->forgotten = false;
+	return false;
+}
+
+static bool is_forgotten(struct mg_mesh *mesh, const char *name)
+{
+	for (int i = 0; i < mesh->n_seen; i++)
+		if (!strcmp(mesh->seen[i].name, name))
+			return mesh->seen[i].forgotten;
 	return false;
 }
 
@@ -1428,9 +1439,10 @@ static void watch_datapaths(struct mg_mesh *mesh)
  * datapath's (liveness.h) together.  A datapath that stopped answering is
  * down whatever its agent says; an agent that is gone (dead) leaves its
  * gateway up for hold_time while its datapath answers, so a restart
- * loses nothing; a draining gateway is withdrawn, its traffic still
- * accepted (*accept) while its datapath may answer.  Static peers and
- * gateways that never answered keep gossip's word alone.
+ * loses nothing; a draining gateway is withdrawn.  The traffic of a
+ * withdrawn gateway is still taken (*accept) while its agent or its
+ * datapath is there.  Static peers and gateways that never answered keep
+ * gossip's word alone.
  */
 static bool gw_up(struct mg_mesh *mesh, const struct row *r, bool *accept)
 {
@@ -1444,11 +1456,9 @@ static bool gw_up(struct mg_mesh *mesh, const struct row *r, bool *accept)
 		return false;
 	case GW_ALIVE:
 	case GW_SUSPECT:
-		if (r->draining) {
-			*accept = r->echo != MG_ECHO_DOWN;
-			return false;
-		}
-		return r->echo != MG_ECHO_DOWN;
+		/* Its agent is there: what it sends us is taken. */
+		*accept = true;
+		return !r->draining && r->echo != MG_ECHO_DOWN;
 	case GW_DEAD:
 		break;
 	}
