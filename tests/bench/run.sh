@@ -16,6 +16,7 @@ SOURCES=(
 	"$BUILD/tests/bench/bench_dp --json {}"
 	"$HERE/e2e.sh {}"
 	"$HERE/gossip.sh {}"
+	"$HERE/liveness.sh {}"
 	"$HERE/../e2e/test_services.sh --json {}"
 )
 
@@ -30,6 +31,10 @@ gossip_converge_p99_ms_64|ms|< 1000 (goal 500)
 gossip_failover_ms|ms|< 3000, lan, 64 agents (goal 2000)
 gossip_failover_max_ms|ms|< 3000
 agent_rss_mib_100k|MiB|< 32
+failover_dataplane_ms|ms|< 500, 16 gateways, median of 5
+failover_dataplane_max_ms|ms|< 500
+restart_loss_packets|pkts|0 (SIGTERM + SIGKILL, 10 kpps)
+drain_loss_packets|pkts|0 (drain + undrain, 10 kpps)
 encap6_ns|ns|(over xdp_pass) <= 1.2x encap_ns over it
 decap6_ns|ns|(over xdp_pass) <= 1.2x decap_ns over it
 decap_fib_ns|ns|decap_ns, next hop not kept (a new flow)
