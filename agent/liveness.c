@@ -37,6 +37,7 @@ struct mg_liveness {
 	int n, cap;
 	bool cut_off;		/* every peer that answered stopped at once */
 	uint64_t detect_ms;
+	unsigned int ticks;	/* two a probe interval: see on_tick */
 };
 
 const char *mg_echo_state_name(enum mg_echo_state s)
@@ -167,19 +168,24 @@ static void on_rx(struct mg_loop_src *src, uint32_t ev, void *arg)
 	}
 }
 
-/* Probe every peer, then say who stopped answering. */
+/*
+ * Every other tick probe every peer; every tick say who stopped answering
+ * (ticks at half the interval: a silence is seen at most half an interval
+ * after the detect time, not a whole one).
+ */
 static void on_tick(struct mg_loop_src *src, uint32_t ev, void *arg)
 {
 	struct mg_liveness *lv = arg;
 	uint64_t now = mg_now_ms();
 	int answered = 0, down = 0;
-	bool changed = false, cut_off;
+	bool changed = false, cut_off, send = !(lv->ticks++ & 1);
 
 	for (int i = 0; i < lv->n; i++) {
 		struct target *t = &lv->t[i];
 		enum mg_echo_state s = t->state;
 
-		probe(lv, t);
+		if (send)
+			probe(lv, t);
 		if (!t->last_rx_ms)
 			continue;
 		answered++;
@@ -271,6 +277,7 @@ int mg_liveness_new(struct mg_loop *loop, const struct mg_config *cfg,
 	struct mg_liveness *lv = calloc(1, sizeof(*lv));
 	struct sockaddr_storage ss;
 	socklen_t sl;
+	unsigned int tick;
 	int one = 1, err;
 
 	if (!lv)
@@ -294,8 +301,8 @@ int mg_liveness_new(struct mg_loop *loop, const struct mg_config *cfg,
 	if (bind(lv->fd, (struct sockaddr *)&ss, sl))
 		goto fail;
 	lv->rx = mg_loop_add_fd(loop, lv->fd, EPOLLIN, on_rx, lv);
-	lv->timer = mg_loop_add_timer(loop, cfg->echo_interval,
-				      cfg->echo_interval, on_tick, lv);
+	tick = cfg->echo_interval / 2 ? cfg->echo_interval / 2 : 1;
+	lv->timer = mg_loop_add_timer(loop, tick, tick, on_tick, lv);
 	if (!lv->rx || !lv->timer)
 		goto fail;
 	pr_info("liveness: probing peer datapaths every %u ms (down after %llu ms)",
