@@ -15,6 +15,7 @@
 #include "liveness.h"
 #include "lib/log.h"
 #include "lib/loop.h"
+#include "lib/out.h"
 
 #define VXLAN_FLAG_I	0x08000000
 
@@ -38,6 +39,7 @@ struct mg_liveness {
 	bool cut_off;		/* every peer that answered stopped at once */
 	uint64_t detect_ms;
 	unsigned int ticks;	/* two a probe interval: see on_tick */
+	unsigned long long probes, echoes, ignored;
 };
 
 const char *mg_echo_state_name(enum mg_echo_state s)
@@ -114,6 +116,8 @@ static void probe(struct mg_liveness *lv, struct target *t)
 	if (sendto(lv->fd, buf, sizeof(buf), MSG_DONTWAIT,
 		   (struct sockaddr *)&ss, sl) < 0 && errno != EAGAIN)
 		pr_debug("liveness: probe: %s", strerror(errno));
+	else
+		lv->probes++;
 }
 
 /* An echo of ours came back from a: it is the peer's datapath. */
@@ -134,6 +138,8 @@ static void on_rx(struct mg_loop_src *src, uint32_t ev, void *arg)
 			     (struct sockaddr *)&ss, &sl);
 		if (n < 0)
 			return;
+		/* Not an echo of ours: counted, shown by `status`. */
+		lv->ignored++;
 		if (n < MG_ECHO_PAYLOAD_LEN || buf[20] != MG_ECHO_ETH_P >> 8 ||
 		    buf[21] != (MG_ECHO_ETH_P & 0xff))
 			continue;
@@ -154,6 +160,8 @@ static void on_rx(struct mg_loop_src *src, uint32_t ev, void *arg)
 		t = find(lv, &a);
 		if (!t)
 			continue;
+		lv->ignored--;
+		lv->echoes++;
 		t->last_rx_ms = mg_now_ms();
 		t->rtt_us = (int64_t)(now_us() - e.sent_us);
 		if (t->state != MG_ECHO_UP) {
@@ -260,6 +268,22 @@ enum mg_echo_state mg_liveness_state(const struct mg_liveness *lv,
 		return MG_ECHO_UNKNOWN;
 	t = find(lv, addr);
 	return t ? t->state : MG_ECHO_UNKNOWN;
+}
+
+void mg_liveness_print_counters(const struct mg_liveness *lv)
+{
+	int up = 0;
+
+	if (!lv)
+		return;
+	for (int i = 0; i < lv->n; i++)
+		up += lv->t[i].state == MG_ECHO_UP;
+	out_u64("liveness_peers_up", "liveness    %llu of", up);
+	out_u64("liveness_peers", " %llu peers' datapaths up", lv->n);
+	out_u64("liveness_probes", "; %llu probes out", lv->probes);
+	out_u64("liveness_echoes", ", %llu echoes in", lv->echoes);
+	out_u64("liveness_ignored", ", %llu ignored (not ours)\n",
+		lv->ignored);
 }
 
 int64_t mg_liveness_rtt_us(const struct mg_liveness *lv,

@@ -54,4 +54,7 @@ int64_t mg_liveness_rtt_us(const struct mg_liveness *lv,
 
 const char *mg_echo_state_name(enum mg_echo_state s);
 
+/* For `meshgate status`: peers up, probes out, echoes in and ignored. */
+void mg_liveness_print_counters(const struct mg_liveness *lv);
+
 #endif

@@ -1507,6 +1507,7 @@ void mg_mesh_print_counters(struct mg_mesh *mesh)
 
 	out_u64("state_messages", "state msgs  %llu in", mesh->state_in);
 	out_u64("state_rejected", ", %llu rejected\n", mesh->state_rejected);
+	mg_liveness_print_counters(mesh->lv);
 	if (!mesh->member)
 		return;
 	ms = mg_member_stats(mesh->member);

@@ -74,6 +74,8 @@ check "gw2 shows gw1 draining" wait_until 5 eval '[ "$(peer_state 2 1)" = draini
 check "gw1b shows its sibling draining" \
 	wait_until 5 eval '[ "$(peer_state 1b 1)" = draining ]'
 check "drain_hook ran with drain" wait_until 5 grep -qx "drain drain" "$MGDIR/hook.log"
+check "gw1's status says draining" eval \
+	'[ "$(mgctl 1 -j status | jq -r .mode)" = draining ]'
 sleep 0.5
 d1=$(decap_of 1)
 streams_check drain "drain"

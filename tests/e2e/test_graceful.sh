@@ -60,6 +60,8 @@ dp_all_up() {
 }
 check "every gateway's probes come back from every other cluster's" \
 	wait_until 10 dp_all_up
+check "status counts gw2's echoes (3 peers up)" eval \
+	'mgctl 2 -j status | jq -e ".liveness_echoes > 0 and .liveness_peers_up == 3" >/dev/null'
 maps_ready() {
 	ep4_has 2 10.1.0.0/16 1 && ep4_has 2 10.3.0.0/16 3 &&
 		[ "$(clus_gws 2 3)" = "$UL_NET.103 $UL_NET.3" ] &&
