@@ -36,6 +36,8 @@
 #define NH_DEBOUNCE_MS		20	/* after a netlink event */
 #define VIEW_DEBOUNCE_MS	10	/* after a mesh change */
 #define ROUTE_DEBOUNCE_MS	100	/* after a route change */
+#define RESTART_TELL_MS		300	/* peers hear "restarting" (gossip) */
+#define LEAVE_DRAIN_MS		1000	/* peers move our flows, then we leave */
 
 struct agent {
 	/*
@@ -59,6 +61,7 @@ struct agent {
 	struct mg_services_maps svc_maps;
 	struct mg_hostroute *host;	/* NULL: host_device = none */
 	struct mg_ctgc *ctgc;		/* NULL: flow tables left to the LRU */
+	struct mg_loop_src *stop_timer;	/* stopping, or leaving after a drain */
 };
 
 static int agent_view(struct agent *a)
@@ -328,6 +331,15 @@ static void on_netlink(struct mg_loop_src *src, uint32_t ev, void *arg)
 
 static int agent_reload(struct agent *a, FILE *err);
 
+static void on_stop_timer(struct mg_loop_src *src, uint32_t ev, void *arg)
+{
+	mg_loop_stop(((struct agent *)arg)->loop);
+}
+
+/*
+ * Peers are told we restart (they keep our tunnels while our datapath
+ * answers, liveness.h), then we stop; a second signal stops at once.
+ */
 static void on_signal(struct mg_loop_src *src, uint32_t signo, void *arg)
 {
 	struct agent *a = arg;
@@ -336,6 +348,14 @@ static void on_signal(struct mg_loop_src *src, uint32_t signo, void *arg)
 		pr_info("SIGHUP: reloading %s", a->cfg->path);
 		agent_reload(a, NULL);
 		return;
+	}
+	if (!a->stop_timer && !mg_mesh_announce_restart(a->mesh)) {
+		pr_info("signal %u: stopping; peers are told we restart (the datapath keeps forwarding)",
+			signo);
+		a->stop_timer = mg_loop_add_timer(a->loop, RESTART_TELL_MS, 0,
+						  on_stop_timer, a);
+		if (a->stop_timer)
+			return;
 	}
 	pr_info("signal %u: stopping (the datapath keeps forwarding)", signo);
 	mg_loop_stop(a->loop);
@@ -380,6 +400,8 @@ int mg_agent_serve_status(struct mg_cli *cli, int argc, char **argv)
 		out_u64("host_routes_refused",
 			" (%llu left to other routes)\n", refused);
 	}
+	out_str("mode", "mode        %s\n",
+		mg_mesh_draining(a->mesh) ? "draining" : "in service");
 	out_u64("peers", "peers       %llu", a->view.n_gw);
 	out_u64("peers_alive", " (%llu alive)\n", live);
 	mg_mesh_print_counters(a->mesh);
@@ -407,11 +429,30 @@ int mg_agent_serve_services(struct mg_cli *cli, int argc, char **argv)
 	return mg_services_cmd(cli, argc, argv);
 }
 
+/*
+ * Out of the mesh, peers drop whatever we would still send them
+ * (peer_unknown): the datapath goes, as with `meshgate down`.
+ */
 static void on_left(void *arg)
 {
 	struct agent *a = arg;
+	int err;
 
+	mg_hostroute_remove(a->cfg->pin_dir);
+	err = mg_dp_teardown(a->cfg->pin_dir);
+	if (err)
+		pr_err("detaching the datapath: %s", strerror(-err));
+	else
+		pr_info("datapath detached (meshgate agent attaches it again)");
 	mg_loop_stop(a->loop);
+}
+
+static void on_drained(struct mg_loop_src *src, uint32_t ev, void *arg)
+{
+	struct agent *a = arg;
+
+	if (mg_mesh_leave(a->mesh, on_left, a))
+		on_left(a);
 }
 
 int mg_agent_serve_leave(struct mg_cli *cli, int argc, char **argv)
@@ -424,15 +465,51 @@ int mg_agent_serve_leave(struct mg_cli *cli, int argc, char **argv)
 		fprintf(cli->err, "usage: meshgate leave\n");
 		return 2;
 	}
-	pr_info("leaving the mesh on request; the agent stops after");
-	err = mg_mesh_leave(a->mesh, on_left, a);
-	if (err == -ENOTCONN) {
-		mg_loop_stop(a->loop);
-	} else if (err) {
-		fprintf(cli->err, "meshgate leave: %s\n", strerror(-err));
+	if (a->stop_timer) {
+		fprintf(cli->err, "meshgate leave: already stopping\n");
 		return 1;
 	}
-	out_text("leaving the mesh; the agent stops (the datapath stays)\n");
+	/* Drained first: peers move our flows to our siblings. */
+	err = mg_mesh_drain(a->mesh, true);
+	if (err == -ENOTCONN) {
+		pr_info("leaving on request (no gossip): the agent stops");
+		mg_loop_stop(a->loop);
+		out_text("the agent stops (no gossip: nobody to tell)\n");
+		out_finish();
+		return 0;
+	}
+	pr_info("leaving the mesh on request: drained, then left, then the datapath detached");
+	a->stop_timer = mg_loop_add_timer(a->loop, LEAVE_DRAIN_MS, 0,
+					  on_drained, a);
+	if (!a->stop_timer) {
+		fprintf(cli->err, "meshgate leave: %s\n", strerror(ENOMEM));
+		return 1;
+	}
+	out_text("leaving the mesh: drained, then left; the datapath is detached and the agent stops\n");
+	out_finish();
+	return 0;
+}
+
+/* `drain` / `undrain`: withdrawn from the peers' slot tables, or back. */
+int mg_agent_serve_drain(struct mg_cli *cli, int argc, char **argv)
+{
+	struct agent *a = cli->priv;
+	bool on = !strcmp(argv[0], "drain");
+	int err;
+
+	if (argc > 1) {
+		fprintf(cli->err, "usage: meshgate %s\n", argv[0]);
+		return 2;
+	}
+	err = mg_mesh_drain(a->mesh, on);
+	if (err == -ENOTCONN) {
+		fprintf(cli->err, "meshgate %s: gossip is off: static peers cannot be told\n",
+			argv[0]);
+		return 1;
+	}
+	out_text(err == -EALREADY ? (on ? "already draining\n" : "not draining\n") :
+		 on ? "draining: peers withdraw this gateway; its datapath keeps forwarding\n" :
+		      "undrained: peers use this gateway again\n");
 	out_finish();
 	return 0;
 }

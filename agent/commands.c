@@ -296,8 +296,15 @@ const struct mg_cmd mg_commands[] = {
 		  "running one kept (SIGHUP does the same)" },
 	{ .name = "leave", .flags = MG_CMD_AGENT | MG_CMD_FULL, .args = "",
 	  .serve = mg_agent_serve_leave,
-	  .help = "leave the mesh gracefully and stop the agent (the datapath "
-		  "stays)" },
+	  .help = "drain, leave the mesh, detach the datapath and stop the "
+		  "agent" },
+	{ .name = "drain", .flags = MG_CMD_AGENT | MG_CMD_FULL, .args = "",
+	  .serve = mg_agent_serve_drain,
+	  .help = "peers withdraw this gateway from their slot tables (its "
+		  "datapath keeps forwarding); runs drain_hook" },
+	{ .name = "undrain", .flags = MG_CMD_AGENT, .args = "",
+	  .serve = mg_agent_serve_drain,
+	  .help = "peers use this gateway again" },
 	{ .name = "down", .run = cmd_down, .flags = MG_CMD_FULL,
 	  .args = "[--force]",
 	  .help = "detach the datapath and remove its pinned maps; refused "

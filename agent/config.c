@@ -66,6 +66,7 @@ enum cfg_key_id {
 	K_HOST_DEVICE,
 	K_GOSSIP, K_GOSSIP_BIND, K_GOSSIP_PORT, K_GOSSIP_ADVERTISE, K_PROFILE,
 	K_SEED, K_KEY,
+	K_ECHO_INTERVAL, K_ECHO_MULT, K_HOLD_TIME, K_FORGET_AFTER, K_DRAIN_HOOK,
 	K_PEER_CLUSTER, K_PEER_CLUSTER_ID, K_PEER_TUNNEL, K_PEER_CIDR,
 	K_SVC_VIP, K_SVC_PORT, K_SVC_PROTO, K_SVC_AFFINITY, K_SVC_MIN_LOCAL,
 	K_SVC_BACKEND, K_SVC_INTERVAL, K_SVC_TIMEOUT, K_SVC_RISE, K_SVC_FALL,
@@ -609,6 +610,16 @@ static const struct cfg_key cfg_keys[K_MAX] = {
 		    .size = MG_CFG_KEY_B64_MAX,
 		    .n_off = offsetof(struct mg_config, n_keys),
 		    .repeat = true, .max = MG_CFG_MAX_KEYS },
+	[K_ECHO_INTERVAL] = CFG(SECT_GOSSIP, "echo_interval", parse_uint,
+				echo_interval, .min = 0, .max = 60000),
+	[K_ECHO_MULT] = CFG(SECT_GOSSIP, "echo_multiplier", parse_uint,
+			    echo_multiplier, .min = 2, .max = 100),
+	[K_HOLD_TIME] = CFG(SECT_GOSSIP, "hold_time", parse_uint, hold_time,
+			    .min = 0, .max = 86400),
+	[K_FORGET_AFTER] = CFG(SECT_GOSSIP, "forget_after", parse_uint,
+			       forget_after, .min = 1, .max = 30 * 86400),
+	[K_DRAIN_HOOK] = CFG(SECT_GOSSIP, "drain_hook", parse_path,
+			     drain_hook),
 
 	[K_PEER_CLUSTER] = PEER("cluster", parse_name, cluster,
 				.required = true),
@@ -1428,6 +1439,10 @@ void mg_config_defaults(struct mg_config *cfg)
 	cfg->gossip_enabled = 1;
 	cfg->gossip_port = MG_GOSSIP_PORT_DEFAULT;
 	cfg->profile = MG_PROFILE_LAN;
+	cfg->echo_interval = 100;
+	cfg->echo_multiplier = 3;
+	cfg->hold_time = 60;
+	cfg->forget_after = 300;
 }
 
 int mg_config_load_string(struct mg_config *cfg, const char *path,

@@ -126,6 +126,14 @@ struct mg_config {
 	struct mg_cfg_seed seeds[MG_CFG_MAX_SEEDS];
 	int n_keys;				/* first is primary */
 	char keys[MG_CFG_MAX_KEYS][MG_CFG_KEY_B64_MAX];
+	/* data-plane liveness, drain and forget (liveness.h) */
+	__u32 echo_interval;			/* ms per peer, 0 off; default 100 */
+	__u32 echo_multiplier;			/* silent probes to down; default 3 */
+	__u32 hold_time;			/* s a dead gateway whose datapath
+						 * answers keeps its tunnels; 60 */
+	__u32 forget_after;			/* s until a left or dead gateway's
+						 * state goes; default 300 */
+	char drain_hook[PATH_MAX];		/* run as HOOK drain|undrain; "" none */
 
 	/* [peer NAME], static peers (gateways that do not gossip) */
 	int n_peers;

@@ -400,7 +400,7 @@ int mg_dpmaps_sync(struct mg_dpmaps *m, const struct mg_view *v,
 		const struct mg_view_gw *gw = &v->gw[g];
 		const struct mg_addr *t[2] = { &gw->tunnel, &gw->tunnel_alt };
 
-		for (int i = 0; i < 2 && gw->alive; i++) {
+		for (int i = 0; i < 2 && (gw->alive || gw->accept); i++) {
 			if (t[i]->family == MG_AF_INET) {
 				p4_k[n_p4] = t[i]->addr[0];
 				p4_v[n_p4++].cluster_id = gw->cluster_id;

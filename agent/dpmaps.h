@@ -18,6 +18,8 @@ struct mg_view_gw {
 	char name[MG_CFG_NAME_MAX];
 	__u8 cluster_id;
 	bool alive;
+	bool accept;		/* not alive, its tunnel traffic still taken
+				 * (draining, liveness.h) */
 	struct mg_addr tunnel;		/* where we send its tunnel traffic */
 	struct mg_addr tunnel_alt;	/* its other family's, family 0 if none:
 					 * accepted from, never sent to */

@@ -9,8 +9,10 @@
 #include <unistd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include "mesh.h"
 #include "cli.h"
+#include "liveness.h"
 #include "gossip/member.h"
 #include "gossip/serf.h"
 #include "gossip/state.h"
@@ -26,7 +28,6 @@
 #define STREAM_BUDGET	(2 * 1024 * 1024)	/* state per TCP user message */
 #define PUSHPULL_BUDGET	(32 * 1024)	/* our digest + rumour in push/pull */
 #define GC_MS		10000
-#define DEAD_FORGET_US	(3600ull * 1000000)	/* forget a dead gateway's state */
 #define MAX_CLI_EPS	1024
 #define REJOIN_AE	5	/* rejoin check every 5 anti-entropy rounds */
 #define REJOIN_MAX	16	/* addresses tried per check */
@@ -35,12 +36,20 @@
 
 enum gw_state { GW_ALIVE, GW_SUSPECT, GW_DEAD, GW_LEFT, GW_STATIC };
 
+static const char *const gw_state_names[] = {
+	[GW_ALIVE] = "alive", [GW_SUSPECT] = "suspect", [GW_DEAD] = "dead",
+	[GW_LEFT] = "left", [GW_STATIC] = "static",
+};
+
 /* Remembered per gateway name across view builds. */
 struct seen {
 	char name[MG_STATE_NAME_MAX + 1];
 	uint64_t order;		/* first seen: earlier wins a conflict */
 	bool alive;		/* in the last view that was not cut off */
 	bool refused;		/* its conflict was logged */
+	bool forgotten;		/* out of the view until it is alive again */
+	int was;		/* the state last logged (enum gw_state) */
+	bool was_up;		/* ... and whether it carried traffic */
 };
 
 /* A gateway or other member, as the last view build saw it. */
@@ -63,6 +72,9 @@ struct row {
 	uint64_t order;
 	uint64_t state_change;
 	int origin;		/* state origin index, -1 none */
+	bool draining;		/* its "mode" tag: withdrawn, still accepted */
+	bool restarting;	/* its "mode" tag: its agent comes back */
+	enum mg_echo_state echo;	/* its datapath (liveness.h) */
 };
 
 struct mg_mesh {
@@ -116,6 +128,13 @@ struct mg_mesh {
 	/* the last run's live gateways, read at start */
 	char known[REJOIN_MAX][MG_ADDRSTRLEN + 10];
 	int n_known;
+
+	/* data-plane liveness, drain, restart (liveness.h) */
+	struct mg_liveness *lv;
+	struct mg_loop_src *hold_timer;	/* a held gateway's hold ends */
+	const char *mode;		/* our "mode" tag, NULL: none */
+	unsigned int hold_next_ms;	/* the first held gateway's hold end */
+	char drain_path[PATH_MAX + 16];	/* state_dir/draining: kept drained */
 };
 
 static void mesh_changed(struct mg_mesh *mesh)
@@ -123,6 +142,9 @@ static void mesh_changed(struct mg_mesh *mesh)
 	if (mesh->ops.changed)
 		mesh->ops.changed(mesh->arg);
 }
+
+static void forget(struct mg_mesh *mesh, const char *name, const char *why);
+static bool is_forgotten(struct mg_mesh *mesh, const char *name);
 
 /* --- files in state_dir ------------------------------------------------ */
 
@@ -485,6 +507,8 @@ static void leave_done(void *arg, bool sent)
 	struct mg_mesh *mesh = arg;
 
 	pr_info("left the mesh%s", sent ? "" : " (not every peer heard it)");
+	/* Left is not drained: a later start joins in service. */
+	unlink(mesh->drain_path);
 	if (mesh->left)
 		mesh->left(mesh->left_arg);
 }
@@ -517,13 +541,17 @@ static void node_meta(void *arg, struct mg_ml_meta *meta)
 		{ "cluster_id", id },
 		{ "tunnel", tun },
 		{ "tunnel2", tun2 },	/* the other family's, if any */
+		{ "mode", mesh->mode },	/* draining, restarting */
 	};
+	unsigned int n = cfg->n_tunnels > 1 ? 5 : 4;
 
 	snprintf(id, sizeof(id), "%u", cfg->cluster_id);
 	mg_addr_str(&cfg->tunnels[0], tun, sizeof(tun));
 	if (cfg->n_tunnels > 1)
 		mg_addr_str(&cfg->tunnels[1], tun2, sizeof(tun2));
-	if (mg_tags_encode(tags, cfg->n_tunnels > 1 ? 5 : 4, meta))
+	if (mesh->mode)
+		tags[n++] = tags[5];
+	if (mg_tags_encode(tags, n, meta))
 		meta->len = 0;
 }
 
@@ -540,6 +568,7 @@ static void on_state_change(void *ctx, const struct mg_state_change *c)
 /* --- timers -------------------------------------------------------------- */
 
 struct pick {
+	struct mg_mesh *mesh;
 	const char *self;
 	char name[MG_ML_NAME_MAX + 1];
 	unsigned int seen;
@@ -576,7 +605,8 @@ static int pick_cb(void *ctx, const struct mg_member_info *mi)
 		pk->rnd = pk->rnd * 1103515245u + 12345u;
 	} else if ((mi->state == MG_MEMBER_DEAD ||
 		    mi->state == MG_MEMBER_LEFT) &&
-		   mi->state_change < pk->dead_before && pk->n_forget < 16) {
+		   mi->state_change < pk->dead_before && pk->n_forget < 16 &&
+		   !is_forgotten(pk->mesh, mi->name)) {
 		snprintf(pk->forget[pk->n_forget++], MG_STATE_NAME_MAX + 1,
 			 "%s", mi->name);
 	}
@@ -653,18 +683,18 @@ static int load_member(void *ctx, const char *line, int lineno)
 static void on_ae(struct mg_loop_src *src, uint32_t ev, void *arg)
 {
 	struct mg_mesh *mesh = arg;
-	struct pick pk = { .self = mesh->cfg->gw_name };
+	struct pick pk = { .mesh = mesh, .self = mesh->cfg->gw_name };
 	struct mg_buf body = { 0 };
+	uint64_t forget_us;
 
 	if (getrandom(&pk.rnd, sizeof(pk.rnd), GRND_NONBLOCK) < 0)
 		pk.rnd = (uint32_t)mg_now_ms();
 	pk.now = mg_member_now(mesh->member);
-	pk.dead_before = pk.now > DEAD_FORGET_US ? pk.now - DEAD_FORGET_US : 0;
+	forget_us = mesh->cfg->forget_after * 1000000ull;
+	pk.dead_before = pk.now > forget_us ? pk.now - forget_us : 0;
 	mg_member_foreach(mesh->member, pick_cb, &pk);
 	for (int i = 0; i < pk.n_forget; i++)
-		if (!mg_state_forget_origin(mesh->st, pk.forget[i]))
-			pr_info("forgot the state of %s (dead for an hour)",
-				pk.forget[i]);
+		forget(mesh, pk.forget[i], "left or dead for forget_after");
 	if (pk.name[0] && !mg_state_digest(mesh->st, STREAM_BUDGET, &body))
 		send_to(mesh, pk.name, &body);
 	mg_buf_free(&body);
@@ -912,6 +942,44 @@ static struct row *row_add(struct mg_mesh *mesh)
 	return &mesh->rows[mesh->n_rows++];
 }
 
+/*
+ * A gateway forgotten (`peers forget`, forget_after) stays out of the view
+ * and of `peers` until it is alive again.
+ */
+static bool forgotten(struct mg_mesh *mesh, const struct mg_member_info *mi)
+{
+	struct seen *s = seen_get(mesh, mi->name);
+
+	if (!s || !s->forgotten)
+		return false;
+	if (mi->state != MG_MEMBER_ALIVE)
+		return true;
+	s->forgotten = false;
+	return false;
+}
+
+static bool is_forgotten(struct mg_mesh *mesh, const char *name)
+{
+	for (int i = 0; i < mesh->n_seen; i++)
+		if (!strcmp(mesh->seen[i].name, name))
+			return mesh->seen[i].forgotten;
+	return false;
+}
+
+/* Drop a left or dead gateway and its state now. */
+static void forget(struct mg_mesh *mesh, const char *name, const char *why)
+{
+	struct seen *s = seen_get(mesh, name);
+
+	if (s && s->forgotten)
+		return;
+	if (s)
+		s->forgotten = true;
+	mg_state_forget_origin(mesh->st, name);
+	pr_info("forgot gateway %s and its state (%s)", name, why);
+	mesh_changed(mesh);
+}
+
 static int row_from_member(void *ctx, const struct mg_member_info *mi)
 {
 	struct mg_mesh *mesh = ctx;
@@ -928,6 +996,8 @@ static int row_from_member(void *ctx, const struct mg_member_info *mi)
 	for (int i = 0; i < mesh->cfg->n_peers; i++)
 		if (!strcmp(mesh->cfg->peers[i].name, mi->name))
 			return 0;
+	if (forgotten(mesh, mi))
+		return 0;
 	r = row_add(mesh);
 	if (!r)
 		return -ENOMEM;
@@ -968,6 +1038,10 @@ static int row_from_member(void *ctx, const struct mg_member_info *mi)
 	}
 	if (r->tunnel_alt.family == r->tunnel.family)
 		memset(&r->tunnel_alt, 0, sizeof(r->tunnel_alt));
+	if (mg_tags_get(&meta, "mode", tun, sizeof(tun)) > 0) {
+		r->draining = !strcmp(tun, "draining");
+		r->restarting = !strcmp(tun, "restarting");
+	}
 	return 0;
 }
 
@@ -1335,12 +1409,105 @@ static void check_settled(struct mg_mesh *mesh)
 	}
 }
 
+/* The gossiped gateways of other clusters: whose datapaths we probe. */
+static void watch_datapaths(struct mg_mesh *mesh)
+{
+	struct mg_addr *a;
+	int n = 0;
+
+	if (!mesh->lv)
+		return;
+	a = calloc(mesh->n_rows + 1, sizeof(*a));
+	if (!a)
+		return;
+	for (int i = 0; i < mesh->n_rows; i++) {
+		const struct row *r = &mesh->rows[i];
+
+		if (r->gateway && !r->sibling && !r->conflict &&
+		    r->state != GW_STATIC && r->state != GW_LEFT)
+			a[n++] = r->tunnel;
+	}
+	mg_liveness_watch(mesh->lv, a, n);
+	free(a);
+	for (int i = 0; i < mesh->n_rows; i++)
+		mesh->rows[i].echo = mg_liveness_state(mesh->lv,
+						       &mesh->rows[i].tunnel);
+}
+
+/*
+ * Whether a gateway carries our traffic: its agent's word (gossip) and its
+ * datapath's (liveness.h) together.  A datapath that stopped answering is
+ * down whatever its agent says; an agent that is gone (dead) leaves its
+ * gateway up for hold_time while its datapath answers, so a restart
+ * loses nothing; a draining gateway is withdrawn.  The traffic of a
+ * withdrawn gateway is still taken (*accept) while its agent or its
+ * datapath is there.  Static peers and gateways that never answered keep
+ * gossip's word alone.
+ */
+static bool gw_up(struct mg_mesh *mesh, const struct row *r, bool *accept)
+{
+	uint64_t now, hold = mesh->cfg->hold_time * 1000000ull, left;
+
+	*accept = false;
+	switch (r->state) {
+	case GW_STATIC:
+		return true;
+	case GW_LEFT:
+		return false;
+	case GW_ALIVE:
+	case GW_SUSPECT:
+		/* Its agent is there: what it sends us is taken. */
+		*accept = true;
+		return !r->draining && r->echo != MG_ECHO_DOWN;
+	case GW_DEAD:
+		break;
+	}
+	if (r->echo != MG_ECHO_UP)
+		return false;
+	*accept = true;
+	now = mg_member_now(mesh->member);
+	if (r->draining || now - r->state_change >= hold)
+		return false;
+	/* Look again when its hold ends. */
+	left = (hold - (now - r->state_change)) / 1000 + 10;
+	if (!mesh->hold_next_ms || left < mesh->hold_next_ms)
+		mesh->hold_next_ms = left;
+	return true;
+}
+
+/* Say what became of a gateway: peers log "restarting", not "dead". */
+static void log_change(struct mg_mesh *mesh, const struct row *r,
+		       struct seen *s, bool up)
+{
+	const char *echo = mg_echo_state_name(r->echo);
+
+	if (s->was == (int)r->state + 1 && s->was_up == up)
+		return;
+	if (!s->was) {
+		s->was = r->state + 1;
+		s->was_up = up;
+		return;		/* first sight: nothing happened to it */
+	}
+	if (r->state == GW_DEAD && s->was != GW_DEAD + 1)
+		pr_info("gateway %s %s (datapath %s): %s", r->name,
+			r->restarting ? "restarting" : "dead", echo,
+			up ? "its tunnels kept for hold_time" :
+			     "its tunnels withdrawn");
+	else if (s->was_up != up)
+		pr_info("gateway %s (%s, datapath %s): tunnels %s", r->name,
+			r->draining ? "draining" : gw_state_names[r->state],
+			echo, up ? "in use" : "withdrawn");
+	s->was = r->state + 1;
+	s->was_up = up;
+}
+
 void mg_mesh_print_counters(struct mg_mesh *mesh)
 {
 	const struct mg_member_stats *ms;
 
 	out_u64("state_messages", "state msgs  %llu in", mesh->state_in);
 	out_u64("state_rejected", ", %llu rejected\n", mesh->state_rejected);
+	mg_liveness_print_counters(mesh->lv);
 	if (!mesh->member)
 		return;
 	ms = mg_member_stats(mesh->member);
@@ -1398,22 +1565,26 @@ int mg_mesh_view(struct mg_mesh *mesh, struct mg_view *view)
 		pr_info("peers reachable again");
 		mesh->cut_off = false;
 	}
+	watch_datapaths(mesh);
+	mesh->hold_next_ms = 0;
 	for (int i = 0; i < mesh->n_rows; i++) {
 		struct row *r = &mesh->rows[i];
 		struct mg_view_gw *g = &mesh->vgw[n];
 		struct seen *s;
-		bool up;
+		bool up, accept;
 
 		if (!r->gateway || r->sibling || r->conflict)
 			continue;
-		up = r->state == GW_STATIC || r->state == GW_ALIVE ||
-		     r->state == GW_SUSPECT;
+		up = gw_up(mesh, r, &accept);
 		s = r->state == GW_STATIC ? NULL : seen_get(mesh, r->name);
 		if (s && mesh->cut_off)
 			up = s->alive;
 		else if (s)
 			s->alive = up;
+		if (s)
+			log_change(mesh, r, s, up);
 		memset(g, 0, sizeof(*g));
+		g->accept = accept;
 		snprintf(g->name, sizeof(g->name), "%s", r->name);
 		g->cluster_id = r->cluster_id;
 		g->alive = up;
@@ -1423,6 +1594,8 @@ int mg_mesh_view(struct mg_mesh *mesh, struct mg_view *view)
 		g->prefixes = r->prefixes;
 		n++;
 	}
+	if (mesh->hold_next_ms && mesh->hold_timer)
+		mg_loop_timer_set(mesh->hold_timer, mesh->hold_next_ms, 0);
 	memset(view, 0, sizeof(*view));
 	view->cluster_id = mesh->cfg->cluster_id;
 	err = view_local(mesh, view);
@@ -1490,6 +1663,9 @@ static int start_member(struct mg_mesh *mesh)
 		mc->t.gossip_interval = 100;
 		mc->t.tcp_timeout = 2000;
 	}
+	/* A dead gateway held (gw_up) must not be reaped meanwhile. */
+	if (mc->t.gossip_to_dead < cfg->hold_time * 1000 + 5000)
+		mc->t.gossip_to_dead = cfg->hold_time * 1000 + 5000;
 	snprintf(mc->name, sizeof(mc->name), "%s", cfg->gw_name);
 	mc->bind = cfg->gossip_bind;
 	mc->port = cfg->gossip_port;
@@ -1535,6 +1711,16 @@ static int start_member(struct mg_mesh *mesh)
 	return 0;
 }
 
+static void on_liveness(void *arg)
+{
+	mesh_changed(arg);
+}
+
+static void on_hold_end(struct mg_loop_src *src, uint32_t ev, void *arg)
+{
+	mesh_changed(arg);
+}
+
 int mg_mesh_new(struct mg_loop *loop, const struct mg_config *cfg,
 		const struct mg_mesh_ops *ops, void *arg,
 		struct mg_mesh **out)
@@ -1558,6 +1744,12 @@ int mg_mesh_new(struct mg_loop *loop, const struct mg_config *cfg,
 	snprintf(mesh->members_path, sizeof(mesh->members_path), "%s/members",
 		 cfg->state_dir);
 	read_lines(mesh->members_path, load_member, mesh);
+	snprintf(mesh->drain_path, sizeof(mesh->drain_path), "%s/draining",
+		 cfg->state_dir);
+	if (!access(mesh->drain_path, F_OK)) {
+		mesh->mode = "draining";
+		pr_warn("draining (since before the restart; `meshgate undrain` ends it)");
+	}
 
 	read_lines(mesh->eps_path, load_cli_ep, mesh);
 	/* The keyring file, once written by `keys`, outranks the config. */
@@ -1594,6 +1786,14 @@ int mg_mesh_new(struct mg_loop *loop, const struct mg_config *cfg,
 			err = -ENOMEM;
 			goto fail;
 		}
+		mesh->hold_timer = mg_loop_add_timer(loop, 0, 0, on_hold_end,
+						     mesh);
+		err = cfg->echo_interval ?
+		      mg_liveness_new(loop, cfg, on_liveness, mesh, &mesh->lv) :
+		      0;
+		if (err)
+			pr_warn("running without data-plane liveness: %s",
+				strerror(-err));
 		pr_info("gossip on port %u (%s profile, %s)", cfg->gossip_port,
 			cfg->profile == MG_PROFILE_WAN ? "wan" :
 			cfg->profile == MG_PROFILE_LOCAL ? "local" : "lan",
@@ -1614,6 +1814,8 @@ void mg_mesh_free(struct mg_mesh *mesh)
 	mg_loop_del(mesh->loop, mesh->gc_timer);
 	mg_loop_del(mesh->loop, mesh->rejoin_timer);
 	mg_loop_del(mesh->loop, mesh->leave_timer);
+	mg_loop_del(mesh->loop, mesh->hold_timer);
+	mg_liveness_free(mesh->lv);
 	mg_member_free(mesh->member);
 	mg_state_free(mesh->st);
 	free(mesh->route_eps);
@@ -1626,12 +1828,133 @@ void mg_mesh_free(struct mg_mesh *mesh)
 	free(mesh);
 }
 
+/* --- drain and restart -------------------------------------------------------- */
+
+/*
+ * drain_hook, a command line for /bin/sh, with the event (drain, undrain)
+ * as its last argument and in MESHGATE_EVENT; in the background, not
+ * waited for.
+ */
+static void run_hook(const struct mg_mesh *mesh, const char *event)
+{
+	const char *hook = mesh->cfg->drain_hook;
+	char cmd[PATH_MAX + 8];
+	pid_t pid;
+
+	if (!hook[0])
+		return;
+	pr_info("drain_hook: %s %s", hook, event);
+	pid = fork();
+	if (pid < 0) {
+		pr_warn("drain_hook: %s", strerror(errno));
+		return;
+	}
+	if (!pid) {
+		/* Orphaned at once: init reaps it, our loop never has to. */
+		if (!fork()) {
+			setenv("MESHGATE_EVENT", event, 1);
+			snprintf(cmd, sizeof(cmd), "%s \"$1\"", hook);
+			execl("/bin/sh", "sh", "-c", cmd, "drain_hook", event,
+			      (char *)NULL);
+			_exit(127);
+		}
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+}
+
+static bool is_draining(const struct mg_mesh *mesh)
+{
+	return mesh->mode && !strcmp(mesh->mode, "draining");
+}
+
+bool mg_mesh_draining(const struct mg_mesh *mesh)
+{
+	return is_draining(mesh);
+}
+
+int mg_mesh_drain(struct mg_mesh *mesh, bool on)
+{
+	if (!mesh->member)
+		return -ENOTCONN;
+	if (on == is_draining(mesh))
+		return -EALREADY;
+	if (on) {
+		int fd;
+
+		mkdir_p(mesh->cfg->state_dir);
+		fd = open(mesh->drain_path, O_WRONLY | O_CREAT | O_CLOEXEC,
+			  0600);
+		if (fd < 0)
+			pr_warn("%s: %s (a restart ends the drain)",
+				mesh->drain_path, strerror(errno));
+		else
+			close(fd);
+	} else if (unlink(mesh->drain_path) && errno != ENOENT) {
+		pr_warn("%s: %s", mesh->drain_path, strerror(errno));
+	}
+	mesh->mode = on ? "draining" : NULL;
+	mg_member_update_meta(mesh->member, NULL);
+	pr_info(on ? "draining: peers withdraw this gateway; its datapath keeps forwarding what arrives" :
+		     "undrained: peers use this gateway again");
+	run_hook(mesh, on ? "drain" : "undrain");
+	return 0;
+}
+
+int mg_mesh_announce_restart(struct mg_mesh *mesh)
+{
+	if (!mesh->member || mesh->leave_timer)
+		return -ENOTCONN;
+	if (is_draining(mesh))
+		return 0;	/* drained it stays, through the restart */
+	mesh->mode = "restarting";
+	return mg_member_update_meta(mesh->member, NULL);
+}
+
 /* --- commands (through the control socket) --------------------------------- */
 
-static const char *const gw_state_names[] = {
-	[GW_ALIVE] = "alive", [GW_SUSPECT] = "suspect", [GW_DEAD] = "dead",
-	[GW_LEFT] = "left", [GW_STATIC] = "static",
-};
+/* What `peers` says of a gateway: draining and restarting before gossip's word. */
+static const char *row_state(const struct row *r)
+{
+	if (r->conflict)
+		return "conflict";
+	if (r->draining && (r->state == GW_ALIVE || r->state == GW_SUSPECT))
+		return "draining";
+	if (r->restarting && r->state == GW_DEAD)
+		return "restarting";
+	return gw_state_names[r->state];
+}
+
+/* `peers forget NAME`: a left or dead gateway and its entries, now. */
+static int peers_forget(struct mg_cli *cli, struct mg_mesh *mesh,
+			const char *name)
+{
+	struct mg_view view;
+	int err = mg_mesh_view(mesh, &view);
+
+	if (err) {
+		fprintf(cli->err, "meshgate peers forget: %s\n", strerror(-err));
+		return 1;
+	}
+	for (int i = 0; i < mesh->n_rows; i++) {
+		const struct row *r = &mesh->rows[i];
+
+		if (strcmp(r->name, name))
+			continue;
+		if (r->state != GW_DEAD && r->state != GW_LEFT) {
+			fprintf(cli->err, "meshgate peers forget: %s is %s: only a left or dead gateway can be forgotten\n",
+				name, row_state(r));
+			return 1;
+		}
+		forget(mesh, name, "peers forget");
+		out_text("forgot %s\n", name);
+		out_finish();
+		return 0;
+	}
+	fprintf(cli->err, "meshgate peers forget: no gateway %s (see meshgate peers)\n",
+		name);
+	return 1;
+}
 
 int mg_mesh_cmd_peers(struct mg_cli *cli, int argc, char **argv)
 {
@@ -1640,8 +1963,12 @@ int mg_mesh_cmd_peers(struct mg_cli *cli, int argc, char **argv)
 	char tun[MG_ADDRSTRLEN], rtt[32];
 	int err;
 
+	/* Destructive: the verb in full only. */
+	if (argc == 3 && !strcmp(argv[1], "forget"))
+		return peers_forget(cli, mesh, argv[2]);
 	if (argc > 2 || (argc == 2 && !mg_matches(argv[1], "list"))) {
-		fprintf(cli->err, "usage: meshgate peers [list]\n");
+		fprintf(cli->err, "usage: meshgate peers [list]\n"
+			"       meshgate peers forget NAME\n");
 		return 2;
 	}
 	err = mg_mesh_view(mesh, &view);
@@ -1654,8 +1981,7 @@ int mg_mesh_cmd_peers(struct mg_cli *cli, int argc, char **argv)
 		 "cluster", "id", "tunnel", "state", "inc", "rtt", "eps");
 	for (int i = 0; i < mesh->n_rows; i++) {
 		const struct row *r = &mesh->rows[i];
-		const char *state = r->conflict ? "conflict" :
-				    gw_state_names[r->state];
+		const char *state = row_state(r);
 
 		if (r->rtt_us >= 0)
 			snprintf(rtt, sizeof(rtt), "%.3fms", r->rtt_us / 1000.0);
@@ -1676,6 +2002,13 @@ int mg_mesh_cmd_peers(struct mg_cli *cli, int argc, char **argv)
 			out_text(" %9s", rtt);
 		}
 		out_u64("endpoints", " %6llu", r->n_prefixes);
+		if (r->gateway && r->state != GW_STATIC) {
+			int64_t us = mg_liveness_rtt_us(mesh->lv, &r->tunnel);
+
+			out_str("datapath", NULL, mg_echo_state_name(r->echo));
+			if (us >= 0)
+				out_u64("datapath_rtt_us", NULL, us);
+		}
 		out_bool("meshgate", NULL, r->gateway);
 		out_bool("sibling", NULL, r->sibling);
 		if (r->conflict)

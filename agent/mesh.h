@@ -53,6 +53,17 @@ int mg_mesh_view(struct mg_mesh *mesh, struct mg_view *view);
  */
 bool mg_mesh_settled(struct mg_mesh *mesh);
 
+/*
+ * Drain (on) or undrain: our "mode" tag tells every peer to withdraw us
+ * from its slot tables (they go on taking our tunnel traffic), kept in
+ * state_dir across restarts; drain_hook runs.  0, -EALREADY, -ENOTCONN
+ * (gossip off).
+ */
+int mg_mesh_drain(struct mg_mesh *mesh, bool on);
+bool mg_mesh_draining(const struct mg_mesh *mesh);
+/* Tell the peers our agent restarts (they log "restarting", not "dead"). */
+int mg_mesh_announce_restart(struct mg_mesh *mesh);
+
 /* For `meshgate status`: gossip traffic and what was rejected. */
 void mg_mesh_print_counters(struct mg_mesh *mesh);
 

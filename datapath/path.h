@@ -20,6 +20,7 @@
 #ifndef MG_DP_PATH_H
 #define MG_DP_PATH_H
 
+#include "echo.h"
 #include "lb.h"
 #include "tunnel.h"
 
@@ -69,6 +70,8 @@ static __always_inline int mg_from_ipv4(mg_ctx_t *ctx, struct cursor *c,
 				   parse_ipv4(c, &ip) < 0))
 				return mg_exit(ctx, MG_DROP_MALFORMED,
 					       MG_ACT_DROP);
+			if (mg_is_echo(c))
+				return mg_echo4(ctx, c, ip);
 			return mg_ingress4(ctx, c, ip);
 		}
 		return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
@@ -153,6 +156,8 @@ static __always_inline int mg_from_ipv6(mg_ctx_t *ctx, struct cursor *c,
 		if (rc && (mg_reparse_eth(ctx, c, &eth) ||
 			   parse_ipv6(c, &ip, &info) < 0))
 			return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
+		if (mg_is_echo(c))
+			return mg_echo6(ctx, c, ip);
 		return mg_ingress6(ctx, c, ip);
 	}
 

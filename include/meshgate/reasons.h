@@ -47,7 +47,8 @@
 	X(DROP_OUTER_CSUM, "outer_csum",	"tunnel packet over IPv6 whose (non-zero) UDP checksum is wrong") \
 	X(PASS_OTHER_HOST, "other_host",	"IP frame for another MAC than the interface's (or on one mg_ifs does not describe): passed to the kernel untouched, which routes none") \
 	X(DROP_TUNNEL_IF, "tunnel_wrong_if",	"tunnel packet on an interface that is not an underlay one") \
-	X(DROP_NO_ROOM,	  "no_room",		"routed into the host device for the mesh, but in no endpoint or service map: no room was left for its prefix (map full: see the agent's log)")
+	X(DROP_NO_ROOM,	  "no_room",		"routed into the host device for the mesh, but in no endpoint or service map: no room was left for its prefix (map full: see the agent's log)") \
+	X(ECHO,		  "echo",		"a peer gateway's liveness probe, sent back to it")
 
 enum mg_reason {
 #define MG_REASON_ENUM(e, name, desc) MG_##e,

@@ -16,6 +16,7 @@ SOURCES=(
 	"$BUILD/tests/bench/bench_dp --json {}"
 	"$HERE/e2e.sh {}"
 	"$HERE/gossip.sh {}"
+	"$HERE/liveness.sh {}"
 	"$HERE/../e2e/test_services.sh --json {}"
 	"$HERE/../e2e/test_limits.sh --json {}"
 	"$HERE/../sim/gossip_model.py --sizes 64,255,1000,5000 --flat {}"
@@ -36,6 +37,10 @@ gossip_failover_ms_255|ms|median; data-plane probes fail over faster
 gossip_bytes_per_s_idle_255|B/s|per agent
 agent_cpu_pct_idle_255|%|per agent; machine_cpu_busy_pct_* beside it
 agent_rss_mib_100k|MiB|< 32
+failover_dataplane_ms|ms|< 500, 16 gateways, median of 5
+failover_dataplane_max_ms|ms|< 500
+restart_loss_packets|pkts|0 (SIGTERM + SIGKILL, 10 kpps)
+drain_loss_packets|pkts|0 (drain + undrain, 10 kpps)
 encap6_ns|ns|(over xdp_pass) <= 1.2x encap_ns over it
 decap6_ns|ns|(over xdp_pass) <= 1.2x decap_ns over it
 decap_fib_ns|ns|decap_ns, next hop not kept (a new flow)

@@ -510,3 +510,70 @@ clus_gws() {
 		'[.[] | select(.cluster_id == $c) | .gateways[]?] | sort | join(" ")' \
 		2>/dev/null
 }
+
+# --- a paced UDP stream, counted at the receiving pod --------------------------
+#
+# stream_start NAME SRC_NS DST_NS DST_IP PPS SECONDS [FLOWS]: DST_NS counts
+# the distinct datagrams of stream NAME it receives on port 9100 + (its
+# number), SRC_NS sends PPS a second for SECONDS, spread over FLOWS source
+# ports (default 8), each datagram numbered.  stream_lost NAME waits for
+# both and sets STREAM_SENT and STREAM_LOST (sent but never received); it
+# must run in this shell (not in $(...)) to wait for them.
+STREAM_N=0
+stream_start() {
+	local name=$1 src=$2 dst=$3 ip=$4 pps=$5 secs=$6 flows=${7:-8}
+	local port=$((9100 + STREAM_N))
+	STREAM_N=$((STREAM_N + 1))
+	nsx_bg "$dst" timeout $((secs + 30)) python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+print("ready", flush=True)
+seen = set()
+s.settimeout(int(sys.argv[2]) + 10)
+while True:
+    try:
+        d = s.recv(64)
+    except socket.timeout:
+        break
+    if d == b"end":
+        s.settimeout(1.0)	# what is still on its way
+        continue
+    seen.add(int.from_bytes(d[:8], "big"))
+print(len(seen), flush=True)' "$port" "$secs" >"$MGDIR/stream.$name.rx" 2>&1
+	echo $! >"$MGDIR/stream.$name.rxpid"
+	wait_until 5 grep -q ready "$MGDIR/stream.$name.rx" || return 1
+	nsx_bg "$src" timeout $((secs + 30)) python3 -c '
+import socket, sys, time
+ip, port, pps, secs, flows = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(flows)]
+n, i, t0 = int(pps * secs), 0, time.monotonic()
+while i < n:
+    due = min(n, int((time.monotonic() - t0) * pps) + 1)
+    while i < due:
+        try:
+            socks[i % flows].sendto(i.to_bytes(8, "big"), (ip, port))
+        except OSError:
+            pass	# counted as lost: it never arrives
+        i += 1
+    time.sleep(0.0002)
+for _ in range(3):
+    socks[0].sendto(b"end", (ip, port))
+print(n, time.monotonic() - t0, flush=True)' "$ip" "$port" "$pps" "$secs" "$flows" \
+		>"$MGDIR/stream.$name.tx" 2>&1
+	echo $! >"$MGDIR/stream.$name.txpid"
+}
+
+stream_lost() {
+	local name=$1 sent got
+	STREAM_SENT=0 STREAM_LOST=-1
+	wait "$(cat "$MGDIR/stream.$name.txpid")" 2>/dev/null
+	wait "$(cat "$MGDIR/stream.$name.rxpid")" 2>/dev/null
+	rm -f "$MGDIR/stream.$name.txpid" "$MGDIR/stream.$name.rxpid"
+	sent=$(awk 'NR == 1 { print $1 }' "$MGDIR/stream.$name.tx")
+	got=$(tail -n 1 "$MGDIR/stream.$name.rx")
+	log "stream $name: $got of $sent received ($(awk 'NR == 1 { printf "%.0f pps", $1 / $2 }' "$MGDIR/stream.$name.tx"))"
+	[[ $sent =~ ^[0-9]+$ && $got =~ ^[0-9]+$ ]] || return 1
+	STREAM_SENT=$sent STREAM_LOST=$((sent - got))
+}

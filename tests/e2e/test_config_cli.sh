@@ -146,11 +146,16 @@ check "-c FILE supplies the pin directory" \
 	nsnet gw1 "$MESHGATE" -j -c "$good" bpf peers
 
 # What cuts or moves traffic is never guessed from a prefix.
-for w in d do dow; do
+check "'d' (down or drain) is refused as ambiguous" \
+	fails_with "'d' is ambiguous; one of: drain down" mgcli 1 d
+for w in do dow; do
 	check "'$w' (a prefix of down) is refused, says so" \
 		fails_with "'$w' would be 'down', which is taken only spelled in full" \
 		mgcli 1 "$w"
 done
+check "'dra' (a prefix of drain) is refused, says so" \
+	fails_with "'dra' would be 'drain', which is taken only spelled in full" \
+	mgcli 1 dra
 check "... and XDP is still attached" test -n "$(xdp_prog_id gw1 cl0)"
 check "'le' (a prefix of leave) is refused" \
 	fails_with "'le' would be 'leave'" mgctl 1 le

@@ -157,16 +157,18 @@ check "under KEY2 alone, an endpoint still reaches every mg_ep4" \
 check "every gateway lists the others alive" mesh_alive
 
 # --- fail static ----------------------------------------------------------
-log "gw3 cut off: nftables drops everything its stack sends or gets on ul0"
+# The cut is in the underlay's bridge: an nftables drop in gw3's own stack
+# would leave its XDP datapath answering the peers' liveness probes, and
+# they would rightly keep its tunnels (agent/liveness.h).
+log "gw3 cut off: the underlay's bridge drops everything to or from its port"
 snap3() {	# gw3's mg_clus and mg_ep4, sorted
 	echo "$(mgcli 3 -j bpf clusters | jq -cS 'sort_by(.cluster_id)')" \
 		"$(mgcli 3 -j bpf endpoints | jq -cS 'sort_by(.prefix)')"
 }
 before=$(snap3)
-nsx gw3 nft -f - <<'NFT' || exit 1
-table inet mgcut {
-	chain in { type filter hook input priority 0; iifname "ul0" drop; }
-	chain out { type filter hook output priority 0; oifname "ul0" drop; }
+nsx ul nft -f - <<'NFT' || exit 1
+table bridge mgcut {
+	chain cut { type filter hook forward priority 0; iifname "gw3" drop; oifname "gw3" drop; }
 }
 NFT
 check "gw1 and gw2 list gw3 dead" wait_until 10 eval \
@@ -180,7 +182,7 @@ sleep 2
 check "gw3 keeps its mg_clus and mg_ep4 entries (fail static)" \
 	test "$(snap3)" = "$before"
 mgcli 3 bpf clusters | sed 's/^/    /'
-nsx gw3 nft delete table inet mgcut
+nsx ul nft delete table bridge mgcut
 check "unblocked, gw3 is back in the mesh" wait_until 20 mesh_alive
 check "gw1 maps cluster 3 through gw3 again" wait_until 5 eval \
 	'[ "$(clus_gws 1 3)" = "$UL_NET.3" ]'

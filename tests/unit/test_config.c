@@ -316,6 +316,11 @@ static void run_err_case(void **state)
 	GOSSIP("key", "not-base64!"),					\
 	GOSSIP("key", "AAAAAAAAAAAAAAAAAAAA"),			\
 	GOSSIP("key", "AAAAAAAAAAAAAAAA"),		\
+	GOSSIP("echo_interval", "60001"),				\
+	GOSSIP("echo_multiplier", "1"),					\
+	GOSSIP("hold_time", "-1"),					\
+	GOSSIP("forget_after", "0"),					\
+	GOSSIP("drain_hook", "hook.sh drain"),				\
 	ERR("cluster route_protocol", BASE "[cluster]\nroute_protocol = 256\n", \
 	    "t.conf:9: [cluster] route_protocol: "),			\
 	PEERBAD("cluster bad", "w!", "2", "192.168.100.2", "10.2.0.0/16", \
@@ -618,6 +623,21 @@ static void test_good_gossip(void **state)
 	assert_int_equal(cfg->seeds[2].port, 7001);
 	assert_int_equal(cfg->n_keys, 2);
 	assert_string_equal(cfg->keys[0], "cg8StVXbQJ0gPvMd9o7yrg==");
+
+	/* Liveness, drain and forget: defaults, then set. */
+	assert_int_equal(cfg->echo_interval, 100);
+	assert_int_equal(cfg->echo_multiplier, 3);
+	assert_int_equal(cfg->hold_time, 60);
+	assert_int_equal(cfg->forget_after, 300);
+	assert_string_equal(cfg->drain_hook, "");
+	expect_ok(BASE "[gossip]\necho_interval = 0\necho_multiplier = 5\n"
+		  "hold_time = 10\nforget_after = 30\n"
+		  "drain_hook = /usr/local/bin/vrrp-prio --lower\n");
+	assert_int_equal(cfg->echo_interval, 0);
+	assert_int_equal(cfg->echo_multiplier, 5);
+	assert_int_equal(cfg->hold_time, 10);
+	assert_int_equal(cfg->forget_after, 30);
+	assert_string_equal(cfg->drain_hook, "/usr/local/bin/vrrp-prio --lower");
 
 	expect_ok(BASE "[gossip]\nenabled = no\nbind_address = 10.0.0.1\n");
 	assert_false(cfg->gossip_enabled);
