@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -7,112 +8,227 @@
 #include "dpmaps.h"
 #include "lib/log.h"
 
-static int key_cmp_size;
+static size_t rec_ksz;
 
-static int key_cmp(const void *a, const void *b)
+static int rec_cmp(const void *a, const void *b)
 {
-	return memcmp(a, b, key_cmp_size);
+	return memcmp(a, b, rec_ksz);
 }
 
-static int reconcile(int fd, const char *name, size_t key_size,
-		     size_t val_size, const void *keys, const void *vals,
-		     size_t n, struct mg_sync_stats *st, bool del);
+/*
+ * The compile-time limit behind each map the agent fills, so that a full
+ * map says what to raise.  Every knob is in include/meshgate/limits.h.
+ */
+static const struct {
+	const char *map, *knob;
+} map_knobs[] = {
+	{ "mg_ep",	"MG_MAX_ENDPOINTS" },
+	{ "mg_local",	"MG_MAX_LOCAL_ENDPOINTS" },
+	{ "mg_peer",	"MG_MAX_PEERS" },
+	{ "mg_nh",	"MG_MAX_NEXTHOPS" },
+	{ "mg_tx",	"MG_MAX_TX_IFACES" },
+	{ "mg_svc",	"MG_LB_MAX_SERVICES" },
+	{ "mg_lbrev",	"MG_LB_MAX_BACKENDS" },
+};
 
-int mg_map_reconcile(int fd, const char *name, size_t key_size,
-		     size_t val_size, const void *keys, const void *vals,
-		     size_t n, struct mg_sync_stats *st)
+static const char *map_knob(const char *name)
 {
-	return reconcile(fd, name, key_size, val_size, keys, vals, n, st, true);
+	for (size_t i = 0; i < sizeof(map_knobs) / sizeof(map_knobs[0]); i++)
+		if (!strncmp(name, map_knobs[i].map, strlen(map_knobs[i].map)))
+			return map_knobs[i].knob;
+	return "its limit";
+}
+
+static __u32 map_max_entries(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
+void mg_map_full_hint(int fd, const char *name, size_t wanted, char *buf,
+		      size_t len)
+{
+	snprintf(buf, len,
+		 "map %s is full (max_entries %u, %zu wanted): raise %s in include/meshgate/limits.h",
+		 name, map_max_entries(fd), wanted, map_knob(name));
+}
+
+/*
+ * One write, counted; the first failure of a pass is logged (a full map
+ * with what to raise) and returned through *err.
+ */
+static void map_write(int fd, const char *name, const void *k, const void *v,
+		      size_t wanted, struct mg_sync_stats *st, int *err)
+{
+	char hint[192];
+	int rc;
+
+	if (!bpf_map_update_elem(fd, k, v, BPF_ANY)) {
+		if (st)
+			st->written++;
+		return;
+	}
+	rc = -errno;
+	if (st)
+		st->failed++;
+	if (*err)
+		return;
+	*err = rc;
+	if (rc == -E2BIG || rc == -ENOSPC) {
+		mg_map_full_hint(fd, name, wanted, hint, sizeof(hint));
+		pr_err("%s", hint);
+	} else {
+		pr_err("map %s: update failed: %s", name, strerror(-rc));
+	}
+}
+
+static void map_delete(int fd, const void *k, struct mg_sync_stats *st,
+		       int *err)
+{
+	if (bpf_map_delete_elem(fd, k) && errno != ENOENT) {
+		if (st)
+			st->failed++;
+		if (!*err)
+			*err = -errno;
+		return;
+	}
+	if (st)
+		st->deleted++;
+}
+
+/*
+ * What fd holds, exactly: n records of key then value, sorted by key.
+ * bpf_map_get_next_key() walks the keys that exist, and a lookup of a key
+ * that exists returns its own value even on an LPM trie (it is the longest
+ * prefix of itself); a lookup of a wanted key would not do, as on a trie it
+ * answers with the covering prefix's value when the key itself is absent.
+ */
+static int map_dump(int fd, size_t key_size, size_t val_size, char **out,
+		    size_t *n_out)
+{
+	size_t rsz = key_size + val_size, n = 0, cap = 64;
+	char *recs = malloc(cap * rsz), *cur = malloc(key_size);
+	void *prev = NULL;
+
+	if (!recs || !cur)
+		goto nomem;
+	for (;;) {
+		char *r;
+
+		if (n == cap) {
+			r = realloc(recs, 2 * cap * rsz);
+			if (!r)
+				goto nomem;
+			recs = r;
+			cap *= 2;
+		}
+		r = recs + n * rsz;
+		if (bpf_map_get_next_key(fd, prev, r))
+			break;
+		memcpy(cur, r, key_size);
+		prev = cur;
+		/* Deleted since the walk found it: not there. */
+		if (bpf_map_lookup_elem(fd, r, r + key_size))
+			continue;
+		n++;
+	}
+	free(cur);
+	rec_ksz = key_size;
+	qsort(recs, n, rsz, rec_cmp);
+	*out = recs;
+	*n_out = n;
+	return 0;
+nomem:
+	free(recs);
+	free(cur);
+	return -ENOMEM;
+}
+
+/* n records of key then value, sorted by key; NULL when out of memory. */
+static char *records(size_t key_size, size_t val_size, const void *keys,
+		     const void *vals, size_t n)
+{
+	size_t rsz = key_size + val_size;
+	char *recs = malloc(n ? n * rsz : 1);
+
+	if (!recs)
+		return NULL;
+	for (size_t k = 0; k < n; k++) {
+		memcpy(recs + k * rsz, (const char *)keys + k * key_size,
+		       key_size);
+		memcpy(recs + k * rsz + key_size,
+		       (const char *)vals + k * val_size, val_size);
+	}
+	rec_ksz = key_size;
+	qsort(recs, n, rsz, rec_cmp);
+	return recs;
+}
+
+/*
+ * Bring a map holding the n_old sorted records old to the n_new sorted
+ * records want: every new or changed entry is written first, and only then
+ * (when del) is every other key deleted, so that a flow never finds a gap.
+ */
+static int apply_diff(int fd, const char *name, size_t key_size,
+		      size_t val_size, const char *old, size_t n_old,
+		      const char *want, size_t n_new, bool del,
+		      struct mg_sync_stats *st)
+{
+	size_t rsz = key_size + val_size;
+	int err = 0;
+
+	for (int pass = 0; pass < (del ? 2 : 1); pass++) {
+		size_t i = 0, j = 0;
+
+		while (i < n_old || j < n_new) {
+			const char *o = i < n_old ? old + i * rsz : NULL;
+			const char *w = j < n_new ? want + j * rsz : NULL;
+			int cmp = !o ? 1 : !w ? -1 : memcmp(o, w, key_size);
+
+			if (cmp < 0) {
+				if (pass == 1)
+					map_delete(fd, o, st, &err);
+				i++;
+				continue;
+			}
+			if (pass == 0 && (cmp > 0 ||
+			    memcmp(o + key_size, w + key_size, val_size)))
+				map_write(fd, name, w, w + key_size, n_new, st,
+					  &err);
+			if (cmp == 0)
+				i++;
+			j++;
+		}
+	}
+	return err;
 }
 
 static int reconcile(int fd, const char *name, size_t key_size,
 		     size_t val_size, const void *keys, const void *vals,
 		     size_t n, struct mg_sync_stats *st, bool del)
 {
-	char *sorted = NULL, *stale = NULL, *cur = NULL, *next = NULL;
-	char *old = NULL;
-	size_t n_stale = 0, cap_stale = 64;
-	int err = 0, rc;
-	void *prev;
+	char *want = records(key_size, val_size, keys, vals, n), *have = NULL;
+	size_t n_have = 0;
+	int err;
 
-	old = malloc(val_size);
-	cur = malloc(key_size);
-	next = malloc(key_size);
-	stale = malloc(cap_stale * key_size);
-	sorted = malloc((n ? n : 1) * key_size);
-	if (!old || !cur || !next || !stale || !sorted) {
-		err = -ENOMEM;
-		goto out;
-	}
-
-	for (size_t i = 0; i < n; i++) {
-		const void *k = (const char *)keys + i * key_size;
-		const void *val = (const char *)vals + i * val_size;
-
-		/* Unchanged entries are not rewritten. */
-		if (!bpf_map_lookup_elem(fd, k, old) &&
-		    !memcmp(old, val, val_size))
-			continue;
-		if (bpf_map_update_elem(fd, k, val, BPF_ANY)) {
-			rc = -errno;
-			if (st)
-				st->failed++;
-			if (!err) {
-				err = rc;
-				pr_err("map %s: update failed: %s%s", name,
-				       strerror(-rc),
-				       rc == -E2BIG || rc == -ENOSPC ?
-				       " (map full: raise its limit in include/meshgate/limits.h)" : "");
-			}
-			continue;
-		}
-		if (st)
-			st->written++;
-	}
-
-	if (!del)
-		goto out;
-	/* Collect the keys that are not wanted, then delete them. */
-	memcpy(sorted, keys, n * key_size);
-	key_cmp_size = key_size;
-	qsort(sorted, n, key_size, key_cmp);
-	prev = NULL;
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		if (!bsearch(next, sorted, n, key_size, key_cmp)) {
-			if (n_stale == cap_stale) {
-				char *s = realloc(stale, 2 * cap_stale * key_size);
-
-				if (!s) {
-					err = -ENOMEM;
-					goto out;
-				}
-				stale = s;
-				cap_stale *= 2;
-			}
-			memcpy(stale + n_stale++ * key_size, next, key_size);
-		}
-		memcpy(cur, next, key_size);
-		prev = cur;
-	}
-	for (size_t i = 0; i < n_stale; i++) {
-		if (bpf_map_delete_elem(fd, stale + i * key_size) &&
-		    errno != ENOENT) {
-			if (st)
-				st->failed++;
-			if (!err)
-				err = -errno;
-			continue;
-		}
-		if (st)
-			st->deleted++;
-	}
-out:
-	free(sorted);
-	free(stale);
-	free(next);
-	free(cur);
-	free(old);
+	if (!want)
+		return -ENOMEM;
+	err = map_dump(fd, key_size, val_size, &have, &n_have);
+	if (!err)
+		err = apply_diff(fd, name, key_size, val_size, have, n_have,
+				 want, n, del, st);
+	free(have);
+	free(want);
 	return err;
+}
+
+int mg_map_reconcile(int fd, const char *name, size_t key_size,
+		     size_t val_size, const void *keys, const void *vals,
+		     size_t n, struct mg_sync_stats *st)
+{
+	return reconcile(fd, name, key_size, val_size, keys, vals, n, st, true);
 }
 
 int mg_cluster_build(const struct mg_view *v, __u8 cluster_id,
@@ -236,13 +352,6 @@ static size_t ep_entries(const struct mg_view *v, __u8 family, void *k,
 	return dedup_ep(keys, ksz, val, n);
 }
 
-static size_t rec_ksz;
-
-static int rec_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, rec_ksz);
-}
-
 static unsigned long long now_ms(void)
 {
 	struct timespec ts;
@@ -255,62 +364,28 @@ int mg_map_sync_cached(int fd, const char *name, struct mg_map_cache *c,
 		       size_t key_size, size_t val_size, const void *keys,
 		       const void *vals, size_t n, struct mg_sync_stats *st)
 {
-	size_t rsz = key_size + val_size, i = 0, j = 0;
 	unsigned long long now = now_ms();
-	char *recs = malloc(n ? n * rsz : 1), *old = c->recs;
-	int err = 0, rc;
+	char *recs = records(key_size, val_size, keys, vals, n);
+	char *have = NULL;
+	size_t n_have = 0;
+	int err;
 
 	if (!recs)
 		return -ENOMEM;
-	for (size_t k = 0; k < n; k++) {
-		memcpy(recs + k * rsz, (const char *)keys + k * key_size,
-		       key_size);
-		memcpy(recs + k * rsz + key_size,
-		       (const char *)vals + k * val_size, val_size);
-	}
-	rec_ksz = key_size;
-	qsort(recs, n, rsz, rec_cmp);
-
 	if (!c->valid || now - c->full_ms > MG_MAP_FULL_MS) {
-		err = mg_map_reconcile(fd, name, key_size, val_size, keys,
-				       vals, n, st);
+		/* Against what the map holds: repairs any drift. */
+		err = map_dump(fd, key_size, val_size, &have, &n_have);
+		if (!err)
+			err = apply_diff(fd, name, key_size, val_size, have,
+					 n_have, recs, n, true, st);
+		free(have);
 		c->full_ms = now;
-		goto keep;
+	} else {
+		/* Against what was last written: only the difference. */
+		err = apply_diff(fd, name, key_size, val_size, c->recs, c->n,
+				 recs, n, true, st);
 	}
-	/* A merge of two sorted lists: old (written) and new (wanted). */
-	while (i < c->n || j < n) {
-		const char *o = i < c->n ? old + i * rsz : NULL;
-		const char *w = j < n ? recs + j * rsz : NULL;
-		int cmp = !o ? 1 : !w ? -1 : memcmp(o, w, key_size);
-
-		if (cmp < 0) {
-			rc = bpf_map_delete_elem(fd, o);
-			if (rc && errno != ENOENT)
-				err = err ? err : -errno;
-			else if (st)
-				st->deleted++;
-			i++;
-			continue;
-		}
-		if (cmp > 0 || memcmp(o + key_size, w + key_size, val_size)) {
-			if (bpf_map_update_elem(fd, w, w + key_size, BPF_ANY)) {
-				rc = -errno;
-				if (!err)
-					pr_err("map %s: update failed: %s", name,
-					       strerror(-rc));
-				err = err ? err : rc;
-				if (st)
-					st->failed++;
-			} else if (st) {
-				st->written++;
-			}
-		}
-		if (cmp == 0)
-			i++;
-		j++;
-	}
-keep:
-	free(old);
+	free(c->recs);
 	c->recs = recs;
 	c->n = n;
 	/* After a failure the next sync repairs with a full reconcile. */
