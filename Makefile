@@ -200,7 +200,7 @@ bench: deps all $(BENCH_BINS)
 
 install: all
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/meshgate
-	install -D -m 0644 firmware-config/meshgate.conf $(DESTDIR)/etc/meshgate/meshgate.conf
+	install -D -m 0600 firmware-config/meshgate.conf $(DESTDIR)/etc/meshgate/meshgate.conf
 	install -D -m 0644 firmware-config/meshgate.service $(DESTDIR)/lib/systemd/system/meshgate.service
 	install -D -m 0644 firmware-config/99-meshgate.conf $(DESTDIR)/etc/sysctl.d/99-meshgate.conf
 
