@@ -1304,7 +1304,9 @@ int mg_services_cmd(struct mg_cli *cli, int argc, char **argv)
 		learned = svc_find_vip(s, &c.vip, c.port, svc_ipproto(&c));
 		v = svc_find(s, argv[2]);
 		if (v && v != learned) {
-			fprintf(cli->err, "meshgate services add: %s exists (del it first)\n",
+			fprintf(cli->err, v->source == SRC_GOSSIP ?
+				"meshgate services add: %s is learned from another cluster with another VIP:port/proto\n" :
+				"meshgate services add: %s exists (del it first)\n",
 				argv[2]);
 			return 1;
 		}

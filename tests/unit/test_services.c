@@ -343,7 +343,7 @@ static void test_cli_add_learned(void **state)
 	/* Another service by its name, or by its VIP, is still refused. */
 	assert_int_equal(svc_cmd(s1, "add extra vip 10.96.0.31 port 80",
 				 err, sizeof(err)), 1);
-	assert_non_null(strstr(err, "extra exists (del it first)"));
+	assert_non_null(strstr(err, "extra is learned from another cluster with another VIP:port/proto"));
 	/* The same one: it takes this cluster's backends. */
 	assert_int_equal(svc_cmd(s1, "add extra vip 10.96.0.30 port 80 backend 10.1.0.5:80",
 				 err, sizeof(err)), 0);
@@ -354,6 +354,9 @@ static void test_cli_add_learned(void **state)
 		    e[0].key.be.addr.addr[0] == inet_addr("10.1.0.5"))
 			ours++;
 	assert_int_equal(ours, 1);
+	assert_int_equal(svc_cmd(s1, "add extra vip 10.96.0.31 port 80",
+				 err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "extra exists (del it first)"));
 	assert_int_equal(svc_cmd(s1, "add other vip 10.96.0.30 port 80",
 				 err, sizeof(err)), 1);
 	assert_non_null(strstr(err, "that VIP:port/proto has a service (extra)"));
