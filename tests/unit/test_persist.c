@@ -4,6 +4,7 @@
  * as root: a file where the directory should be, a read-only and a full
  * tmpfs mounted in a private mount namespace.  On failure the old file is
  * untouched and no temporary is left; on success the file is new, 0600.
+ * And the mesh's CLI writers (endpoints, keys): applied only once saved.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,6 +21,12 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <cmocka.h>
+#include "cli.h"
+#include "config.h"
+#include "dpmaps.h"
+#include "mesh.h"
+#include "lib/loop.h"
+#include "lib/out.h"
 #include "lib/persist.h"
 
 static char base[] = "/tmp/mg-persist.XXXXXX";
@@ -200,11 +207,156 @@ static void test_lines(void **state)
 	close(fd);
 }
 
+/* --- the mesh's CLI writers ------------------------------------------------ */
+
+/* Run `WORDS...` through fn; exit code, stderr in err, stdout in out. */
+static int mesh_cmd(int (*fn)(struct mg_cli *, int, char **),
+		    struct mg_mesh *mesh, const char *line, char *err,
+		    size_t errlen, char *out, size_t outlen)
+{
+	char buf[256], *argv[16], *save = NULL, *tok;
+	struct mg_cli cli = { .priv = mesh };
+	FILE *of;
+	int argc = 0, rc;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (tok = strtok_r(buf, " ", &save); tok && argc < 15;
+	     tok = strtok_r(NULL, " ", &save))
+		argv[argc++] = tok;
+	argv[argc] = NULL;
+	memset(err, 0, errlen);
+	memset(out, 0, outlen);
+	cli.err = fmemopen(err, errlen, "w");
+	of = fmemopen(out, outlen, "w");
+	out_init(of, true);
+	rc = fn(&cli, argc, argv);
+	fclose(cli.err);
+	fclose(of);
+	return rc;
+}
+
+/* A file where the directory is: saving fails, even as root. */
+static void break_dir(const char *dir, bool broken)
+{
+	char good[PATH_MAX + 8];
+
+	snprintf(good, sizeof(good), "%s.good", dir);
+	if (broken) {
+		assert_int_equal(rename(dir, good), 0);
+		put(dir, "", 0600);
+	} else {
+		assert_int_equal(unlink(dir), 0);
+		assert_int_equal(rename(good, dir), 0);
+	}
+}
+
+#define KEY_A "cGFzc3dvcmRwYXNzd29yZA=="	/* 16 bytes */
+#define KEY_B "c2Vjb25kIGtleSBvZiAxNg=="
+
+struct mesh_step {
+	const char *cmd;	/* endpoints ... | keys ...; NULL: restart */
+	bool broken;
+	int rc;
+	const char *says;	/* in stderr */
+	int n_local;		/* own prefixes in the view after */
+	int n_keys;		/* keys listed after */
+};
+
+static const struct mesh_step mesh_steps[] = {
+	{ "endpoints add 10.11.0.0/24", true, 1,
+	  "meshgate endpoints: ", 1, 1 },
+	/* Not "already there": the failed add was not applied either. */
+	{ "endpoints add 10.11.0.0/24", false, 0, "", 2, 1 },
+	{ "endpoints add 10.12.0.0/24", true, 1,
+	  "not changed: saving ", 2, 1 },
+	{ NULL, false, 0, NULL, 2, 1 },
+	{ "endpoints del 10.11.0.0/24", true, 1, "Not a directory", 2, 1 },
+	{ NULL, false, 0, NULL, 2, 1 },
+	{ "keys install " KEY_B, true, 1, "not changed: saving ", 2, 1 },
+	{ "keys install " KEY_B, false, 0, "", 2, 2 },
+	{ "keys use " KEY_B, true, 1, "not changed: saving ", 2, 2 },
+	{ NULL, false, 0, NULL, 2, 2 },
+	{ "endpoints del 10.11.0.0/24", false, 0, "", 1, 2 },
+	{ NULL, false, 0, NULL, 1, 2 },
+};
+
+static int count_of(const char *s, const char *what)
+{
+	int n = 0;
+
+	while ((s = strstr(s, what))) {
+		n++;
+		s += strlen(what);
+	}
+	return n;
+}
+
+static void test_mesh_cli_saves_before_applying(void **state)
+{
+	struct mg_config *cfg = calloc(1, sizeof(*cfg));
+	struct mg_loop *loop = mg_loop_new();
+	struct mg_mesh_ops ops = { 0 };
+	struct mg_mesh *mesh = NULL;
+	char err[PATH_MAX + 64], out[4096];
+	struct mg_view v;
+
+	mg_config_defaults(cfg);
+	snprintf(cfg->gw_name, sizeof(cfg->gw_name), "gw1");
+	snprintf(cfg->cluster_name, sizeof(cfg->cluster_name), "c1");
+	cfg->cluster_id = 1;
+	cfg->n_cidrs = 1;
+	assert_int_equal(mg_prefix_parse("10.1.0.0/16", &cfg->cidrs[0]), 0);
+	cfg->gossip_enabled = 0;
+	cfg->n_keys = 1;
+	snprintf(cfg->keys[0], sizeof(cfg->keys[0]), "%s", KEY_A);
+	path_of(cfg->state_dir, sizeof(cfg->state_dir), "mesh");
+	assert_int_equal(mkdir(cfg->state_dir, 0700), 0);
+	assert_int_equal(mg_mesh_new(loop, cfg, &ops, NULL, &mesh), 0);
+	for (size_t i = 0; i < sizeof(mesh_steps) / sizeof(mesh_steps[0]); i++) {
+		const struct mesh_step *t = &mesh_steps[i];
+
+		print_message("step: %s%s\n", t->cmd ? t->cmd : "restart",
+			      t->broken ? " (state_dir broken)" : "");
+		if (!t->cmd) {
+			mg_mesh_free(mesh);
+			assert_int_equal(mg_mesh_new(loop, cfg, &ops, NULL,
+						     &mesh), 0);
+		} else {
+			if (t->broken)
+				break_dir(cfg->state_dir, true);
+			assert_int_equal(mesh_cmd(!strncmp(t->cmd, "keys", 4) ?
+					mg_mesh_cmd_keys : mg_mesh_cmd_endpoints,
+					mesh, t->cmd, err, sizeof(err), out,
+					sizeof(out)), t->rc);
+			if (t->broken)
+				break_dir(cfg->state_dir, false);
+			if (!strstr(err, t->says))
+				fail_msg("stderr \"%s\" lacks \"%s\"", err,
+					 t->says);
+		}
+		assert_int_equal(mg_mesh_view(mesh, &v), 0);
+		assert_int_equal(v.n_local, t->n_local);
+		mesh_cmd(mg_mesh_cmd_keys, mesh, "keys list", err, sizeof(err),
+			 out, sizeof(out));
+		assert_int_equal(count_of(out, "\"key\""), t->n_keys);
+		/* KEY_B stays a secondary: its `use` was never saved. */
+		if (t->n_keys == 2)
+			assert_int_equal(count_of(out, "\"primary\":true"), 1);
+	}
+	mesh_cmd(mg_mesh_cmd_keys, mesh, "keys list", err, sizeof(err), out,
+		 sizeof(out));
+	assert_non_null(strstr(out, KEY_A "\",\"bits\":128,\"primary\":true"));
+	mg_mesh_free(mesh);
+	mg_loop_free(loop);
+	free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_save),
 		cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_mesh_cli_saves_before_applying),
 	};
 
 	return cmocka_run_group_tests_name("persist", tests, setup, teardown);
