@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "lib/log.h"
 #include "lib/persist.h"
 
 int mg_persist_mkdir(const char *dir)
@@ -95,7 +96,15 @@ int mg_persist_write(const char *path, const void *data, size_t len)
 		unlink(tmp);
 		return err;
 	}
-	return sync_dir(dir);
+	/*
+	 * Renamed: the new content is what any later read (a restart) finds,
+	 * so it is saved as far as the caller is concerned; only a power
+	 * loss could still take the rename back.
+	 */
+	err = sync_dir(dir);
+	if (err)
+		pr_warn("%s: flushing the directory: %s", dir, strerror(-err));
+	return 0;
 }
 
 int mg_persist_write_lines(const char *path, const char *const *lines, int n)

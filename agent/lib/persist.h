@@ -16,7 +16,9 @@ int mg_persist_mkdir(const char *dir);
 
 /*
  * Replace path with len bytes of data, mode 0600, its directory made if
- * missing.  Returns 0, or -errno of the step that failed.
+ * missing.  Returns 0, or -errno of the step that failed before the
+ * rename (path then unchanged).  A failure to flush the directory after
+ * the rename is only logged: the file already says the new content.
  */
 int mg_persist_write(const char *path, const void *data, size_t len);
 
