@@ -176,7 +176,8 @@ static int apply_diff(int fd, const char *name, size_t key_size,
 		      const char *want, size_t n_new, bool del,
 		      struct mg_sync_stats *st)
 {
-	size_t rsz = key_size + val_size;
+	size_t rsz = key_size + val_size, n_retry = 0;
+	size_t *retry = NULL;
 	int err = 0;
 
 	for (int pass = 0; pass < (del ? 2 : 1); pass++) {
@@ -194,14 +195,39 @@ static int apply_diff(int fd, const char *name, size_t key_size,
 				continue;
 			}
 			if (pass == 0 && (cmp > 0 ||
-			    memcmp(o + key_size, w + key_size, val_size)))
-				map_write(fd, name, w, w + key_size, n_new, st,
-					  &err);
+			    memcmp(o + key_size, w + key_size, val_size))) {
+				/*
+				 * A full map may have room once the stale
+				 * entries are gone: retried after them.
+				 */
+				if (!del) {
+					map_write(fd, name, w, w + key_size,
+						  n_new, st, &err);
+				} else if (!bpf_map_update_elem(fd, w,
+								w + key_size,
+								BPF_ANY)) {
+					if (st)
+						st->written++;
+				} else if ((errno == E2BIG || errno == ENOSPC) &&
+					   (retry || (retry = calloc(n_new,
+							sizeof(*retry))))) {
+					retry[n_retry++] = j;
+				} else {
+					map_write(fd, name, w, w + key_size,
+						  n_new, st, &err);
+				}
+			}
 			if (cmp == 0)
 				i++;
 			j++;
 		}
 	}
+	for (size_t r = 0; r < n_retry; r++) {
+		const char *w = want + retry[r] * rsz;
+
+		map_write(fd, name, w, w + key_size, n_new, st, &err);
+	}
+	free(retry);
 	return err;
 }
 
@@ -403,16 +429,86 @@ void mg_dpmaps_free(struct mg_dpmaps *m)
 	m->ep6c = (struct mg_map_cache){ 0 };
 }
 
-/* mg_local4 / mg_local6: the view's local prefixes, nothing else. */
+/* Bit i (0: the first) of a network-order address. */
+static int addr_bit(const struct mg_addr *a, unsigned int i)
+{
+	const __u8 *b = (const __u8 *)a->addr;
+
+	return b[i / 8] >> (7 - i % 8) & 1;
+}
+
+/* Do a and b agree in their first n bits? */
+static bool addr_prefix_eq(const struct mg_addr *a, const struct mg_addr *b,
+			   unsigned int n)
+{
+	const __u8 *x = (const __u8 *)a->addr, *y = (const __u8 *)b->addr;
+	unsigned int full = n / 8, rest = n % 8;
+
+	if (memcmp(x, y, full))
+		return false;
+	return !rest || !((x[full] ^ y[full]) & (0xff << (8 - rest)));
+}
+
+static int pfx_addr_cmp(const void *a, const void *b)
+{
+	const struct mg_prefix *x = a, *y = b;
+	int c = memcmp(x->addr.addr, y->addr.addr, sizeof(x->addr.addr));
+
+	return c ? c : x->len - y->len;
+}
+
+static int pfx_family_cmp(const void *a, const void *b)
+{
+	const struct mg_prefix *x = a, *y = b;
+
+	return x->addr.family - y->addr.family;
+}
+
+size_t mg_prefix_aggregate(struct mg_prefix *p, size_t n)
+{
+	size_t top = 0;
+
+	qsort(p, n, sizeof(*p), pfx_addr_cmp);
+	for (size_t i = 0; i < n; i++) {
+		/* Sorted: only the last one kept can cover the next. */
+		if (top && p[top - 1].len <= p[i].len &&
+		    addr_prefix_eq(&p[top - 1].addr, &p[i].addr,
+				   p[top - 1].len))
+			continue;
+		p[top++] = p[i];
+		/* The two halves of one prefix are that prefix. */
+		while (top >= 2) {
+			struct mg_prefix *lo = &p[top - 2], *hi = &p[top - 1];
+			unsigned int l = hi->len;
+
+			if (!l || lo->len != l ||
+			    !addr_prefix_eq(&lo->addr, &hi->addr, l - 1) ||
+			    addr_bit(&lo->addr, l - 1) ||
+			    !addr_bit(&hi->addr, l - 1))
+				break;
+			lo->len--;
+			top--;
+		}
+	}
+	return top;
+}
+
+/*
+ * mg_local4 / mg_local6: the addresses of the view's local prefixes,
+ * nothing else.  The datapath asks them one question (is this address
+ * ours?) and every entry has the same value, so they hold the fewest
+ * prefixes covering exactly those addresses: a pod route inside the
+ * cluster's CIDR costs no entry, and 100,000 adjacent routes a handful.
+ */
 static int sync_local(struct mg_dpmaps *m, const struct mg_view *v,
 		      struct mg_sync_stats *st)
 {
-	const struct mg_view lv = { .cluster_id = v->cluster_id,
-				    .n_local = v->n_local, .local = v->local };
+	struct mg_prefix *agg = calloc(v->n_local + 1, sizeof(*agg));
 	struct mg_ep4_key *k4 = calloc(v->n_local + 1, sizeof(*k4));
 	struct mg_ep6_key *k6 = calloc(v->n_local + 1, sizeof(*k6));
 	struct mg_ep_val *v4 = calloc(v->n_local + 1, sizeof(*v4));
 	struct mg_ep_val *v6 = calloc(v->n_local + 1, sizeof(*v6));
+	struct mg_view lv = { .cluster_id = v->cluster_id, .local = agg };
 	size_t n4, n6;
 	int err = -ENOMEM, rc;
 
@@ -420,8 +516,19 @@ static int sync_local(struct mg_dpmaps *m, const struct mg_view *v,
 		err = 0;
 		goto out;
 	}
-	if (!k4 || !k6 || !v4 || !v6)
+	if (!agg || !k4 || !k6 || !v4 || !v6)
 		goto out;
+	if (v->n_local)
+		memcpy(agg, v->local, v->n_local * sizeof(*agg));
+	/* Each family on its own: IPv4 first, then IPv6. */
+	for (int i = 0; i < v->n_local; i++)
+		if (agg[i].addr.family == MG_AF_INET)
+			lv.n_local++;
+	qsort(agg, v->n_local, sizeof(*agg), pfx_family_cmp);
+	n4 = mg_prefix_aggregate(agg, lv.n_local);
+	n6 = mg_prefix_aggregate(agg + lv.n_local, v->n_local - lv.n_local);
+	memmove(agg + n4, agg + lv.n_local, n6 * sizeof(*agg));
+	lv.n_local = (int)(n4 + n6);
 	n4 = ep_entries(&lv, MG_AF_INET, k4, v4);
 	n6 = ep_entries(&lv, MG_AF_INET6, k6, v6);
 	err = reconcile(m->local4, "mg_local4", sizeof(*k4), sizeof(*v4), k4,
@@ -430,6 +537,7 @@ static int sync_local(struct mg_dpmaps *m, const struct mg_view *v,
 		       v6, n6, st, !m->keep);
 	err = err ? err : rc;
 out:
+	free(agg);
 	free(k4);
 	free(k6);
 	free(v4);

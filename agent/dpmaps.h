@@ -93,6 +93,13 @@ int mg_map_reconcile(int fd, const char *name, size_t key_size,
 		     size_t n, struct mg_sync_stats *st);
 
 /*
+ * The fewest prefixes covering exactly the addresses of p[0..n) (one
+ * family): covered prefixes dropped, the two halves of a prefix merged
+ * into it.  In place; returns how many are left, sorted by address.
+ */
+size_t mg_prefix_aggregate(struct mg_prefix *p, size_t n);
+
+/*
  * "map NAME is full (max_entries N, W wanted): raise KNOB in
  * include/meshgate/limits.h", for the error of a write that found the map
  * full (E2BIG or ENOSPC).

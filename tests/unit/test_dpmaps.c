@@ -136,6 +136,39 @@ static void test_reconcile_full_map_is_an_error(void **state)
 	close(fd);
 }
 
+/* A full map whose entries are all replaced: room made by the deletes. */
+static void test_reconcile_full_map_replaced(void **state)
+{
+	struct mg_map_cache c = { 0 };
+	__u32 old[3] = { 1, 2, 3 }, new[3] = { 4, 5, 6 }, v;
+
+	for (int cached = 0; cached < 2; cached++) {
+		int fd = hash_map(4, 4, 3);
+		struct mg_sync_stats st = { 0 };
+
+		if (cached)
+			assert_int_equal(mg_map_sync_cached(fd, "t", &c, 4, 4,
+				old, old, 3, &st), 0);
+		else
+			assert_int_equal(mg_map_reconcile(fd, "t", 4, 4, old,
+				old, 3, &st), 0);
+		memset(&st, 0, sizeof(st));
+		if (cached)
+			assert_int_equal(mg_map_sync_cached(fd, "t", &c, 4, 4,
+				new, new, 3, &st), 0);
+		else
+			assert_int_equal(mg_map_reconcile(fd, "t", 4, 4, new,
+				new, 3, &st), 0);
+		assert_int_equal(st.written, 3);
+		assert_int_equal(st.deleted, 3);
+		assert_int_equal(st.failed, 0);
+		assert_int_equal(count(fd, 4), 3);
+		assert_int_equal(bpf_map_lookup_elem(fd, &new[2], &v), 0);
+		close(fd);
+	}
+	free(c.recs);
+}
+
 /* A full map's error names the map, its size and the limit to raise. */
 static const struct {
 	const char *map, *says;
@@ -502,6 +535,127 @@ static void test_sync_nested_prefixes(void **state)
 	close(m.peer6);
 }
 
+/* The local maps' aggregation: the same addresses, the fewest prefixes. */
+#define AGG_MAX 6
+
+static const struct agg_row {
+	const char *in[AGG_MAX], *out[AGG_MAX];
+} agg_rows[] = {
+	{ { "10.1.0.0/16", "10.1.5.0/24", "10.1.5.16/32" }, { "10.1.0.0/16" } },
+	{ { "172.16.0.8/29", "172.16.0.0/29" }, { "172.16.0.0/28" } },
+	{ { "172.16.0.0/29", "172.16.0.8/29", "172.16.0.16/29",
+	    "172.16.0.24/29" }, { "172.16.0.0/27" } },
+	/* Adjacent, but not the halves of one prefix. */
+	{ { "172.16.0.8/29", "172.16.0.16/29" },
+	  { "172.16.0.8/29", "172.16.0.16/29" } },
+	/* A merge that makes a sibling of what came before. */
+	{ { "10.0.0.0/25", "10.0.0.128/26", "10.0.0.192/26", "10.0.1.0/24" },
+	  { "10.0.0.0/23" } },
+	{ { "0.0.0.0/1", "128.0.0.0/1" }, { "0.0.0.0/0" } },
+	{ { "fd00:1::/65", "fd00:1:0:0:8000::/65", "fd00:1::5/128" },
+	  { "fd00:1::/64" } },
+	{ { "fd00:1::/64", "fd00:2::/64" }, { "fd00:1::/64", "fd00:2::/64" } },
+	{ {}, {} },
+};
+
+static void test_prefix_aggregate(void **state)
+{
+	for (size_t r = 0; r < sizeof(agg_rows) / sizeof(agg_rows[0]); r++) {
+		struct mg_prefix p[AGG_MAX];
+		size_t n = 0, got;
+		char buf[MG_PREFIXSTRLEN];
+
+		while (n < AGG_MAX && agg_rows[r].in[n]) {
+			p[n] = pfx(agg_rows[r].in[n]);
+			n++;
+		}
+		got = mg_prefix_aggregate(p, n);
+		for (size_t i = 0; i < got; i++)
+			if (!agg_rows[r].out[i] ||
+			    strcmp(mg_prefix_str(&p[i], buf, sizeof(buf)),
+				   agg_rows[r].out[i]))
+				fail_msg("row %zu: #%zu is %s, want %s", r, i,
+					 buf, agg_rows[r].out[i] ?
+					 agg_rows[r].out[i] : "nothing");
+		if (got < AGG_MAX && agg_rows[r].out[got])
+			fail_msg("row %zu: %zu prefixes, want more", r, got);
+	}
+}
+
+/*
+ * An exporter's 100,000 adjacent /29 routes fit a local map of 16 entries
+ * (and answer for exactly their addresses); 20 routes that cannot be
+ * merged do not fit 16, and the sync says which map and what to raise.
+ */
+static void test_local_map_aggregated(void **state)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+	size_t n = 100000;
+	struct mg_prefix *local = calloc(n + 1, sizeof(*local));
+	struct mg_view v = { .cluster_id = 1, .local = local };
+	struct mg_dpmaps m = {
+		.ep4 = lpm_map(sizeof(struct mg_ep4_key)),
+		.ep6 = lpm_map(sizeof(struct mg_ep6_key)),
+		.clus = hash_map(4, sizeof(struct mg_cluster_val), 16),
+		.peer4 = hash_map(4, sizeof(struct mg_peer_val), 16),
+		.peer6 = hash_map(16, sizeof(struct mg_peer_val), 16),
+		.local4 = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "t",
+					 sizeof(struct mg_ep4_key),
+					 sizeof(struct mg_ep_val), 16, &o),
+		.local6 = lpm_map(sizeof(struct mg_ep6_key)),
+	};
+	struct mg_ep4_key k = { .prefixlen = 32 };
+	struct mg_ep_val ev;
+
+	assert_true(m.local4 >= 0);
+	for (size_t i = 0; i < n; i++) {
+		local[i].addr.family = MG_AF_INET;
+		local[i].addr.addr[0] = htonl(0xac100000 + 8 * i);
+		local[i].len = 29;
+	}
+	/* And a pod route inside the cluster's CIDR, which covers it. */
+	local[n] = pfx("10.1.5.16/32");
+	v.n_local = (int)n + 1;
+	v.local = local;
+	/* mg_ep4 keeps every one: only the local maps aggregate. */
+	close(m.ep4);
+	m.ep4 = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "t",
+			       sizeof(struct mg_ep4_key),
+			       sizeof(struct mg_ep_val), n + 8, &o);
+	local[n + 0] = pfx("10.1.0.0/16");
+	assert_int_equal(mg_dpmaps_sync(&m, &v, NULL), 0);
+	/* 100,000 = 0b11000011010100000: six prefixes, and the /16. */
+	assert_int_equal(count(m.local4, sizeof(k)), 7);
+	assert_int_equal(count(m.ep4, sizeof(k)), (int)n + 1);
+	k.addr = htonl(0xac100000);
+	assert_int_equal(bpf_map_lookup_elem(m.local4, &k, &ev), 0);
+	assert_true(ev.flags & MG_EP_F_LOCAL);
+	k.addr = htonl(0xac100000 + 8 * n - 1);
+	assert_int_equal(bpf_map_lookup_elem(m.local4, &k, &ev), 0);
+	k.addr = htonl(0xac100000 + 8 * n);
+	assert_int_not_equal(bpf_map_lookup_elem(m.local4, &k, &ev), 0);
+	k.addr = inet_addr("10.1.200.1");
+	assert_int_equal(bpf_map_lookup_elem(m.local4, &k, &ev), 0);
+
+	/* Every other /32: nothing merges, 20 do not fit in 16. */
+	for (int i = 0; i < 20; i++) {
+		local[i].addr.addr[0] = htonl(0xac100000 + 2 * i);
+		local[i].len = 32;
+	}
+	v.n_local = 20;
+	assert_int_equal(mg_dpmaps_sync(&m, &v, NULL), -ENOSPC);
+	assert_int_equal(count(m.local4, sizeof(k)), 16);
+	mg_dpmaps_free(&m);
+	close(m.ep4);
+	close(m.ep6);
+	close(m.clus);
+	close(m.peer4);
+	close(m.peer6);
+	close(m.local4);
+	close(m.local6);
+	free(local);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -509,10 +663,13 @@ int main(void)
 		cmocka_unit_test(test_reconcile_upserts_then_deletes),
 		cmocka_unit_test(test_reconcile_full_map_is_an_error),
 		cmocka_unit_test(test_full_map_hint),
+		cmocka_unit_test(test_reconcile_full_map_replaced),
 		cmocka_unit_test(test_cached_sync_writes_only_the_difference),
 		cmocka_unit_test(test_sync_view),
 		cmocka_unit_test(test_lpm_nested_equal_values),
 		cmocka_unit_test(test_sync_nested_prefixes),
+		cmocka_unit_test(test_prefix_aggregate),
+		cmocka_unit_test(test_local_map_aggregated),
 	};
 
 	return cmocka_run_group_tests_name("dpmaps", tests, NULL, NULL);
