@@ -13,6 +13,9 @@
 #   agent K  gossip 127.0.1.K, seed agent 1, profile lan; cluster cK, id K,
 #            cidr 10.K.0.0/16; datapath on veth dK (generic XDP)
 #
+# Agent 1's own mg_local4 holds its CIDR alone (the routes inside it need
+# no entry of their own), and no map is ever full.
+#
 # Then issue 16's nested prefixes of one value (100.64.0.0/16, /24, /28),
 # exported before the receiver starts: all written, after a restart too,
 # and the more specific ones stay when the /16 is withdrawn.
@@ -181,6 +184,9 @@ done
 log "$round rounds run (SK_ROUNDS=$ROUNDS, budget ${BUDGET_S}s)"
 check "every round ($ok_rounds of $round) converged to the exact set" \
 	test "$ok_rounds" = "$round" -a "$round" -gt 0
+check "agent 1's mg_local4: its CIDR alone covers its $ROUTES routes" eval \
+	'[ "$(nsnet sk "$MESHGATE" -p "$(pin 1)" -j bpf local | jq -r ".[].prefix")" = 10.1.0.0/16 ]'
+check "no map was ever full" eval '! grep -h "is full" "$MGDIR"/a*.log'
 
 # Nested prefixes of one value, exported before the receiver starts: its
 # first sync, a restart, and the covering prefix's withdrawal leave the
