@@ -169,7 +169,8 @@ static char *records(size_t key_size, size_t val_size, const void *keys,
 /*
  * Bring a map holding the n_old sorted records old to the n_new sorted
  * records want: every new or changed entry is written first, and only then
- * (when del) is every other key deleted, so that a flow never finds a gap.
+ * (when del) is every other key deleted, so that a flow never finds a gap;
+ * a write that found the map full is tried again after the deletes.
  */
 static int apply_diff(int fd, const char *name, size_t key_size,
 		      size_t val_size, const char *old, size_t n_old,
@@ -196,10 +197,6 @@ static int apply_diff(int fd, const char *name, size_t key_size,
 			}
 			if (pass == 0 && (cmp > 0 ||
 			    memcmp(o + key_size, w + key_size, val_size))) {
-				/*
-				 * A full map may have room once the stale
-				 * entries are gone: retried after them.
-				 */
 				if (!del) {
 					map_write(fd, name, w, w + key_size,
 						  n_new, st, &err);
