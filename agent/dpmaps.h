@@ -53,7 +53,7 @@ struct mg_map_cache {
 
 struct mg_dpmaps {
 	int ep4, ep6, clus, peer4, peer6;
-	int local4, local6;	/* own prefixes only; 0: no such maps */
+	int local4, local6;	/* own addresses only (aggregated); 0: none */
 	struct mg_map_cache ep4c, ep6c;
 	bool keep;		/* write, but delete nothing (startup) */
 };
