@@ -197,6 +197,7 @@ struct mg_ctl *mg_ctl_open(struct mg_loop *loop, const char *path,
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct mg_ctl *ctl;
 	char dir[sizeof(sa.sun_path)], *slash;
+	struct stat sb;
 	mode_t old;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -221,7 +222,8 @@ struct mg_ctl *mg_ctl_open(struct mg_loop *loop, const char *path,
 	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (ctl->fd < 0)
 		goto fail;
-	unlink(path);
+	if (!lstat(path, &sb) && S_ISSOCK(sb.st_mode))
+		unlink(path);
 	old = umask(0077);
 	if (bind(ctl->fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		umask(old);

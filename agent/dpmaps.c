@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -7,112 +8,251 @@
 #include "dpmaps.h"
 #include "lib/log.h"
 
-static int key_cmp_size;
+static size_t rec_ksz;
 
-static int key_cmp(const void *a, const void *b)
+static int rec_cmp(const void *a, const void *b)
 {
-	return memcmp(a, b, key_cmp_size);
+	return memcmp(a, b, rec_ksz);
 }
 
-static int reconcile(int fd, const char *name, size_t key_size,
-		     size_t val_size, const void *keys, const void *vals,
-		     size_t n, struct mg_sync_stats *st, bool del);
+/*
+ * The limit behind each map the agent fills, so that a full map says what
+ * to raise: a [limits] key of the configuration (agent/maplimits.h), or
+ * one of include/meshgate/limits.h for the maps sized at compile time.
+ */
+static const struct {
+	const char *map, *knob;
+} map_knobs[] = {
+	{ "mg_ep",	"[limits] endpoints in the configuration" },
+	{ "mg_local",	"[limits] local_endpoints in the configuration" },
+	{ "mg_peer",	"MG_MAX_PEERS in include/meshgate/limits.h" },
+	{ "mg_nh",	"MG_MAX_NEXTHOPS in include/meshgate/limits.h" },
+	{ "mg_tx",	"MG_MAX_TX_IFACES in include/meshgate/limits.h" },
+	{ "mg_svc",	"MG_LB_MAX_SERVICES in include/meshgate/limits.h" },
+	{ "mg_lbrev",	"MG_LB_MAX_BACKENDS in include/meshgate/limits.h" },
+};
 
-int mg_map_reconcile(int fd, const char *name, size_t key_size,
-		     size_t val_size, const void *keys, const void *vals,
-		     size_t n, struct mg_sync_stats *st)
+static const char *map_knob(const char *name)
 {
-	return reconcile(fd, name, key_size, val_size, keys, vals, n, st, true);
+	for (size_t i = 0; i < sizeof(map_knobs) / sizeof(map_knobs[0]); i++)
+		if (!strncmp(name, map_knobs[i].map, strlen(map_knobs[i].map)))
+			return map_knobs[i].knob;
+	return "its limit";
+}
+
+static __u32 map_max_entries(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
+void mg_map_full_hint(int fd, const char *name, size_t wanted, char *buf,
+		      size_t len)
+{
+	snprintf(buf, len,
+		 "map %s is full (max_entries %u, %zu wanted): raise %s",
+		 name, map_max_entries(fd), wanted, map_knob(name));
+}
+
+/*
+ * One write, counted; the first failure of a pass is logged (a full map
+ * with what to raise) and returned through *err.
+ */
+static void map_write(int fd, const char *name, const void *k, const void *v,
+		      size_t wanted, struct mg_sync_stats *st, int *err)
+{
+	char hint[192];
+	int rc;
+
+	if (!bpf_map_update_elem(fd, k, v, BPF_ANY)) {
+		if (st)
+			st->written++;
+		return;
+	}
+	rc = -errno;
+	if (st)
+		st->failed++;
+	if (*err)
+		return;
+	*err = rc;
+	if (rc == -E2BIG || rc == -ENOSPC) {
+		mg_map_full_hint(fd, name, wanted, hint, sizeof(hint));
+		pr_err("%s", hint);
+	} else {
+		pr_err("map %s: update failed: %s", name, strerror(-rc));
+	}
+}
+
+static void map_delete(int fd, const void *k, struct mg_sync_stats *st,
+		       int *err)
+{
+	if (bpf_map_delete_elem(fd, k) && errno != ENOENT) {
+		if (st)
+			st->failed++;
+		if (!*err)
+			*err = -errno;
+		return;
+	}
+	if (st)
+		st->deleted++;
+}
+
+/*
+ * What fd holds, exactly: n records of key then value, sorted by key.
+ * bpf_map_get_next_key() walks the keys that exist, and a lookup of a key
+ * that exists returns its own value even on an LPM trie (it is the longest
+ * prefix of itself); a lookup of a wanted key would not do, as on a trie it
+ * answers with the covering prefix's value when the key itself is absent.
+ */
+static int map_dump(int fd, size_t key_size, size_t val_size, char **out,
+		    size_t *n_out)
+{
+	size_t rsz = key_size + val_size, n = 0, cap = 64;
+	char *recs = malloc(cap * rsz), *cur = malloc(key_size);
+	void *prev = NULL;
+
+	if (!recs || !cur)
+		goto nomem;
+	for (;;) {
+		char *r;
+
+		if (n == cap) {
+			r = realloc(recs, 2 * cap * rsz);
+			if (!r)
+				goto nomem;
+			recs = r;
+			cap *= 2;
+		}
+		r = recs + n * rsz;
+		if (bpf_map_get_next_key(fd, prev, r))
+			break;
+		memcpy(cur, r, key_size);
+		prev = cur;
+		/* Deleted since the walk found it: not there. */
+		if (bpf_map_lookup_elem(fd, r, r + key_size))
+			continue;
+		n++;
+	}
+	free(cur);
+	rec_ksz = key_size;
+	qsort(recs, n, rsz, rec_cmp);
+	*out = recs;
+	*n_out = n;
+	return 0;
+nomem:
+	free(recs);
+	free(cur);
+	return -ENOMEM;
+}
+
+/* n records of key then value, sorted by key; NULL when out of memory. */
+static char *records(size_t key_size, size_t val_size, const void *keys,
+		     const void *vals, size_t n)
+{
+	size_t rsz = key_size + val_size;
+	char *recs = malloc(n ? n * rsz : 1);
+
+	if (!recs)
+		return NULL;
+	for (size_t k = 0; k < n; k++) {
+		memcpy(recs + k * rsz, (const char *)keys + k * key_size,
+		       key_size);
+		memcpy(recs + k * rsz + key_size,
+		       (const char *)vals + k * val_size, val_size);
+	}
+	rec_ksz = key_size;
+	qsort(recs, n, rsz, rec_cmp);
+	return recs;
+}
+
+/*
+ * Bring a map holding the n_old sorted records old to the n_new sorted
+ * records want: every new or changed entry is written first, and only then
+ * (when del) is every other key deleted, so that a flow never finds a gap;
+ * a write that found the map full is tried again after the deletes.
+ */
+static int apply_diff(int fd, const char *name, size_t key_size,
+		      size_t val_size, const char *old, size_t n_old,
+		      const char *want, size_t n_new, bool del,
+		      struct mg_sync_stats *st)
+{
+	size_t rsz = key_size + val_size, n_retry = 0;
+	size_t *retry = NULL;
+	int err = 0;
+
+	for (int pass = 0; pass < (del ? 2 : 1); pass++) {
+		size_t i = 0, j = 0;
+
+		while (i < n_old || j < n_new) {
+			const char *o = i < n_old ? old + i * rsz : NULL;
+			const char *w = j < n_new ? want + j * rsz : NULL;
+			int cmp = !o ? 1 : !w ? -1 : memcmp(o, w, key_size);
+
+			if (cmp < 0) {
+				if (pass == 1)
+					map_delete(fd, o, st, &err);
+				i++;
+				continue;
+			}
+			if (pass == 0 && (cmp > 0 ||
+			    memcmp(o + key_size, w + key_size, val_size))) {
+				if (!del) {
+					map_write(fd, name, w, w + key_size,
+						  n_new, st, &err);
+				} else if (!bpf_map_update_elem(fd, w,
+								w + key_size,
+								BPF_ANY)) {
+					if (st)
+						st->written++;
+				} else if ((errno == E2BIG || errno == ENOSPC) &&
+					   (retry || (retry = calloc(n_new,
+							sizeof(*retry))))) {
+					retry[n_retry++] = j;
+				} else {
+					map_write(fd, name, w, w + key_size,
+						  n_new, st, &err);
+				}
+			}
+			if (cmp == 0)
+				i++;
+			j++;
+		}
+	}
+	for (size_t r = 0; r < n_retry; r++) {
+		const char *w = want + retry[r] * rsz;
+
+		map_write(fd, name, w, w + key_size, n_new, st, &err);
+	}
+	free(retry);
+	return err;
 }
 
 static int reconcile(int fd, const char *name, size_t key_size,
 		     size_t val_size, const void *keys, const void *vals,
 		     size_t n, struct mg_sync_stats *st, bool del)
 {
-	char *sorted = NULL, *stale = NULL, *cur = NULL, *next = NULL;
-	char *old = NULL;
-	size_t n_stale = 0, cap_stale = 64;
-	int err = 0, rc;
-	void *prev;
+	char *want = records(key_size, val_size, keys, vals, n), *have = NULL;
+	size_t n_have = 0;
+	int err;
 
-	old = malloc(val_size);
-	cur = malloc(key_size);
-	next = malloc(key_size);
-	stale = malloc(cap_stale * key_size);
-	sorted = malloc((n ? n : 1) * key_size);
-	if (!old || !cur || !next || !stale || !sorted) {
-		err = -ENOMEM;
-		goto out;
-	}
-
-	for (size_t i = 0; i < n; i++) {
-		const void *k = (const char *)keys + i * key_size;
-		const void *val = (const char *)vals + i * val_size;
-
-		/* Unchanged entries are not rewritten. */
-		if (!bpf_map_lookup_elem(fd, k, old) &&
-		    !memcmp(old, val, val_size))
-			continue;
-		if (bpf_map_update_elem(fd, k, val, BPF_ANY)) {
-			rc = -errno;
-			if (st)
-				st->failed++;
-			if (!err) {
-				err = rc;
-				pr_err("map %s: update failed: %s%s", name,
-				       strerror(-rc),
-				       rc == -E2BIG || rc == -ENOSPC ?
-				       " (map full: raise its limit in include/meshgate/limits.h)" : "");
-			}
-			continue;
-		}
-		if (st)
-			st->written++;
-	}
-
-	if (!del)
-		goto out;
-	/* Collect the keys that are not wanted, then delete them. */
-	memcpy(sorted, keys, n * key_size);
-	key_cmp_size = key_size;
-	qsort(sorted, n, key_size, key_cmp);
-	prev = NULL;
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		if (!bsearch(next, sorted, n, key_size, key_cmp)) {
-			if (n_stale == cap_stale) {
-				char *s = realloc(stale, 2 * cap_stale * key_size);
-
-				if (!s) {
-					err = -ENOMEM;
-					goto out;
-				}
-				stale = s;
-				cap_stale *= 2;
-			}
-			memcpy(stale + n_stale++ * key_size, next, key_size);
-		}
-		memcpy(cur, next, key_size);
-		prev = cur;
-	}
-	for (size_t i = 0; i < n_stale; i++) {
-		if (bpf_map_delete_elem(fd, stale + i * key_size) &&
-		    errno != ENOENT) {
-			if (st)
-				st->failed++;
-			if (!err)
-				err = -errno;
-			continue;
-		}
-		if (st)
-			st->deleted++;
-	}
-out:
-	free(sorted);
-	free(stale);
-	free(next);
-	free(cur);
-	free(old);
+	if (!want)
+		return -ENOMEM;
+	err = map_dump(fd, key_size, val_size, &have, &n_have);
+	if (!err)
+		err = apply_diff(fd, name, key_size, val_size, have, n_have,
+				 want, n, del, st);
+	free(have);
+	free(want);
 	return err;
+}
+
+int mg_map_reconcile(int fd, const char *name, size_t key_size,
+		     size_t val_size, const void *keys, const void *vals,
+		     size_t n, struct mg_sync_stats *st)
+{
+	return reconcile(fd, name, key_size, val_size, keys, vals, n, st, true);
 }
 
 int mg_cluster_build(const struct mg_view *v, __u8 cluster_id,
@@ -236,13 +376,6 @@ static size_t ep_entries(const struct mg_view *v, __u8 family, void *k,
 	return dedup_ep(keys, ksz, val, n);
 }
 
-static size_t rec_ksz;
-
-static int rec_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, rec_ksz);
-}
-
 static unsigned long long now_ms(void)
 {
 	struct timespec ts;
@@ -255,64 +388,30 @@ int mg_map_sync_cached(int fd, const char *name, struct mg_map_cache *c,
 		       size_t key_size, size_t val_size, const void *keys,
 		       const void *vals, size_t n, struct mg_sync_stats *st)
 {
-	size_t rsz = key_size + val_size, i = 0, j = 0;
 	unsigned long long now = now_ms();
-	char *recs = malloc(n ? n * rsz : 1), *old = c->recs;
-	int err = 0, rc;
+	char *recs = records(key_size, val_size, keys, vals, n);
+	char *have = NULL;
+	size_t n_have = 0;
+	int err;
 
 	if (!recs)
 		return -ENOMEM;
-	for (size_t k = 0; k < n; k++) {
-		memcpy(recs + k * rsz, (const char *)keys + k * key_size,
-		       key_size);
-		memcpy(recs + k * rsz + key_size,
-		       (const char *)vals + k * val_size, val_size);
-	}
-	rec_ksz = key_size;
-	qsort(recs, n, rsz, rec_cmp);
-
 	if (!c->valid || now - c->full_ms > MG_MAP_FULL_MS) {
-		err = mg_map_reconcile(fd, name, key_size, val_size, keys,
-				       vals, n, st);
+		/* Against what the map holds: repairs any drift. */
+		free(c->recs);	/* not needed: one copy fewer at the peak */
+		c->recs = NULL;
+		err = map_dump(fd, key_size, val_size, &have, &n_have);
+		if (!err)
+			err = apply_diff(fd, name, key_size, val_size, have,
+					 n_have, recs, n, true, st);
+		free(have);
 		c->full_ms = now;
-		goto keep;
+	} else {
+		/* Against what was last written: only the difference. */
+		err = apply_diff(fd, name, key_size, val_size, c->recs, c->n,
+				 recs, n, true, st);
 	}
-	/* A merge of two sorted lists: old (written) and new (wanted). */
-	while (i < c->n || j < n) {
-		const char *o = i < c->n ? old + i * rsz : NULL;
-		const char *w = j < n ? recs + j * rsz : NULL;
-		int cmp = !o ? 1 : !w ? -1 : memcmp(o, w, key_size);
-
-		if (cmp < 0) {
-			rc = bpf_map_delete_elem(fd, o);
-			if (rc && errno != ENOENT)
-				err = err ? err : -errno;
-			else if (st)
-				st->deleted++;
-			i++;
-			continue;
-		}
-		if (cmp > 0 || memcmp(o + key_size, w + key_size, val_size)) {
-			if (bpf_map_update_elem(fd, w, w + key_size, BPF_ANY)) {
-				rc = -errno;
-				if (!err)
-					pr_err("map %s: update failed: %s%s", name,
-					       strerror(-rc),
-					       rc == -E2BIG || rc == -ENOSPC ?
-					       " (map full: raise its limit in include/meshgate/limits.h)" : "");
-				err = err ? err : rc;
-				if (st)
-					st->failed++;
-			} else if (st) {
-				st->written++;
-			}
-		}
-		if (cmp == 0)
-			i++;
-		j++;
-	}
-keep:
-	free(old);
+	free(c->recs);
 	c->recs = recs;
 	c->n = n;
 	/* After a failure the next sync repairs with a full reconcile. */
@@ -328,16 +427,86 @@ void mg_dpmaps_free(struct mg_dpmaps *m)
 	m->ep6c = (struct mg_map_cache){ 0 };
 }
 
-/* mg_local4 / mg_local6: the view's local prefixes, nothing else. */
+/* Bit i (0: the first) of a network-order address. */
+static int addr_bit(const struct mg_addr *a, unsigned int i)
+{
+	const __u8 *b = (const __u8 *)a->addr;
+
+	return b[i / 8] >> (7 - i % 8) & 1;
+}
+
+/* Do a and b agree in their first n bits? */
+static bool addr_prefix_eq(const struct mg_addr *a, const struct mg_addr *b,
+			   unsigned int n)
+{
+	const __u8 *x = (const __u8 *)a->addr, *y = (const __u8 *)b->addr;
+	unsigned int full = n / 8, rest = n % 8;
+
+	if (memcmp(x, y, full))
+		return false;
+	return !rest || !((x[full] ^ y[full]) & (0xff << (8 - rest)));
+}
+
+static int pfx_addr_cmp(const void *a, const void *b)
+{
+	const struct mg_prefix *x = a, *y = b;
+	int c = memcmp(x->addr.addr, y->addr.addr, sizeof(x->addr.addr));
+
+	return c ? c : x->len - y->len;
+}
+
+static int pfx_family_cmp(const void *a, const void *b)
+{
+	const struct mg_prefix *x = a, *y = b;
+
+	return x->addr.family - y->addr.family;
+}
+
+size_t mg_prefix_aggregate(struct mg_prefix *p, size_t n)
+{
+	size_t top = 0;
+
+	qsort(p, n, sizeof(*p), pfx_addr_cmp);
+	for (size_t i = 0; i < n; i++) {
+		/* Sorted: only the last one kept can cover the next. */
+		if (top && p[top - 1].len <= p[i].len &&
+		    addr_prefix_eq(&p[top - 1].addr, &p[i].addr,
+				   p[top - 1].len))
+			continue;
+		p[top++] = p[i];
+		/* The two halves of one prefix are that prefix. */
+		while (top >= 2) {
+			struct mg_prefix *lo = &p[top - 2], *hi = &p[top - 1];
+			unsigned int l = hi->len;
+
+			if (!l || lo->len != l ||
+			    !addr_prefix_eq(&lo->addr, &hi->addr, l - 1) ||
+			    addr_bit(&lo->addr, l - 1) ||
+			    !addr_bit(&hi->addr, l - 1))
+				break;
+			lo->len--;
+			top--;
+		}
+	}
+	return top;
+}
+
+/*
+ * mg_local4 / mg_local6: the addresses of the view's local prefixes,
+ * nothing else.  The datapath asks them one question (is this address
+ * ours?) and every entry has the same value, so they hold the fewest
+ * prefixes covering exactly those addresses: a pod route inside the
+ * cluster's CIDR costs no entry, and 100,000 adjacent routes a handful.
+ */
 static int sync_local(struct mg_dpmaps *m, const struct mg_view *v,
 		      struct mg_sync_stats *st)
 {
-	const struct mg_view lv = { .cluster_id = v->cluster_id,
-				    .n_local = v->n_local, .local = v->local };
+	struct mg_prefix *agg = calloc(v->n_local + 1, sizeof(*agg));
 	struct mg_ep4_key *k4 = calloc(v->n_local + 1, sizeof(*k4));
 	struct mg_ep6_key *k6 = calloc(v->n_local + 1, sizeof(*k6));
 	struct mg_ep_val *v4 = calloc(v->n_local + 1, sizeof(*v4));
 	struct mg_ep_val *v6 = calloc(v->n_local + 1, sizeof(*v6));
+	struct mg_view lv = { .cluster_id = v->cluster_id, .local = agg };
 	size_t n4, n6;
 	int err = -ENOMEM, rc;
 
@@ -345,8 +514,19 @@ static int sync_local(struct mg_dpmaps *m, const struct mg_view *v,
 		err = 0;
 		goto out;
 	}
-	if (!k4 || !k6 || !v4 || !v6)
+	if (!agg || !k4 || !k6 || !v4 || !v6)
 		goto out;
+	if (v->n_local)
+		memcpy(agg, v->local, v->n_local * sizeof(*agg));
+	/* Each family on its own: IPv4 first, then IPv6. */
+	for (int i = 0; i < v->n_local; i++)
+		if (agg[i].addr.family == MG_AF_INET)
+			lv.n_local++;
+	qsort(agg, v->n_local, sizeof(*agg), pfx_family_cmp);
+	n4 = mg_prefix_aggregate(agg, lv.n_local);
+	n6 = mg_prefix_aggregate(agg + lv.n_local, v->n_local - lv.n_local);
+	memmove(agg + n4, agg + lv.n_local, n6 * sizeof(*agg));
+	lv.n_local = (int)(n4 + n6);
 	n4 = ep_entries(&lv, MG_AF_INET, k4, v4);
 	n6 = ep_entries(&lv, MG_AF_INET6, k6, v6);
 	err = reconcile(m->local4, "mg_local4", sizeof(*k4), sizeof(*v4), k4,
@@ -355,6 +535,7 @@ static int sync_local(struct mg_dpmaps *m, const struct mg_view *v,
 		       v6, n6, st, !m->keep);
 	err = err ? err : rc;
 out:
+	free(agg);
 	free(k4);
 	free(k6);
 	free(v4);

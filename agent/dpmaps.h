@@ -40,8 +40,8 @@ struct mg_view {
 /*
  * What was last written to a map, sorted by key, so that the next sync
  * writes only the difference: with 100k endpoints a full reconcile (a
- * lookup per entry and a walk of the map) costs ~0.3 s, the difference
- * costs what changed.  A full reconcile still runs at first and every
+ * walk of the map and a lookup per entry it holds) costs ~0.3 s, the
+ * difference costs what changed.  A full reconcile still runs at first and every
  * MG_MAP_FULL_MS, and after any failure, to repair drift.
  */
 struct mg_map_cache {
@@ -55,7 +55,7 @@ struct mg_map_cache {
 
 struct mg_dpmaps {
 	int ep4, ep6, clus, peer4, peer6;
-	int local4, local6;	/* own prefixes only; 0: no such maps */
+	int local4, local6;	/* own addresses only (aggregated); 0: none */
 	struct mg_map_cache ep4c, ep6c;
 	bool keep;		/* write, but delete nothing (startup) */
 };
@@ -84,12 +84,29 @@ int mg_map_sync_cached(int fd, const char *name, struct mg_map_cache *c,
 		       const void *vals, size_t n, struct mg_sync_stats *st);
 
 /*
- * Make map fd hold exactly n entries (keys[i] -> vals[i]): upsert all, then
- * delete any other key.  Returns 0, or -errno of the first failure (the
- * rest is still attempted; a full map is logged by name).
+ * Make map fd hold exactly n entries (keys[i] -> vals[i]): what it holds is
+ * read by walking its keys (exact, also on an LPM trie), new and changed
+ * entries are written, then any other key is deleted.  Returns 0, or
+ * -errno of the first failure (the rest is still attempted; a full map is
+ * logged with mg_map_full_hint()).
  */
 int mg_map_reconcile(int fd, const char *name, size_t key_size,
 		     size_t val_size, const void *keys, const void *vals,
 		     size_t n, struct mg_sync_stats *st);
+
+/*
+ * The fewest prefixes covering exactly the addresses of p[0..n) (one
+ * family): covered prefixes dropped, the two halves of a prefix merged
+ * into it.  In place; returns how many are left, sorted by address.
+ */
+size_t mg_prefix_aggregate(struct mg_prefix *p, size_t n);
+
+/*
+ * "map NAME is full (max_entries N, W wanted): raise KNOB in
+ * include/meshgate/limits.h", for the error of a write that found the map
+ * full (E2BIG or ENOSPC).
+ */
+void mg_map_full_hint(int fd, const char *name, size_t wanted, char *buf,
+		      size_t len);
 
 #endif

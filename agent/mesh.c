@@ -21,6 +21,7 @@
 #include "lib/log.h"
 #include "lib/loop.h"
 #include "lib/out.h"
+#include "lib/persist.h"
 
 #define ENV_MAGIC	0x47	/* 'G': our envelope around state messages */
 #define ENV_FORMAT	1
@@ -148,50 +149,6 @@ static bool is_forgotten(struct mg_mesh *mesh, const char *name);
 
 /* --- files in state_dir ------------------------------------------------ */
 
-static int mkdir_p(const char *dir)
-{
-	char path[PATH_MAX], *s;
-
-	snprintf(path, sizeof(path), "%s", dir);
-	for (s = path + 1; (s = strchr(s, '/')); s++) {
-		*s = '\0';
-		if (mkdir(path, 0700) && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(path, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-/* Write lines atomically: a crash leaves the old file or the new one. */
-static int write_lines(const char *path, const char *dir,
-		       const char *const *lines, int n)
-{
-	char tmp[PATH_MAX + 8];
-	FILE *f;
-	int err;
-
-	err = mkdir_p(dir);
-	if (err)
-		return err;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	fchmod(fileno(f), 0600);
-	for (int i = 0; i < n; i++)
-		fprintf(f, "%s\n", lines[i]);
-	if (fflush(f) || fsync(fileno(f))) {
-		err = -errno;
-		fclose(f);
-		unlink(tmp);
-		return err;
-	}
-	fclose(f);
-	return rename(tmp, path) ? -errno : 0;
-}
-
 /* Calls fn on every non-empty, non-comment line; returns lines or -errno. */
 static int read_lines(const char *path, int (*fn)(void *ctx, const char *line,
 						  int lineno), void *ctx)
@@ -230,18 +187,19 @@ static int load_cli_ep(void *ctx, const char *line, int lineno)
 	return 0;
 }
 
-static int save_cli_eps(struct mg_mesh *mesh)
+/* eps (n of them) into state_dir/endpoints; 0 or -errno, logged. */
+static int save_cli_eps(struct mg_mesh *mesh, const struct mg_prefix *eps,
+			int n)
 {
-	char (*buf)[MG_PREFIXSTRLEN] = calloc(mesh->n_cli_eps + 1, sizeof(*buf));
-	const char **lines = calloc(mesh->n_cli_eps + 1, sizeof(*lines));
+	char (*buf)[MG_PREFIXSTRLEN] = calloc(n + 1, sizeof(*buf));
+	const char **lines = calloc(n + 1, sizeof(*lines));
 	int err = -ENOMEM;
 
 	if (buf && lines) {
-		for (int i = 0; i < mesh->n_cli_eps; i++)
-			lines[i] = mg_prefix_str(&mesh->cli_eps[i], buf[i],
+		for (int i = 0; i < n; i++)
+			lines[i] = mg_prefix_str(&eps[i], buf[i],
 						 sizeof(buf[i]));
-		err = write_lines(mesh->eps_path, mesh->cfg->state_dir, lines,
-				  mesh->n_cli_eps);
+		err = mg_persist_write_lines(mesh->eps_path, lines, n);
 	}
 	free(buf);
 	free(lines);
@@ -285,25 +243,25 @@ static int load_key(void *ctx, const char *line, int lineno)
 	return 0;
 }
 
-static int save_keys(struct mg_mesh *mesh)
+/* kr into state_dir/keyring; 0 or -errno. */
+static int save_keys(struct mg_mesh *mesh, const struct mg_keyring *kr)
 {
 	char buf[8][64];
 	const char *lines[8];
 	int n = 0;
 
 	/* The primary first: that is how the file is read back. */
-	key_b64(&mesh->kr.keys[mesh->kr.primary], buf[n], sizeof(buf[n]));
+	key_b64(&kr->keys[kr->primary], buf[n], sizeof(buf[n]));
 	lines[n] = buf[n];
 	n++;
-	for (unsigned int i = 0; i < mesh->kr.n && n < 8; i++) {
-		if (i == mesh->kr.primary)
+	for (unsigned int i = 0; i < kr->n && n < 8; i++) {
+		if (i == kr->primary)
 			continue;
-		key_b64(&mesh->kr.keys[i], buf[n], sizeof(buf[n]));
+		key_b64(&kr->keys[i], buf[n], sizeof(buf[n]));
 		lines[n] = buf[n];
 		n++;
 	}
-	return write_lines(mesh->keys_path, mesh->cfg->state_dir, lines,
-			   mesh->kr.n ? n : 0);
+	return mg_persist_write_lines(mesh->keys_path, lines, kr->n ? n : 0);
 }
 
 /* --- messages ------------------------------------------------------------ */
@@ -662,8 +620,7 @@ static void save_members(struct mg_mesh *mesh)
 		o += snprintf(all + o, sizeof(all) - o, "%s\n", sn.lp[i]);
 	if (!strcmp(all, mesh->members_saved))
 		return;
-	if (!write_lines(mesh->members_path, mesh->cfg->state_dir, sn.lp,
-			 sn.n))
+	if (!mg_persist_write_lines(mesh->members_path, sn.lp, sn.n))
 		snprintf(mesh->members_saved, sizeof(mesh->members_saved),
 			 "%s", all);
 }
@@ -1880,16 +1837,12 @@ int mg_mesh_drain(struct mg_mesh *mesh, bool on)
 	if (on == is_draining(mesh))
 		return -EALREADY;
 	if (on) {
-		int fd;
+		/* Kept across a restart: an empty file, saved as the others. */
+		int err = mg_persist_write(mesh->drain_path, "", 0);
 
-		mkdir_p(mesh->cfg->state_dir);
-		fd = open(mesh->drain_path, O_WRONLY | O_CREAT | O_CLOEXEC,
-			  0600);
-		if (fd < 0)
+		if (err)
 			pr_warn("%s: %s (a restart ends the drain)",
-				mesh->drain_path, strerror(errno));
-		else
-			close(fd);
+				mesh->drain_path, strerror(-err));
 	} else if (unlink(mesh->drain_path) && errno != ENOENT) {
 		pr_warn("%s: %s", mesh->drain_path, strerror(errno));
 	}
@@ -2107,9 +2060,9 @@ static const char *ep_conflict(struct mg_mesh *mesh, const struct mg_prefix *p,
 int mg_mesh_cmd_endpoints(struct mg_cli *cli, int argc, char **argv)
 {
 	struct mg_mesh *mesh = cli->priv;
-	struct mg_prefix p;
+	struct mg_prefix p, *eps;
 	char why[160];
-	int i;
+	int i, n, err;
 
 	if (argc == 1 || (argc == 2 && mg_matches(argv[1], "list")))
 		return eps_list(cli, mesh);
@@ -2145,21 +2098,34 @@ int mg_mesh_cmd_endpoints(struct mg_cli *cli, int argc, char **argv)
 				MAX_CLI_EPS);
 			return 1;
 		}
-		mesh->cli_eps[mesh->n_cli_eps++] = p;
-	} else {
-		if (i == mesh->n_cli_eps) {
-			fprintf(cli->err, "meshgate endpoints: %s was not added "
-				"with the CLI (endpoints from the config or "
-				"from routes change there)\n", argv[2]);
-			return 1;
-		}
-		mesh->cli_eps[i] = mesh->cli_eps[--mesh->n_cli_eps];
-	}
-	if (save_cli_eps(mesh)) {
-		fprintf(cli->err, "meshgate endpoints: could not save %s\n",
-			mesh->eps_path);
+	} else if (i == mesh->n_cli_eps) {
+		fprintf(cli->err, "meshgate endpoints: %s was not added "
+			"with the CLI (endpoints from the config or "
+			"from routes change there)\n", argv[2]);
 		return 1;
 	}
+	/* The new set is saved first, and applied only once it is. */
+	eps = calloc(mesh->n_cli_eps + 1, sizeof(*eps));
+	if (!eps) {
+		fprintf(cli->err, "meshgate endpoints: %s\n", strerror(ENOMEM));
+		return 1;
+	}
+	memcpy(eps, mesh->cli_eps, mesh->n_cli_eps * sizeof(*eps));
+	n = mesh->n_cli_eps;
+	if (mg_matches(argv[1], "add"))
+		eps[n++] = p;
+	else
+		eps[i] = eps[--n];
+	err = save_cli_eps(mesh, eps, n);
+	if (err) {
+		fprintf(cli->err, "meshgate endpoints: not changed: saving %s: %s\n",
+			mesh->eps_path, strerror(-err));
+		free(eps);
+		return 1;
+	}
+	memcpy(mesh->cli_eps, eps, n * sizeof(*eps));
+	mesh->n_cli_eps = n;
+	free(eps);
 	sync_local(mesh);
 	return 0;
 }
@@ -2169,20 +2135,26 @@ static int keys_apply(struct mg_cli *cli, struct mg_mesh *mesh,
 {
 	int err;
 
+	/*
+	 * Saved first: a keyring in use that a restart would not find cuts
+	 * this gateway off once its peers drop the old key.
+	 */
+	err = save_keys(mesh, kr);
+	if (err) {
+		fprintf(cli->err, "meshgate keys: not changed: saving %s: %s\n",
+			mesh->keys_path, strerror(-err));
+		return 1;
+	}
 	if (mesh->member) {
 		err = mg_member_set_keyring(mesh->member, kr);
 		if (err) {
+			/* Back to the file of the keyring still in use. */
+			save_keys(mesh, &mesh->kr);
 			fprintf(cli->err, "meshgate keys: %s\n", strerror(-err));
 			return 1;
 		}
 	}
 	mesh->kr = *kr;
-	err = save_keys(mesh);
-	if (err) {
-		fprintf(cli->err, "meshgate keys: saving %s: %s\n",
-			mesh->keys_path, strerror(-err));
-		return 1;
-	}
 	return 0;
 }
 

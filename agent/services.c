@@ -23,6 +23,7 @@
 #include "lib/log.h"
 #include "lib/loop.h"
 #include "lib/out.h"
+#include "lib/persist.h"
 
 _Static_assert(MG_LB_RING_SIZE == MG_MAGLEV_SIZE_SMALL,
 	       "the datapath's table size is the agent's Maglev size");
@@ -382,45 +383,53 @@ bad:
 	return 0;
 }
 
-/* One line per CLI service: NAME followed by its words. */
-static void cli_save(struct mg_services *s)
+static void cli_line(FILE *f, const struct mg_cfg_service *c)
 {
-	char tmp[PATH_MAX + 32];
+	char a[MG_ADDRSTRLEN];
+
+	fprintf(f, "%s vip %s port %u proto %s affinity %s min_local %u",
+		c->name, mg_addr_str(&c->vip, a, sizeof(a)), c->port,
+		proto_name(svc_ipproto(c)), affinity_names[c->affinity],
+		c->min_local);
+	for (int b = 0; b < c->n_backends; b++) {
+		char ap[MG_ADDRPORTSTRLEN];
+
+		fprintf(f, " backend %s:%u",
+			mg_addr_port_str(&c->backends[b].addr,
+					 c->backends[b].port, ap, sizeof(ap)),
+			c->backends[b].weight);
+	}
+	fputc('\n', f);
+}
+
+/*
+ * state_dir/services, one line per CLI service (NAME followed by its
+ * words), as it would be without skip: saved before the change it records
+ * is applied.  0 (also when there is no state_dir) or -errno, logged.
+ */
+static int cli_save(struct mg_services *s, const struct svc *skip)
+{
+	char *buf = NULL;
+	size_t len = 0;
 	FILE *f;
+	int err;
 
 	if (!s->path[0])
-		return;
-	mkdir(s->cfg->state_dir, 0700);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", s->path);
-	f = fopen(tmp, "w");
-	if (!f) {
-		pr_warn("cannot save services in %s: %s", tmp, strerror(errno));
-		return;
-	}
+		return 0;
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return -errno;
 	for (int i = 0; i < MG_CFG_MAX_SERVICES; i++) {
 		const struct svc *v = &s->svc[i];
-		char a[MG_ADDRSTRLEN];
 
-		if (!v->used || v->source != SRC_CLI)
-			continue;
-		fprintf(f, "%s vip %s port %u proto %s affinity %s min_local %u",
-			v->c.name, mg_addr_str(&v->c.vip, a, sizeof(a)),
-			v->c.port, proto_name(svc_ipproto(&v->c)),
-			affinity_names[v->c.affinity], v->c.min_local);
-		for (int b = 0; b < v->c.n_backends; b++) {
-			char ap[MG_ADDRPORTSTRLEN];
-
-			fprintf(f, " backend %s:%u",
-				mg_addr_port_str(&v->c.backends[b].addr,
-						 v->c.backends[b].port, ap,
-						 sizeof(ap)),
-				v->c.backends[b].weight);
-		}
-		fputc('\n', f);
+		if (v->used && v->source == SRC_CLI && v != skip)
+			cli_line(f, &v->c);
 	}
-	if (fclose(f) || rename(tmp, s->path))
-		pr_warn("cannot save services in %s: %s", s->path,
-			strerror(errno));
+	err = fclose(f) ? -ENOMEM : mg_persist_write(s->path, buf, len);
+	free(buf);
+	if (err)
+		pr_err("saving services in %s: %s", s->path, strerror(-err));
+	return err;
 }
 
 static void cli_load(struct mg_services *s)
@@ -1273,36 +1282,58 @@ static int svc_list(struct mg_cli *cli, struct mg_services *s)
 int mg_services_cmd(struct mg_cli *cli, int argc, char **argv)
 {
 	struct mg_services *s = cli->priv;
+	struct svc *v, *learned = NULL;
 	struct mg_cfg_service c;
 	char err[160];
-	struct svc *v;
 	int rc;
 
 	if (argc < 2 || mg_matches(argv[1], "list"))
 		return svc_list(cli, s);
 	if (argc >= 3 && mg_matches(argv[1], "add")) {
-		if (svc_find(s, argv[2])) {
-			fprintf(cli->err, "meshgate services add: %s exists (del it first)\n",
-				argv[2]);
-			return 1;
-		}
 		if (mg_services_parse_args(&c, argc - 3, argv + 3, err,
 					   sizeof(err))) {
 			fprintf(cli->err, "meshgate services add: %s\n", err);
 			return 2;
 		}
-		if (svc_find_vip(s, &c.vip, c.port, svc_ipproto(&c))) {
-			fprintf(cli->err, "meshgate services add: that VIP:port/proto has a service\n");
+		snprintf(c.name, sizeof(c.name), "%s", argv[2]);
+		/*
+		 * A service learned from another cluster is this one too:
+		 * adding it here (by its name or its VIP) adds this
+		 * cluster's backends to it, under the definition given.
+		 */
+		learned = svc_find_vip(s, &c.vip, c.port, svc_ipproto(&c));
+		v = svc_find(s, argv[2]);
+		if (v && v != learned) {
+			fprintf(cli->err, v->source == SRC_GOSSIP ?
+				"meshgate services add: %s is learned from another cluster with another VIP:port/proto\n" :
+				"meshgate services add: %s exists (del it first)\n",
+				argv[2]);
 			return 1;
 		}
-		snprintf(c.name, sizeof(c.name), "%s", argv[2]);
+		if (learned && learned->source != SRC_GOSSIP) {
+			fprintf(cli->err, "meshgate services add: that VIP:port/proto has a service (%s)\n",
+				learned->c.name);
+			return 1;
+		}
+		if (learned)
+			svc_stop(learned);
 		rc = svc_start(s, &c, SRC_CLI);
 		if (rc) {
 			fprintf(cli->err, "meshgate services add: %s\n",
 				strerror(-rc));
-			return 1;
+			goto undone;
 		}
-		cli_save(s);
+		/* Applied only once saved: a restart finds what we answer. */
+		rc = cli_save(s, NULL);
+		if (rc) {
+			svc_stop(svc_find(s, c.name));
+			fprintf(cli->err, "meshgate services add: not added: saving %s: %s\n",
+				s->path, strerror(-rc));
+			goto undone;
+		}
+		if (learned)
+			pr_info("service %s: this cluster's backends added to the one learned from gossip",
+				c.name);
 	} else if (argc == 3 && (mg_matches(argv[1], "del") ||
 				 mg_matches(argv[1], "delete"))) {
 		v = svc_find(s, argv[2]);
@@ -1311,8 +1342,13 @@ int mg_services_cmd(struct mg_cli *cli, int argc, char **argv)
 				argv[2]);
 			return 1;
 		}
+		rc = cli_save(s, v);
+		if (rc) {
+			fprintf(cli->err, "meshgate services del: not deleted: saving %s: %s\n",
+				s->path, strerror(-rc));
+			return 1;
+		}
 		svc_stop(v);
-		cli_save(s);
 	} else {
 		fprintf(cli->err,
 			"usage: meshgate services [list]\n"
@@ -1326,6 +1362,11 @@ int mg_services_cmd(struct mg_cli *cli, int argc, char **argv)
 	out_text("ok\n");
 	out_finish();
 	return 0;
+undone:
+	/* The learned service comes back from gossip at the next sync. */
+	if (learned && s->changed)
+		s->changed(s->arg);
+	return 1;
 }
 
 int mg_services_vips(const struct mg_services *s, struct mg_addr *out, int max)

@@ -146,8 +146,14 @@ log "CLI: services add on gw1 (with a backend) and gw3 (without)"
 EXTRA=10.96.0.12
 check "services add on gw1" mgctl 1 services add extra vip "$EXTRA" port 80 \
 	backend "$(pod_ip 1 1):8080:5"
-check "services add on gw3, no backend of its own" \
+# gw3 learns it from gossip first, always: its own add then joins the
+# learned service (the order once left to chance failed under load).
+check "gw3 learns extra from gw1 by gossip" wait_until 5 eval \
+	'mgctl 3 -j services list | jq -e ".[] | select(.name == \"extra\" and .source == \"gossip\")" >/dev/null'
+check "services add on gw3 of the learned service, no backend of its own" \
 	mgctl 3 services add extra vip "$EXTRA" port 80
+check "... now gw3's own" eval \
+	'mgctl 3 -j services list | jq -e ".[] | select(.name == \"extra\" and .source == \"cli\")" >/dev/null'
 check "services add of a taken VIP:port is refused" \
 	eval '! mgctl 3 services add other vip "$EXTRA" port 80 2>/dev/null'
 check "gw3 uses gw1's backend of it, with its weight" wait_until 5 eval \
@@ -164,6 +170,34 @@ nsx c3p1 timeout 2 bash -c "exec 3<>/dev/tcp/$EXTRA/80" 2>/dev/null
 check "... and its packets count under no_backend" \
 	test "$(stat_gw 3 no_backend)" -gt "$nb0"
 mgctl 3 services del extra >/dev/null
+
+log "CLI: changes that cannot be saved are refused, and not applied"
+mgctl 1 services add kept vip 10.96.0.14 port 80 >/dev/null
+# As root, permission bits do not stop a write: a file where gw1's
+# state_dir is does.
+mv "$MGDIR/state-gw1" "$MGDIR/state-gw1.good" && : >"$MGDIR/state-gw1"
+KEY=$("$MESHGATE" keygen)
+check "services add says why it is not added" eval \
+	'mgctl 1 services add unsaved vip 10.96.0.13 port 80 2>&1 >/dev/null | grep -q "not added: saving .*: Not a directory"'
+check "... and the service is not there" eval \
+	'! mgctl 1 -j services list | jq -e ".[] | select(.name == \"unsaved\")" >/dev/null'
+check "services del says why it is not deleted" eval \
+	'mgctl 1 services del kept 2>&1 >/dev/null | grep -q "not deleted: saving .*: Not a directory"'
+check "... and the service is still there" eval \
+	'mgctl 1 -j services list | jq -e ".[] | select(.name == \"kept\")" >/dev/null'
+check "endpoints add says why" eval \
+	'mgctl 1 endpoints add 10.21.0.0/24 2>&1 >/dev/null | grep -q "not changed: saving .*: Not a directory"'
+check "... and the endpoint is not there" eval \
+	'! mgctl 1 -j endpoints | jq -e ".[] | select(.prefix == \"10.21.0.0/24\")" >/dev/null'
+check "keys install says why" eval \
+	'mgctl 1 keys install "$KEY" 2>&1 >/dev/null | grep -q "not changed: saving .*: Not a directory"'
+check "... and the keyring is unchanged (no keys)" eval \
+	'[ "$(mgctl 1 -j keys | jq length)" = 0 ]'
+rm -f "$MGDIR/state-gw1" && mv "$MGDIR/state-gw1.good" "$MGDIR/state-gw1"
+check "state_dir back: services add works, saved 0600, no temporary" eval \
+	'mgctl 1 services add saved vip 10.96.0.13 port 80 >/dev/null && [ "$(stat -c %a "$MGDIR/state-gw1/services")" = 600 ] && ! ls "$MGDIR/state-gw1" | grep -q tmp'
+mgctl 1 services del saved >/dev/null
+mgctl 1 services del kept >/dev/null
 
 log "backend failover: c2p2's server stops"
 t0=${EPOCHREALTIME/./}

@@ -170,8 +170,14 @@ EXTRA=fd00:96::12
 check "services add on gw1 (an IPv6 backend with a weight)" \
 	mgctl 1 services add extra6 vip "$EXTRA" port 80 \
 	backend "[$(pod_ip6 1 1)]:8080:5"
-check "services add on gw3, no backend of its own" \
+# gw3 learns it from gossip first, always: its own add then joins the
+# learned service (the order once left to chance failed under load).
+check "gw3 learns extra6 from gw1 by gossip" wait_until 5 eval \
+	'mgctl 3 -j services list | jq -e ".[] | select(.name == \"extra6\" and .source == \"gossip\")" >/dev/null'
+check "services add on gw3 of the learned service, no backend of its own" \
 	mgctl 3 services add extra6 vip "$EXTRA" port 80
+check "... now gw3's own" eval \
+	'mgctl 3 -j services list | jq -e ".[] | select(.name == \"extra6\" and .source == \"cli\")" >/dev/null'
 check "services add mixing families is refused, and says why" eval \
 	'mgctl 3 services add mixed vip fd00:96::13 port 80 backend 10.3.0.11:8080 2>&1 >/dev/null | grep -q "one family per service"'
 check "gw3 uses gw1's backend of it, with its weight" wait_until 5 eval \

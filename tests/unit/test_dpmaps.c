@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,63 @@ static void test_reconcile_full_map_is_an_error(void **state)
 	assert_true(err == -E2BIG || err == -ENOSPC);
 	assert_int_equal(st.written, 2);
 	assert_int_equal(st.failed, 1);
+	close(fd);
+}
+
+/* A full map whose entries are all replaced: room made by the deletes. */
+static void test_reconcile_full_map_replaced(void **state)
+{
+	struct mg_map_cache c = { 0 };
+	__u32 old[3] = { 1, 2, 3 }, new[3] = { 4, 5, 6 }, v;
+
+	for (int cached = 0; cached < 2; cached++) {
+		int fd = hash_map(4, 4, 3);
+		struct mg_sync_stats st = { 0 };
+
+		if (cached)
+			assert_int_equal(mg_map_sync_cached(fd, "t", &c, 4, 4,
+				old, old, 3, &st), 0);
+		else
+			assert_int_equal(mg_map_reconcile(fd, "t", 4, 4, old,
+				old, 3, &st), 0);
+		memset(&st, 0, sizeof(st));
+		if (cached)
+			assert_int_equal(mg_map_sync_cached(fd, "t", &c, 4, 4,
+				new, new, 3, &st), 0);
+		else
+			assert_int_equal(mg_map_reconcile(fd, "t", 4, 4, new,
+				new, 3, &st), 0);
+		assert_int_equal(st.written, 3);
+		assert_int_equal(st.deleted, 3);
+		assert_int_equal(st.failed, 0);
+		assert_int_equal(count(fd, 4), 3);
+		assert_int_equal(bpf_map_lookup_elem(fd, &new[2], &v), 0);
+		close(fd);
+	}
+	free(c.recs);
+}
+
+/* A full map's error names the map, its size and the limit to raise. */
+static const struct {
+	const char *map, *says;
+} full_rows[] = {
+	{ "mg_ep4",	"map mg_ep4 is full (max_entries 2, 3 wanted): raise [limits] endpoints in the configuration" },
+	{ "mg_local4",	"map mg_local4 is full (max_entries 2, 3 wanted): raise [limits] local_endpoints in the configuration" },
+	{ "mg_local6",	"map mg_local6 is full (max_entries 2, 3 wanted): raise [limits] local_endpoints in the configuration" },
+	{ "mg_peer6",	"map mg_peer6 is full (max_entries 2, 3 wanted): raise MG_MAX_PEERS in include/meshgate/limits.h" },
+	{ "mg_nh4_v2",	"map mg_nh4_v2 is full (max_entries 2, 3 wanted): raise MG_MAX_NEXTHOPS in include/meshgate/limits.h" },
+	{ "mg_svc6",	"map mg_svc6 is full (max_entries 2, 3 wanted): raise MG_LB_MAX_SERVICES in include/meshgate/limits.h" },
+};
+
+static void test_full_map_hint(void **state)
+{
+	int fd = hash_map(4, 4, 2);
+	char buf[192];
+
+	for (size_t r = 0; r < sizeof(full_rows) / sizeof(full_rows[0]); r++) {
+		mg_map_full_hint(fd, full_rows[r].map, 3, buf, sizeof(buf));
+		assert_string_equal(buf, full_rows[r].says);
+	}
 	close(fd);
 }
 
@@ -282,14 +340,336 @@ static void test_sync_view(void **state)
 	close(m.local6);
 }
 
+/*
+ * LPM tries: a lookup of an absent prefix answers with its covering
+ * prefix's value, so "unchanged" must be judged from what the map holds
+ * exactly.  Nested prefixes with one value are the case that tells.
+ */
+#define NEST_MAX 4
+
+enum lpm_how { BY_RECONCILE, BY_CACHED_FIRST, BY_CACHED_NEXT };
+
+struct lpm_row {
+	const char *name;
+	const char *had[NEST_MAX];	/* in the map before */
+	const char *want[NEST_MAX];	/* wanted */
+	int written, deleted;		/* the map after: want, exactly */
+};
+
+static const struct lpm_row lpm_rows[] = {
+	{ "nested, equal values, into an empty map", {},
+	  { "100.64.0.0/16", "100.64.5.0/24", "100.64.5.16/28" }, 3, 0 },
+	{ "restart: the covering /16 alone was left", { "100.64.0.0/16" },
+	  { "100.64.0.0/16", "100.64.5.0/24", "100.64.5.16/28" }, 2, 0 },
+	{ "restart: the /24 alone was left", { "100.64.5.0/24" },
+	  { "100.64.0.0/16", "100.64.5.0/24", "100.64.5.16/28" }, 2, 0 },
+	{ "withdraw the /16: the more specifics stay",
+	  { "100.64.0.0/16", "100.64.5.0/24", "100.64.5.16/28" },
+	  { "100.64.5.0/24", "100.64.5.16/28" }, 0, 1 },
+	{ "withdraw the /24 under a kept /16 and /28",
+	  { "100.64.0.0/16", "100.64.5.0/24", "100.64.5.16/28" },
+	  { "100.64.0.0/16", "100.64.5.16/28" }, 0, 1 },
+	{ "withdraw the /16 and the /28 together",
+	  { "100.64.0.0/16", "100.64.5.0/24", "100.64.5.16/28" },
+	  { "100.64.5.0/24" }, 0, 2 },
+	{ "nothing to do", { "100.64.0.0/16", "100.64.5.0/24" },
+	  { "100.64.0.0/16", "100.64.5.0/24" }, 0, 0 },
+};
+
+static const struct mg_ep_val nest_val = { .cluster_id = 2, .version = 1 };
+
+static struct mg_ep4_key ep4k(const char *s)
+{
+	struct mg_prefix p = pfx(s);
+
+	return (struct mg_ep4_key){ .prefixlen = p.len, .addr = p.addr.addr[0] };
+}
+
+/* Is k in the map?  By walking its keys, not by a (longest) lookup. */
+static bool lpm_has(int fd, const struct mg_ep4_key *k)
+{
+	struct mg_ep4_key got, cur;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &got)) {
+		if (!memcmp(&got, k, sizeof(got)))
+			return true;
+		cur = got;
+		prev = &cur;
+	}
+	return false;
+}
+
+/* The map holds exactly these prefixes, each with nest_val. */
+static void assert_lpm_holds(int fd, const char *const *pfxs)
+{
+	int n = 0;
+
+	for (; n < NEST_MAX && pfxs[n]; n++) {
+		struct mg_ep4_key k = ep4k(pfxs[n]);
+		struct mg_ep_val ev;
+
+		if (!lpm_has(fd, &k))
+			fail_msg("%s missing from the map", pfxs[n]);
+		assert_int_equal(bpf_map_lookup_elem(fd, &k, &ev), 0);
+		assert_memory_equal(&ev, &nest_val, sizeof(ev));
+	}
+	assert_int_equal(count(fd, sizeof(struct mg_ep4_key)), n);
+}
+
+static size_t nest_keys(const char *const *pfxs, struct mg_ep4_key *k,
+			struct mg_ep_val *v)
+{
+	size_t n = 0;
+
+	for (; n < NEST_MAX && pfxs[n]; n++) {
+		k[n] = ep4k(pfxs[n]);
+		v[n] = nest_val;
+	}
+	return n;
+}
+
+static void test_lpm_nested_equal_values(void **state)
+{
+	static const char *const how_name[] = { "reconcile",
+		"first cached sync", "incremental cached sync" };
+
+	for (size_t r = 0; r < sizeof(lpm_rows) / sizeof(lpm_rows[0]); r++)
+	for (int how = BY_RECONCILE; how <= BY_CACHED_NEXT; how++) {
+		const struct lpm_row *row = &lpm_rows[r];
+		struct mg_ep4_key hk[NEST_MAX], wk[NEST_MAX];
+		struct mg_ep_val hv[NEST_MAX], wv[NEST_MAX];
+		struct mg_map_cache c = { 0 };
+		struct mg_sync_stats st = { 0 };
+		int fd = lpm_map(sizeof(hk[0]));
+		size_t nh = nest_keys(row->had, hk, hv);
+		size_t nw = nest_keys(row->want, wk, wv);
+
+		print_message("row: %s (%s)\n", row->name, how_name[how]);
+		for (size_t i = 0; i < nh; i++)
+			assert_int_equal(bpf_map_update_elem(fd, &hk[i], &hv[i],
+							     BPF_ANY), 0);
+		if (how == BY_RECONCILE) {
+			assert_int_equal(mg_map_reconcile(fd, "mg_ep4",
+				sizeof(wk[0]), sizeof(wv[0]), wk, wv, nw,
+				&st), 0);
+		} else {
+			if (how == BY_CACHED_NEXT) {
+				/* A cache that says the map holds "had". */
+				assert_int_equal(mg_map_sync_cached(fd, "mg_ep4",
+					&c, sizeof(hk[0]), sizeof(hv[0]), hk,
+					hv, nh, &st), 0);
+				memset(&st, 0, sizeof(st));
+			}
+			assert_int_equal(mg_map_sync_cached(fd, "mg_ep4", &c,
+				sizeof(wk[0]), sizeof(wv[0]), wk, wv, nw,
+				&st), 0);
+		}
+		assert_int_equal(st.written, row->written);
+		assert_int_equal(st.deleted, row->deleted);
+		assert_lpm_holds(fd, row->want);
+		free(c.recs);
+		close(fd);
+	}
+}
+
+/*
+ * The issue's case through the whole sync: a peer exports the three nested
+ * prefixes, then withdraws the /16; a restart over maps a run left short
+ * (startup holds deletes) writes what is missing.
+ */
+static void test_sync_nested_prefixes(void **state)
+{
+	struct mg_prefix three[3] = { pfx("100.64.0.0/16"),
+		pfx("100.64.5.0/24"), pfx("100.64.5.16/28") };
+	struct mg_view_gw gw = { .name = "gw2", .cluster_id = 2, .alive = true,
+				 .tunnel = addr("192.0.2.2"), .version = 1,
+				 .n_prefixes = 3, .prefixes = three };
+	struct mg_view v = { .cluster_id = 1, .n_gw = 1, .gw = &gw };
+	struct mg_dpmaps m = {
+		.ep4 = lpm_map(sizeof(struct mg_ep4_key)),
+		.ep6 = lpm_map(sizeof(struct mg_ep6_key)),
+		.clus = hash_map(4, sizeof(struct mg_cluster_val), 16),
+		.peer4 = hash_map(4, sizeof(struct mg_peer_val), 16),
+		.peer6 = hash_map(16, sizeof(struct mg_peer_val), 16),
+	};
+	struct mg_dpmaps again = m;
+	static const char *const all[] = { "100.64.0.0/16", "100.64.5.0/24",
+					   "100.64.5.16/28", NULL };
+	struct mg_ep4_key k;
+
+	/* First (full) sync. */
+	assert_int_equal(mg_dpmaps_sync(&m, &v, NULL), 0);
+	assert_lpm_holds(m.ep4, all);
+	/* Incremental: the /16 is withdrawn, the others stay. */
+	gw.n_prefixes = 2;
+	gw.prefixes = three + 1;
+	assert_int_equal(mg_dpmaps_sync(&m, &v, NULL), 0);
+	assert_lpm_holds(m.ep4, all + 1);
+	/* And back. */
+	gw.n_prefixes = 3;
+	gw.prefixes = three;
+	assert_int_equal(mg_dpmaps_sync(&m, &v, NULL), 0);
+	assert_lpm_holds(m.ep4, all);
+
+	/* Restart over a map left with the /16 only: held, then full. */
+	k = ep4k("100.64.5.0/24");
+	assert_int_equal(bpf_map_delete_elem(m.ep4, &k), 0);
+	k = ep4k("100.64.5.16/28");
+	assert_int_equal(bpf_map_delete_elem(m.ep4, &k), 0);
+	again.ep4c = again.ep6c = (struct mg_map_cache){ 0 };
+	again.keep = true;
+	assert_int_equal(mg_dpmaps_sync(&again, &v, NULL), 0);
+	assert_lpm_holds(again.ep4, all);
+	k = ep4k("100.64.5.16/28");
+	assert_int_equal(bpf_map_delete_elem(m.ep4, &k), 0);
+	again.keep = false;
+	assert_int_equal(mg_dpmaps_sync(&again, &v, NULL), 0);
+	assert_lpm_holds(again.ep4, all);
+	mg_dpmaps_free(&m);
+	mg_dpmaps_free(&again);
+	close(m.ep4);
+	close(m.ep6);
+	close(m.clus);
+	close(m.peer4);
+	close(m.peer6);
+}
+
+/* The local maps' aggregation: the same addresses, the fewest prefixes. */
+#define AGG_MAX 6
+
+static const struct agg_row {
+	const char *in[AGG_MAX], *out[AGG_MAX];
+} agg_rows[] = {
+	{ { "10.1.0.0/16", "10.1.5.0/24", "10.1.5.16/32" }, { "10.1.0.0/16" } },
+	{ { "172.16.0.8/29", "172.16.0.0/29" }, { "172.16.0.0/28" } },
+	{ { "172.16.0.0/29", "172.16.0.8/29", "172.16.0.16/29",
+	    "172.16.0.24/29" }, { "172.16.0.0/27" } },
+	/* Adjacent, but not the halves of one prefix. */
+	{ { "172.16.0.8/29", "172.16.0.16/29" },
+	  { "172.16.0.8/29", "172.16.0.16/29" } },
+	/* A merge that makes a sibling of what came before. */
+	{ { "10.0.0.0/25", "10.0.0.128/26", "10.0.0.192/26", "10.0.1.0/24" },
+	  { "10.0.0.0/23" } },
+	{ { "0.0.0.0/1", "128.0.0.0/1" }, { "0.0.0.0/0" } },
+	{ { "fd00:1::/65", "fd00:1:0:0:8000::/65", "fd00:1::5/128" },
+	  { "fd00:1::/64" } },
+	{ { "fd00:1::/64", "fd00:2::/64" }, { "fd00:1::/64", "fd00:2::/64" } },
+	{ {}, {} },
+};
+
+static void test_prefix_aggregate(void **state)
+{
+	for (size_t r = 0; r < sizeof(agg_rows) / sizeof(agg_rows[0]); r++) {
+		struct mg_prefix p[AGG_MAX];
+		size_t n = 0, got;
+		char buf[MG_PREFIXSTRLEN];
+
+		while (n < AGG_MAX && agg_rows[r].in[n]) {
+			p[n] = pfx(agg_rows[r].in[n]);
+			n++;
+		}
+		got = mg_prefix_aggregate(p, n);
+		for (size_t i = 0; i < got; i++)
+			if (!agg_rows[r].out[i] ||
+			    strcmp(mg_prefix_str(&p[i], buf, sizeof(buf)),
+				   agg_rows[r].out[i]))
+				fail_msg("row %zu: #%zu is %s, want %s", r, i,
+					 buf, agg_rows[r].out[i] ?
+					 agg_rows[r].out[i] : "nothing");
+		if (got < AGG_MAX && agg_rows[r].out[got])
+			fail_msg("row %zu: %zu prefixes, want more", r, got);
+	}
+}
+
+/*
+ * An exporter's 100,000 adjacent /29 routes fit a local map of 16 entries
+ * (and answer for exactly their addresses); 20 routes that cannot be
+ * merged do not fit 16, and the sync says which map and what to raise.
+ */
+static void test_local_map_aggregated(void **state)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+	size_t n = 100000;
+	struct mg_prefix *local = calloc(n + 1, sizeof(*local));
+	struct mg_view v = { .cluster_id = 1, .local = local };
+	struct mg_dpmaps m = {
+		.ep4 = lpm_map(sizeof(struct mg_ep4_key)),
+		.ep6 = lpm_map(sizeof(struct mg_ep6_key)),
+		.clus = hash_map(4, sizeof(struct mg_cluster_val), 16),
+		.peer4 = hash_map(4, sizeof(struct mg_peer_val), 16),
+		.peer6 = hash_map(16, sizeof(struct mg_peer_val), 16),
+		.local4 = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "t",
+					 sizeof(struct mg_ep4_key),
+					 sizeof(struct mg_ep_val), 16, &o),
+		.local6 = lpm_map(sizeof(struct mg_ep6_key)),
+	};
+	struct mg_ep4_key k = { .prefixlen = 32 };
+	struct mg_ep_val ev;
+
+	assert_true(m.local4 >= 0);
+	for (size_t i = 0; i < n; i++) {
+		local[i].addr.family = MG_AF_INET;
+		local[i].addr.addr[0] = htonl(0xac100000 + 8 * i);
+		local[i].len = 29;
+	}
+	/* And a pod route inside the cluster's CIDR, which covers it. */
+	local[n] = pfx("10.1.5.16/32");
+	v.n_local = (int)n + 1;
+	v.local = local;
+	/* mg_ep4 keeps every one: only the local maps aggregate. */
+	close(m.ep4);
+	m.ep4 = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "t",
+			       sizeof(struct mg_ep4_key),
+			       sizeof(struct mg_ep_val), n + 8, &o);
+	local[n + 0] = pfx("10.1.0.0/16");
+	assert_int_equal(mg_dpmaps_sync(&m, &v, NULL), 0);
+	/* 100,000 = 0b11000011010100000: six prefixes, and the /16. */
+	assert_int_equal(count(m.local4, sizeof(k)), 7);
+	assert_int_equal(count(m.ep4, sizeof(k)), (int)n + 1);
+	k.addr = htonl(0xac100000);
+	assert_int_equal(bpf_map_lookup_elem(m.local4, &k, &ev), 0);
+	assert_true(ev.flags & MG_EP_F_LOCAL);
+	k.addr = htonl(0xac100000 + 8 * n - 1);
+	assert_int_equal(bpf_map_lookup_elem(m.local4, &k, &ev), 0);
+	k.addr = htonl(0xac100000 + 8 * n);
+	assert_int_not_equal(bpf_map_lookup_elem(m.local4, &k, &ev), 0);
+	k.addr = inet_addr("10.1.200.1");
+	assert_int_equal(bpf_map_lookup_elem(m.local4, &k, &ev), 0);
+
+	/* Every other /32: nothing merges, 20 do not fit in 16. */
+	for (int i = 0; i < 20; i++) {
+		local[i].addr.addr[0] = htonl(0xac100000 + 2 * i);
+		local[i].len = 32;
+	}
+	v.n_local = 20;
+	assert_int_equal(mg_dpmaps_sync(&m, &v, NULL), -ENOSPC);
+	assert_int_equal(count(m.local4, sizeof(k)), 16);
+	mg_dpmaps_free(&m);
+	close(m.ep4);
+	close(m.ep6);
+	close(m.clus);
+	close(m.peer4);
+	close(m.peer6);
+	close(m.local4);
+	close(m.local6);
+	free(local);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cluster_slots_spread_over_live),
 		cmocka_unit_test(test_reconcile_upserts_then_deletes),
 		cmocka_unit_test(test_reconcile_full_map_is_an_error),
+		cmocka_unit_test(test_full_map_hint),
+		cmocka_unit_test(test_reconcile_full_map_replaced),
 		cmocka_unit_test(test_cached_sync_writes_only_the_difference),
 		cmocka_unit_test(test_sync_view),
+		cmocka_unit_test(test_lpm_nested_equal_values),
+		cmocka_unit_test(test_sync_nested_prefixes),
+		cmocka_unit_test(test_prefix_aggregate),
+		cmocka_unit_test(test_local_map_aggregated),
 	};
 
 	return cmocka_run_group_tests_name("dpmaps", tests, NULL, NULL);

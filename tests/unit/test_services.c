@@ -2,7 +2,9 @@
 /*
  * Global services, the agent's pure parts: which live backends a table
  * holds for each affinity (mg_services_choose) and the words of `meshgate
- * services add` and state_dir/services (mg_services_parse_args).
+ * services add` and state_dir/services (mg_services_parse_args); and the
+ * CLI's add and del against a real state_dir: applied only once saved, and
+ * an add of a service learned from gossip.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -10,8 +12,16 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/stat.h>
 #include <cmocka.h>
+#include "cli.h"
+#include "config.h"
+#include "gossip/state.h"
+#include "lib/loop.h"
+#include "lib/out.h"
 #include "services.h"
 
 /*
@@ -160,12 +170,218 @@ static void test_parse_bad(void **state)
 	}
 }
 
+/* --- the CLI against a state_dir ------------------------------------------ */
+
+static char sdbase[] = "/tmp/mg-services.XXXXXX";
+
+/*
+ * state_dir broken as it really breaks as root (permission bits do not
+ * stop root): a regular file where the directory is.
+ */
+static void state_dir_break(const char *dir, bool broken)
+{
+	char good[300];
+	FILE *f;
+
+	snprintf(good, sizeof(good), "%s.good", dir);
+	if (broken) {
+		assert_int_equal(rename(dir, good), 0);
+		f = fopen(dir, "w");
+		assert_non_null(f);
+		fclose(f);
+	} else {
+		assert_int_equal(unlink(dir), 0);
+		assert_int_equal(rename(good, dir), 0);
+	}
+}
+
+/* Run `services WORDS...` (split at spaces); its exit code, stderr in err. */
+static int svc_cmd(struct mg_services *s, const char *line, char *err,
+		   size_t errlen)
+{
+	char buf[512], *argv[32], *save = NULL, *tok;
+	struct mg_cli cli = { .priv = s };
+	FILE *out = fopen("/dev/null", "w");
+	int argc = 0, rc;
+
+	snprintf(buf, sizeof(buf), "services %s", line);
+	for (tok = strtok_r(buf, " ", &save); tok && argc < 31;
+	     tok = strtok_r(NULL, " ", &save))
+		argv[argc++] = tok;
+	argv[argc] = NULL;
+	cli.err = fmemopen(err, errlen, "w");
+	out_init(out, false);
+	memset(err, 0, errlen);
+	rc = mg_services_cmd(&cli, argc, argv);
+	fclose(cli.err);
+	fclose(out);
+	return rc;
+}
+
+struct cli_step {
+	const char *cmd;	/* NULL: restart (a new mg_services) */
+	bool broken;		/* state_dir is not writable */
+	int rc;
+	const char *says;	/* in stderr */
+	int n_vips;		/* services after */
+};
+
+static const struct cli_step cli_steps[] = {
+	{ "add web vip 10.96.0.20 port 80 backend 10.1.0.5:80", true, 1,
+	  "services add: not added: saving ", 0 },
+	{ NULL, false, 0, NULL, 0 },
+	{ "add web vip 10.96.0.20 port 80 backend 10.1.0.5:80", false, 0,
+	  "", 1 },
+	{ "add web2 vip 10.96.0.21 port 80", true, 1, "Not a directory", 1 },
+	{ "del web", true, 1, "services del: not deleted: saving ", 1 },
+	{ NULL, false, 0, NULL, 1 },
+	{ "del web", false, 0, "", 0 },
+	{ NULL, false, 0, NULL, 0 },
+};
+
+static void test_cli_saves_before_applying(void **state)
+{
+	struct mg_config *cfg = calloc(1, sizeof(*cfg));
+	struct mg_loop *loop = mg_loop_new();
+	struct mg_services *s = NULL;
+	struct mg_addr vips[4];
+	char err[PATH_MAX + 32], path[PATH_MAX + 16];
+	struct stat sb;
+
+	assert_non_null(mkdtemp(sdbase));
+	mg_config_defaults(cfg);
+	cfg->cluster_id = 1;
+	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s/state", sdbase);
+	assert_int_equal(mkdir(cfg->state_dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/services", cfg->state_dir);
+	assert_int_equal(mg_services_new(loop, cfg, NULL, NULL, &s), 0);
+	for (size_t i = 0; i < sizeof(cli_steps) / sizeof(cli_steps[0]); i++) {
+		const struct cli_step *t = &cli_steps[i];
+
+		print_message("step: %s%s\n", t->cmd ? t->cmd : "restart",
+			      t->broken ? " (state_dir broken)" : "");
+		if (!t->cmd) {
+			mg_services_free(s);
+			assert_int_equal(mg_services_new(loop, cfg, NULL, NULL,
+							 &s), 0);
+		} else {
+			if (t->broken)
+				state_dir_break(cfg->state_dir, true);
+			assert_int_equal(svc_cmd(s, t->cmd, err, sizeof(err)),
+					 t->rc);
+			if (t->broken)
+				state_dir_break(cfg->state_dir, false);
+			if (!strstr(err, t->says))
+				fail_msg("stderr \"%s\" lacks \"%s\"", err,
+					 t->says);
+		}
+		assert_int_equal(mg_services_vips(s, vips, 4), t->n_vips);
+		/* Saved: 0600, and no temporary beside it. */
+		if (!stat(path, &sb))
+			assert_int_equal(sb.st_mode & 07777, 0600);
+		snprintf(err, sizeof(err), "%s.tmp", path);
+		assert_int_not_equal(access(err, F_OK), 0);
+	}
+	mg_services_free(s);
+	mg_loop_free(loop);
+	free(cfg);
+	snprintf(err, sizeof(err), "rm -rf '%s'", sdbase);
+	assert_int_equal(system(err), 0);
+}
+
+/*
+ * `services add` of a service this gateway learned from another cluster:
+ * this cluster's backends join it (it is published as ours), whichever of
+ * the add and the learning came first.  A different service by that name
+ * or VIP is still refused.
+ */
+static void test_cli_add_learned(void **state)
+{
+	struct mg_state_cfg c1 = { .name = "gw1", .cluster_id = 1,
+				   .version_base = 100 };
+	struct mg_state_cfg c2 = { .name = "gw2", .cluster_id = 2,
+				   .version_base = 100 };
+	struct mg_services_maps none = { -1, -1, -1, -1, -1, -1, -1 };
+	struct mg_config *cfg1 = calloc(1, sizeof(*cfg1));
+	struct mg_config *cfg2 = calloc(1, sizeof(*cfg2));
+	struct mg_loop *loop = mg_loop_new();
+	struct mg_state *st1, *st2;
+	struct mg_services *s1, *s2;
+	struct mg_state_entry e[8];
+	struct mg_state_batch bt = { .origin = "gw2", .cluster_id = 2,
+				     .reset = true };
+	struct mg_state_cursor cur;
+	struct mg_state_iter it = MG_STATE_ITER_INIT;
+	struct mg_addr vips[4];
+	char err[256];
+	size_t n = 0;
+	int ours = 0;
+
+	mg_config_defaults(cfg1);
+	mg_config_defaults(cfg2);
+	cfg1->state_dir[0] = cfg2->state_dir[0] = '\0';
+	cfg1->cluster_id = 1;
+	cfg2->cluster_id = 2;
+	assert_int_equal(mg_state_new(&c1, &st1), 0);
+	assert_int_equal(mg_state_new(&c2, &st2), 0);
+	assert_int_equal(mg_services_new(loop, cfg1, NULL, NULL, &s1), 0);
+	assert_int_equal(mg_services_new(loop, cfg2, NULL, NULL, &s2), 0);
+
+	/* gw2 adds extra and publishes it; gw1 learns it. */
+	assert_int_equal(svc_cmd(s2, "add extra vip 10.96.0.30 port 80 backend 10.2.0.5:80",
+				 err, sizeof(err)), 0);
+	mg_services_sync(s2, st2, NULL, &none);
+	mg_state_since(st2, 0, 0, &cur);
+	while (n < 8 && mg_state_cursor_next(st2, &cur, &e[n]))
+		n++;
+	assert_int_equal(n, 1);
+	bt.to = e[n - 1].version;
+	assert_int_equal(mg_state_apply_delta(st1, &bt, e, n), MG_STATE_APPLY);
+	mg_services_sync(s1, st1, NULL, &none);
+	assert_int_equal(mg_services_vips(s1, vips, 4), 1);
+
+	/* Another service by its name, or by its VIP, is still refused. */
+	assert_int_equal(svc_cmd(s1, "add extra vip 10.96.0.31 port 80",
+				 err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "extra is learned from another cluster with another VIP:port/proto"));
+	/* The same one: it takes this cluster's backends. */
+	assert_int_equal(svc_cmd(s1, "add extra vip 10.96.0.30 port 80 backend 10.1.0.5:80",
+				 err, sizeof(err)), 0);
+	assert_int_equal(mg_services_vips(s1, vips, 4), 1);
+	mg_services_sync(s1, st1, NULL, &none);
+	while (mg_state_iter_next(st1, &it, &e[0]))
+		if (e[0].origin == 0 && e[0].key.kind == MG_STATE_BACKEND &&
+		    e[0].key.be.addr.addr[0] == inet_addr("10.1.0.5"))
+			ours++;
+	assert_int_equal(ours, 1);
+	assert_int_equal(svc_cmd(s1, "add extra vip 10.96.0.31 port 80",
+				 err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "extra exists (del it first)"));
+	assert_int_equal(svc_cmd(s1, "add other vip 10.96.0.30 port 80",
+				 err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "that VIP:port/proto has a service (extra)"));
+	/* Deleted here, it is learned again from the other cluster. */
+	assert_int_equal(svc_cmd(s1, "del extra", err, sizeof(err)), 0);
+	mg_services_sync(s1, st1, NULL, &none);
+	assert_int_equal(mg_services_vips(s1, vips, 4), 1);
+
+	mg_services_free(s1);
+	mg_services_free(s2);
+	mg_state_free(st1);
+	mg_state_free(st2);
+	mg_loop_free(loop);
+	free(cfg1);
+	free(cfg2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_choose),
 		cmocka_unit_test(test_parse_good),
 		cmocka_unit_test(test_parse_bad),
+		cmocka_unit_test(test_cli_saves_before_applying),
+		cmocka_unit_test(test_cli_add_learned),
 	};
 
 	return cmocka_run_group_tests_name("services", tests, NULL, NULL);
