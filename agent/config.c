@@ -61,7 +61,7 @@ enum cfg_key_id {
 	K_VXLAN_PORT, K_NEXTHOP, K_FRAGMENT, K_MSS_CLAMP, K_UDP6_CSUM,
 	K_HOST_DEVICE,
 	K_GOSSIP, K_GOSSIP_BIND, K_GOSSIP_PORT, K_GOSSIP_ADVERTISE, K_PROFILE,
-	K_SEED, K_KEY,
+	K_SEED, K_KEY, K_SETTLE_TIMEOUT,
 	K_PEER_CLUSTER, K_PEER_CLUSTER_ID, K_PEER_TUNNEL, K_PEER_CIDR,
 	K_SVC_VIP, K_SVC_PORT, K_SVC_PROTO, K_SVC_AFFINITY, K_SVC_MIN_LOCAL,
 	K_SVC_BACKEND, K_SVC_INTERVAL, K_SVC_TIMEOUT, K_SVC_RISE, K_SVC_FALL,
@@ -555,6 +555,8 @@ static const struct cfg_key cfg_keys[K_MAX] = {
 		    .size = MG_CFG_KEY_B64_MAX,
 		    .n_off = offsetof(struct mg_config, n_keys),
 		    .repeat = true, .max = MG_CFG_MAX_KEYS },
+	[K_SETTLE_TIMEOUT] = CFG(SECT_GOSSIP, "settle_timeout", parse_uint,
+				 settle_timeout, .min = 1, .max = 3600),
 
 	[K_PEER_CLUSTER] = PEER("cluster", parse_name, cluster,
 				.required = true),
@@ -1222,6 +1224,7 @@ void mg_config_defaults(struct mg_config *cfg)
 	cfg->gossip_enabled = 1;
 	cfg->gossip_port = MG_GOSSIP_PORT_DEFAULT;
 	cfg->profile = MG_PROFILE_LAN;
+	cfg->settle_timeout = MG_SETTLE_TIMEOUT_DEFAULT;
 }
 
 int mg_config_load_string(struct mg_config *cfg, const char *path,

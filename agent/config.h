@@ -15,6 +15,7 @@
 #define MG_CFG_KEY_B64_MAX	64	/* base64 of a 32-byte key is 44 */
 #define MG_CFG_MAX_TUNNELS	2	/* tunnel addresses: one per family */
 #define MG_GOSSIP_PORT_DEFAULT	7946
+#define MG_SETTLE_TIMEOUT_DEFAULT	30	/* seconds, [gossip] settle_timeout */
 #define MG_CFG_MSS_AUTO		0xffff	/* mss_clamp = auto */
 
 #define MG_CFG_MAX_SERVICES	64	/* [service NAME] sections */
@@ -124,6 +125,12 @@ struct mg_config {
 	struct mg_cfg_seed seeds[MG_CFG_MAX_SEEDS];
 	int n_keys;				/* first is primary */
 	char keys[MG_CFG_MAX_KEYS][MG_CFG_KEY_B64_MAX];
+	/*
+	 * Seconds after start within which every live gateway's state should
+	 * have arrived; past it the mesh settles without the ones still
+	 * silent (and says which).  Default MG_SETTLE_TIMEOUT_DEFAULT.
+	 */
+	__u32 settle_timeout;
 
 	/* [peer NAME], static peers (gateways that do not gossip) */
 	int n_peers;
