@@ -416,8 +416,10 @@ static void merge_remote(void *arg, const uint8_t *p, size_t n, bool join)
 		return;
 	}
 	v = mg_serf_push_pull_merge(mesh->serf, p, n, &ours, &len);
-	if (v == MG_SERF_REFUTE)
+	if (v == MG_SERF_REFUTE) {
+		pr_info("refuting serf's leave intent about us (a push/pull lists us as left)");
 		send_join_intent(mesh);
+	}
 	if (v >= 0 && ours)
 		handle_msg(mesh, ours, len);
 }
@@ -436,6 +438,8 @@ static void user_msg(void *arg, const uint8_t *p, size_t n)
 		mesh_changed(mesh);
 		break;
 	case MG_SERF_REFUTE:
+		/* a force-leave, or an old leave of ours relayed late */
+		pr_info("refuting serf's leave intent about us with a newer join intent");
 		send_join_intent(mesh);
 		break;
 	case MG_SERF_DONE:
