@@ -1465,7 +1465,8 @@ static void revive_recent(struct mg_mesh *mesh)
  * (no seeds, none remembered) is settled at once.  Only gateways we can
  * hear state from count: a member tagged role=meshgate with missing or
  * malformed tags, or refused as a conflict, never sends any.  And one that
- * looks right but stays silent holds us back for settle_timeout at most.
+ * looks right but stays silent holds us back for settle_timeout at most,
+ * once some other gateway has been heard from.
  */
 static bool settle_waits_for(const struct row *r)
 {
@@ -1497,7 +1498,11 @@ static void check_settled(struct mg_mesh *mesh)
 	if (alive && !pending) {
 		mesh->settled = true;
 		pr_info("mesh settled: %d gateways heard from", alive);
-	} else if (mesh->settle_expired) {
+	} else if (mesh->settle_expired && alive > pending) {
+		/*
+		 * Some gateway answered, others stay silent.  With none heard
+		 * from at all we may be the one cut off: keep failing static.
+		 */
 		mesh->settled = true;
 		for (int i = 0; i < mesh->n_rows; i++)
 			if (settle_waits_for(&mesh->rows[i]))
@@ -1528,8 +1533,12 @@ static void print_settle(struct mg_mesh *mesh)
 		return;
 	}
 	end = mesh->started_ms + mesh->cfg->settle_timeout * 1000ull;
-	out_u64("settle_timeout_left_s", ", withdrawing nothing for %llus more at most",
-		end > now ? (end - now + 999) / 1000 : 0);
+	if (end > now)
+		out_u64("settle_timeout_left_s",
+			", withdrawing nothing for %llus more at most",
+			(end - now + 999) / 1000);
+	else
+		out_text(", withdrawing nothing until some gateway is heard from");
 	out_arr_open("settle_waiting");
 	for (int i = 0; i < mesh->n_rows; i++) {
 		const struct row *r = &mesh->rows[i];
