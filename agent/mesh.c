@@ -30,6 +30,7 @@
 #define MAX_CLI_EPS	1024
 #define REJOIN_AE	5	/* rejoin check every 5 anti-entropy rounds */
 #define REJOIN_MAX	16	/* addresses tried per check */
+#define SERF_SAVE_AE	30	/* serf's clocks saved every 30 AE rounds */
 /* deaths this close before we find ourselves cut off are part of it */
 #define CUT_OFF_WINDOW_US	(30ull * 1000000)
 
@@ -79,6 +80,7 @@ struct mg_mesh {
 	struct mg_serf_clock serf_saved;	/* as last written */
 	char serf_path[PATH_MAX + 16];
 	bool serf_joined;	/* join intent sent after a successful join */
+	unsigned int serf_save_round;
 	void (*left)(void *arg);	/* mg_mesh_leave() finished */
 	void *left_arg;
 	unsigned int ae_ms;
@@ -435,7 +437,6 @@ static void user_msg(void *arg, const uint8_t *p, size_t n)
 	case MG_SERF_RELAY:
 		/* serf relays a new intent as it came */
 		mg_member_user_broadcast(mesh->member, p, n);
-		mesh_changed(mesh);
 		break;
 	case MG_SERF_REFUTE:
 		/* a force-leave, or an old leave of ours relayed late */
@@ -822,7 +823,14 @@ static void on_ae(struct mg_loop_src *src, uint32_t ev, void *arg)
 		send_to(mesh, pk.name, &body);
 	mg_buf_free(&body);
 	save_members(mesh);
-	save_serf_clock(mesh);
+	/*
+	 * Our own intents save the clocks at once; what we only witnessed
+	 * may wait (a restart's join witnesses the pool's clock anyway).
+	 */
+	if (++mesh->serf_save_round >= SERF_SAVE_AE) {
+		mesh->serf_save_round = 0;
+		save_serf_clock(mesh);
+	}
 }
 
 /*
@@ -1560,14 +1568,9 @@ void mg_mesh_print_counters(struct mg_mesh *mesh)
 {
 	const struct mg_member_stats *ms;
 
-	if (mesh->member) {
-		struct mg_view view;
-
-		/* the rows as of now, for whom settling waits */
-		if (!mesh->settled)
-			mg_mesh_view(mesh, &view);
+	/* the rows of the last view: the agent rebuilds it on every change */
+	if (mesh->member)
 		print_settle(mesh);
-	}
 
 	out_u64("state_messages", "state msgs  %llu in", mesh->state_in);
 	out_u64("state_rejected", ", %llu rejected\n", mesh->state_rejected);
