@@ -141,6 +141,34 @@ check "gw3 kept serf's clock across the restart" \
 	test -s "$MGDIR/state-gw3/serf_clock"
 check "gw1 lists gw3 alive again" wait_until 5 gw_sees 1 gw3 alive
 
+# serf agents that missed a gateway's return still list it as left, and
+# serf's push/pull turns that into a leave intent one past the gateway's
+# status time ("LeftMembers"): a serf agent that had it alive goes to
+# "leaving" and stays there, unless the gateway refutes it with a newer
+# join intent, as a serf agent does.  s3 is cut off while gw3 leaves and
+# comes back, then push/pulls with s1.
+log "gw3 leaves and restarts again while s3 is cut off; then s3 push/pulls with s1"
+check "meshgate leave on gw3 (again)" mgctl 3 leave
+check "... its agent stops" wait_until 10 agent_gone 3
+check "every serf agent shows gw3 left" wait_until 10 every_serf_sees gw3 left
+nsx ul nft -f - <<NFT || exit 1
+table inet mgs3 {
+	chain in { type filter hook input priority 0; ip daddr $(serf_ip s3) drop; }
+	chain out { type filter hook output priority 0; ip saddr $(serf_ip s3) drop; }
+}
+NFT
+start_agent 3 || exit 1
+check "restarted gw3 is alive on s1 and s2 within 5 s" wait_until 5 eval \
+	'[ "$(serf_status s1 gw3)$(serf_status s2 gw3)" = alivealive ]'
+sleep 3		# the gossip of gw3's return is over
+nsx ul nft delete table inet mgs3
+check "s3, cut off, still lists gw3 left" eval '[ "$(serf_status s3 gw3)" = left ]'
+check "serf join s3 -> s1 (a push/pull)" nsx ul "$SERF" join \
+	-rpc-addr "$(serf_rpc s3)" "$SEED" >/dev/null
+check "gw3 is alive on every serf agent within 5 s of it" \
+	wait_until 5 every_serf_sees gw3 alive
+check "... and stays alive" eval 'sleep 3; every_serf_sees gw3 alive'
+
 # serf's force-leave of a live member is a leave intent about it, which a
 # live serf agent refutes with a newer join intent; so does a gateway.
 log "serf force-leave gw3 while it is alive"
