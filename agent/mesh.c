@@ -378,6 +378,14 @@ static void on_member(void *arg, const struct mg_member_info *mi)
 	mesh_changed(arg);
 }
 
+static bool is_member(void *ctx, const char *name)
+{
+	struct mg_mesh *mesh = ctx;
+	struct mg_member_info mi;
+
+	return !mg_member_find(mesh->member, name, &mi);
+}
+
 static bool is_left(void *ctx, const char *name)
 {
 	struct mg_mesh *mesh = ctx;
@@ -512,9 +520,8 @@ static int intent_one(void *ctx, const struct mg_member_info *mi)
 }
 
 /*
- * An intent of ours goes out as serf's broadcast and, since the broadcast
- * alone may miss a serf agent before we die or while few know us, to every
- * live member directly.
+ * Our leave intent goes out as serf's broadcast and, since the broadcast
+ * alone may miss a serf agent before we die, to every live member directly.
  */
 static int send_intent(struct mg_mesh *mesh, const struct mg_buf *b)
 {
@@ -574,7 +581,12 @@ static void send_join_intent(struct mg_mesh *mesh)
 
 	if (!mesh->member || mesh->leave_timer)
 		return;
-	if (mg_serf_join_msg(mesh->serf, &b) || send_intent(mesh, &b))
+	/*
+	 * serf's broadcastJoin: gossiped, not sent to every member, so that
+	 * a peer's stream of leave intents about us costs one broadcast each.
+	 */
+	if (mg_serf_join_msg(mesh->serf, &b) ||
+	    mg_member_user_broadcast(mesh->member, b.data, b.len))
 		pr_warn("cannot queue serf's join intent");
 	mg_buf_free(&b);
 	save_serf_clock(mesh);
@@ -830,6 +842,8 @@ static void on_ae(struct mg_loop_src *src, uint32_t ev, void *arg)
 	if (++mesh->serf_save_round >= SERF_SAVE_AE) {
 		mesh->serf_save_round = 0;
 		save_serf_clock(mesh);
+		/* intents of names no longer members: bounded by the table */
+		mg_serf_prune(mesh->serf, is_member, mesh);
 	}
 }
 

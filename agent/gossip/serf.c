@@ -431,6 +431,45 @@ int mg_serf_push_pull_merge(struct mg_serf *s, const uint8_t *p, size_t n,
 	return verdict;
 }
 
+unsigned int mg_serf_prune(struct mg_serf *s,
+			   bool (*keep)(void *ctx, const char *name), void *ctx)
+{
+	struct intent *kept = calloc(s->n ? s->n : 1, sizeof(*kept));
+	unsigned int i, n = 0, gone = 0;
+
+	if (!kept)
+		return 0;
+	/* open addressing: take the kept ones out, put them back */
+	for (i = 0; i < SLOTS; i++) {
+		struct intent *e = &s->slot[i];
+
+		if (!e->name)
+			continue;
+		if (is_self(s, (const uint8_t *)e->name, strlen(e->name)) ||
+		    keep(ctx, e->name))
+			kept[n++] = *e;
+		else {
+			free(e->name);
+			gone++;
+		}
+		memset(e, 0, sizeof(*e));
+	}
+	s->n = 0;
+	for (i = 0; i < n; i++) {
+		struct intent *e = lookup(s, (const uint8_t *)kept[i].name,
+					  strlen(kept[i].name), true);
+
+		if (e) {
+			free(e->name);
+			*e = kept[i];
+		} else {
+			free(kept[i].name);
+		}
+	}
+	free(kept);
+	return gone;
+}
+
 int mg_serf_member(const struct mg_serf *s, const char *name, uint64_t *ltime,
 		   bool *leaving)
 {

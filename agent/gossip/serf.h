@@ -104,6 +104,14 @@ int mg_serf_push_pull_encode(struct mg_serf *s,
 int mg_serf_push_pull_merge(struct mg_serf *s, const uint8_t *p, size_t n,
 			    const uint8_t **extra, size_t *extra_len);
 
+/*
+ * Forget the intents of names @keep does not keep (members gone from the
+ * member table; serf forgets reaped members and old intents too).  Our own
+ * is kept.  Returns how many were forgotten.
+ */
+unsigned int mg_serf_prune(struct mg_serf *s,
+			   bool (*keep)(void *ctx, const char *name), void *ctx);
+
 /* A member's status as its intents say: its status time, leaving or not. */
 int mg_serf_member(const struct mg_serf *s, const char *name, uint64_t *ltime,
 		   bool *leaving);

@@ -313,6 +313,52 @@ static void test_serf_push_pull(void **state)
 	mg_serf_free(s);
 }
 
+static bool keep_odd(void *ctx, const char *name)
+{
+	return (name[1] - '0') % 2;
+}
+
+/* Forgetting non-members keeps the rest findable, with their times. */
+static void test_prune(void **state)
+{
+	struct mg_serf *s = mg_serf_new("gw");
+	struct mg_buf b = { 0 };
+	uint64_t t;
+	bool leaving;
+	char name[4];
+	int i;
+
+	assert_int_equal(mg_serf_join_msg(s, &b), 0);
+	for (i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "m%d", i);
+		intent(&b, i == 3 ? MG_SERF_LEAVE_INTENT : MG_SERF_JOIN_INTENT,
+		       name, 10 + i);
+		assert_int_equal(mg_serf_user_msg(s, b.data, b.len),
+				 MG_SERF_RELAY);
+	}
+	assert_int_equal(mg_serf_prune(s, keep_odd, NULL), 5);
+	for (i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "m%d", i);
+		if (i % 2) {
+			assert_int_equal(mg_serf_member(s, name, &t, &leaving),
+					 0);
+			assert_int_equal(t, 10 + i);
+			assert_int_equal(leaving, i == 3);
+		} else {
+			assert_int_equal(mg_serf_member(s, name, &t, &leaving),
+					 -ENOENT);
+		}
+	}
+	/* ourselves stay; a forgotten name's intent is new again */
+	assert_int_equal(mg_serf_member(s, "gw", &t, &leaving), 0);
+	intent(&b, MG_SERF_JOIN_INTENT, "m2", 12);
+	assert_int_equal(mg_serf_user_msg(s, b.data, b.len), MG_SERF_RELAY);
+	intent(&b, MG_SERF_JOIN_INTENT, "m3", 13);
+	assert_int_equal(mg_serf_user_msg(s, b.data, b.len), MG_SERF_DONE);
+	mg_buf_free(&b);
+	mg_serf_free(s);
+}
+
 static void test_hostile(void **state)
 {
 	struct mg_serf *s = mg_serf_new("gw");
@@ -372,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_own_intents),
 		cmocka_unit_test(test_push_pull),
 		cmocka_unit_test(test_serf_push_pull),
+		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_hostile),
 	};
 
