@@ -186,14 +186,14 @@ start_serf sy -join "$SEED" -tag role=meshgate -tag cluster=cluster9 \
 	-tag cluster_id=9 -tag "tunnel=$UL_NET.205" || exit 1
 check "gw1 takes sy for a gateway" wait_until 10 gw_sees 1 sy alive
 stop_agent 3
-GOSSIP_EXTRA="settle_timeout = 6" write_gossip_config 3 3 "$SEED" >/dev/null
-check "gw3 starts with settle_timeout = 6" start_agent 3
+GOSSIP_EXTRA="settle_timeout = 10" write_gossip_config 3 3 "$SEED" >/dev/null
+check "gw3 starts with settle_timeout = 10" start_agent 3
 check "gw3's status: not settled, waiting for sy" wait_until 5 eval \
 	'mgctl 3 -j status | jq -e ".settled == false and any(.settle_waiting[]; .name == \"sy\" and (.why | test(\"no state\")))" >/dev/null'
 mgctl 3 status | grep settled | sed 's/^/    /'
 check "... and not for gw1, gw2 (heard from) nor sx (refused)" eval \
 	'! mgctl 3 -j status | jq -e "any(.settle_waiting[]?; .name == \"gw1\" or .name == \"gw2\" or .name == \"sx\")" >/dev/null'
-check "gw3 settles after its settle_timeout (6 s) anyway" wait_until 10 settled 3
+check "gw3 settles after its settle_timeout (10 s) anyway" wait_until 15 settled 3
 check "gw3 logged whom it settled without" \
 	grep -q "settle_timeout: sy is alive but sent no state" "$MGDIR/gw3.log"
 
