@@ -468,6 +468,8 @@ static int count_live_gw(void *ctx, const struct mg_member_info *mi)
 	return 0;
 }
 
+static void announce(struct mg_mesh *mesh);
+
 /* Say when we cannot join (once), and when we do. */
 static void join_done(void *arg, unsigned int ok, unsigned int tried)
 {
@@ -491,6 +493,7 @@ static void join_done(void *arg, unsigned int ok, unsigned int tried)
 	if (ok && !mesh->serf_joined) {
 		mesh->serf_joined = true;
 		send_join_intent(mesh);
+		announce(mesh);
 	}
 }
 
@@ -896,6 +899,30 @@ static int rejoin_cb(void *ctx, const struct mg_member_info *mi)
 		rejoin_add(rj, &mi->addr, mi->port);
 	}
 	return 0;
+}
+
+static int announce_cb(void *ctx, const struct mg_member_info *mi)
+{
+	if (!mi->self && (mi->state == MG_MEMBER_ALIVE ||
+			  mi->state == MG_MEMBER_SUSPECT))
+		rejoin_add(ctx, &mi->addr, mi->port);
+	return 0;
+}
+
+/*
+ * Back after a leave or a crash, every member holds us left or dead at an
+ * incarnation our refutation has just passed, but only gossip carries the
+ * refutation, and a member it misses keeps us "left" until its next
+ * push/pull (30 s with serf).  So, once per start, push/pull with up to
+ * REJOIN_MAX live members besides the seeds: our state reaches them at once.
+ */
+static void announce(struct mg_mesh *mesh)
+{
+	struct rejoin rj = { .cfg = mesh->cfg };
+
+	mg_member_foreach(mesh->member, announce_cb, &rj);
+	if (rj.n)
+		mg_member_join(mesh->member, rj.sp, rj.n);
 }
 
 static void on_rejoin(struct mg_loop_src *src, uint32_t ev, void *arg)
@@ -1569,7 +1596,9 @@ static void print_settle(struct mg_mesh *mesh)
 			continue;
 		out_obj_open(NULL);
 		out_str("name", "; waiting for %s", r->name);
-		out_str("why", " (%s)", "alive, no state received yet");
+		out_str("why", " (%s)", r->state == GW_SUSPECT ?
+			"suspect, no state received yet" :
+			"alive, no state received yet");
 		out_obj_close();
 	}
 	out_arr_close();

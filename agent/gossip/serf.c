@@ -172,6 +172,15 @@ static bool is_self(const struct mg_serf *s, const uint8_t *name, size_t len)
 	return strlen(s->self) == len && !memcmp(s->self, name, len);
 }
 
+/* Our own status time (0 before our first intent). */
+static uint64_t self_ltime(struct mg_serf *s)
+{
+	struct intent *e = lookup(s, (const uint8_t *)s->self,
+				  strlen(s->self), false);
+
+	return e && e->set ? e->ltime : 0;
+}
+
 static enum mg_serf_verdict join_intent(struct mg_serf *s, const uint8_t *name,
 					size_t len, uint64_t ltime)
 {
@@ -195,11 +204,19 @@ static enum mg_serf_verdict leave_intent(struct mg_serf *s,
 
 	witness(&s->clock.ltime, ltime);
 	e = lookup(s, name, len, true);
-	if (!e || (e->set && ltime <= e->ltime))
+	if (!e)
 		return MG_SERF_DONE;
-	/* "Refuting an older leave intent" */
+	/*
+	 * "Refuting an older leave intent" (about us, while we stay).  A tie
+	 * too: a force-leave stamped from the same clock value as our last
+	 * join would leave serf agents "leaving" at a time no join of ours
+	 * at that time can undo.
+	 */
 	if (is_self(s, name, len) && !s->leaving)
-		return MG_SERF_REFUTE;
+		return e->set && ltime < e->ltime ? MG_SERF_DONE :
+						    MG_SERF_REFUTE;
+	if (e->set && ltime <= e->ltime)
+		return MG_SERF_DONE;
 	e->set = true;
 	e->ltime = ltime;
 	e->leaving = true;
@@ -425,6 +442,20 @@ int mg_serf_push_pull_merge(struct mg_serf *s, const uint8_t *p, size_t n,
 				break;
 			if (left && in_list(left, left_len, name, klen))
 				continue;
+			/*
+			 * A status time of ours newer than our own is an
+			 * intent about us we missed: a join of an earlier
+			 * run, or a leave the sender holds us "leaving" by
+			 * (a leaving member is not in LeftMembers).  Taken
+			 * as a join, it would make us ignore that leave when
+			 * it comes: refute it instead.
+			 */
+			if (is_self(s, name, klen)) {
+				if (v > self_ltime(s) && !s->leaving)
+					verdict = MG_SERF_REFUTE;
+				witness(&s->clock.ltime, v);
+				continue;
+			}
 			join_intent(s, name, klen, v);
 		}
 	}

@@ -64,6 +64,16 @@ every_serf_sees() {
 	local s
 	for s in s1 s2 s3; do [ "$(serf_status "$s" "$1")" = "$2" ] || return 1; done
 }
+# serf_wait SECONDS MEMBER STATUS: every_serf_sees within the bound; on
+# failure, what each serf agent shows instead
+serf_wait() {
+	wait_until "$1" every_serf_sees "$2" "$3" && return 0
+	local s
+	for s in s1 s2 s3; do
+		log "  $s lists $2 as '$(serf_status "$s" "$2")'"
+	done
+	return 1
+}
 all_gws_on_serf() {
 	local g
 	for g in $GWS; do every_serf_sees "gw$g" alive || return 1; done
@@ -131,10 +141,10 @@ check "sx is still a member" eval '[ "$(serf_status s1 sx)" = alive ]'
 log "meshgate leave on gw3, then its agent restarted"
 check "meshgate leave answers" mgctl 3 leave
 check "gw3's agent stops after leaving" wait_until 10 agent_gone 3
-check "every serf agent shows gw3 left" wait_until 10 every_serf_sees gw3 left
+check "every serf agent shows gw3 left" serf_wait 10 gw3 left
 start_agent 3 || exit 1
 check "restarted gw3 is alive on every serf agent within 5 s" \
-	wait_until 5 every_serf_sees gw3 alive
+	serf_wait 5 gw3 alive
 check "... and stays alive (no later leave intent wins)" eval \
 	'sleep 3; every_serf_sees gw3 alive'
 check "gw3 kept serf's clock across the restart" \
@@ -150,7 +160,7 @@ check "gw1 lists gw3 alive again" wait_until 5 gw_sees 1 gw3 alive
 log "gw3 leaves and restarts again while s3 is cut off; then s3 push/pulls with s1"
 check "meshgate leave on gw3 (again)" mgctl 3 leave
 check "... its agent stops" wait_until 10 agent_gone 3
-check "every serf agent shows gw3 left" wait_until 10 every_serf_sees gw3 left
+check "every serf agent shows gw3 left" serf_wait 10 gw3 left
 nsx ul nft -f - <<NFT || exit 1
 table inet mgs3 {
 	chain in { type filter hook input priority 0; ip daddr $(serf_ip s3) drop; }
@@ -166,7 +176,7 @@ check "s3, cut off, still lists gw3 left" eval '[ "$(serf_status s3 gw3)" = left
 check "serf join s3 -> s1 (a push/pull)" nsx ul "$SERF" join \
 	-rpc-addr "$(serf_rpc s3)" "$SEED" >/dev/null
 check "gw3 is alive on every serf agent within 5 s of it" \
-	wait_until 5 every_serf_sees gw3 alive
+	serf_wait 5 gw3 alive
 check "... and stays alive" eval 'sleep 3; every_serf_sees gw3 alive'
 
 # serf's force-leave of a live member is a leave intent about it, which a
@@ -175,7 +185,7 @@ log "serf force-leave gw3 while it is alive"
 check "serf force-leave answers" nsx ul "$SERF" force-leave \
 	-rpc-addr "$(serf_rpc s1)" gw3
 check "gw3 refutes it: alive on every serf agent within 5 s" \
-	wait_until 5 every_serf_sees gw3 alive
+	serf_wait 5 gw3 alive
 check "... and stays alive" eval 'sleep 2; every_serf_sees gw3 alive'
 check "gw3 logged the refutation" \
 	grep -q "refuting serf's leave intent" "$MGDIR/gw3.log"

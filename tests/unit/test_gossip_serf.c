@@ -65,6 +65,10 @@ static void test_intents(void **state)
 		{ MG_SERF_LEAVE_INTENT, "gw", 50, MG_SERF_REFUTE, false, 1 },
 		/* a join about us newer than ours is taken */
 		{ MG_SERF_JOIN_INTENT, "gw", 60, MG_SERF_RELAY, false, 60 },
+		/* a leave at the same time as our join: refuted (a tie) */
+		{ MG_SERF_LEAVE_INTENT, "gw", 60, MG_SERF_REFUTE, false, 60 },
+		/* an older one is old news */
+		{ MG_SERF_LEAVE_INTENT, "gw", 59, MG_SERF_DONE, false, 60 },
 	};
 	struct mg_serf *s = mg_serf_new("gw");
 	struct mg_serf_clock c;
@@ -243,7 +247,10 @@ static void test_push_pull(void **state)
 	assert_int_equal(t, 6);
 	assert_true(leaving);
 
-	/* b is listed as left by a: b refutes */
+	/*
+	 * a holds a leave about b at 30: as "leaving" (a status time newer
+	 * than b's own) or as left (LeftMembers): b refutes either way
+	 */
 	intent(&i, MG_SERF_LEAVE_INTENT, "gw-b", 30);
 	mg_serf_user_msg(a, i.data, i.len);
 	mg_buf_reset(&m);
@@ -251,9 +258,16 @@ static void test_push_pull(void **state)
 			 0);
 	assert_int_equal(pp_find(&m, MG_SERF_PP_EXTRA), -1);
 	assert_int_equal(mg_serf_push_pull_merge(b, m.data, m.len, &extra,
-						 &extra_len), MG_SERF_DONE);
+						 &extra_len), MG_SERF_REFUTE);
 	assert_null(extra);
+	/* refuted, b's join is newer: the same state is old news */
+	mg_buf_reset(&i);
+	assert_int_equal(mg_serf_join_msg(b, &i), 0);
+	assert_int_equal(mg_serf_push_pull_merge(b, m.data, m.len, &extra,
+						 &extra_len), MG_SERF_DONE);
 	mg_buf_reset(&m);
+	intent(&i, MG_SERF_LEAVE_INTENT, "gw-b", 90);
+	mg_serf_user_msg(a, i.data, i.len);
 	assert_int_equal(mg_serf_push_pull_encode(a, left_any, NULL, NULL, 0,
 						  &m), 0);
 	assert_int_equal(mg_serf_push_pull_merge(b, m.data, m.len, &extra,
