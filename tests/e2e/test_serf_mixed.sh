@@ -127,6 +127,9 @@ done
 check "serf shows gw1's tags" eval \
 	'serf_json s2 | jq -e "any(.members[]; .name == \"gw1\" and .tags.role == \"meshgate\" and .tags.cluster == \"cluster1\" and .tags.cluster_id == \"1\" and .tags.tunnel == \"$UL_NET.1\")" >/dev/null'
 
+check "serf shows gw1's protocol versions as a serf agent's" eval \
+	'[ "$(serf_json s2 | jq -c ".members[] | select(.name == \"gw1\") | .protocol")" = "$(serf_json s2 | jq -c ".members[] | select(.name == \"s1\") | .protocol")" ]'
+
 # --- defect 1: the malformed member holds nothing up --------------------------
 check "every gateway settles with sx in the pool" wait_until 10 all_settled
 check "meshgate endpoints add 10.11.0.0/24 on gw1" mgctl 1 endpoints add 10.11.0.0/24
