@@ -1927,6 +1927,28 @@ static const char *const gw_state_names[] = {
 	[GW_LEFT] = "left", [GW_STATIC] = "static",
 };
 
+/*
+ * A member's state as `serf members` shows it: memberlist's, and serf's
+ * intents on top: alive but with a newer leave intent is "leaving", dead
+ * after one is "left" (serf's force-leave of a failed member, too).
+ */
+static const char *row_state(const struct mg_mesh *mesh, const struct row *r)
+{
+	uint64_t t;
+	bool leaving;
+
+	if (r->conflict)
+		return "conflict";
+	if (r->state != GW_STATIC && mesh->serf &&
+	    !mg_serf_member(mesh->serf, r->name, &t, &leaving) && leaving) {
+		if (r->state == GW_ALIVE || r->state == GW_SUSPECT)
+			return "leaving";
+		if (r->state == GW_DEAD)
+			return "left";
+	}
+	return gw_state_names[r->state];
+}
+
 int mg_mesh_cmd_peers(struct mg_cli *cli, int argc, char **argv)
 {
 	struct mg_mesh *mesh = cli->priv;
@@ -1948,8 +1970,7 @@ int mg_mesh_cmd_peers(struct mg_cli *cli, int argc, char **argv)
 		 "cluster", "id", "tunnel", "state", "inc", "rtt", "eps");
 	for (int i = 0; i < mesh->n_rows; i++) {
 		const struct row *r = &mesh->rows[i];
-		const char *state = r->conflict ? "conflict" :
-				    gw_state_names[r->state];
+		const char *state = row_state(mesh, r);
 
 		if (r->rtt_us >= 0)
 			snprintf(rtt, sizeof(rtt), "%.3fms", r->rtt_us / 1000.0);

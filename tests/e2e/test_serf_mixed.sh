@@ -210,6 +210,22 @@ check "gw3 settles after its settle_timeout (10 s) anyway" wait_until 15 settled
 check "gw3 logged whom it settled without" \
 	grep -q "settle_timeout: sy is alive but sent no state" "$MGDIR/gw3.log"
 
+# --- serf's member states in `meshgate peers` ---------------------------------
+# s2 stops answering and is force-left while memberlist still has it alive:
+# serf shows it "leaving", then, when it fails, "left" (not "failed"); the
+# gateways show what serf shows.  Then it comes back.
+log "s2 frozen (SIGSTOP) and force-left from s1"
+kill -STOP "$(cat "$MGDIR/serf-s2.pid")"
+check "serf force-leave s2 answers" nsx ul "$SERF" force-leave \
+	-rpc-addr "$(serf_rpc s1)" s2
+check "s1 shows s2 left once it fails" wait_until 20 eval \
+	'[ "$(serf_status s1 s2)" = left ]'
+check "gw1's peers shows s2 left too, as serf does (not dead)" \
+	wait_until 5 gw_sees 1 s2 left
+kill -CONT "$(cat "$MGDIR/serf-s2.pid")"
+check "s2 back: alive on s1 and on gw1" wait_until 20 eval \
+	'[ "$(serf_status s1 s2)" = alive ] && gw_sees 1 s2 alive'
+
 # --- defect 4: serf's logs ------------------------------------------------------
 sleep 2		# a few more push/pulls and gossip rounds
 for s in s1 s2 s3 sx; do
