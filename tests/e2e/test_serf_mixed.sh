@@ -223,7 +223,11 @@ check "s1 shows s2 left once it fails" wait_until 20 eval \
 check "gw1's peers shows s2 left too, as serf does (not dead)" \
 	wait_until 5 gw_sees 1 s2 left
 kill -CONT "$(cat "$MGDIR/serf-s2.pid")"
-check "s2 back: alive on s1 and on gw1" wait_until 20 eval \
+# a left member is neither probed nor reconnected: s2 learns what became
+# of it at its next push/pull, here at once
+check "serf join s2 -> s1 (a push/pull)" nsx ul "$SERF" join \
+	-rpc-addr "$(serf_rpc s2)" "$SEED" >/dev/null
+check "s2 back: alive on s1 and on gw1" wait_until 10 eval \
 	'[ "$(serf_status s1 s2)" = alive ] && gw_sees 1 s2 alive'
 
 # --- defect 4: serf's logs ------------------------------------------------------
