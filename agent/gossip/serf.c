@@ -14,7 +14,8 @@
 #include "gossip/msgpack.h"
 #include "gossip/serf.h"
 
-#define SLOTS		(2 * MG_SERF_MEMBERS_MAX)	/* power of two */
+#define SLOTS_MIN	16		/* a power of two */
+#define SLOTS_MAX	(2 * MG_SERF_MEMBERS_MAX)
 #define LEFT_MAX	256	/* LeftMembers merged per push/pull */
 
 /* A member's newest intent; name NULL: a free slot. */
@@ -31,10 +32,11 @@ struct mg_serf {
 	bool leaving;		/* we sent our leave: do not refute */
 	uint64_t seed;
 	unsigned int n;
-	struct intent slot[SLOTS];
+	unsigned int n_slot;	/* a power of two, at least 2 * n */
+	struct intent *slot;
 };
 
-_Static_assert((SLOTS & (SLOTS - 1)) == 0, "SLOTS is a power of two");
+_Static_assert((SLOTS_MAX & (SLOTS_MAX - 1)) == 0, "a power of two");
 
 /* LamportClock.Witness: the next time is past anything seen. */
 static void witness(uint64_t *clock, uint64_t v)
@@ -52,31 +54,82 @@ static uint64_t hash(const struct mg_serf *s, const uint8_t *p, size_t n)
 	return h ^ (h >> 29);
 }
 
-/* The slot of @name; with @add, a new one if there is room.  NULL if not. */
-static struct intent *lookup(struct mg_serf *s, const uint8_t *name,
-			     size_t len, bool add)
+/* The slot holding @name, or the free one it would take; NULL: full. */
+static struct intent *find_slot(const struct mg_serf *s, const uint8_t *name,
+				size_t len)
 {
 	uint64_t i = hash(s, name, len);
 	unsigned int probes;
 
-	if (!len || len > MG_ML_NAME_MAX)
-		return NULL;
-	for (probes = 0; probes < SLOTS; probes++, i++) {
-		struct intent *e = &s->slot[i & (SLOTS - 1)];
+	for (probes = 0; probes < s->n_slot; probes++, i++) {
+		struct intent *e = &s->slot[i & (s->n_slot - 1)];
 
-		if (!e->name) {
-			if (!add || s->n >= MG_SERF_MEMBERS_MAX)
-				return NULL;
-			e->name = strndup((const char *)name, len);
-			if (!e->name)
-				return NULL;
-			s->n++;
-			return e;
-		}
-		if (strlen(e->name) == len && !memcmp(e->name, name, len))
+		if (!e->name || (strlen(e->name) == len &&
+				 !memcmp(e->name, name, len)))
 			return e;
 	}
 	return NULL;
+}
+
+/* Put entries (names owned) back into fresh slots. */
+static void reinsert(struct mg_serf *s, struct intent *from, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		struct intent *e;
+
+		if (!from[i].name)
+			continue;
+		/* never NULL: at most half the slots are taken */
+		e = find_slot(s, (const uint8_t *)from[i].name,
+			      strlen(from[i].name));
+		*e = from[i];
+		s->n++;
+	}
+}
+
+/* Twice the slots, at most SLOTS_MAX (half full with MG_SERF_MEMBERS_MAX). */
+static int grow(struct mg_serf *s)
+{
+	struct intent *old = s->slot;
+	unsigned int n_old = s->n_slot;
+
+	if (n_old >= SLOTS_MAX)
+		return -ENOSPC;
+	s->slot = calloc(2 * n_old, sizeof(*s->slot));
+	if (!s->slot) {
+		s->slot = old;
+		return -ENOMEM;
+	}
+	s->n_slot = 2 * n_old;
+	s->n = 0;
+	reinsert(s, old, n_old);
+	free(old);
+	return 0;
+}
+
+/* The entry of @name; with @add, a new one if there is room.  NULL if not. */
+static struct intent *lookup(struct mg_serf *s, const uint8_t *name,
+			     size_t len, bool add)
+{
+	struct intent *e;
+
+	if (!len || len > MG_ML_NAME_MAX)
+		return NULL;
+	e = find_slot(s, name, len);
+	if (e && e->name)
+		return e;
+	if (!add || s->n >= MG_SERF_MEMBERS_MAX)
+		return NULL;
+	if (2 * (s->n + 1) > s->n_slot) {
+		if (grow(s))
+			return NULL;
+		e = find_slot(s, name, len);
+	}
+	e->name = strndup((const char *)name, len);
+	if (!e->name)
+		return NULL;
+	s->n++;
+	return e;
 }
 
 struct mg_serf *mg_serf_new(const char *self)
@@ -85,6 +138,12 @@ struct mg_serf *mg_serf_new(const char *self)
 
 	if (!s)
 		return NULL;
+	s->n_slot = SLOTS_MIN;
+	s->slot = calloc(s->n_slot, sizeof(*s->slot));
+	if (!s->slot) {
+		free(s);
+		return NULL;
+	}
 	snprintf(s->self, sizeof(s->self), "%s", self);
 	if (getrandom(&s->seed, sizeof(s->seed), GRND_NONBLOCK) < 0)
 		s->seed = (uintptr_t)s;
@@ -95,8 +154,9 @@ void mg_serf_free(struct mg_serf *s)
 {
 	if (!s)
 		return;
-	for (unsigned int i = 0; i < SLOTS; i++)
+	for (unsigned int i = 0; i < s->n_slot; i++)
 		free(s->slot[i].name);
+	free(s->slot);
 	free(s);
 }
 
@@ -286,7 +346,7 @@ int mg_serf_push_pull_encode(struct mg_serf *s,
 	msgpack_packer pk;
 	int err;
 
-	for (i = 0; i < SLOTS; i++) {
+	for (i = 0; i < s->n_slot; i++) {
 		n_status += s->slot[i].name && s->slot[i].set;
 		n_left += s->slot[i].name && s->slot[i].set &&
 			  s->slot[i].leaving && left_fn &&
@@ -304,7 +364,7 @@ int mg_serf_push_pull_encode(struct mg_serf *s,
 	err = err ?: mg_mp_pack_uint(&pk, s->clock.ltime);
 	err = err ?: mg_mp_pack_cstr(&pk, "LeftMembers");
 	err = err ?: msgpack_pack_array(&pk, n_left);
-	for (i = 0; !err && n_left && i < SLOTS; i++)
+	for (i = 0; !err && n_left && i < s->n_slot; i++)
 		if (s->slot[i].name && s->slot[i].set &&
 		    s->slot[i].leaving && left_fn(ctx, s->slot[i].name))
 			err = mg_mp_pack_cstr(&pk, s->slot[i].name);
@@ -316,7 +376,7 @@ int mg_serf_push_pull_encode(struct mg_serf *s,
 	err = err ?: mg_mp_pack_uint(&pk, s->clock.query);
 	err = err ?: mg_mp_pack_cstr(&pk, "StatusLTimes");
 	err = err ?: msgpack_pack_map(&pk, n_status);
-	for (i = 0; !err && i < SLOTS; i++)
+	for (i = 0; !err && i < s->n_slot; i++)
 		if (s->slot[i].name && s->slot[i].set) {
 			err = mg_mp_pack_cstr(&pk, s->slot[i].name);
 			err = err ?: mg_mp_pack_uint(&pk, s->slot[i].ltime);
@@ -471,7 +531,7 @@ unsigned int mg_serf_prune(struct mg_serf *s,
 	if (!kept)
 		return 0;
 	/* open addressing: take the kept ones out, put them back */
-	for (i = 0; i < SLOTS; i++) {
+	for (i = 0; i < s->n_slot; i++) {
 		struct intent *e = &s->slot[i];
 
 		if (!e->name)
@@ -486,17 +546,7 @@ unsigned int mg_serf_prune(struct mg_serf *s,
 		memset(e, 0, sizeof(*e));
 	}
 	s->n = 0;
-	for (i = 0; i < n; i++) {
-		struct intent *e = lookup(s, (const uint8_t *)kept[i].name,
-					  strlen(kept[i].name), true);
-
-		if (e) {
-			free(e->name);
-			*e = kept[i];
-		} else {
-			free(kept[i].name);
-		}
-	}
+	reinsert(s, kept, n);
 	free(kept);
 	return gone;
 }
