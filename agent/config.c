@@ -65,7 +65,7 @@ enum cfg_key_id {
 	K_VXLAN_PORT, K_NEXTHOP, K_FRAGMENT, K_MSS_CLAMP, K_UDP6_CSUM,
 	K_HOST_DEVICE,
 	K_GOSSIP, K_GOSSIP_BIND, K_GOSSIP_PORT, K_GOSSIP_ADVERTISE, K_PROFILE,
-	K_SEED, K_KEY,
+	K_SEED, K_KEY, K_SETTLE_TIMEOUT,
 	K_ECHO_INTERVAL, K_ECHO_MULT, K_HOLD_TIME, K_FORGET_AFTER, K_DRAIN_HOOK,
 	K_PEER_CLUSTER, K_PEER_CLUSTER_ID, K_PEER_TUNNEL, K_PEER_CIDR,
 	K_SVC_VIP, K_SVC_PORT, K_SVC_PROTO, K_SVC_AFFINITY, K_SVC_MIN_LOCAL,
@@ -620,6 +620,8 @@ static const struct cfg_key cfg_keys[K_MAX] = {
 			       forget_after, .min = 1, .max = 30 * 86400),
 	[K_DRAIN_HOOK] = CFG(SECT_GOSSIP, "drain_hook", parse_path,
 			     drain_hook),
+	[K_SETTLE_TIMEOUT] = CFG(SECT_GOSSIP, "settle_timeout", parse_uint,
+				 settle_timeout, .min = 1, .max = 3600),
 
 	[K_PEER_CLUSTER] = PEER("cluster", parse_name, cluster,
 				.required = true),
@@ -1443,6 +1445,7 @@ void mg_config_defaults(struct mg_config *cfg)
 	cfg->echo_multiplier = 3;
 	cfg->hold_time = 60;
 	cfg->forget_after = 300;
+	cfg->settle_timeout = MG_SETTLE_TIMEOUT_DEFAULT;
 }
 
 int mg_config_load_string(struct mg_config *cfg, const char *path,

@@ -17,6 +17,7 @@
 #define MG_CFG_KEY_B64_MAX	64	/* base64 of a 32-byte key is 44 */
 #define MG_CFG_MAX_TUNNELS	2	/* tunnel addresses: one per family */
 #define MG_GOSSIP_PORT_DEFAULT	7946
+#define MG_SETTLE_TIMEOUT_DEFAULT	30	/* seconds, [gossip] settle_timeout */
 #define MG_CFG_MSS_AUTO		0xffff	/* mss_clamp = auto */
 
 #define MG_CFG_MAX_SERVICES	64	/* [service NAME] sections */
@@ -134,6 +135,12 @@ struct mg_config {
 	__u32 forget_after;			/* s until a left or dead gateway's
 						 * state goes; default 300 */
 	char drain_hook[PATH_MAX];		/* run as HOOK drain|undrain; "" none */
+	/*
+	 * Seconds after start within which every live gateway's state should
+	 * have arrived; past it the mesh settles without the ones still
+	 * silent (and says which).  Default MG_SETTLE_TIMEOUT_DEFAULT.
+	 */
+	__u32 settle_timeout;
 
 	/* [peer NAME], static peers (gateways that do not gossip) */
 	int n_peers;

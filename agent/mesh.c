@@ -32,6 +32,7 @@
 #define MAX_CLI_EPS	1024
 #define REJOIN_AE	5	/* rejoin check every 5 anti-entropy rounds */
 #define REJOIN_MAX	16	/* addresses tried per check */
+#define SERF_SAVE_AE	30	/* serf's clocks saved every 30 AE rounds */
 /* deaths this close before we find ourselves cut off are part of it */
 #define CUT_OFF_WINDOW_US	(30ull * 1000000)
 
@@ -87,7 +88,12 @@ struct mg_mesh {
 	struct mg_state *st;
 	struct mg_keyring kr;
 	struct mg_loop_src *ae_timer, *gc_timer, *leave_timer, *rejoin_timer;
-	uint64_t serf_ltime;		/* serf's Lamport clock, witnessed */
+	struct mg_loop_src *settle_timer;
+	struct mg_serf *serf;		/* serf's clocks and intents */
+	struct mg_serf_clock serf_saved;	/* as last written */
+	char serf_path[PATH_MAX + 16];
+	bool serf_joined;	/* join intent sent after a successful join */
+	unsigned int serf_save_round;
 	void (*left)(void *arg);	/* mg_mesh_leave() finished */
 	void *left_arg;
 	unsigned int ae_ms;
@@ -125,6 +131,9 @@ struct mg_mesh {
 	bool expect_peers;	/* seeds or remembered gateways to hear from */
 	unsigned long long state_in, state_rejected;	/* state messages */
 	bool settled;		/* ... and we have heard from them */
+	bool settle_expired;	/* settle_timeout passed */
+	uint64_t started_ms;
+	int settle_pending;	/* live gateways not heard from yet */
 	char members_saved[REJOIN_MAX * (MG_ADDRSTRLEN + 10)];
 	/* the last run's live gateways, read at start */
 	char known[REJOIN_MAX][MG_ADDRSTRLEN + 10];
@@ -349,31 +358,86 @@ static void on_member(void *arg, const struct mg_member_info *mi)
 	mesh_changed(arg);
 }
 
+static bool is_member(void *ctx, const char *name)
+{
+	struct mg_mesh *mesh = ctx;
+	struct mg_member_info mi;
+
+	return !mg_member_find(mesh->member, name, &mi);
+}
+
+static bool is_left(void *ctx, const char *name)
+{
+	struct mg_mesh *mesh = ctx;
+	struct mg_member_info mi;
+
+	return !mg_member_find(mesh->member, name, &mi) &&
+	       mi.state == MG_MEMBER_LEFT;
+}
+
+/*
+ * serf's push/pull state, as every serf agent expects it, with ours (the
+ * envelope and our digest) inside it under a key serf skips.
+ */
 static int local_state(void *arg, bool join, struct mg_buf *out)
 {
 	struct mg_mesh *mesh = arg;
-	int err = envelope(mesh, out);
+	struct mg_buf ours = { 0 };
+	int err = envelope(mesh, &ours);
 
-	return err ? err : mg_state_digest(mesh->st, PUSHPULL_BUDGET, out);
+	err = err ?: mg_state_digest(mesh->st, PUSHPULL_BUDGET, &ours);
+	err = err ?: mg_serf_push_pull_encode(mesh->serf, is_left, mesh,
+					      ours.data, ours.len, out);
+	mg_buf_free(&ours);
+	return err;
 }
+
+static void send_join_intent(struct mg_mesh *mesh);
 
 static void merge_remote(void *arg, const uint8_t *p, size_t n, bool join)
 {
 	struct mg_mesh *mesh = arg;
+	const uint8_t *ours;
+	size_t len;
+	int v;
 
-	mg_serf_witness_state(&mesh->serf_ltime, p, n);
-	handle_msg(mesh, p, n);
+	if (n && p[0] == ENV_MAGIC) {
+		handle_msg(mesh, p, n);		/* a gateway before serf's state */
+		return;
+	}
+	v = mg_serf_push_pull_merge(mesh->serf, p, n, &ours, &len);
+	if (v == MG_SERF_REFUTE) {
+		pr_info("refuting serf's leave intent about us (a push/pull lists us as left)");
+		send_join_intent(mesh);
+	}
+	if (v >= 0 && ours)
+		handle_msg(mesh, ours, len);
 }
 
 static void user_msg(void *arg, const uint8_t *p, size_t n)
 {
 	struct mg_mesh *mesh = arg;
 
-	mg_serf_witness_user(&mesh->serf_ltime, p, n);
-	handle_msg(mesh, p, n);
+	switch (mg_serf_user_msg(mesh->serf, p, n)) {
+	case MG_SERF_NOT_SERF:
+		handle_msg(mesh, p, n);
+		break;
+	case MG_SERF_RELAY:
+		/* serf relays a new intent as it came */
+		mg_member_user_broadcast(mesh->member, p, n);
+		break;
+	case MG_SERF_REFUTE:
+		/* a force-leave, or an old leave of ours relayed late */
+		pr_info("refuting serf's leave intent about us with a newer join intent");
+		send_join_intent(mesh);
+		break;
+	case MG_SERF_DONE:
+		break;
+	}
 }
 
 static bool is_gateway_meta(const uint8_t *meta, size_t len);
+static bool is_mesh_gateway(const uint8_t *meta, size_t len);
 
 static int count_live_gw(void *ctx, const struct mg_member_info *mi)
 {
@@ -383,6 +447,8 @@ static int count_live_gw(void *ctx, const struct mg_member_info *mi)
 		++*(int *)ctx;
 	return 0;
 }
+
+static void announce(struct mg_mesh *mesh);
 
 /* Say when we cannot join (once), and when we do. */
 static void join_done(void *arg, unsigned int ok, unsigned int tried)
@@ -399,6 +465,15 @@ static void join_done(void *arg, unsigned int ok, unsigned int tried)
 	} else if (ok && mesh->join_failed) {
 		pr_info("joined the mesh (%u of %u answered)", ok, tried);
 		mesh->join_failed = false;
+	}
+	/*
+	 * serf's Join: after memberlist's, a join intent at the clock the
+	 * push/pull made us witness, newer than any leave of ours it holds.
+	 */
+	if (ok && !mesh->serf_joined) {
+		mesh->serf_joined = true;
+		send_join_intent(mesh);
+		announce(mesh);
 	}
 }
 
@@ -427,6 +502,79 @@ static int intent_one(void *ctx, const struct mg_member_info *mi)
 	return 0;
 }
 
+/*
+ * Our leave intent goes out as serf's broadcast and, since the broadcast
+ * alone may miss a serf agent before we die, to every live member directly.
+ */
+static int send_intent(struct mg_mesh *mesh, const struct mg_buf *b)
+{
+	int err = mg_member_user_broadcast(mesh->member, b->data, b->len);
+
+	if (!err)
+		mg_member_foreach(mesh->member, intent_one,
+				  &(struct intent_ctx){ mesh->member, b });
+	return err;
+}
+
+/*
+ * serf's clocks survive restarts (serf's snapshot keeps "clock: N"): our
+ * join intent after a restart must be newer than the leave intent of the
+ * run before, or serf agents keep us "leaving".
+ */
+static void save_serf_clock(struct mg_mesh *mesh)
+{
+	struct mg_serf_clock c;
+	char line[96];
+	const char *lines[] = { line };
+	int err;
+
+	mg_serf_clock_get(mesh->serf, &c);
+	if (!memcmp(&c, &mesh->serf_saved, sizeof(c)))
+		return;
+	snprintf(line, sizeof(line), "%llu %llu %llu",
+		 (unsigned long long)c.ltime, (unsigned long long)c.event,
+		 (unsigned long long)c.query);
+	err = mg_persist_write_lines(mesh->serf_path, lines, 1);
+	if (err)
+		pr_warn("saving %s: %s", mesh->serf_path, strerror(-err));
+	else
+		mesh->serf_saved = c;
+}
+
+static int load_serf_clock(void *ctx, const char *line, int lineno)
+{
+	struct mg_mesh *mesh = ctx;
+	unsigned long long t, e, q;
+	struct mg_serf_clock c;
+
+	if (sscanf(line, "%llu %llu %llu", &t, &e, &q) != 3) {
+		pr_warn("%s:%d: not serf's clocks, skipped", mesh->serf_path,
+			lineno);
+		return -EINVAL;
+	}
+	c = (struct mg_serf_clock){ t, e, q };
+	mg_serf_clock_witness(mesh->serf, &c);
+	mesh->serf_saved = c;
+	return 0;
+}
+
+static void send_join_intent(struct mg_mesh *mesh)
+{
+	struct mg_buf b = { 0 };
+
+	if (!mesh->member || mesh->leave_timer)
+		return;
+	/*
+	 * serf's broadcastJoin: gossiped, not sent to every member, so that
+	 * a peer's stream of leave intents about us costs one broadcast each.
+	 */
+	if (mg_serf_join_msg(mesh->serf, &b) ||
+	    mg_member_user_broadcast(mesh->member, b.data, b.len))
+		pr_warn("cannot queue serf's join intent");
+	mg_buf_free(&b);
+	save_serf_clock(mesh);
+}
+
 int mg_mesh_leave(struct mg_mesh *mesh, void (*done)(void *arg), void *arg)
 {
 	mesh->left = done;
@@ -435,24 +583,15 @@ int mg_mesh_leave(struct mg_mesh *mesh, void (*done)(void *arg), void *arg)
 		return -ENOTCONN;
 	if (mesh->leave_timer)
 		return -EALREADY;
-	/*
-	 * serf's leave intent first, so serf shows us "left", not "failed".
-	 * Gateways do not relay serf's messages as serf agents do, so the
-	 * broadcast alone may miss a serf agent: every member also gets it
-	 * directly.
-	 */
+	/* serf's leave intent first, so serf shows us "left", not "failed". */
 	{
 		struct mg_buf b = { 0 };
 
-		if (mg_serf_leave_intent_encode(mesh->cfg->gw_name,
-						&mesh->serf_ltime, &b) ||
-		    mg_member_user_broadcast(mesh->member, b.data, b.len))
+		if (mg_serf_leave_msg(mesh->serf, &b) || send_intent(mesh, &b))
 			pr_warn("cannot queue serf's leave intent");
-		else
-			mg_member_foreach(mesh->member, intent_one,
-					  &(struct intent_ctx){ mesh->member,
-								&b });
 		mg_buf_free(&b);
+		/* the restart's join intent must come after this leave */
+		save_serf_clock(mesh);
 	}
 	mesh->leave_timer = mg_loop_add_timer(mesh->loop,
 					      MG_SERF_INTENT_LEAD_MS, 0,
@@ -471,13 +610,17 @@ static void leave_done(void *arg, bool sent)
 		mesh->left(mesh->left_arg);
 }
 
-static void get_broadcasts(void *arg, size_t overhead, size_t limit,
+static void get_broadcasts(void *arg, const uint8_t *to_meta,
+			   size_t to_meta_len, size_t overhead, size_t limit,
 			   struct mg_member_bcast *out)
 {
 	struct mg_mesh *mesh = arg;
 	struct mg_buf body = { 0 }, msg = { 0 };
 	size_t hdr = 3 + strlen(mesh->cfg->gw_name);
 
+	/* Only gateways read our state; serf would log each one unknown. */
+	if (!to_meta || !is_mesh_gateway(to_meta, to_meta_len))
+		return;
 	if (limit < overhead + hdr + 64)
 		return;
 	if (mg_state_gossip(mesh->st, limit - overhead - hdr,
@@ -549,13 +692,39 @@ static bool is_gateway_meta(const uint8_t *meta, size_t len)
 	       !strcmp(role, "meshgate");
 }
 
+/*
+ * A gateway that can read our state messages: every tag a meshgate agent
+ * sets, well-formed.  A serf agent merely tagged role=meshgate is not one.
+ */
+static bool is_mesh_gateway(const uint8_t *meta, size_t len)
+{
+	struct mg_ml_meta m;
+	char cl[MG_STATE_NAME_MAX + 1], id[8], tun[MG_ADDRSTRLEN];
+	struct mg_addr a;
+	unsigned long v;
+	char *end;
+
+	if (!is_gateway_meta(meta, len))
+		return false;
+	m.len = len;
+	memcpy(m.data, meta, len);
+	if (mg_tags_get(&m, "cluster", cl, sizeof(cl)) < 0 ||
+	    mg_tags_get(&m, "cluster_id", id, sizeof(id)) < 0 ||
+	    mg_tags_get(&m, "tunnel", tun, sizeof(tun)) < 0 ||
+	    mg_addr_parse(tun, &a))
+		return false;
+	v = strtoul(id, &end, 10);
+	return !*end && v >= 1 && v <= 255;
+}
+
 static int pick_cb(void *ctx, const struct mg_member_info *mi)
 {
 	struct pick *pk = ctx;
 
 	if (mi->self || !is_gateway_meta(mi->meta, mi->meta_len))
 		return 0;
-	if (mi->state == MG_MEMBER_ALIVE) {
+	if (mi->state == MG_MEMBER_ALIVE &&
+	    is_mesh_gateway(mi->meta, mi->meta_len)) {
 		/* Reservoir sampling: a uniform pick in one pass. */
 		pk->seen++;
 		if (pk->rnd % pk->seen == 0)
@@ -656,6 +825,16 @@ static void on_ae(struct mg_loop_src *src, uint32_t ev, void *arg)
 		send_to(mesh, pk.name, &body);
 	mg_buf_free(&body);
 	save_members(mesh);
+	/*
+	 * Our own intents save the clocks at once; what we only witnessed
+	 * may wait (a restart's join witnesses the pool's clock anyway).
+	 */
+	if (++mesh->serf_save_round >= SERF_SAVE_AE) {
+		mesh->serf_save_round = 0;
+		save_serf_clock(mesh);
+		/* intents of names no longer members: bounded by the table */
+		mg_serf_prune(mesh->serf, is_member, mesh);
+	}
 }
 
 /*
@@ -707,6 +886,30 @@ static int rejoin_cb(void *ctx, const struct mg_member_info *mi)
 		rejoin_add(rj, &mi->addr, mi->port);
 	}
 	return 0;
+}
+
+static int announce_cb(void *ctx, const struct mg_member_info *mi)
+{
+	if (!mi->self && (mi->state == MG_MEMBER_ALIVE ||
+			  mi->state == MG_MEMBER_SUSPECT))
+		rejoin_add(ctx, &mi->addr, mi->port);
+	return 0;
+}
+
+/*
+ * Back after a leave or a crash, every member holds us left or dead at an
+ * incarnation our refutation has just passed, but only gossip carries the
+ * refutation, and a member it misses keeps us "left" until its next
+ * push/pull (30 s with serf).  So, once per start, push/pull with up to
+ * REJOIN_MAX live members besides the seeds: our state reaches them at once.
+ */
+static void announce(struct mg_mesh *mesh)
+{
+	struct rejoin rj = { .cfg = mesh->cfg };
+
+	mg_member_foreach(mesh->member, announce_cb, &rj);
+	if (rj.n)
+		mg_member_join(mesh->member, rj.sp, rj.n);
 }
 
 static void on_rejoin(struct mg_loop_src *src, uint32_t ev, void *arg)
@@ -1339,8 +1542,19 @@ static void revive_recent(struct mg_mesh *mesh)
  * would cut forwarding until the mesh answers (or for good, if it does
  * not: fail static).  The mesh is settled once some gateway is alive and
  * every live gateway's state has arrived; a gateway that expects no peer
- * (no seeds, none remembered) is settled at once.
+ * (no seeds, none remembered) is settled at once.  Only gateways we can
+ * hear state from count: a member tagged role=meshgate with missing or
+ * malformed tags, or refused as a conflict, never sends any.  And one that
+ * looks right but stays silent holds us back for settle_timeout at most,
+ * once some other gateway has been heard from.
  */
+static bool settle_waits_for(const struct row *r)
+{
+	return r->gateway && r->state != GW_STATIC && !r->conflict &&
+	       (r->state == GW_ALIVE || r->state == GW_SUSPECT) &&
+	       r->origin < 0;
+}
+
 static void check_settled(struct mg_mesh *mesh)
 {
 	int alive = 0, pending = 0;
@@ -1354,15 +1568,28 @@ static void check_settled(struct mg_mesh *mesh)
 	for (int i = 0; i < mesh->n_rows; i++) {
 		const struct row *r = &mesh->rows[i];
 
-		if (!r->gateway || r->state == GW_STATIC ||
+		if (!r->gateway || r->state == GW_STATIC || r->conflict ||
 		    (r->state != GW_ALIVE && r->state != GW_SUSPECT))
 			continue;
 		alive++;
-		pending += r->origin < 0;
+		pending += settle_waits_for(r);
 	}
+	mesh->settle_pending = pending;
 	if (alive && !pending) {
 		mesh->settled = true;
 		pr_info("mesh settled: %d gateways heard from", alive);
+	} else if (mesh->settle_expired && alive > pending) {
+		/*
+		 * Some gateway answered, others stay silent.  With none heard
+		 * from at all we may be the one cut off: keep failing static.
+		 */
+		mesh->settled = true;
+		for (int i = 0; i < mesh->n_rows; i++)
+			if (settle_waits_for(&mesh->rows[i]))
+				pr_warn("settle_timeout: %s is alive but sent no state; settling without it",
+					mesh->rows[i].name);
+		pr_warn("mesh settled after %us (settle_timeout): %d of %d live gateways heard from",
+			mesh->cfg->settle_timeout, alive - pending, alive);
 	}
 }
 
@@ -1458,9 +1685,58 @@ static void log_change(struct mg_mesh *mesh, const struct row *r,
 	s->was_up = up;
 }
 
+static void on_settle_timeout(struct mg_loop_src *src, uint32_t ev,
+			      void *arg)
+{
+	struct mg_mesh *mesh = arg;
+
+	mesh->settle_expired = true;
+	mesh_changed(mesh);	/* the agent's resync builds the view */
+}
+
+/* For `meshgate status`: settled or not, and whom we still wait for. */
+static void print_settle(struct mg_mesh *mesh)
+{
+	uint64_t now = mg_now_ms(), end;
+
+	out_bool("settled", "settled     %s", mesh->settled);
+	if (mesh->settled) {
+		out_text("\n");
+		return;
+	}
+	end = mesh->started_ms + mesh->cfg->settle_timeout * 1000ull;
+	if (end > now)
+		out_u64("settle_timeout_left_s",
+			", withdrawing nothing for %llus more at most",
+			(end - now + 999) / 1000);
+	else
+		out_text(", withdrawing nothing until some gateway is heard from");
+	out_arr_open("settle_waiting");
+	for (int i = 0; i < mesh->n_rows; i++) {
+		const struct row *r = &mesh->rows[i];
+
+		if (!settle_waits_for(r))
+			continue;
+		out_obj_open(NULL);
+		out_str("name", "; waiting for %s", r->name);
+		out_str("why", " (%s)", r->state == GW_SUSPECT ?
+			"suspect, no state received yet" :
+			"alive, no state received yet");
+		out_obj_close();
+	}
+	out_arr_close();
+	if (!mesh->settle_pending)
+		out_text("; no live gateway heard of yet");
+	out_text("\n");
+}
+
 void mg_mesh_print_counters(struct mg_mesh *mesh)
 {
 	const struct mg_member_stats *ms;
+
+	/* the rows of the last view: the agent rebuilds it on every change */
+	if (mesh->member)
+		print_settle(mesh);
 
 	out_u64("state_messages", "state msgs  %llu in", mesh->state_in);
 	out_u64("state_rejected", ", %llu rejected\n", mesh->state_rejected);
@@ -1707,6 +1983,14 @@ int mg_mesh_new(struct mg_loop *loop, const struct mg_config *cfg,
 		mesh->mode = "draining";
 		pr_warn("draining (since before the restart; `meshgate undrain` ends it)");
 	}
+	snprintf(mesh->serf_path, sizeof(mesh->serf_path), "%s/serf_clock",
+		 cfg->state_dir);
+	mesh->serf = mg_serf_new(cfg->gw_name);
+	if (!mesh->serf) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	read_lines(mesh->serf_path, load_serf_clock, mesh);
 
 	read_lines(mesh->eps_path, load_cli_ep, mesh);
 	/* The keyring file, once written by `keys`, outranks the config. */
@@ -1727,9 +2011,16 @@ int mg_mesh_new(struct mg_loop *loop, const struct mg_config *cfg,
 	sync_local(mesh);
 
 	if (cfg->gossip_enabled) {
+		mesh->started_ms = mg_now_ms();
 		err = start_member(mesh);
 		if (err)
 			goto fail;
+		/* our status time, newer than the last run's leave */
+		send_join_intent(mesh);
+		mesh->settle_timer = mg_loop_add_timer(loop,
+						       cfg->settle_timeout * 1000,
+						       0, on_settle_timeout,
+						       mesh);
 		mesh->ae_ms = ae_ms[cfg->profile];
 		mesh->ae_timer = mg_loop_add_timer(loop, mesh->ae_ms,
 						   mesh->ae_ms, on_ae, mesh);
@@ -1739,7 +2030,8 @@ int mg_mesh_new(struct mg_loop *loop, const struct mg_config *cfg,
 						       REJOIN_AE * mesh->ae_ms,
 						       REJOIN_AE * mesh->ae_ms,
 						       on_rejoin, mesh);
-		if (!mesh->ae_timer || !mesh->gc_timer || !mesh->rejoin_timer) {
+		if (!mesh->ae_timer || !mesh->gc_timer || !mesh->rejoin_timer ||
+		    !mesh->settle_timer) {
 			err = -ENOMEM;
 			goto fail;
 		}
@@ -1773,7 +2065,9 @@ void mg_mesh_free(struct mg_mesh *mesh)
 	mg_loop_del(mesh->loop, mesh->leave_timer);
 	mg_loop_del(mesh->loop, mesh->hold_timer);
 	mg_liveness_free(mesh->lv);
+	mg_loop_del(mesh->loop, mesh->settle_timer);
 	mg_member_free(mesh->member);
+	mg_serf_free(mesh->serf);
 	mg_state_free(mesh->st);
 	free(mesh->route_eps);
 	free(mesh->local);
@@ -1866,17 +2160,7 @@ int mg_mesh_announce_restart(struct mg_mesh *mesh)
 
 /* --- commands (through the control socket) --------------------------------- */
 
-/* What `peers` says of a gateway: draining and restarting before gossip's word. */
-static const char *row_state(const struct row *r)
-{
-	if (r->conflict)
-		return "conflict";
-	if (r->draining && (r->state == GW_ALIVE || r->state == GW_SUSPECT))
-		return "draining";
-	if (r->restarting && r->state == GW_DEAD)
-		return "restarting";
-	return gw_state_names[r->state];
-}
+static const char *row_state(const struct mg_mesh *mesh, const struct row *r);
 
 /* `peers forget NAME`: a left or dead gateway and its entries, now. */
 static int peers_forget(struct mg_cli *cli, struct mg_mesh *mesh,
@@ -1896,7 +2180,7 @@ static int peers_forget(struct mg_cli *cli, struct mg_mesh *mesh,
 			continue;
 		if (r->state != GW_DEAD && r->state != GW_LEFT) {
 			fprintf(cli->err, "meshgate peers forget: %s is %s: only a left or dead gateway can be forgotten\n",
-				name, row_state(r));
+				name, row_state(mesh, r));
 			return 1;
 		}
 		forget(mesh, name, "peers forget");
@@ -1907,6 +2191,34 @@ static int peers_forget(struct mg_cli *cli, struct mg_mesh *mesh,
 	fprintf(cli->err, "meshgate peers forget: no gateway %s (see meshgate peers)\n",
 		name);
 	return 1;
+}
+
+/*
+ * A member's state as `serf members` shows it: memberlist's, and serf's
+ * intents on top: alive but with a newer leave intent is "leaving", dead
+ * after one is "left" (serf's force-leave of a failed member, too).
+ * Then ours: draining (alive, withdrawn on request) and restarting (dead
+ * to gossip after it told us it restarts).
+ */
+static const char *row_state(const struct mg_mesh *mesh, const struct row *r)
+{
+	uint64_t t;
+	bool leaving;
+
+	if (r->conflict)
+		return "conflict";
+	if (r->state != GW_STATIC && mesh->serf &&
+	    !mg_serf_member(mesh->serf, r->name, &t, &leaving) && leaving) {
+		if (r->state == GW_ALIVE || r->state == GW_SUSPECT)
+			return "leaving";
+		if (r->state == GW_DEAD)
+			return "left";
+	}
+	if (r->draining && (r->state == GW_ALIVE || r->state == GW_SUSPECT))
+		return "draining";
+	if (r->restarting && r->state == GW_DEAD)
+		return "restarting";
+	return gw_state_names[r->state];
 }
 
 int mg_mesh_cmd_peers(struct mg_cli *cli, int argc, char **argv)
@@ -1934,7 +2246,7 @@ int mg_mesh_cmd_peers(struct mg_cli *cli, int argc, char **argv)
 		 "cluster", "id", "tunnel", "state", "inc", "rtt", "eps");
 	for (int i = 0; i < mesh->n_rows; i++) {
 		const struct row *r = &mesh->rows[i];
-		const char *state = row_state(r);
+		const char *state = row_state(mesh, r);
 
 		if (r->rtt_us >= 0)
 			snprintf(rtt, sizeof(rtt), "%.3fms", r->rtt_us / 1000.0);

@@ -10,7 +10,10 @@
  *     from `meshgate endpoints add` (kept in state_dir) and from kernel
  *     routes; everyone else's arrive by gossip;
  *   - state messages ride in memberlist user messages in an envelope that
- *     names the sender, so a digest can be answered with what it lacks.
+ *     names the sender, so a digest can be answered with what it lacks,
+ *     and go to gateways only;
+ *   - to serf agents in the pool we are a serf member (gossip/serf.h):
+ *     serf's push/pull state (ours rides inside it), intents and clocks.
  */
 #ifndef MG_MESH_H
 #define MG_MESH_H
@@ -49,7 +52,10 @@ int mg_mesh_view(struct mg_mesh *mesh, struct mg_view *view);
 
 /*
  * False until the gateways this one expects (seeds, the ones the last run
- * saw) have been heard from; meanwhile the agent withdraws nothing.
+ * saw) have been heard from; meanwhile the agent withdraws nothing.  Only
+ * gateways that can send state count (not a member merely tagged
+ * role=meshgate, nor one refused as a conflict), and one that stays silent
+ * is waited for [gossip] settle_timeout at most, once another was heard.
  */
 bool mg_mesh_settled(struct mg_mesh *mesh);
 

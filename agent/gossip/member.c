@@ -293,9 +293,13 @@ int mg_member_bcast_add(struct mg_member_bcast *b, const void *p, size_t n)
 	return 0;
 }
 
-/* memberlist getBroadcasts: our own queue first, then the delegate's. */
-static void get_broadcasts(struct mg_member *m, size_t overhead, size_t limit,
-			   struct msgs *out)
+/*
+ * memberlist getBroadcasts: our own queue first, then the delegate's, told
+ * the destination (NULL: not a known member) so that it can keep its own
+ * messages to the members that understand them.
+ */
+static void get_broadcasts(struct mg_member *m, const struct node *to,
+			   size_t overhead, size_t limit, struct msgs *out)
 {
 	unsigned int lim = mg_swim_retransmit_limit(m->cfg.t.retransmit_mult,
 						    m->n);
@@ -312,7 +316,8 @@ static void get_broadcasts(struct mg_member *m, size_t overhead, size_t limit,
 		return;
 	b.overhead = overhead + USER_MSG_HDR;
 	b.limit = limit - used;
-	m->ops.get_broadcasts(m->arg, b.overhead, b.limit, &b);
+	m->ops.get_broadcasts(m->arg, to ? to->meta.data : NULL,
+			      to ? to->meta.len : 0, b.overhead, b.limit, &b);
 }
 
 static int send_bytes(struct mg_member *m, const struct mg_ml_ip *ip,
@@ -376,7 +381,8 @@ static int send_parts(struct mg_member *m, const struct mg_ml_ip *ip,
 
 /* sendMsg: one message plus whatever broadcasts fit beside it. */
 static int send_msg(struct mg_member *m, const struct mg_ml_ip *ip,
-		    uint16_t port, const struct mg_ml_msg *msg)
+		    uint16_t port, const struct node *to,
+		    const struct mg_ml_msg *msg)
 {
 	struct msgs ms = { .max = MAX_PARTS };
 	size_t avail;
@@ -390,7 +396,7 @@ static int send_msg(struct mg_member *m, const struct mg_ml_ip *ip,
 	ms.n = 1;
 	avail = MG_ML_UDP_SIZE - ms.buf.len - COMPOUND_HDR - crypt_overhead(m);
 	if (ms.buf.len + COMPOUND_HDR + crypt_overhead(m) < MG_ML_UDP_SIZE)
-		get_broadcasts(m, COMPOUND_PART, avail, &ms);
+		get_broadcasts(m, to, COMPOUND_PART, avail, &ms);
 	err = send_parts(m, ip, port, NULL, &ms);
 out:
 	mg_buf_free(&ms.buf);
@@ -1048,7 +1054,8 @@ static void handle_ping(struct rx_ctx *c, const struct mg_ml_ping *p)
 		return;
 	}
 	reply_to(c, &p->source_addr, p->source_port, &ip, &port);
-	if (!send_msg(m, &ip, port, &ack))
+	if (!send_msg(m, &ip, port,
+		      p->source_node[0] ? find(m, p->source_node) : NULL, &ack))
 		m->st.acks_sent++;
 }
 
@@ -1084,7 +1091,8 @@ static void handle_indirect(struct rx_ctx *c,
 	}
 	m->n_relays++;
 	ping_fill(m, &ping.ping, r->seq, ind->node);
-	send_msg(m, &ind->target, ind->port ? ind->port : m->self_port, &ping);
+	send_msg(m, &ind->target, ind->port ? ind->port : m->self_port, NULL,
+		 &ping);
 	m->st.pings_sent++;
 }
 
@@ -1118,7 +1126,7 @@ static void handle_ack(struct rx_ctx *c, const struct mg_ml_ack *a)
 			continue;
 		m->relays[i] = m->relays[--m->n_relays];
 		ip_from_addr(&r.to, &ip);
-		if (!send_msg(m, &ip, r.port, &ack))
+		if (!send_msg(m, &ip, r.port, NULL, &ack))
 			m->st.acks_sent++;
 		return;
 	}
@@ -1291,7 +1299,7 @@ static void probe_start(struct mg_member *m)
 		 mg_member_state_name(t->state),
 		 (unsigned long long)(p->end_at - now) / 1000);
 	if (t->state == MG_ML_STATE_ALIVE) {
-		send_msg(m, &t->addr, t->port, &ping);
+		send_msg(m, &t->addr, t->port, t, &ping);
 	} else {
 		/* buddy system: tell the suspect so it can refute */
 		struct mg_ml_msg s = { .type = MG_ML_SUSPECT };
@@ -1354,7 +1362,7 @@ static void probe_indirect(struct mg_member *m)
 		cand[j] = cand[--nc];
 		ind.ind.nack = peer->vsn[1] >= 4;
 		p->expected_nacks += ind.ind.nack;
-		if (!send_msg(m, &peer->addr, peer->port, &ind))
+		if (!send_msg(m, &peer->addr, peer->port, peer, &ind))
 			m->st.indirect_sent++;
 	}
 	if (!m->cfg.t.no_tcp_pings && t->vsn[1] >= 3) {
@@ -1454,7 +1462,7 @@ static void gossip(struct mg_member *m)
 	for (i = 0; i < nt; i++) {
 		struct msgs ms = { .max = MAX_PARTS };
 
-		get_broadcasts(m, COMPOUND_PART, avail, &ms);
+		get_broadcasts(m, targets[i], COMPOUND_PART, avail, &ms);
 		if (ms.n) {
 			send_parts(m, &targets[i]->addr, targets[i]->port,
 				   targets[i], &ms);
@@ -1529,7 +1537,7 @@ static void expire_relays(struct mg_member *m, uint64_t now)
 			struct mg_ml_ip ip;
 
 			ip_from_addr(&r.to, &ip);
-			if (!send_msg(m, &ip, r.port, &nack))
+			if (!send_msg(m, &ip, r.port, NULL, &nack))
 				m->st.nacks_sent++;
 		}
 	}

@@ -123,11 +123,14 @@ struct mg_member_ops {
 	/* A user message (type 8) arrived; @p excludes the type byte. */
 	void (*notify_user_msg)(void *arg, const uint8_t *p, size_t n);
 	/*
-	 * Offer user messages to piggyback: call mg_member_bcast_add() for
-	 * each; every one costs @overhead plus its length out of @limit.
+	 * Offer user messages to piggyback on a packet to the member whose
+	 * Meta is @to_meta (NULL: not a known member): call
+	 * mg_member_bcast_add() for each; every one costs @overhead plus its
+	 * length out of @limit.
 	 */
-	void (*get_broadcasts)(void *arg, size_t overhead, size_t limit,
-			       struct mg_member_bcast *out);
+	void (*get_broadcasts)(void *arg, const uint8_t *to_meta,
+			       size_t to_meta_len, size_t overhead,
+			       size_t limit, struct mg_member_bcast *out);
 	/* mg_member_join() finished: @ok of @tried seeds answered. */
 	void (*join_done)(void *arg, unsigned int ok, unsigned int tried);
 	/* mg_member_leave() finished: @sent false on timeout. */

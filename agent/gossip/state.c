@@ -158,11 +158,44 @@ static int get_addr(const uint8_t *p, size_t left, struct mg_addr *a)
 	return 1 + n;
 }
 
-int mg_state_key_encode(const struct mg_state_key *key, uint8_t *buf)
+/* The encoded length of @key, or -EINVAL. */
+static int key_len(const struct mg_state_key *key)
 {
 	const struct mg_state_backend_key *be = &key->be;
-	int n, off;
+	int v, a;
 
+	switch (key->kind) {
+	case MG_STATE_ENDPOINT:
+		a = addr_bytes(key->ep.addr.family);
+		return a < 0 ? -EINVAL : 2 + a;
+	case MG_STATE_BACKEND:
+		v = addr_bytes(be->vip.family);
+		a = addr_bytes(be->addr.family);
+		if (v < 0 || a < 0)
+			return -EINVAL;
+		return 1 + (1 + v + 2) + (1 + a + 2);
+	case MG_STATE_GWINFO:
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* The longest key is a BACKEND with two IPv6 addresses; ent.klen is a u8. */
+_Static_assert(MG_STATE_KEY_MAX ==
+	       1 + 2 * (1 + sizeof(((struct mg_addr *)0)->addr) + 2),
+	       "MG_STATE_KEY_MAX is the longest key_len()");
+_Static_assert(MG_STATE_KEY_MAX <= UINT8_MAX, "klen is stored in a u8");
+
+int mg_state_key_encode(const struct mg_state_key *key, uint8_t *buf,
+			size_t size)
+{
+	const struct mg_state_backend_key *be = &key->be;
+	int n, off, len = key_len(key);
+
+	if (len < 0)
+		return len;
+	if ((size_t)len > size)
+		return -ENOSPC;
 	switch (key->kind) {
 	case MG_STATE_ENDPOINT:
 		n = put_addr(buf, &key->ep.addr);
@@ -178,23 +211,15 @@ int mg_state_key_encode(const struct mg_state_key *key, uint8_t *buf)
 			return -EINVAL;
 		buf[0] = be->proto;
 		off = 1;
-		n = put_addr(buf + off, &be->vip);
-		if (n < 0)
-			return -EINVAL;
-		off += n;
+		off += put_addr(buf + off, &be->vip);
 		buf[off++] = be->vport >> 8;
 		buf[off++] = be->vport & 0xff;
-		n = put_addr(buf + off, &be->addr);
-		if (n < 0)
-			return -EINVAL;
-		off += n;
+		off += put_addr(buf + off, &be->addr);
 		buf[off++] = be->port >> 8;
 		buf[off++] = be->port & 0xff;
 		return off;
-	case MG_STATE_GWINFO:
-		return 0;
 	}
-	return -EINVAL;
+	return 0;	/* MG_STATE_GWINFO */
 }
 
 int mg_state_key_decode(uint8_t kind, const uint8_t *buf, size_t len,
@@ -421,6 +446,8 @@ static int ent_set_bytes(struct mg_state *st, struct ent *e,
 	uint8_t tmp[MG_STATE_KEY_MAX + MG_STATE_VAL_MAX];
 	uint8_t *p = e->data;
 
+	if (klen > MG_STATE_KEY_MAX || vlen > MG_STATE_VAL_MAX)
+		return -EINVAL;
 	/* the key may be the entry's own bytes */
 	memcpy(tmp, k, klen);
 	memcpy(tmp + klen, v, vlen);
@@ -812,7 +839,7 @@ static int local_write(struct mg_state *st, const struct mg_state_key *key,
 	uint32_t idx;
 	int klen, err;
 
-	klen = mg_state_key_encode(key, k);
+	klen = mg_state_key_encode(key, k, sizeof(k));
 	if (klen < 0 || (!del && check_val(val)))
 		return -EINVAL;
 	if (o->max >= MG_STATE_VERSION_MAX)
@@ -849,7 +876,7 @@ int mg_state_get(const struct mg_state *st, unsigned int origin,
 
 	if (origin >= st->n_org || st->org[origin]->state != O_LIVE)
 		return -ENOENT;
-	klen = mg_state_key_encode(key, k);
+	klen = mg_state_key_encode(key, k, sizeof(k));
 	if (klen < 0)
 		return -EINVAL;
 	idx = *find_slot(st, origin, key->kind, k, klen);
@@ -1089,7 +1116,7 @@ int mg_state_apply_entry(struct mg_state *st, struct mg_state_apply *ap,
 		return -EINVAL;
 	if (e->version <= ap->last || e->version > ap->b.to)
 		goto bad;
-	klen = mg_state_key_encode(&e->key, k);
+	klen = mg_state_key_encode(&e->key, k, sizeof(k));
 	if (klen < 0 || (!e->deleted && check_val(&e->val)))
 		goto bad;
 	ap->last = e->version;

@@ -33,7 +33,13 @@
 
 #define MG_STATE_NAME_MAX	63	/* node and cluster names, bytes */
 #define MG_STATE_VAL_MAX	64	/* opaque value bytes */
-#define MG_STATE_KEY_MAX	37	/* encoded key, see mg_state_key_encode() */
+/*
+ * Longest encoded key, see mg_state_key_encode(): a BACKEND key with an IPv6
+ * VIP and an IPv6 backend, proto + (family addr port) twice.  state.c checks
+ * it against the encoder at build time and every encode against its buffer.
+ */
+#define MG_STATE_ADDR_ENC_MAX	(1 + 16)
+#define MG_STATE_KEY_MAX	(1 + 2 * (MG_STATE_ADDR_ENC_MAX + 2))	/* 39 */
 #define MG_STATE_ORIGINS_MAX	1024
 #define MG_STATE_GW_ADDRS	3	/* tunnel addresses in a gateway info */
 /*
@@ -294,11 +300,13 @@ void mg_state_rumour_sent(struct mg_state *st, unsigned int origin,
  *	ENDPOINT  family(4|6) len addr(4|16)
  *	BACKEND   proto vfamily vip vport(be16) family addr port(be16)
  *	GWINFO    (empty)
- * Returns the length (<= MG_STATE_KEY_MAX) or -EINVAL.  Decoding refuses
- * anything that would not encode back to the same bytes (prefix length past
- * the family, host bits set, trailing bytes).
+ * Returns the length (<= MG_STATE_KEY_MAX), -EINVAL, or -ENOSPC when it
+ * would not fit in @size bytes (nothing written past @size).  Decoding
+ * refuses anything that would not encode back to the same bytes (prefix
+ * length past the family, host bits set, trailing bytes).
  */
-int mg_state_key_encode(const struct mg_state_key *key, uint8_t *buf);
+int mg_state_key_encode(const struct mg_state_key *key, uint8_t *buf,
+			size_t size);
 int mg_state_key_decode(uint8_t kind, const uint8_t *buf, size_t len,
 			struct mg_state_key *key);
 

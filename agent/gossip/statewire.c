@@ -32,7 +32,7 @@ static int enc_entry(msgpack_packer *pk, const struct mg_state_entry *e,
 {
 	uint8_t k[MG_STATE_KEY_MAX];
 	bool has_val = !e->deleted && (e->val.type || e->val.len);
-	int klen = mg_state_key_encode(&e->key, k);
+	int klen = mg_state_key_encode(&e->key, k, sizeof(k));
 	int err;
 
 	if (klen < 0)

@@ -47,7 +47,7 @@ static struct mirror_ent *mirror_find(struct node *n, const char *origin,
 				      const struct mg_state_key *key)
 {
 	uint8_t k[MG_STATE_KEY_MAX];
-	int klen = mg_state_key_encode(key, k);
+	int klen = mg_state_key_encode(key, k, sizeof(k));
 	size_t i;
 
 	assert_true(klen >= 0);
@@ -94,7 +94,7 @@ static void on_change(void *ctx, const struct mg_state_change *c)
 		e = &n->m[n->n_m++];
 		strcpy(e->origin, c->origin_name);
 		e->kind = c->key->kind;
-		e->klen = mg_state_key_encode(c->key, e->k);
+		e->klen = mg_state_key_encode(c->key, e->k, sizeof(e->k));
 	}
 	e->val = *c->new_val;
 }
@@ -207,7 +207,7 @@ static void test_key_codec(void **state)
 
 	for (i = 0; i < sizeof(eps) / sizeof(eps[0]); i++) {
 		k = ep(eps[i]);
-		n = mg_state_key_encode(&k, buf);
+		n = mg_state_key_encode(&k, buf, sizeof(buf));
 		assert_true(n == 6 || n == 18);
 		assert_int_equal(mg_state_key_decode(k.kind, buf, n, &back), 0);
 		assert_true(mg_prefix_equal(&k.ep, &back.ep));
@@ -219,16 +219,16 @@ static void test_key_codec(void **state)
 				 -EINVAL);
 	}
 	k = be("10.96.0.1", 80, "2001:db8::5", 8080);
-	n = mg_state_key_encode(&k, buf);
+	n = mg_state_key_encode(&k, buf, sizeof(buf));
 	assert_int_equal(n, 1 + 5 + 2 + 17 + 2);
 	assert_int_equal(mg_state_key_decode(k.kind, buf, n, &back), 0);
 	assert_memory_equal(&k.be, &back.be, sizeof(k.be));
 	k.be.proto = 0;
-	assert_int_equal(mg_state_key_encode(&k, buf), -EINVAL);
+	assert_int_equal(mg_state_key_encode(&k, buf, sizeof(buf)), -EINVAL);
 
 	/* prefix longer than the family, host bits, bad family */
 	k = ep("10.0.0.0/8");
-	n = mg_state_key_encode(&k, buf);
+	n = mg_state_key_encode(&k, buf, sizeof(buf));
 	buf[1] = 33;
 	assert_int_equal(mg_state_key_decode(k.kind, buf, n, &back), -EINVAL);
 	buf[1] = 8;
@@ -239,10 +239,10 @@ static void test_key_codec(void **state)
 	assert_int_equal(mg_state_key_decode(k.kind, buf, n, &back), -EINVAL);
 	k = ep("fd00::/64");
 	k.ep.len = 129;
-	assert_int_equal(mg_state_key_encode(&k, buf), -EINVAL);
+	assert_int_equal(mg_state_key_encode(&k, buf, sizeof(buf)), -EINVAL);
 	k = ep("fd00::/64");
 	k.ep.len = 4;
-	assert_int_equal(mg_state_key_encode(&k, buf), -EINVAL);
+	assert_int_equal(mg_state_key_encode(&k, buf, sizeof(buf)), -EINVAL);
 	assert_int_equal(mg_state_key_decode(9, buf, 0, &back), -EINVAL);
 	assert_int_equal(mg_state_key_decode(MG_STATE_GWINFO, buf, 0, &back), 0);
 	assert_int_equal(mg_state_key_decode(MG_STATE_GWINFO, buf, 1, &back),
@@ -1146,6 +1146,75 @@ static void test_wire_round_trip(void **state)
 	node_fini(&b);
 }
 
+/*
+ * BACKEND keys of every family pair, the IPv6/IPv6 one the longest key there
+ * is (it once overflowed 37-byte buffers): exact length, nothing written past
+ * a buffer one byte short, and through a store and the wire unchanged.
+ */
+static void test_backend_key_sizes(void **state)
+{
+	static const struct {
+		const char *vip, *addr;
+		int len;
+	} rows[] = {
+		{ "10.96.0.1", "10.1.0.9", 15 },
+		{ "10.96.0.1", "2001:db8::5", 27 },
+		{ "fd00::10", "10.1.0.9", 27 },
+		{ "fd00:ffff::10", "2001:db8:ffff::5", 39 },
+	};
+	uint8_t buf[MG_STATE_KEY_MAX + 8];
+	struct mg_state_key k, back;
+	struct mg_state_val v = bval(7, 1);
+	struct mg_state_entry e;
+	struct mg_buf m = { 0 };
+	uint64_t clock = 0;
+	struct node a, b;
+	size_t i;
+	int n;
+
+	assert_int_equal(MG_STATE_KEY_MAX, 39);
+	node_init(&a, "gw-a", 1, 1000, &clock, 0);
+	node_init(&b, "gw-b", 2, 2000, &clock, 0);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		k = be(rows[i].vip, 65535, rows[i].addr, 65534);
+		memset(buf, 0xa5, sizeof(buf));
+		n = mg_state_key_encode(&k, buf, MG_STATE_KEY_MAX);
+		assert_int_equal(n, rows[i].len);
+		assert_true(n <= MG_STATE_KEY_MAX);
+		assert_int_equal(buf[MG_STATE_KEY_MAX], 0xa5);
+		assert_int_equal(mg_state_key_decode(k.kind, buf, n, &back), 0);
+		assert_memory_equal(&k.be, &back.be, sizeof(k.be));
+		memset(buf, 0xa5, sizeof(buf));
+		assert_int_equal(mg_state_key_encode(&k, buf, n - 1), -ENOSPC);
+		assert_int_equal(buf[n - 1], 0xa5);
+		assert_int_equal(mg_state_set_local(a.st, &k, &v), 0);
+		assert_int_equal(mg_state_get(a.st, 0, &k, &e), 0);
+		assert_true(val_eq(&e.val, &v));
+	}
+	assert_int_equal(mg_state_encode_reset(a.st, 0, 1000, &m), 4);
+	assert_int_equal(mg_state_recv(b.st, m.data, m.len, 0, NULL),
+			 MG_SW_DELTA);
+	assert_true(same(a.st, b.st));
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		k = be(rows[i].vip, 65535, rows[i].addr, 65534);
+		assert_int_equal(mg_state_get(b.st, 1, &k, &e), 0);
+		assert_true(val_eq(&e.val, &v));
+	}
+	check_mirror(&b);
+	/* and deleted: the tombstone carries the long key too */
+	k = be(rows[3].vip, 65535, rows[3].addr, 65534);
+	assert_int_equal(mg_state_del_local(a.st, &k), 0);
+	mg_buf_reset(&m);
+	assert_true(mg_state_deltas_since(a.st, 0, 1004, 1000, &m) >= 1);
+	assert_int_equal(mg_state_recv(b.st, m.data, m.len, 0, NULL),
+			 MG_SW_DELTA);
+	assert_int_equal(mg_state_get(b.st, 1, &k, &e), 0);
+	assert_true(e.deleted);
+	mg_buf_free(&m);
+	node_fini(&a);
+	node_fini(&b);
+}
+
 static void test_wire_hostile(void **state)
 {
 	static const uint8_t k4[] = { 4, 24, 10, 1, 2, 0 };
@@ -1367,6 +1436,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_gossip_rumours),
 		cmocka_unit_test(test_wire_round_trip),
+		cmocka_unit_test(test_backend_key_sizes),
 		cmocka_unit_test(test_wire_hostile),
 		cmocka_unit_test(test_converge_lossy),
 		cmocka_unit_test(test_scale_100k),

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * serf's member layer on hostile bytes: the input is one user message or one
+ * push/pull user state (first byte 0..9: serf's types; the harness feeds it
+ * to both entries).  Whatever it leaves in the store must encode into a
+ * push/pull that merges cleanly elsewhere, carrying our own bytes intact,
+ * and the clocks only move forward.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gossip/serf.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static bool left_all(void *ctx, const char *name)
+{
+	return true;
+}
+
+static bool clock_le(const struct mg_serf_clock *a,
+		     const struct mg_serf_clock *b)
+{
+	return a->ltime <= b->ltime && a->event <= b->event &&
+	       a->query <= b->query;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const uint8_t ours[] = { 'G', 1, 2, 'g', 'w' };
+	struct mg_serf *s = mg_serf_new("gw-fuzz"), *t = mg_serf_new("gw-t");
+	struct mg_serf_clock c0, c1;
+	struct mg_buf out = { 0 };
+	const uint8_t *extra;
+	size_t extra_len;
+	int v;
+
+	if (!s || !t)
+		abort();
+	mg_serf_clock_get(s, &c0);
+	v = mg_serf_user_msg(s, data, size);
+	if (v < MG_SERF_NOT_SERF || v > MG_SERF_REFUTE)
+		abort();
+	v = mg_serf_push_pull_merge(s, data, size, &extra, &extra_len);
+	if (v >= 0 && extra && (extra < data || extra + extra_len > data + size))
+		abort();
+	mg_serf_clock_get(s, &c1);
+	if (!clock_le(&c0, &c1))
+		abort();
+	if (mg_serf_push_pull_encode(s, left_all, NULL, ours, sizeof(ours),
+				     &out))
+		abort();
+	v = mg_serf_push_pull_merge(t, out.data, out.len, &extra, &extra_len);
+	if (v < 0 || !extra || extra_len != sizeof(ours) ||
+	    memcmp(extra, ours, sizeof(ours)))
+		abort();
+	mg_buf_free(&out);
+	mg_serf_free(s);
+	mg_serf_free(t);
+	return 0;
+}
