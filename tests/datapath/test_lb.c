@@ -160,19 +160,7 @@ static void in_udp_nocsum(struct pkt *p)
 
 static void want_udp_nocsum(struct pkt *w, const struct pkt *o)
 {
-	/* Flagged: its replies come back through us (mg_pin). */
-	const uint8_t m1[6] = { 0x02, 0x6d, 0x67, 0x00, MG_MESH_MAC_F_PIN,
-				OWN_CID };
-	const uint8_t m2[6] = MG_MESH_MAC_INIT(2);
-	uint16_t osport = o->len >= 36 ? pkt_get16(o, 34) : 0;
-
-	pkt_eth(w, nh_dmac2, nh_smac, ETH_P_IP);
-	pkt_ip4(w, &(struct pkt_ip4){ .saddr = TUN, .daddr = PEER2,
-				      .proto = IPPROTO_UDP, .ttl = 64,
-				      .frag_off = 0x4000 });
-	pkt_udp(w, osport, VXLAN_PORT, false);
-	pkt_vxlan(w, 0x08000000, OWN_CID);
-	pkt_eth(w, m2, m1, ETH_P_IP);
+	lbt_encap_to_peer2(w, o);
 	pkt_ip4(w, &(struct pkt_ip4){ .saddr = POD, .daddr = R3,
 				      .proto = IPPROTO_UDP, .ttl = 63 });
 	pkt_udp(w, 40012, 5353, false);

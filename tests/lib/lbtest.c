@@ -275,17 +275,25 @@ void lbt_ct_expire(const struct mgt_addr *client, uint16_t sport)
 
 /* --- packets -------------------------------------------------------------- */
 
-void lbt_frame(struct pkt *p, const uint8_t *dmac, const uint8_t *smac,
-	       const struct mgt_addr *src, const struct mgt_addr *dst,
-	       uint8_t proto, uint16_t sport, uint16_t dport, uint8_t ttl)
+/* The IP packet of lbt_frame(), without its Ethernet header. */
+static void l3(struct pkt *p, const struct mgt_addr *src,
+	       const struct mgt_addr *dst, uint8_t proto, uint16_t sport,
+	       uint16_t dport, uint8_t ttl)
 {
-	pkt_eth(p, dmac, smac, pkt_ethertype(src));
 	pkt_ipx(p, src, dst, proto, ttl, 0x1234, 0x4000);
 	if (proto == IPPROTO_TCP)
 		pkt_tcp(p, sport, dport, sport & 1 ? 0x02 : 0x18);
 	else
 		pkt_udp(p, sport, dport, true);
 	pkt_data(p, 24, proto);
+}
+
+void lbt_frame(struct pkt *p, const uint8_t *dmac, const uint8_t *smac,
+	       const struct mgt_addr *src, const struct mgt_addr *dst,
+	       uint8_t proto, uint16_t sport, uint16_t dport, uint8_t ttl)
+{
+	pkt_eth(p, dmac, smac, pkt_ethertype(src));
+	l3(p, src, dst, proto, sport, dport, ttl);
 }
 
 void lbt_pod_to(struct pkt *p, uint8_t proto, uint16_t sport, uint16_t dport)
@@ -314,8 +322,7 @@ void lbt_from_peer2(struct pkt *p)
 	pkt_eth(p, m1, m2, pkt_ethertype(&N->pod));
 }
 
-void lbt_to_peer2(struct pkt *w, const struct pkt *out, uint16_t sport,
-		  uint8_t proto, int be)
+void lbt_encap_to_peer2(struct pkt *w, const struct pkt *out)
 {
 	/* Flagged: its replies come back through us (mg_pin). */
 	const uint8_t m1[6] = { 0x02, 0x6d, 0x67, 0x00, MG_MESH_MAC_F_PIN,
@@ -329,8 +336,14 @@ void lbt_to_peer2(struct pkt *w, const struct pkt *out, uint16_t sport,
 				      .frag_off = 0x4000 });
 	pkt_udp(w, osport, LBT_VXLAN_PORT, false);
 	pkt_vxlan(w, 0x08000000, LBT_OWN_CID);
-	lbt_frame(w, m2, m1, &N->pod, &N->be[be], proto, sport,
-		  backends[be].port, 63);
+	pkt_eth(w, m2, m1, pkt_ethertype(&N->pod));
+}
+
+void lbt_to_peer2(struct pkt *w, const struct pkt *out, uint16_t sport,
+		  uint8_t proto, int be)
+{
+	lbt_encap_to_peer2(w, out);
+	l3(w, &N->pod, &N->be[be], proto, sport, backends[be].port, 63);
 }
 
 /* --- the rows both families have ------------------------------------------ */

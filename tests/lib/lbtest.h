@@ -88,7 +88,12 @@ void lbt_pod_to(struct pkt *p, uint8_t proto, uint16_t sport,
 void lbt_pod_tcp(struct pkt *p, uint16_t sport, uint8_t flags);
 /* Outer headers from PEER2, as its gateway encapsulates (inner: fam). */
 void lbt_from_peer2(struct pkt *p);
-/* What we send to cluster 2: inner (MACs, TTL 63) to backend be. */
+/*
+ * What we send to cluster 2: the outer headers (source port as out has
+ * it) and the inner Ethernet header, flagged for reply pinning; then
+ * with lbt_to_peer2() the inner packet (TTL 63) to backend be.
+ */
+void lbt_encap_to_peer2(struct pkt *w, const struct pkt *out);
 void lbt_to_peer2(struct pkt *w, const struct pkt *out, uint16_t sport,
 		  uint8_t proto, int be);
 
