@@ -156,6 +156,87 @@ void lt_reopened(void);
 void in_lt_remote(struct pkt *p);
 void lt_picked_up(void);
 
+/*
+ * Runs of rows both tables have, each where it runs in its table: the
+ * functions they name are lbtest.c's or, where the packets differ by
+ * family (in_reply_r1, want_reply_vip, lt_ring_remote, ...), each test's
+ * own.
+ */
+
+/* A new TCP flow to a remote backend, kept; its reply, one of no flow. */
+#define LBT_ROWS_NEW_FLOW	\
+	{ "tcp_new_flow_remote", NULL, in_syn, want_syn_r1, 0, TX, MG_ENCAP, NULL },	\
+	{ "tcp_established_keeps_backend", ring_r2, in_ack, want_syn_r1, 0,	\
+	  TX, MG_ENCAP, NULL },	\
+	{ "tcp_reply_reverse_nat", NULL, in_reply_r1, want_reply_vip, 0,	\
+	  REDIR, MG_DECAP, NULL },	\
+	{ "reply_of_no_flow_untouched", NULL, in_reply_r2, want_reply_r2, 0,	\
+	  REDIR, MG_DECAP, NULL }
+
+/* A local backend: DNAT and SNAT, and its reply. */
+#define LBT_ROWS_LOCAL	\
+	{ "affinity_local_dnat_snat", ring_l1, in_syn_local, want_local, 0,	\
+	  REDIR, MG_LB_LOCAL, NULL },	\
+	{ "local_reply_reverse_nat", NULL, in_reply_local, want_reply_local, 1,	\
+	  REDIR, MG_LB_REPLY, NULL }
+
+/* A UDP flow and its reply. */
+#define LBT_ROWS_UDP	\
+	{ "udp_new_flow", NULL, in_udp, want_udp, 0, TX, MG_ENCAP, NULL },	\
+	{ "udp_reply_reverse_nat", NULL, in_udp_reply, want_udp_reply, 0,	\
+	  REDIR, MG_DECAP, NULL }
+
+/* No healthy backend; headers cut short. */
+#define LBT_ROWS_NO_BACKEND	\
+	{ "no_backend_empty_table", NULL, in_empty, NULL, 0, DROP,	\
+	  MG_DROP_NO_BACKEND, NULL },	\
+	{ "no_backend_no_table", NULL, in_no_ring, NULL, 0, DROP,	\
+	  MG_DROP_NO_BACKEND, NULL },	\
+	{ "vip_tcp_header_cut", NULL, in_tcp_short, NULL, 0, DROP,	\
+	  MG_DROP_MALFORMED, NULL },	\
+	{ "vip_ports_cut", NULL, in_ports_short, NULL, 0, DROP,	\
+	  MG_DROP_MALFORMED, NULL }
+
+/* Fragments to a VIP. */
+#define LBT_ROWS_FRAGMENTS	\
+	{ "vip_first_fragment", NULL, in_fragment, NULL, 0, DROP,	\
+	  MG_DROP_VIP_FRAG, NULL },	\
+	{ "vip_later_fragment", NULL, in_later_fragment, NULL, 0, DROP,	\
+	  MG_DROP_VIP_FRAG, NULL }
+
+/* Not service traffic: passed untouched. */
+#define LBT_ROWS_NOT_SERVICE	\
+	{ "vip_other_port_passes", NULL, in_other_port, NULL, 0, PASS,	\
+	  MG_PASS, NULL },	\
+	{ "to_gateway_no_flow_passes", NULL, in_to_gw, NULL, 0, PASS,	\
+	  MG_PASS, NULL },	\
+	{ "vip_ping_passes", NULL, in_ping_vip, NULL, 0, PASS, MG_PASS, NULL }
+
+/* Flow lifetimes: what opens no flow. */
+#define LBT_ROWS_LT_NO_FLOW	\
+	{ "lt_ack_opens_no_flow", lt_ring_l1, in_lt_ack0, NULL, 0, DROP,	\
+	  MG_DROP_CT_NO_SYN, lt_nothing },	\
+	{ "lt_fin_opens_no_flow", NULL, in_lt_fin0, NULL, 0, DROP,	\
+	  MG_DROP_CT_NO_SYN, lt_nothing },	\
+	{ "lt_rst_opens_no_flow", NULL, in_lt_rst0, NULL, 0, DROP,	\
+	  MG_DROP_CT_NO_SYN, lt_nothing }
+
+/* Flow lifetimes: a flow opened, answered, established. */
+#define LBT_ROWS_LT_OPEN	\
+	{ "lt_syn_opens_a_flow_30s", NULL, in_lt_syn, want_lt_local, 0, REDIR,	\
+	  MG_LB_LOCAL, lt_opening },	\
+	{ "lt_backend_answers", NULL, in_lt_synack, want_lt_synack, 1, REDIR,	\
+	  MG_LB_REPLY, lt_answered },	\
+	{ "lt_client_acks_established_6h", NULL, in_lt_ack, want_lt_local, 0,	\
+	  REDIR, MG_LB_LOCAL, lt_established }
+
+/* Flow lifetimes: a flow opened again, one picked up. */
+#define LBT_ROWS_LT_AGAIN	\
+	{ "lt_syn_reopens_on_its_old_port", NULL, in_lt_syn, want_lt_local, 0,	\
+	  REDIR, MG_LB_LOCAL, lt_reopened },	\
+	{ "lt_remote_ack_picked_up", lt_ring_remote, in_lt_remote,	\
+	  want_lt_remote, 0, TX, MG_ENCAP, lt_picked_up }
+
 /* The SNAT port pool, cmocka tests of their own. */
 void lbt_snat_exhausted_then_recovers(void **state);
 void lbt_snat_client_share(void **state);
