@@ -113,16 +113,6 @@ void pkt_ip4(struct pkt *p, const struct pkt_ip4 *ip)
 		memcpy(h + 20, ip->opts, ip->opt_len);
 }
 
-const void *mgt_addr_bytes(const struct mgt_addr *a)
-{
-	return a->fam == 4 ? (const void *)&a->v4 : (const void *)a->v6;
-}
-
-size_t mgt_addr_len(const struct mgt_addr *a)
-{
-	return a->fam == 4 ? 4 : 16;
-}
-
 uint16_t pkt_ethertype(const struct mgt_addr *a)
 {
 	return a->fam == 4 ? 0x0800 : 0x86dd;
@@ -159,15 +149,6 @@ void pkt_eth_ip(struct pkt *p, const uint8_t dmac[6], const uint8_t smac[6],
 {
 	pkt_eth(p, dmac, smac, pkt_ethertype(src));
 	pkt_ip(p, src, dst, proto, ttl);
-}
-
-void pkt_icmp_fam(struct pkt *p, const struct mgt_addr *src, uint8_t type,
-		  uint8_t code, uint32_t rest)
-{
-	if (src->fam == 4)
-		pkt_icmp(p, type, code, rest);
-	else
-		pkt_icmp6(p, type, code, rest);
 }
 
 void pkt_ip6(struct pkt *p, const uint8_t src[16], const uint8_t dst[16],

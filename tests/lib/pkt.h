@@ -83,9 +83,6 @@ struct mgt_addr {
 	((struct mgt_addr){ .fam = 4, .v4 = IP4(a, b, c, d) })
 #define MGT_A6(...)	((struct mgt_addr){ .fam = 6, .v6 = { __VA_ARGS__ } })
 
-/* The address's bytes (4 or 16) and their number. */
-const void *mgt_addr_bytes(const struct mgt_addr *a);
-size_t mgt_addr_len(const struct mgt_addr *a);
 /* ETH_P_IP or ETH_P_IPV6; the IP header's length as pkt_ip() builds it. */
 uint16_t pkt_ethertype(const struct mgt_addr *a);
 size_t pkt_ip_hlen(const struct mgt_addr *a);
@@ -114,9 +111,6 @@ void pkt_ipx(struct pkt *p, const struct mgt_addr *src,
 void pkt_eth_ip(struct pkt *p, const uint8_t dmac[6], const uint8_t smac[6],
 		const struct mgt_addr *src, const struct mgt_addr *dst,
 		uint8_t proto, uint8_t ttl);
-/* ICMP or ICMPv6 (src's family): type and code per family, the rest. */
-void pkt_icmp_fam(struct pkt *p, const struct mgt_addr *src, uint8_t type,
-		  uint8_t code, uint32_t rest);
 /*
  * An IPv6 extension header of len bytes (a multiple of 8; 8 for a
  * fragment header) with its next header; the length field is set for
