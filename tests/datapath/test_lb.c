@@ -32,14 +32,6 @@
 #define TUN		LBT_TUN
 #define PEER2		LBT_PEER2
 #define VXLAN_PORT	LBT_VXLAN_PORT
-#define GWADDR		IP4(10, 1, 0, 1)	/* cluster side: SNAT source */
-#define POD		IP4(10, 1, 0, 5)	/* the client, neighbour known */
-#define VIP		IP4(10, 96, 0, 10)
-#define R1		IP4(10, 2, 0, 20)	/* backends in cluster 2 */
-#define R2		IP4(10, 2, 0, 21)
-#define R3		IP4(10, 2, 0, 30)
-#define L1		IP4(10, 1, 0, 20)	/* backend in our cluster */
-
 static const struct lbt_net net4 = {
 	.gw = MGT_A4(10, 1, 0, 1),
 	.pod = MGT_A4(10, 1, 0, 5),
@@ -59,6 +51,14 @@ static const struct lbt_net net4 = {
 	.l1_neigh = "ip neigh replace 10.1.0.20 lladdr 02:00:00:01:00:20"
 		    " nud permanent dev mgc0",
 };
+
+#define GWADDR		(net4.gw.v4)	/* cluster side: SNAT source */
+#define POD		(net4.pod.v4)	/* the client, neighbour known */
+#define VIP		(net4.vip.v4)
+#define R1		(net4.be[BE_R1].v4)	/* backends in cluster 2 */
+#define R2		(net4.be[BE_R2].v4)
+#define R3		(net4.be[BE_R3].v4)
+#define L1		(net4.be[BE_L1].v4)	/* backend in our cluster */
 
 #define l1_mac		lbt_l1_mac
 #define nh_smac		lbt_nh_smac

@@ -27,14 +27,6 @@
 #include <bpf/bpf.h>
 #include "lib/lbtest.h"
 
-#define A6(...)		((const uint8_t[16]){ __VA_ARGS__ })
-#define GW6		A6(0xfd, 0, 0, 1, [15] = 1)	/* SNAT source */
-#define POD		A6(0xfd, 0, 0, 1, [15] = 5)	/* the client */
-#define VIP		A6(0xfd, 0, 0, 0x96, [15] = 0x10)
-#define R1		A6(0xfd, 0, 0, 2, [15] = 0x20)	/* cluster 2 */
-#define R2		A6(0xfd, 0, 0, 2, [15] = 0x21)
-#define L1		A6(0xfd, 0, 0, 1, [15] = 0x20)	/* our cluster */
-
 static const struct lbt_net net6 = {
 	.gw = MGT_A6(0xfd, 0, 0, 1, [15] = 1),
 	.pod = MGT_A6(0xfd, 0, 0, 1, [15] = 5),
@@ -54,6 +46,13 @@ static const struct lbt_net net6 = {
 	.l1_neigh = "ip -6 neigh replace fd00:1::20 lladdr 02:00:00:01:00:20"
 		    " nud permanent dev mgc0",
 };
+
+#define GW6		(net6.gw.v6)		/* SNAT source */
+#define POD		(net6.pod.v6)		/* the client */
+#define VIP		(net6.vip.v6)
+#define R1		(net6.be[BE_R1].v6)	/* cluster 2 */
+#define R2		(net6.be[BE_R2].v6)
+#define L1		(net6.be[BE_L1].v6)	/* our cluster */
 
 #define l1_mac		lbt_l1_mac
 #define gw_mac		lbt_gw_mac
