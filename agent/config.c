@@ -328,7 +328,7 @@ static int parse_mss(const struct cfg_key *k, const char *val, void *dst,
 		return 0;
 	}
 	if (!strcasecmp(val, "auto")) {
-		*(__u16 *)dst = MG_CFG_MSS_AUTO;
+		*(__u16 *)dst = MG_MSS_AUTO;
 		return 0;
 	}
 	errno = 0;

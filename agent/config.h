@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <meshgate/settings.h>
 #include "lib/addr.h"
 
 #define MG_DEFAULT_CONFIG	"/etc/meshgate/meshgate.conf"
@@ -18,7 +19,6 @@
 #define MG_CFG_MAX_TUNNELS	2	/* tunnel addresses: one per family */
 #define MG_GOSSIP_PORT_DEFAULT	7946
 #define MG_SETTLE_TIMEOUT_DEFAULT	30	/* seconds, [gossip] settle_timeout */
-#define MG_CFG_MSS_AUTO		0xffff	/* mss_clamp = auto */
 
 #define MG_CFG_MAX_SERVICES	64	/* [service NAME] sections */
 #define MG_CFG_MAX_BACKENDS	32	/* this cluster's backends per service */
@@ -109,7 +109,7 @@ struct mg_config {
 	__u16 vxlan_port;			/* host order, default 4789 */
 	enum mg_nh_mode nh_mode;		/* default table */
 	enum mg_frag_mode fragment;		/* default drop */
-	__u16 mss_clamp;			/* 0 off (default), MG_CFG_MSS_AUTO, or an MSS */
+	__u16 mss_clamp;			/* 0 off (default), MG_MSS_AUTO, or an MSS */
 	int udp6_checksum;			/* default 1 */
 	/*
 	 * The device the host's own traffic to remote pods and VIPs is

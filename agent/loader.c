@@ -188,18 +188,10 @@ static int reuse_devmap(struct bpf_map *map, const char *path)
 
 /* The same read-only globals in either skeleton (both build config.h). */
 #define SET_RODATA(ro, s) do {						\
-	(ro)->cfg_tunnel4 = (s)->tunnel4;				\
-	memcpy((void *)(ro)->cfg_tunnel6, (s)->tunnel6,			\
-	       sizeof((s)->tunnel6));					\
-	(ro)->cfg_cluster4 = (s)->cluster4;				\
-	memcpy((void *)(ro)->cfg_cluster6, (s)->cluster6,		\
-	       sizeof((s)->cluster6));					\
-	(ro)->cfg_vxlan_port = htons((s)->vxlan_port);			\
-	(ro)->cfg_cluster_id = (s)->cluster_id;				\
-	(ro)->cfg_nh_table = (s)->nh_table;				\
-	(ro)->cfg_frag_stack = (s)->frag_stack;				\
-	(ro)->cfg_udp6_csum = (s)->udp6_csum;				\
-	(ro)->cfg_mss_clamp = (s)->mss_clamp;				\
+	__typeof__(ro) mg_ro = (ro);					\
+	const struct mg_dp_settings *mg_s = (s);			\
+									\
+	MG_SETTINGS(MG_SETTING_COPY)					\
 } while (0)
 
 /*

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <net/if.h>
 #include <linux/types.h>
+#include <meshgate/settings.h>
 #include "config.h"
 #include "maplimits.h"
 
@@ -13,16 +14,8 @@ struct xdp_bpf;
 
 /* Runtime settings written to the program's read-only globals before load. */
 struct mg_dp_settings {
-	__u32 tunnel4;		/* network order; 0 = none */
-	__u32 tunnel6[4];	/* network order; all zero = none */
-	__u32 cluster4;		/* ICMP error source, network order; 0 = none */
-	__u32 cluster6[4];
-	__u16 vxlan_port;	/* host order */
-	__u16 mss_clamp;	/* 0 off, MG_CFG_MSS_AUTO, else the IPv4 MSS */
-	__u8 cluster_id;
-	bool nh_table;		/* consult mg_nh4_v2/mg_nh6 before bpf_fib_lookup */
-	bool frag_stack;	/* IPv4 without DF too big: to the kernel */
-	bool udp6_csum;		/* UDP checksum on VXLAN over IPv6 */
+	/* The rows of include/meshgate/settings.h, as the agent keeps them. */
+	MG_SETTINGS(MG_SETTING_FIELD)
 	struct mg_map_limits limits;	/* all zero: the sizes in maps.h */
 	/* Not globals: what mg_dp_attach() tells mg_ifs of an interface. */
 	char cluster_if[IF_NAMESIZE];	/* "": any attached one may be */

@@ -81,13 +81,9 @@ static const struct {
 struct dp_case;
 
 struct fixture {
-	const char *name;
+	struct mgt_group g;		/* rows: struct dp_case */
 	uint16_t port;			/* VXLAN, host order */
 	bool nh_table;
-	const struct dp_case *cases;
-	size_t n_cases;
-	const struct CMUnitTest *extra;	/* tests that are not one packet */
-	size_t n_extra;
 	bool one_arm;			/* mgc0 is the underlay too */
 };
 
@@ -1020,33 +1016,24 @@ static const struct CMUnitTest base_extra[] = {
 	cmocka_unit_test(test_describe_if),
 };
 
-#define TABLE(t)	t, sizeof(t) / sizeof(t[0])
-
 static const struct fixture fixtures[] = {
-	{ "datapath: port 4789, mg_nh4_v2", MG_VXLAN_PORT_DEFAULT, true,
-	  TABLE(base_cases), TABLE(base_extra), false },
-	{ "datapath: port 8472", 8472, true, TABLE(port_cases), NULL, 0,
-	  false },
-	{ "datapath: one arm", MG_VXLAN_PORT_DEFAULT, true,
-	  TABLE(one_arm_cases), NULL, 0, true },
-	{ "datapath: next hops from the fib", MG_VXLAN_PORT_DEFAULT, false,
-	  TABLE(fib_cases), NULL, 0, false },
+	{ { "datapath: port 4789, mg_nh4_v2", MGT_ROWS(base_cases),
+	    MGT_TESTS(base_extra) }, MG_VXLAN_PORT_DEFAULT, true, false },
+	{ { "datapath: port 8472", MGT_ROWS(port_cases), NULL, 0 }, 8472,
+	  true, false },
+	{ { "datapath: one arm", MGT_ROWS(one_arm_cases), NULL, 0 },
+	  MG_VXLAN_PORT_DEFAULT, true, true },
+	{ { "datapath: next hops from the fib", MGT_ROWS(fib_cases), NULL, 0 },
+	  MG_VXLAN_PORT_DEFAULT, false, false },
 };
+
+static void use(const void *fx) { env.fx = fx; }
 
 int main(void)
 {
-	int failed = 0;
-
 	if (mgt_netns_topo(&env.topo))
 		return 1;
-	for (size_t f = 0; f < sizeof(fixtures) / sizeof(fixtures[0]); f++) {
-		const struct fixture *fx = &fixtures[f];
-
-		env.fx = fx;
-		failed += mgt_run_table(fx->name, fx->cases, fx->n_cases,
-					sizeof(*fx->cases), run_case,
-					fx->extra, fx->n_extra,
-					fixture_setup, fixture_teardown);
-	}
-	return failed ? 1 : 0;
+	return mgt_run_fixtures(fixtures, sizeof(fixtures) / sizeof(fixtures[0]),
+				sizeof(fixtures[0]), use, run_case,
+				fixture_setup, fixture_teardown) ? 1 : 0;
 }

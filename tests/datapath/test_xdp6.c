@@ -53,13 +53,9 @@ static const uint8_t pod_mac[6] = { 0x02, 0x00, 0x00, 0x01, 0x00, 0x09 };
 static const uint8_t gw_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
 
 struct fixture {
-	const char *name;
+	struct mgt_group g;		/* rows: struct dp6_case */
 	uint16_t mss_clamp;
 	bool frag_stack;
-	const struct dp6_case *cases;
-	size_t n_cases;
-	const struct CMUnitTest *extra;
-	size_t n_extra;
 };
 
 static struct {
@@ -1204,30 +1200,26 @@ static const struct CMUnitTest base_extra[] = {
 	cmocka_unit_test(test_decap_cache_expires),
 };
 
-#define TABLE(t)	t, sizeof(t) / sizeof(t[0])
-
 static const struct fixture fixtures[] = {
-	{ "dual stack and path MTU", 0, false, TABLE(base_cases),
-	  TABLE(base_extra) },
-	{ "mss_clamp = auto", 0xffff, false, TABLE(mss_cases), NULL, 0 },
-	{ "fragment = stack", 0, true, TABLE(stack_cases), NULL, 0 },
+	{ { "dual stack and path MTU", MGT_ROWS(base_cases),
+	    MGT_TESTS(base_extra) }, 0, false },
+	{ { "mss_clamp = auto", MGT_ROWS(mss_cases), NULL, 0 }, 0xffff,
+	  false },
+	{ { "fragment = stack", MGT_ROWS(stack_cases), NULL, 0 }, 0, true },
 };
+
+static void use(const void *fx) { env.fx = fx; }
 
 int main(void)
 {
-	int failed = 0;
+	int failed;
 
 	if (mgt_netns_topo(&env.topo))
 		return 1;
-	for (size_t f = 0; f < sizeof(fixtures) / sizeof(fixtures[0]); f++) {
-		const struct fixture *fx = &fixtures[f];
-
-		env.fx = fx;
-		failed += mgt_run_table(fx->name, fx->cases, fx->n_cases,
-					sizeof(*fx->cases), run_case,
-					fx->extra, fx->n_extra,
-					fixture_setup, fixture_teardown);
-	}
+	failed = mgt_run_fixtures(fixtures,
+				  sizeof(fixtures) / sizeof(fixtures[0]),
+				  sizeof(fixtures[0]), use, run_case,
+				  fixture_setup, fixture_teardown);
 	env.fx = &fixtures[0];
 	failed += mgt_run_table("checksums over every length", sweep_rows,
 				sizeof(sweep_rows) / sizeof(sweep_rows[0]),

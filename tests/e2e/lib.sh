@@ -143,14 +143,34 @@ CONF
 
 # write_config K "PEER_K ..." [extra [gateway] lines]: meshgate config for gateway K
 # with static peers (meshgate or kernel gateways alike).
-write_config() {
-	local k=$1 peers=$2 extra=${3:-} p f="$MGDIR/gw$1.conf"
+write_config() { write_config_fams "$1" "$2" 4 0 "${3:-}"; }
+
+# tunnel_lines K FAMILIES: gateway K's tunnel_address lines, one for each
+# family of FAMILIES ("4", "6" or "4 6"; 6 needs lib6.sh).
+tunnel_lines() {
+	local fam
+	for fam in $2; do
+		case $fam in
+		4) echo "tunnel_address = $UL_NET.$1" ;;
+		6) echo "tunnel_address = $(gw_ul_ip6 "$1")" ;;
+		esac
+	done
+}
+
+# write_config_fams K "PEER_K ..." FAMILIES DUAL [extra [gateway] lines]:
+# write_config with tunnel addresses (own and the peers') of FAMILIES, and
+# with DUAL=1 each cluster's IPv6 pod CIDR too (lib6.sh's write_config6).
+write_config_fams() {
+	local k=$1 peers=$2 fams=$3 dual=$4 extra=${5:-} p f="$MGDIR/gw$1.conf"
 	config_head "$k" "$k" >"$f"
+	if [ "$dual" = 1 ]; then
+		echo "cidr = $(cidr6 "$k")" >>"$f"
+	fi
 	cat >>"$f" <<CONF
 
 [gateway]
 name = gw$k
-tunnel_address = $UL_NET.$k
+$(tunnel_lines "$k" "$fams")
 cluster_interface = cl0
 underlay_interface = ul0
 $extra
@@ -161,9 +181,12 @@ CONF
 [peer gw$p]
 cluster = cluster$p
 cluster_id = $p
-tunnel_address = $UL_NET.$p
+$(tunnel_lines "$p" "$fams")
 cidr = 10.$p.0.0/16
 CONF
+		if [ "$dual" = 1 ]; then
+			echo "cidr = $(cidr6 "$p")" >>"$f"
+		fi
 	done
 	echo "$f"
 }

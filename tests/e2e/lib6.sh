@@ -39,42 +39,7 @@ topo6_cluster() {
 # write_config6 K "PEER_K ..." FAMILIES [extra [gateway] lines]: meshgate
 # config for gateway K with static peers, pod CIDRs of both families, and
 # tunnel addresses (own and the peers') of FAMILIES: "4", "6" or "4 6".
-write_config6() {
-	local k=$1 peers=$2 fams=$3 extra=${4:-} p fam f="$MGDIR/gw$1.conf"
-	tun() {
-		local fam
-		for fam in $fams; do
-			case $fam in
-			4) echo "tunnel_address = $UL_NET.$1" ;;
-			6) echo "tunnel_address = $(gw_ul_ip6 "$1")" ;;
-			esac
-		done
-	}
-	config_head "$k" "$k" >"$f"
-	cat >>"$f" <<CONF
-cidr = $(cidr6 "$k")
-
-[gateway]
-name = gw$k
-$(tun "$k")
-cluster_interface = cl0
-underlay_interface = ul0
-$extra
-CONF
-	for p in $peers; do
-		cat >>"$f" <<CONF
-
-[peer gw$p]
-cluster = cluster$p
-cluster_id = $p
-$(tun "$p")
-cidr = 10.$p.0.0/16
-cidr = $(cidr6 "$p")
-CONF
-	done
-	unset -f tun
-	echo "$f"
-}
+write_config6() { write_config_fams "$1" "$2" "$3" 1 "${4:-}"; }
 
 # ping_any NS ADDR [ARGS...]: ping (IPv4 or IPv6 by the address), quiet.
 ping_any() {

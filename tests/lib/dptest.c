@@ -257,3 +257,21 @@ int mgt_run_table(const char *group, const void *rows, size_t n_rows,
 	free(t);
 	return failed;
 }
+
+int mgt_run_fixtures(const void *fixtures, size_t n, size_t size,
+		     void (*use)(const void *fixture), CMUnitTestFunction fn,
+		     CMFixtureFunction setup, CMFixtureFunction teardown)
+{
+	int failed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const void *fx = (const char *)fixtures + i * size;
+		const struct mgt_group *g = fx;
+
+		use(fx);
+		failed += mgt_run_table(g->name, g->rows, g->n_rows,
+					g->row_size, fn, g->extra, g->n_extra,
+					setup, teardown);
+	}
+	return failed;
+}

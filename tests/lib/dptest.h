@@ -104,4 +104,29 @@ int mgt_run_table(const char *group, const void *rows, size_t n_rows,
 		  const struct CMUnitTest *extra, size_t n_extra,
 		  CMFixtureFunction setup, CMFixtureFunction teardown);
 
+/*
+ * One cmocka group of a test that runs its rows under several fixtures
+ * (settings): the head of each fixture struct.
+ */
+struct mgt_group {
+	const char *name;
+	const void *rows;
+	size_t n_rows, row_size;
+	const struct CMUnitTest *extra;	/* tests that are not one packet */
+	size_t n_extra;
+};
+
+/* A table's rows, or its extra tests, for a struct mgt_group. */
+#define MGT_ROWS(t)	(t), sizeof(t) / sizeof((t)[0]), sizeof((t)[0])
+#define MGT_TESTS(t)	(t), sizeof(t) / sizeof((t)[0])
+
+/*
+ * mgt_run_table() for each of the n fixtures (size bytes each, starting
+ * with a struct mgt_group), use(fixture) called first so that setup
+ * finds it.  Returns the number of tests that failed.
+ */
+int mgt_run_fixtures(const void *fixtures, size_t n, size_t size,
+		     void (*use)(const void *fixture), CMUnitTestFunction fn,
+		     CMFixtureFunction setup, CMFixtureFunction teardown);
+
 #endif

@@ -113,6 +113,44 @@ void pkt_ip4(struct pkt *p, const struct pkt_ip4 *ip)
 		memcpy(h + 20, ip->opts, ip->opt_len);
 }
 
+uint16_t pkt_ethertype(const struct mgt_addr *a)
+{
+	return a->fam == 4 ? 0x0800 : 0x86dd;
+}
+
+size_t pkt_ip_hlen(const struct mgt_addr *a)
+{
+	return a->fam == 4 ? 20 : 40;
+}
+
+void pkt_ipx(struct pkt *p, const struct mgt_addr *src,
+	     const struct mgt_addr *dst, uint8_t proto, uint8_t ttl,
+	     uint16_t id, uint16_t frag_off)
+{
+	if (src->fam == 4)
+		pkt_ip4(p, &(struct pkt_ip4){ .saddr = src->v4,
+					      .daddr = dst->v4,
+					      .proto = proto, .ttl = ttl,
+					      .id = id,
+					      .frag_off = frag_off });
+	else
+		pkt_ip6(p, src->v6, dst->v6, proto, ttl);
+}
+
+void pkt_ip(struct pkt *p, const struct mgt_addr *src,
+	    const struct mgt_addr *dst, uint8_t proto, uint8_t ttl)
+{
+	pkt_ipx(p, src, dst, proto, ttl, 0, 0);
+}
+
+void pkt_eth_ip(struct pkt *p, const uint8_t dmac[6], const uint8_t smac[6],
+		const struct mgt_addr *src, const struct mgt_addr *dst,
+		uint8_t proto, uint8_t ttl)
+{
+	pkt_eth(p, dmac, smac, pkt_ethertype(src));
+	pkt_ip(p, src, dst, proto, ttl);
+}
+
 void pkt_ip6(struct pkt *p, const uint8_t src[16], const uint8_t dst[16],
 	     uint8_t next, uint8_t hop_limit)
 {

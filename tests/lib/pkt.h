@@ -66,6 +66,27 @@ struct pkt_ip4 {
 	size_t opt_len;
 };
 
+/*
+ * An address of either family, network order, so that one test helper
+ * builds the IPv4 and the IPv6 form of a packet: MGT_A4(10, 1, 0, 5),
+ * MGT_A6(0xfd, 0, 0, 1, [15] = 5).
+ */
+struct mgt_addr {
+	uint8_t fam;		/* 4 or 6 */
+	union {
+		uint32_t v4;
+		uint8_t v6[16];
+	};
+};
+
+#define MGT_A4(a, b, c, d)						\
+	((struct mgt_addr){ .fam = 4, .v4 = IP4(a, b, c, d) })
+#define MGT_A6(...)	((struct mgt_addr){ .fam = 6, .v6 = { __VA_ARGS__ } })
+
+/* ETH_P_IP or ETH_P_IPV6; the IP header's length as pkt_ip() builds it. */
+uint16_t pkt_ethertype(const struct mgt_addr *a);
+size_t pkt_ip_hlen(const struct mgt_addr *a);
+
 void pkt_init(struct pkt *p);
 void pkt_eth(struct pkt *p, const uint8_t dst[6], const uint8_t src[6],
 	     uint16_t type);
@@ -76,6 +97,20 @@ void pkt_ip6(struct pkt *p, const uint8_t src[16], const uint8_t dst[16],
 void pkt_ip6x(struct pkt *p, const uint8_t src[16], const uint8_t dst[16],
 	      uint8_t next, uint8_t hop_limit, uint8_t tclass,
 	      uint32_t flow);
+/*
+ * An IP header of src's family, src to dst: IPv4 (no options, id 0, no
+ * flags) or IPv6; ttl is the hop limit.  pkt_ipx() sets IPv4's id and
+ * frag_off (host order; 0x4000 DF), which IPv6 has not.
+ */
+void pkt_ip(struct pkt *p, const struct mgt_addr *src,
+	    const struct mgt_addr *dst, uint8_t proto, uint8_t ttl);
+void pkt_ipx(struct pkt *p, const struct mgt_addr *src,
+	     const struct mgt_addr *dst, uint8_t proto, uint8_t ttl,
+	     uint16_t id, uint16_t frag_off);
+/* Ethernet, then an IP header of src's family. */
+void pkt_eth_ip(struct pkt *p, const uint8_t dmac[6], const uint8_t smac[6],
+		const struct mgt_addr *src, const struct mgt_addr *dst,
+		uint8_t proto, uint8_t ttl);
 /*
  * An IPv6 extension header of len bytes (a multiple of 8; 8 for a
  * fragment header) with its next header; the length field is set for

@@ -813,7 +813,7 @@ static void test_good_dual_stack(void **state)
 	assert_int_equal(cfg->peers[2].n_tunnels, 2);
 	assert_addr(&cfg->peers[2].tunnel, "192.168.100.4");
 	assert_int_equal(cfg->fragment, MG_FRAGMENT_STACK);
-	assert_int_equal(cfg->mss_clamp, MG_CFG_MSS_AUTO);
+	assert_int_equal(cfg->mss_clamp, MG_MSS_AUTO);
 	assert_int_equal(cfg->udp6_checksum, 0);
 	assert_string_equal(cfg->host_dev, "none");
 }
