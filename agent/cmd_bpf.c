@@ -19,13 +19,13 @@
 #include "lib/out.h"
 
 static const char *const reason_names[] = {
-#define MG_REASON_NAME(e, name, desc) name,
+#define MG_REASON_NAME(e, name, cls, desc) name,
 	MG_REASON_TABLE(MG_REASON_NAME)
 #undef MG_REASON_NAME
 };
 
 static const char *const reason_descs[] = {
-#define MG_REASON_DESC(e, name, desc) desc,
+#define MG_REASON_DESC(e, name, cls, desc) desc,
 	MG_REASON_TABLE(MG_REASON_DESC)
 #undef MG_REASON_DESC
 };

@@ -304,4 +304,35 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mg_stats SEC(".maps");
 
+/*
+ * The event stream (events.h): what to emit (monitors write), the
+ * per-CPU sampling and rate-limit state with the events refused (the
+ * datapath's; the CLI reads it), and the ring the monitors read.
+ */
+#ifndef MG_EV_RING_BYTES
+#define MG_EV_RING_BYTES	(256 * 1024)	/* ~1600 events */
+#endif
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_ev_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_evcfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_ev_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_evstate SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, MG_EV_RING_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_events SEC(".maps");
+
 #endif
