@@ -12,8 +12,9 @@
  *   rate limit  a token bucket per CPU (cfg->rate per second, cfg->burst
  *               deep): a flood can neither fill the ring nor make every
  *               packet pay for a copy
- *   the ring    reserve, copy the first MG_EV_SNAP bytes, submit; when it
- *               is full the event is counted as lost, never waited for
+ *   the rings   each monitor that asked has its own (mg_evrings): reserve,
+ *               copy the first MG_EV_SNAP bytes, submit; a full ring
+ *               counts the event as lost, never waits
  */
 #ifndef MG_DP_EVENTS_H
 #define MG_DP_EVENTS_H
@@ -74,29 +75,19 @@ static __always_inline int mg_ev_token(struct mg_ev_state *st,
 	return 1;
 }
 
-static __noinline int mg_ev_emit(mg_ctx_t *ctx, __u32 reason, int action,
-				 const struct mg_ev_cfg *cfg)
+/* One copy of the event into a listener's ring. */
+static __always_inline void mg_ev_put(mg_ctx_t *ctx, void *ring,
+				      struct mg_ev_state *st, __u32 reason,
+				      int action)
 {
-	__u32 key = 0, len = mg_ctx_len(ctx);
-	__u64 cap;
-	struct mg_ev_state *st;
+	__u32 len = mg_ctx_len(ctx);
 	struct mg_event *e;
-	__u32 n;
+	__u64 cap;
 
-	st = bpf_map_lookup_elem(&mg_evstate, &key);
-	if (!st)
-		return 0;
-	n = st->seen[reason & (MG_STATS_SLOTS - 1)]++;
-	if (cfg->sample > 1 && n % cfg->sample)
-		return 0;
-	if (!mg_ev_token(st, cfg)) {
-		st->limited++;
-		return 0;
-	}
-	e = bpf_ringbuf_reserve(&mg_events, sizeof(*e), 0);
+	e = bpf_ringbuf_reserve(ring, sizeof(*e), 0);
 	if (!e) {
 		st->lost++;
-		return 0;
+		return;
 	}
 	e->ts_ns = bpf_ktime_get_ns();
 	e->ifindex = mg_ctx_ifindex(ctx);
@@ -117,6 +108,34 @@ static __noinline int mg_ev_emit(mg_ctx_t *ctx, __u32 reason, int action,
 	if (cap && !mg_ev_load_bytes(ctx, 0, e->data, cap))
 		e->cap_len = cap;
 	bpf_ringbuf_submit(e, 0);
+}
+
+static __noinline int mg_ev_emit(mg_ctx_t *ctx, __u32 reason, int action,
+				 const struct mg_ev_cfg *cfg)
+{
+	__u64 bit = 1ULL << (reason & 63);
+	struct mg_ev_state *st;
+	__u32 key = 0, n;
+	void *ring;
+
+	st = bpf_map_lookup_elem(&mg_evstate, &key);
+	if (!st)
+		return 0;
+	n = st->seen[reason & (MG_STATS_SLOTS - 1)]++;
+	if (cfg->sample > 1 && n % cfg->sample)
+		return 0;
+	if (!mg_ev_token(st, cfg)) {
+		st->limited++;
+		return 0;
+	}
+	/* Every monitor that asked for it gets its own copy. */
+	for (__u32 i = 0; i < MG_EV_LISTENERS; i++) {
+		if (!(cfg->listener[i].mask & bit))
+			continue;
+		ring = bpf_map_lookup_elem(&mg_evrings, &i);
+		if (ring)
+			mg_ev_put(ctx, ring, st, reason, action);
+	}
 	return 0;
 }
 

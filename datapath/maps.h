@@ -307,12 +307,10 @@ struct {
 /*
  * The event stream (events.h): what to emit (monitors write), the
  * per-CPU sampling and rate-limit state with the events refused (the
- * datapath's; the CLI reads it), and the ring the monitors read.
+ * datapath's; the CLI reads it), and each monitor's own ring, in the slot
+ * of its listener entry (a ring has one reader: monitors sharing one
+ * would take each other's events).
  */
-#ifndef MG_EV_RING_BYTES
-#define MG_EV_RING_BYTES	(256 * 1024)	/* ~1600 events */
-#endif
-
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -329,10 +327,19 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mg_evstate SEC(".maps");
 
-struct {
+/* A monitor's ring (template: the monitor creates it). */
+struct mg_ev_ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, MG_EV_RING_BYTES);
+};
+
+/* Listener slot -> its ring.  Monitors write. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MG_EV_LISTENERS);
+	__type(key, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} mg_events SEC(".maps");
+	__array(values, struct mg_ev_ring);
+} mg_evrings SEC(".maps");
 
 #endif

@@ -340,12 +340,14 @@ MG_ASSERT_SIZE(struct mg_if_val, 8);
  * The event stream (datapath/events.h, `meshgate monitor`).  mg_evcfg is
  * an array of one struct mg_ev_cfg: which reasons emit an event, the
  * sampling and the per-CPU rate limit.  The monitors write it (each one
- * in its listener slot, mask the OR of the live slots; a slot whose
- * process is gone is cleared by the next monitor that starts or stops);
- * the datapath only reads it.
+ * in its listener slot, with its own ring in the same slot of mg_evrings;
+ * mask is the OR of the live slots; a slot whose process is gone is
+ * cleared by the next monitor that starts or stops); the datapath only
+ * reads it.
  */
 #define MG_EV_LISTENERS		16
 #define MG_EV_SNAP		128	/* bytes of the frame an event carries */
+#define MG_EV_RING_BYTES	(256 * 1024)	/* a monitor's ring: ~1600 events */
 
 struct mg_ev_listener {
 	__u32 pid;		/* host order; 0 = free */

@@ -45,7 +45,8 @@ static struct {
 	struct mgt_topo topo;
 	struct mgt_dp dp;
 	int cfg, state;
-	struct ring_buffer *rb;
+	int ring[2];			/* listener slots 0 and 1 */
+	struct ring_buffer *rb, *rb1;
 	int n_ev;
 	struct mg_event last;
 	int ncpu;
@@ -168,23 +169,43 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* Drain the ring: how many events were in it (the last one in env.last). */
-static int drain(void)
+/*
+ * Drain listener slot 0's ring (1: slot 1's): how many events were in it
+ * (the last one in env.last).
+ */
+static int drain_slot(int slot)
 {
 	env.n_ev = 0;
-	if (ring_buffer__consume(env.rb) < 0)
+	if (ring_buffer__consume(slot ? env.rb1 : env.rb) < 0)
 		fail_msg("ring_buffer__consume: %s", strerror(errno));
 	return env.n_ev;
+}
+
+static int drain(void)
+{
+	drain_slot(1);
+	return drain_slot(0);
+}
+
+/* Listener slot 0 wants mask, slot 1 mask1, as two monitors would ask. */
+static void listen2(uint64_t mask, uint64_t mask1, uint32_t sample,
+		    uint32_t rate, uint32_t burst)
+{
+	struct mg_ev_cfg c = { .mask = mask | mask1, .sample = sample,
+			       .rate = rate, .burst = burst };
+	__u32 key = 0;
+
+	c.listener[0].pid = mask ? 1 : 0;
+	c.listener[0].mask = mask;
+	c.listener[1].pid = mask1 ? 1 : 0;
+	c.listener[1].mask = mask1;
+	mgt_map_put(env.cfg, &key, &c);
 }
 
 static void listen_to(uint64_t mask, uint32_t sample, uint32_t rate,
 		      uint32_t burst)
 {
-	struct mg_ev_cfg c = { .mask = mask, .sample = sample, .rate = rate,
-			       .burst = burst };
-	__u32 key = 0;
-
-	mgt_map_put(env.cfg, &key, &c);
+	listen2(mask, 0, sample, rate, burst);
 }
 
 /* Every CPU's sampling and bucket state set to *st (NULL: zeros). */
@@ -368,11 +389,31 @@ static void test_ring_full(void **state)
 	assert_int_equal(got + sum.lost, n);
 	/* Full: room for less than one more event. */
 	assert_true((got + 1) * (sizeof(struct mg_event) + 8) >
-		    256 * 1024);
+		    MG_EV_RING_BYTES);
+	listen_to(0, 0, 0, 0);
+}
+
+/*
+ * Two monitors: each has its own ring and gets its own copy of what it
+ * asked for, and only that.
+ */
+static void test_two_listeners(void **state)
+{
+	uint64_t pu = 1ULL << MG_DROP_PEER_UNKNOWN, vni = 1ULL << MG_DROP_VNI;
+
+	state_set(NULL);
+	drain();
+	listen2(pu | vni, pu, 0, 0, 0);
+	run_n(&cases[1], 2);		/* peer_unknown: both */
+	run_n(&cases[2], 3);		/* vni_mismatch: slot 0 only */
+	assert_int_equal(drain_slot(1), 2);
+	assert_int_equal(env.last.reason, MG_DROP_PEER_UNKNOWN);
+	assert_int_equal(drain_slot(0), 5);
 	listen_to(0, 0, 0, 0);
 }
 
 static const struct CMUnitTest extra[] = {
+	cmocka_unit_test(test_two_listeners),
 	cmocka_unit_test(test_sampling),
 	cmocka_unit_test(test_rate_limit),
 	cmocka_unit_test(test_ring_full),
@@ -402,9 +443,19 @@ int main(void)
 	env.ncpu = libbpf_num_possible_cpus();
 	env.cfg = mgt_dp_map(&env.dp, "mg_evcfg");
 	env.state = mgt_dp_map(&env.dp, "mg_evstate");
-	env.rb = ring_buffer__new(mgt_dp_map(&env.dp, "mg_events"), on_event,
-				  NULL, NULL);
-	if (!env.rb) {
+	for (__u32 i = 0; i < 2; i++) {
+		env.ring[i] = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "mg_evring",
+					     0, 0, MG_EV_RING_BYTES, NULL);
+		if (env.ring[i] < 0 ||
+		    bpf_map_update_elem(mgt_dp_map(&env.dp, "mg_evrings"), &i,
+					&env.ring[i], BPF_ANY)) {
+			fprintf(stderr, "ring %u: %s\n", i, strerror(errno));
+			return 1;
+		}
+	}
+	env.rb = ring_buffer__new(env.ring[0], on_event, NULL, NULL);
+	env.rb1 = ring_buffer__new(env.ring[1], on_event, NULL, NULL);
+	if (!env.rb || !env.rb1) {
 		fprintf(stderr, "ring_buffer__new: %s\n", strerror(errno));
 		return 1;
 	}
@@ -413,6 +464,7 @@ int main(void)
 			       sizeof(cases[0]), run_case, extra,
 			       sizeof(extra) / sizeof(extra[0]), NULL, NULL);
 	ring_buffer__free(env.rb);
+	ring_buffer__free(env.rb1);
 	mgt_dp_destroy(&env.dp);
 	return failed ? 1 : 0;
 }
