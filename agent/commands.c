@@ -267,9 +267,11 @@ const struct mg_cmd mg_commands[] = {
 	  .help = "maps: every pinned map's entries, limit and memory; MAP: "
 		  "list a pinned map: endpoints[6] local[6] clusters peers[6] "
 		  "nexthops[6] tx services backends ct pins stats" },
-	{ .name = "stats", .run = cmd_stats, .args = "[-a]",
-	  .help = "datapath counters by reason, summed over CPUs (-a: zeros "
-		  "too)" },
+	{ .name = "stats", .run = cmd_stats, .args = "[-a] [-r | -w [-n N]]",
+	  .help = "datapath counters by reason with its class (forward, "
+		  "drop, error), summed over CPUs (-a: zeros too); -r: per "
+		  "second over 1 s; -w: that every second until Ctrl-C (-n: N "
+		  "times)" },
 	{ .name = "monitor", .run = cmd_monitor,
 	  .args = "[--type drop|trace|all] [--reason R]... [--host ADDR] "
 		  "[--port N] [-w FILE.pcapng] [-c COUNT] [--sample N] "

@@ -66,7 +66,7 @@ start_monitor() {
 		>"$MGDIR/$name.out" 2>"$MGDIR/$name.err" &
 	echo $! >"$MGDIR/$name.pid"
 	for i in $(seq 1 50); do
-		grep -q listening "$MGDIR/$name.err" && return 0
+		grep -qs listening "$MGDIR/$name.err" && return 0
 		sleep 0.1
 	done
 	cat "$MGDIR/$name.err" >&2
@@ -161,5 +161,21 @@ stop_monitor killed KILL
 check "after SIGKILL its reasons are still on" test "$(evmask)" != 0
 check "monitor -c 0 clears what the dead one left" mgcli 1 monitor -c 0
 check "the mask is 0 again" test "$(evmask)" = 0
+
+# stats: the class of each reason, and rates per second.
+check "stats shows each reason's class" test "$(mgcli 1 -j stats |
+	jq -r '.[] | select(.reason == "inner_src_spoof") | .class')" = drop
+nsx_bg rogue ping -q -c 20 -i 0.1 -W 1 -I 10.3.0.99 "$TARGET" >/dev/null
+pinger=$!
+sleep 0.3
+spoof_rate=$(mgcli 1 -j stats --rate |
+	jq -r '.[] | select(.reason == "inner_src_spoof") | .packets_per_s')
+log "inner_src_spoof over stats --rate: $spoof_rate/s (10/s sent)"
+# Not a timing goal: only that the packets sent meanwhile show as a rate.
+check "stats --rate: the spoofed packets show per second" \
+	test "${spoof_rate:-0}" -ge 1 -a "${spoof_rate:-0}" -le 20
+check "stats -w -n 2: two tables, a second apart" \
+	test "$(mgcli 1 -j stats -w -n 2 | jq -s length)" -eq 2
+wait "$pinger"
 
 summary
