@@ -342,4 +342,13 @@ struct {
 	__array(values, struct mg_ev_ring);
 } mg_evrings SEC(".maps");
 
+/* The gateway's state the datapath needs (MG_GW_*).  Agent writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_gw_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_gwstate SEC(".maps");
+
 #endif

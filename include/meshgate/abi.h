@@ -400,4 +400,19 @@ MG_ASSERT_SIZE(struct mg_event, 32 + MG_EV_SNAP);
 _Static_assert(__builtin_offsetof(struct mg_event, data) == 32,
 	       "struct mg_event: data[] moved");
 
+/*
+ * mg_gwstate: array of one, what the agent tells the datapath of its own
+ * state.  MG_GW_STARTING: the start-up hold (the mesh's state not yet
+ * complete): a known peer's packet from an unknown inner source counts
+ * as not_learned, not inner_src_spoof.
+ */
+#define MG_GW_STARTING	0x01
+
+struct mg_gw_state {
+	__u32 flags;		/* host order, MG_GW_* */
+	__u32 pad;
+};
+
+MG_ASSERT_SIZE(struct mg_gw_state, 8);
+
 #endif

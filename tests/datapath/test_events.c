@@ -5,7 +5,10 @@
  * is run three times: with nobody listening (no event), with another
  * reason listened to (no event), and with its own (exactly one event,
  * carrying the reason, the verdict's type, the hook, the interface, the
- * length and the frame's first bytes).  Then the stream's limits: 1 in N
+ * length and the frame's first bytes).  The rows cover the start-up hold
+ * too (a known peer's packet from a prefix not learned yet: not_learned
+ * while the agent holds, inner_src_spoof after).  Then the stream's
+ * limits: 1 in N
  * sampling per reason, the per-CPU token bucket, and a full ring, which
  * counts what it refuses and never blocks.
  *
@@ -99,6 +102,12 @@ static void b_spoof(struct pkt *p)
 {
 	tunnel(p, PEER2, 0x08000000, 2, 0x4000);
 	inner(p, IP4(10, 3, 0, 9), POD);	/* cluster 3's, not 2's */
+}
+
+static void b_unknown_src(struct pkt *p)
+{
+	tunnel(p, PEER2, 0x08000000, 2, 0x4000);
+	inner(p, IP4(10, 77, 0, 9), POD);	/* in no prefix */
 }
 
 static void b_fragment(struct pkt *p)
@@ -243,22 +252,30 @@ struct ev_case {
 	void (*in)(struct pkt *p);
 	bool tc;			/* through TC egress, out of mgc0 */
 	enum mg_reason reason;
-	int type;			/* MG_EV_* */
+	bool trace;			/* a trace event, not a drop */
+	bool starting;			/* in the agent's start-up hold */
 };
 
+#define ROW(n, b, r, ...) \
+	{ .name = n, .in = b, .reason = MG_##r, __VA_ARGS__ }
+
 static const struct ev_case cases[] = {
-	{ "malformed", b_malformed, false, MG_DROP_MALFORMED, MG_EV_DROP },
-	{ "peer_unknown", b_peer_unknown, false, MG_DROP_PEER_UNKNOWN,
-	  MG_EV_DROP },
-	{ "vni_mismatch", b_vni, false, MG_DROP_VNI, MG_EV_DROP },
-	{ "vxlan_flags", b_vxlan_flags, false, MG_DROP_VXLAN_FLAGS,
-	  MG_EV_DROP },
-	{ "inner_src_spoof", b_spoof, false, MG_DROP_INNER_SRC, MG_EV_DROP },
-	{ "fragment", b_fragment, false, MG_DROP_FRAG, MG_EV_DROP },
-	{ "no_gateway", b_no_gateway, false, MG_DROP_NO_GATEWAY, MG_EV_DROP },
-	{ "no_gateway_tc", b_no_gateway, true, MG_DROP_NO_GATEWAY,
-	  MG_EV_DROP },
-	{ "pass_traced", b_pass, false, MG_PASS, MG_EV_TRACE },
+	ROW("malformed", b_malformed, DROP_MALFORMED),
+	ROW("peer_unknown", b_peer_unknown, DROP_PEER_UNKNOWN),
+	ROW("vni_mismatch", b_vni, DROP_VNI),
+	ROW("vxlan_flags", b_vxlan_flags, DROP_VXLAN_FLAGS),
+	ROW("inner_src_spoof", b_spoof, DROP_INNER_SRC),
+	/* From a known peer, inner source in no prefix: before and after. */
+	ROW("not_learned_starting", b_unknown_src, DROP_NOT_LEARNED,
+	    .starting = true),
+	ROW("not_learned_settled", b_unknown_src, DROP_INNER_SRC),
+	/* In a prefix of another cluster: spoofed, hold or not. */
+	ROW("inner_src_spoof_starting", b_spoof, DROP_INNER_SRC,
+	    .starting = true),
+	ROW("fragment", b_fragment, DROP_FRAG),
+	ROW("no_gateway", b_no_gateway, DROP_NO_GATEWAY),
+	ROW("no_gateway_tc", b_no_gateway, DROP_NO_GATEWAY, .tc = true),
+	ROW("pass_traced", b_pass, PASS, .trace = true),
 };
 
 static int run(const struct ev_case *c, const struct pkt *in, struct pkt *out)
@@ -273,9 +290,12 @@ static void run_case(void **state)
 {
 	const struct ev_case *c = *state;
 	uint64_t bit = 1ULL << c->reason;
+	struct mg_gw_state gw = { .flags = c->starting ? MG_GW_STARTING : 0 };
 	struct pkt in, out;
+	__u32 key = 0;
 	size_t cap;
 
+	mgt_dp_put(&env.dp, "mg_gwstate", &key, &gw);
 	pkt_init(&in);
 	c->in(&in);
 	pkt_finish(&in);
@@ -294,7 +314,7 @@ static void run_case(void **state)
 	run(c, &in, &out);
 	assert_int_equal(drain(), 1);
 	assert_int_equal(env.last.reason, c->reason);
-	assert_int_equal(env.last.type, c->type);
+	assert_int_equal(env.last.type, c->trace ? MG_EV_TRACE : MG_EV_DROP);
 	assert_int_equal(env.last.hook, c->tc ? MG_EV_HOOK_TC :
 						MG_EV_HOOK_XDP);
 	assert_int_equal(env.last.ifindex, c->tc ? env.topo.cluster_if :
@@ -305,6 +325,8 @@ static void run_case(void **state)
 	assert_memory_equal(env.last.data, out.data, cap);
 	assert_true(env.last.ts_ns != 0);
 	listen_to(0, 0, 0, 0);
+	gw.flags = 0;
+	mgt_dp_put(&env.dp, "mg_gwstate", &key, &gw);
 }
 
 /* --- the stream's limits -------------------------------------------------- */
