@@ -659,8 +659,16 @@ int cmd_monitor(struct mg_cli *cli, int argc, char **argv)
 		type == MG_EV_DROP ? "drop" :
 		type == MG_EV_TRACE ? "trace" : "drop and trace");
 	rc = 0;
+	/*
+	 * The datapath wakes us only when the ring fills up (a wake-up per
+	 * event would cost more than the event): the rest is read every
+	 * 100 ms.
+	 */
 	while (!stop) {
-		int n = ring_buffer__poll(rb, 200);
+		int n = ring_buffer__poll(rb, 100);
+
+		if (n >= 0)
+			n = ring_buffer__consume(rb);
 
 		if (n < 0 && n != -EINTR) {
 			fprintf(stderr, "meshgate monitor: the ring: %s\n",
