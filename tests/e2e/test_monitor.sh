@@ -86,6 +86,8 @@ check "monitor -j -w starts" start_monitor mon -j monitor \
 	--reason icmp_frag_needed -w "$cap"
 check "a second monitor (drops, text) runs alongside" \
 	start_monitor drops monitor --type drop
+check "a third monitor, only the VIP's port 80 (--host, --port)" \
+	start_monitor vip -j monitor --type all --host "$VIP" --port 80
 check "the datapath's mask is the monitors' union (not 0)" \
 	test "$(evmask)" != 0
 
@@ -98,6 +100,7 @@ sleep 0.5
 
 stop_monitor mon
 stop_monitor drops
+stop_monitor vip
 check "both stopped: the mask is back to 0" test "$(evmask)" = 0
 
 J="$MGDIR/mon.out"
@@ -133,6 +136,9 @@ check "the too-big ping: icmp_frag_needed, the error quoting it" \
 check "nothing else was shown (only the reasons asked)" test \
 	"$(jq -r .reason "$J" | sort -u | tr '\n' ' ')" = \
 	"icmp_frag_needed inner_src_spoof no_backend "
+check "--host VIP --port 80: only the packets to the VIP" test \
+	"$(jq -r '"\(.reason) \(.packet.dst):\(.packet.dport)"' \
+		"$MGDIR/vip.out" | sort -u)" = "no_backend $VIP:80"
 check "the text monitor showed the drops, decoded" \
 	grep -q "xdp drop  inner_src_spoof  $U2:[0-9]* -> $U1:4789 udp vni 2 \[10.3.0.99 -> $TARGET icmp" \
 	"$MGDIR/drops.out"
