@@ -122,6 +122,9 @@ static int listeners_update(struct monitor *m, uint32_t pid, uint64_t mask,
 	}
 	for (int i = 0; i < MG_EV_LISTENERS; i++)
 		c.mask |= c.listener[i].mask;
+	/* The last one out: the next monitor starts from the defaults. */
+	if (!c.mask)
+		c.sample = c.rate = c.burst = 0;
 	if (sample)
 		c.sample = sample;
 	if (rate) {
