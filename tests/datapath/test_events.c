@@ -110,6 +110,35 @@ static void b_unknown_src(struct pkt *p)
 	inner(p, IP4(10, 77, 0, 9), POD);	/* in no prefix */
 }
 
+static void b_inner_dst(struct pkt *p)
+{
+	tunnel(p, PEER2, 0x08000000, 2, 0x4000);
+	inner(p, IP4(10, 2, 0, 9), IP4(10, 3, 0, 9));	/* not ours */
+}
+
+static void b_ip_options(struct pkt *p)
+{
+	static const uint8_t nop4[4] = { 1, 1, 1, 0 };
+
+	pkt_eth(p, gw_mac, pod_mac, ETH_P_IP);
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = PEER2, .daddr = TUN,
+				      .proto = IPPROTO_UDP, .ttl = 64,
+				      .frag_off = 0x4000, .opts = nop4,
+				      .opt_len = 4 });
+	pkt_udp(p, 51234, VXLAN_PORT, false);
+	pkt_vxlan(p, 0x08000000, 2);
+	inner(p, IP4(10, 2, 0, 9), POD);
+}
+
+static void b_src_not_local(struct pkt *p)
+{
+	pkt_eth(p, gw_mac, pod_mac, ETH_P_IP);
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = IP4(192, 168, 9, 9),
+				      .daddr = IP4(10, 2, 0, 9),
+				      .proto = IPPROTO_UDP, .ttl = 64 });
+	pkt_udp(p, 1000, 2000, true);
+}
+
 static void b_fragment(struct pkt *p)
 {
 	tunnel(p, PEER2, 0x08000000, 2, 0x2000);	/* MF */
@@ -273,6 +302,9 @@ static const struct ev_case cases[] = {
 	ROW("inner_src_spoof_starting", b_spoof, DROP_INNER_SRC,
 	    .starting = true),
 	ROW("fragment", b_fragment, DROP_FRAG),
+	ROW("inner_dst_foreign", b_inner_dst, DROP_INNER_DST),
+	ROW("ip_options", b_ip_options, DROP_IP_OPTS),
+	ROW("src_not_local", b_src_not_local, DROP_SRC_FOREIGN),
 	ROW("no_gateway", b_no_gateway, DROP_NO_GATEWAY),
 	ROW("no_gateway_tc", b_no_gateway, DROP_NO_GATEWAY, .tc = true),
 	ROW("pass_traced", b_pass, PASS, .trace = true),
