@@ -555,6 +555,32 @@ static void print_table(const struct mg_stat *now, const struct mg_stat *prev,
 	out_finish();
 }
 
+/*
+ * Text only: the events of `meshgate monitor` that a full ring refused or
+ * the rate limit held back (mg_evstate), when there were any.
+ */
+static void print_event_losses(const struct mg_cli *cli, int ncpu)
+{
+	unsigned long long lost = 0, limited = 0;
+	int fd = open_map_if_pinned(cli, "mg_evstate");
+	struct mg_ev_state *v;
+	__u32 key = 0;
+
+	if (fd < 0)
+		return;
+	v = calloc(ncpu, sizeof(*v));
+	if (v && !bpf_map_lookup_elem(fd, &key, v))
+		for (int c = 0; c < ncpu; c++) {
+			lost += v[c].lost;
+			limited += v[c].limited;
+		}
+	if (lost || limited)
+		out_text("monitor events: %llu lost (a ring full), %llu over "
+			 "the rate limit\n", lost, limited);
+	free(v);
+	close(fd);
+}
+
 static volatile sig_atomic_t stats_stop;
 
 static void stats_on_signal(int sig)
@@ -598,6 +624,8 @@ static int print_stats(const struct mg_cli *cli, bool all, long rounds)
 			rc = 1;
 		else
 			print_table(now, NULL, 0, all);
+		if (!rc && !out_is_json())
+			print_event_losses(cli, ncpu);
 		goto out;
 	}
 	sigaction(SIGINT, &sa, NULL);
