@@ -103,6 +103,20 @@ static void agent_sync_host(struct agent *a)
 		pr_err("programming the host's routes: %s", strerror(-err));
 }
 
+/*
+ * The start-up hold, told to the datapath once the maps hold what it
+ * covers: tunnel packets from a prefix not learned yet count apart.
+ */
+static void agent_sync_starting(struct agent *a)
+{
+	struct mg_gw_state v = { .flags = a->maps.keep ? MG_GW_STARTING : 0 };
+	__u32 key = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(a->dp.skel->maps.mg_gwstate),
+				&key, &v, BPF_ANY))
+		pr_warn("mg_gwstate: %s", strerror(errno));
+}
+
 static void agent_sync_view(struct agent *a)
 {
 	struct mg_sync_stats st = { 0 };
@@ -117,6 +131,7 @@ static void agent_sync_view(struct agent *a)
 	if (st.written || st.deleted)
 		pr_info("maps: %u entries written, %u removed", st.written,
 			st.deleted);
+	agent_sync_starting(a);
 	err = mg_services_sync(a->svcs, mg_mesh_state(a->mesh), &a->view,
 			       &a->svc_maps);
 	if (err)

@@ -4,6 +4,7 @@
  * directly, so they work without the agent.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +18,16 @@
 #include "cli.h"
 #include "lib/addr.h"
 #include "lib/out.h"
+#include "lib/reasons.h"
 
 static const char *const reason_names[] = {
-#define MG_REASON_NAME(e, name, desc) name,
+#define MG_REASON_NAME(e, name, cls, desc) name,
 	MG_REASON_TABLE(MG_REASON_NAME)
 #undef MG_REASON_NAME
 };
 
 static const char *const reason_descs[] = {
-#define MG_REASON_DESC(e, name, desc) desc,
+#define MG_REASON_DESC(e, name, cls, desc) desc,
 	MG_REASON_TABLE(MG_REASON_DESC)
 #undef MG_REASON_DESC
 };
@@ -496,10 +498,115 @@ static const struct map_desc maps[] = {
 
 #define N_MAPS (sizeof(maps) / sizeof(maps[0]))
 
-static int print_stats(const struct mg_cli *cli, bool all)
+/* Every reason's packets and bytes, summed over CPUs.  0 or -1. */
+static int read_stats(int fd, struct mg_stat *per, int ncpu,
+		      struct mg_stat *sum)
+{
+	for (__u32 r = 0; r < MG_REASON_MAX; r++) {
+		if (bpf_map_lookup_elem(fd, &r, per)) {
+			fprintf(stderr, "meshgate: reading mg_stats: %s\n",
+				strerror(errno));
+			return -1;
+		}
+		sum[r].packets = sum[r].bytes = 0;
+		for (int c = 0; c < ncpu; c++) {
+			sum[r].packets += per[c].packets;
+			sum[r].bytes += per[c].bytes;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The counters (prev NULL), or their rates per second since prev, taken
+ * secs ago.  A counter that went down (a per-CPU move, mg_exit_no_room)
+ * shows 0.
+ */
+static void print_table(const struct mg_stat *now, const struct mg_stat *prev,
+			double secs, bool all)
+{
+	bool rate = prev != NULL;
+
+	out_arr_open("stats");
+	out_text("%-18s %-7s %14s %16s  %s\n", "reason", "class",
+		 rate ? "packets/s" : "packets", rate ? "bytes/s" : "bytes",
+		 "meaning");
+	for (__u32 r = 0; r < MG_REASON_MAX; r++) {
+		unsigned long long pk = now[r].packets, by = now[r].bytes;
+
+		if (rate) {
+			pk = pk > prev[r].packets ?
+			     (pk - prev[r].packets) / secs + 0.5 : 0;
+			by = by > prev[r].bytes ?
+			     (by - prev[r].bytes) / secs + 0.5 : 0;
+		}
+		if (!pk && !all && !out_is_json())
+			continue;
+		out_obj_open(NULL);
+		out_str("reason", "%-18s", reason_names[r]);
+		out_str("class", " %-7s",
+			mg_reason_class_name(mg_reason_class(r)));
+		out_u64(rate ? "packets_per_s" : "packets", " %14llu", pk);
+		out_u64(rate ? "bytes_per_s" : "bytes", " %16llu", by);
+		out_str("meaning", "  %s\n", reason_descs[r]);
+		out_obj_close();
+	}
+	out_arr_close();
+	out_finish();
+}
+
+/*
+ * Text only: the events of `meshgate monitor` that a full ring refused or
+ * the rate limit held back (mg_evstate), when there were any.
+ */
+static void print_event_losses(const struct mg_cli *cli, int ncpu)
+{
+	unsigned long long lost = 0, limited = 0;
+	int fd = open_map_if_pinned(cli, "mg_evstate");
+	struct mg_ev_state *v;
+	__u32 key = 0;
+
+	if (fd < 0)
+		return;
+	v = calloc(ncpu, sizeof(*v));
+	if (v && !bpf_map_lookup_elem(fd, &key, v))
+		for (int c = 0; c < ncpu; c++) {
+			lost += v[c].lost;
+			limited += v[c].limited;
+		}
+	if (lost || limited)
+		out_text("monitor events: %llu lost (a ring full), %llu over "
+			 "the rate limit\n", lost, limited);
+	free(v);
+	close(fd);
+}
+
+static volatile sig_atomic_t stats_stop;
+
+static void stats_on_signal(int sig)
+{
+	stats_stop = 1;
+}
+
+static double mono_secs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * rounds 0: the counters once.  Else their rates over 1 s, rounds times
+ * (-1: until Ctrl-C), each table after a line with the time (text).
+ */
+static int print_stats(const struct mg_cli *cli, bool all, long rounds)
 {
 	int ncpu = libbpf_num_possible_cpus();
+	struct mg_stat now[MG_REASON_MAX], prev[MG_REASON_MAX];
+	struct sigaction sa = { .sa_handler = stats_on_signal };
 	struct mg_stat *per;
+	double t0, t1;
 	int fd, rc = 0;
 
 	if (ncpu <= 0)
@@ -512,33 +619,45 @@ static int print_stats(const struct mg_cli *cli, bool all)
 		close(fd);
 		return 1;
 	}
-	out_arr_open("stats");
-	out_text("%-18s %14s %16s  %s\n", "reason", "packets", "bytes",
-		 "meaning");
-	for (__u32 r = 0; r < MG_REASON_MAX; r++) {
-		unsigned long long pk = 0, by = 0;
-
-		if (bpf_map_lookup_elem(fd, &r, per)) {
-			fprintf(stderr, "meshgate: reading mg_stats: %s\n",
-				strerror(errno));
+	if (!rounds) {
+		if (read_stats(fd, per, ncpu, now))
+			rc = 1;
+		else
+			print_table(now, NULL, 0, all);
+		if (!rc && !out_is_json())
+			print_event_losses(cli, ncpu);
+		goto out;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	t0 = mono_secs();
+	if (read_stats(fd, per, ncpu, prev)) {
+		rc = 1;
+		goto out;
+	}
+	for (long i = 0; !stats_stop && (rounds < 0 || i < rounds); i++) {
+		sleep(1);
+		if (stats_stop)
+			break;
+		t1 = mono_secs();
+		if (read_stats(fd, per, ncpu, now)) {
 			rc = 1;
 			break;
 		}
-		for (int c = 0; c < ncpu; c++) {
-			pk += per[c].packets;
-			by += per[c].bytes;
+		if (!out_is_json()) {
+			time_t t = time(NULL);
+			char when[32];
+
+			strftime(when, sizeof(when), "%T", localtime(&t));
+			out_text("%s%s, per second over %.2f s\n",
+				 i ? "\n" : "", when, t1 - t0);
 		}
-		if (!pk && !all && !out_is_json())
-			continue;
-		out_obj_open(NULL);
-		out_str("reason", "%-18s", reason_names[r]);
-		out_u64("packets", " %14llu", pk);
-		out_u64("bytes", " %16llu", by);
-		out_str("meaning", "  %s\n", reason_descs[r]);
-		out_obj_close();
+		print_table(now, prev, t1 - t0, all);
+		out_init(stdout, out_is_json());
+		memcpy(prev, now, sizeof(prev));
+		t0 = t1;
 	}
-	out_arr_close();
-	out_finish();
+out:
 	free(per);
 	close(fd);
 	return rc;
@@ -546,18 +665,39 @@ static int print_stats(const struct mg_cli *cli, bool all)
 
 int cmd_stats(struct mg_cli *cli, int argc, char **argv)
 {
-	bool all = false;
+	bool all = false, rate = false, watch = false;
+	long count = -1;
+	char *end;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-a") || !strcmp(argv[i], "--all")) {
 			all = true;
+		} else if (!strcmp(argv[i], "-r") ||
+			   !strcmp(argv[i], "--rate")) {
+			rate = true;
+		} else if (!strcmp(argv[i], "-w") ||
+			   !strcmp(argv[i], "--watch")) {
+			watch = true;
+		} else if ((!strcmp(argv[i], "-n") ||
+			    !strcmp(argv[i], "--count")) && i + 1 < argc) {
+			count = strtol(argv[++i], &end, 10);
+			if (*end || count < 1) {
+				fprintf(stderr, "meshgate stats: -n '%s': a "
+					"count of 1 or more\n", argv[i]);
+				return 2;
+			}
 		} else {
 			fprintf(stderr, "meshgate stats: unknown argument '%s' "
-				"(usage: meshgate stats [-a])\n", argv[i]);
+				"(usage: meshgate stats [-a] [-r | -w [-n "
+				"N]])\n", argv[i]);
 			return 2;
 		}
 	}
-	return print_stats(cli, all);
+	if (count > 0 && !watch) {
+		fprintf(stderr, "meshgate stats: -n goes with -w\n");
+		return 2;
+	}
+	return print_stats(cli, all, watch ? count : rate ? 1 : 0);
 }
 
 int cmd_bpf(struct mg_cli *cli, int argc, char **argv)
@@ -601,7 +741,7 @@ int cmd_bpf(struct mg_cli *cli, int argc, char **argv)
 		return 2;
 	}
 	if (!d->print)
-		return print_stats(cli, true);
+		return print_stats(cli, true, 0);
 	name = d->map;
 
 	for (size_t i = 0; i < sizeof(maps6) / sizeof(maps6[0]); i++)

@@ -4,7 +4,8 @@
  * table, the agent serves the MG_CMD_AGENT rows on its control socket, and
  * the usage and each command's help (-h anywhere) are printed from it.
  * The commands the CLI runs itself (agent, down, version, help) are here
- * too; bpf and stats are in cmd_bpf.c, keygen in cmd_keygen.c.
+ * too; bpf and stats are in cmd_bpf.c, monitor in cmd_monitor.c, keygen
+ * in cmd_keygen.c.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -266,9 +267,21 @@ const struct mg_cmd mg_commands[] = {
 	  .help = "maps: every pinned map's entries, limit and memory; MAP: "
 		  "list a pinned map: endpoints[6] local[6] clusters peers[6] "
 		  "nexthops[6] tx services backends ct pins stats" },
-	{ .name = "stats", .run = cmd_stats, .args = "[-a]",
-	  .help = "datapath counters by reason, summed over CPUs (-a: zeros "
-		  "too)" },
+	{ .name = "stats", .run = cmd_stats, .args = "[-a] [-r | -w [-n N]]",
+	  .help = "datapath counters by reason with its class (forward, "
+		  "drop, error), summed over CPUs (-a: zeros too); -r: per "
+		  "second over 1 s; -w: that every second until Ctrl-C (-n: N "
+		  "times)" },
+	{ .name = "monitor", .run = cmd_monitor,
+	  .args = "[--type drop|trace|all] [--reason R]... [--host ADDR] "
+		  "[--port N] [-w FILE.pcapng] [-c COUNT] [--sample N] "
+		  "[--rate N]",
+	  .help = "the datapath's drop (default) and trace events, one "
+		  "decoded line each (-j: JSON), -w: a pcapng capture whose "
+		  "packets carry their reason and interface; --sample 1 in "
+		  "N per reason, --rate events per second and CPU (default "
+		  "1000); works without the agent; -c 0 clears what killed "
+		  "monitors left on" },
 	{ .name = "status", .flags = MG_CMD_AGENT, .args = "",
 	  .serve = mg_agent_serve_status,
 	  .help = "the running agent: gateway, cluster, interfaces, peers" },

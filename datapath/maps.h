@@ -304,4 +304,51 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mg_stats SEC(".maps");
 
+/*
+ * The event stream (events.h): what to emit (monitors write), the
+ * per-CPU sampling and rate-limit state with the events refused (the
+ * datapath's; the CLI reads it), and each monitor's own ring, in the slot
+ * of its listener entry (a ring has one reader: monitors sharing one
+ * would take each other's events).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_ev_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_evcfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_ev_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_evstate SEC(".maps");
+
+/* A monitor's ring (template: the monitor creates it). */
+struct mg_ev_ring {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, MG_EV_RING_BYTES);
+};
+
+/* Listener slot -> its ring.  Monitors write. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MG_EV_LISTENERS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct mg_ev_ring);
+} mg_evrings SEC(".maps");
+
+/* The gateway's state the datapath needs (MG_GW_*).  Agent writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_gw_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_gwstate SEC(".maps");
+
 #endif

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The one exit path: a result becomes a counter and a verdict (TC: unless
- * XDP counted the packet already).
+ * The one exit path: a result becomes a counter, an event when a monitor
+ * listens (events.h) and a verdict (TC: unless XDP counted the packet
+ * already).
  */
 #ifndef MG_DP_STATS_H
 #define MG_DP_STATS_H
 
 #include "maps.h"
 #include "ctx.h"
+#include "events.h"
 
 static __always_inline int mg_exit(mg_ctx_t *ctx, enum mg_reason reason,
 				   int action)
@@ -32,6 +34,7 @@ static __always_inline int mg_exit(mg_ctx_t *ctx, enum mg_reason reason,
 		st->packets++;
 		st->bytes += mg_ctx_len(ctx);
 	}
+	mg_ev_verdict(ctx, reason, action);
 	return action;
 }
 
@@ -64,6 +67,7 @@ static __always_inline int mg_exit_no_room(mg_ctx_t *ctx)
 		st->packets++;
 		st->bytes += mg_ctx_len(ctx);
 	}
+	mg_ev_verdict(ctx, MG_DROP_NO_ROOM, MG_ACT_DROP);
 	return MG_ACT_DROP;
 }
 

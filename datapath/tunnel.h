@@ -628,6 +628,21 @@ to_stack:
 }
 
 /*
+ * A known peer's packet whose inner source is in no prefix at all: while
+ * the agent has not heard the whole mesh yet (the start-up hold), that is
+ * a prefix not learned yet, counted apart (not_learned) so that the
+ * security counter inner_src_spoof does not fire on every cold start.
+ */
+static __always_inline enum mg_reason mg_unknown_src_reason(void)
+{
+	__u32 key = 0;
+	const struct mg_gw_state *gw = bpf_map_lookup_elem(&mg_gwstate, &key);
+
+	return gw && (gw->flags & MG_GW_STARTING) ? MG_DROP_NOT_LEARNED :
+						     MG_DROP_INNER_SRC;
+}
+
+/*
  * Path 2 from the VXLAN header on: c is past it, peer is the outer
  * source's entry.  The VNI and the inner addresses must agree with it.
  */
@@ -655,7 +670,10 @@ static __always_inline int mg_ingress(mg_ctx_t *ctx, struct cursor *c,
 			return mg_exit(ctx, -proto, MG_ACT_DROP);
 		mg_inner4(&in, c, ip, proto);
 		ep = mg_ep4_lookup(ip->saddr);
-		if (!ep || ep->cluster_id != peer->cluster_id)
+		if (!ep)
+			return mg_exit(ctx, mg_unknown_src_reason(),
+				       MG_ACT_DROP);
+		if (ep->cluster_id != peer->cluster_id)
 			return mg_exit(ctx, MG_DROP_INNER_SRC, MG_ACT_DROP);
 		local = mg_is_local4(ip->daddr);
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
@@ -667,7 +685,10 @@ static __always_inline int mg_ingress(mg_ctx_t *ctx, struct cursor *c,
 			return mg_exit(ctx, -proto, MG_ACT_DROP);
 		mg_inner6(&in, c, ip, &info);
 		ep = mg_ep6_lookup(&ip->saddr);
-		if (!ep || ep->cluster_id != peer->cluster_id)
+		if (!ep)
+			return mg_exit(ctx, mg_unknown_src_reason(),
+				       MG_ACT_DROP);
+		if (ep->cluster_id != peer->cluster_id)
 			return mg_exit(ctx, MG_DROP_INNER_SRC, MG_ACT_DROP);
 		local = mg_is_local6(&ip->daddr);
 	} else {

@@ -336,4 +336,83 @@ MG_ASSERT_SIZE(struct mg_if_val, 8);
 /* Byte 4 of the source: the frame is a DNATed service flow's (mg_pin). */
 #define MG_MESH_MAC_F_PIN	0x01
 
+/*
+ * The event stream (datapath/events.h, `meshgate monitor`).  mg_evcfg is
+ * an array of one struct mg_ev_cfg: which reasons emit an event, the
+ * sampling and the per-CPU rate limit.  The monitors write it (each one
+ * in its listener slot, with its own ring in the same slot of mg_evrings;
+ * mask is the OR of the live slots; a slot whose process is gone is
+ * cleared by the next monitor that starts or stops); the datapath only
+ * reads it.
+ */
+#define MG_EV_LISTENERS		16
+#define MG_EV_SNAP		128	/* bytes of the frame an event carries */
+#define MG_EV_RING_BYTES	(256 * 1024)	/* a monitor's ring: ~1600 events */
+
+struct mg_ev_listener {
+	__u32 pid;		/* host order; 0 = free */
+	__u32 pad;
+	__u64 mask;		/* 1 << enum mg_reason it wants */
+};
+
+struct mg_ev_cfg {
+	__u64 mask;		/* 1 << enum mg_reason: emit; 0: nothing (one load) */
+	__u32 sample;		/* 1 in N per reason and CPU; 0, 1: every one */
+	__u32 rate;		/* events per second per CPU; 0: no limit */
+	__u32 burst;		/* the bucket's size (0: rate) */
+	__u32 pad;
+	struct mg_ev_listener listener[MG_EV_LISTENERS];
+};
+
+/* mg_evstate: per-CPU array of one, the datapath's own. */
+struct mg_ev_state {
+	__u64 tokens;		/* the token bucket */
+	__u64 last_ns;		/* when it was last refilled (bpf_ktime_get_ns) */
+	__u64 lost;		/* the ring had no room */
+	__u64 limited;		/* over the rate limit */
+	__u32 seen[MG_STATS_SLOTS];	/* per reason, for the sampling */
+};
+
+#define MG_EV_DROP	1	/* the verdict dropped the packet */
+#define MG_EV_TRACE	2	/* any other verdict */
+
+#define MG_EV_HOOK_XDP	0
+#define MG_EV_HOOK_TC	1
+
+/* One record of mg_events (BPF ring buffer). */
+struct mg_event {
+	__u64 ts_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 ifindex;		/* XDP: where it came in; TC: where it goes out */
+	__u32 len;		/* the frame's length at the verdict */
+	__u16 cap_len;		/* bytes of it in data[] */
+	__u16 cpu;
+	__u8  reason;		/* enum mg_reason */
+	__u8  type;		/* MG_EV_DROP or MG_EV_TRACE */
+	__u8  hook;		/* MG_EV_HOOK_* */
+	__u8  pad[9];
+	__u8  data[MG_EV_SNAP];	/* the frame as it was at the verdict */
+};
+
+MG_ASSERT_SIZE(struct mg_ev_listener, 16);
+MG_ASSERT_SIZE(struct mg_ev_cfg, 24 + 16 * MG_EV_LISTENERS);
+MG_ASSERT_SIZE(struct mg_ev_state, 32 + 4 * MG_STATS_SLOTS);
+MG_ASSERT_SIZE(struct mg_event, 32 + MG_EV_SNAP);
+_Static_assert(__builtin_offsetof(struct mg_event, data) == 32,
+	       "struct mg_event: data[] moved");
+
+/*
+ * mg_gwstate: array of one, what the agent tells the datapath of its own
+ * state.  MG_GW_STARTING: the start-up hold (the mesh's state not yet
+ * complete): a known peer's packet from an unknown inner source counts
+ * as not_learned, not inner_src_spoof.
+ */
+#define MG_GW_STARTING	0x01
+
+struct mg_gw_state {
+	__u32 flags;		/* host order, MG_GW_* */
+	__u32 pad;
+};
+
+MG_ASSERT_SIZE(struct mg_gw_state, 8);
+
 #endif

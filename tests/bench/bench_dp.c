@@ -33,6 +33,15 @@
  *                  kept from an earlier packet (mg_fibc): bpf_fib_lookup()
  *                  and an insert.  These two take turns in a second loop
  *                  (they walk the tries cold and fill a cache)
+ *   encap_noev_ns  encap_ns on the datapath built without the event
+ *                  stream's code (tests/bench/noev.bpf.c, on dp's maps)
+ *   monitor_off_ns encap_ns again, the stream compiled in and nobody
+ *                  listening: minus encap_noev_ns, the cost of the
+ *                  disabled stream (target <= 2 ns)
+ *   drop_ns        a tunnel packet from a stranger (peer_unknown), no
+ *                  monitor
+ *   monitor_drop_ns  the same with a monitor listening to it (the event
+ *                  copied into its ring, which is drained between calls)
  *
  * Prints a table; with --json FILE also writes one JSON object with those
  * keys (FILE "-" is stdout) for the bench driver to merge.  --case runs
@@ -54,6 +63,7 @@
 #include "loader.h"
 #include "xdp.skel.h"
 #include "pass.skel.h"
+#include "noev.skel.h"
 #include "lib/netns.h"
 #include "lib/pkt.h"
 
@@ -87,7 +97,8 @@ static void prefix6(__u32 i, uint8_t *a)
 	a[5] = i & 0xff;
 }
 
-#define NCASES		12
+#define NCASES		16
+#define N_FIB_FIRST	14	/* the new-source cases: a loop of their own */
 
 struct bcase {
 	const char *name;
@@ -96,6 +107,7 @@ struct bcase {
 	int prog;
 	struct pkt *pkt;
 	int verdict;
+	struct ring_buffer *drain;	/* emptied before each call */
 	__u32 *ns;
 };
 
@@ -297,6 +309,8 @@ static int run_once(struct bcase *c, __u32 *ns)
 
 		pkt_put16(c->pkt, tcp, pkt_get16(c->pkt, tcp) + 1);
 	}
+	if (c->drain && ring_buffer__consume(c->drain) < 0)
+		return -EIO;
 	if (bpf_prog_test_run_opts(c->prog, &o))
 		return -errno;
 	if ((int)o.retval != c->verdict) {
@@ -333,6 +347,65 @@ static int run_rounds(struct bcase *c, int n, long calls, unsigned int *seed)
 	return 0;
 }
 
+/*
+ * The datapath without the event stream, on dp's maps and with its
+ * settings (the same globals, so the same .rodata).
+ */
+static struct noev_bpf *load_noev(struct mg_dp *dp)
+{
+	struct noev_bpf *ne = noev_bpf__open();
+	struct bpf_map *m;
+	size_t a, b;
+	const void *ro;
+	int err = 0;
+
+	if (!ne)
+		return NULL;
+	bpf_object__for_each_map(m, ne->obj) {
+		int fd = mg_dp_map_fd(dp, bpf_map__name(m));
+
+		if (fd >= 0 && (err = bpf_map__reuse_fd(m, fd)))
+			break;
+	}
+	ro = bpf_map__initial_value(dp->skel->maps.rodata, &a);
+	bpf_map__initial_value(ne->maps.rodata, &b);
+	if (!err && ro && a == b)
+		err = bpf_map__set_initial_value(ne->maps.rodata, ro, a);
+	else if (!err)
+		err = -EINVAL;
+	if (err || (err = noev_bpf__load(ne))) {
+		noev_bpf__destroy(ne);
+		errno = -err;
+		return NULL;
+	}
+	return ne;
+}
+
+static int ev_count(void *ctx, void *data, size_t size)
+{
+	return 0;
+}
+
+/*
+ * A monitor on dp: its ring in slot 0, listening to reason, no sampling
+ * and no rate limit.  The ring buffer to drain, or NULL.
+ */
+static struct ring_buffer *listen_on(struct mg_dp *dp, enum mg_reason r)
+{
+	struct mg_ev_cfg cfg = { .mask = 1ULL << r };
+	__u32 key = 0;
+	int ring = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "mg_evring", 0, 0,
+				  MG_EV_RING_BYTES, NULL);
+
+	cfg.listener[0].pid = getpid();
+	cfg.listener[0].mask = cfg.mask;
+	if (ring < 0 ||
+	    put(mg_dp_map_fd(dp, "mg_evrings"), &key, &ring) ||
+	    put(mg_dp_map_fd(dp, "mg_evcfg"), &key, &cfg))
+		return NULL;
+	return ring_buffer__new(ring, ev_count, NULL, NULL);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_dp [-n CALLS] [--json FILE] [--case NAME]...\n");
@@ -356,6 +429,9 @@ int main(int argc, char **argv)
 	};
 	struct mg_dp dp = { 0 }, dp_fib = { 0 }, dp_nocsum = { 0 };
 	struct pass_bpf *pass = NULL;
+	struct noev_bpf *noev = NULL;
+	struct ring_buffer *mon = NULL;
+	struct pkt stranger;
 	struct pkt eg, vx, eg6, eg6_4, vx6, lb_est, lb_new, vx_new, vx6_new;
 	uint8_t remote6[16], peer_pod6[16];
 	struct mgt_topo topo;
@@ -428,6 +504,17 @@ int main(int argc, char **argv)
 		fail("filling the maps", err);
 		goto out;
 	}
+	noev = load_noev(&dp);
+	if (!noev) {
+		fail("loading the datapath without events", -errno);
+		goto out;
+	}
+	/* dp_nocsum's cases pass nothing it would emit. */
+	mon = listen_on(&dp_nocsum, MG_DROP_PEER_UNKNOWN);
+	if (!mon) {
+		fail("a monitor's ring", -errno);
+		goto out;
+	}
 
 	pkt_init(&eg);
 	pod_frame(&eg, POD, REMOTE_POD);
@@ -471,6 +558,10 @@ int main(int argc, char **argv)
 	pkt_put8(&lb_new, pkt_off(&lb_new, PKT_TCP, 0) + 13, 0x02);
 	vx_new = vx;
 	vx6_new = vx6;
+	stranger = vx;
+	pkt_put32(&stranger, pkt_off(&stranger, PKT_IP4, 0) + 12,
+		  ntohl(IP4(192, 0, 2, 99)));
+	pkt_fix_csums(&stranger);
 
 	c[0] = (struct bcase){ .name = "xdp_pass_ns", .pkt = &eg,
 			       .prog = bpf_program__fd(pass->progs.xdp_pass),
@@ -512,12 +603,25 @@ int main(int argc, char **argv)
 		pkt_put8(&syn, pkt_off(&syn, PKT_TCP, 0) + 13, 0x02);
 		bpf_prog_test_run_opts(c[8].prog, &o);
 	}
+	c[10] = (struct bcase){ .name = "encap_noev_ns", .pkt = &eg,
+				.prog = bpf_program__fd(noev->progs.mg_xdp),
+				.verdict = XDP_TX };
+	c[11] = (struct bcase){ .name = "monitor_off_ns", .pkt = &eg,
+				.prog = bpf_program__fd(dp.skel->progs.mg_xdp),
+				.verdict = XDP_TX };
+	c[12] = (struct bcase){ .name = "drop_ns", .pkt = &stranger,
+				.prog = bpf_program__fd(dp.skel->progs.mg_xdp),
+				.verdict = XDP_DROP };
+	c[13] = (struct bcase){ .name = "monitor_drop_ns", .pkt = &stranger,
+				.prog = bpf_program__fd(
+					dp_nocsum.skel->progs.mg_xdp),
+				.verdict = XDP_DROP, .drain = mon };
 	/* On a program of their own: they fill its cache, not dp's. */
-	c[10] = (struct bcase){ .name = "decap_fib_ns", .pkt = &vx_new,
+	c[14] = (struct bcase){ .name = "decap_fib_ns", .pkt = &vx_new,
 				.prog = bpf_program__fd(
 					dp_fib.skel->progs.mg_xdp),
 				.verdict = XDP_REDIRECT, .new_src = 4 };
-	c[11] = (struct bcase){ .name = "decap6_fib_ns", .pkt = &vx6_new,
+	c[15] = (struct bcase){ .name = "decap6_fib_ns", .pkt = &vx6_new,
 				.prog = bpf_program__fd(
 					dp_fib.skel->progs.mg_xdp),
 				.verdict = XDP_REDIRECT, .new_src = 6 };
@@ -557,8 +661,9 @@ int main(int argc, char **argv)
 	 * The new-source cases fill a cache and walk the tries cold: in a
 	 * loop of their own, so that they do not slow the others down.
 	 */
-	err = run_rounds(c, n_only ? n : 10, calls, &seed) ?:
-	      (n_only ? 0 : run_rounds(c + 10, n - 10, calls, &seed));
+	err = run_rounds(c, n_only ? n : N_FIB_FIRST, calls, &seed) ?:
+	      (n_only ? 0 : run_rounds(c + N_FIB_FIRST, n - N_FIB_FIRST,
+				       calls, &seed));
 	if (err)
 		goto out;
 
@@ -585,7 +690,11 @@ int main(int argc, char **argv)
 	       "kept next hop: %.2fx\n",
 	       (med[4] - med[0]) / (med[1] - med[0]),
 	       (med[7] - med[0]) / (med[3] - med[0]),
-	       (med[11] - med[0]) / (med[10] - med[0]));
+	       (med[15] - med[0]) / (med[14] - med[0]));
+	printf("event stream: disabled %+.1f ns on encap (monitor_off - "
+	       "encap_noev, target <= 2 ns); a drop with its event %+.1f ns "
+	       "over one without (monitor_drop - drop)\n",
+	       med[11] - med[10], med[13] - med[12]);
 	printf("service LB over the baseline / encap's: established %.2fx "
 	       "(target <= 1.5x), new flow %.2fx (target <= 3x)\n",
 	       (med[8] - med[0]) / (med[1] - med[0]),
@@ -620,6 +729,8 @@ out:
 		mg_dp_destroy(&dp_fib);
 	if (dp.skel)
 		mg_dp_destroy(&dp);
+	ring_buffer__free(mon);
+	noev_bpf__destroy(noev);
 	pass_bpf__destroy(pass);
 	return rc;
 }

@@ -47,6 +47,8 @@ decap_fib_ns|ns|decap_ns, next hop not kept (a new flow)
 decap6_fib_ns|ns|decap6_ns, next hop not kept (a new flow)
 lb_established_ns|ns|(over xdp_pass) <= 1.5x encap_ns over it
 lb_newflow_ns|ns|(over xdp_pass) <= 3x encap_ns over it
+monitor_off_ns|ns|<= encap_noev_ns + 2 (event stream compiled in, off)
+monitor_drop_ns|ns|drop_ns + the cost of one event
 lb_failover_backend_ms|ms|health interval x fall + gossip (200 ms x 2 here)
 lb_failover_gateway_ms|ms|< 3000, lan
 datapath_map_mib_noservices|MiB|<= 16 (no [service]: auto limits)

@@ -14,7 +14,7 @@
 #include "lib/netns.h"
 
 static const char *const reason_name[MG_REASON_MAX] = {
-#define X(e, name, desc) [MG_##e] = name,
+#define X(e, name, cls, desc) [MG_##e] = name,
 	MG_REASON_TABLE(X)
 #undef X
 };

@@ -143,19 +143,19 @@ static void test_mesh_mac(void **state)
 }
 
 static const char *const reason_names[] = {
-#define NAME(e, name, desc) name,
+#define NAME(e, name, cls, desc) name,
 	MG_REASON_TABLE(NAME)
 #undef NAME
 };
 
 static const char *const reason_descs[] = {
-#define DESC(e, name, desc) desc,
+#define DESC(e, name, cls, desc) desc,
 	MG_REASON_TABLE(DESC)
 #undef DESC
 };
 
 static const int reason_values[] = {
-#define VALUE(e, name, desc) MG_##e,
+#define VALUE(e, name, cls, desc) MG_##e,
 	MG_REASON_TABLE(VALUE)
 #undef VALUE
 };
