@@ -32,9 +32,10 @@ BPF_ARCH := $(subst x86_64,x86,$(subst aarch64,arm64,$(ARCH)))
 DEB_PKGS := clang llvm make gcc libc6-dev pkg-config libbpf-dev bpftool libelf-dev \
 	zlib1g-dev libssl-dev libinih-dev libmsgpack-dev libmnl-dev \
 	libcmocka-dev iproute2 iputils-ping ethtool nftables tcpdump tshark \
-	serf socat netcat-openbsd procps jq bc python3 libsystemd-dev
+	serf socat netcat-openbsd procps jq bc python3 libsystemd-dev \
+	libmicrohttpd-dev prometheus curl
 
-PKGS       := libbpf inih msgpack libmnl libcrypto zlib libsystemd
+PKGS       := libbpf inih msgpack libmnl libcrypto zlib libsystemd libmicrohttpd
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -42,6 +43,12 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow \
 	    -D_GNU_SOURCE -MMD -MP -Iinclude -Iagent -I$(BUILD)/include
 LDLIBS   += $(PKG_LIBS) -lelf
+
+# What `meshgate version` and the metrics' build info say: git describe when
+# this is a checkout, else the release number.
+MG_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+MG_COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+CFLAGS   += -DMG_VERSION='"$(MG_VERSION)"' -DMG_COMMIT='"$(MG_COMMIT)"'
 
 BPF_CFLAGS := -g -O2 -Wall -Wno-unused-function -target bpf \
 	-D__TARGET_ARCH_$(BPF_ARCH) -Iinclude -Idatapath \

@@ -14,7 +14,13 @@
 
 #include <stdio.h>
 
+/* The Makefile passes git describe and the commit. */
+#ifndef MG_VERSION
 #define MG_VERSION "0.1.0"
+#endif
+#ifndef MG_COMMIT
+#define MG_COMMIT "unknown"
+#endif
 
 struct mg_cli {
 	bool json;
