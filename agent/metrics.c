@@ -1,0 +1,728 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Prometheus exposition (text format 0.0.4) of the datapath's counters and
+ * the agent's state.  Names follow the Prometheus conventions: meshgate_
+ * prefix, counters end in _total, base units (bytes, seconds).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <microhttpd.h>
+#include "agent.h"
+#include "cli.h"
+#include "metrics.h"
+#include "meshgate/abi.h"
+#include "meshgate/reasons.h"
+#include "lib/bpfmaps.h"
+#include "lib/log.h"
+#include "lib/loop.h"
+#include "lib/out.h"
+
+#define SNAPSHOT_MS	1000	/* how often the agent's part is renewed */
+#define FLOWS_WALK_MAX	65536	/* flow entries counted per scrape, at most */
+#define FLOW_LABELS_MAX	256	/* services or backends, each, per scrape */
+
+struct mg_metrics {
+	struct MHD_Daemon *httpd;
+	struct mg_loop *loop;
+	struct mg_loop_src *timer;
+	void *agent;
+	char pin_dir[PATH_MAX];
+	pthread_mutex_t lock;
+	char *snapshot;			/* under lock */
+};
+
+/* --- reasons --------------------------------------------------------------- */
+
+static const char *const reason_names[] = {
+#define X(e, name, desc) [MG_##e] = name,
+	MG_REASON_TABLE(X)
+#undef X
+};
+
+static const char *const reason_enums[] = {
+#define X(e, name, desc) [MG_##e] = #e,
+	MG_REASON_TABLE(X)
+#undef X
+};
+
+/*
+ * Until the reasons table carries its class (a column of the X-macro),
+ * derived here: an outcome that is our own failure (a map full or an
+ * update refused, the packet could not be resized) is an error; every
+ * other packet that goes nowhere, or is answered with ICMP instead of
+ * being sent, is a drop; the rest is forwarded.
+ */
+const char *mg_metrics_reason_class(unsigned int reason)
+{
+	if (reason >= MG_REASON_MAX)
+		return "error";
+	switch (reason) {
+	case MG_DROP_CT:
+	case MG_DROP_HEADROOM:
+	case MG_DROP_NO_ROOM:
+	case MG_DROP_NO_SNAT:
+		return "error";
+	case MG_ICMP_FRAG_NEEDED:
+	case MG_ICMP6_TOO_BIG:
+		return "drop";
+	}
+	return strncmp(reason_enums[reason], "DROP_", 5) ? "forward" : "drop";
+}
+
+/* --- writing --------------------------------------------------------------- */
+
+static void head(FILE *f, const char *name, const char *type,
+		 const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value: backslash, double quote and newline escaped. */
+static void label(FILE *f, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fprintf(f, "\\%c", *v);
+		else if (*v == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*v, f);
+	}
+}
+
+static void build_info(FILE *f)
+{
+	head(f, "meshgate_build_info", "gauge",
+	     "Version and commit of the running meshgate (always 1).");
+	fprintf(f, "meshgate_build_info{version=\"");
+	label(f, MG_VERSION);
+	fprintf(f, "\",commit=\"");
+	label(f, MG_COMMIT);
+	fprintf(f, "\"} 1\n");
+}
+
+static int reasons(FILE *f, const char *pin_dir)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd, err = 0;
+	unsigned long long pk[MG_REASON_MAX], by[MG_REASON_MAX];
+	char path[PATH_MAX + 16];
+	struct mg_stat *per;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "%s/mg_stats", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	per = calloc(ncpu, sizeof(*per));
+	if (!per) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (__u32 r = 0; r < MG_REASON_MAX && !err; r++) {
+		pk[r] = by[r] = 0;
+		if (bpf_map_lookup_elem(fd, &r, per)) {
+			err = -errno;
+			break;
+		}
+		for (int c = 0; c < ncpu; c++) {
+			pk[r] += per[c].packets;
+			by[r] += per[c].bytes;
+		}
+	}
+	free(per);
+	close(fd);
+	if (err)
+		return err;
+	head(f, "meshgate_packets_total", "counter",
+	     "Packets the datapath handled, by outcome (reason) and its class (forward, drop, error).");
+	for (int r = 0; r < MG_REASON_MAX; r++)
+		fprintf(f, "meshgate_packets_total{reason=\"%s\",class=\"%s\"} %llu\n",
+			reason_names[r], mg_metrics_reason_class(r), pk[r]);
+	head(f, "meshgate_bytes_total", "counter",
+	     "Bytes of the packets the datapath handled, by outcome (reason) and its class.");
+	for (int r = 0; r < MG_REASON_MAX; r++)
+		fprintf(f, "meshgate_bytes_total{reason=\"%s\",class=\"%s\"} %llu\n",
+			reason_names[r], mg_metrics_reason_class(r), by[r]);
+	return 0;
+}
+
+/* --- map occupancy ------------------------------------------------------------ */
+
+static int map_entries(const struct mg_bpfmap *m, int fd, void *arg)
+{
+	if (fd >= 0 && m->entries >= 0)
+		fprintf(arg, "meshgate_map_entries{map=\"%s\"} %lld\n", m->name,
+			m->entries);
+	return 0;
+}
+
+static int map_max(const struct mg_bpfmap *m, int fd, void *arg)
+{
+	if (fd >= 0)
+		fprintf(arg, "meshgate_map_max_entries{map=\"%s\"} %u\n",
+			m->name, m->info.max_entries);
+	return 0;
+}
+
+static int map_mem(const struct mg_bpfmap *m, int fd, void *arg)
+{
+	if (fd >= 0)
+		fprintf(arg, "meshgate_map_memory_bytes{map=\"%s\"} %llu\n",
+			m->name, m->memlock);
+	return 0;
+}
+
+static void maps(FILE *f, const char *pin_dir)
+{
+	head(f, "meshgate_map_entries", "gauge",
+	     "Entries in use in a pinned BPF map (arrays: all of them).");
+	mg_bpfmap_each(pin_dir, map_entries, f);
+	head(f, "meshgate_map_max_entries", "gauge",
+	     "The limit of a pinned BPF map (max_entries).");
+	mg_bpfmap_each(pin_dir, map_max, f);
+	head(f, "meshgate_map_memory_bytes", "gauge",
+	     "Memory the kernel charges for a pinned BPF map (memlock).");
+	mg_bpfmap_each(pin_dir, map_mem, f);
+}
+
+/* --- flows ------------------------------------------------------------------ */
+
+struct flow_count {
+	__u32 id;			/* backend slot, or hash of the VIP */
+	struct mg_ct4_key vip;		/* services: daddr, dport, proto */
+	unsigned long long n;
+};
+
+static struct flow_count *flow_slot(struct flow_count *t, int *n, __u32 id,
+				    const struct mg_ct4_key *vip)
+{
+	for (int i = 0; i < *n; i++)
+		if (t[i].id == id && (!vip || (t[i].vip.daddr == vip->daddr &&
+					       t[i].vip.dport == vip->dport &&
+					       t[i].vip.proto == vip->proto)))
+			return &t[i];
+	if (*n >= FLOW_LABELS_MAX)
+		return NULL;
+	memset(&t[*n], 0, sizeof(t[*n]));
+	t[*n].id = id;
+	if (vip)
+		t[*n].vip = *vip;
+	return &t[(*n)++];
+}
+
+static int open_pin(const char *dir, const char *name)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return bpf_obj_get(path);
+}
+
+/*
+ * Live IPv4 service flows (mg_ct4_v2 entries not yet expired), by service
+ * VIP and by backend.  The walk is bounded: a map larger than
+ * FLOWS_WALK_MAX is counted in part, and says so.
+ */
+static void flows(FILE *f, const char *pin_dir)
+{
+	struct flow_count *svc, *be;
+	struct mg_ct4_key key, next;
+	struct mg_ct4_val val;
+	struct timespec ts;
+	int fd, befd, nsvc = 0, nbe = 0;
+	bool more, truncated = false;
+	unsigned long long now;
+	long walked = 0;
+
+	fd = open_pin(pin_dir, "mg_ct4_v2");
+	if (fd < 0)
+		return;
+	svc = calloc(FLOW_LABELS_MAX, sizeof(*svc));
+	be = calloc(FLOW_LABELS_MAX, sizeof(*be));
+	if (!svc || !be)
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	more = !bpf_map_get_next_key(fd, NULL, &next);
+	while (more) {
+		struct flow_count *c;
+
+		if (++walked > FLOWS_WALK_MAX) {
+			truncated = true;
+			break;
+		}
+		key = next;
+		more = !bpf_map_get_next_key(fd, &key, &next);
+		if (bpf_map_lookup_elem(fd, &key, &val) || val.expires < now)
+			continue;
+		c = flow_slot(svc, &nsvc, 0, &key);
+		if (c)
+			c->n++;
+		c = flow_slot(be, &nbe, val.backend, NULL);
+		if (c)
+			c->n++;
+	}
+	head(f, "meshgate_service_flows", "gauge",
+	     "Live IPv4 flows tracked to a service, by VIP:port/proto.");
+	for (int i = 0; i < nsvc; i++) {
+		char a[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &svc[i].vip.daddr, a, sizeof(a));
+		fprintf(f, "meshgate_service_flows{service=\"%s:%u/%s\"} %llu\n",
+			a, ntohs(svc[i].vip.dport),
+			svc[i].vip.proto == IPPROTO_UDP ? "udp" : "tcp",
+			svc[i].n);
+	}
+	head(f, "meshgate_backend_flows", "gauge",
+	     "Live IPv4 flows tracked to a service backend, by address:port.");
+	befd = open_pin(pin_dir, "mg_lbbe");
+	for (int i = 0; i < nbe; i++) {
+		struct mg_lb_backend b = { 0 };
+		char a[INET_ADDRSTRLEN] = "?";
+
+		if (befd >= 0 && !bpf_map_lookup_elem(befd, &be[i].id, &b))
+			inet_ntop(AF_INET, &b.addr, a, sizeof(a));
+		fprintf(f, "meshgate_backend_flows{slot=\"%u\",backend=\"%s:%u\"} %llu\n",
+			be[i].id, a, ntohs(b.port), be[i].n);
+	}
+	if (befd >= 0)
+		close(befd);
+	head(f, "meshgate_flows_partial", "gauge",
+	     "1 when the flow table was larger than one scrape counts.");
+	fprintf(f, "meshgate_flows_partial %d\n", truncated);
+out:
+	free(svc);
+	free(be);
+	close(fd);
+}
+
+int mg_metrics_render(FILE *f, const char *pin_dir, const char *snapshot)
+{
+	int err;
+
+	build_info(f);
+	err = reasons(f, pin_dir);
+	maps(f, pin_dir);
+	flows(f, pin_dir);
+	if (snapshot)
+		fputs(snapshot, f);
+	return err;
+}
+
+/* --- the agent's part, from its listings' JSON ------------------------------ */
+
+/*
+ * The listings are flat enough to be read as a sequence of "key": value
+ * pairs (arrays and objects only group them): fn gets each scalar, its
+ * string form unquoted.
+ */
+static void json_pairs(const char *s,
+		       void (*fn)(const char *key, const char *val, void *arg),
+		       void *arg)
+{
+	char key[256] = "", val[256];
+
+	while (s && *s) {
+		char *dst = val;
+		size_t room = sizeof(val) - 1;
+
+		if (*s == '"') {
+			for (s++; *s && *s != '"'; s++) {
+				if (*s == '\\' && s[1])
+					s++;
+				if (room) {
+					*dst++ = *s;
+					room--;
+				}
+			}
+			*dst = '\0';
+			if (*s)
+				s++;
+			while (isspace((unsigned char)*s))
+				s++;
+			if (*s == ':') {
+				snprintf(key, sizeof(key), "%s", val);
+				s++;
+				continue;
+			}
+			fn(key, val, arg);
+			continue;
+		}
+		if (isalnum((unsigned char)*s) || *s == '-') {
+			while ((isalnum((unsigned char)*s) || *s == '-' ||
+				*s == '.') && room) {
+				*dst++ = *s++;
+				room--;
+			}
+			*dst = '\0';
+			fn(key, val, arg);
+			continue;
+		}
+		s++;	/* { } [ ] , and blanks */
+	}
+}
+
+#define STATES_MAX	16
+
+struct tally {
+	char name[STATES_MAX][64];
+	unsigned long long n[STATES_MAX];
+	int count;
+};
+
+static void tally_add(struct tally *t, const char *name, unsigned long long n)
+{
+	for (int i = 0; i < t->count; i++) {
+		if (!strcmp(t->name[i], name)) {
+			t->n[i] += n;
+			return;
+		}
+	}
+	if (t->count < STATES_MAX) {
+		snprintf(t->name[t->count], sizeof(t->name[0]), "%s", name);
+		t->n[t->count++] = n;
+	}
+}
+
+struct status_walk {
+	FILE *f;
+};
+
+/* `status` counters, as `meshgate status` shows them. */
+static const struct {
+	const char *key, *name, *type, *help;
+} status_metrics[] = {
+	{ "uptime_s", "meshgate_agent_uptime_seconds", "gauge",
+	  "Seconds since the agent started." },
+	{ "peers", "meshgate_gateways", "gauge",
+	  "Remote gateways the agent knows (gossiped and static)." },
+	{ "peers_alive", "meshgate_gateways_alive", "gauge",
+	  "Remote gateways alive (or suspect)." },
+	{ "state_messages", "meshgate_gossip_state_messages_total", "counter",
+	  "Endpoint-state messages received." },
+	{ "state_rejected", "meshgate_gossip_state_rejected_total", "counter",
+	  "Endpoint-state messages rejected (not the sender's to write, malformed)." },
+	{ "gossip_packets_in", "meshgate_gossip_packets_received_total",
+	  "counter", "Gossip (memberlist) packets received." },
+	{ "gossip_packets_out", "meshgate_gossip_packets_sent_total", "counter",
+	  "Gossip (memberlist) packets sent." },
+	{ "gossip_decrypt_failed", "meshgate_gossip_rejected_wrong_key_total",
+	  "counter", "Gossip packets rejected: no key of the keyring opens them." },
+	{ "gossip_plaintext_rejected",
+	  "meshgate_gossip_rejected_plaintext_total", "counter",
+	  "Gossip packets rejected: not encrypted while a key is configured." },
+	{ "gossip_decode_errors", "meshgate_gossip_rejected_malformed_total",
+	  "counter", "Gossip packets rejected: malformed." },
+	{ "host_routes", "meshgate_host_routes", "gauge",
+	  "Routes of the host device (the host's own traffic to the mesh)." },
+};
+
+static void status_pair(const char *key, const char *val, void *arg)
+{
+	struct status_walk *w = arg;
+
+	for (size_t i = 0; i < sizeof(status_metrics) / sizeof(status_metrics[0]);
+	     i++) {
+		if (strcmp(key, status_metrics[i].key) ||
+		    !isdigit((unsigned char)val[0]))
+			continue;
+		head(w->f, status_metrics[i].name, status_metrics[i].type,
+		     status_metrics[i].help);
+		fprintf(w->f, "%s %s\n", status_metrics[i].name, val);
+	}
+}
+
+/* One member of `peers` at a time: flushed at the next one and the end. */
+struct peers_walk {
+	char cluster[64], state[32];
+	bool open, gateway;
+	struct tally by_state, by_cluster, alive_by_cluster;
+};
+
+static void peer_flush(struct peers_walk *w)
+{
+	if (!w->open)
+		return;
+	tally_add(&w->by_state, w->state, 1);
+	if (w->gateway && strcmp(w->cluster, "-")) {
+		tally_add(&w->by_cluster, w->cluster, 1);
+		tally_add(&w->alive_by_cluster, w->cluster,
+			  !strcmp(w->state, "alive") ||
+			  !strcmp(w->state, "suspect") ||
+			  !strcmp(w->state, "static"));
+	}
+	w->open = false;
+	w->gateway = false;
+	w->cluster[0] = w->state[0] = '\0';
+}
+
+static void peers_pair(const char *key, const char *val, void *arg)
+{
+	struct peers_walk *w = arg;
+
+	if (!strcmp(key, "name")) {
+		peer_flush(w);
+		w->open = true;
+	} else if (!strcmp(key, "cluster")) {
+		snprintf(w->cluster, sizeof(w->cluster), "%s", val);
+	} else if (!strcmp(key, "state")) {
+		snprintf(w->state, sizeof(w->state), "%s", val);
+	} else if (!strcmp(key, "meshgate")) {
+		w->gateway = !strcmp(val, "true");
+	}
+}
+
+struct svc_walk {
+	FILE *f;
+	char service[64], backend[64];
+	bool headed;
+};
+
+static void svc_pair(const char *key, const char *val, void *arg)
+{
+	struct svc_walk *w = arg;
+
+	if (!strcmp(key, "name")) {
+		snprintf(w->service, sizeof(w->service), "%s", val);
+	} else if (!strcmp(key, "address")) {
+		snprintf(w->backend, sizeof(w->backend), "%s", val);
+	} else if (!strcmp(key, "health")) {
+		if (!w->headed)
+			head(w->f, "meshgate_backend_up", "gauge",
+			     "1 when the service backend passes its health check (up), 0 when down or not known yet.");
+		w->headed = true;
+		fprintf(w->f, "meshgate_backend_up{service=\"");
+		label(w->f, w->service);
+		fprintf(w->f, "\",backend=\"");
+		label(w->f, w->backend);
+		fprintf(w->f, "\"} %d\n", !strcmp(val, "up"));
+	}
+}
+
+static void tally_print(FILE *f, const struct tally *t, const char *name,
+			const char *lbl)
+{
+	for (int i = 0; i < t->count; i++) {
+		fprintf(f, "%s{%s=\"", name, lbl);
+		label(f, t->name[i]);
+		fprintf(f, "\"} %llu\n", t->n[i]);
+	}
+}
+
+void mg_metrics_agent_part(FILE *f, const char *status, const char *peers,
+			   const char *services)
+{
+	struct status_walk sw = { .f = f };
+	struct svc_walk vw = { .f = f };
+	struct peers_walk *pw;
+
+	json_pairs(status, status_pair, &sw);
+	pw = calloc(1, sizeof(*pw));
+	if (pw && peers) {
+		json_pairs(peers, peers_pair, pw);
+		peer_flush(pw);
+		head(f, "meshgate_peers", "gauge",
+		     "Members of the mesh (gateways and other agents) by state.");
+		tally_print(f, &pw->by_state, "meshgate_peers", "state");
+		head(f, "meshgate_cluster_gateways", "gauge",
+		     "Gateways of each remote cluster.");
+		tally_print(f, &pw->by_cluster, "meshgate_cluster_gateways",
+			    "cluster");
+		head(f, "meshgate_cluster_gateways_alive", "gauge",
+		     "Gateways of each remote cluster that are alive, suspect or static (configured, taken as alive).");
+		tally_print(f, &pw->alive_by_cluster,
+			    "meshgate_cluster_gateways_alive", "cluster");
+	}
+	free(pw);
+	json_pairs(services, svc_pair, &vw);
+}
+
+/* --- the event loop's snapshot ---------------------------------------------- */
+
+/* One listing of the agent's, as its control socket would answer -j. */
+static char *listing(struct mg_metrics *m, mg_cmd_fn fn, const char *obj)
+{
+	char *argv[] = { (char *)obj, NULL };
+	struct mg_cli cli = { .json = true, .priv = m->agent };
+	char *buf = NULL, *ebuf = NULL;
+	size_t len = 0, elen = 0;
+	FILE *of, *ef;
+	int rc;
+
+	of = open_memstream(&buf, &len);
+	ef = open_memstream(&ebuf, &elen);
+	if (!of || !ef) {
+		if (of)
+			fclose(of);
+		if (ef)
+			fclose(ef);
+		free(buf);
+		free(ebuf);
+		return NULL;
+	}
+	cli.err = ef;
+	out_init(of, true);
+	rc = fn(&cli, 1, argv);
+	fclose(of);
+	fclose(ef);
+	free(ebuf);
+	if (rc) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static void on_snapshot(struct mg_loop_src *src, uint32_t ev, void *arg)
+{
+	struct mg_metrics *m = arg;
+	char *st, *pe, *sv, *text = NULL, *old;
+	size_t len = 0;
+	FILE *f;
+
+	st = listing(m, mg_agent_serve_status, "status");
+	pe = listing(m, mg_agent_serve_peers, "peers");
+	sv = listing(m, mg_agent_serve_services, "services");
+	f = open_memstream(&text, &len);
+	if (f) {
+		mg_metrics_agent_part(f, st, pe, sv);
+		fclose(f);
+	}
+	free(st);
+	free(pe);
+	free(sv);
+	pthread_mutex_lock(&m->lock);
+	old = m->snapshot;
+	m->snapshot = text;
+	pthread_mutex_unlock(&m->lock);
+	free(old);
+}
+
+/* --- HTTP -------------------------------------------------------------------- */
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
+			      const char *url, const char *method,
+			      const char *version, const char *upload,
+			      size_t *upload_len, void **con_cls)
+{
+	static const char not_found[] = "see /metrics\n";
+	struct mg_metrics *m = cls;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *text = NULL, *snap;
+	size_t len = 0;
+	int status = MHD_HTTP_OK;
+	FILE *f;
+
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return MHD_NO;
+	if (strcmp(url, "/metrics")) {
+		resp = MHD_create_response_from_buffer(sizeof(not_found) - 1,
+						       (void *)not_found,
+						       MHD_RESPMEM_PERSISTENT);
+		ret = MHD_queue_response(conn, MHD_HTTP_NOT_FOUND, resp);
+		MHD_destroy_response(resp);
+		return ret;
+	}
+	pthread_mutex_lock(&m->lock);
+	snap = m->snapshot ? strdup(m->snapshot) : NULL;
+	pthread_mutex_unlock(&m->lock);
+	f = open_memstream(&text, &len);
+	if (!f) {
+		free(snap);
+		return MHD_NO;
+	}
+	if (mg_metrics_render(f, m->pin_dir, snap))
+		status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+	fclose(f);
+	free(snap);
+	resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type",
+				"text/plain; version=0.0.4; charset=utf-8");
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+int mg_metrics_start(struct mg_loop *loop, const struct mg_config *cfg,
+		     void *agent, struct mg_metrics **out)
+{
+	const struct mg_cfg_seed *l = &cfg->metrics_listen;
+	struct sockaddr_storage ss = { 0 };
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	struct mg_metrics *m;
+	char where[MG_ADDRPORTSTRLEN];
+
+	*out = NULL;
+	if (!l->port)
+		return 0;
+	if (l->addr.family == MG_AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(l->port);
+		memcpy(&s6->sin6_addr, l->addr.addr, 16);
+		flags |= MHD_USE_IPv6;
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(l->port);
+		memcpy(&s4->sin_addr, l->addr.addr, 4);
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->agent = agent;
+	m->loop = loop;
+	snprintf(m->pin_dir, sizeof(m->pin_dir), "%s", cfg->pin_dir);
+	pthread_mutex_init(&m->lock, NULL);
+	mg_addr_port_str(&l->addr, l->port, where, sizeof(where));
+	/* The first snapshot before the first scrape can come. */
+	on_snapshot(NULL, 0, m);
+	m->timer = mg_loop_add_timer(loop, SNAPSHOT_MS, SNAPSHOT_MS,
+				     on_snapshot, m);
+	m->httpd = MHD_start_daemon(flags, l->port, NULL, NULL, answer, m,
+				    MHD_OPTION_SOCK_ADDR, &ss,
+				    MHD_OPTION_CONNECTION_LIMIT, 16u,
+				    MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+				    MHD_OPTION_END);
+	if (!m->timer || !m->httpd) {
+		int err = errno ? -errno : -EINVAL;
+
+		pr_err("metrics: cannot serve on %s: %s", where,
+		       strerror(-err));
+		mg_metrics_stop(m);
+		return err;
+	}
+	pr_info("metrics on http://%s/metrics", where);
+	*out = m;
+	return 0;
+}
+
+void mg_metrics_stop(struct mg_metrics *m)
+{
+	if (!m)
+		return;
+	if (m->httpd)
+		MHD_stop_daemon(m->httpd);
+	if (m->timer)
+		mg_loop_del(m->loop, m->timer);
+	pthread_mutex_destroy(&m->lock);
+	free(m->snapshot);
+	free(m);
+}
