@@ -68,6 +68,11 @@ AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/%.o)
 LIB        := $(BUILD)/libmeshgate.a
 BIN        := $(BUILD)/meshgate
 UNIT       := $(BUILD)/meshgate.service
+# meshgate(8), meshgate.conf(5) and the bash completion, generated from the
+# command and configuration tables the binary runs on (agent/gen_docs.c).
+GENDOCS    := $(BUILD)/mg-gen-docs
+DOCS       := $(BUILD)/man/meshgate.8 $(BUILD)/man/meshgate.conf.5 \
+	      $(BUILD)/completion/meshgate
 
 TLIB_SRCS  := $(wildcard tests/lib/*.c)
 TLIB_OBJS  := $(TLIB_SRCS:%.c=$(BUILD)/%.o)
@@ -85,7 +90,7 @@ BENCH_BINS := $(BENCH_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps demo test test-unit test-datapath test-e2e test-fuzz fuzz \
 	bench install clean help
-all: $(BIN) $(UNIT)
+all: $(BIN) $(UNIT) $(DOCS)
 
 help:
 	@echo 'make            build build/meshgate (BPF objects, skeletons, agent)'
@@ -142,6 +147,23 @@ $(LIB): $(AGENT_OBJS)
 $(BIN): $(BUILD)/agent/main.o $(LIB)
 	$(msg) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(GENDOCS): $(BUILD)/agent/gen/gen_docs_main.o $(LIB)
+	$(msg) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/man/meshgate.8: $(GENDOCS)
+	@mkdir -p $(@D)
+	$(msg) GEN $@
+	$(Q)$(GENDOCS) man8 >$@.tmp && mv $@.tmp $@
+$(BUILD)/man/meshgate.conf.5: $(GENDOCS) firmware-config/meshgate.conf
+	@mkdir -p $(@D)
+	$(msg) GEN $@
+	$(Q)$(GENDOCS) man5 firmware-config/meshgate.conf >$@.tmp && mv $@.tmp $@
+$(BUILD)/completion/meshgate: $(GENDOCS)
+	@mkdir -p $(@D)
+	$(msg) GEN $@
+	$(Q)$(GENDOCS) completion >$@.tmp && mv $@.tmp $@
 
 # --- tests -------------------------------------------------------------------
 $(BUILD)/tests/%.o: tests/%.c $(SKELS) $(TSKELS)
@@ -232,6 +254,9 @@ install: all $(UNIT)
 	fi
 	install -D -m 0644 $(UNIT) $(DESTDIR)/lib/systemd/system/meshgate.service
 	install -D -m 0644 firmware-config/99-meshgate.conf $(DESTDIR)/etc/sysctl.d/99-meshgate.conf
+	install -D -m 0644 $(BUILD)/man/meshgate.8 $(DESTDIR)$(PREFIX)/share/man/man8/meshgate.8
+	install -D -m 0644 $(BUILD)/man/meshgate.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/meshgate.conf.5
+	install -D -m 0644 $(BUILD)/completion/meshgate $(DESTDIR)/usr/share/bash-completion/completions/meshgate
 
 clean:
 	rm -rf $(BUILD)

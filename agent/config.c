@@ -403,7 +403,8 @@ static int parse_listen(const struct cfg_key *k, const char *val, void *dst,
 	memset(l, 0, sizeof(*l));
 	if (!strcmp(val, "off"))
 		return 0;
-	if (!strcmp(val, "on") || isdigit((unsigned char)val[0])) {
+	if (!strcmp(val, "on") ||
+	    (val[0] && strspn(val, "0123456789") == strlen(val))) {
 		if (val[0] != 'o') {
 			errno = 0;
 			port = strtoul(val, &end, 10);
@@ -693,7 +694,11 @@ static const struct cfg_key cfg_keys[K_MAX] = {
 				 metrics_listen),
 };
 
-/* For generated documentation (meshgate __gen): every key in table order. */
+static const char *const log_levels_doc[] = {
+	"error", "warn", "info", "debug", NULL
+};
+
+/* For generated documentation (mg-gen-docs): every key in table order. */
 bool mg_config_key_at(unsigned int i, struct mg_config_key_info *ki)
 {
 	const struct cfg_key *k;
@@ -713,6 +718,24 @@ bool mg_config_key_at(unsigned int i, struct mg_config_key_info *ki)
 		ki->max = k->max;
 	}
 	ki->named = k->sect == SECT_PEER || k->sect == SECT_SERVICE;
+	ki->kind = k->choices ? "choice" :
+		   k->parse == parse_uint ? "number" :
+		   k->parse == parse_limit ? "auto|number" :
+		   k->parse == parse_bool ? "boolean" :
+		   k->parse == parse_name ? "name" :
+		   k->parse == parse_ifname ? "interface" :
+		   k->parse == parse_path ? "path" :
+		   k->parse == parse_addr || k->parse == parse_vip ?
+			"address" :
+		   k->parse == parse_cidr ? "cidr" :
+		   k->parse == parse_seed ? "address[:port]" :
+		   k->parse == parse_listen ? "off|on|port|address:port" :
+		   k->parse == parse_backend ? "address:port [weight]" :
+		   k->parse == parse_key ? "key" :
+		   k->parse == parse_mss ? "off|auto|number" :
+		   k->parse == parse_log_level ? "choice" : "value";
+	if (k->parse == parse_log_level)
+		ki->choices = log_levels_doc;
 	return true;
 }
 

@@ -197,12 +197,13 @@ unsigned int mg_config_diff(const struct mg_config *old,
 
 /*
  * The configuration keys, for documentation generated from the table the
- * parser uses (meshgate __gen man5|completion): key i in table order, false
+ * parser uses (build/mg-gen-docs man5|completion): key i in table order, false
  * past the last.  min/max are set for numbers only (both 0 otherwise).
  */
 struct mg_config_key_info {
 	const char *section;		/* "gateway", "peer", ... */
 	const char *name;
+	const char *kind;		/* "number", "address", "choice", ... */
 	const char *const *choices;	/* NULL-ended, or NULL */
 	unsigned long min, max;
 	bool required, repeat;
