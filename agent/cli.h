@@ -88,6 +88,7 @@ int cmd_bpf(struct mg_cli *cli, int argc, char **argv);
 int cmd_bpf_maps(struct mg_cli *cli);	/* `bpf maps`: sizes and memory */
 int cmd_stats(struct mg_cli *cli, int argc, char **argv);
 int cmd_keygen(struct mg_cli *cli, int argc, char **argv);
+int cmd_doctor(struct mg_cli *cli, int argc, char **argv);
 
 /* Open a pinned map "<pin_dir>/<name>"; prints a clear error. */
 int mg_cli_open_map(const struct mg_cli *cli, const char *name);

@@ -23,7 +23,7 @@ struct maps_walk {
 static int print_map(const struct mg_bpfmap *m, int fd, void *arg)
 {
 	struct maps_walk *w = arg;
-	char pct[16] = "-";
+	char pct[24] = "-";
 
 	if (fd < 0) {
 		fprintf(stderr, "meshgate: cannot open %s/%s: %s\n",

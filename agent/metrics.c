@@ -326,9 +326,10 @@ int mg_metrics_render(FILE *f, const char *pin_dir, const char *snapshot)
  * pairs (arrays and objects only group them): fn gets each scalar, its
  * string form unquoted.
  */
-static void json_pairs(const char *s,
-		       void (*fn)(const char *key, const char *val, void *arg),
-		       void *arg)
+void mg_metrics_json_pairs(const char *s,
+			   void (*fn)(const char *key, const char *val,
+				      void *arg),
+			   void *arg)
 {
 	char key[256] = "", val[256];
 
@@ -526,10 +527,10 @@ void mg_metrics_agent_part(FILE *f, const char *status, const char *peers,
 	struct svc_walk vw = { .f = f };
 	struct peers_walk *pw;
 
-	json_pairs(status, status_pair, &sw);
+	mg_metrics_json_pairs(status, status_pair, &sw);
 	pw = calloc(1, sizeof(*pw));
 	if (pw && peers) {
-		json_pairs(peers, peers_pair, pw);
+		mg_metrics_json_pairs(peers, peers_pair, pw);
 		peer_flush(pw);
 		head(f, "meshgate_peers", "gauge",
 		     "Members of the mesh (gateways and other agents) by state.");
@@ -544,7 +545,7 @@ void mg_metrics_agent_part(FILE *f, const char *status, const char *peers,
 			    "meshgate_cluster_gateways_alive", "cluster");
 	}
 	free(pw);
-	json_pairs(services, svc_pair, &vw);
+	mg_metrics_json_pairs(services, svc_pair, &vw);
 }
 
 /* --- the event loop's snapshot ---------------------------------------------- */

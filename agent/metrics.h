@@ -41,4 +41,14 @@ int mg_metrics_render(FILE *f, const char *pin_dir, const char *snapshot);
 void mg_metrics_agent_part(FILE *f, const char *status, const char *peers,
 			   const char *services);
 
+/*
+ * The agent's listings are flat enough to be read as a sequence of
+ * "key": value pairs (arrays and objects only group them): fn gets each
+ * scalar, strings unquoted, true/false/numbers as written.  s may be NULL.
+ */
+void mg_metrics_json_pairs(const char *s,
+			   void (*fn)(const char *key, const char *val,
+				      void *arg),
+			   void *arg);
+
 #endif
