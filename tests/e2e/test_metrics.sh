@@ -21,19 +21,15 @@ for t in prometheus promtool curl jq; do
 	}
 done
 
-topo_underlay && topo_cluster 1 1 && topo_cluster 2 1 || exit 1
+topo_underlay && topo_cluster 1 2 && topo_cluster 2 1 || exit 1
 conf1=$(write_config 1 2)
 write_config 2 1 >/dev/null
-cat >>"$conf1" <<'CONF'
-
-[service web]
-vip = 10.96.0.10
-port = 80
-backend = 10.1.0.11:8080
-
-[metrics]
-listen = on
-CONF
+{
+	lb_service web 10.96.0.10 "$(pod_ip 1 2)"
+	printf '\n[metrics]\nlisten = on\n'
+} >>"$conf1"
+greeter 1 2
+wait_listen c1p2 8080 || exit 1
 start_agent 1 && start_agent 2 || exit 1
 
 URL=http://127.0.0.1:9466/metrics
@@ -43,6 +39,12 @@ log "pods talk across the mesh"
 nsx c1p1 ping -c 3 -i 0.2 -W 1 "$(pod_ip 2 1)" >/dev/null
 check "ping from cluster 1 to cluster 2 crosses the mesh" \
 	eval 'nsx c1p1 ping -c 1 -W 2 "$(pod_ip 2 1)" >/dev/null' 
+
+log "a client of cluster 1 opens a flow to the service"
+backend_in_use() { [ "$(in_use 1 web)" = "$(pod_ip 1 2):8080" ]; }
+wait_until 10 backend_in_use
+check "pod 1 reaches the service's backend through the VIP" \
+	[ "$(greet c1p1 10.96.0.10)" = "$(pod_ip 1 2)" ]
 
 scrape >"$MGDIR/m1.txt"
 check "the agent serves /metrics on 127.0.0.1:9466 ([metrics] listen = on)" \
@@ -69,8 +71,12 @@ check "gateways per cluster: cluster2 has 1, alive (static)" \
 check "peers by state" grep -q '^meshgate_peers{state="' "$MGDIR/m1.txt"
 check "gossip counters" \
 	grep -q '^meshgate_gossip_state_messages_total [0-9]' "$MGDIR/m1.txt"
-check "backend health of service web" \
-	grep -q '^meshgate_backend_up{service="web",backend="10.1.0.11:8080"} 0$' "$MGDIR/m1.txt"
+check "backend health of service web: up" \
+	grep -q '^meshgate_backend_up{service="web",backend="10.1.0.12:8080"} 1$' "$MGDIR/m1.txt"
+check "the flow counted by service" \
+	grep -q '^meshgate_service_flows{service="10.96.0.10:80/tcp"} [1-9]' "$MGDIR/m1.txt"
+check "the flow counted by backend" \
+	grep -q '^meshgate_backend_flows{slot="[0-9]*",backend="10.1.0.12:8080"} [1-9]' "$MGDIR/m1.txt"
 check "another path is 404" \
 	[ "$(nsx gw1 curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9466/)" = 404 ]
 check "gateway 2 (no [metrics]) serves nothing" \
