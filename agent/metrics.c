@@ -158,66 +158,88 @@ static int reasons(FILE *f, const char *pin_dir)
 
 /* --- map occupancy ------------------------------------------------------------ */
 
-static int map_entries(const struct mg_bpfmap *m, int fd, void *arg)
+struct map_list {
+	struct mg_bpfmap *m;
+	int n, cap;
+};
+
+static int map_keep(const struct mg_bpfmap *m, int fd, void *arg)
 {
-	if (fd >= 0 && m->entries >= 0)
-		fprintf(arg, "meshgate_map_entries{map=\"%s\"} %lld\n", m->name,
-			m->entries);
+	struct map_list *l = arg;
+
+	if (fd < 0)
+		return 0;
+	if (l->n == l->cap) {
+		int cap = l->cap ? 2 * l->cap : 32;
+		struct mg_bpfmap *p = realloc(l->m, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		l->m = p;
+		l->cap = cap;
+	}
+	l->m[l->n++] = *m;
 	return 0;
 }
 
-static int map_max(const struct mg_bpfmap *m, int fd, void *arg)
-{
-	if (fd >= 0)
-		fprintf(arg, "meshgate_map_max_entries{map=\"%s\"} %u\n",
-			m->name, m->info.max_entries);
-	return 0;
-}
-
-static int map_mem(const struct mg_bpfmap *m, int fd, void *arg)
-{
-	if (fd >= 0)
-		fprintf(arg, "meshgate_map_memory_bytes{map=\"%s\"} %llu\n",
-			m->name, m->memlock);
-	return 0;
-}
-
+/* Every pinned map walked once (counting a hash map's keys is the cost). */
 static void maps(FILE *f, const char *pin_dir)
 {
+	struct map_list l = { 0 };
+
+	mg_bpfmap_each(pin_dir, map_keep, &l);
 	head(f, "meshgate_map_entries", "gauge",
 	     "Entries in use in a pinned BPF map (arrays: all of them).");
-	mg_bpfmap_each(pin_dir, map_entries, f);
+	for (int i = 0; i < l.n; i++)
+		if (l.m[i].entries >= 0)
+			fprintf(f, "meshgate_map_entries{map=\"%s\"} %lld\n",
+				l.m[i].name, l.m[i].entries);
 	head(f, "meshgate_map_max_entries", "gauge",
 	     "The limit of a pinned BPF map (max_entries).");
-	mg_bpfmap_each(pin_dir, map_max, f);
+	for (int i = 0; i < l.n; i++)
+		fprintf(f, "meshgate_map_max_entries{map=\"%s\"} %u\n",
+			l.m[i].name, l.m[i].info.max_entries);
 	head(f, "meshgate_map_memory_bytes", "gauge",
 	     "Memory the kernel charges for a pinned BPF map (memlock).");
-	mg_bpfmap_each(pin_dir, map_mem, f);
+	for (int i = 0; i < l.n; i++)
+		fprintf(f, "meshgate_map_memory_bytes{map=\"%s\"} %llu\n",
+			l.m[i].name, l.m[i].memlock);
+	free(l.m);
 }
 
 /* --- flows ------------------------------------------------------------------ */
 
+/* A service (its VIP:port/proto) or a backend (its slot), per family. */
 struct flow_count {
-	__u32 id;			/* backend slot, or hash of the VIP */
-	struct mg_ct4_key vip;		/* services: daddr, dport, proto */
+	__u8 family;			/* AF_INET, AF_INET6 */
+	__u8 proto;
+	__u16 port;			/* network order */
+	__u32 addr[4];			/* services: the VIP */
+	__u32 slot;			/* backends */
 	unsigned long long n;
 };
 
-static struct flow_count *flow_slot(struct flow_count *t, int *n, __u32 id,
-				    const struct mg_ct4_key *vip)
+struct flow_table {
+	struct flow_count c[FLOW_LABELS_MAX];
+	int n;
+};
+
+static void flow_add(struct flow_table *t, const struct flow_count *k)
 {
-	for (int i = 0; i < *n; i++)
-		if (t[i].id == id && (!vip || (t[i].vip.daddr == vip->daddr &&
-					       t[i].vip.dport == vip->dport &&
-					       t[i].vip.proto == vip->proto)))
-			return &t[i];
-	if (*n >= FLOW_LABELS_MAX)
-		return NULL;
-	memset(&t[*n], 0, sizeof(t[*n]));
-	t[*n].id = id;
-	if (vip)
-		t[*n].vip = *vip;
-	return &t[(*n)++];
+	for (int i = 0; i < t->n; i++) {
+		struct flow_count *c = &t->c[i];
+
+		if (c->family == k->family && c->proto == k->proto &&
+		    c->port == k->port && c->slot == k->slot &&
+		    !memcmp(c->addr, k->addr, sizeof(c->addr))) {
+			c->n++;
+			return;
+		}
+	}
+	if (t->n < FLOW_LABELS_MAX) {
+		t->c[t->n] = *k;
+		t->c[t->n++].n = 1;
+	}
 }
 
 static int open_pin(const char *dir, const char *name)
@@ -229,81 +251,135 @@ static int open_pin(const char *dir, const char *name)
 }
 
 /*
- * Live IPv4 service flows (mg_ct4_v2 entries not yet expired), by service
- * VIP and by backend.  The walk is bounded: a map larger than
- * FLOWS_WALK_MAX is counted in part, and says so.
+ * Live flows of one family's table (entries not yet expired) into svc and
+ * be.  The walk is bounded: *walked counts the entries seen over both
+ * families; false when the bound cut it short.
  */
-static void flows(FILE *f, const char *pin_dir)
+static bool flows_walk(const char *pin_dir, bool v6, unsigned long long now,
+		       struct flow_table *svc, struct flow_table *be,
+		       long *walked)
 {
-	struct flow_count *svc, *be;
-	struct mg_ct4_key key, next;
-	struct mg_ct4_val val;
-	struct timespec ts;
-	int fd, befd, nsvc = 0, nbe = 0;
-	bool more, truncated = false;
-	unsigned long long now;
-	long walked = 0;
+	union { struct mg_ct4_key k4; struct mg_ct6_key k6; } key, next;
+	union { struct mg_ct4_val v4; struct mg_ct6_val v6; } val;
+	int fd = open_pin(pin_dir, v6 ? "mg_ct6_v2" : "mg_ct4_v2");
+	bool more, whole = true;
 
-	fd = open_pin(pin_dir, "mg_ct4_v2");
 	if (fd < 0)
-		return;
-	svc = calloc(FLOW_LABELS_MAX, sizeof(*svc));
-	be = calloc(FLOW_LABELS_MAX, sizeof(*be));
-	if (!svc || !be)
-		goto out;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+		return true;
 	more = !bpf_map_get_next_key(fd, NULL, &next);
 	while (more) {
-		struct flow_count *c;
+		struct flow_count c = { .family = v6 ? AF_INET6 : AF_INET };
+		__u64 expires;
 
-		if (++walked > FLOWS_WALK_MAX) {
-			truncated = true;
+		if (++*walked > FLOWS_WALK_MAX) {
+			whole = false;
 			break;
 		}
 		key = next;
 		more = !bpf_map_get_next_key(fd, &key, &next);
-		if (bpf_map_lookup_elem(fd, &key, &val) || val.expires < now)
+		if (bpf_map_lookup_elem(fd, &key, &val))
 			continue;
-		c = flow_slot(svc, &nsvc, 0, &key);
-		if (c)
-			c->n++;
-		c = flow_slot(be, &nbe, val.backend, NULL);
-		if (c)
-			c->n++;
+		expires = v6 ? val.v6.expires : val.v4.expires;
+		if (expires < now)
+			continue;
+		if (v6) {
+			memcpy(c.addr, key.k6.daddr, 16);
+			c.port = key.k6.dport;
+			c.proto = key.k6.proto;
+		} else {
+			c.addr[0] = key.k4.daddr;
+			c.port = key.k4.dport;
+			c.proto = key.k4.proto;
+		}
+		flow_add(svc, &c);
+		memset(&c, 0, sizeof(c));
+		c.family = v6 ? AF_INET6 : AF_INET;
+		c.slot = v6 ? val.v6.backend : val.v4.backend;
+		flow_add(be, &c);
 	}
-	head(f, "meshgate_service_flows", "gauge",
-	     "Live IPv4 flows tracked to a service, by VIP:port/proto.");
-	for (int i = 0; i < nsvc; i++) {
-		char a[INET_ADDRSTRLEN];
+	close(fd);
+	return whole;
+}
 
-		inet_ntop(AF_INET, &svc[i].vip.daddr, a, sizeof(a));
-		fprintf(f, "meshgate_service_flows{service=\"%s:%u/%s\"} %llu\n",
-			a, ntohs(svc[i].vip.dport),
-			svc[i].vip.proto == IPPROTO_UDP ? "udp" : "tcp",
-			svc[i].n);
+/* A backend slot's address:port, from mg_lbbe or mg_lbbe6. */
+static void backend_name(int fd4, int fd6, const struct flow_count *c,
+			 char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	unsigned int port = 0;
+
+	if (c->family == AF_INET6) {
+		struct mg_lb_backend6 b;
+
+		if (fd6 >= 0 && !bpf_map_lookup_elem(fd6, &c->slot, &b)) {
+			inet_ntop(AF_INET6, b.addr, a, sizeof(a));
+			port = ntohs(b.port);
+		}
+		snprintf(buf, len, "[%s]:%u", a, port);
+		return;
+	}
+	{
+		struct mg_lb_backend b;
+
+		if (fd4 >= 0 && !bpf_map_lookup_elem(fd4, &c->slot, &b)) {
+			inet_ntop(AF_INET, &b.addr, a, sizeof(a));
+			port = ntohs(b.port);
+		}
+		snprintf(buf, len, "%s:%u", a, port);
+	}
+}
+
+/* Live service flows (mg_ct4_v2, mg_ct6_v2) by service and by backend. */
+static void flows(FILE *f, const char *pin_dir)
+{
+	struct flow_table *svc, *be;
+	struct timespec ts;
+	unsigned long long now;
+	long walked = 0;
+	bool whole;
+	int fd4, fd6;
+
+	svc = calloc(1, sizeof(*svc));
+	be = calloc(1, sizeof(*be));
+	if (!svc || !be)
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	whole = flows_walk(pin_dir, false, now, svc, be, &walked);
+	whole = flows_walk(pin_dir, true, now, svc, be, &walked) && whole;
+	head(f, "meshgate_service_flows", "gauge",
+	     "Live flows tracked to a service, by VIP:port/proto.");
+	for (int i = 0; i < svc->n; i++) {
+		const struct flow_count *c = &svc->c[i];
+		char a[INET6_ADDRSTRLEN];
+
+		inet_ntop(c->family, c->addr, a, sizeof(a));
+		fprintf(f, "meshgate_service_flows{service=\"%s%s%s:%u/%s\"} %llu\n",
+			c->family == AF_INET6 ? "[" : "", a,
+			c->family == AF_INET6 ? "]" : "", ntohs(c->port),
+			c->proto == IPPROTO_UDP ? "udp" : "tcp", c->n);
 	}
 	head(f, "meshgate_backend_flows", "gauge",
-	     "Live IPv4 flows tracked to a service backend, by address:port.");
-	befd = open_pin(pin_dir, "mg_lbbe");
-	for (int i = 0; i < nbe; i++) {
-		struct mg_lb_backend b = { 0 };
-		char a[INET_ADDRSTRLEN] = "?";
+	     "Live flows tracked to a service backend, by address:port.");
+	fd4 = open_pin(pin_dir, "mg_lbbe");
+	fd6 = open_pin(pin_dir, "mg_lbbe6");
+	for (int i = 0; i < be->n; i++) {
+		char name[INET6_ADDRSTRLEN + 16];
 
-		if (befd >= 0 && !bpf_map_lookup_elem(befd, &be[i].id, &b))
-			inet_ntop(AF_INET, &b.addr, a, sizeof(a));
-		fprintf(f, "meshgate_backend_flows{slot=\"%u\",backend=\"%s:%u\"} %llu\n",
-			be[i].id, a, ntohs(b.port), be[i].n);
+		backend_name(fd4, fd6, &be->c[i], name, sizeof(name));
+		fprintf(f, "meshgate_backend_flows{slot=\"%u\",backend=\"%s\"} %llu\n",
+			be->c[i].slot, name, be->c[i].n);
 	}
-	if (befd >= 0)
-		close(befd);
+	if (fd4 >= 0)
+		close(fd4);
+	if (fd6 >= 0)
+		close(fd6);
 	head(f, "meshgate_flows_partial", "gauge",
-	     "1 when the flow table was larger than one scrape counts.");
-	fprintf(f, "meshgate_flows_partial %d\n", truncated);
+	     "1 when the flow tables were larger than one scrape counts.");
+	fprintf(f, "meshgate_flows_partial %d\n", !whole);
 out:
 	free(svc);
 	free(be);
-	close(fd);
 }
 
 int mg_metrics_render(FILE *f, const char *pin_dir, const char *snapshot)

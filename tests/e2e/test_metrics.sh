@@ -47,6 +47,7 @@ check "pod 1 reaches the service's backend through the VIP" \
 	[ "$(greet c1p1 10.96.0.10)" = "$(pod_ip 1 2)" ]
 
 scrape >"$MGDIR/m1.txt"
+log "one scrape: $(nsx gw1 curl -s -o /dev/null -w '%{time_total}' "$URL") s, $(wc -l <"$MGDIR/m1.txt") lines"
 check "the agent serves /metrics on 127.0.0.1:9466 ([metrics] listen = on)" \
 	grep -q '^meshgate_packets_total{reason="encap",class="forward"} [1-9]' "$MGDIR/m1.txt"
 check "promtool check metrics passes" \
