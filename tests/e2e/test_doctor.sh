@@ -5,7 +5,8 @@
 # finds each set-up broken on purpose with the right check and verdict:
 # IPv4 forwarding off, strict rp_filter, ip_local_port_range over the
 # SNAT ports, an underlay MTU without room for the tunnel, a map nearly
-# full, XDP detached behind the agent, and the agent not running.
+# full, generic XDP, XDP detached behind the agent, and the agent not
+# running.
 set -u
 . "$(dirname "$0")/lib.sh"
 trap topo_cleanup EXIT
@@ -99,12 +100,20 @@ found "mg_ep4 over 90%" maps warn 1
 check "it names mg_ep4 and the fix" \
 	eval 'grep -q "mg_ep4 holds" "$MGDIR/doc.txt" && grep -q "fix: raise its \[limits\]" "$MGDIR/doc.txt"'
 
-log "6. XDP detached behind the agent"
+log "6. generic XDP"
+stop_agent 1
+mgcli 1 down >/dev/null
+sed -i 's/^underlay_interface = ul0$/&\nxdp_mode = generic/' "$conf1"
+start_agent 1 || exit 1
+found "xdp_mode = generic" xdp warn 1
+check "it says generic" grep -q 'cl0: generic XDP' "$MGDIR/doc.txt"
+
+log "7. XDP detached behind the agent"
 bpftool link detach pinned "$(pin_dir 1)/link_cl0"
 found "XDP detached from cl0" xdp fail 2
 check "pins: the pinned link is not what runs" [ "$(verdict pins)" = fail ]
 
-log "7. agent not running"
+log "8. agent not running"
 stop_agent 1
 found "agent stopped" agent fail 2
 check "keys and peers are skipped without an agent" \
