@@ -5,8 +5,8 @@
 # finds each set-up broken on purpose with the right check and verdict:
 # IPv4 forwarding off, strict rp_filter, ip_local_port_range over the
 # SNAT ports, an underlay MTU without room for the tunnel, a map nearly
-# full, generic XDP, XDP detached behind the agent, and the agent not
-# running.
+# full, generic XDP, XDP detached behind the agent, the agent not
+# running, and gossip keys that disagree.
 set -u
 . "$(dirname "$0")/lib.sh"
 trap topo_cleanup EXIT
@@ -118,4 +118,19 @@ stop_agent 1
 found "agent stopped" agent fail 2
 check "keys and peers are skipped without an agent" \
 	[ "$(verdict keys) $(verdict peers)" = "skip skip" ]
+
+log "9. gossip keys that disagree"
+stop_agent 2
+K1=$("$MESHGATE" keygen) && K2=$("$MESHGATE" keygen) || exit 1
+write_gossip_config 1 1 "" "$K1" >/dev/null
+write_gossip_config 2 2 "$(gw_tunnel 1)" "$K2" >/dev/null
+start_agent 1 && start_agent 2 || exit 1
+rejected() { [ "$(mgctl 1 -j status | jq '.gossip_decrypt_failed // 0')" -gt 0 ]; }
+wait_until 20 rejected
+check "gw1 rejects gw2's gossip (wrong key)" rejected
+doctor
+check "keys: not ok (got $(verdict keys), exit $(rc))" \
+	eval '[ "$(verdict keys)" != ok ] && [ "$(rc)" != 0 ]'
+check "it says rejected for their key" grep -q 'rejected for' "$MGDIR/doc.txt"
+check "peers: no peer gateway known (got $(verdict peers))" [ "$(verdict peers)" = warn ]
 summary
