@@ -6,7 +6,7 @@
 # IPv4 forwarding off, strict rp_filter, ip_local_port_range over the
 # SNAT ports, an underlay MTU without room for the tunnel, a map nearly
 # full, generic XDP, XDP detached behind the agent, the agent not
-# running, and gossip keys that disagree.
+# running, gossip keys that disagree, and a peer gateway dead.
 set -u
 . "$(dirname "$0")/lib.sh"
 trap topo_cleanup EXIT
@@ -133,4 +133,19 @@ check "keys: not ok (got $(verdict keys), exit $(rc))" \
 	eval '[ "$(verdict keys)" != ok ] && [ "$(rc)" != 0 ]'
 check "it says rejected for their key" grep -q 'rejected for' "$MGDIR/doc.txt"
 check "peers: no peer gateway known (got $(verdict peers))" [ "$(verdict peers)" = warn ]
+
+log "10. a peer gateway dead on gossip"
+stop_agent 2
+write_gossip_config 2 2 "$(gw_tunnel 1)" "$K1" >/dev/null
+start_agent 2 || exit 1
+alive2() { [ "$(peer_state 1 2)" = alive ]; }
+wait_until 20 alive2
+doctor
+check "gw2 alive: peers ok (got $(verdict peers))" [ "$(verdict peers)" = ok ]
+kill -9 "$(cat "$MGDIR/gw2.pid")"; rm -f "$MGDIR/gw2.pid"
+dead2() { [ "$(peer_state 1 2)" = dead ]; }
+wait_until 30 dead2
+check "gw1 sees gw2 dead" dead2
+found "gw2 killed" peers fail 2
+check "it names gw2" grep -q 'gw2 is dead on gossip' "$MGDIR/doc.txt"
 summary
