@@ -69,8 +69,10 @@ struct find_row {
 
 static const struct find_row find_rows[] = {
 	{ "down", "down", NULL },
-	{ "d", NULL, "'d' would be 'down', which is taken only spelled in full" },
-	{ "dow", NULL, "'dow' would be 'down'" },
+	{ "d", NULL, "'d' is ambiguous; one of: doctor down" },
+	{ "do", NULL, "'do' is ambiguous; one of: doctor down" },
+	{ "doc", "doctor", NULL },
+	{ "dow", NULL, "'dow' would be 'down', which is taken only spelled in full" },
 	{ "leave", "leave", NULL },
 	{ "l", NULL, "'l' would be 'leave'" },
 	{ "lea", NULL, "'lea' would be 'leave'" },
