@@ -146,11 +146,13 @@ check "-c FILE supplies the pin directory" \
 	nsnet gw1 "$MESHGATE" -j -c "$good" bpf peers
 
 # What cuts or moves traffic is never guessed from a prefix.
-for w in d do dow; do
-	check "'$w' (a prefix of down) is refused, says so" \
-		fails_with "'$w' would be 'down', which is taken only spelled in full" \
-		mgcli 1 "$w"
+for w in d do; do
+	check "'$w' (a prefix of doctor and down) is refused as ambiguous" \
+		fails_with "'$w' is ambiguous; one of: doctor down" mgcli 1 "$w"
 done
+check "'dow' (a prefix of down) is refused, says so" \
+	fails_with "'dow' would be 'down', which is taken only spelled in full" \
+	mgcli 1 dow
 check "... and XDP is still attached" test -n "$(xdp_prog_id gw1 cl0)"
 check "'le' (a prefix of leave) is refused" \
 	fails_with "'le' would be 'leave'" mgctl 1 le
