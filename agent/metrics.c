@@ -382,6 +382,145 @@ out:
 	free(be);
 }
 
+/* --- per service and backend counters (mg_lbstats) ------------------------ */
+
+
+/* Every entry of mg_lbstats summed over CPUs; NULL when it is not there. */
+static struct mg_stat *lbstats_read(const char *pin_dir)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd;
+	struct mg_stat *sum = NULL, *per = NULL;
+
+	fd = open_pin(pin_dir, "mg_lbstats");
+	if (fd < 0 || ncpu <= 0)
+		goto out;
+	sum = calloc(MG_LBSTATS_ENTRIES, sizeof(*sum));
+	per = calloc((size_t)ncpu, sizeof(*per));
+	if (!sum || !per)
+		goto fail;
+	for (__u32 k = 0; k < MG_LBSTATS_ENTRIES; k++) {
+		if (bpf_map_lookup_elem(fd, &k, per))
+			goto fail;
+		for (int c = 0; c < ncpu; c++) {
+			sum[k].packets += per[c].packets;
+			sum[k].bytes += per[c].bytes;
+		}
+	}
+	goto out;
+fail:
+	free(sum);
+	sum = NULL;
+out:
+	free(per);
+	if (fd >= 0)
+		close(fd);
+	return sum;
+}
+
+/* A service id's name, "VIP:port/proto", from mg_svc and mg_svc6. */
+struct svc_names {
+	char name[MG_LB_MAX_SERVICES][INET6_ADDRSTRLEN + 16];
+};
+
+static void svc_names_read(const char *pin_dir, struct svc_names *sn)
+{
+	union { struct mg_svc_key k4; struct mg_svc6_key k6; } key, next;
+	struct mg_svc_val val;
+
+	for (int v6 = 0; v6 < 2; v6++) {
+		int fd = open_pin(pin_dir, v6 ? "mg_svc6" : "mg_svc");
+		bool more;
+		int n = 0;
+
+		if (fd < 0)
+			continue;
+		more = !bpf_map_get_next_key(fd, NULL, &next);
+		while (more && n++ < 4 * MG_LB_MAX_SERVICES) {
+			char a[INET6_ADDRSTRLEN];
+			__u16 port;
+			__u8 proto;
+
+			key = next;
+			more = !bpf_map_get_next_key(fd, &key, &next);
+			if (bpf_map_lookup_elem(fd, &key, &val) ||
+			    val.id >= MG_LB_MAX_SERVICES)
+				continue;
+			port = v6 ? key.k6.port : key.k4.port;
+			proto = v6 ? key.k6.proto : key.k4.proto;
+			if (!port)
+				continue;	/* "a VIP": no service of its own */
+			inet_ntop(v6 ? AF_INET6 : AF_INET,
+				  v6 ? (void *)key.k6.vip : (void *)&key.k4.vip,
+				  a, sizeof(a));
+			snprintf(sn->name[val.id], sizeof(sn->name[0]),
+				 "%s%s%s:%u/%s", v6 ? "[" : "", a, v6 ? "]" : "",
+				 ntohs(port), proto == IPPROTO_UDP ? "udp" : "tcp");
+		}
+		close(fd);
+	}
+}
+
+static void lbstats(FILE *f, const char *pin_dir)
+{
+	struct mg_stat *st = lbstats_read(pin_dir);
+	struct svc_names *sn;
+	int fd4, fd6;
+
+	if (!st)
+		return;
+	sn = calloc(1, sizeof(*sn));
+	if (!sn) {
+		free(st);
+		return;
+	}
+	svc_names_read(pin_dir, sn);
+	for (int b = 0; b < 2; b++) {
+		head(f, b ? "meshgate_service_bytes_total" :
+			    "meshgate_service_packets_total", "counter",
+		     b ? "Bytes of client packets sent to a service's backends." :
+			 "Client packets sent to a service's backends (DNATed).");
+		for (int i = 0; i < MG_LB_MAX_SERVICES; i++)
+			if (sn->name[i][0])
+				fprintf(f, "%s{service=\"%s\"} %llu\n",
+					b ? "meshgate_service_bytes_total" :
+					    "meshgate_service_packets_total",
+					sn->name[i], b ? (unsigned long long)st[i].bytes :
+					(unsigned long long)st[i].packets);
+	}
+	fd4 = open_pin(pin_dir, "mg_lbbe");
+	fd6 = open_pin(pin_dir, "mg_lbbe6");
+	for (int b = 0; b < 2; b++) {
+		head(f, b ? "meshgate_backend_bytes_total" :
+			    "meshgate_backend_packets_total", "counter",
+		     b ? "Bytes of client packets sent to a backend slot." :
+			 "Client packets sent to a backend slot (a slot re-used for another backend goes on counting).");
+		for (__u32 i = 0; i < MG_LB_MAX_BACKENDS; i++) {
+			const struct mg_stat *s = &st[MG_LBSTATS_BACKEND(i)];
+			struct mg_lb_backend b4 = { 0 };
+			struct flow_count c = { .family = AF_INET, .slot = i };
+			char name[INET6_ADDRSTRLEN + 16];
+
+			if (!s->packets)
+				continue;
+			if (fd4 < 0 || bpf_map_lookup_elem(fd4, &i, &b4) ||
+			    !b4.addr)
+				c.family = AF_INET6;
+			backend_name(fd4, fd6, &c, name, sizeof(name));
+			fprintf(f, "%s{slot=\"%u\",backend=\"%s\"} %llu\n",
+				b ? "meshgate_backend_bytes_total" :
+				    "meshgate_backend_packets_total", i, name,
+				b ? (unsigned long long)s->bytes :
+				    (unsigned long long)s->packets);
+		}
+	}
+	if (fd4 >= 0)
+		close(fd4);
+	if (fd6 >= 0)
+		close(fd6);
+	free(sn);
+	free(st);
+}
+
 int mg_metrics_render(FILE *f, const char *pin_dir, const char *snapshot)
 {
 	int err;
@@ -390,6 +529,7 @@ int mg_metrics_render(FILE *f, const char *pin_dir, const char *snapshot)
 	err = reasons(f, pin_dir);
 	maps(f, pin_dir);
 	flows(f, pin_dir);
+	lbstats(f, pin_dir);
 	if (snapshot)
 		fputs(snapshot, f);
 	return err;

@@ -46,7 +46,12 @@ wait_until 10 backend_in_use
 check "pod 1 reaches the service's backend through the VIP" \
 	[ "$(greet c1p1 10.96.0.10)" = "$(pod_ip 1 2)" ]
 
-scrape >"$MGDIR/m1.txt"
+# The agent's part of the metrics is a snapshot renewed every second.
+backend_up_seen() {
+	scrape >"$MGDIR/m1.txt" &&
+		grep -q '^meshgate_backend_up{service="web",backend="10.1.0.12:8080"} 1$' "$MGDIR/m1.txt"
+}
+wait_until 5 backend_up_seen
 log "one scrape: $(nsx gw1 curl -s -o /dev/null -w '%{time_total}' "$URL") s, $(wc -l <"$MGDIR/m1.txt") lines"
 check "the agent serves /metrics on 127.0.0.1:9466 ([metrics] listen = on)" \
 	grep -q '^meshgate_packets_total{reason="encap",class="forward"} [1-9]' "$MGDIR/m1.txt"
@@ -76,6 +81,12 @@ check "backend health of service web: up" \
 	grep -q '^meshgate_backend_up{service="web",backend="10.1.0.12:8080"} 1$' "$MGDIR/m1.txt"
 check "the flow counted by service" \
 	grep -q '^meshgate_service_flows{service="10.96.0.10:80/tcp"} [1-9]' "$MGDIR/m1.txt"
+check "packets to the service counted (mg_lbstats)" \
+	grep -q '^meshgate_service_packets_total{service="10.96.0.10:80/tcp"} [1-9]' "$MGDIR/m1.txt"
+check "packets to the backend counted (mg_lbstats)" \
+	grep -q '^meshgate_backend_packets_total{slot="[0-9]*",backend="10.1.0.12:8080"} [1-9]' "$MGDIR/m1.txt"
+check "bytes to the backend counted" \
+	grep -q '^meshgate_backend_bytes_total{slot="[0-9]*",backend="10.1.0.12:8080"} [1-9]' "$MGDIR/m1.txt"
 check "the flow counted by backend" \
 	grep -q '^meshgate_backend_flows{slot="[0-9]*",backend="10.1.0.12:8080"} [1-9]' "$MGDIR/m1.txt"
 check "another path is 404" \
