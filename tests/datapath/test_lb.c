@@ -26,6 +26,7 @@
 #include <linux/in.h>
 #include <cmocka.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "lib/dptest.h"
 #include "lib/netns.h"
 
@@ -1067,9 +1068,58 @@ static void t_reply_pinned(void **state)
 	bpf_map_delete_elem(mgt_dp_map(&env.dp, "mg_peer4"), &(uint32_t){ PEER2B });
 }
 
+/* mg_lbstats[key] summed over CPUs. */
+static struct mg_stat lbstat(uint32_t key)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct mg_stat v[ncpu], sum = { 0 };
+
+	assert_int_equal(bpf_map_lookup_elem(mgt_dp_map(&env.dp, "mg_lbstats"),
+					     &key, v), 0);
+	for (int c = 0; c < ncpu; c++) {
+		sum.packets += v[c].packets;
+		sum.bytes += v[c].bytes;
+	}
+	return sum;
+}
+
+/*
+ * A client packet DNATed to a backend counts once for its service and
+ * once for the backend's slot (packets and bytes, mg_lbstats); one to a
+ * service without a backend counts for neither.
+ */
+static void t_lbstats(void **state)
+{
+	struct mg_stat s0 = lbstat(SVC_TCP), b0 = lbstat(MG_LBSTATS_BACKEND(BE_R1));
+	struct mg_stat e0 = lbstat(SVC_EMPTY), s1, b1, e1;
+	struct pkt in, out;
+
+	backend_set(BE_R1, backends[BE_R1].flags, 1);
+	mgt_ring_set(&env.dp, SVC_TCP, BE_R1);
+	pkt_init(&in);
+	pod_to(&in, IPPROTO_TCP, 40200, 80);
+	pkt_finish(&in);
+	mgt_dp_run(&env.dp, &in, &out, 0, MG_ENCAP);
+	s1 = lbstat(SVC_TCP);
+	b1 = lbstat(MG_LBSTATS_BACKEND(BE_R1));
+	assert_int_equal(s1.packets - s0.packets, 1);
+	assert_int_equal(s1.bytes - s0.bytes, in.len);
+	assert_int_equal(b1.packets - b0.packets, 1);
+	assert_int_equal(b1.bytes - b0.bytes, in.len);
+
+	pkt_init(&in);
+	pod_to(&in, IPPROTO_TCP, 40201, 81);
+	pkt_finish(&in);
+	mgt_dp_run(&env.dp, &in, &out, 0, MG_DROP_NO_BACKEND);
+	e1 = lbstat(SVC_EMPTY);
+	assert_int_equal(e1.packets, e0.packets);
+	assert_int_equal(lbstat(MG_LBSTATS_BACKEND(BE_R1)).packets, b1.packets);
+}
+
 int main(void)
 {
 	const struct CMUnitTest extra[] = {
+		cmocka_unit_test(t_lbstats),
 		cmocka_unit_test(t_reply_pinned),
 		cmocka_unit_test(t_snat_exhausted_then_recovers),
 		cmocka_unit_test(t_snat_client_share),
