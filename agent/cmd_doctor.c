@@ -579,7 +579,7 @@ int cmd_doctor(struct mg_cli *cli, int argc, char **argv)
 
 	out_arr_open("checks");
 	if (err)
-		report(&d, "config", err == -EINVAL ? FAIL : FAIL,
+		report(&d, "config", FAIL,
 		       "meshgate agent --check-config -c FILE says why",
 		       "%s: %s", path, err == -EINVAL ?
 		       "does not pass the check" : strerror(-err));
