@@ -32,9 +32,10 @@ BPF_ARCH := $(subst x86_64,x86,$(subst aarch64,arm64,$(ARCH)))
 DEB_PKGS := clang llvm make gcc libc6-dev pkg-config libbpf-dev bpftool libelf-dev \
 	zlib1g-dev libssl-dev libinih-dev libmsgpack-dev libmnl-dev \
 	libcmocka-dev iproute2 iputils-ping ethtool nftables tcpdump tshark \
-	serf socat netcat-openbsd procps jq bc python3 libsystemd-dev clang-format
+	serf socat netcat-openbsd procps jq bc python3 libsystemd-dev clang-format \
+	libmicrohttpd-dev prometheus curl
 
-PKGS       := libbpf inih msgpack libmnl libcrypto zlib libsystemd
+PKGS       := libbpf inih msgpack libmnl libcrypto zlib libsystemd libmicrohttpd
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -42,6 +43,12 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow \
 	    -D_GNU_SOURCE -MMD -MP -Iinclude -Iagent -I$(BUILD)/include
 LDLIBS   += $(PKG_LIBS) -lelf
+
+# What `meshgate version` and the metrics' build info say: git describe when
+# this is a checkout, else the release number.
+MG_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+MG_COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+CFLAGS   += -DMG_VERSION='"$(MG_VERSION)"' -DMG_COMMIT='"$(MG_COMMIT)"'
 
 BPF_CFLAGS := -g -O2 -Wall -Wno-unused-function -target bpf \
 	-D__TARGET_ARCH_$(BPF_ARCH) -Iinclude -Idatapath \
@@ -67,6 +74,11 @@ AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/%.o)
 LIB        := $(BUILD)/libmeshgate.a
 BIN        := $(BUILD)/meshgate
 UNIT       := $(BUILD)/meshgate.service
+# meshgate(8), meshgate.conf(5) and the bash completion, generated from the
+# command and configuration tables the binary runs on (agent/gen_docs.c).
+GENDOCS    := $(BUILD)/mg-gen-docs
+DOCS       := $(BUILD)/man/meshgate.8 $(BUILD)/man/meshgate.conf.5 \
+	      $(BUILD)/completion/meshgate
 
 TLIB_SRCS  := $(wildcard tests/lib/*.c)
 TLIB_OBJS  := $(TLIB_SRCS:%.c=$(BUILD)/%.o)
@@ -84,7 +96,7 @@ BENCH_BINS := $(BENCH_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all deps demo test test-unit test-datapath test-e2e test-fuzz fuzz \
 	bench install clean help check check-format check-werror
-all: $(BIN) $(UNIT)
+all: $(BIN) $(UNIT) $(DOCS)
 
 help:
 	@echo 'make            build build/meshgate (BPF objects, skeletons, agent)'
@@ -142,6 +154,23 @@ $(LIB): $(AGENT_OBJS)
 $(BIN): $(BUILD)/agent/main.o $(LIB)
 	$(msg) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(GENDOCS): $(BUILD)/agent/gen/gen_docs_main.o $(LIB)
+	$(msg) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/man/meshgate.8: $(GENDOCS)
+	@mkdir -p $(@D)
+	$(msg) GEN $@
+	$(Q)$(GENDOCS) man8 >$@.tmp && mv $@.tmp $@
+$(BUILD)/man/meshgate.conf.5: $(GENDOCS) firmware-config/meshgate.conf
+	@mkdir -p $(@D)
+	$(msg) GEN $@
+	$(Q)$(GENDOCS) man5 firmware-config/meshgate.conf >$@.tmp && mv $@.tmp $@
+$(BUILD)/completion/meshgate: $(GENDOCS)
+	@mkdir -p $(@D)
+	$(msg) GEN $@
+	$(Q)$(GENDOCS) completion >$@.tmp && mv $@.tmp $@
 
 # --- tests -------------------------------------------------------------------
 $(BUILD)/tests/%.o: tests/%.c $(SKELS) $(TSKELS)
@@ -267,6 +296,9 @@ install: all $(UNIT)
 	fi
 	install -D -m 0644 $(UNIT) $(DESTDIR)/lib/systemd/system/meshgate.service
 	install -D -m 0644 firmware-config/99-meshgate.conf $(DESTDIR)/etc/sysctl.d/99-meshgate.conf
+	install -D -m 0644 $(BUILD)/man/meshgate.8 $(DESTDIR)$(PREFIX)/share/man/man8/meshgate.8
+	install -D -m 0644 $(BUILD)/man/meshgate.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/meshgate.conf.5
+	install -D -m 0644 $(BUILD)/completion/meshgate $(DESTDIR)/usr/share/bash-completion/completions/meshgate
 
 clean:
 	rm -rf $(BUILD)

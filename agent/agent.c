@@ -22,6 +22,7 @@
 #include "hostroute.h"
 #include "loader.h"
 #include "mesh.h"
+#include "metrics.h"
 #include "netlink.h"
 #include "pins.h"
 #include "services.h"
@@ -62,6 +63,7 @@ struct agent {
 	struct mg_hostroute *host;	/* NULL: host_device = none */
 	struct mg_ctgc *ctgc;		/* NULL: flow tables left to the LRU */
 	struct mg_loop_src *stop_timer;	/* stopping, or leaving after a drain */
+	struct mg_metrics *metrics;	/* NULL: [metrics] listen = off */
 };
 
 static int agent_view(struct agent *a)
@@ -846,6 +848,9 @@ int mg_agent_run(const struct mg_config *cfg)
 	}
 	pr_info("gateway %s of cluster %s (id %u) running; maps in %s",
 		cfg->gw_name, cfg->cluster_name, cfg->cluster_id, cfg->pin_dir);
+	err = mg_metrics_start(a->loop, cfg, a, &a->metrics);
+	if (err)
+		goto out;
 	/* Attached, maps reconciled, control socket open. */
 	mg_notify_ready();
 	err = mg_notify_watchdog_start(a->loop);
@@ -854,6 +859,7 @@ int mg_agent_run(const struct mg_config *cfg)
 	err = mg_loop_run(a->loop);
 	mg_notify_stopping();
 out:
+	mg_metrics_stop(a->metrics);
 	mg_ctl_close(a->ctl);
 	mg_ctgc_free(a->ctgc);
 	mg_hostroute_free(a->host);

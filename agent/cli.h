@@ -14,7 +14,13 @@
 
 #include <stdio.h>
 
+/* The Makefile passes git describe and the commit. */
+#ifndef MG_VERSION
 #define MG_VERSION "0.1.0"
+#endif
+#ifndef MG_COMMIT
+#define MG_COMMIT "unknown"
+#endif
 
 struct mg_cli {
 	bool json;
@@ -83,6 +89,7 @@ int cmd_bpf_maps(struct mg_cli *cli);	/* `bpf maps`: sizes and memory */
 int cmd_stats(struct mg_cli *cli, int argc, char **argv);
 int cmd_keygen(struct mg_cli *cli, int argc, char **argv);
 int cmd_monitor(struct mg_cli *cli, int argc, char **argv);
+int cmd_doctor(struct mg_cli *cli, int argc, char **argv);
 
 /* Open a pinned map "<pin_dir>/<name>"; prints a clear error. */
 int mg_cli_open_map(const struct mg_cli *cli, const char *name);

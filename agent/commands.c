@@ -301,6 +301,14 @@ const struct mg_cmd mg_commands[] = {
 	  .serve = mg_agent_serve_keys,
 	  .help = "the gossip keyring of this gateway (rotate: install "
 		  "everywhere, use, remove)" },
+	{ .name = "doctor", .run = cmd_doctor, .args = "",
+	  .help = "check this gateway as an operator would by hand: "
+		  "forwarding and rp_filter sysctls, ip_local_port_range "
+		  "against the SNAT ports, native XDP on each interface, "
+		  "pinned links against what runs, underlay MTU headroom, "
+		  "maps near full, gossip keys in agreement, peers alive, "
+		  "the clock; each ok, warn or fail with the fix (exit 0, "
+		  "1 or 2 by the worst)" },
 	{ .name = "reload", .flags = MG_CMD_AGENT, .args = "",
 	  .serve = mg_agent_serve_reload,
 	  .help = "re-read the configuration and apply the difference (log "

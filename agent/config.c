@@ -43,7 +43,8 @@ enum cfg_sect {
 	SECT_CLUSTER,
 	SECT_GATEWAY,
 	SECT_GOSSIP,
-	SECT_LIMITS,	/* the last simple section: see cfg_section() */
+	SECT_LIMITS,
+	SECT_METRICS,	/* the last simple section: see cfg_section() */
 	SECT_PEER,
 	SECT_SERVICE,
 	SECT_BAD,	/* reported at its header; its keys are skipped */
@@ -54,7 +55,7 @@ static const char *const sect_names[SECT_MAX] = {
 	[SECT_AGENT] = "agent", [SECT_CLUSTER] = "cluster",
 	[SECT_GATEWAY] = "gateway", [SECT_GOSSIP] = "gossip",
 	[SECT_PEER] = "peer", [SECT_SERVICE] = "service",
-	[SECT_LIMITS] = "limits",
+	[SECT_LIMITS] = "limits", [SECT_METRICS] = "metrics",
 };
 
 enum cfg_key_id {
@@ -71,6 +72,7 @@ enum cfg_key_id {
 	K_SVC_VIP, K_SVC_PORT, K_SVC_PROTO, K_SVC_AFFINITY, K_SVC_MIN_LOCAL,
 	K_SVC_BACKEND, K_SVC_INTERVAL, K_SVC_TIMEOUT, K_SVC_RISE, K_SVC_FALL,
 	K_LIM_EP, K_LIM_LOCAL, K_LIM_FLOWS, K_LIM_PINS,
+	K_METRICS_LISTEN,
 	K_MAX,
 };
 
@@ -387,6 +389,43 @@ bad:
 	return -EINVAL;
 }
 
+/*
+ * [metrics] listen: "off" (the default), "on" (127.0.0.1:9466), "PORT" (on
+ * 127.0.0.1: metrics are for the host's own scraper unless an address says
+ * otherwise), "ADDR:PORT" or "[IPV6]:PORT".
+ */
+static int parse_listen(const struct cfg_key *k, const char *val, void *dst,
+			char *msg, size_t msglen)
+{
+	struct mg_cfg_seed *l = dst;
+	unsigned long port = MG_METRICS_PORT_DEFAULT;
+	char *end;
+
+	memset(l, 0, sizeof(*l));
+	if (!strcmp(val, "off"))
+		return 0;
+	if (!strcmp(val, "on") ||
+	    (val[0] && strspn(val, "0123456789") == strlen(val))) {
+		if (val[0] != 'o') {
+			errno = 0;
+			port = strtoul(val, &end, 10);
+			if (*end || errno || !port || port > 65535)
+				goto bad;
+		}
+		mg_addr_parse("127.0.0.1", &l->addr);
+		l->port = (__u16)port;
+		return 0;
+	}
+	if (!parse_seed(k, val, dst, msg, msglen) && l->port)
+		return 0;
+bad:
+	memset(l, 0, sizeof(*l));
+	snprintf(msg, msglen,
+		 "\"%.*s\" is not where to serve metrics: off, on (127.0.0.1:%d), PORT, ADDRESS:PORT or [IPV6]:PORT",
+		 CFG_QUOTE_MAX, val, MG_METRICS_PORT_DEFAULT);
+	return -EINVAL;
+}
+
 /* A base64 AES key of 16, 24 or 32 bytes, as `meshgate keygen` prints. */
 static int parse_key(const struct cfg_key *k, const char *val, void *dst,
 		     char *msg, size_t msglen)
@@ -663,7 +702,55 @@ static const struct cfg_key cfg_keys[K_MAX] = {
 	[K_LIM_PINS] = CFG(SECT_LIMITS, "pinned_flows", parse_limit,
 			   limits.pinned_flows, .min = MG_LIMIT_PINS_MIN,
 			   .max = MG_LIMIT_PINS_MAX),
+
+	[K_METRICS_LISTEN] = CFG(SECT_METRICS, "listen", parse_listen,
+				 metrics_listen),
 };
+
+static const char *const log_levels_doc[] = {
+	"error", "warn", "info", "debug", NULL
+};
+
+/* For generated documentation (mg-gen-docs): every key in table order. */
+bool mg_config_key_at(unsigned int i, struct mg_config_key_info *ki)
+{
+	const struct cfg_key *k;
+
+	if (i >= K_MAX)
+		return false;
+	k = &cfg_keys[i];
+	memset(ki, 0, sizeof(*ki));
+	ki->section = sect_names[k->sect];
+	ki->name = k->name;
+	ki->choices = k->choices;
+	ki->required = k->required;
+	ki->repeat = k->repeat;
+	if (k->parse == parse_uint || k->parse == parse_mss ||
+	    k->parse == parse_limit) {
+		ki->min = k->min;
+		ki->max = k->max;
+	}
+	ki->named = k->sect == SECT_PEER || k->sect == SECT_SERVICE;
+	ki->kind = k->choices ? "choice" :
+		   k->parse == parse_uint ? "number" :
+		   k->parse == parse_limit ? "auto|number" :
+		   k->parse == parse_bool ? "boolean" :
+		   k->parse == parse_name ? "name" :
+		   k->parse == parse_ifname ? "interface" :
+		   k->parse == parse_path ? "path" :
+		   k->parse == parse_addr || k->parse == parse_vip ?
+			"address" :
+		   k->parse == parse_cidr ? "cidr" :
+		   k->parse == parse_seed ? "address[:port]" :
+		   k->parse == parse_listen ? "off|on|port|address:port" :
+		   k->parse == parse_backend ? "address:port [weight]" :
+		   k->parse == parse_key ? "key" :
+		   k->parse == parse_mss ? "off|auto|number" :
+		   k->parse == parse_log_level ? "choice" : "value";
+	if (k->parse == parse_log_level)
+		ki->choices = log_levels_doc;
+	return true;
+}
 
 static const struct cfg_key *cfg_key_find(enum cfg_sect sect, const char *name)
 {
@@ -833,7 +920,7 @@ static void cfg_section(struct cfg_parse *ps, const char *hdr)
 	if (strncmp(sect, "peer", 4) ||
 	    (sect[4] && !isspace((unsigned char)sect[4]))) {
 		cfg_err(ps, ps->line, sect, NULL,
-			"unknown section (known: agent, cluster, gateway, gossip, limits, peer NAME, service NAME)");
+			"unknown section (known: agent, cluster, gateway, gossip, limits, metrics, peer NAME, service NAME)");
 		return;
 	}
 

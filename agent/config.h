@@ -19,6 +19,7 @@
 #define MG_CFG_MAX_TUNNELS	2	/* tunnel addresses: one per family */
 #define MG_GOSSIP_PORT_DEFAULT	7946
 #define MG_SETTLE_TIMEOUT_DEFAULT	30	/* seconds, [gossip] settle_timeout */
+#define MG_METRICS_PORT_DEFAULT	9466	/* [metrics] listen = on */
 
 #define MG_CFG_MAX_SERVICES	64	/* [service NAME] sections */
 #define MG_CFG_MAX_BACKENDS	32	/* this cluster's backends per service */
@@ -158,6 +159,9 @@ struct mg_config {
 		__u32 pinned_flows;		/* mg_pin */
 	} limits;
 
+	/* [metrics] listen: where /metrics is served; port 0 = off (default) */
+	struct mg_cfg_seed metrics_listen;
+
 	/* Where the keys mg_config_check_host() judges were set. */
 	int cluster_if_line, underlay_if_line;
 };
@@ -205,6 +209,22 @@ bool mg_config_name_valid(const char *name);
 unsigned int mg_config_diff(const struct mg_config *old,
 			    const struct mg_config *new, char *restart,
 			    size_t len);
+
+/*
+ * The configuration keys, for documentation generated from the table the
+ * parser uses (build/mg-gen-docs man5|completion): key i in table order, false
+ * past the last.  min/max are set for numbers only (both 0 otherwise).
+ */
+struct mg_config_key_info {
+	const char *section;		/* "gateway", "peer", ... */
+	const char *name;
+	const char *kind;		/* "number", "address", "choice", ... */
+	const char *const *choices;	/* NULL-ended, or NULL */
+	unsigned long min, max;
+	bool required, repeat;
+	bool named;			/* [section NAME] */
+};
+bool mg_config_key_at(unsigned int i, struct mg_config_key_info *ki);
 
 /* This gateway's tunnel address of a family (MG_AF_*), or NULL. */
 const struct mg_addr *mg_config_tunnel(const struct mg_config *cfg,

@@ -284,6 +284,11 @@ void mg_liveness_print_counters(const struct mg_liveness *lv)
 	out_u64("liveness_echoes", ", %llu echoes in", lv->echoes);
 	out_u64("liveness_ignored", ", %llu ignored (not ours)\n",
 		lv->ignored);
+	/* Every peer that answered went silent at once: we are the cut one. */
+	out_u64("liveness_cut_off", NULL, lv->cut_off);
+	if (lv->cut_off)
+		out_text("            no peer's datapath answers: cut off on the "
+			 "tunnel (peers kept: fail static)\n");
 }
 
 int64_t mg_liveness_rtt_us(const struct mg_liveness *lv,

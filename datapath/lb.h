@@ -223,6 +223,7 @@ static __always_inline int mg_lb4(mg_ctx_t *ctx, struct cursor *c,
 			    &be);
 	if (rc)
 		return mg_exit(ctx, rc, MG_ACT_DROP);
+	mg_lb_count(ctx, svc->id, ct.backend);
 
 #if MG_CTX_TC
 	{
@@ -407,6 +408,7 @@ static __always_inline int mg_lb6(mg_ctx_t *ctx, struct cursor *c,
 	rc = mg_lb6_backend(s, svc, n.udp ? 0 : mg_tcp_flags(n.ports));
 	if (rc)
 		return mg_exit(ctx, rc, MG_ACT_DROP);
+	mg_lb_count(ctx, svc->id, s->ct.backend);
 
 #if MG_CTX_TC
 	{

@@ -351,4 +351,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mg_gwstate SEC(".maps");
 
+/* Packets and bytes per service and backend slot (abi.h).  Datapath writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MG_LBSTATS_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct mg_stat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_lbstats SEC(".maps");
+
 #endif

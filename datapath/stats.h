@@ -38,6 +38,24 @@ static __always_inline int mg_exit(mg_ctx_t *ctx, enum mg_reason reason,
 	return action;
 }
 
+/* A client's packet DNATed to a backend: counted for its service and slot. */
+static __always_inline void mg_lb_count(mg_ctx_t *ctx, __u32 svc_id, __u32 slot)
+{
+	__u32 key = svc_id;
+	struct mg_stat *st = bpf_map_lookup_elem(&mg_lbstats, &key);
+
+	if (st) {
+		st->packets++;
+		st->bytes += mg_ctx_len(ctx);
+	}
+	key = MG_LBSTATS_BACKEND(slot);
+	st = bpf_map_lookup_elem(&mg_lbstats, &key);
+	if (st) {
+		st->packets++;
+		st->bytes += mg_ctx_len(ctx);
+	}
+}
+
 /*
  * TC: a unicast packet routed into the host device that no map knows.
  * Nothing but the mesh's prefixes and VIPs is routed there, so its

@@ -83,6 +83,14 @@ struct mg_stat {
 };
 
 /*
+ * mg_lbstats: per-CPU array of struct mg_stat, the client packets each
+ * service and each backend slot took (DNATed towards it): a service at its
+ * id, a backend slot at MG_LBSTATS_BACKEND(slot).
+ */
+#define MG_LBSTATS_BACKEND(slot)	(MG_LB_MAX_SERVICES + (slot))
+#define MG_LBSTATS_ENTRIES		(MG_LB_MAX_SERVICES + MG_LB_MAX_BACKENDS)
+
+/*
  * Global services (DESIGN §2 path 3), IPv4.  The agent writes mg_svc,
  * mg_lbbe and one Maglev table per service (an inner array of mg_lbring,
  * replaced whole, so a packet sees the old table or the new one); the

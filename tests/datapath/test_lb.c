@@ -26,6 +26,7 @@
 #include <linux/in.h>
 #include <cmocka.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "lib/lbtest.h"
 
 #define OWN_CID		LBT_OWN_CID
@@ -498,9 +499,58 @@ static void t_reply_pinned(void **state)
 	bpf_map_delete_elem(mgt_dp_map(&lbt.dp, "mg_peer4"), &(uint32_t){ PEER2B });
 }
 
+/* mg_lbstats[key] summed over CPUs. */
+static struct mg_stat lbstat(uint32_t key)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct mg_stat v[ncpu], sum = { 0 };
+
+	assert_int_equal(bpf_map_lookup_elem(mgt_dp_map(&lbt.dp, "mg_lbstats"),
+					     &key, v), 0);
+	for (int c = 0; c < ncpu; c++) {
+		sum.packets += v[c].packets;
+		sum.bytes += v[c].bytes;
+	}
+	return sum;
+}
+
+/*
+ * A client packet DNATed to a backend counts once for its service and
+ * once for the backend's slot (packets and bytes, mg_lbstats); one to a
+ * service without a backend counts for neither.
+ */
+static void t_lbstats(void **state)
+{
+	struct mg_stat s0 = lbstat(SVC_TCP), b0 = lbstat(MG_LBSTATS_BACKEND(BE_R1));
+	struct mg_stat e0 = lbstat(SVC_EMPTY), s1, b1, e1;
+	struct pkt in, out;
+
+	lbt_backend_set(BE_R1, MG_LB_BE_F_LIVE, 1);
+	mgt_ring_set(&lbt.dp, SVC_TCP, BE_R1);
+	pkt_init(&in);
+	lbt_pod_to(&in, IPPROTO_TCP, 40200, 80);
+	pkt_finish(&in);
+	mgt_dp_run(&lbt.dp, &in, &out, 0, MG_ENCAP);
+	s1 = lbstat(SVC_TCP);
+	b1 = lbstat(MG_LBSTATS_BACKEND(BE_R1));
+	assert_int_equal(s1.packets - s0.packets, 1);
+	assert_int_equal(s1.bytes - s0.bytes, in.len);
+	assert_int_equal(b1.packets - b0.packets, 1);
+	assert_int_equal(b1.bytes - b0.bytes, in.len);
+
+	pkt_init(&in);
+	lbt_pod_to(&in, IPPROTO_TCP, 40201, 81);
+	pkt_finish(&in);
+	mgt_dp_run(&lbt.dp, &in, &out, 0, MG_DROP_NO_BACKEND);
+	e1 = lbstat(SVC_EMPTY);
+	assert_int_equal(e1.packets, e0.packets);
+	assert_int_equal(lbstat(MG_LBSTATS_BACKEND(BE_R1)).packets, b1.packets);
+}
+
 int main(void)
 {
 	const struct CMUnitTest extra[] = {
+		cmocka_unit_test(t_lbstats),
 		cmocka_unit_test(t_reply_pinned),
 		{ "t_snat_exhausted_then_recovers",
 		  lbt_snat_exhausted_then_recovers, NULL, NULL, NULL },

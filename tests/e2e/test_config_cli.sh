@@ -146,13 +146,13 @@ check "-c FILE supplies the pin directory" \
 	nsnet gw1 "$MESHGATE" -j -c "$good" bpf peers
 
 # What cuts or moves traffic is never guessed from a prefix.
-check "'d' (down or drain) is refused as ambiguous" \
-	fails_with "'d' is ambiguous; one of: drain down" mgcli 1 d
-for w in do dow; do
-	check "'$w' (a prefix of down) is refused, says so" \
-		fails_with "'$w' would be 'down', which is taken only spelled in full" \
-		mgcli 1 "$w"
-done
+check "'d' (doctor, drain or down) is refused as ambiguous" \
+	fails_with "'d' is ambiguous; one of: doctor drain down" mgcli 1 d
+check "'do' (doctor or down) is refused as ambiguous" \
+	fails_with "'do' is ambiguous; one of: doctor down" mgcli 1 do
+check "'dow' (a prefix of down) is refused, says so" \
+	fails_with "'dow' would be 'down', which is taken only spelled in full" \
+	mgcli 1 dow
 check "'dra' (a prefix of drain) is refused, says so" \
 	fails_with "'dra' would be 'drain', which is taken only spelled in full" \
 	mgcli 1 dra

@@ -69,12 +69,13 @@ struct find_row {
 
 static const struct find_row find_rows[] = {
 	{ "down", "down", NULL },
-	{ "d", NULL, "'d' is ambiguous; one of: drain down" },
-	{ "do", NULL, "'do' would be 'down', which is taken only spelled in full" },
+	{ "d", NULL, "'d' is ambiguous; one of: doctor drain down" },
+	{ "do", NULL, "'do' is ambiguous; one of: doctor down" },
+	{ "doc", "doctor", NULL },
 	{ "drain", "drain", NULL },
 	{ "dr", NULL, "'dr' would be 'drain', which is taken only spelled in full" },
 	{ "und", "undrain", NULL },
-	{ "dow", NULL, "'dow' would be 'down'" },
+	{ "dow", NULL, "'dow' would be 'down', which is taken only spelled in full" },
 	{ "leave", "leave", NULL },
 	{ "l", NULL, "'l' would be 'leave'" },
 	{ "lea", NULL, "'lea' would be 'leave'" },

@@ -1,0 +1,732 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The Prometheus exposition (text format 0.0.4): the datapath's counters,
+ * map occupancy, flows and per-service counters read from the pinned maps,
+ * and the agent's part read from its listings.  Names follow the
+ * Prometheus conventions: meshgate_ prefix, counters end in _total, base
+ * units (bytes, seconds).  Only syscalls and the arguments: the metrics
+ * thread calls it.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cli.h"
+#include "metrics.h"
+#include "meshgate/abi.h"
+#include "meshgate/reasons.h"
+#include "lib/bpfmaps.h"
+#include "lib/reasons.h"
+
+#define FLOWS_WALK_MAX	65536	/* flow entries counted per scrape, at most */
+#define FLOW_LABELS_MAX	256	/* services or backends, each, per scrape */
+
+/* --- reasons --------------------------------------------------------------- */
+
+static const char *const reason_names[] = {
+#define X(e, name, class, desc) [MG_##e] = name,
+	MG_REASON_TABLE(X)
+#undef X
+};
+
+/* The class column of the reasons table: what an operator alerts on. */
+const char *mg_metrics_reason_class(unsigned int reason)
+{
+	if (reason >= MG_REASON_MAX)
+		return "error";
+	return mg_reason_class_name(mg_reason_class(reason));
+}
+
+/* --- writing --------------------------------------------------------------- */
+
+static void head(FILE *f, const char *name, const char *type,
+		 const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value: backslash, double quote and newline escaped. */
+static void label(FILE *f, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fprintf(f, "\\%c", *v);
+		else if (*v == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*v, f);
+	}
+}
+
+static void build_info(FILE *f)
+{
+	head(f, "meshgate_build_info", "gauge",
+	     "Version and commit of the running meshgate (always 1).");
+	fprintf(f, "meshgate_build_info{version=\"");
+	label(f, MG_VERSION);
+	fprintf(f, "\",commit=\"");
+	label(f, MG_COMMIT);
+	fprintf(f, "\"} 1\n");
+}
+
+static int reasons(FILE *f, const char *pin_dir)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd, err = 0;
+	unsigned long long pk[MG_REASON_MAX], by[MG_REASON_MAX];
+	char path[PATH_MAX + 16];
+	struct mg_stat *per;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "%s/mg_stats", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	per = calloc(ncpu, sizeof(*per));
+	if (!per) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (__u32 r = 0; r < MG_REASON_MAX && !err; r++) {
+		pk[r] = by[r] = 0;
+		if (bpf_map_lookup_elem(fd, &r, per)) {
+			err = -errno;
+			break;
+		}
+		for (int c = 0; c < ncpu; c++) {
+			pk[r] += per[c].packets;
+			by[r] += per[c].bytes;
+		}
+	}
+	free(per);
+	close(fd);
+	if (err)
+		return err;
+	head(f, "meshgate_packets_total", "counter",
+	     "Packets the datapath handled, by outcome (reason) and its class (forward, drop, error).");
+	for (int r = 0; r < MG_REASON_MAX; r++)
+		fprintf(f, "meshgate_packets_total{reason=\"%s\",class=\"%s\"} %llu\n",
+			reason_names[r], mg_metrics_reason_class(r), pk[r]);
+	head(f, "meshgate_bytes_total", "counter",
+	     "Bytes of the packets the datapath handled, by outcome (reason) and its class.");
+	for (int r = 0; r < MG_REASON_MAX; r++)
+		fprintf(f, "meshgate_bytes_total{reason=\"%s\",class=\"%s\"} %llu\n",
+			reason_names[r], mg_metrics_reason_class(r), by[r]);
+	return 0;
+}
+
+/* --- map occupancy ------------------------------------------------------------ */
+
+struct map_list {
+	struct mg_bpfmap *m;
+	int n, cap;
+};
+
+static int map_keep(const struct mg_bpfmap *m, int fd, void *arg)
+{
+	struct map_list *l = arg;
+
+	if (fd < 0)
+		return 0;
+	if (l->n == l->cap) {
+		int cap = l->cap ? 2 * l->cap : 32;
+		struct mg_bpfmap *p = realloc(l->m, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		l->m = p;
+		l->cap = cap;
+	}
+	l->m[l->n++] = *m;
+	return 0;
+}
+
+/* Every pinned map walked once (counting a hash map's keys is the cost). */
+static void maps(FILE *f, const char *pin_dir)
+{
+	struct map_list l = { 0 };
+
+	mg_bpfmap_each(pin_dir, map_keep, &l);
+	head(f, "meshgate_map_entries", "gauge",
+	     "Entries in use in a pinned BPF map (arrays: all of them).");
+	for (int i = 0; i < l.n; i++)
+		if (l.m[i].entries >= 0)
+			fprintf(f, "meshgate_map_entries{map=\"%s\"} %lld\n",
+				l.m[i].name, l.m[i].entries);
+	head(f, "meshgate_map_max_entries", "gauge",
+	     "The limit of a pinned BPF map (max_entries).");
+	for (int i = 0; i < l.n; i++)
+		fprintf(f, "meshgate_map_max_entries{map=\"%s\"} %u\n",
+			l.m[i].name, l.m[i].info.max_entries);
+	head(f, "meshgate_map_memory_bytes", "gauge",
+	     "Memory the kernel charges for a pinned BPF map (memlock).");
+	for (int i = 0; i < l.n; i++)
+		fprintf(f, "meshgate_map_memory_bytes{map=\"%s\"} %llu\n",
+			l.m[i].name, l.m[i].memlock);
+	free(l.m);
+}
+
+/* --- flows ------------------------------------------------------------------ */
+
+/* A service (its VIP:port/proto) or a backend (its slot), per family. */
+struct flow_count {
+	__u8 family;			/* AF_INET, AF_INET6 */
+	__u8 proto;
+	__u16 port;			/* network order */
+	__u32 addr[4];			/* services: the VIP */
+	__u32 slot;			/* backends */
+	unsigned long long n;
+};
+
+struct flow_table {
+	struct flow_count c[FLOW_LABELS_MAX];
+	int n;
+};
+
+static void flow_add(struct flow_table *t, const struct flow_count *k)
+{
+	for (int i = 0; i < t->n; i++) {
+		struct flow_count *c = &t->c[i];
+
+		if (c->family == k->family && c->proto == k->proto &&
+		    c->port == k->port && c->slot == k->slot &&
+		    !memcmp(c->addr, k->addr, sizeof(c->addr))) {
+			c->n++;
+			return;
+		}
+	}
+	if (t->n < FLOW_LABELS_MAX) {
+		t->c[t->n] = *k;
+		t->c[t->n++].n = 1;
+	}
+}
+
+static int open_pin(const char *dir, const char *name)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return bpf_obj_get(path);
+}
+
+/*
+ * Live flows of one family's table (entries not yet expired) into svc and
+ * be.  The walk is bounded: *walked counts the entries seen over both
+ * families; false when the bound cut it short.
+ */
+static bool flows_walk(const char *pin_dir, bool v6, unsigned long long now,
+		       struct flow_table *svc, struct flow_table *be,
+		       long *walked)
+{
+	union { struct mg_ct4_key k4; struct mg_ct6_key k6; } key, next;
+	union { struct mg_ct4_val v4; struct mg_ct6_val v6; } val;
+	int fd = open_pin(pin_dir, v6 ? "mg_ct6_v2" : "mg_ct4_v2");
+	bool more, whole = true;
+
+	if (fd < 0)
+		return true;
+	more = !bpf_map_get_next_key(fd, NULL, &next);
+	while (more) {
+		struct flow_count c = { .family = v6 ? AF_INET6 : AF_INET };
+		__u64 expires;
+
+		if (++*walked > FLOWS_WALK_MAX) {
+			whole = false;
+			break;
+		}
+		key = next;
+		more = !bpf_map_get_next_key(fd, &key, &next);
+		if (bpf_map_lookup_elem(fd, &key, &val))
+			continue;
+		expires = v6 ? val.v6.expires : val.v4.expires;
+		if (expires < now)
+			continue;
+		if (v6) {
+			memcpy(c.addr, key.k6.daddr, 16);
+			c.port = key.k6.dport;
+			c.proto = key.k6.proto;
+		} else {
+			c.addr[0] = key.k4.daddr;
+			c.port = key.k4.dport;
+			c.proto = key.k4.proto;
+		}
+		flow_add(svc, &c);
+		memset(&c, 0, sizeof(c));
+		c.family = v6 ? AF_INET6 : AF_INET;
+		c.slot = v6 ? val.v6.backend : val.v4.backend;
+		flow_add(be, &c);
+	}
+	close(fd);
+	return whole;
+}
+
+/* A backend slot's address:port, from mg_lbbe or mg_lbbe6. */
+static void backend_name(int fd4, int fd6, const struct flow_count *c,
+			 char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	unsigned int port = 0;
+
+	if (c->family == AF_INET6) {
+		struct mg_lb_backend6 b;
+
+		if (fd6 >= 0 && !bpf_map_lookup_elem(fd6, &c->slot, &b)) {
+			inet_ntop(AF_INET6, b.addr, a, sizeof(a));
+			port = ntohs(b.port);
+		}
+		snprintf(buf, len, "[%s]:%u", a, port);
+		return;
+	}
+	{
+		struct mg_lb_backend b;
+
+		if (fd4 >= 0 && !bpf_map_lookup_elem(fd4, &c->slot, &b)) {
+			inet_ntop(AF_INET, &b.addr, a, sizeof(a));
+			port = ntohs(b.port);
+		}
+		snprintf(buf, len, "%s:%u", a, port);
+	}
+}
+
+/* Live service flows (mg_ct4_v2, mg_ct6_v2) by service and by backend. */
+static void flows(FILE *f, const char *pin_dir)
+{
+	struct flow_table *svc, *be;
+	struct timespec ts;
+	unsigned long long now;
+	long walked = 0;
+	bool whole;
+	int fd4, fd6;
+
+	svc = calloc(1, sizeof(*svc));
+	be = calloc(1, sizeof(*be));
+	if (!svc || !be)
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	whole = flows_walk(pin_dir, false, now, svc, be, &walked);
+	whole = flows_walk(pin_dir, true, now, svc, be, &walked) && whole;
+	head(f, "meshgate_service_flows", "gauge",
+	     "Live flows tracked to a service, by VIP:port/proto.");
+	for (int i = 0; i < svc->n; i++) {
+		const struct flow_count *c = &svc->c[i];
+		char a[INET6_ADDRSTRLEN];
+
+		inet_ntop(c->family, c->addr, a, sizeof(a));
+		fprintf(f, "meshgate_service_flows{service=\"%s%s%s:%u/%s\"} %llu\n",
+			c->family == AF_INET6 ? "[" : "", a,
+			c->family == AF_INET6 ? "]" : "", ntohs(c->port),
+			c->proto == IPPROTO_UDP ? "udp" : "tcp", c->n);
+	}
+	head(f, "meshgate_backend_flows", "gauge",
+	     "Live flows tracked to a service backend, by address:port.");
+	fd4 = open_pin(pin_dir, "mg_lbbe");
+	fd6 = open_pin(pin_dir, "mg_lbbe6");
+	for (int i = 0; i < be->n; i++) {
+		char name[INET6_ADDRSTRLEN + 16];
+
+		backend_name(fd4, fd6, &be->c[i], name, sizeof(name));
+		fprintf(f, "meshgate_backend_flows{slot=\"%u\",backend=\"%s\"} %llu\n",
+			be->c[i].slot, name, be->c[i].n);
+	}
+	if (fd4 >= 0)
+		close(fd4);
+	if (fd6 >= 0)
+		close(fd6);
+	head(f, "meshgate_flows_partial", "gauge",
+	     "1 when the flow tables were larger than one scrape counts.");
+	fprintf(f, "meshgate_flows_partial %d\n", !whole);
+out:
+	free(svc);
+	free(be);
+}
+
+/* --- per service and backend counters (mg_lbstats) ------------------------ */
+
+
+/* Every entry of mg_lbstats summed over CPUs; NULL when it is not there. */
+static struct mg_stat *lbstats_read(const char *pin_dir)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd;
+	struct mg_stat *sum = NULL, *per = NULL;
+
+	fd = open_pin(pin_dir, "mg_lbstats");
+	if (fd < 0 || ncpu <= 0)
+		goto out;
+	sum = calloc(MG_LBSTATS_ENTRIES, sizeof(*sum));
+	per = calloc((size_t)ncpu, sizeof(*per));
+	if (!sum || !per)
+		goto fail;
+	for (__u32 k = 0; k < MG_LBSTATS_ENTRIES; k++) {
+		if (bpf_map_lookup_elem(fd, &k, per))
+			goto fail;
+		for (int c = 0; c < ncpu; c++) {
+			sum[k].packets += per[c].packets;
+			sum[k].bytes += per[c].bytes;
+		}
+	}
+	goto out;
+fail:
+	free(sum);
+	sum = NULL;
+out:
+	free(per);
+	if (fd >= 0)
+		close(fd);
+	return sum;
+}
+
+/* A service id's name, "VIP:port/proto", from mg_svc and mg_svc6. */
+struct svc_names {
+	char name[MG_LB_MAX_SERVICES][INET6_ADDRSTRLEN + 16];
+};
+
+static void svc_names_read(const char *pin_dir, struct svc_names *sn)
+{
+	union { struct mg_svc_key k4; struct mg_svc6_key k6; } key, next;
+	struct mg_svc_val val;
+
+	for (int v6 = 0; v6 < 2; v6++) {
+		int fd = open_pin(pin_dir, v6 ? "mg_svc6" : "mg_svc");
+		bool more;
+		int n = 0;
+
+		if (fd < 0)
+			continue;
+		more = !bpf_map_get_next_key(fd, NULL, &next);
+		while (more && n++ < 4 * MG_LB_MAX_SERVICES) {
+			char a[INET6_ADDRSTRLEN];
+			__u16 port;
+			__u8 proto;
+
+			key = next;
+			more = !bpf_map_get_next_key(fd, &key, &next);
+			if (bpf_map_lookup_elem(fd, &key, &val) ||
+			    val.id >= MG_LB_MAX_SERVICES)
+				continue;
+			port = v6 ? key.k6.port : key.k4.port;
+			proto = v6 ? key.k6.proto : key.k4.proto;
+			if (!port)
+				continue;	/* "a VIP": no service of its own */
+			inet_ntop(v6 ? AF_INET6 : AF_INET,
+				  v6 ? (void *)key.k6.vip : (void *)&key.k4.vip,
+				  a, sizeof(a));
+			snprintf(sn->name[val.id], sizeof(sn->name[0]),
+				 "%s%s%s:%u/%s", v6 ? "[" : "", a, v6 ? "]" : "",
+				 ntohs(port), proto == IPPROTO_UDP ? "udp" : "tcp");
+		}
+		close(fd);
+	}
+}
+
+static void lbstats(FILE *f, const char *pin_dir)
+{
+	struct mg_stat *st = lbstats_read(pin_dir);
+	struct svc_names *sn;
+	int fd4, fd6;
+
+	if (!st)
+		return;
+	sn = calloc(1, sizeof(*sn));
+	if (!sn) {
+		free(st);
+		return;
+	}
+	svc_names_read(pin_dir, sn);
+	for (int b = 0; b < 2; b++) {
+		head(f, b ? "meshgate_service_bytes_total" :
+			    "meshgate_service_packets_total", "counter",
+		     b ? "Bytes of client packets sent to a service's backends." :
+			 "Client packets sent to a service's backends (DNATed).");
+		for (int i = 0; i < MG_LB_MAX_SERVICES; i++)
+			if (sn->name[i][0])
+				fprintf(f, "%s{service=\"%s\"} %llu\n",
+					b ? "meshgate_service_bytes_total" :
+					    "meshgate_service_packets_total",
+					sn->name[i], b ? (unsigned long long)st[i].bytes :
+					(unsigned long long)st[i].packets);
+	}
+	fd4 = open_pin(pin_dir, "mg_lbbe");
+	fd6 = open_pin(pin_dir, "mg_lbbe6");
+	for (int b = 0; b < 2; b++) {
+		head(f, b ? "meshgate_backend_bytes_total" :
+			    "meshgate_backend_packets_total", "counter",
+		     b ? "Bytes of client packets sent to a backend slot." :
+			 "Client packets sent to a backend slot (a slot re-used for another backend goes on counting).");
+		for (__u32 i = 0; i < MG_LB_MAX_BACKENDS; i++) {
+			const struct mg_stat *s = &st[MG_LBSTATS_BACKEND(i)];
+			struct mg_lb_backend b4 = { 0 };
+			struct flow_count c = { .family = AF_INET, .slot = i };
+			char name[INET6_ADDRSTRLEN + 16];
+
+			if (!s->packets)
+				continue;
+			if (fd4 < 0 || bpf_map_lookup_elem(fd4, &i, &b4) ||
+			    !b4.addr)
+				c.family = AF_INET6;
+			backend_name(fd4, fd6, &c, name, sizeof(name));
+			fprintf(f, "%s{slot=\"%u\",backend=\"%s\"} %llu\n",
+				b ? "meshgate_backend_bytes_total" :
+				    "meshgate_backend_packets_total", i, name,
+				b ? (unsigned long long)s->bytes :
+				    (unsigned long long)s->packets);
+		}
+	}
+	if (fd4 >= 0)
+		close(fd4);
+	if (fd6 >= 0)
+		close(fd6);
+	free(sn);
+	free(st);
+}
+
+int mg_metrics_render(FILE *f, const char *pin_dir, const char *snapshot)
+{
+	int err;
+
+	build_info(f);
+	err = reasons(f, pin_dir);
+	maps(f, pin_dir);
+	flows(f, pin_dir);
+	lbstats(f, pin_dir);
+	if (snapshot)
+		fputs(snapshot, f);
+	return err;
+}
+
+/* --- the agent's part, from its listings' JSON ------------------------------ */
+
+/*
+ * The listings are flat enough to be read as a sequence of "key": value
+ * pairs (arrays and objects only group them): fn gets each scalar, its
+ * string form unquoted.
+ */
+void mg_metrics_json_pairs(const char *s,
+			   void (*fn)(const char *key, const char *val,
+				      void *arg),
+			   void *arg)
+{
+	char key[256] = "", val[256];
+
+	while (s && *s) {
+		char *dst = val;
+		size_t room = sizeof(val) - 1;
+
+		if (*s == '"') {
+			for (s++; *s && *s != '"'; s++) {
+				if (*s == '\\' && s[1])
+					s++;
+				if (room) {
+					*dst++ = *s;
+					room--;
+				}
+			}
+			*dst = '\0';
+			if (*s)
+				s++;
+			while (isspace((unsigned char)*s))
+				s++;
+			if (*s == ':') {
+				snprintf(key, sizeof(key), "%s", val);
+				s++;
+				continue;
+			}
+			fn(key, val, arg);
+			continue;
+		}
+		if (isalnum((unsigned char)*s) || *s == '-') {
+			while ((isalnum((unsigned char)*s) || *s == '-' ||
+				*s == '.') && room) {
+				*dst++ = *s++;
+				room--;
+			}
+			*dst = '\0';
+			fn(key, val, arg);
+			continue;
+		}
+		s++;	/* { } [ ] , and blanks */
+	}
+}
+
+#define STATES_MAX	16
+
+struct tally {
+	char name[STATES_MAX][64];
+	unsigned long long n[STATES_MAX];
+	int count;
+};
+
+static void tally_add(struct tally *t, const char *name, unsigned long long n)
+{
+	for (int i = 0; i < t->count; i++) {
+		if (!strcmp(t->name[i], name)) {
+			t->n[i] += n;
+			return;
+		}
+	}
+	if (t->count < STATES_MAX) {
+		snprintf(t->name[t->count], sizeof(t->name[0]), "%s", name);
+		t->n[t->count++] = n;
+	}
+}
+
+struct status_walk {
+	FILE *f;
+};
+
+/* `status` counters, as `meshgate status` shows them. */
+static const struct {
+	const char *key, *name, *type, *help;
+} status_metrics[] = {
+	{ "uptime_s", "meshgate_agent_uptime_seconds", "gauge",
+	  "Seconds since the agent started." },
+	{ "peers", "meshgate_gateways", "gauge",
+	  "Remote gateways the agent knows (gossiped and static)." },
+	{ "peers_alive", "meshgate_gateways_alive", "gauge",
+	  "Remote gateways alive (or suspect)." },
+	{ "state_messages", "meshgate_gossip_state_messages_total", "counter",
+	  "Endpoint-state messages received." },
+	{ "state_rejected", "meshgate_gossip_state_rejected_total", "counter",
+	  "Endpoint-state messages rejected (not the sender's to write, malformed)." },
+	{ "gossip_packets_in", "meshgate_gossip_packets_received_total",
+	  "counter", "Gossip (memberlist) packets received." },
+	{ "gossip_packets_out", "meshgate_gossip_packets_sent_total", "counter",
+	  "Gossip (memberlist) packets sent." },
+	{ "gossip_decrypt_failed", "meshgate_gossip_rejected_wrong_key_total",
+	  "counter", "Gossip packets rejected: no key of the keyring opens them." },
+	{ "gossip_plaintext_rejected",
+	  "meshgate_gossip_rejected_plaintext_total", "counter",
+	  "Gossip packets rejected: not encrypted while a key is configured." },
+	{ "gossip_decode_errors", "meshgate_gossip_rejected_malformed_total",
+	  "counter", "Gossip packets rejected: malformed." },
+	{ "host_routes", "meshgate_host_routes", "gauge",
+	  "Routes of the host device (the host's own traffic to the mesh)." },
+};
+
+static void status_pair(const char *key, const char *val, void *arg)
+{
+	struct status_walk *w = arg;
+
+	for (size_t i = 0; i < sizeof(status_metrics) / sizeof(status_metrics[0]);
+	     i++) {
+		if (strcmp(key, status_metrics[i].key) ||
+		    !isdigit((unsigned char)val[0]))
+			continue;
+		head(w->f, status_metrics[i].name, status_metrics[i].type,
+		     status_metrics[i].help);
+		fprintf(w->f, "%s %s\n", status_metrics[i].name, val);
+	}
+}
+
+/* One member of `peers` at a time: flushed at the next one and the end. */
+struct peers_walk {
+	char cluster[64], state[32];
+	bool open, gateway;
+	struct tally by_state, by_cluster, alive_by_cluster;
+};
+
+static void peer_flush(struct peers_walk *w)
+{
+	if (!w->open)
+		return;
+	tally_add(&w->by_state, w->state, 1);
+	if (w->gateway && strcmp(w->cluster, "-")) {
+		tally_add(&w->by_cluster, w->cluster, 1);
+		tally_add(&w->alive_by_cluster, w->cluster,
+			  !strcmp(w->state, "alive") ||
+			  !strcmp(w->state, "suspect") ||
+			  !strcmp(w->state, "static"));
+	}
+	w->open = false;
+	w->gateway = false;
+	w->cluster[0] = w->state[0] = '\0';
+}
+
+static void peers_pair(const char *key, const char *val, void *arg)
+{
+	struct peers_walk *w = arg;
+
+	if (!strcmp(key, "name")) {
+		peer_flush(w);
+		w->open = true;
+	} else if (!strcmp(key, "cluster")) {
+		snprintf(w->cluster, sizeof(w->cluster), "%s", val);
+	} else if (!strcmp(key, "state")) {
+		snprintf(w->state, sizeof(w->state), "%s", val);
+	} else if (!strcmp(key, "meshgate")) {
+		w->gateway = !strcmp(val, "true");
+	}
+}
+
+struct svc_walk {
+	FILE *f;
+	char service[64], backend[64];
+	bool headed;
+};
+
+static void svc_pair(const char *key, const char *val, void *arg)
+{
+	struct svc_walk *w = arg;
+
+	if (!strcmp(key, "name")) {
+		snprintf(w->service, sizeof(w->service), "%s", val);
+	} else if (!strcmp(key, "address")) {
+		snprintf(w->backend, sizeof(w->backend), "%s", val);
+	} else if (!strcmp(key, "health")) {
+		if (!w->headed)
+			head(w->f, "meshgate_backend_up", "gauge",
+			     "1 when the service backend passes its health check (up), 0 when down or not known yet.");
+		w->headed = true;
+		fprintf(w->f, "meshgate_backend_up{service=\"");
+		label(w->f, w->service);
+		fprintf(w->f, "\",backend=\"");
+		label(w->f, w->backend);
+		fprintf(w->f, "\"} %d\n", !strcmp(val, "up"));
+	}
+}
+
+static void tally_print(FILE *f, const struct tally *t, const char *name,
+			const char *lbl)
+{
+	for (int i = 0; i < t->count; i++) {
+		fprintf(f, "%s{%s=\"", name, lbl);
+		label(f, t->name[i]);
+		fprintf(f, "\"} %llu\n", t->n[i]);
+	}
+}
+
+void mg_metrics_agent_part(FILE *f, const char *status, const char *peers,
+			   const char *services)
+{
+	struct status_walk sw = { .f = f };
+	struct svc_walk vw = { .f = f };
+	struct peers_walk *pw;
+
+	mg_metrics_json_pairs(status, status_pair, &sw);
+	pw = calloc(1, sizeof(*pw));
+	if (pw && peers) {
+		mg_metrics_json_pairs(peers, peers_pair, pw);
+		peer_flush(pw);
+		head(f, "meshgate_peers", "gauge",
+		     "Members of the mesh (gateways and other agents) by state.");
+		tally_print(f, &pw->by_state, "meshgate_peers", "state");
+		head(f, "meshgate_cluster_gateways", "gauge",
+		     "Gateways of each remote cluster.");
+		tally_print(f, &pw->by_cluster, "meshgate_cluster_gateways",
+			    "cluster");
+		head(f, "meshgate_cluster_gateways_alive", "gauge",
+		     "Gateways of each remote cluster that are alive, suspect or static (configured, taken as alive).");
+		tally_print(f, &pw->alive_by_cluster,
+			    "meshgate_cluster_gateways_alive", "cluster");
+	}
+	free(pw);
+	mg_metrics_json_pairs(services, svc_pair, &vw);
+}
