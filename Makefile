@@ -86,6 +86,7 @@ help:
 	@echo 'make test       unit, datapath, fuzz-replay and e2e tests (root)'
 	@echo 'make test-unit | test-datapath | test-fuzz | test-e2e'
 	@echo 'make fuzz       build libFuzzer harnesses (FUZZ_SECONDS=60 to run)'
+	@echo 'make test-asan  unit tests, fuzz replays and an e2e smoke under ASan+UBSan'
 	@echo 'make bench      measure; prints a table, writes build/bench.json'
 	@echo 'make install    PREFIX=$(PREFIX) DESTDIR=...'
 	@echo 'make clean'
@@ -171,6 +172,30 @@ fuzz: $(FUZZ_BINS)
 		c=tests/fuzz/corpus/$$(basename $$f); mkdir -p $(BUILD)/fuzz-new/$$(basename $$f); \
 		$$f -max_total_time=$${FUZZ_SECONDS:-60} $(BUILD)/fuzz-new/$$(basename $$f) $$c; \
 	done
+
+# --- sanitizers --------------------------------------------------------------
+# `make test-asan`: the unit tests, the fuzz replays and the agent built with
+# AddressSanitizer and UndefinedBehaviorSanitizer in their own tree, every
+# finding fatal (no recovery, leaks included), then the unit and fuzz groups
+# and one e2e smoke (the agents of test_gossip) run from that tree.
+ASAN_BUILD  ?= build-asan
+ASAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+ASAN_ENV    := ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ASAN_SMOKE  ?= tests/e2e/test_gossip.sh
+
+.PHONY: test-asan asan-bins
+test-asan: deps
+	$(Q)CFLAGS='$(ASAN_CFLAGS)' LDFLAGS='-fsanitize=address,undefined' \
+		$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) asan-bins
+	$(Q)rc=0; export $(ASAN_ENV) BUILD=$(abspath $(ASAN_BUILD)) \
+		MESHGATE=$(abspath $(ASAN_BUILD))/meshgate; \
+	$(TEST_RUN) unit || rc=1; $(TEST_RUN) fuzz || rc=1; \
+	for t in $(ASAN_SMOKE); do echo "=== asan $$t"; timeout 600 $$t || rc=1; done; \
+	exit $$rc
+
+asan-bins: $(BIN) $(UNIT_BINS) $(FUZZ_REPLAY)
 
 # --- running ----------------------------------------------------------------
 TEST_RUN := tests/run.sh
