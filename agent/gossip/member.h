@@ -23,7 +23,11 @@
 #include "gossip/messages.h"
 
 #define MG_MEMBER_PORT		7946
-#define MG_MEMBER_PUSH_PULL_MAX	128	/* concurrent inbound streams */
+#define MG_MEMBER_PUSH_PULL_MAX	32	/* concurrent inbound streams */
+/* Members the table holds at most (self and unreaped dead included). */
+#define MG_MEMBER_MAX_DEFAULT	4096
+/* Queued broadcasts beyond one per member (user messages, our own). */
+#define MG_MEMBER_BCAST_EXTRA	1024
 
 struct mg_loop;
 struct mg_member;
@@ -83,6 +87,7 @@ struct mg_member_cfg {
 	/* NULL: real UDP and TCP sockets on the loop. */
 	const struct mg_member_io *io;
 	uint64_t seed;			/* 0: random */
+	unsigned int max_members;	/* 0: MG_MEMBER_MAX_DEFAULT */
 };
 
 enum mg_member_state {
@@ -149,6 +154,8 @@ struct mg_member_stats {
 	uint64_t push_pulls;		/* completed, either side */
 	uint64_t push_pull_rejected;	/* protocol version check failed */
 	uint64_t conflicts;		/* same name, other address */
+	uint64_t members_refused;	/* table full (max_members) */
+	uint64_t bad_names;		/* control characters in a name */
 	uint64_t gossip_sent;
 };
 

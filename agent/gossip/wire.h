@@ -105,6 +105,13 @@ int mg_ml_packet_decode(const uint8_t *pkt, size_t n,
 			struct mg_ml_rx_stats *st);
 
 /*
+ * Would this datagram, refused with -EACCES, have made sense unencrypted?
+ * Looks at its structure only: nothing compressed is inflated (with a key
+ * set, plaintext is refused before any expensive work), no callback.
+ */
+int mg_ml_packet_looks_plain(const uint8_t *pkt, size_t n);
+
+/*
  * Wrap one message (or a compound built by the caller) for the wire:
  * compress if enabled and smaller, CRC if enabled, encrypt if a keyring.
  */
