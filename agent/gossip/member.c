@@ -991,6 +991,11 @@ out:
 	return err;
 }
 
+void mg_member_stream_refused(struct mg_member *m)
+{
+	m->st.streams_refused++;
+}
+
 static struct pending *pending_find(struct mg_member *m, uint32_t token)
 {
 	unsigned int i;

@@ -142,6 +142,7 @@ struct mg_member_ops {
 struct mg_member_stats {
 	uint64_t pkts_in, bytes_in, pkts_out, bytes_out;
 	uint64_t streams_in, streams_out, stream_errors;
+	uint64_t streams_refused;	/* too many, or past the buffer budget */
 	uint64_t decrypt_failed;	/* encrypted with a key we lack */
 	uint64_t plaintext_rejected;	/* plaintext while a key is set */
 	uint64_t decode_errors;
@@ -236,6 +237,8 @@ int mg_member_stream_in(struct mg_member *m, const uint8_t *p, size_t n,
 int mg_member_stream_reply(struct mg_member *m, uint32_t token,
 			   const uint8_t *p, size_t n);
 void mg_member_stream_fail(struct mg_member *m, uint32_t token, int err);
+/* The transport refused an inbound stream (count it). */
+void mg_member_stream_refused(struct mg_member *m);
 /* Run whatever is due; the next deadline (engine clock, microseconds). */
 void mg_member_tick(struct mg_member *m);
 uint64_t mg_member_next_deadline(const struct mg_member *m);

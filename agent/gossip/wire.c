@@ -506,6 +506,24 @@ int mg_ml_stream_decode(const uint8_t *p, size_t n, const struct mg_ml_opts *o,
 	return err;
 }
 
+size_t mg_ml_stream_need(const uint8_t *p, size_t n)
+{
+	size_t off = 0;
+
+	if (n >= 1 && p[0] == MG_ML_LABEL) {
+		if (n < 2)
+			return 2;
+		off = 2 + (size_t)p[1];
+	}
+	if (n < off + 1)
+		return off + 1;
+	if (p[off] != MG_ML_ENCRYPT)
+		return 0;
+	if (n < off + MG_STREAM_CRYPT_HDR)
+		return off + MG_STREAM_CRYPT_HDR;
+	return off + MG_STREAM_CRYPT_HDR + (size_t)mg_get_be32(p + off + 1);
+}
+
 void mg_ml_stream_free(struct mg_ml_stream *s)
 {
 	free(s->nodes);

@@ -14,6 +14,10 @@
 #include <string.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "lib/loop.h"
 
 #include "gossip/broadcast.h"
 #include "gossip/member.h"
@@ -1123,6 +1127,138 @@ static void test_plaintext_bomb_with_key(void **state)
 	mg_keyring_clear(&k);
 }
 
+/* --- the transport's bounds, on real sockets on loopback -------------------- */
+
+struct tp_test {
+	struct mg_loop *loop;
+	struct mg_member *m;
+	int fds[48];
+	unsigned int nfds;
+	size_t sent[48], to_send;
+	uint8_t *junk;
+	unsigned int ticks;
+	uint64_t want_refused;
+};
+
+static void tp_tick(struct mg_loop_src *src, uint32_t events, void *arg)
+{
+	struct tp_test *t = arg;
+
+	/* feed every connection what it takes, as a peer would */
+	for (unsigned int i = 0; t->to_send && i < t->nfds; i++) {
+		while (t->fds[i] >= 0 && t->sent[i] < t->to_send) {
+			ssize_t w = send(t->fds[i], t->junk + t->sent[i],
+					 t->to_send - t->sent[i],
+					 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+			if (w <= 0)
+				break;
+			t->sent[i] += w;
+		}
+	}
+	/* bounded: 2000 ticks of 5 ms */
+	if (mg_member_stats(t->m)->streams_refused >= t->want_refused ||
+	    ++t->ticks >= 2000)
+		mg_loop_stop(t->loop);
+}
+
+static void tp_start(struct tp_test *t, const struct mg_keyring *kr,
+		     uint16_t *port)
+{
+	struct mg_member_cfg cfg;
+	int err = 0;
+
+	memset(t, 0, sizeof(*t));
+	t->loop = mg_loop_new();
+	assert_non_null(t->loop);
+	mg_member_cfg_init(&cfg, MG_MEMBER_LAN);
+	snprintf(cfg.name, sizeof(cfg.name), "tp");
+	assert_int_equal(mg_addr_parse("127.0.0.1", &cfg.bind), 0);
+	/* a port of our own: tests of other checkouts may run beside */
+	for (unsigned int i = 0; i < 50 && !t->m; i++) {
+		cfg.port = 20000 + (getpid() * 7 + i * 131) % 30000;
+		if (kr)
+			cfg.keyring = *kr;
+		t->m = mg_member_new(t->loop, &cfg, NULL, NULL, &err);
+	}
+	assert_non_null(t->m);
+	*port = cfg.port;
+}
+
+static void tp_connect(struct tp_test *t, uint16_t port, unsigned int n)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port) };
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (unsigned int i = 0; i < n; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+		assert_true(fd >= 0);
+		connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+		t->fds[t->nfds++] = fd;
+	}
+}
+
+static void tp_run(struct tp_test *t, uint64_t want_refused)
+{
+	struct mg_loop_src *tick;
+
+	t->want_refused = want_refused;
+	tick = mg_loop_add_timer(t->loop, 5, 5, tp_tick, t);
+	assert_non_null(tick);
+	mg_loop_run(t->loop);
+	mg_loop_del(t->loop, tick);
+}
+
+static void tp_stop(struct tp_test *t)
+{
+	for (unsigned int i = 0; i < t->nfds; i++)
+		close(t->fds[i]);
+	mg_member_free(t->m);
+	mg_loop_free(t->loop);
+	free(t->junk);
+}
+
+/* Inbound streams are bounded in number: the ones past it are refused. */
+static void test_transport_streams_bound(void **state)
+{
+	struct tp_test t;
+	uint16_t port;
+
+	tp_start(&t, NULL, &port);
+	tp_connect(&t, port, MG_MEMBER_PUSH_PULL_MAX + 8);
+	tp_run(&t, 8);
+	assert_int_equal(mg_member_stats(t.m)->streams_refused, 8);
+	tp_stop(&t);
+}
+
+/*
+ * What inbound streams hold before they are complete (and authenticated)
+ * is bounded in all: two encrypted streams that announce 20 MiB each and
+ * send 14 MiB do not both fit; one is refused.
+ */
+static void test_transport_buffer_budget(void **state)
+{
+	struct mg_keyring k = { 0 };
+	struct tp_test t;
+	uint16_t port;
+
+	assert_int_equal(mg_keyring_add_b64(&k,
+		"7KX2lMvSGS7RFJ6FNa91iePoWrP2UYOwm68K/NhQh7Y=", true), 0);
+	tp_start(&t, &k, &port);
+	t.to_send = 14 << 20;
+	t.junk = calloc(1, t.to_send);
+	assert_non_null(t.junk);
+	t.junk[0] = MG_ML_ENCRYPT;
+	mg_put_be32(t.junk + 1, 20 << 20);	/* its length */
+	tp_connect(&t, port, 2);
+	tp_run(&t, 1);
+	assert_int_equal(mg_member_stats(t.m)->streams_refused, 1);
+	tp_stop(&t);
+	mg_keyring_clear(&k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1143,6 +1279,8 @@ int main(void)
 		cmocka_unit_test(test_alive_without_vsn),
 		cmocka_unit_test(test_bad_names),
 		cmocka_unit_test(test_plaintext_bomb_with_key),
+		cmocka_unit_test(test_transport_streams_bound),
+		cmocka_unit_test(test_transport_buffer_budget),
 	};
 
 	mg_log_set_level(getenv("MG_TEST_DEBUG") ? MG_LOG_DEBUG : MG_LOG_ERR);

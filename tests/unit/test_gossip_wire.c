@@ -764,6 +764,30 @@ static void test_mutations(void **state)
 	pcap_free(&cap);
 }
 
+/* How much a stream reader waits for before decoding again. */
+static void test_stream_need(void **state)
+{
+	static const struct {
+		const char *bytes;
+		size_t n;
+		size_t need;
+	} rows[] = {
+		{ "", 0, 1 },
+		{ "\x0a", 1, 5 },			/* encrypted: header */
+		{ "\x0a\x00\x00\x01\x00", 5, 5 + 256 },	/* ...then its length */
+		{ "\x0a\x01\x40\x00\x00zz", 7, 5 + (20 << 20) },
+		{ "\x06\x83", 2, 0 },			/* plaintext: unknown */
+		{ "\xf4", 1, 2 },			/* label: its length */
+		{ "\xf4\x02", 2, 5 },
+		{ "\xf4\x02" "ab\x0a\x00\x00\x00\x10", 9, 9 + 16 },
+		{ "\xf4\x02" "ab\x06", 5, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		assert_int_equal(mg_ml_stream_need((const uint8_t *)rows[i].bytes,
+						   rows[i].n), rows[i].need);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -775,6 +799,7 @@ int main(void)
 		cmocka_unit_test(test_stream_roundtrip),
 		cmocka_unit_test(test_hostile_packets),
 		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_stream_need),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
