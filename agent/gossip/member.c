@@ -43,6 +43,7 @@ struct node {
 	uint64_t state_change;
 	int64_t rtt_us;
 	bool suspecting;
+	bool proven;			/* has answered one of our probes */
 	struct mg_suspicion susp;
 	struct node *hnext;		/* name index chain */
 };
@@ -105,6 +106,8 @@ struct mg_member {
 	struct mg_ml_ip self_addr;
 	uint16_t self_port;
 	unsigned int probe_index;
+	unsigned int proven_index;	/* the proven members' own turn */
+	bool proven_turn;
 	uint32_t seq;
 	struct mg_awareness aw;
 	struct mg_bcast_queue bq;
@@ -233,7 +236,7 @@ static size_t crypt_overhead(const struct mg_member *m)
 
 /*
  * Members are found by name on every message; a push/pull carries up to
- * MG_ML_STREAM_MAX_NODES of them.  A chained hash (FNV-1a) keeps that
+ * MG_ML_STREAM_MAX_NODES (8192) of them.  A chained hash (FNV-1a) keeps that
  * linear, not quadratic; the table doubles with the members.
  */
 static uint32_t name_hash(const char *s)
@@ -1225,12 +1228,12 @@ static void handle_ack(struct rx_ctx *c, const struct mg_ml_ack *a)
 
 	m->st.acks_recv++;
 	if (m->probe.active && a->seq_no == m->probe.seq) {
-		if (!m->probe.indirect) {
-			struct node *n = find(m, m->probe.target);
+		struct node *n = find(m, m->probe.target);
 
-			if (n)
-				n->rtt_us = mg_member_now(m) - m->probe.start;
-		}
+		if (n && !m->probe.indirect)
+			n->rtt_us = mg_member_now(m) - m->probe.start;
+		if (n)
+			n->proven = true;
 		probe_success(m);
 		return;
 	}
@@ -1363,9 +1366,52 @@ static void reset_nodes(struct mg_member *m)
 	}
 }
 
+static bool probe_worthy(const struct mg_member *m, const struct node *n)
+{
+	return n != m->self && n->state != MG_ML_STATE_DEAD &&
+	       n->state != MG_ML_STATE_LEFT;
+}
+
+/*
+ * Members announced by anyone (a push/pull of thousands of fakes, which
+ * never answer) would stretch the probe cycle, and so the detection of a
+ * real member's failure, to thousands of probe intervals.  While the table
+ * holds members that never answered a probe, every other probe goes to the
+ * next of those that did, so that their failures are seen as fast as in a
+ * table of their own.
+ */
+static struct node *probe_pick_proven(struct mg_member *m)
+{
+	unsigned int i, unproven = 0, proven = 0;
+
+	for (i = 0; i < m->n; i++) {
+		const struct node *n = m->nodes[i];
+
+		if (probe_worthy(m, n))
+			n->proven ? proven++ : unproven++;
+	}
+	if (!unproven || !proven)
+		return NULL;
+	for (i = 0; i < m->n; i++) {
+		struct node *n = m->nodes[m->proven_index++ % m->n];
+
+		if (probe_worthy(m, n) && n->proven)
+			return n;
+	}
+	return NULL;
+}
+
 static struct node *probe_pick(struct mg_member *m)
 {
 	unsigned int checks = 0;
+
+	m->proven_turn = !m->proven_turn;
+	if (m->proven_turn) {
+		struct node *n = probe_pick_proven(m);
+
+		if (n)
+			return n;
+	}
 
 	for (;;) {
 		struct node *n;

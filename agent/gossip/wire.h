@@ -24,7 +24,13 @@
 #define MG_ML_PACKET_INFLATE_MAX (1u << 20)	/* LZW output per packet */
 /* LZW output per stream: memberlist's maxPushStateBytes */
 #define MG_ML_STREAM_INFLATE_MAX (20u << 20)
-#define MG_ML_STREAM_MAX_NODES	65536
+/*
+ * Members one push/pull may carry: twice the member table's default bound
+ * (MG_MEMBER_MAX_DEFAULT).  Decoded entries take about 800 bytes each, so
+ * a push/pull of 65,536 fake members is refused at its header instead of
+ * costing 52 MB to decode.
+ */
+#define MG_ML_STREAM_MAX_NODES	8192
 #define MG_ML_LABEL		244	/* later memberlist: [244][len][label] */
 
 struct mg_ml_opts {
