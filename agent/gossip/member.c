@@ -1387,8 +1387,12 @@ static struct node *probe_pick_proven(struct mg_member *m)
 	for (i = 0; i < m->n; i++) {
 		const struct node *n = m->nodes[i];
 
-		if (probe_worthy(m, n))
-			n->proven ? proven++ : unproven++;
+		if (!probe_worthy(m, n))
+			continue;
+		if (n->proven)
+			proven++;
+		else
+			unproven++;
 	}
 	if (!unproven || !proven)
 		return NULL;
