@@ -83,7 +83,7 @@ help:
 	@echo 'make            build build/meshgate (BPF objects, skeletons, agent)'
 	@echo 'make deps       install missing Debian packages (apt-get)'
 	@echo 'make demo       two clusters in network namespaces, live'
-	@echo 'make test       unit, datapath, fuzz-replay and e2e tests (root)'
+	@echo 'make test       unit, datapath, fuzz-replay and e2e tests, then test-asan (root)'
 	@echo 'make test-unit | test-datapath | test-fuzz | test-e2e'
 	@echo 'make fuzz       build libFuzzer harnesses (FUZZ_SECONDS=60 to run)'
 	@echo 'make test-asan  unit tests, fuzz replays and an e2e smoke under ASan+UBSan'
@@ -181,18 +181,24 @@ fuzz: $(FUZZ_BINS)
 ASAN_BUILD  ?= build-asan
 ASAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
-ASAN_ENV    := ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# Reports go to files (an agent's would otherwise end in a log the e2e test
+# deletes, a leak at its exit unnoticed): any file there fails the run.
+ASAN_LOGS    = $(abspath $(ASAN_BUILD))/sanitizer-reports
+ASAN_ENV     = ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:log_path=$(ASAN_LOGS)/asan \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(ASAN_LOGS)/ubsan
 ASAN_SMOKE  ?= tests/e2e/test_gossip.sh
 
 .PHONY: test-asan asan-bins
 test-asan: deps
 	$(Q)CFLAGS='$(ASAN_CFLAGS)' LDFLAGS='-fsanitize=address,undefined' \
 		$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) asan-bins
+	$(Q)rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
 	$(Q)rc=0; export $(ASAN_ENV) BUILD=$(abspath $(ASAN_BUILD)) \
 		MESHGATE=$(abspath $(ASAN_BUILD))/meshgate; \
 	$(TEST_RUN) unit || rc=1; $(TEST_RUN) fuzz || rc=1; \
 	for t in $(ASAN_SMOKE); do echo "=== asan $$t"; timeout 600 $$t || rc=1; done; \
+	for f in $(ASAN_LOGS)/*; do [ -f "$$f" ] || continue; \
+		echo "=== sanitizer report $$f"; cat "$$f"; rc=1; done; \
 	exit $$rc
 
 asan-bins: $(BIN) $(UNIT_BINS) $(FUZZ_REPLAY)
@@ -202,8 +208,11 @@ TEST_RUN := tests/run.sh
 
 MGPEER := $(BUILD)/tests/bench/mgpeer
 
+# Then the sanitizer run (about a minute plus its e2e smoke), in its own tree.
 test: deps all $(UNIT_BINS) $(DP_BINS) $(FUZZ_REPLAY) $(MGPEER)
-	$(Q)MESHGATE=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) $(TEST_RUN) all
+	$(Q)rc=0; MESHGATE=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) \
+		$(TEST_RUN) all || rc=1; \
+	$(MAKE) --no-print-directory test-asan || rc=1; exit $$rc
 
 test-unit: deps $(UNIT_BINS)
 	$(Q)BUILD=$(abspath $(BUILD)) $(TEST_RUN) unit
