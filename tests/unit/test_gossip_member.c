@@ -180,6 +180,23 @@ static void test_bcast_queue(void **state)
 	}
 	assert_int_equal(q.n, 0);
 	assert_int_equal(finished_sent, 1);
+
+	/* bounded: past max_depth the oldest goes (notified: not sent) */
+	q.max_depth = 3;
+	finished_dropped = 0;
+	for (i = 0; i < 5; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "n%d", i);
+		assert_int_equal(mg_bcast_queue(&q, name, (const uint8_t *)name,
+						 2, true), 0);
+	}
+	assert_int_equal(q.n, 3);
+	assert_int_equal(finished_dropped, 2);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(mg_bcast_get(&q, 2, 100, 3, got_fn, &g), 3);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(g.msg[i][1] >= '2', 1);	/* n2..n4 */
 	mg_bcast_free(&q);
 }
 
