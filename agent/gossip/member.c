@@ -1490,17 +1490,30 @@ static void probe_indirect(struct mg_member *m)
 	struct node *t = find(m, p->target), *cand[64];
 	struct mg_ml_msg ind = { .type = MG_ML_INDIRECT_PING };
 	unsigned int i, nc = 0, k = m->cfg.t.indirect_checks;
+	bool only_proven = false;
 
 	p->indirect = true;
 	if (!t) {
 		probe_done(m, 0);	/* reaped meanwhile */
 		return;
 	}
-	/* k random alive members other than us and the target */
+	/*
+	 * k random alive members other than us and the target; only among
+	 * those that answered a probe of ours, if any did: a member announced
+	 * by someone but never heard from (a fake) would neither relay nor
+	 * nack, and the missing nacks would count against our own health.
+	 */
+	for (i = 0; i < m->n && !only_proven; i++) {
+		struct node *n = m->nodes[i];
+
+		only_proven = n != m->self && n != t && n->proven &&
+			      n->state == MG_ML_STATE_ALIVE;
+	}
 	for (i = 0; i < m->n; i++) {
 		struct node *n = m->nodes[i];
 
-		if (n == m->self || n == t || n->state != MG_ML_STATE_ALIVE)
+		if (n == m->self || n == t || n->state != MG_ML_STATE_ALIVE ||
+		    (only_proven && !n->proven))
 			continue;
 		if (nc < 64) {
 			cand[nc++] = n;
