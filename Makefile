@@ -102,10 +102,11 @@ help:
 	@echo 'make            build build/meshgate (BPF objects, skeletons, agent)'
 	@echo 'make deps       install missing Debian packages (apt-get)'
 	@echo 'make demo       two clusters in network namespaces, live'
-	@echo 'make test       unit, datapath, fuzz-replay and e2e tests (root)'
+	@echo 'make test       unit, datapath, fuzz-replay and e2e tests, then test-asan (root)'
 	@echo 'make test-unit | test-datapath | test-fuzz | test-e2e'
 	@echo 'make check      format check and a -Werror build of everything (CI)'
 	@echo 'make fuzz       build libFuzzer harnesses (FUZZ_SECONDS=60 to run)'
+	@echo 'make test-asan  unit tests, fuzz replays and an e2e smoke under ASan+UBSan'
 	@echo 'make bench      measure; prints a table, writes build/bench.json'
 	@echo 'make install    PREFIX=$(PREFIX) DESTDIR=...'
 	@echo 'make clean'
@@ -244,13 +245,46 @@ check-werror: deps
 		$(patsubst $(BUILD)/%,$(BUILD)/werror/%,$(BIN) $(UNIT_BINS) \
 		$(DP_BINS) $(BENCH_BINS) $(FUZZ_REPLAY))
 
+# --- sanitizers --------------------------------------------------------------
+# `make test-asan`: the unit tests, the fuzz replays and the agent built with
+# AddressSanitizer and UndefinedBehaviorSanitizer in their own tree, every
+# finding fatal (no recovery, leaks included), then the unit and fuzz groups
+# and one e2e smoke (the agents of test_gossip) run from that tree.
+ASAN_BUILD  ?= build-asan
+ASAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+# Reports go to files (an agent's would otherwise end in a log the e2e test
+# deletes, a leak at its exit unnoticed): any file there fails the run.
+ASAN_LOGS    = $(abspath $(ASAN_BUILD))/sanitizer-reports
+ASAN_ENV     = ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:log_path=$(ASAN_LOGS)/asan \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(ASAN_LOGS)/ubsan
+ASAN_SMOKE  ?= tests/e2e/test_gossip.sh
+
+.PHONY: test-asan asan-bins
+test-asan: deps
+	$(Q)CFLAGS='$(ASAN_CFLAGS)' LDFLAGS='-fsanitize=address,undefined' \
+		$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) asan-bins
+	$(Q)rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
+	$(Q)rc=0; export $(ASAN_ENV) BUILD=$(abspath $(ASAN_BUILD)) \
+		MESHGATE=$(abspath $(ASAN_BUILD))/meshgate; \
+	$(TEST_RUN) unit || rc=1; $(TEST_RUN) fuzz || rc=1; \
+	for t in $(ASAN_SMOKE); do echo "=== asan $$t"; timeout 600 $$t || rc=1; done; \
+	for f in $(ASAN_LOGS)/*; do [ -f "$$f" ] || continue; \
+		echo "=== sanitizer report $$f"; cat "$$f"; rc=1; done; \
+	exit $$rc
+
+asan-bins: $(BIN) $(UNIT_BINS) $(FUZZ_REPLAY)
+
 # --- running ----------------------------------------------------------------
 TEST_RUN := tests/run.sh
 
 MGPEER := $(BUILD)/tests/bench/mgpeer
 
+# Then the sanitizer run (about a minute plus its e2e smoke), in its own tree.
 test: deps all $(UNIT_BINS) $(DP_BINS) $(FUZZ_REPLAY) $(MGPEER)
-	$(Q)MESHGATE=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) $(TEST_RUN) all
+	$(Q)rc=0; MESHGATE=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) \
+		$(TEST_RUN) all || rc=1; \
+	$(MAKE) --no-print-directory test-asan || rc=1; exit $$rc
 
 test-unit: deps $(UNIT_BINS)
 	$(Q)BUILD=$(abspath $(BUILD)) $(TEST_RUN) unit

@@ -15,14 +15,53 @@
 #include "lib/loop.h"
 #include "lib/out.h"
 
-#define CTL_IO_TIMEOUT_MS	2000
+/*
+ * The agent serves every client from its event loop, so no client may block
+ * it: sockets are non-blocking and each client is a small state machine
+ * (read the request, run it, write the answer) with a deadline.  A client
+ * has CTL_REQUEST_MS from its connection to deliver the whole request (the
+ * CLI sends it at once), and at most CTL_REPLY_IDLE_MS between two writes
+ * of the answer it takes.  At most CTL_MAX_CLIENTS are served at a time;
+ * the next ones wait in the listen backlog.
+ */
+#define CTL_REQUEST_MS		2000
+#define CTL_REPLY_IDLE_MS	10000
+#define CTL_MAX_CLIENTS		16
+/* A request is an argv: 32 words of at most 1024 bytes, packed. */
+#define CTL_MAX_REQUEST		(MG_CTL_MAX_ARGS * (MG_CTL_MAX_ARG + 5) + 16)
+/* The client waits this long for each part of the answer. */
+#define CTL_CLIENT_TIMEOUT_MS	60000
+
+struct ctl_client {
+	struct mg_ctl *ctl;
+	struct ctl_client *next;
+	struct mg_loop_src *src;	/* the socket */
+	struct mg_loop_src *timer;	/* the deadline */
+	int fd;
+	/* Reading: 4 bytes of length, then the body. */
+	uint8_t hdr[4];
+	size_t got;
+	uint32_t need;
+	uint8_t *body;
+	/* Writing: the answer, sent as frames of at most 2 chunks. */
+	bool writing;
+	bool last;		/* frame holds the final part */
+	int status;
+	char *obuf, *ebuf;
+	size_t olen, elen, opos, epos;
+	struct mg_buf frame;
+	size_t fpos;
+};
 
 struct mg_ctl {
 	struct mg_loop *loop;
-	struct mg_loop_src *src;
+	struct mg_loop_src *src;	/* NULL while CTL_MAX_CLIENTS are served */
 	const struct mg_cmd *table;
 	void *arg;
 	int fd;
+	unsigned int request_ms;
+	struct ctl_client *clients;
+	unsigned int nclients;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
@@ -63,85 +102,105 @@ int mg_ctl_request_decode(const uint8_t *p, size_t n,
 	return 0;
 }
 
-/* Read or write exactly n bytes within the I/O deadline. */
-static int io_full(int fd, void *buf, size_t n, bool wr)
-{
-	struct pollfd pfd = { .fd = fd, .events = wr ? POLLOUT : POLLIN };
-	size_t done = 0;
+/* --- server ----------------------------------------------------------------- */
 
-	while (done < n) {
+static void on_accept(struct mg_loop_src *src, uint32_t events, void *arg);
+static void on_client(struct mg_loop_src *src, uint32_t events, void *arg);
+
+/* Listen for new clients while there is room for them. */
+static void listen_update(struct mg_ctl *ctl)
+{
+	if (!ctl->src && ctl->nclients < CTL_MAX_CLIENTS)
+		ctl->src = mg_loop_add_fd(ctl->loop, ctl->fd, EPOLLIN,
+					  on_accept, ctl);
+	else if (ctl->src && ctl->nclients >= CTL_MAX_CLIENTS) {
+		mg_loop_del(ctl->loop, ctl->src);
+		ctl->src = NULL;
+	}
+}
+
+static void client_free(struct ctl_client *c)
+{
+	struct mg_ctl *ctl = c->ctl;
+	struct ctl_client **pp;
+
+	for (pp = &ctl->clients; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	ctl->nclients--;
+	mg_loop_del(ctl->loop, c->src);
+	mg_loop_del(ctl->loop, c->timer);
+	close(c->fd);
+	free(c->body);
+	free(c->obuf);
+	free(c->ebuf);
+	mg_buf_free(&c->frame);
+	free(c);
+	listen_update(ctl);
+}
+
+/*
+ * Read what the socket has of the request.  1 when it is complete, 0 when
+ * more is to come, -errno when the client is to be dropped.
+ */
+static int client_read(struct ctl_client *c)
+{
+	for (;;) {
+		uint8_t *dst;
+		size_t want;
 		ssize_t r;
 
-		if (poll(&pfd, 1, CTL_IO_TIMEOUT_MS) <= 0)
-			return -ETIMEDOUT;
-		r = wr ? send(fd, (char *)buf + done, n - done, MSG_NOSIGNAL) :
-			 recv(fd, (char *)buf + done, n - done, 0);
-		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+		if (c->got < 4) {
+			dst = c->hdr + c->got;
+			want = 4 - c->got;
+		} else {
+			dst = c->body + (c->got - 4);
+			want = c->need - (c->got - 4);
+		}
+		r = recv(c->fd, dst, want, 0);
+		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
-			return r < 0 ? -errno : -ECONNRESET;
-		done += r;
+		if (r < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		if (r == 0)
+			return -ECONNRESET;
+		c->got += r;
+		if (c->got == 4) {
+			c->need = mg_get_be32(c->hdr);
+			if (c->need > CTL_MAX_REQUEST)
+				return -EMSGSIZE;
+			c->body = malloc(c->need ? c->need : 1);
+			if (!c->body)
+				return -ENOMEM;
+		}
+		if (c->got >= 4 && c->got - 4 == c->need)
+			return 1;
 	}
-	return 0;
 }
 
-static int send_frame(int fd, const struct mg_buf *b)
+/* Run the request; its answer goes to c->obuf/ebuf and c->status. */
+static int client_run(struct ctl_client *c)
 {
-	uint8_t hdr[4] = { b->len >> 24, b->len >> 16, b->len >> 8, b->len };
-	int err = io_full(fd, hdr, 4, true);
-
-	return err ? err : io_full(fd, b->data, b->len, true);
-}
-
-static int recv_frame(int fd, uint8_t **out, size_t *len)
-{
-	uint8_t hdr[4];
-	uint32_t n;
-	int err;
-
-	err = io_full(fd, hdr, 4, false);
-	if (err)
-		return err;
-	n = (uint32_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
-	if (n > MG_CTL_MAX_FRAME)
-		return -EMSGSIZE;
-	*out = malloc(n ? n : 1);
-	if (!*out)
-		return -ENOMEM;
-	err = io_full(fd, *out, n, false);
-	if (err) {
-		free(*out);
-		return err;
-	}
-	*len = n;
-	return 0;
-}
-
-static void serve(struct mg_ctl *ctl, int fd)
-{
+	struct mg_ctl *ctl = c->ctl;
 	struct mg_ctl_request *req = malloc(sizeof(*req));
-	char *obuf = NULL, *ebuf = NULL;
-	size_t olen = 0, elen = 0, n;
 	const struct mg_cmd *cmd;
-	struct mg_buf resp = { 0 };
-	msgpack_packer pk;
 	struct mg_cli cli;
-	uint8_t *body = NULL;
-	FILE *of, *ef;
-	int status = 2;
+	FILE *of = NULL, *ef = NULL;
+	int err = 0;
 
-	if (!req || recv_frame(fd, &body, &n))
-		goto out;
-	of = open_memstream(&obuf, &olen);
-	ef = open_memstream(&ebuf, &elen);
-	if (!of || !ef) {
-		if (of)
-			fclose(of);
-		if (ef)
-			fclose(ef);
+	c->status = 2;
+	if (req) {
+		of = open_memstream(&c->obuf, &c->olen);
+		ef = open_memstream(&c->ebuf, &c->elen);
+	}
+	if (!req || !of || !ef) {
+		err = -ENOMEM;
 		goto out;
 	}
-	if (mg_ctl_request_decode(body, n, req)) {
+	if (mg_ctl_request_decode(c->body, c->need, req)) {
 		fprintf(ef, "meshgate: the agent could not read the request "
 			"(CLI and agent of different versions?)\n");
 	} else if (req->argc < 1) {
@@ -159,36 +218,165 @@ static void serve(struct mg_ctl *ctl, int fd)
 			cli.err = ef;
 			cli.priv = ctl->arg;
 			out_init(of, req->json);
-			status = cmd->run(&cli, req->argc, req->argv);
+			c->status = cmd->run(&cli, req->argc, req->argv);
 		}
 	}
-	fclose(of);
-	fclose(ef);
-
-	mg_mp_packer_init(&pk, &resp);
-	msgpack_pack_array(&pk, 3);
-	msgpack_pack_int(&pk, status);
-	mg_mp_pack_raw(&pk, obuf, olen);
-	mg_mp_pack_raw(&pk, ebuf, elen);
-	if (send_frame(fd, &resp))
-		pr_debug("control socket: client went away");
 out:
-	mg_buf_free(&resp);
-	free(obuf);
-	free(ebuf);
-	free(body);
+	if (of)
+		fclose(of);
+	if (ef)
+		fclose(ef);
 	free(req);
+	free(c->body);
+	c->body = NULL;
+	return err;
+}
+
+/*
+ * Frame the next part of the answer.  A frame holds at most
+ * MG_CTL_CHUNK bytes of each stream, so an answer of any size is sent
+ * in frames the client accepts: [stdout, stderr] while more is to
+ * come, [status, stdout, stderr] for the last.
+ */
+static int client_next_frame(struct ctl_client *c)
+{
+	size_t o = c->olen - c->opos, e = c->elen - c->epos;
+	msgpack_packer pk;
+	int err;
+
+	if (o > MG_CTL_CHUNK)
+		o = MG_CTL_CHUNK;
+	if (e > MG_CTL_CHUNK)
+		e = MG_CTL_CHUNK;
+	c->last = c->opos + o == c->olen && c->epos + e == c->elen;
+	mg_buf_reset(&c->frame);
+	c->fpos = 0;
+	err = mg_buf_put_be32(&c->frame, 0);
+	if (err)
+		return err;
+	mg_mp_packer_init(&pk, &c->frame);
+	if (msgpack_pack_array(&pk, c->last ? 3 : 2) ||
+	    (c->last && msgpack_pack_int(&pk, c->status)) ||
+	    mg_mp_pack_raw(&pk, c->obuf + c->opos, o) ||
+	    mg_mp_pack_raw(&pk, c->ebuf + c->epos, e))
+		return -ENOMEM;
+	mg_put_be32(c->frame.data, c->frame.len - 4);
+	c->opos += o;
+	c->epos += e;
+	return 0;
+}
+
+/* Send what the socket takes.  1 when all is sent, 0 or -errno. */
+static int client_write(struct ctl_client *c)
+{
+	bool progress = false;
+
+	for (;;) {
+		ssize_t r;
+
+		if (c->fpos == c->frame.len) {
+			int err;
+
+			if (c->last)
+				return 1;
+			err = client_next_frame(c);
+			if (err)
+				return err;
+		}
+		r = send(c->fd, c->frame.data + c->fpos,
+			 c->frame.len - c->fpos, MSG_NOSIGNAL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN)
+			break;
+		if (r < 0)
+			return -errno;
+		c->fpos += r;
+		progress = true;
+	}
+	if (progress)
+		mg_loop_timer_set(c->timer, CTL_REPLY_IDLE_MS, 0);
+	return 0;
+}
+
+/* The request is in: run it and start answering. */
+static int client_answer(struct ctl_client *c)
+{
+	struct mg_ctl *ctl = c->ctl;
+	int err = client_run(c);
+
+	if (err)
+		return err;
+	c->writing = true;
+	c->frame.len = c->fpos = 0;	/* empty: the first call frames */
+	err = client_write(c);
+	if (err)
+		return err;
+	/* Wait for room to write instead of for bytes to read. */
+	mg_loop_del(ctl->loop, c->src);
+	c->src = mg_loop_add_fd(ctl->loop, c->fd, EPOLLOUT, on_client, c);
+	if (!c->src)
+		return -ENOMEM;
+	mg_loop_timer_set(c->timer, CTL_REPLY_IDLE_MS, 0);
+	return 0;
+}
+
+static void on_client(struct mg_loop_src *src, uint32_t events, void *arg)
+{
+	struct ctl_client *c = arg;
+	int r;
+
+	if (!c->writing) {
+		r = client_read(c);
+		if (r > 0)
+			r = client_answer(c);
+	} else {
+		r = client_write(c);
+	}
+	if (r < 0)
+		pr_debug("control socket: dropping a client: %s",
+			 strerror(-r));
+	if (r)	/* done, or dropped */
+		client_free(c);
+}
+
+static void on_deadline(struct mg_loop_src *src, uint32_t events, void *arg)
+{
+	struct ctl_client *c = arg;
+
+	pr_debug("control socket: a client too slow %s, dropped",
+		 c->writing ? "to read its answer" : "to send its request");
+	client_free(c);
 }
 
 static void on_accept(struct mg_loop_src *src, uint32_t events, void *arg)
 {
 	struct mg_ctl *ctl = arg;
+	struct ctl_client *c;
 	int fd = accept4(ctl->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 	if (fd < 0)
 		return;
-	serve(ctl, fd);
-	close(fd);
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->ctl = ctl;
+	c->fd = fd;
+	c->src = mg_loop_add_fd(ctl->loop, fd, EPOLLIN, on_client, c);
+	c->timer = mg_loop_add_timer(ctl->loop, ctl->request_ms, 0,
+				     on_deadline, c);
+	c->next = ctl->clients;
+	ctl->clients = c;
+	ctl->nclients++;
+	if (!c->src || !c->timer) {
+		pr_warn("control socket: cannot watch a client: %s",
+			strerror(errno));
+		client_free(c);
+		return;
+	}
+	listen_update(ctl);
 }
 
 struct mg_ctl *mg_ctl_open(struct mg_loop *loop, const char *path,
@@ -211,6 +399,7 @@ struct mg_ctl *mg_ctl_open(struct mg_loop *loop, const char *path,
 	ctl->loop = loop;
 	ctl->table = table;
 	ctl->arg = arg;
+	ctl->request_ms = CTL_REQUEST_MS;
 	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
@@ -232,7 +421,7 @@ struct mg_ctl *mg_ctl_open(struct mg_loop *loop, const char *path,
 	umask(old);
 	if (listen(ctl->fd, 16))
 		goto fail;
-	ctl->src = mg_loop_add_fd(loop, ctl->fd, EPOLLIN, on_accept, ctl);
+	listen_update(ctl);
 	if (!ctl->src)
 		goto fail;
 	return ctl;
@@ -244,27 +433,112 @@ fail:
 	return NULL;
 }
 
+void mg_ctl_set_request_timeout(struct mg_ctl *ctl, unsigned int ms)
+{
+	ctl->request_ms = ms;
+}
+
 void mg_ctl_close(struct mg_ctl *ctl)
 {
 	if (!ctl)
 		return;
+	while (ctl->clients)
+		client_free(ctl->clients);
 	mg_loop_del(ctl->loop, ctl->src);
 	close(ctl->fd);
 	unlink(ctl->path);
 	free(ctl);
 }
 
+/* --- client ----------------------------------------------------------------- */
+
+/* Read or write exactly n bytes, each part within the client's timeout. */
+static int io_full(int fd, void *buf, size_t n, bool wr)
+{
+	struct pollfd pfd = { .fd = fd, .events = wr ? POLLOUT : POLLIN };
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r;
+
+		if (poll(&pfd, 1, CTL_CLIENT_TIMEOUT_MS) <= 0)
+			return -ETIMEDOUT;
+		r = wr ? send(fd, (char *)buf + done, n - done, MSG_NOSIGNAL) :
+			 recv(fd, (char *)buf + done, n - done, 0);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -ECONNRESET;
+		done += r;
+	}
+	return 0;
+}
+
+/* Receive one frame into *buf (reused from frame to frame). */
+static int recv_frame(int fd, struct mg_buf *buf)
+{
+	uint8_t hdr[4];
+	uint32_t n;
+	int err;
+
+	err = io_full(fd, hdr, 4, false);
+	if (err)
+		return err;
+	n = mg_get_be32(hdr);
+	if (n > MG_CTL_MAX_FRAME)
+		return -EMSGSIZE;
+	mg_buf_reset(buf);
+	err = mg_buf_reserve(buf, n ? n : 1);
+	if (err)
+		return err;
+	err = io_full(fd, buf->data, n, false);
+	if (err)
+		return err;
+	buf->len = n;
+	return 0;
+}
+
+/*
+ * Print the frames of the answer as they come (an answer may be far larger
+ * than a frame).  Returns the command's status, or -errno.
+ */
+static int recv_answer(int fd)
+{
+	struct mg_buf body = { 0 };
+	const uint8_t *o, *e;
+	struct mg_mp_rd rd;
+	uint32_t count, olen, elen;
+	uint64_t status;
+	int err;
+
+	for (;;) {
+		err = recv_frame(fd, &body);
+		if (err)
+			break;
+		mg_mp_rd_init(&rd, body.data, body.len);
+		err = -EBADMSG;
+		if (mg_mp_read_array(&rd, &count) || count < 2 || count > 3 ||
+		    (count == 3 && mg_mp_read_uint(&rd, 255, &status)))
+			break;
+		if (mg_mp_read_str(&rd, &o, &olen) ||
+		    mg_mp_read_str(&rd, &e, &elen))
+			break;
+		fwrite(o, 1, olen, stdout);
+		fwrite(e, 1, elen, stderr);
+		if (count == 3) {
+			err = (int)status;
+			break;
+		}
+	}
+	mg_buf_free(&body);
+	return err;
+}
+
 int mg_ctl_call(const char *path, bool json, int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct mg_buf req = { 0 };
-	const uint8_t *s;
-	struct mg_mp_rd rd;
 	msgpack_packer pk;
-	uint8_t *body = NULL;
-	uint32_t count, len;
-	uint64_t status = 1;
-	size_t n;
 	int fd, err;
 
 	if (strlen(path) >= sizeof(sa.sun_path) || argc > MG_CTL_MAX_ARGS) {
@@ -281,34 +555,30 @@ int mg_ctl_call(const char *path, bool json, int argc, char **argv)
 			close(fd);
 		return 1;
 	}
+	mg_buf_put_be32(&req, 0);
 	mg_mp_packer_init(&pk, &req);
 	msgpack_pack_array(&pk, argc + 2);
 	mg_mp_pack_uint(&pk, MG_CTL_VERSION);
 	mg_mp_pack_bool(&pk, json);
 	for (int i = 0; i < argc; i++)
 		mg_mp_pack_cstr(&pk, argv[i]);
-	err = send_frame(fd, &req);
+	err = req.data ? 0 : -ENOMEM;
+	if (!err) {
+		mg_put_be32(req.data, req.len - 4);
+		err = io_full(fd, req.data, req.len, true);
+	}
 	if (!err)
-		err = recv_frame(fd, &body, &n);
+		err = recv_answer(fd);
 	close(fd);
 	mg_buf_free(&req);
-	if (err) {
+	if (err == -EBADMSG) {
+		fprintf(stderr, "meshgate: the agent's answer is not readable\n");
+		return 1;
+	}
+	if (err < 0) {
 		fprintf(stderr, "meshgate: talking to the agent at %s: %s\n",
 			path, strerror(-err));
 		return 1;
 	}
-	mg_mp_rd_init(&rd, body, n);
-	if (mg_mp_read_array(&rd, &count) || count != 3 ||
-	    mg_mp_read_uint(&rd, 255, &status)) {
-		fprintf(stderr, "meshgate: the agent's answer is not readable\n");
-		free(body);
-		return 1;
-	}
-	for (int i = 0; i < 2; i++) {
-		if (mg_mp_read_str(&rd, &s, &len))
-			break;
-		fwrite(s, 1, len, i ? stderr : stdout);
-	}
-	free(body);
-	return (int)status;
+	return err;
 }

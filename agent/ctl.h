@@ -5,7 +5,13 @@
  *
  *   frame    = u32 length (network order, <= MG_CTL_MAX_FRAME) + msgpack body
  *   request  = [1, json (bool), "word", "word", ...]   (the CLI's argv)
- *   response = [status (int), stdout (raw), stderr (raw)]
+ *   response = part* last
+ *   part     = [stdout (raw), stderr (raw)]             (more to come)
+ *   last     = [status (int), stdout (raw), stderr (raw)]
+ *
+ * Each frame of the response carries at most MG_CTL_CHUNK bytes of each
+ * stream, so an answer of any size (a listing of 50,000 endpoints) reaches
+ * the client in frames it accepts, and the client prints each as it comes.
  *
  * The agent renders the answer with the same printer as the CLI (text or
  * JSON), so a command prints the same whether it ran here or there.
@@ -21,6 +27,7 @@
 #define MG_CTL_SOCKET_DEFAULT	"/run/meshgate/meshgate.sock"
 #define MG_CTL_VERSION		1
 #define MG_CTL_MAX_FRAME	(1u << 20)
+#define MG_CTL_CHUNK		(256u << 10)
 #define MG_CTL_MAX_ARGS		32
 #define MG_CTL_MAX_ARG		1024
 
@@ -46,6 +53,12 @@ int mg_ctl_request_decode(const uint8_t *p, size_t n,
 struct mg_ctl *mg_ctl_open(struct mg_loop *loop, const char *path,
 			   const struct mg_cmd *table, void *arg);
 void mg_ctl_close(struct mg_ctl *ctl);
+/*
+ * How long a client has from connecting to deliver its whole request
+ * (default 2 s; the agent keeps it, tests that hold a client stalled on
+ * purpose lengthen it so that nothing depends on the machine's speed).
+ */
+void mg_ctl_set_request_timeout(struct mg_ctl *ctl, unsigned int ms);
 
 /*
  * Client: send argv to the agent at path and print its answer on our

@@ -106,7 +106,8 @@ int mg_hostroute_open(struct mg_nl *nl, struct mg_dp *dp, const char *dev,
 	err = mg_nl_routes(nl, 0, MG_NL_RTPROT, on_old_route, h);
 	if (err < 0)
 		pr_warn("routes of an earlier run: %s", strerror(-err));
-	qsort(h->have, h->n_have, sizeof(*h->have), pfx_cmp);
+	if (h->n_have)	/* qsort(NULL, 0) is undefined */
+		qsort(h->have, h->n_have, sizeof(*h->have), pfx_cmp);
 	pr_info("%s: host egress attached (MTU %u), %zu routes from an "
 		"earlier run", dev, mtu, h->n_have);
 	*out = h;
@@ -165,7 +166,8 @@ static int want_build(const struct mg_view *v, const struct mg_addr *vips,
 		w[k].addr = vips[i];
 		w[k++].len = vips[i].family == MG_AF_INET ? 32 : 128;
 	}
-	qsort(w, k, sizeof(*w), pfx_cmp);
+	if (k)
+		qsort(w, k, sizeof(*w), pfx_cmp);
 	/* Gateways of one cluster advertise the same prefixes: once each. */
 	n = 0;
 	for (size_t i = 0; i < k; i++)
@@ -209,7 +211,8 @@ int mg_hostroute_sync(struct mg_hostroute *h, const struct mg_view *v,
 		}
 	}
 	/* The merge kept the order, except for routes kept while gone. */
-	qsort(now, n_now, sizeof(*now), pfx_cmp);
+	if (n_now)
+		qsort(now, n_now, sizeof(*now), pfx_cmp);
 	free(want);
 	free(h->have);
 	h->have = now;

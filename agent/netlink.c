@@ -47,7 +47,9 @@ struct mg_nl {
 	unsigned int portid;
 	unsigned int seq;
 	bool dirty;		/* a reply may be left unread on req */
-	char buf[NL_BUF_SIZE];
+	/* Messages are parsed in place: nlmsghdr and attributes need
+	 * NLMSG_ALIGNTO, and an attribute payload may be read as a u64. */
+	char buf[NL_BUF_SIZE] __attribute__((aligned(8)));
 };
 
 /* --- addresses ------------------------------------------------------------ */

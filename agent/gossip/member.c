@@ -43,7 +43,9 @@ struct node {
 	uint64_t state_change;
 	int64_t rtt_us;
 	bool suspecting;
+	bool proven;			/* has answered one of our probes */
 	struct mg_suspicion susp;
+	struct node *hnext;		/* name index chain */
 };
 
 /* An indirect ping we run for someone else. */
@@ -97,10 +99,15 @@ struct mg_member {
 
 	struct node **nodes;		/* probe order */
 	unsigned int n, cap;
+	struct node **idx;		/* by name: chained, idx_mask + 1 heads */
+	unsigned int idx_mask;
+	uint64_t full_warned;		/* last logged: table full */
 	struct node *self;
 	struct mg_ml_ip self_addr;
 	uint16_t self_port;
 	unsigned int probe_index;
+	unsigned int proven_index;	/* the proven members' own turn */
+	bool proven_turn;
 	uint32_t seq;
 	struct mg_awareness aw;
 	struct mg_bcast_queue bq;
@@ -225,14 +232,97 @@ static size_t crypt_overhead(const struct mg_member *m)
 	return m->cfg.keyring.n ? MG_CRYPT_OVERHEAD : 0;
 }
 
+/* --- the name index ---------------------------------------------------------- */
+
+/*
+ * Members are found by name on every message; a push/pull carries up to
+ * MG_ML_STREAM_MAX_NODES (8192) of them.  A chained hash (FNV-1a) keeps that
+ * linear, not quadratic; the table doubles with the members.
+ */
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
+}
+
 static struct node *find(const struct mg_member *m, const char *name)
 {
-	unsigned int i;
+	struct node *n;
 
-	for (i = 0; i < m->n; i++)
-		if (!strcmp(m->nodes[i]->name, name))
-			return m->nodes[i];
+	if (!m->idx)
+		return NULL;
+	for (n = m->idx[name_hash(name) & m->idx_mask]; n; n = n->hnext)
+		if (!strcmp(n->name, name))
+			return n;
 	return NULL;
+}
+
+/* Room in the index for one more member (before it is allocated). */
+static int idx_reserve(struct mg_member *m)
+{
+	unsigned int size = m->idx ? 2 * (m->idx_mask + 1) : 64;
+	struct node **idx;
+
+	if (m->idx && m->n + 1 <= m->idx_mask + 1)
+		return 0;
+	idx = calloc(size, sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < m->n; i++) {
+		struct node *n = m->nodes[i];
+		uint32_t h = name_hash(n->name) & (size - 1);
+
+		n->hnext = idx[h];
+		idx[h] = n;
+	}
+	free(m->idx);
+	m->idx = idx;
+	m->idx_mask = size - 1;
+	return 0;
+}
+
+static void idx_insert(struct mg_member *m, struct node *n)
+{
+	uint32_t h = name_hash(n->name) & m->idx_mask;
+
+	n->hnext = m->idx[h];
+	m->idx[h] = n;
+}
+
+static void idx_remove(struct mg_member *m, struct node *n)
+{
+	struct node **pp = &m->idx[name_hash(n->name) & m->idx_mask];
+
+	for (; *pp; pp = &(*pp)->hnext) {
+		if (*pp == n) {
+			*pp = n->hnext;
+			return;
+		}
+	}
+}
+
+/*
+ * Names reach our log and the operator's CLI: one with a control
+ * character (a newline forging a log line, an escape sequence) is refused
+ * with the message that carries it.
+ */
+static bool name_ok(const char *s)
+{
+	for (; *s; s++)
+		if ((uint8_t)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static bool names_ok(struct mg_member *m, const char *node, const char *from)
+{
+	if (name_ok(node) && (!from || name_ok(from)))
+		return true;
+	m->st.bad_names++;
+	return false;
 }
 
 static void info_of(const struct mg_member *m, const struct node *n,
@@ -455,11 +545,35 @@ static void clear_suspicion(struct node *n)
 	n->suspecting = false;
 }
 
+/*
+ * The table is bounded (cfg.max_members): a peer announcing members by the
+ * thousand is refused before anything is allocated, counted, and logged at
+ * most every 10 s.
+ */
+static bool table_full(struct mg_member *m, const char *name)
+{
+	uint64_t now;
+
+	if (m->n < m->cfg.max_members)
+		return false;
+	m->st.members_refused++;
+	now = mg_member_now(m);
+	if (!m->full_warned || now - m->full_warned >= ms(10000)) {
+		m->full_warned = now ? now : 1;
+		pr_warn("gossip: member table full (%u members, max_members): refused %s and %llu others so far\n",
+			m->n, name,
+			(unsigned long long)m->st.members_refused - 1);
+	}
+	return true;
+}
+
 static struct node *add_node(struct mg_member *m, const struct mg_ml_alive *a)
 {
 	struct node *n, **nodes;
 	unsigned int off;
 
+	if (table_full(m, a->node) || idx_reserve(m))
+		return NULL;
 	if (m->n == m->cap) {
 		unsigned int cap = m->cap ? 2 * m->cap : 16;
 
@@ -479,13 +593,18 @@ static struct node *add_node(struct mg_member *m, const struct mg_ml_alive *a)
 	n->state = MG_ML_STATE_DEAD;	/* until the incarnation check */
 	n->rtt_us = -1;
 	n->state_change = mg_member_now(m);
-	if (vsn_present(a->vsn))
-		memcpy(n->vsn, a->vsn, MG_ML_VSN_LEN);
+	/*
+	 * No Vsn (a broken or hostile sender): take it for ours rather than
+	 * keep zeros, which every push/pull's version check (ours and our
+	 * peers', who learn the entry from us) would refuse.
+	 */
+	memcpy(n->vsn, vsn_present(a->vsn) ? a->vsn : our_vsn, MG_ML_VSN_LEN);
 	/* a random slot keeps the failure detection bound low on average */
 	off = rnd_n(m, m->n + 1);
 	m->nodes[m->n] = m->nodes[off];
 	m->nodes[off] = n;
 	m->n++;
+	idx_insert(m, n);
 	return n;
 }
 
@@ -499,6 +618,8 @@ static void alive_node(struct mg_member *m, const struct mg_ml_alive *a,
 	uint8_t old_state;
 
 	if (m->leaving && !strcmp(a->node, m->cfg.name))
+		return;
+	if (!names_ok(m, a->node, NULL))
 		return;
 	if (vsn_present(a->vsn) &&
 	    (!a->vsn[0] || !a->vsn[1] || a->vsn[0] > a->vsn[1])) {
@@ -589,6 +710,8 @@ static void suspect_node(struct mg_member *m, const struct mg_ml_suspect *s)
 	struct mg_ml_msg msg = { .type = MG_ML_SUSPECT, .suspect = *s };
 	int err;
 
+	if (!names_ok(m, s->node, s->from))
+		return;
 	if (n && n == m->self && s->incarnation < n->inc)
 		reannounce(m, s->from);
 	if (!n || s->incarnation < n->inc)
@@ -625,6 +748,8 @@ static void dead_node(struct mg_member *m, const struct mg_ml_suspect *d)
 	struct node *n = find(m, d->node);
 	struct mg_ml_msg msg = { .type = MG_ML_DEAD, .dead = *d };
 
+	if (!names_ok(m, d->node, d->from))
+		return;
 	if (n && n == m->self && d->incarnation < n->inc &&
 	    strcmp(d->node, d->from))
 		reannounce(m, d->from);
@@ -723,7 +848,8 @@ static int verify_protocol(const struct mg_member *m,
 		if (m->nodes[i]->state == MG_ML_STATE_ALIVE)
 			WIDEN(m->nodes[i]->vsn);
 	for (i = 0; i < nr; i++)
-		CHECK(r[i].name, r[i].vsn);
+		if (vsn_present(r[i].vsn))	/* absent: taken for ours */
+			CHECK(r[i].name, r[i].vsn);
 	for (i = 0; i < m->n; i++)
 		CHECK(m->nodes[i]->name, m->nodes[i]->vsn);
 #undef WIDEN
@@ -872,6 +998,11 @@ out:
 	if (err != -EAGAIN)
 		finish(m, false);
 	return err;
+}
+
+void mg_member_stream_refused(struct mg_member *m)
+{
+	m->st.streams_refused++;
 }
 
 static struct pending *pending_find(struct mg_member *m, uint32_t token)
@@ -1105,12 +1236,12 @@ static void handle_ack(struct rx_ctx *c, const struct mg_ml_ack *a)
 
 	m->st.acks_recv++;
 	if (m->probe.active && a->seq_no == m->probe.seq) {
-		if (!m->probe.indirect) {
-			struct node *n = find(m, m->probe.target);
+		struct node *n = find(m, m->probe.target);
 
-			if (n)
-				n->rtt_us = mg_member_now(m) - m->probe.start;
-		}
+		if (n && !m->probe.indirect)
+			n->rtt_us = mg_member_now(m) - m->probe.start;
+		if (n)
+			n->proven = true;
 		probe_success(m);
 		return;
 	}
@@ -1173,11 +1304,6 @@ static int on_msg(void *ctx, const struct mg_ml_msg *msg)
 	return 0;
 }
 
-static int count_only(void *ctx, const struct mg_ml_msg *msg)
-{
-	return 0;
-}
-
 void mg_member_packet_in(struct mg_member *m, const struct mg_addr *from,
 			 uint16_t port, const uint8_t *p, size_t n)
 {
@@ -1190,11 +1316,9 @@ void mg_member_packet_in(struct mg_member *m, const struct mg_addr *from,
 	m->st.bytes_in += n;
 	err = mg_ml_packet_decode(p, n, &o, on_msg, &c, &rs);
 	if (err == -EACCES) {
-		/* would it have made sense without a key? */
-		bool plain = mg_ml_packet_decode(p, n, NULL, count_only, NULL,
-						 NULL) >= 0;
-
-		count_rx_error(m, err, !plain);
+		/* would it have made sense without a key? (inflating
+		 * nothing: a plaintext LZW bomb costs us no work) */
+		count_rx_error(m, err, !mg_ml_packet_looks_plain(p, n));
 	} else if (err < 0) {
 		m->st.decode_errors++;
 	}
@@ -1233,6 +1357,7 @@ static void reset_nodes(struct mg_member *m)
 		    now - n->state_change > ms(m->cfg.t.gossip_to_dead)) {
 			pr_debug("gossip: reaping %s\n", n->name);
 			clear_suspicion(n);
+			idx_remove(m, n);
 			free(n);
 			m->nodes[i] = m->nodes[--m->n];
 			continue;
@@ -1249,9 +1374,56 @@ static void reset_nodes(struct mg_member *m)
 	}
 }
 
+static bool probe_worthy(const struct mg_member *m, const struct node *n)
+{
+	return n != m->self && n->state != MG_ML_STATE_DEAD &&
+	       n->state != MG_ML_STATE_LEFT;
+}
+
+/*
+ * Members announced by anyone (a push/pull of thousands of fakes, which
+ * never answer) would stretch the probe cycle, and so the detection of a
+ * real member's failure, to thousands of probe intervals.  While the table
+ * holds members that never answered a probe, every other probe goes to the
+ * next of those that did, so that their failures are seen as fast as in a
+ * table of their own.
+ */
+static struct node *probe_pick_proven(struct mg_member *m)
+{
+	unsigned int i, unproven = 0, proven = 0;
+
+	for (i = 0; i < m->n; i++) {
+		const struct node *n = m->nodes[i];
+
+		if (!probe_worthy(m, n))
+			continue;
+		if (n->proven)
+			proven++;
+		else
+			unproven++;
+	}
+	if (!unproven || !proven)
+		return NULL;
+	for (i = 0; i < m->n; i++) {
+		struct node *n = m->nodes[m->proven_index++ % m->n];
+
+		if (probe_worthy(m, n) && n->proven)
+			return n;
+	}
+	return NULL;
+}
+
 static struct node *probe_pick(struct mg_member *m)
 {
 	unsigned int checks = 0;
+
+	m->proven_turn = !m->proven_turn;
+	if (m->proven_turn) {
+		struct node *n = probe_pick_proven(m);
+
+		if (n)
+			return n;
+	}
 
 	for (;;) {
 		struct node *n;
@@ -1326,17 +1498,30 @@ static void probe_indirect(struct mg_member *m)
 	struct node *t = find(m, p->target), *cand[64];
 	struct mg_ml_msg ind = { .type = MG_ML_INDIRECT_PING };
 	unsigned int i, nc = 0, k = m->cfg.t.indirect_checks;
+	bool only_proven = false;
 
 	p->indirect = true;
 	if (!t) {
 		probe_done(m, 0);	/* reaped meanwhile */
 		return;
 	}
-	/* k random alive members other than us and the target */
+	/*
+	 * k random alive members other than us and the target; only among
+	 * those that answered a probe of ours, if any did: a member announced
+	 * by someone but never heard from (a fake) would neither relay nor
+	 * nack, and the missing nacks would count against our own health.
+	 */
+	for (i = 0; i < m->n && !only_proven; i++) {
+		struct node *n = m->nodes[i];
+
+		only_proven = n != m->self && n != t && n->proven &&
+			      n->state == MG_ML_STATE_ALIVE;
+	}
 	for (i = 0; i < m->n; i++) {
 		struct node *n = m->nodes[i];
 
-		if (n == m->self || n == t || n->state != MG_ML_STATE_ALIVE)
+		if (n == m->self || n == t || n->state != MG_ML_STATE_ALIVE ||
+		    (only_proven && !n->proven))
 			continue;
 		if (nc < 64) {
 			cand[nc++] = n;
@@ -1742,6 +1927,10 @@ struct mg_member *mg_member_new(struct mg_loop *loop,
 	m->aw.max = m->cfg.t.awareness_max;
 	m->bq.finished = bcast_finished;
 	m->bq.arg = m;
+	if (!m->cfg.max_members)
+		m->cfg.max_members = MG_MEMBER_MAX_DEFAULT;
+	/* one message per member at most is queued about it, plus ours */
+	m->bq.max_depth = m->cfg.max_members + MG_MEMBER_BCAST_EXTRA;
 
 	/* where others reach us */
 	if (m->cfg.advertise.family)
@@ -1822,6 +2011,7 @@ void mg_member_free(struct mg_member *m)
 		free(m->nodes[i]);
 	}
 	free(m->nodes);
+	free(m->idx);
 	free(m->relays);
 	free(m->pend);
 	free(m);

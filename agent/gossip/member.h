@@ -23,7 +23,11 @@
 #include "gossip/messages.h"
 
 #define MG_MEMBER_PORT		7946
-#define MG_MEMBER_PUSH_PULL_MAX	128	/* concurrent inbound streams */
+#define MG_MEMBER_PUSH_PULL_MAX	32	/* concurrent inbound streams */
+/* Members the table holds at most (self and unreaped dead included). */
+#define MG_MEMBER_MAX_DEFAULT	4096
+/* Queued broadcasts beyond one per member (user messages, our own). */
+#define MG_MEMBER_BCAST_EXTRA	1024
 
 struct mg_loop;
 struct mg_member;
@@ -83,6 +87,7 @@ struct mg_member_cfg {
 	/* NULL: real UDP and TCP sockets on the loop. */
 	const struct mg_member_io *io;
 	uint64_t seed;			/* 0: random */
+	unsigned int max_members;	/* 0: MG_MEMBER_MAX_DEFAULT */
 };
 
 enum mg_member_state {
@@ -140,6 +145,7 @@ struct mg_member_ops {
 struct mg_member_stats {
 	uint64_t pkts_in, bytes_in, pkts_out, bytes_out;
 	uint64_t streams_in, streams_out, stream_errors;
+	uint64_t streams_refused;	/* too many, or past the buffer budget */
 	uint64_t decrypt_failed;	/* encrypted with a key we lack */
 	uint64_t plaintext_rejected;	/* plaintext while a key is set */
 	uint64_t decode_errors;
@@ -152,6 +158,8 @@ struct mg_member_stats {
 	uint64_t push_pulls;		/* completed, either side */
 	uint64_t push_pull_rejected;	/* protocol version check failed */
 	uint64_t conflicts;		/* same name, other address */
+	uint64_t members_refused;	/* table full (max_members) */
+	uint64_t bad_names;		/* control characters in a name */
 	uint64_t gossip_sent;
 };
 
@@ -232,6 +240,8 @@ int mg_member_stream_in(struct mg_member *m, const uint8_t *p, size_t n,
 int mg_member_stream_reply(struct mg_member *m, uint32_t token,
 			   const uint8_t *p, size_t n);
 void mg_member_stream_fail(struct mg_member *m, uint32_t token, int err);
+/* The transport refused an inbound stream (count it). */
+void mg_member_stream_refused(struct mg_member *m);
 /* Run whatever is due; the next deadline (engine clock, microseconds). */
 void mg_member_tick(struct mg_member *m);
 uint64_t mg_member_next_deadline(const struct mg_member *m);

@@ -10,6 +10,7 @@
 
 #include "gossip/member.h"
 #include "gossip/transport.h"
+#include "gossip/wire.h"
 #include "lib/addr.h"
 #include "lib/log.h"
 #include "lib/loop.h"
@@ -17,6 +18,21 @@
 #define UDP_RX_MAX	65536
 #define UDP_BURST	64		/* datagrams per wakeup */
 #define STREAM_MAX	(MG_STREAM_MAX_BLOB + 64)
+#define STREAM_CHUNK	16384
+/*
+ * What all inbound streams may hold at once before they are complete (and
+ * so before they are authenticated, with a key): one stream of the largest
+ * size and some room beside it.  A stream that would go past it is closed.
+ */
+#define INBOUND_BUDGET	(24u << 20)
+/*
+ * A plaintext stream does not say how long it is, so it is decoded again
+ * as it grows; to keep a trickle (a byte at a time over many connections)
+ * from costing a full decode per byte, it is decoded again only once it
+ * has doubled, or after a pause that grows with its size.
+ */
+#define REPARSE_MIN_MS	10
+#define REPARSE_MAX_MS	500
 
 struct conn {
 	struct mg_mtransport *t;
@@ -29,6 +45,8 @@ struct conn {
 	struct mg_buf out;
 	size_t out_off;
 	struct mg_buf in;
+	size_t tried;			/* in.len at the last -EAGAIN decode */
+	struct mg_loop_src *reparse;	/* the pause before decoding again */
 };
 
 struct mg_mtransport {
@@ -38,6 +56,8 @@ struct mg_mtransport {
 	struct mg_loop_src *udp_src, *tcp_src;
 	struct conn *conns;
 	unsigned int inbound;
+	size_t in_bytes;		/* inbound streams' buffers */
+	uint64_t refused_warned;
 	unsigned int tcp_timeout;
 	uint8_t *rx;
 };
@@ -128,10 +148,13 @@ static void conn_close(struct conn *c)
 			break;
 		}
 	}
-	if (!c->outbound)
+	if (!c->outbound) {
 		t->inbound--;
+		t->in_bytes -= c->in.cap;
+	}
 	mg_loop_del(t->loop, c->src);
 	mg_loop_del(t->loop, c->timer);
+	mg_loop_del(t->loop, c->reparse);
 	close(c->fd);
 	mg_buf_free(&c->out);
 	mg_buf_free(&c->in);
@@ -217,6 +240,87 @@ static void conn_written(struct conn *c)
 		conn_fail(c, -ENOMEM);
 }
 
+/* A stream refused for the peer's sake: counted, logged every 10 s. */
+static void refuse(struct mg_mtransport *t, const char *why)
+{
+	uint64_t now = mg_now_ms();
+
+	mg_member_stream_refused(t->m);
+	if (t->refused_warned && now - t->refused_warned < 10000)
+		return;
+	t->refused_warned = now;
+	pr_warn("gossip: refusing inbound streams: %s (%llu so far)\n", why,
+		(unsigned long long)mg_member_stats(t->m)->streams_refused);
+}
+
+/* Room for the next read, within the stream's and the inbound budget. */
+static int conn_grow(struct conn *c)
+{
+	struct mg_mtransport *t = c->t;
+	size_t want = c->in.len + STREAM_CHUNK, cap;
+	uint8_t *p;
+
+	if (want <= c->in.cap)
+		return 0;
+	cap = c->in.cap ? 2 * c->in.cap : STREAM_CHUNK;
+	if (cap < want)
+		cap = want;
+	if (cap > STREAM_MAX)
+		cap = STREAM_MAX;
+	if (!c->outbound && t->in_bytes - c->in.cap + cap > INBOUND_BUDGET) {
+		refuse(t, "their buffers would pass the budget");
+		return -ENOBUFS;
+	}
+	p = realloc(c->in.data, cap);
+	if (!p)
+		return -ENOMEM;
+	if (!c->outbound)
+		t->in_bytes += cap - c->in.cap;
+	c->in.data = p;
+	c->in.cap = cap;
+	return 0;
+}
+
+static void conn_input(struct conn *c);
+
+static void conn_reparse(struct mg_loop_src *src, uint32_t events, void *arg)
+{
+	struct conn *c = arg;
+
+	mg_loop_del(c->t->loop, c->reparse);
+	c->reparse = NULL;
+	c->tried = 0;
+	conn_input(c);
+}
+
+/*
+ * Whether an inbound stream of in.len bytes is worth decoding now: an
+ * encrypted one once it is whole, a plaintext one when it doubled since
+ * the last try or after a pause (armed here).
+ */
+static bool conn_ready(struct conn *c, bool eof)
+{
+	size_t need = mg_ml_stream_need(c->in.data, c->in.len);
+	unsigned int ms;
+
+	if (eof)
+		return true;
+	if (need)
+		return need <= c->in.len || need > STREAM_MAX;
+	if (!c->tried || c->in.len >= 2 * c->tried)
+		return true;
+	if (!c->reparse) {
+		ms = REPARSE_MIN_MS + (c->in.len >> 12);
+		if (ms > REPARSE_MAX_MS)
+			ms = REPARSE_MAX_MS;
+		c->reparse = mg_loop_add_timer(c->t->loop, ms, 0,
+					       conn_reparse, c);
+		if (!c->reparse)
+			return true;
+	}
+	return false;
+}
+
 static void conn_input(struct conn *c)
 {
 	struct mg_mtransport *t = c->t;
@@ -232,8 +336,9 @@ static void conn_input(struct conn *c)
 			conn_fail(c, -EMSGSIZE);
 			return;
 		}
-		if (mg_buf_reserve(&c->in, 16384)) {
-			conn_fail(c, -ENOMEM);
+		err = conn_grow(c);
+		if (err) {
+			conn_fail(c, err);
 			return;
 		}
 		r = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len,
@@ -276,8 +381,11 @@ static void conn_input(struct conn *c)
 		conn_close(c);
 		return;
 	}
+	if (!conn_ready(c, eof))
+		return;
 	err = mg_member_stream_in(t->m, c->in.data, c->in.len, &reply);
 	if (err == -EAGAIN && !eof) {
+		c->tried = c->in.len;
 		mg_buf_free(&reply);
 		return;
 	}
@@ -378,7 +486,7 @@ static void accept_cb(struct mg_loop_src *src, uint32_t events, void *arg)
 		if (fd < 0)
 			return;
 		if (t->inbound >= MG_MEMBER_PUSH_PULL_MAX) {
-			pr_warn("gossip: too many inbound streams, refusing one\n");
+			refuse(t, "too many at once");
 			close(fd);
 			continue;
 		}

@@ -146,6 +146,7 @@ struct rx {
 	void *ctx;
 	struct mg_ml_rx_stats *st;
 	size_t inflate_left;		/* shared by all nested compress layers */
+	bool dry;			/* structure only: inflate nothing */
 	int abort;			/* callback's error */
 };
 
@@ -192,6 +193,8 @@ static int rx_compress(struct rx *rx, const uint8_t *p, size_t n, int depth)
 	struct mg_mp_rd rd;
 	int err;
 
+	if (rx->dry)
+		return 1;	/* a compressed message, as far as we look */
 	mg_mp_rd_init(&rd, p, n);
 	err = mg_ml_compress_unwrap(&rd, rx->inflate_left, &inflated);
 	if (err == -EAGAIN)
@@ -247,9 +250,9 @@ static int dispatch(struct rx *rx, const uint8_t *p, size_t n, int depth)
 	return err;
 }
 
-int mg_ml_packet_decode(const uint8_t *pkt, size_t n,
-			const struct mg_ml_opts *o, mg_ml_msg_fn fn, void *ctx,
-			struct mg_ml_rx_stats *st)
+static int packet_decode(const uint8_t *pkt, size_t n,
+			 const struct mg_ml_opts *o, mg_ml_msg_fn fn, void *ctx,
+			 struct mg_ml_rx_stats *st, bool dry)
 {
 	struct mg_ml_rx_stats dummy;
 	struct mg_buf plain = { 0 };
@@ -258,6 +261,7 @@ int mg_ml_packet_decode(const uint8_t *pkt, size_t n,
 		.ctx = ctx,
 		.st = st ? st : &dummy,
 		.inflate_left = MG_ML_PACKET_INFLATE_MAX,
+		.dry = dry,
 	};
 	int err;
 
@@ -290,6 +294,18 @@ out:
 		pr_debug("gossip: packet dropped: %s\n", strerror(-err));
 	mg_buf_free(&plain);
 	return err;
+}
+
+int mg_ml_packet_decode(const uint8_t *pkt, size_t n,
+			const struct mg_ml_opts *o, mg_ml_msg_fn fn, void *ctx,
+			struct mg_ml_rx_stats *st)
+{
+	return packet_decode(pkt, n, o, fn, ctx, st, false);
+}
+
+int mg_ml_packet_looks_plain(const uint8_t *pkt, size_t n)
+{
+	return packet_decode(pkt, n, NULL, NULL, NULL, NULL, true) >= 0;
 }
 
 int mg_ml_packet_wrap(const uint8_t *msg, size_t n, const struct mg_ml_opts *o,
@@ -488,6 +504,24 @@ int mg_ml_stream_decode(const uint8_t *p, size_t n, const struct mg_ml_opts *o,
 	err = stream_payload(p, n, true, false, s);
 	s->consumed += used;
 	return err;
+}
+
+size_t mg_ml_stream_need(const uint8_t *p, size_t n)
+{
+	size_t off = 0;
+
+	if (n >= 1 && p[0] == MG_ML_LABEL) {
+		if (n < 2)
+			return 2;
+		off = 2 + (size_t)p[1];
+	}
+	if (n < off + 1)
+		return off + 1;
+	if (p[off] != MG_ML_ENCRYPT)
+		return 0;
+	if (n < off + MG_STREAM_CRYPT_HDR)
+		return off + MG_STREAM_CRYPT_HDR;
+	return off + MG_STREAM_CRYPT_HDR + (size_t)mg_get_be32(p + off + 1);
 }
 
 void mg_ml_stream_free(struct mg_ml_stream *s)

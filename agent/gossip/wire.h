@@ -22,8 +22,15 @@
 #define MG_ML_COMPOUND_MAX	255
 #define MG_ML_MAX_DEPTH		8	/* nested compound/compress/crc */
 #define MG_ML_PACKET_INFLATE_MAX (1u << 20)	/* LZW output per packet */
-#define MG_ML_STREAM_INFLATE_MAX (64u << 20)	/* LZW output per stream */
-#define MG_ML_STREAM_MAX_NODES	65536
+/* LZW output per stream: memberlist's maxPushStateBytes */
+#define MG_ML_STREAM_INFLATE_MAX (20u << 20)
+/*
+ * Members one push/pull may carry: twice the member table's default bound
+ * (MG_MEMBER_MAX_DEFAULT).  Decoded entries take about 800 bytes each, so
+ * a push/pull of 65,536 fake members is refused at its header instead of
+ * costing 52 MB to decode.
+ */
+#define MG_ML_STREAM_MAX_NODES	8192
 #define MG_ML_LABEL		244	/* later memberlist: [244][len][label] */
 
 struct mg_ml_opts {
@@ -105,6 +112,13 @@ int mg_ml_packet_decode(const uint8_t *pkt, size_t n,
 			struct mg_ml_rx_stats *st);
 
 /*
+ * Would this datagram, refused with -EACCES, have made sense unencrypted?
+ * Looks at its structure only: nothing compressed is inflated (with a key
+ * set, plaintext is refused before any expensive work), no callback.
+ */
+int mg_ml_packet_looks_plain(const uint8_t *pkt, size_t n);
+
+/*
  * Wrap one message (or a compound built by the caller) for the wire:
  * compress if enabled and smaller, CRC if enabled, encrypt if a keyring.
  */
@@ -153,6 +167,14 @@ struct mg_ml_stream {
 int mg_ml_stream_decode(const uint8_t *p, size_t n, const struct mg_ml_opts *o,
 			struct mg_ml_stream *s);
 void mg_ml_stream_free(struct mg_ml_stream *s);
+/*
+ * How many bytes the stream starting at @p (@n read so far) needs in all
+ * before mg_ml_stream_decode() can finish: an encrypted stream says so in
+ * its header (label + 5 + length).  0 when it cannot be known (plaintext:
+ * the reader must try).  A stream reader waits for that much instead of
+ * decoding again on every arrival.
+ */
+size_t mg_ml_stream_need(const uint8_t *p, size_t n);
 
 /* Append [6][header][nodes][user state]; hdr.nodes/user_state_len are set. */
 int mg_ml_push_pull_encode(bool join, const struct mg_ml_push_node *nodes,

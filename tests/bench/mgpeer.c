@@ -11,6 +11,14 @@
  * the member table and counters as one JSON line; SIGTERM leaves gracefully
  * and exits; SIGINT exits at once (as if killed).
  *
+ *   mgpeer -F pushpull:N[:M]|bomb:N|trickle:N [-d SECONDS] -j TARGET[:PORT]
+ *
+ * floods TARGET as a hostile peer would (tests/e2e/test_gossip_flood.sh):
+ * N push/pulls of M (default 65,536) fake members each; N TCP streams and N datagrams
+ * each an LZW bomb (32 MiB of zeros, about 50 KB compressed); N
+ * connections trickling a large push/pull a few bytes at a time for
+ * SECONDS (default 10).  Prints what it sent and exits.
+ *
  * A graceful leave speaks serf's part too: serf shows a member "left" only
  * if its leave intent (serf message 0, Lamport-timed) arrived before the
  * memberlist dead message, else "failed".  serf handles user messages
@@ -18,15 +26,21 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "gossip/member.h"
 #include "gossip/serf.h"
 #include "gossip/msgpack.h"
 #include "gossip/tags.h"
+#include "gossip/wire.h"
 #include "lib/addr.h"
 #include "lib/log.h"
 #include "lib/loop.h"
@@ -198,6 +212,8 @@ static void on_signal(struct mg_loop_src *src, uint32_t sig, void *arg)
 	}
 }
 
+static void usage(void);
+
 static int parse_hostport(const char *s, struct mg_addr *a, uint16_t *port)
 {
 	char host[MG_ADDRSTRLEN + 8];
@@ -214,9 +230,184 @@ static int parse_hostport(const char *s, struct mg_addr *a, uint16_t *port)
 	return mg_addr_parse(host, a);
 }
 
+/* --- flood mode --------------------------------------------------------------- */
+
+#define FLOOD_MEMBERS	65536
+#define BOMB_BYTES	(32u << 20)
+
+/* A plaintext push/pull announcing @n fake members, all alive. */
+static int fake_push_pull(unsigned int n, struct mg_buf *out)
+{
+	static const uint8_t vsn[MG_ML_VSN_LEN] = { 1, 5, 2, 2, 5, 5 };
+	struct mg_ml_push_node *nodes = calloc(n, sizeof(*nodes));
+	int err;
+
+	if (!nodes)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < n; i++) {
+		snprintf(nodes[i].name, sizeof(nodes[i].name), "fake-%u", i);
+		nodes[i].addr.len = 4;
+		nodes[i].addr.a[0] = 10;
+		nodes[i].addr.a[1] = 254;
+		nodes[i].addr.a[2] = i >> 8;
+		nodes[i].addr.a[3] = i;
+		nodes[i].port = MG_MEMBER_PORT;
+		nodes[i].incarnation = 1;
+		nodes[i].state = MG_ML_STATE_ALIVE;
+		memcpy(nodes[i].vsn, vsn, MG_ML_VSN_LEN);
+	}
+	err = mg_ml_push_pull_encode(false, nodes, n, NULL, 0, out);
+	free(nodes);
+	return err;
+}
+
+/* [compress][LZW of a user message of BOMB_BYTES zeros] */
+static int lzw_bomb(struct mg_buf *out)
+{
+	uint8_t *zeros = calloc(1, BOMB_BYTES);
+	int err;
+
+	if (!zeros)
+		return -ENOMEM;
+	zeros[0] = MG_ML_USER;
+	err = mg_ml_compress_wrap(zeros, BOMB_BYTES, out);
+	free(zeros);
+	return err;
+}
+
+static int flood_socket(const struct mg_addr *to, uint16_t port, int type)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len;
+	int fd;
+
+	if (to->family == MG_AF_INET6) {
+		struct sockaddr_in6 *s6 = (void *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		memcpy(&s6->sin6_addr, to->addr, 16);
+		len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (void *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		memcpy(&s4->sin_addr, &to->addr[0], 4);
+		len = sizeof(*s4);
+	}
+	fd = socket(ss.ss_family, type, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&ss, len)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Send it all, then read (and drop) the answer until the peer closes. */
+static int flood_stream(const struct mg_addr *to, uint16_t port,
+			const struct mg_buf *b)
+{
+	struct timeval tv = { .tv_sec = 30 };
+	int fd = flood_socket(to, port, SOCK_STREAM);
+	size_t off = 0;
+	char sink[65536];
+
+	if (fd < 0)
+		return fd;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	while (off < b->len) {
+		ssize_t w = send(fd, b->data + off, b->len - off, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			break;
+		off += w;
+	}
+	while (recv(fd, sink, sizeof(sink), 0) > 0)
+		;
+	close(fd);
+	return 0;
+}
+
+static int flood(const char *what, const char *target, unsigned int secs)
+{
+	struct mg_buf b = { 0 };
+	uint16_t port = MG_MEMBER_PORT;
+	struct mg_addr to;
+	unsigned int n = 1;
+	const char *colon = strchr(what, ':');
+	int err = 0;
+
+	if (!target || parse_hostport(target, &to, &port))
+		usage();
+	if (colon)
+		n = atoi(colon + 1);
+	if (!strncmp(what, "pushpull", 8)) {
+		const char *m = colon ? strchr(colon + 1, ':') : NULL;
+		unsigned int members = m ? atoi(m + 1) : FLOOD_MEMBERS;
+
+		err = fake_push_pull(members, &b);
+		for (unsigned int i = 0; !err && i < n; i++)
+			err = flood_stream(&to, port, &b);
+		printf("pushpull %u x %u members, %zu bytes each\n", n,
+		       members, b.len);
+	} else if (!strncmp(what, "bomb", 4)) {
+		int fd;
+
+		err = lzw_bomb(&b);
+		for (unsigned int i = 0; !err && i < n; i++)
+			err = flood_stream(&to, port, &b);
+		fd = err ? -1 : flood_socket(&to, port, SOCK_DGRAM);
+		for (unsigned int i = 0; fd >= 0 && i < n; i++)
+			if (b.len <= 65000)
+				send(fd, b.data, b.len, 0);
+		if (fd >= 0)
+			close(fd);
+		printf("bomb %u streams and datagrams of %zu bytes (%u MiB inflated)\n",
+		       n, b.len, BOMB_BYTES >> 20);
+	} else if (!strncmp(what, "trickle", 7)) {
+		int *fds = calloc(n, sizeof(*fds));
+		size_t off = 0, step = 16;
+		time_t end = time(NULL) + secs;
+
+		err = fds ? fake_push_pull(FLOOD_MEMBERS, &b) : -ENOMEM;
+		for (unsigned int i = 0; !err && i < n; i++)
+			fds[i] = flood_socket(&to, port, SOCK_STREAM);
+		/* every connection a few bytes further every 10 ms */
+		while (!err && time(NULL) < end && off + step < b.len) {
+			for (unsigned int i = 0; i < n; i++)
+				if (fds[i] >= 0 &&
+				    send(fds[i], b.data + off, step,
+					 MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+					close(fds[i]);
+					fds[i] = -1;
+				}
+			off += step;
+			poll(NULL, 0, 10);
+		}
+		for (unsigned int i = 0; fds && i < n; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		free(fds);
+		printf("trickle %u connections, %zu bytes each\n", n, off);
+	} else {
+		usage();
+	}
+	mg_buf_free(&b);
+	if (err)
+		fprintf(stderr, "mgpeer: flood %s: %s\n", what, strerror(-err));
+	return err ? 1 : 0;
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: mgpeer -n NAME -b ADDR[:PORT] [-a ADDR[:PORT]] [-j SEED]... [-k KEY]... [-t K=V]... [-p lan|wan|local] [-P (no compression)] [-v]\n");
+	fprintf(stderr, "usage: mgpeer -n NAME -b ADDR[:PORT] [-a ADDR[:PORT]] [-j SEED]... [-k KEY]... [-t K=V]... [-p lan|wan|local] [-P (no compression)] [-v]\n"
+		"       mgpeer -F pushpull:N|bomb:N|trickle:N [-d SECONDS] -j TARGET[:PORT]\n");
 	exit(2);
 }
 
@@ -238,10 +429,12 @@ int main(int argc, char **argv)
 	struct mg_member_cfg cfg;
 	struct peer p = { 0 };
 	int c, err = 0, prof;
+	const char *flood_what = NULL;
+	unsigned int flood_secs = 10;
 
 	mg_member_cfg_init(&cfg, MG_MEMBER_LAN);
 	mg_log_set_level(MG_LOG_WARN);
-	while ((c = getopt(argc, argv, "n:b:a:j:k:t:p:Pv")) != -1) {
+	while ((c = getopt(argc, argv, "n:b:a:j:k:t:p:PvF:d:")) != -1) {
 		switch (c) {
 		case 'n':
 			snprintf(cfg.name, sizeof(cfg.name), "%s", optarg);
@@ -287,10 +480,18 @@ int main(int argc, char **argv)
 		case 'v':
 			mg_log_set_level(MG_LOG_DEBUG);
 			break;
+		case 'F':
+			flood_what = optarg;
+			break;
+		case 'd':
+			flood_secs = atoi(optarg);
+			break;
 		default:
 			usage();
 		}
 	}
+	if (flood_what)
+		return flood(flood_what, nseeds ? seeds[0] : NULL, flood_secs);
 	if (!cfg.name[0] || !cfg.bind.family)
 		usage();
 	if (mg_tags_encode(tags, ntags, &cfg.meta)) {

@@ -14,6 +14,10 @@
 #include <string.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "lib/loop.h"
 
 #include "gossip/broadcast.h"
 #include "gossip/member.h"
@@ -176,6 +180,23 @@ static void test_bcast_queue(void **state)
 	}
 	assert_int_equal(q.n, 0);
 	assert_int_equal(finished_sent, 1);
+
+	/* bounded: past max_depth the oldest goes (notified: not sent) */
+	q.max_depth = 3;
+	finished_dropped = 0;
+	for (i = 0; i < 5; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "n%d", i);
+		assert_int_equal(mg_bcast_queue(&q, name, (const uint8_t *)name,
+						 2, true), 0);
+	}
+	assert_int_equal(q.n, 3);
+	assert_int_equal(finished_dropped, 2);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(mg_bcast_get(&q, 2, 100, 3, got_fn, &g), 3);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(g.msg[i][1] >= '2', 1);	/* n2..n4 */
 	mg_bcast_free(&q);
 }
 
@@ -314,6 +335,9 @@ static const struct mg_member_ops ops = {
 	.leave_done = on_leave_done,
 };
 
+/* cfg.max_members of the next ep_new() (0: the default). */
+static unsigned int ep_max_members;
+
 static struct ep *ep_new(const char *name, const char *ip,
 			 enum mg_member_profile prof,
 			 const struct mg_keyring *kr)
@@ -334,6 +358,7 @@ static struct ep *ep_new(const char *name, const char *ip,
 	cfg.now = net_now;
 	cfg.io = &e->io;
 	cfg.seed = 0x1234 + net.n;
+	cfg.max_members = ep_max_members;
 	if (kr)
 		cfg.keyring = *kr;
 	assert_int_equal(mg_tags_encode(&tag, 1, &cfg.meta), 0);
@@ -956,6 +981,302 @@ static void test_keys(void **state)
 	mg_keyring_clear(&k2);
 }
 
+/* --- bounds against hostile or broken peers ---------------------------------- */
+
+/* A push/pull from 127.0.0.99 announcing @n alive members m0..m<n-1>. */
+static int push_members(struct ep *e, unsigned int n, const uint8_t *vsn)
+{
+	struct mg_ml_push_node *nodes = calloc(n, sizeof(*nodes));
+	struct mg_buf pp = { 0 }, reply = { 0 };
+	int err;
+
+	assert_non_null(nodes);
+	for (unsigned int i = 0; i < n; i++) {
+		snprintf(nodes[i].name, sizeof(nodes[i].name), "m%u", i);
+		nodes[i].addr.len = 4;
+		nodes[i].addr.a[0] = 10;
+		nodes[i].addr.a[1] = i >> 16;
+		nodes[i].addr.a[2] = i >> 8;
+		nodes[i].addr.a[3] = i;
+		nodes[i].port = MG_MEMBER_PORT;
+		nodes[i].incarnation = 1;
+		nodes[i].state = MG_ML_STATE_ALIVE;
+		if (vsn)
+			memcpy(nodes[i].vsn, vsn, MG_ML_VSN_LEN);
+	}
+	assert_int_equal(mg_ml_push_pull_encode(false, nodes, n, NULL, 0,
+						&pp), 0);
+	err = mg_member_stream_in(e->m, pp.data, pp.len, &reply);
+	free(nodes);
+	mg_buf_free(&pp);
+	mg_buf_free(&reply);
+	return err;
+}
+
+static const uint8_t std_vsn[MG_ML_VSN_LEN] = { 1, 5, 2, 2, 5, 5 };
+
+/*
+ * The member table is bounded before allocation: a push/pull of 8,192 fake
+ * members (the most one may carry) fills it to max_members and the rest
+ * are counted; one of 65,536 is refused at its header.
+ */
+static void test_member_bound(void **state)
+{
+	unsigned int found = 0;
+	char name[16];
+	struct ep *a;
+
+	net_reset();
+	ep_max_members = 100;
+	a = ep_new("a", "127.0.0.1", MG_MEMBER_LAN, NULL);
+	ep_max_members = 0;
+	assert_int_equal(push_members(a, MG_ML_STREAM_MAX_NODES, std_vsn), 0);
+	assert_int_equal(mg_member_count(a->m), 100);
+	assert_int_equal(mg_member_stats(a->m)->members_refused,
+			 MG_ML_STREAM_MAX_NODES - 99);
+	/* those that got in are found by name (index), the rest are not */
+	assert_true(state_of(a, "a") == MG_MEMBER_ALIVE);
+	for (unsigned int i = 0; i < MG_ML_STREAM_MAX_NODES; i++) {
+		snprintf(name, sizeof(name), "m%u", i);
+		found += state_of(a, name) == MG_MEMBER_ALIVE;
+	}
+	assert_int_equal(found, 99);
+	assert_int_equal(push_members(a, 65536, std_vsn), -EINVAL);
+	assert_int_equal(mg_member_count(a->m), 100);
+	net_free();
+}
+
+/* The name index through its growth: every member found, in its state. */
+static void test_member_index(void **state)
+{
+	struct ep *a;
+	char name[16];
+
+	net_reset();
+	a = ep_new("a", "127.0.0.1", MG_MEMBER_LAN, NULL);
+	assert_int_equal(push_members(a, 3000, std_vsn), 0);
+	assert_int_equal(mg_member_count(a->m), 3001);
+	for (unsigned int i = 0; i < 3000; i += 2) {
+		snprintf(name, sizeof(name), "m%u", i);
+		accuse(a, MG_ML_DEAD, name, 1, "x");
+	}
+	for (unsigned int i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "m%u", i);
+		assert_int_equal(state_of(a, name), i % 2 ? MG_MEMBER_ALIVE :
+							    MG_MEMBER_DEAD);
+	}
+	assert_int_equal(state_of(a, "m3000"), -1);
+	net_free();
+}
+
+/*
+ * One alive message without Vsn must not poison the table: push/pulls
+ * with us (both ways) keep working.
+ */
+static void test_alive_without_vsn(void **state)
+{
+	struct mg_ml_msg msg = { .type = MG_ML_ALIVE };
+	struct mg_member_info mi;
+	struct ep *a;
+
+	net_reset();
+	a = ep_new("a", "127.0.0.1", MG_MEMBER_LAN, NULL);
+	snprintf(msg.alive.node, sizeof(msg.alive.node), "novsn");
+	msg.alive.addr.len = 4;
+	memcpy(msg.alive.addr.a, "\x7f\0\0\x05", 4);
+	msg.alive.port = MG_MEMBER_PORT;
+	msg.alive.incarnation = 1;
+	inject(a, &msg);
+	assert_int_equal(mg_member_find(a->m, "novsn", &mi), 0);
+	assert_memory_equal(mi.vsn, std_vsn, MG_ML_VSN_LEN);
+	/* a peer's push/pull is accepted, one without Vsn entries too */
+	assert_int_equal(push_members(a, 3, std_vsn), 0);
+	assert_int_equal(push_members(a, 3, NULL), 0);
+	assert_int_equal(mg_member_stats(a->m)->push_pull_rejected, 0);
+	assert_int_equal(mg_member_stats(a->m)->push_pulls, 2);
+	net_free();
+}
+
+/* Names with control characters would forge log lines: refused. */
+static void test_bad_names(void **state)
+{
+	struct ep *a;
+
+	net_reset();
+	a = ep_new("a", "127.0.0.1", MG_MEMBER_LAN, NULL);
+	alive(a, "b", "127.0.0.2", 1, "");
+	alive(a, "evil\nmeshgate: info: forged", "127.0.0.3", 1, "");
+	alive(a, "esc\x1b[2J", "127.0.0.4", 1, "");
+	assert_int_equal(state_of(a, "evil\nmeshgate: info: forged"), -1);
+	assert_int_equal(state_of(a, "esc\x1b[2J"), -1);
+	accuse(a, MG_ML_SUSPECT, "b", 1, "x\ny");
+	accuse(a, MG_ML_DEAD, "b", 1, "x\ry");
+	assert_int_equal(state_of(a, "b"), MG_MEMBER_ALIVE);
+	assert_int_equal(mg_member_stats(a->m)->bad_names, 4);
+	net_free();
+}
+
+/*
+ * With a key set, plaintext is refused before any decompression: an LZW
+ * bomb (2 MiB of zeros, past the packet's inflate limit) is counted as
+ * plaintext, which tells that it was not inflated to be classified.
+ */
+static void test_plaintext_bomb_with_key(void **state)
+{
+	struct mg_keyring k = { 0 };
+	struct mg_buf bomb = { 0 };
+	uint8_t *zeros = calloc(1, 2 << 20);
+	struct ep *a;
+
+	assert_non_null(zeros);
+	zeros[0] = MG_ML_USER;
+	assert_int_equal(mg_keyring_add_b64(&k,
+		"7KX2lMvSGS7RFJ6FNa91iePoWrP2UYOwm68K/NhQh7Y=", true), 0);
+	net_reset();
+	a = ep_new("a", "127.0.0.1", MG_MEMBER_LAN, &k);
+	assert_int_equal(mg_ml_compress_wrap(zeros, 2 << 20, &bomb), 0);
+	mg_member_packet_in(a->m, &peer_addr, MG_MEMBER_PORT, bomb.data,
+			    bomb.len);
+	assert_int_equal(mg_member_stats(a->m)->plaintext_rejected, 1);
+	assert_int_equal(mg_member_stats(a->m)->decrypt_failed, 0);
+	mg_buf_free(&bomb);
+	free(zeros);
+	net_free();
+	mg_keyring_clear(&k);
+}
+
+/* --- the transport's bounds, on real sockets on loopback -------------------- */
+
+struct tp_test {
+	struct mg_loop *loop;
+	struct mg_member *m;
+	int fds[48];
+	unsigned int nfds;
+	size_t sent[48], to_send;
+	uint8_t *junk;
+	unsigned int ticks;
+	uint64_t want_refused;
+};
+
+static void tp_tick(struct mg_loop_src *src, uint32_t events, void *arg)
+{
+	struct tp_test *t = arg;
+
+	/* feed every connection what it takes, as a peer would */
+	for (unsigned int i = 0; t->to_send && i < t->nfds; i++) {
+		while (t->fds[i] >= 0 && t->sent[i] < t->to_send) {
+			ssize_t w = send(t->fds[i], t->junk + t->sent[i],
+					 t->to_send - t->sent[i],
+					 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+			if (w <= 0)
+				break;
+			t->sent[i] += w;
+		}
+	}
+	/* bounded: 2000 ticks of 5 ms */
+	if (mg_member_stats(t->m)->streams_refused >= t->want_refused ||
+	    ++t->ticks >= 2000)
+		mg_loop_stop(t->loop);
+}
+
+static void tp_start(struct tp_test *t, const struct mg_keyring *kr,
+		     uint16_t *port)
+{
+	struct mg_member_cfg cfg;
+	int err = 0;
+
+	memset(t, 0, sizeof(*t));
+	t->loop = mg_loop_new();
+	assert_non_null(t->loop);
+	mg_member_cfg_init(&cfg, MG_MEMBER_LAN);
+	snprintf(cfg.name, sizeof(cfg.name), "tp");
+	assert_int_equal(mg_addr_parse("127.0.0.1", &cfg.bind), 0);
+	/* a port of our own: tests of other checkouts may run beside */
+	for (unsigned int i = 0; i < 50 && !t->m; i++) {
+		cfg.port = 20000 + (getpid() * 7 + i * 131) % 30000;
+		if (kr)
+			cfg.keyring = *kr;
+		t->m = mg_member_new(t->loop, &cfg, NULL, NULL, &err);
+	}
+	assert_non_null(t->m);
+	*port = cfg.port;
+}
+
+static void tp_connect(struct tp_test *t, uint16_t port, unsigned int n)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port) };
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (unsigned int i = 0; i < n; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+		assert_true(fd >= 0);
+		connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+		t->fds[t->nfds++] = fd;
+	}
+}
+
+static void tp_run(struct tp_test *t, uint64_t want_refused)
+{
+	struct mg_loop_src *tick;
+
+	t->want_refused = want_refused;
+	tick = mg_loop_add_timer(t->loop, 5, 5, tp_tick, t);
+	assert_non_null(tick);
+	mg_loop_run(t->loop);
+	mg_loop_del(t->loop, tick);
+}
+
+static void tp_stop(struct tp_test *t)
+{
+	for (unsigned int i = 0; i < t->nfds; i++)
+		close(t->fds[i]);
+	mg_member_free(t->m);
+	mg_loop_free(t->loop);
+	free(t->junk);
+}
+
+/* Inbound streams are bounded in number: the ones past it are refused. */
+static void test_transport_streams_bound(void **state)
+{
+	struct tp_test t;
+	uint16_t port;
+
+	tp_start(&t, NULL, &port);
+	tp_connect(&t, port, MG_MEMBER_PUSH_PULL_MAX + 8);
+	tp_run(&t, 8);
+	assert_int_equal(mg_member_stats(t.m)->streams_refused, 8);
+	tp_stop(&t);
+}
+
+/*
+ * What inbound streams hold before they are complete (and authenticated)
+ * is bounded in all: two encrypted streams that announce 20 MiB each and
+ * send 14 MiB do not both fit; one is refused.
+ */
+static void test_transport_buffer_budget(void **state)
+{
+	struct mg_keyring k = { 0 };
+	struct tp_test t;
+	uint16_t port;
+
+	assert_int_equal(mg_keyring_add_b64(&k,
+		"7KX2lMvSGS7RFJ6FNa91iePoWrP2UYOwm68K/NhQh7Y=", true), 0);
+	tp_start(&t, &k, &port);
+	t.to_send = 14 << 20;
+	t.junk = calloc(1, t.to_send);
+	assert_non_null(t.junk);
+	t.junk[0] = MG_ML_ENCRYPT;
+	mg_put_be32(t.junk + 1, 20 << 20);	/* its length */
+	tp_connect(&t, port, 2);
+	tp_run(&t, 1);
+	assert_int_equal(mg_member_stats(t.m)->streams_refused, 1);
+	tp_stop(&t);
+	mg_keyring_clear(&k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -971,6 +1292,13 @@ int main(void)
 		cmocka_unit_test(test_refute_in_cluster),
 		cmocka_unit_test(test_awareness_backoff),
 		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_member_bound),
+		cmocka_unit_test(test_member_index),
+		cmocka_unit_test(test_alive_without_vsn),
+		cmocka_unit_test(test_bad_names),
+		cmocka_unit_test(test_plaintext_bomb_with_key),
+		cmocka_unit_test(test_transport_streams_bound),
+		cmocka_unit_test(test_transport_buffer_budget),
 	};
 
 	mg_log_set_level(getenv("MG_TEST_DEBUG") ? MG_LOG_DEBUG : MG_LOG_ERR);
