@@ -125,9 +125,12 @@ static struct intent *lookup(struct mg_serf *s, const uint8_t *name,
 			return NULL;
 		e = find_slot(s, name, len);
 	}
-	e->name = strndup((const char *)name, len);
+	/* Not strndup: name is len bytes of a message, with no NUL after. */
+	e->name = malloc(len + 1);
 	if (!e->name)
 		return NULL;
+	memcpy(e->name, name, len);
+	e->name[len] = '\0';
 	s->n++;
 	return e;
 }
