@@ -1752,6 +1752,12 @@ void mg_mesh_print_counters(struct mg_mesh *mesh)
 		ms->plaintext_rejected);
 	out_u64("gossip_decode_errors", ", %llu malformed\n",
 		ms->decode_errors);
+	/* What the bounds against hostile or broken peers refused. */
+	out_u64("gossip_members_refused", "            refused: %llu members "
+		"(table full)", ms->members_refused);
+	out_u64("gossip_bad_names", ", %llu bad names", ms->bad_names);
+	out_u64("gossip_streams_refused", ", %llu streams (too many or too "
+		"large)\n", ms->streams_refused);
 }
 
 bool mg_mesh_settled(struct mg_mesh *mesh)
