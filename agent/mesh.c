@@ -2477,7 +2477,10 @@ static int keys_change(struct mg_mesh *mesh, const char *verb,
 	if (err == -ENOENT && serf && !strcmp(verb, "remove"))
 		return 0;
 	if (err) {
+		/* a serf agent answers with memberlist's words */
 		snprintf(msg, msg_size, "%s",
+			 err == -ENOENT && serf ? "Requested key is not in the keyring" :
+			 err == -EBUSY && serf ? "Removing the primary key is not allowed" :
 			 err == -ENOENT ? "no such key installed" :
 			 err == -EBUSY ? "that is the primary key; `keys use` another one first" :
 			 err == -ENOSPC ? "the keyring is full (8 keys)" :
@@ -2818,9 +2821,10 @@ static int keyq_result(struct mg_cli *cli, struct mg_mesh *mesh)
 			out_obj_open(NULL);
 			out_str("key", "  %s", q->key[i].b64);
 			out_u64("nodes", " [%llu", q->key[i].n);
-			out_u64("primary", "/%llu] primary on ",
-				q->key[i].primary);
-			out_text("%u of %u\n", q->key[i].primary, q->n_resp);
+			out_text("/%u]", q->n_resp);
+			out_u64("primary", q->key[i].primary ?
+				" primary on %llu" : NULL, q->key[i].primary);
+			out_text("\n");
 			out_obj_close();
 		}
 		out_arr_close();
