@@ -145,16 +145,21 @@ check "the pool keeps working after both rotations" wait_until 10 pool_alive
 check "... and gw2's endpoints still reach gw1" endpoints_flow
 
 # --- serf's user events relayed by the gateways ------------------------------
+# Both serf agents live in the underlay namespace: what one sends the other
+# goes over lo, its source address whichever the local route picks (TCP
+# from s1 to s3 leaves from s3's own address).  So everything local to s1's
+# and s3's addresses is cut; the gateways' packets come in on br0.
 log "s1 <-> s3 cut (nftables): they hear each other only through the gateways"
 nsx ul nft -f - <<NFT || exit 1
 table inet mgcut {
 	chain in {
 		type filter hook input priority 0;
-		ip saddr $(serf_ip s1) ip daddr $(serf_ip s3) drop;
-		ip saddr $(serf_ip s3) ip daddr $(serf_ip s1) drop;
+		iifname "lo" ip daddr { $(serf_ip s1), $(serf_ip s3) } drop;
 	}
 }
 NFT
+check "the cut holds: serf join s3 -> s1 fails" eval \
+	'! nsx ul "$SERF" join -rpc-addr "$(serf_rpc s3)" "$SEED" >/dev/null 2>&1'
 EV=mgev$$
 check "serf event $EV sent from s1" nsx ul "$SERF" event \
 	-rpc-addr "$(serf_rpc s1)" "$EV" hello
