@@ -1706,6 +1706,21 @@ static void on_settle_timeout(struct mg_loop_src *src, uint32_t ev,
 }
 
 /* For `meshgate status`: settled or not, and whom we still wait for. */
+/* serf's events and queries: relayed, or not and why (serf.h). */
+static void print_serf_counters(const struct mg_serf_stats *st)
+{
+	out_u64("serf_events_relayed", "serf        %llu events relayed",
+		st->events_new);
+	out_u64("serf_events_seen", " (%llu seen before", st->events_seen);
+	out_u64("serf_events_old", ", %llu too old)", st->events_old);
+	out_u64("serf_queries_relayed", ", %llu queries relayed",
+		st->queries_new);
+	out_u64("serf_queries_seen", " (%llu seen before", st->queries_seen);
+	out_u64("serf_queries_old", ", %llu too old)", st->queries_old);
+	out_u64("serf_seen_full", "; %llu dropped: too many at one time\n",
+		st->seen_full);
+}
+
 static void print_settle(struct mg_mesh *mesh)
 {
 	uint64_t now = mg_now_ms(), end;
@@ -1763,6 +1778,7 @@ void mg_mesh_print_counters(struct mg_mesh *mesh)
 		ms->plaintext_rejected);
 	out_u64("gossip_decode_errors", ", %llu malformed\n",
 		ms->decode_errors);
+	print_serf_counters(mg_serf_stats(mesh->serf));
 }
 
 bool mg_mesh_settled(struct mg_mesh *mesh)
