@@ -2688,8 +2688,8 @@ static void serf_respond(struct mg_mesh *mesh, const struct mg_serf_query *q,
  * serf's handleQuery after its buffer said new: relay it (unless it says
  * NoBroadcast), ack when asked, and answer serf's key queries.  Other
  * queries (user queries, serf's ping and conflict) are relayed only:
- * there is nothing here to run them.  A query with filters is relayed
- * but not answered (serf's key queries carry none).
+ * there is nothing here to run them.  A query whose filters leave us out
+ * (or that filters by tag) is relayed but not acked nor answered.
  */
 static void serf_query(struct mg_mesh *mesh, const uint8_t *p, size_t n)
 {
@@ -2701,7 +2701,7 @@ static void serf_query(struct mg_mesh *mesh, const uint8_t *p, size_t n)
 		return;
 	if (!(q.flags & MG_SERF_QFLAG_NO_BCAST))
 		mg_member_user_broadcast(mesh->member, p, n);
-	if (q.n_filters)
+	if (!mg_serf_query_for(&q, mesh->cfg->gw_name))
 		return;
 	if (q.flags & MG_SERF_QFLAG_ACK)
 		serf_respond(mesh, &q, MG_SERF_QFLAG_ACK, NULL);
@@ -2737,6 +2737,12 @@ static int keyq_start(struct mg_cli *cli, struct mg_mesh *mesh,
 	if (!mesh->member ||
 	    mg_member_find(mesh->member, mesh->cfg->gw_name, &self)) {
 		fprintf(cli->err, "meshgate keys mesh: gossip is off\n");
+		return 1;
+	}
+	if (mesh->keyq && mesh->keyq->n_resp < mesh->keyq->n_nodes &&
+	    mg_member_now(mesh->member) <= mesh->keyq->deadline_us) {
+		fprintf(cli->err, "meshgate keys mesh: another %s query is still running\n",
+			mesh->keyq->verb);
 		return 1;
 	}
 	if (!mesh->keyq) {

@@ -55,6 +55,8 @@ int mg_serf_query_decode(const uint8_t *p, size_t n, struct mg_serf_query *q)
 			for (uint32_t f = 0; !err && at != rd.off &&
 			     f < q->n_filters; f++)
 				err = mg_mp_skip(&rd);
+			q->filters = rd.p + at;
+			q->filters_len = rd.off - at;
 		} else if (IS("Flags")) {
 			err = mg_mp_read_uint(&rd, UINT32_MAX, &v);
 			q->flags = v;
@@ -168,6 +170,45 @@ int mg_serf_response_encode(const struct mg_serf_response *r,
 	err = err ?: mg_mp_pack_cstr(&pk, "Payload");
 	err = err ?: mg_mp_pack_bytes(&pk, r->payload, r->payload_len);
 	return err ? -ENOMEM : 0;
+}
+
+/* One filter (type byte, then msgpack): a node filter naming @self. */
+static bool filter_ok(const uint8_t *f, uint32_t n, const char *self)
+{
+	const uint8_t *name;
+	uint32_t count, len;
+	struct mg_mp_rd rd;
+
+	if (n < 1 || f[0] != 0)		/* filterTagType, or unknown */
+		return false;
+	mg_mp_rd_init(&rd, f + 1, n - 1);
+	if (mg_mp_read_array(&rd, &count))
+		return false;
+	while (count--) {
+		if (mg_mp_read_str(&rd, &name, &len))
+			return false;
+		if (len == strlen(self) && !memcmp(name, self, len))
+			return true;
+	}
+	return false;
+}
+
+bool mg_serf_query_for(const struct mg_serf_query *q, const char *self)
+{
+	const uint8_t *f;
+	struct mg_mp_rd rd;
+	uint32_t count, len;
+
+	if (!q->n_filters)
+		return true;
+	mg_mp_rd_init(&rd, q->filters, q->filters_len);
+	if (mg_mp_read_array(&rd, &count))
+		return false;
+	while (count--)
+		if (mg_mp_read_bytes(&rd, &f, &len) || !f ||
+		    !filter_ok(f, len, self))
+			return false;
+	return true;
 }
 
 const char *mg_serf_key_query(const struct mg_serf_query *q)

@@ -36,7 +36,9 @@ struct mg_serf_query {
 	uint16_t port;
 	const uint8_t *source;	/* SourceNode */
 	uint32_t source_len;
-	uint32_t n_filters;	/* a query with filters is not one for us */
+	uint32_t n_filters;
+	const uint8_t *filters;	/* the Filters array (msgpack), n_filters */
+	size_t filters_len;
 	uint32_t flags;
 	uint8_t relay_factor;
 	int64_t timeout_ns;
@@ -75,6 +77,12 @@ int mg_serf_response_decode(const uint8_t *p, size_t n,
 int mg_serf_response_encode(const struct mg_serf_response *r,
 			    struct mg_buf *out);
 
+/*
+ * serf's shouldProcessQuery: whether @self is in every node filter.  A tag
+ * filter (a Go regular expression on a tag) is taken as not matching: we
+ * neither ack nor answer such a query, only relay it.
+ */
+bool mg_serf_query_for(const struct mg_serf_query *q, const char *self);
 /* "install-key" etc. of "_serf_install-key"; NULL: not a key query. */
 const char *mg_serf_key_query(const struct mg_serf_query *q);
 /* A key request (message 7 + {Key}) for a query payload; @key NULL: none. */

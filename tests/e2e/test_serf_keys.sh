@@ -11,6 +11,7 @@
 #     `serf keys -list` shows the key on 4/4;
 #   - `meshgate keys mesh install|use|remove|list` rotates the same pool
 #     (serf agents included) with serf's 4/4 tally;
+#   - serf's queries are acked by the gateways (node filters honoured);
 #   - a serf user event from s1 reaches s3 when the only path between
 #     them goes through the gateways (s1 <-> s3 cut with nftables): the
 #     gateways relay serf's events as serf agents do.
@@ -143,6 +144,16 @@ check "meshgate keys me (not in full) is refused" eval \
 	'! mgctl 1 keys me list 2>/dev/null'
 check "the pool keeps working after both rotations" wait_until 10 pool_alive
 check "... and gw2's endpoints still reach gw1" endpoints_flow
+
+# --- serf's queries acked by the gateways (serf query asks for acks) ------
+acks() {	# ARGS...: `serf query` from s1, its "Total Acks" count
+	nsx ul "$SERF" query -rpc-addr "$(serf_rpc s1)" -timeout 2s "$@" mgq 2>/dev/null |
+		sed -n 's/^Total Acks: //p'
+}
+check "serf query: 4 acks (the gateways ack as serf agents do)" eval \
+	'[ "$(acks)" = 4 ]'
+check "serf query -node s3 -node gw1: 2 acks (a node filter)" eval \
+	'[ "$(acks -node s3 -node gw1)" = 2 ]'
 
 # --- serf's user events relayed by the gateways ------------------------------
 # Both serf agents live in the underlay namespace: what one sends the other

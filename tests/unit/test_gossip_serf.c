@@ -652,13 +652,17 @@ static void test_query_codecs(void **state)
 						    &got), 0);
 	assert_int_equal(got.len, 16);
 	assert_memory_equal(got.b, key.b, 16);
+	/* the node filter names "gw", not "gw1" */
+	assert_true(mg_serf_query_for(&q, "gw"));
+	assert_false(mg_serf_query_for(&q, "gw1"));
 	/* every truncation of it is refused */
 	for (i = 0; i < m.len; i++)
 		assert_int_equal(mg_serf_query_decode(m.data, i, &q), -EBADMSG);
 
 	/* our encoding reads back */
-	q.n_filters = 0;
 	mg_serf_query_decode(m.data, m.len, &q);
+	q.n_filters = 0;
+	assert_true(mg_serf_query_for(&q, "gw1"));
 	mg_buf_reset(&p);
 	assert_int_equal(mg_serf_query_encode(&q, &p), 0);
 	{
