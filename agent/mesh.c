@@ -418,6 +418,7 @@ static void merge_remote(void *arg, const uint8_t *p, size_t n, bool join)
 
 static void serf_query(struct mg_mesh *mesh, const uint8_t *p, size_t n);
 static void serf_response(struct mg_mesh *mesh, const uint8_t *p, size_t n);
+static void serf_forward(struct mg_mesh *mesh, const uint8_t *p, size_t n);
 
 static void user_msg(void *arg, const uint8_t *p, size_t n)
 {
@@ -436,6 +437,9 @@ static void user_msg(void *arg, const uint8_t *p, size_t n)
 		break;
 	case MG_SERF_RESPONSE:
 		serf_response(mesh, p, n);
+		break;
+	case MG_SERF_FORWARD:
+		serf_forward(mesh, p, n);
 		break;
 	case MG_SERF_REFUTE:
 		/* a force-leave, or an old leave of ours relayed late */
@@ -2659,6 +2663,74 @@ static void serf_response(struct mg_mesh *mesh, const uint8_t *p, size_t n)
 	keyq_add(mesh->keyq, r.from, r.from_len, r.payload, r.payload_len);
 }
 
+/* serf's messageRelayType: pass the message on to its destination. */
+static void serf_forward(struct mg_mesh *mesh, const uint8_t *p, size_t n)
+{
+	char name[MG_ML_NAME_MAX + 1];
+	const uint8_t *dest, *inner;
+	uint32_t dest_len;
+	size_t inner_len;
+
+	if (mg_serf_relay_decode(p, n, &dest, &dest_len, &inner, &inner_len) ||
+	    dest_len > MG_ML_NAME_MAX)
+		return;
+	snprintf(name, sizeof(name), "%.*s", (int)dest_len, dest);
+	mg_member_send_user(mesh->member, name, inner, inner_len);
+}
+
+/* serf's relayResponse: up to @want other live members, at random. */
+struct relay_pick {
+	const char *self;
+	unsigned int want, seen, n;
+	char name[8][MG_ML_NAME_MAX + 1];
+};
+
+static int relay_pick_one(void *ctx, const struct mg_member_info *mi)
+{
+	struct relay_pick *rp = ctx;
+	uint32_t r;
+
+	/* serf: alive, protocol max 5 or more, not us */
+	if (mi->self || mi->state != MG_MEMBER_ALIVE || mi->vsn[1] < 5)
+		return 0;
+	rp->seen++;
+	if (rp->n < rp->want) {
+		snprintf(rp->name[rp->n++], sizeof(rp->name[0]), "%s",
+			 mi->name);
+		return 0;
+	}
+	/* reservoir sampling */
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == sizeof(r) &&
+	    r % rp->seen < rp->want)
+		snprintf(rp->name[r % rp->seen], sizeof(rp->name[0]), "%s",
+			 mi->name);
+	return 0;
+}
+
+static void serf_relay_response(struct mg_mesh *mesh,
+				const struct mg_serf_query *q,
+				const struct mg_buf *resp)
+{
+	struct relay_pick rp = { .want = q->relay_factor };
+	struct mg_buf b = { 0 };
+
+	if (!q->relay_factor)
+		return;
+	if (rp.want > 8)
+		rp.want = 8;	/* serf's -relay-factor is at most 5 */
+	mg_member_foreach(mesh->member, relay_pick_one, &rp);
+	/* serf: only when there are relayFactor other members */
+	if (rp.seen < q->relay_factor ||
+	    mg_serf_relay_encode(q->addr, q->addr_len, q->port, q->source,
+				 q->source_len, resp->data, resp->len, &b)) {
+		mg_buf_free(&b);
+		return;
+	}
+	for (unsigned int i = 0; i < rp.n; i++)
+		mg_member_send_user(mesh->member, rp.name[i], b.data, b.len);
+	mg_buf_free(&b);
+}
+
 /* Answer @q with @payload, to its SourceNode as serf's Respond does. */
 static void serf_respond(struct mg_mesh *mesh, const struct mg_serf_query *q,
 			 uint32_t flags, const struct mg_buf *payload)
@@ -2681,6 +2753,8 @@ static void serf_respond(struct mg_mesh *mesh, const struct mg_serf_query *q,
 	err = err ?: mg_member_send_user(mesh->member, name, b.data, b.len);
 	if (err)
 		pr_debug("cannot answer %s's query: %s", name, strerror(-err));
+	if (b.len)
+		serf_relay_response(mesh, q, &b);
 	mg_buf_free(&b);
 }
 

@@ -422,6 +422,8 @@ enum mg_serf_verdict mg_serf_user_msg(struct mg_serf *s, const uint8_t *p,
 		return MG_SERF_RELAY;
 	case 5:		/* messageQueryResponseType */
 		return MG_SERF_RESPONSE;
+	case MG_SERF_TYPE_MAX:	/* messageRelayType */
+		return MG_SERF_FORWARD;
 	}
 	if (read_intent(p + 1, n - 1, &ltime, &node, &node_len))
 		return MG_SERF_DONE;

@@ -96,6 +96,7 @@ enum mg_serf_verdict {
 	MG_SERF_RELAY,		/* a new intent: relay the message as is */
 	MG_SERF_REFUTE,		/* an intent says we leave: send a join */
 	MG_SERF_RESPONSE,	/* a query response: the caller's if it asked */
+	MG_SERF_FORWARD,	/* a relayed message: forward it (serfquery.h) */
 };
 
 /*

@@ -172,6 +172,62 @@ int mg_serf_response_encode(const struct mg_serf_response *r,
 	return err ? -ENOMEM : 0;
 }
 
+int mg_serf_relay_decode(const uint8_t *p, size_t n, const uint8_t **dest,
+			 uint32_t *dest_len, const uint8_t **inner,
+			 size_t *inner_len)
+{
+	uint32_t count, i, klen;
+	const uint8_t *key;
+	struct mg_mp_rd rd;
+	int err;
+
+	*dest = NULL;
+	*dest_len = 0;
+	if (n < 2 || p[0] != MG_SERF_RELAY_MSG)
+		return -EBADMSG;
+	mg_mp_rd_init(&rd, p + 1, n - 1);
+	err = mg_mp_read_map(&rd, &count);
+	for (i = 0; !err && i < count; i++) {
+		err = mg_mp_read_str(&rd, &key, &klen);
+		if (err)
+			break;
+		if (IS("DestName"))
+			err = mg_mp_read_str(&rd, dest, dest_len);
+		else
+			err = mg_mp_skip(&rd);
+	}
+	if (err || !*dest_len || rd.off >= rd.n)
+		return -EBADMSG;
+	*inner = rd.p + rd.off;
+	*inner_len = rd.n - rd.off;
+	return 0;
+}
+
+int mg_serf_relay_encode(const uint8_t *addr, uint32_t addr_len,
+			 uint16_t port, const uint8_t *dest, uint32_t dest_len,
+			 const uint8_t *inner, size_t inner_len,
+			 struct mg_buf *out)
+{
+	msgpack_packer pk;
+	int err;
+
+	mg_mp_packer_init(&pk, out);
+	err = mg_buf_put_u8(out, MG_SERF_RELAY_MSG);
+	err = err ?: msgpack_pack_map(&pk, 2);
+	err = err ?: mg_mp_pack_cstr(&pk, "DestAddr");
+	err = err ?: msgpack_pack_map(&pk, 3);
+	err = err ?: mg_mp_pack_cstr(&pk, "IP");
+	err = err ?: mg_mp_pack_raw(&pk, addr, addr_len);
+	err = err ?: mg_mp_pack_cstr(&pk, "Port");
+	err = err ?: mg_mp_pack_uint(&pk, port);
+	err = err ?: mg_mp_pack_cstr(&pk, "Zone");
+	err = err ?: mg_mp_pack_cstr(&pk, "");
+	err = err ?: mg_mp_pack_cstr(&pk, "DestName");
+	err = err ?: mg_mp_pack_raw(&pk, dest, dest_len);
+	err = err ?: mg_buf_put(out, inner, inner_len);
+	return err ? -ENOMEM : 0;
+}
+
 /* One filter (type byte, then msgpack): a node filter naming @self. */
 static bool filter_ok(const uint8_t *f, uint32_t n, const char *self)
 {

@@ -22,6 +22,7 @@
 #define MG_SERF_QUERY_RESPONSE	5
 #define MG_SERF_KEY_REQUEST	7
 #define MG_SERF_KEY_RESPONSE	8
+#define MG_SERF_RELAY_MSG	9	/* messageRelayType */
 #define MG_SERF_QFLAG_ACK	1u	/* queryFlagAck */
 #define MG_SERF_QFLAG_NO_BCAST	2u	/* queryFlagNoBroadcast */
 #define MG_SERF_INTERNAL	"_serf_"
@@ -76,6 +77,20 @@ int mg_serf_response_decode(const uint8_t *p, size_t n,
 			    struct mg_serf_response *r);
 int mg_serf_response_encode(const struct mg_serf_response *r,
 			    struct mg_buf *out);
+
+/*
+ * serf's relayed message (message 9: relayHeader{DestAddr, DestName}, then
+ * the message to forward, type byte first), as a member asked to relay a
+ * query response gets it.  The views point into @p.  0, or -EBADMSG.
+ */
+int mg_serf_relay_decode(const uint8_t *p, size_t n, const uint8_t **dest,
+			 uint32_t *dest_len, const uint8_t **inner,
+			 size_t *inner_len);
+/* Wrap @inner for a relay towards @dest at @addr:@port. */
+int mg_serf_relay_encode(const uint8_t *addr, uint32_t addr_len,
+			 uint16_t port, const uint8_t *dest, uint32_t dest_len,
+			 const uint8_t *inner, size_t inner_len,
+			 struct mg_buf *out);
 
 /*
  * serf's shouldProcessQuery: whether @self is in every node filter.  A tag

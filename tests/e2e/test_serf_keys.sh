@@ -12,7 +12,8 @@
 #   - `meshgate keys mesh install|use|remove|list` rotates the same pool
 #     (serf agents included) with serf's 4/4 tally;
 #   - serf's queries are acked by the gateways (node filters honoured);
-#   - a serf user event from s1 reaches s3 when the only path between
+#   - a serf user event from s1 reaches s3, and s3's ack of a query from s1
+#     comes back relayed (serf's -relay-factor), when the only path between
 #     them goes through the gateways (s1 <-> s3 cut with nftables): the
 #     gateways relay serf's events as serf agents do.
 set -u
@@ -178,6 +179,10 @@ check "s3 received $EV through a gateway" wait_until 10 \
 	grep -q "Received event: user-event: $EV" "$MGDIR/serf-s3.log"
 check "s3 received it once" eval \
 	'[ "$(grep -c "Received event: user-event: $EV" "$MGDIR/serf-s3.log")" = 1 ]'
+# serf's relay factor: s3's ack cannot reach s1 directly; relayed through
+# members s3 picks (with 3 it picks all: s1, gw1, gw2), the gateways pass it on
+check "serf query -relay-factor 3 from s1, s1-s3 cut: s3's ack relayed by a gateway (4 acks)" \
+	eval '[ "$(acks -relay-factor 3)" = 4 ]'
 nsx ul nft delete table inet mgcut
 
 # the deliberate use of a key nobody has aside

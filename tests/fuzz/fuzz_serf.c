@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	mg_serf_clock_get(s, &c0);
 	v = mg_serf_user_msg(s, data, size);
-	if (v < MG_SERF_NOT_SERF || v > MG_SERF_RESPONSE)
+	if (v < MG_SERF_NOT_SERF || v > MG_SERF_FORWARD)
 		abort();
 	{
 		struct mg_serf_query q;
@@ -55,7 +55,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    ((q.addr_len != 4 && q.addr_len != 16) ||
 		     q.addr < data || q.addr + q.addr_len > data + size))
 			abort();
+		const uint8_t *dest, *inner;
+		uint32_t dest_len;
+		size_t inner_len;
+
 		mg_serf_response_decode(data, size, &r);
+		if (!mg_serf_relay_decode(data, size, &dest, &dest_len, &inner,
+					  &inner_len) &&
+		    (inner < data || inner + inner_len > data + size ||
+		     !inner_len))
+			abort();
 		if (!mg_serf_key_request_decode(data, size, &k) &&
 		    k.len != 16 && k.len != 24 && k.len != 32)
 			abort();

@@ -549,6 +549,13 @@ static void test_events_queries(void **state)
 		mg_serf_clock_get(s, &c);
 		assert_int_equal(c.query, 2002);
 	}
+	/* a relayed message is to be forwarded */
+	{
+		uint8_t relay[] = { MG_SERF_TYPE_MAX, 0x80, 0x05 };
+
+		assert_int_equal(mg_serf_user_msg(s, relay, sizeof(relay)),
+				 MG_SERF_FORWARD);
+	}
 	/* a response is the caller's */
 	{
 		struct mg_serf_response r = { .ltime = 5, .id = 9,
@@ -764,6 +771,37 @@ static void test_query_codecs(void **state)
 			assert_int_equal(mg_serf_response_decode(m.data, i,
 								 &r),
 					 -EBADMSG);
+	}
+	/* a relayed response: the header, then the message as it was */
+	{
+		const uint8_t *dest, *inner;
+		uint32_t dest_len;
+		size_t inner_len;
+		struct mg_buf w = { 0 };
+
+		assert_int_equal(mg_serf_relay_encode((const uint8_t *)"\xc0\xa8\xc8\xc9",
+						      4, 7946,
+						      (const uint8_t *)"s1", 2,
+						      m.data, m.len, &w), 0);
+		assert_int_equal(w.data[0], MG_SERF_RELAY_MSG);
+		assert_int_equal(mg_serf_relay_decode(w.data, w.len, &dest,
+						      &dest_len, &inner,
+						      &inner_len), 0);
+		assert_int_equal(dest_len, 2);
+		assert_memory_equal(dest, "s1", 2);
+		assert_int_equal(inner_len, m.len);
+		assert_memory_equal(inner, m.data, m.len);
+		/* without the message after the header: refused */
+		assert_int_equal(mg_serf_relay_decode(w.data, w.len - m.len,
+						      &dest, &dest_len, &inner,
+						      &inner_len), -EBADMSG);
+		for (i = 0; i < w.len - m.len; i++)
+			assert_int_equal(mg_serf_relay_decode(w.data, i, &dest,
+							      &dest_len,
+							      &inner,
+							      &inner_len),
+					 -EBADMSG);
+		mg_buf_free(&w);
 	}
 	mg_buf_free(&m);
 	mg_buf_free(&p);
