@@ -255,8 +255,39 @@ static const struct mg_verb keys_verbs[] = {
 	{ .name = "install", .args = "KEY" },
 	{ .name = "use", .args = "KEY" },
 	{ .name = "remove", .args = "KEY", .flags = MG_CMD_FULL },
+	/* every member of the pool at once: spelled in full, as remove */
+	{ .name = "mesh", .args = "list | install KEY | use KEY | remove KEY",
+	  .flags = MG_CMD_FULL },
 	{ .name = NULL }
 };
+
+/*
+ * `keys mesh VERB [KEY]` sends serf's key query through the agent, then
+ * asks for its tally until every member answered or the query's timeout
+ * passed (the agent answers 75 meanwhile: one request per connection, and
+ * the agent's loop must not wait).  Other forms go to the agent as they are.
+ */
+#define KEYS_WAIT_MAX	600	/* x 100 ms: well past serf's longest timeout */
+
+static int cmd_keys(struct mg_cli *cli, int argc, char **argv)
+{
+	char *wait[] = { argv[0], "mesh", "wait", NULL };
+	int rc;
+
+	if (argc < 3 || strcmp(argv[1], "mesh") || !strcmp(argv[2], "wait"))
+		return mg_ctl_call(cli->socket, cli->json, argc, argv);
+	rc = mg_ctl_call(cli->socket, cli->json, argc, argv);
+	for (int i = 0; !rc && i < KEYS_WAIT_MAX; i++) {
+		usleep(100 * 1000);
+		rc = mg_ctl_call(cli->socket, cli->json, 3, wait);
+		if (rc != 75)
+			return rc;
+		rc = 0;
+	}
+	if (!rc)
+		fprintf(stderr, "meshgate keys mesh: no tally from the agent\n");
+	return 1;
+}
 
 const struct mg_cmd mg_commands[] = {
 	{ .name = "agent", .run = cmd_agent, .flags = MG_CMD_NOCONF,
@@ -298,9 +329,10 @@ const struct mg_cmd mg_commands[] = {
 	  .help = "global services, every cluster's backends with health, "
 		  "weight and use" },
 	{ .name = "keys", .flags = MG_CMD_AGENT, .verbs = keys_verbs,
-	  .serve = mg_agent_serve_keys,
+	  .run = cmd_keys, .serve = mg_agent_serve_keys,
 	  .help = "the gossip keyring of this gateway (rotate: install "
-		  "everywhere, use, remove)" },
+		  "everywhere, use, remove); mesh: the same on every member "
+		  "of the pool, serf agents too, with serf's N/M tally" },
 	{ .name = "doctor", .run = cmd_doctor, .args = "",
 	  .help = "check this gateway as an operator would by hand: "
 		  "forwarding and rp_filter sysctls, ip_local_port_range "

@@ -26,8 +26,18 @@ struct intent {
 	bool leaving;
 };
 
+/* The events or queries of one Lamport time (serf's userEvents/queries). */
+struct seen {
+	uint64_t ltime;
+	unsigned int n;		/* 0: a free slot */
+	uint64_t key[MG_SERF_SEEN_PER_TIME];
+};
+
 struct mg_serf {
 	char self[MG_ML_NAME_MAX + 1];
+	struct seen events[MG_SERF_BUFFER];
+	struct seen queries[MG_SERF_BUFFER];
+	struct mg_serf_stats stats;
 	struct mg_serf_clock clock;
 	bool leaving;		/* we sent our leave: do not refute */
 	uint64_t seed;
@@ -314,15 +324,110 @@ static int read_intent(const uint8_t *p, size_t n, uint64_t *ltime,
 	return err;
 }
 
+/*
+ * An event's identity is its Name and Payload (serf compares both), a
+ * query's its ID; an event's is kept as a hash of the two.
+ */
+static int read_event(const struct mg_serf *s, const uint8_t *p, size_t n,
+		      bool query, uint64_t *ltime, uint64_t *id)
+{
+	const uint8_t *key, *name = NULL, *payload = NULL;
+	uint32_t count, i, klen, name_len = 0, payload_len = 0;
+	struct mg_mp_rd rd;
+	int err;
+
+	*ltime = *id = 0;
+	mg_mp_rd_init(&rd, p, n);
+	err = mg_mp_read_map(&rd, &count);
+	for (i = 0; !err && i < count; i++) {
+		err = mg_mp_read_str(&rd, &key, &klen);
+		if (err)
+			break;
+		if (klen == 5 && !memcmp(key, "LTime", 5))
+			err = mg_mp_read_uint(&rd, UINT64_MAX, ltime);
+		else if (query && klen == 2 && !memcmp(key, "ID", 2))
+			err = mg_mp_read_uint(&rd, UINT32_MAX, id);
+		else if (!query && klen == 4 && !memcmp(key, "Name", 4))
+			err = mg_mp_read_str(&rd, &name, &name_len);
+		else if (!query && klen == 7 && !memcmp(key, "Payload", 7))
+			err = mg_mp_read_bytes(&rd, &payload, &payload_len);
+		else
+			err = mg_mp_skip(&rd);
+	}
+	if (!err && !query) {
+		uint64_t h = hash(s, name ? name : (const uint8_t *)"",
+				  name_len);
+
+		*id = h ^ (hash(s, payload ? payload : (const uint8_t *)"",
+				payload_len) * 31);
+	}
+	return err;
+}
+
+/*
+ * serf's handleUserEvent / handleQuery: witness the time; too old for the
+ * buffer, or already seen at that time: not again.  Else remember it.
+ */
+static bool seen_new(struct mg_serf *s, struct seen *buf, uint64_t *clock,
+		     uint64_t ltime, uint64_t id, uint64_t *old,
+		     uint64_t *dup)
+{
+	struct seen *e;
+
+	witness(clock, ltime);
+	if (*clock > MG_SERF_BUFFER && ltime < *clock - MG_SERF_BUFFER) {
+		++*old;
+		return false;
+	}
+	e = &buf[ltime % MG_SERF_BUFFER];
+	if (!e->n || e->ltime != ltime) {
+		e->ltime = ltime;
+		e->n = 0;
+	}
+	for (unsigned int i = 0; i < e->n; i++)
+		if (e->key[i] == id) {
+			++*dup;
+			return false;
+		}
+	if (e->n >= MG_SERF_SEEN_PER_TIME) {
+		s->stats.seen_full++;
+		return false;
+	}
+	e->key[e->n++] = id;
+	return true;
+}
+
 enum mg_serf_verdict mg_serf_user_msg(struct mg_serf *s, const uint8_t *p,
 				      size_t n)
 {
 	const uint8_t *node;
 	uint32_t node_len;
-	uint64_t ltime;
+	uint64_t ltime, id;
 
 	if (!n || p[0] > MG_SERF_TYPE_MAX)
 		return MG_SERF_NOT_SERF;
+	switch (p[0]) {
+	case MG_SERF_USER_EVENT:
+		if (read_event(s, p + 1, n - 1, false, &ltime, &id))
+			return MG_SERF_DONE;
+		if (!seen_new(s, s->events, &s->clock.event, ltime, id,
+			      &s->stats.events_old, &s->stats.events_seen))
+			return MG_SERF_DONE;
+		s->stats.events_new++;
+		return MG_SERF_RELAY;
+	case MG_SERF_QUERY:
+		if (read_event(s, p + 1, n - 1, true, &ltime, &id))
+			return MG_SERF_DONE;
+		if (!seen_new(s, s->queries, &s->clock.query, ltime, id,
+			      &s->stats.queries_old, &s->stats.queries_seen))
+			return MG_SERF_DONE;
+		s->stats.queries_new++;
+		return MG_SERF_RELAY;
+	case 5:		/* messageQueryResponseType */
+		return MG_SERF_RESPONSE;
+	case MG_SERF_TYPE_MAX:	/* messageRelayType */
+		return MG_SERF_FORWARD;
+	}
 	if (read_intent(p + 1, n - 1, &ltime, &node, &node_len))
 		return MG_SERF_DONE;
 	switch (p[0]) {
@@ -330,14 +435,21 @@ enum mg_serf_verdict mg_serf_user_msg(struct mg_serf *s, const uint8_t *p,
 		return join_intent(s, node, node_len, ltime);
 	case MG_SERF_LEAVE_INTENT:
 		return leave_intent(s, node, node_len, ltime);
-	case MG_SERF_USER_EVENT:
-		witness(&s->clock.event, ltime);
-		break;
-	case MG_SERF_QUERY:
-		witness(&s->clock.query, ltime);
-		break;
 	}
 	return MG_SERF_DONE;
+}
+
+const struct mg_serf_stats *mg_serf_stats(const struct mg_serf *s)
+{
+	return &s->stats;
+}
+
+uint64_t mg_serf_query_time(struct mg_serf *s, uint32_t id)
+{
+	uint64_t t = s->clock.query, old = 0, dup = 0;
+
+	seen_new(s, s->queries, &s->clock.query, t, id, &old, &dup);
+	return t;
 }
 
 int mg_serf_push_pull_encode(struct mg_serf *s,

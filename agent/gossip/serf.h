@@ -42,10 +42,29 @@ struct mg_member;
 #define MG_SERF_INTENT_LEAD_MS	1000
 /* Members whose intents we remember (serf keeps every member's). */
 #define MG_SERF_MEMBERS_MAX	4096
+/*
+ * serf's EventBuffer and QueryBuffer (512 Lamport times each): an event or
+ * query older than the clock minus this is ignored, as serf ignores it.
+ * Per Lamport time we remember at most MG_SERF_SEEN_PER_TIME of them (serf
+ * appends without bound); one more is dropped and counted, not relayed.
+ */
+#define MG_SERF_BUFFER		512
+#define MG_SERF_SEEN_PER_TIME	16
 /* Our own key in serf's push/pull map: serf skips it. */
 #define MG_SERF_PP_EXTRA	"Meshgate"
 
 struct mg_serf;
+
+/* What the event and query buffers did. */
+struct mg_serf_stats {
+	uint64_t events_new;	/* relayed */
+	uint64_t events_seen;	/* already seen: not relayed */
+	uint64_t events_old;	/* older than the buffer: ignored */
+	uint64_t queries_new;
+	uint64_t queries_seen;
+	uint64_t queries_old;
+	uint64_t seen_full;	/* MG_SERF_SEEN_PER_TIME hit: dropped */
+};
 
 /* Lamport times, as serf's LamportClock: the next time to use. */
 struct mg_serf_clock {
@@ -76,12 +95,16 @@ enum mg_serf_verdict {
 	MG_SERF_DONE,		/* handled, nothing to do */
 	MG_SERF_RELAY,		/* a new intent: relay the message as is */
 	MG_SERF_REFUTE,		/* an intent says we leave: send a join */
+	MG_SERF_RESPONSE,	/* a query response: the caller's if it asked */
+	MG_SERF_FORWARD,	/* a relayed message: forward it (serfquery.h) */
 };
 
 /*
  * A user message (type byte first).  Intents are applied as serf applies
- * them; events and queries only advance their clocks (we neither run nor
- * answer them).  Malformed serf messages are MG_SERF_DONE.
+ * them.  A user event or query new to the buffer of its Lamport clock is
+ * MG_SERF_RELAY (serf's handleUserEvent / handleQuery): relay it as it came
+ * (a query unless it says NoBroadcast) and, for a query, answer it if it
+ * is one of ours to answer.  Malformed serf messages are MG_SERF_DONE.
  */
 enum mg_serf_verdict mg_serf_user_msg(struct mg_serf *s, const uint8_t *p,
 				      size_t n);
@@ -111,6 +134,13 @@ int mg_serf_push_pull_merge(struct mg_serf *s, const uint8_t *p, size_t n,
  */
 unsigned int mg_serf_prune(struct mg_serf *s,
 			   bool (*keep)(void *ctx, const char *name), void *ctx);
+
+const struct mg_serf_stats *mg_serf_stats(const struct mg_serf *s);
+/*
+ * A query we send ourselves: its Lamport time (the clock's, then witnessed
+ * as serf's Query does) and it marked seen, so that it is not relayed back.
+ */
+uint64_t mg_serf_query_time(struct mg_serf *s, uint32_t id);
 
 /* A member's status as its intents say: its status time, leaving or not. */
 int mg_serf_member(const struct mg_serf *s, const char *name, uint64_t *ltime,

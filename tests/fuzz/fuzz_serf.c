@@ -2,7 +2,7 @@
 /*
  * serf's member layer on hostile bytes: the input is one user message or one
  * push/pull user state (first byte 0..9: serf's types; the harness feeds it
- * to both entries).  Whatever it leaves in the store must encode into a
+ * to both entries, and to the query codecs).  Whatever it leaves in the store must encode into a
  * push/pull that merges cleanly elsewhere, carrying our own bytes intact,
  * and the clocks only move forward.
  */
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "gossip/serf.h"
+#include "gossip/serfquery.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -41,8 +42,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	mg_serf_clock_get(s, &c0);
 	v = mg_serf_user_msg(s, data, size);
-	if (v < MG_SERF_NOT_SERF || v > MG_SERF_REFUTE)
+	if (v < MG_SERF_NOT_SERF || v > MG_SERF_FORWARD)
 		abort();
+	{
+		struct mg_serf_query q;
+		struct mg_serf_response r;
+		struct mg_key k;
+		char msg[32];
+		bool ok;
+
+		if (!mg_serf_query_decode(data, size, &q) &&
+		    ((q.addr_len != 4 && q.addr_len != 16) ||
+		     q.addr < data || q.addr + q.addr_len > data + size))
+			abort();
+		const uint8_t *dest, *inner;
+		uint32_t dest_len;
+		size_t inner_len;
+
+		mg_serf_response_decode(data, size, &r);
+		if (!mg_serf_relay_decode(data, size, &dest, &dest_len, &inner,
+					  &inner_len) &&
+		    (inner < data || inner + inner_len > data + size ||
+		     !inner_len))
+			abort();
+		if (!mg_serf_key_request_decode(data, size, &k) &&
+		    k.len != 16 && k.len != 24 && k.len != 32)
+			abort();
+		mg_serf_key_result_decode(data, size, &ok, msg, sizeof(msg),
+					  NULL, NULL);
+	}
 	v = mg_serf_push_pull_merge(s, data, size, &extra, &extra_len);
 	if (v >= 0 && extra && (extra < data || extra + extra_len > data + size))
 		abort();

@@ -3,7 +3,8 @@
  * serf's member layer (gossip/serf.h) against serf 0.9.4's rules: Lamport
  * clocks, join and leave intents (relayed once, refuted about ourselves),
  * push/pull state as serf encodes and merges it, our own state beside it,
- * and hostile bytes.
+ * user events and queries relayed once by serf's Lamport buffers, serf's
+ * query, response and key query messages, and hostile bytes.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 
 #include "gossip/msgpack.h"
 #include "gossip/serf.h"
+#include "gossip/serfquery.h"
 
 /* An intent as serf sends it: type byte, then {LTime, Node[, Prune]}. */
 static void intent(struct mg_buf *b, uint8_t type, const char *node,
@@ -142,7 +144,7 @@ static void test_own_intents(void **state)
 	mg_buf_reset(&b);
 	assert_int_equal(mg_serf_join_msg(s, &b), 0);
 	assert_true(b.data[8] > 8);
-	/* events and queries move their own clocks */
+	/* events and queries move their own clocks (and, new, are relayed) */
 	{
 		msgpack_packer pk;
 
@@ -155,10 +157,10 @@ static void test_own_intents(void **state)
 		mg_mp_pack_cstr(&pk, "Name");
 		mg_mp_pack_cstr(&pk, "deploy");
 		assert_int_equal(mg_serf_user_msg(s, b.data, b.len),
-				 MG_SERF_DONE);
+				 MG_SERF_RELAY);
 		b.data[0] = MG_SERF_QUERY;
 		assert_int_equal(mg_serf_user_msg(s, b.data, b.len),
-				 MG_SERF_DONE);
+				 MG_SERF_RELAY);
 		mg_serf_clock_get(s, &c);
 		assert_int_equal(c.event, 41);
 		assert_int_equal(c.query, 41);
@@ -425,6 +427,386 @@ static void test_hostile(void **state)
 	mg_serf_free(s);
 }
 
+
+/* A user event as serf sends it: {LTime, Name, Payload, CC}. */
+static void user_event(struct mg_buf *b, uint64_t ltime, const char *name,
+		       const char *payload)
+{
+	msgpack_packer pk;
+
+	mg_buf_reset(b);
+	mg_mp_packer_init(&pk, b);
+	assert_int_equal(mg_buf_put_u8(b, MG_SERF_USER_EVENT), 0);
+	msgpack_pack_map(&pk, 4);
+	mg_mp_pack_cstr(&pk, "LTime");
+	mg_mp_pack_uint(&pk, ltime);
+	mg_mp_pack_cstr(&pk, "Name");
+	mg_mp_pack_cstr(&pk, name);
+	mg_mp_pack_cstr(&pk, "Payload");
+	mg_mp_pack_cstr(&pk, payload);
+	mg_mp_pack_cstr(&pk, "CC");
+	mg_mp_pack_bool(&pk, true);
+}
+
+static void query_msg(struct mg_buf *b, uint64_t ltime, uint32_t id,
+		      const char *name, uint32_t flags)
+{
+	static const uint8_t addr[4] = { 192, 168, 200, 201 };
+	struct mg_serf_query q = {
+		.ltime = ltime, .id = id, .addr = addr, .addr_len = 4,
+		.port = 7946, .source = (const uint8_t *)"s1", .source_len = 2,
+		.flags = flags, .timeout_ns = 3200000000ll,
+		.name = (const uint8_t *)name, .name_len = strlen(name),
+		.payload = (const uint8_t *)"", .payload_len = 0,
+	};
+
+	mg_buf_reset(b);
+	assert_int_equal(mg_serf_query_encode(&q, b), 0);
+}
+
+static void test_events_queries(void **state)
+{
+	static const struct {
+		bool query;
+		uint64_t ltime;
+		const char *name;	/* event: its name; query: its name */
+		const char *payload;	/* event only */
+		uint32_t id;		/* query only */
+		enum mg_serf_verdict want;
+	} rows[] = {
+		/* new: relayed once */
+		{ false, 10, "deploy", "v1", 0, MG_SERF_RELAY },
+		{ false, 10, "deploy", "v1", 0, MG_SERF_DONE },
+		/* same time, another payload or name: another event */
+		{ false, 10, "deploy", "v2", 0, MG_SERF_RELAY },
+		{ false, 10, "restart", "v1", 0, MG_SERF_RELAY },
+		/* the same event at another time: new */
+		{ false, 11, "deploy", "v1", 0, MG_SERF_RELAY },
+		/* queries: by ID within a time */
+		{ true, 7, "_serf_list-keys", NULL, 42, MG_SERF_RELAY },
+		{ true, 7, "_serf_list-keys", NULL, 42, MG_SERF_DONE },
+		{ true, 7, "_serf_list-keys", NULL, 43, MG_SERF_RELAY },
+		/* far ahead: the clock moves ... */
+		{ false, 2000, "late", "x", 0, MG_SERF_RELAY },
+		{ true, 2000, "q", NULL, 1, MG_SERF_RELAY },
+		/* ... and what is older than the buffer (512) is ignored */
+		{ false, 1400, "deploy", "v9", 0, MG_SERF_DONE },
+		{ true, 1000, "q", NULL, 2, MG_SERF_DONE },
+		/* within the buffer: still new */
+		{ false, 1600, "deploy", "v9", 0, MG_SERF_RELAY },
+		/* the buffer slot of 1600 reused by 2112 (1600 + 512) */
+		{ false, 2112, "deploy", "v9", 0, MG_SERF_RELAY },
+	};
+	struct mg_serf *s = mg_serf_new("gw1");
+	const struct mg_serf_stats *st;
+	struct mg_serf_clock c;
+	struct mg_buf m = { 0 };
+	unsigned int i;
+
+	(void)state;
+	assert_non_null(s);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if (rows[i].query)
+			query_msg(&m, rows[i].ltime, rows[i].id, rows[i].name,
+				  0);
+		else
+			user_event(&m, rows[i].ltime, rows[i].name,
+				   rows[i].payload);
+		if (mg_serf_user_msg(s, m.data, m.len) != rows[i].want)
+			fail_msg("row %u: %s at %llu", i, rows[i].name,
+				 (unsigned long long)rows[i].ltime);
+	}
+	/* serf's Witness: the next times are past what was seen */
+	mg_serf_clock_get(s, &c);
+	assert_int_equal(c.event, 2113);
+	assert_int_equal(c.query, 2001);
+	st = mg_serf_stats(s);
+	assert_int_equal(st->events_old, 1);
+	assert_int_equal(st->queries_old, 1);
+	assert_int_equal(st->events_seen, 1);
+	assert_int_equal(st->queries_seen, 1);
+
+	/* at most MG_SERF_SEEN_PER_TIME per time: the next is counted */
+	for (i = 0; i <= MG_SERF_SEEN_PER_TIME; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "e%u", i);
+		user_event(&m, 2100, name, "");
+		assert_int_equal(mg_serf_user_msg(s, m.data, m.len),
+				 i < MG_SERF_SEEN_PER_TIME ? MG_SERF_RELAY :
+							     MG_SERF_DONE);
+	}
+	assert_int_equal(mg_serf_stats(s)->seen_full, 1);
+
+	/* our own query: at the clock's time, then not relayed back */
+	{
+		uint64_t t = mg_serf_query_time(s, 77);
+
+		assert_int_equal(t, 2001);
+		query_msg(&m, t, 77, "_serf_install-key", 0);
+		assert_int_equal(mg_serf_user_msg(s, m.data, m.len),
+				 MG_SERF_DONE);
+		mg_serf_clock_get(s, &c);
+		assert_int_equal(c.query, 2002);
+	}
+	/* a relayed message is to be forwarded */
+	{
+		uint8_t relay[] = { MG_SERF_TYPE_MAX, 0x80, 0x05 };
+
+		assert_int_equal(mg_serf_user_msg(s, relay, sizeof(relay)),
+				 MG_SERF_FORWARD);
+	}
+	/* a response is the caller's */
+	{
+		struct mg_serf_response r = { .ltime = 5, .id = 9,
+					      .from = (const uint8_t *)"s1",
+					      .from_len = 2 };
+
+		mg_buf_reset(&m);
+		assert_int_equal(mg_serf_response_encode(&r, &m), 0);
+		assert_int_equal(mg_serf_user_msg(s, m.data, m.len),
+				 MG_SERF_RESPONSE);
+	}
+	mg_buf_free(&m);
+	mg_serf_free(s);
+}
+
+static void keys_cb(void *ctx, const uint8_t *b64, uint32_t len,
+		    bool primary)
+{
+	char *out = ctx;
+
+	strncat(out, primary ? "P:" : "K:", 3);
+	strncat(out, (const char *)b64, len);
+	strcat(out, ";");
+}
+
+static void test_query_codecs(void **state)
+{
+	/* serf's field order (messageQuery), Filters an array, an extra key */
+	static const struct {
+		const char *name;
+		const char *verb;	/* mg_serf_key_query */
+	} names[] = {
+		{ "_serf_install-key", "install-key" },
+		{ "_serf_use-key", "use-key" },
+		{ "_serf_remove-key", "remove-key" },
+		{ "_serf_list-keys", "list-keys" },
+		{ "_serf_ping", NULL },
+		{ "_serf_conflict", NULL },
+		{ "deploy", NULL },
+		{ "_serf_install-keys", NULL },
+		{ "_serf_", NULL },
+	};
+	struct mg_key key = { .len = 16 }, k2 = { .len = 32 }, got;
+	struct mg_serf_query q;
+	struct mg_serf_response r;
+	struct mg_buf m = { 0 }, p = { 0 };
+	msgpack_packer pk;
+	char msg[64], keys[512];
+	unsigned int i;
+	bool ok;
+
+	(void)state;
+	for (i = 0; i < 16; i++)
+		key.b[i] = i;
+	for (i = 0; i < 32; i++)
+		k2.b[i] = 0xff - i;
+
+	/* a query as serf encodes it */
+	mg_mp_packer_init(&pk, &m);
+	mg_buf_put_u8(&m, MG_SERF_QUERY);
+	msgpack_pack_map(&pk, 12);
+	mg_mp_pack_cstr(&pk, "LTime");
+	mg_mp_pack_uint(&pk, 300);
+	mg_mp_pack_cstr(&pk, "ID");
+	mg_mp_pack_uint(&pk, 0x7fffffff);
+	mg_mp_pack_cstr(&pk, "Addr");
+	mg_mp_pack_raw(&pk, "\xc0\xa8\xc8\xc9", 4);
+	mg_mp_pack_cstr(&pk, "Port");
+	mg_mp_pack_uint(&pk, 7946);
+	mg_mp_pack_cstr(&pk, "SourceNode");
+	mg_mp_pack_cstr(&pk, "s1");
+	mg_mp_pack_cstr(&pk, "Filters");
+	msgpack_pack_array(&pk, 1);
+	mg_mp_pack_raw(&pk, "\x00\x91\xa2gw", 5);
+	mg_mp_pack_cstr(&pk, "Flags");
+	mg_mp_pack_uint(&pk, MG_SERF_QFLAG_ACK);
+	mg_mp_pack_cstr(&pk, "RelayFactor");
+	mg_mp_pack_uint(&pk, 2);
+	mg_mp_pack_cstr(&pk, "Timeout");
+	mg_mp_pack_uint(&pk, 3200000000ull);
+	mg_mp_pack_cstr(&pk, "Name");
+	mg_mp_pack_cstr(&pk, "_serf_install-key");
+	mg_mp_pack_cstr(&pk, "Payload");
+	assert_int_equal(mg_serf_key_request_encode(&key, &p), 0);
+	mg_mp_pack_raw(&pk, p.data, p.len);
+	mg_mp_pack_cstr(&pk, "Future");		/* a later serf's field */
+	msgpack_pack_map(&pk, 0);
+	assert_int_equal(mg_serf_query_decode(m.data, m.len, &q), 0);
+	assert_int_equal(q.ltime, 300);
+	assert_int_equal(q.id, 0x7fffffff);
+	assert_int_equal(q.addr_len, 4);
+	assert_memory_equal(q.addr, "\xc0\xa8\xc8\xc9", 4);
+	assert_int_equal(q.port, 7946);
+	assert_int_equal(q.source_len, 2);
+	assert_int_equal(q.n_filters, 1);
+	assert_int_equal(q.flags, MG_SERF_QFLAG_ACK);
+	assert_int_equal(q.relay_factor, 2);
+	assert_true(q.timeout_ns == 3200000000ll);
+	assert_string_equal(mg_serf_key_query(&q), "install-key");
+	assert_int_equal(mg_serf_key_request_decode(q.payload, q.payload_len,
+						    &got), 0);
+	assert_int_equal(got.len, 16);
+	assert_memory_equal(got.b, key.b, 16);
+	/* the node filter names "gw", not "gw1" */
+	assert_true(mg_serf_query_for(&q, "gw"));
+	assert_false(mg_serf_query_for(&q, "gw1"));
+	/* every truncation of it is refused */
+	for (i = 0; i < m.len; i++)
+		assert_int_equal(mg_serf_query_decode(m.data, i, &q), -EBADMSG);
+
+	/* our encoding reads back */
+	mg_serf_query_decode(m.data, m.len, &q);
+	q.n_filters = 0;
+	assert_true(mg_serf_query_for(&q, "gw1"));
+	mg_buf_reset(&p);
+	assert_int_equal(mg_serf_query_encode(&q, &p), 0);
+	{
+		struct mg_serf_query q2;
+
+		assert_int_equal(mg_serf_query_decode(p.data, p.len, &q2), 0);
+		assert_int_equal(q2.ltime, 300);
+		assert_int_equal(q2.id, 0x7fffffff);
+		assert_int_equal(q2.n_filters, 0);
+		assert_int_equal(q2.payload_len, q.payload_len);
+	}
+	/* a query without a 4- or 16-byte address cannot be answered */
+	{
+		uint8_t bad[] = { 0x04, 0x81, 0xa4, 'A', 'd', 'd', 'r',
+				  0xa1, 'x' };
+
+		assert_int_equal(mg_serf_query_decode(bad, sizeof(bad), &q),
+				 -EBADMSG);
+	}
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		q.name = (const uint8_t *)names[i].name;
+		q.name_len = strlen(names[i].name);
+		if (names[i].verb)
+			assert_string_equal(mg_serf_key_query(&q),
+					    names[i].verb);
+		else
+			assert_null(mg_serf_key_query(&q));
+	}
+	/* key requests: a key of 16/24/32 bytes, nothing else */
+	mg_buf_reset(&p);
+	assert_int_equal(mg_serf_key_request_encode(NULL, &p), 0);
+	assert_int_equal(mg_serf_key_request_decode(p.data, p.len, &got),
+			 -EINVAL);
+	assert_int_equal(mg_serf_key_request_decode((const uint8_t *)"\x08",
+						    1, &got), -EBADMSG);
+
+	/* nodeKeyResponse: list-keys' */
+	{
+		struct mg_key ring[2] = { key, k2 };
+		struct mg_serf_key_result kr = {
+			.result = true, .n_keys = 2, .keys = ring,
+			.primary = &ring[1],
+		};
+
+		mg_buf_reset(&p);
+		assert_int_equal(mg_serf_key_result_encode(&kr, &p), 0);
+		assert_int_equal(p.data[0], MG_SERF_KEY_RESPONSE);
+		keys[0] = 0;
+		assert_int_equal(mg_serf_key_result_decode(p.data, p.len, &ok,
+							   msg, sizeof(msg),
+							   keys_cb, keys), 0);
+		assert_true(ok);
+		assert_string_equal(msg, "");
+		assert_string_equal(keys,
+			"K:AAECAwQFBgcICQoLDA0ODw==;"
+			"K://79/Pv6+fj39vX08/Lx8O/u7ezr6uno5+bl5OPi4eA=;"
+			"P://79/Pv6+fj39vX08/Lx8O/u7ezr6uno5+bl5OPi4eA=;");
+	}
+	/* ... and a refusal, with serf's message */
+	{
+		struct mg_serf_key_result kr = {
+			.message = "Requested key is not in the keyring",
+		};
+
+		mg_buf_reset(&p);
+		assert_int_equal(mg_serf_key_result_encode(&kr, &p), 0);
+		keys[0] = 0;
+		assert_int_equal(mg_serf_key_result_decode(p.data, p.len, &ok,
+							   msg, sizeof(msg),
+							   keys_cb, keys), 0);
+		assert_false(ok);
+		assert_string_equal(msg, "Requested key is not in the keyring");
+		assert_string_equal(keys, "");
+		for (i = 0; i < p.len; i++)
+			assert_int_equal(mg_serf_key_result_decode(p.data, i,
+					&ok, msg, sizeof(msg), NULL, NULL),
+					 -EBADMSG);
+	}
+	/* the response around it */
+	{
+		struct mg_serf_response in = {
+			.ltime = 301, .id = 5, .from = (const uint8_t *)"gw1",
+			.from_len = 3, .payload = p.data,
+			.payload_len = p.len,
+		};
+
+		mg_buf_reset(&m);
+		assert_int_equal(mg_serf_response_encode(&in, &m), 0);
+		assert_int_equal(mg_serf_response_decode(m.data, m.len, &r),
+				 0);
+		assert_int_equal(r.ltime, 301);
+		assert_int_equal(r.id, 5);
+		assert_int_equal(r.from_len, 3);
+		assert_memory_equal(r.from, "gw1", 3);
+		assert_int_equal(r.flags, 0);
+		assert_int_equal(r.payload_len, p.len);
+		assert_memory_equal(r.payload, p.data, p.len);
+		for (i = 0; i < m.len; i++)
+			assert_int_equal(mg_serf_response_decode(m.data, i,
+								 &r),
+					 -EBADMSG);
+	}
+	/* a relayed response: the header, then the message as it was */
+	{
+		const uint8_t *dest, *inner;
+		uint32_t dest_len;
+		size_t inner_len;
+		struct mg_buf w = { 0 };
+
+		assert_int_equal(mg_serf_relay_encode((const uint8_t *)"\xc0\xa8\xc8\xc9",
+						      4, 7946,
+						      (const uint8_t *)"s1", 2,
+						      m.data, m.len, &w), 0);
+		assert_int_equal(w.data[0], MG_SERF_RELAY_MSG);
+		assert_int_equal(mg_serf_relay_decode(w.data, w.len, &dest,
+						      &dest_len, &inner,
+						      &inner_len), 0);
+		assert_int_equal(dest_len, 2);
+		assert_memory_equal(dest, "s1", 2);
+		assert_int_equal(inner_len, m.len);
+		assert_memory_equal(inner, m.data, m.len);
+		/* without the message after the header: refused */
+		assert_int_equal(mg_serf_relay_decode(w.data, w.len - m.len,
+						      &dest, &dest_len, &inner,
+						      &inner_len), -EBADMSG);
+		for (i = 0; i < w.len - m.len; i++)
+			assert_int_equal(mg_serf_relay_decode(w.data, i, &dest,
+							      &dest_len,
+							      &inner,
+							      &inner_len),
+					 -EBADMSG);
+		mg_buf_free(&w);
+	}
+	mg_buf_free(&m);
+	mg_buf_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,6 +816,8 @@ int main(void)
 		cmocka_unit_test(test_serf_push_pull),
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_events_queries),
+		cmocka_unit_test(test_query_codecs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
