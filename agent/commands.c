@@ -246,6 +246,11 @@ static const struct mg_verb services_verbs[] = {
 	  .args = "NAME vip ADDR port N [proto tcp|udp] "
 		  "[affinity any|local|remote] [min_local N] "
 		  "[backend ADDR:PORT[:W]]..." },
+	{ .name = "set", .flags = MG_VERB_NAME,
+	  .args = "NAME [vip ADDR] [port N] [proto tcp|udp] "
+		  "[affinity any|local|remote] [min_local N] "
+		  "[backend ADDR:PORT[:W]]... (backends given replace them "
+		  "all)" },
 	{ .name = "del", .args = "NAME", .flags = MG_VERB_NAME },
 	{ .name = NULL }
 };
