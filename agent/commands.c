@@ -309,7 +309,9 @@ const struct mg_cmd mg_commands[] = {
 	{ .name = "reload", .flags = MG_CMD_AGENT, .args = "",
 	  .serve = mg_agent_serve_reload,
 	  .help = "re-read the configuration and apply the difference (log "
-		  "level, services, static peers) without touching the "
+		  "level, services, static peers, cidrs, gossip keys, "
+		  "forget_after, drain_hook, settle_timeout; the rest is "
+		  "named as waiting for a restart) without touching the "
 		  "attachment; a file that fails the check is refused and the "
 		  "running one kept (SIGHUP does the same)" },
 	{ .name = "leave", .flags = MG_CMD_AGENT | MG_CMD_FULL, .args = "",
