@@ -274,8 +274,11 @@ static void on_route_timer(struct mg_loop_src *src, uint32_t ev, void *arg)
 	struct routes r = { 0 };
 	int rc;
 
-	if (!a->cfg->route_table && !a->cfg->route_protocol)
+	/* Off (also by a reload): no endpoint from routes. */
+	if (!a->cfg->route_table && !a->cfg->route_protocol) {
+		mg_mesh_set_route_endpoints(a->mesh, NULL, 0);
 		return;
+	}
 	rc = mg_nl_routes(a->nl, a->cfg->route_table, a->cfg->route_protocol,
 			  on_route, &r);
 	if (rc < 0)
@@ -665,8 +668,8 @@ static void reload_keys(struct agent *a, const struct mg_config *next,
  * Re-read the configuration and apply what a running agent can: the log
  * level, static peers (the next view), services (a new services module
  * over the same maps: it re-adopts the tables as a restart does, so
- * established flows keep their backends), the cluster's CIDRs (our
- * endpoints, gossiped), the gossip keys, forget_after, drain_hook and
+ * established flows keep their backends), the cluster's CIDRs and
+ * route_table/route_protocol (our endpoints, gossiped), the gossip keys, forget_after, drain_hook and
  * settle_timeout.  The attachment is not touched;
  * what only a restart applies is named.  A file that fails the check
  * changes nothing.  0, or 1 when refused.
@@ -745,6 +748,12 @@ static int agent_reload(struct agent *a, FILE *err)
 		memcpy(a->cfg->cidrs, next->cidrs, sizeof(a->cfg->cidrs));
 		mg_mesh_reload_local(a->mesh);
 	}
+	if (ch & MG_CFG_CH_ROUTES) {
+		/* Route events always arrive: the timer re-reads the table. */
+		a->cfg->route_table = next->route_table;
+		a->cfg->route_protocol = next->route_protocol;
+		mg_loop_timer_set(a->route_timer, ROUTE_DEBOUNCE_MS, 0);
+	}
 	if (ch & MG_CFG_CH_KEYS)
 		reload_keys(a, next, err);
 	if (restart[0]) {
@@ -754,11 +763,12 @@ static int agent_reload(struct agent *a, FILE *err)
 			fprintf(err, "meshgate reload: changed, applied at the next restart: %s\n",
 				restart);
 	}
-	pr_info("reload: done (%s%s%s%s%s%s%s)",
+	pr_info("reload: done (%s%s%s%s%s%s%s%s)",
 		ch & MG_CFG_CH_LOG_LEVEL ? "log level, " : "",
 		ch & MG_CFG_CH_PEERS ? "static peers, " : "",
 		ch & MG_CFG_CH_SERVICES ? "services, " : "",
 		ch & MG_CFG_CH_CIDRS ? "cidrs, " : "",
+		ch & MG_CFG_CH_ROUTES ? "route_table/route_protocol, " : "",
 		ch & MG_CFG_CH_KEYS ? "keys, " : "",
 		ch & MG_CFG_CH_GOSSIP_TIMES ?
 			"forget_after/drain_hook/settle_timeout, " : "",

@@ -309,7 +309,8 @@ const struct mg_cmd mg_commands[] = {
 	{ .name = "reload", .flags = MG_CMD_AGENT, .args = "",
 	  .serve = mg_agent_serve_reload,
 	  .help = "re-read the configuration and apply the difference (log "
-		  "level, services, static peers, cidrs, gossip keys, "
+		  "level, services, static peers, cidrs, route_table, "
+		  "route_protocol, gossip keys, "
 		  "forget_after, drain_hook, settle_timeout; the rest is "
 		  "named as waiting for a restart) without touching the "
 		  "attachment; a file that fails the check is refused and the "

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * What a reload changes: a running agent applies the log level, static
- * peers, services, the cluster's CIDRs (our endpoints), the gossip keys
+ * peers, services, the cluster's CIDRs and route_table/route_protocol
+ * (our endpoints), the gossip keys
  * and the gossip settings read where they are used (forget_after,
  * drain_hook, settle_timeout); everything else waits for its next start
  * and is named, so that no edit is silently left unapplied.
@@ -29,8 +30,6 @@ static const struct {
 	CFG_FIELD("control_socket", control_socket),
 	CFG_FIELD("[cluster] name", cluster_name),
 	CFG_FIELD("[cluster] id", cluster_id),
-	CFG_FIELD("route_table", route_table),
-	CFG_FIELD("route_protocol", route_protocol),
 	CFG_FIELD("[gateway] name", gw_name),
 	CFG_FIELD("tunnel_address", n_tunnels),
 	CFG_FIELD("tunnel_address", tunnels),
@@ -116,6 +115,9 @@ unsigned int mg_config_diff(const struct mg_config *old,
 	if (old->n_cidrs != new->n_cidrs ||
 	    memcmp(old->cidrs, new->cidrs, sizeof(old->cidrs)))
 		ch |= MG_CFG_CH_CIDRS;
+	if (old->route_table != new->route_table ||
+	    old->route_protocol != new->route_protocol)
+		ch |= MG_CFG_CH_ROUTES;
 	if (old->n_keys != new->n_keys ||
 	    memcmp(old->keys, new->keys, sizeof(old->keys)))
 		ch |= MG_CFG_CH_KEYS;
@@ -145,6 +147,8 @@ unsigned int mg_config_diff(const struct mg_config *old,
 	memcpy(rest->services, old->services, sizeof(rest->services));
 	rest->n_cidrs = old->n_cidrs;
 	memcpy(rest->cidrs, old->cidrs, sizeof(rest->cidrs));
+	rest->route_table = old->route_table;
+	rest->route_protocol = old->route_protocol;
 	rest->n_keys = old->n_keys;
 	memcpy(rest->keys, old->keys, sizeof(rest->keys));
 	rest->forget_after = old->forget_after;

@@ -1081,21 +1081,22 @@ int mg_mesh_reload_keys(struct mg_mesh *mesh)
 
 	mg_keyring_clear(&kr);
 	/* As at start: the keyring file, once written by `keys`, outranks. */
-	if (read_lines(mesh->keys_path, count_key, &kr) > 0)
-		return 1;
+	if (read_lines(mesh->keys_path, count_key, &kr) > 0) {
+		err = 1;
+		goto out;
+	}
 	mg_keyring_clear(&kr);
 	for (int i = 0; i < cfg->n_keys; i++) {
 		err = mg_keyring_add_b64(&kr, cfg->keys[i], i == 0);
 		if (err)
-			return err;
+			goto out;
 	}
-	if (mesh->member) {
-		err = mg_member_set_keyring(mesh->member, &kr);
-		if (err)
-			return err;
-	}
-	mesh->kr = kr;
-	return 0;
+	err = mesh->member ? mg_member_set_keyring(mesh->member, &kr) : 0;
+	if (!err)
+		mesh->kr = kr;
+out:
+	mg_keyring_clear(&kr);
+	return err;
 }
 
 /* --- the view ------------------------------------------------------------- */

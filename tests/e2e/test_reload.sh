@@ -176,6 +176,18 @@ check "c1p1 reaches the new pod 10.22.0.11, and back" \
 check "... the new pod reaches c1p1" \
 	nsx c2p9 ping -q -c 3 -i 0.1 -W 2 "$(pod_ip 1 1)"
 
+log "endpoints from a route table, switched on and off by reload"
+nsx gw2 ip route add 10.23.0.0/24 via "$C2P1" dev cl0 table 100
+sed -i 's|^cidr = 10.22.0.0/16$|&\nroute_table = 100|' "$f2"
+run mgctl 2 reload
+check "route_table = 100 by reload: exit 0" test "$rc" -eq 0
+check "... gw1 learns 10.23.0.0/24 of cluster 2" wait_until 5 eval \
+	'mgcli 1 -j bpf endpoints | jq -e ".[] | select(.prefix == \"10.23.0.0/24\" and .cluster_id == 2)" >/dev/null'
+sed -i '/^route_table = 100$/d' "$f2"
+run mgctl 2 reload
+check "route_table off by reload: gone from gw1 again" wait_until 5 eval \
+	'! mgcli 1 -j bpf endpoints | jq -e ".[] | select(.prefix == \"10.23.0.0/24\")" >/dev/null'
+
 log "key rotation by reload: the new key everywhere, then primary, then the old one out"
 add_key() {
 	sed -i "s|^key = $K1\$|&\nkey = $K2|" "$f1" "$f2"

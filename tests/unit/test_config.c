@@ -734,6 +734,11 @@ static void test_reload_diff(void **state)
 		  CL("east", "1", "10.1.0.0/16") "cidr = 10.9.0.0/16\n"
 		  GW("192.168.100.1", "eth0") PEER_W SVCSECT("web"),
 		  MG_CFG_CH_CIDRS, "" },
+		{ "endpoints from routes",
+		  CL("east", "1", "10.1.0.0/16") "route_table = 100\n"
+		  "route_protocol = 186\n"
+		  GW("192.168.100.1", "eth0") PEER_W SVCSECT("web"),
+		  MG_CFG_CH_ROUTES, "" },
 		{ "a gossip key",
 		  BASE "[gossip]\nkey = cg8StVXbQJ0gPvMd9o7yrg==\n"
 		  PEER_W SVCSECT("web"), MG_CFG_CH_KEYS, "" },
