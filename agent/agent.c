@@ -276,8 +276,11 @@ static void on_route_timer(struct mg_loop_src *src, uint32_t ev, void *arg)
 	struct routes r = { 0 };
 	int rc;
 
-	if (!a->cfg->route_table && !a->cfg->route_protocol)
+	/* Off (also by a reload): no endpoint from routes. */
+	if (!a->cfg->route_table && !a->cfg->route_protocol) {
+		mg_mesh_set_route_endpoints(a->mesh, NULL, 0);
 		return;
+	}
 	rc = mg_nl_routes(a->nl, a->cfg->route_table, a->cfg->route_protocol,
 			  on_route, &r);
 	if (rc < 0)
@@ -629,10 +632,47 @@ static void log_lines(char *text, FILE *err)
 }
 
 /*
+ * The key lines of a reload, unless the keyring file outranks them (then
+ * they are kept for the next start without it, and that is said).
+ */
+static void reload_keys(struct agent *a, const struct mg_config *next,
+			FILE *err)
+{
+	char keys[MG_CFG_MAX_KEYS][MG_CFG_KEY_B64_MAX];
+	int n_keys = a->cfg->n_keys, rc;
+
+	memcpy(keys, a->cfg->keys, sizeof(keys));
+	a->cfg->n_keys = next->n_keys;
+	memcpy(a->cfg->keys, next->keys, sizeof(a->cfg->keys));
+	rc = mg_mesh_reload_keys(a->mesh);
+	if (rc == 1) {
+		pr_warn("reload: the keyring in %s/keyring (written by `meshgate keys`) outranks the key lines: the gossip keys are unchanged",
+			a->cfg->state_dir);
+		if (err)
+			fprintf(err, "meshgate reload: the keyring in %s/keyring (written by `meshgate keys`) outranks the key lines: the gossip keys are unchanged\n",
+				a->cfg->state_dir);
+	} else if (rc < 0) {
+		pr_err("reload: keys: %s; the running ones are kept",
+		       strerror(-rc));
+		if (err)
+			fprintf(err, "meshgate reload: keys: %s; the running ones are kept\n",
+				strerror(-rc));
+		a->cfg->n_keys = n_keys;
+		memcpy(a->cfg->keys, keys, sizeof(a->cfg->keys));
+	} else {
+		pr_info("reload: gossip keys: %d (the first sends)",
+			a->cfg->n_keys);
+	}
+	explicit_bzero(keys, sizeof(keys));
+}
+
+/*
  * Re-read the configuration and apply what a running agent can: the log
  * level, static peers (the next view), services (a new services module
  * over the same maps: it re-adopts the tables as a restart does, so
- * established flows keep their backends).  The attachment is not touched;
+ * established flows keep their backends), the cluster's CIDRs and
+ * route_table/route_protocol (our endpoints, gossiped), the gossip keys, forget_after, drain_hook and
+ * settle_timeout.  The attachment is not touched;
  * what only a restart applies is named.  A file that fails the check
  * changes nothing.  0, or 1 when refused.
  */
@@ -697,15 +737,45 @@ static int agent_reload(struct agent *a, FILE *err)
 			a->svcs = svcs;
 		}
 	}
-	if (restart[0])
+	if (ch & MG_CFG_CH_GOSSIP_TIMES) {
+		/* Read where they are used: the next use takes them. */
+		a->cfg->forget_after = next->forget_after;
+		a->cfg->settle_timeout = next->settle_timeout;
+		memcpy(a->cfg->drain_hook, next->drain_hook,
+		       sizeof(a->cfg->drain_hook));
+	}
+	if (ch & MG_CFG_CH_CIDRS) {
+		/* Announced by gossip; our maps follow the view (below). */
+		a->cfg->n_cidrs = next->n_cidrs;
+		memcpy(a->cfg->cidrs, next->cidrs, sizeof(a->cfg->cidrs));
+		mg_mesh_reload_local(a->mesh);
+	}
+	if (ch & MG_CFG_CH_ROUTES) {
+		/* Route events always arrive: the timer re-reads the table. */
+		a->cfg->route_table = next->route_table;
+		a->cfg->route_protocol = next->route_protocol;
+		mg_loop_timer_set(a->route_timer, ROUTE_DEBOUNCE_MS, 0);
+	}
+	if (ch & MG_CFG_CH_KEYS)
+		reload_keys(a, next, err);
+	if (restart[0]) {
 		pr_warn("reload: changed, applied at the next restart: %s",
 			restart);
-	pr_info("reload: done (%s%s%s%s)",
+		if (err)
+			fprintf(err, "meshgate reload: changed, applied at the next restart: %s\n",
+				restart);
+	}
+	pr_info("reload: done (%s%s%s%s%s%s%s%s)",
 		ch & MG_CFG_CH_LOG_LEVEL ? "log level, " : "",
 		ch & MG_CFG_CH_PEERS ? "static peers, " : "",
 		ch & MG_CFG_CH_SERVICES ? "services, " : "",
+		ch & MG_CFG_CH_CIDRS ? "cidrs, " : "",
+		ch & MG_CFG_CH_ROUTES ? "route_table/route_protocol, " : "",
+		ch & MG_CFG_CH_KEYS ? "keys, " : "",
+		ch & MG_CFG_CH_GOSSIP_TIMES ?
+			"forget_after/drain_hook/settle_timeout, " : "",
 		ch ? "applied" : "nothing to apply");
-	if (ch & (MG_CFG_CH_PEERS | MG_CFG_CH_SERVICES))
+	if (ch & (MG_CFG_CH_PEERS | MG_CFG_CH_SERVICES | MG_CFG_CH_CIDRS))
 		on_mesh_changed(a);
 out:
 	if (ef)

@@ -246,6 +246,11 @@ static const struct mg_verb services_verbs[] = {
 	  .args = "NAME vip ADDR port N [proto tcp|udp] "
 		  "[affinity any|local|remote] [min_local N] "
 		  "[backend ADDR:PORT[:W]]..." },
+	{ .name = "set", .flags = MG_VERB_NAME,
+	  .args = "NAME [vip ADDR] [port N] [proto tcp|udp] "
+		  "[affinity any|local|remote] [min_local N] "
+		  "[backend ADDR:PORT[:W]]... (backends given replace them "
+		  "all)" },
 	{ .name = "del", .args = "NAME", .flags = MG_VERB_NAME },
 	{ .name = NULL }
 };
@@ -344,7 +349,10 @@ const struct mg_cmd mg_commands[] = {
 	{ .name = "reload", .flags = MG_CMD_AGENT, .args = "",
 	  .serve = mg_agent_serve_reload,
 	  .help = "re-read the configuration and apply the difference (log "
-		  "level, services, static peers) without touching the "
+		  "level, services, static peers, cidrs, route_table, "
+		  "route_protocol, gossip keys, "
+		  "forget_after, drain_hook, settle_timeout; the rest is "
+		  "named as waiting for a restart) without touching the "
 		  "attachment; a file that fails the check is refused and the "
 		  "running one kept (SIGHUP does the same)" },
 	{ .name = "leave", .flags = MG_CMD_AGENT | MG_CMD_FULL, .args = "",

@@ -200,6 +200,11 @@ bool mg_config_name_valid(const char *name);
 #define MG_CFG_CH_LOG_LEVEL	(1u << 0)	/* [agent] log_level */
 #define MG_CFG_CH_PEERS		(1u << 1)	/* [peer NAME] sections */
 #define MG_CFG_CH_SERVICES	(1u << 2)	/* [service NAME] sections */
+#define MG_CFG_CH_CIDRS		(1u << 3)	/* [cluster] cidr */
+#define MG_CFG_CH_KEYS		(1u << 4)	/* [gossip] key */
+/* [gossip] forget_after, drain_hook, settle_timeout: read where used */
+#define MG_CFG_CH_GOSSIP_TIMES	(1u << 5)
+#define MG_CFG_CH_ROUTES	(1u << 6)	/* route_table, route_protocol */
 
 /*
  * What differs from old to new: the MG_CFG_CH_* a running agent applies,

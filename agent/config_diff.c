@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * What a reload changes: a running agent applies the log level, static
- * peers and services; everything else waits for its next start and is
- * named, so that no edit is silently left unapplied.
+ * peers, services, the cluster's CIDRs and route_table/route_protocol
+ * (our endpoints), the gossip keys
+ * and the gossip settings read where they are used (forget_after,
+ * drain_hook, settle_timeout); everything else waits for its next start
+ * and is named, so that no edit is silently left unapplied.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,10 +30,6 @@ static const struct {
 	CFG_FIELD("control_socket", control_socket),
 	CFG_FIELD("[cluster] name", cluster_name),
 	CFG_FIELD("[cluster] id", cluster_id),
-	CFG_FIELD("[cluster] cidr", n_cidrs),
-	CFG_FIELD("[cluster] cidr", cidrs),
-	CFG_FIELD("route_table", route_table),
-	CFG_FIELD("route_protocol", route_protocol),
 	CFG_FIELD("[gateway] name", gw_name),
 	CFG_FIELD("tunnel_address", n_tunnels),
 	CFG_FIELD("tunnel_address", tunnels),
@@ -50,8 +49,13 @@ static const struct {
 	CFG_FIELD("profile", profile),
 	CFG_FIELD("seed", n_seeds),
 	CFG_FIELD("seed", seeds),
-	CFG_FIELD("key", n_keys),
-	CFG_FIELD("key", keys),
+	/*
+	 * Taken at start: the probe timers and the detect time, and the
+	 * time memberlist keeps a dead member (above hold_time).
+	 */
+	CFG_FIELD("echo_interval", echo_interval),
+	CFG_FIELD("echo_multiplier", echo_multiplier),
+	CFG_FIELD("hold_time", hold_time),
 };
 
 /* Sections are equal when only the line they start at moved. */
@@ -108,6 +112,19 @@ unsigned int mg_config_diff(const struct mg_config *old,
 		ch |= MG_CFG_CH_PEERS;
 	if (!services_equal(old, new))
 		ch |= MG_CFG_CH_SERVICES;
+	if (old->n_cidrs != new->n_cidrs ||
+	    memcmp(old->cidrs, new->cidrs, sizeof(old->cidrs)))
+		ch |= MG_CFG_CH_CIDRS;
+	if (old->route_table != new->route_table ||
+	    old->route_protocol != new->route_protocol)
+		ch |= MG_CFG_CH_ROUTES;
+	if (old->n_keys != new->n_keys ||
+	    memcmp(old->keys, new->keys, sizeof(old->keys)))
+		ch |= MG_CFG_CH_KEYS;
+	if (old->forget_after != new->forget_after ||
+	    old->settle_timeout != new->settle_timeout ||
+	    strcmp(old->drain_hook, new->drain_hook))
+		ch |= MG_CFG_CH_GOSSIP_TIMES;
 	for (size_t i = 0; i < ARRAY_SIZE(restart_fields); i++)
 		if (memcmp((const char *)old + restart_fields[i].off,
 			   (const char *)new + restart_fields[i].off,
@@ -128,6 +145,15 @@ unsigned int mg_config_diff(const struct mg_config *old,
 	memcpy(rest->peers, old->peers, sizeof(rest->peers));
 	rest->n_services = old->n_services;
 	memcpy(rest->services, old->services, sizeof(rest->services));
+	rest->n_cidrs = old->n_cidrs;
+	memcpy(rest->cidrs, old->cidrs, sizeof(rest->cidrs));
+	rest->route_table = old->route_table;
+	rest->route_protocol = old->route_protocol;
+	rest->n_keys = old->n_keys;
+	memcpy(rest->keys, old->keys, sizeof(rest->keys));
+	rest->forget_after = old->forget_after;
+	rest->settle_timeout = old->settle_timeout;
+	memcpy(rest->drain_hook, old->drain_hook, sizeof(rest->drain_hook));
 	rest->cluster_if_line = old->cluster_if_line;
 	rest->underlay_if_line = old->underlay_if_line;
 	for (size_t i = 0; i < ARRAY_SIZE(restart_fields); i++)

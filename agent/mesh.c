@@ -1078,6 +1078,42 @@ void mg_mesh_set_route_endpoints(struct mg_mesh *mesh,
 	sync_local(mesh);
 }
 
+void mg_mesh_reload_local(struct mg_mesh *mesh)
+{
+	sync_local(mesh);
+}
+
+static int count_key(void *ctx, const char *line, int lineno)
+{
+	return mg_keyring_add_b64(ctx, line, false) ? -EINVAL : 0;
+}
+
+int mg_mesh_reload_keys(struct mg_mesh *mesh)
+{
+	const struct mg_config *cfg = mesh->cfg;
+	struct mg_keyring kr;
+	int err;
+
+	mg_keyring_clear(&kr);
+	/* As at start: the keyring file, once written by `keys`, outranks. */
+	if (read_lines(mesh->keys_path, count_key, &kr) > 0) {
+		err = 1;
+		goto out;
+	}
+	mg_keyring_clear(&kr);
+	for (int i = 0; i < cfg->n_keys; i++) {
+		err = mg_keyring_add_b64(&kr, cfg->keys[i], i == 0);
+		if (err)
+			goto out;
+	}
+	err = mesh->member ? mg_member_set_keyring(mesh->member, &kr) : 0;
+	if (!err)
+		mesh->kr = kr;
+out:
+	mg_keyring_clear(&kr);
+	return err;
+}
+
 /* --- the view ------------------------------------------------------------- */
 
 static struct seen *seen_get(struct mg_mesh *mesh, const char *name)

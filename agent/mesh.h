@@ -77,6 +77,19 @@ void mg_mesh_print_counters(struct mg_mesh *mesh);
 void mg_mesh_set_route_endpoints(struct mg_mesh *mesh,
 				 const struct mg_prefix *p, int n);
 
+/*
+ * After a reload changed the configuration the mesh reads (its cfg, in
+ * place): our endpoints again from [cluster] cidr (gossiped; the maps
+ * follow the view) ...
+ */
+void mg_mesh_reload_local(struct mg_mesh *mesh);
+/*
+ * ... and the keyring from the key lines (the first sends, all are
+ * taken): 0, 1 when the keyring file of `meshgate keys` outranks them
+ * (nothing changed), or -errno (the running keyring kept).
+ */
+int mg_mesh_reload_keys(struct mg_mesh *mesh);
+
 /* The replicated state (services publish their backends in it); NULL
  * when gossip is off. */
 struct mg_state *mg_mesh_state(struct mg_mesh *mesh);

@@ -207,20 +207,12 @@ static void svc_stop(struct svc *v)
 	v->used = false;
 }
 
-static int svc_start(struct mg_services *s, const struct mg_cfg_service *c,
-		     enum svc_source source)
+/* Start c in v (unused). */
+static int svc_init(struct mg_services *s, struct svc *v,
+		    const struct mg_cfg_service *c, enum svc_source source)
 {
-	struct svc *v = NULL;
 	uint64_t now = mg_now_ms();
 
-	for (int i = 0; i < MG_CFG_MAX_SERVICES; i++) {
-		if (!s->svc[i].used) {
-			v = &s->svc[i];
-			break;
-		}
-	}
-	if (!v)
-		return -ENOSPC;
 	memset(v, 0, offsetof(struct svc, be));
 	v->used = true;
 	v->source = source;
@@ -256,6 +248,50 @@ static int svc_start(struct mg_services *s, const struct mg_cfg_service *c,
 			return -ENOMEM;
 		}
 	}
+	return 0;
+}
+
+static int svc_start(struct mg_services *s, const struct mg_cfg_service *c,
+		     enum svc_source source)
+{
+	for (int i = 0; i < MG_CFG_MAX_SERVICES; i++)
+		if (!s->svc[i].used)
+			return svc_init(s, &s->svc[i], c, source);
+	return -ENOSPC;
+}
+
+/*
+ * Restart v in place as c: the backends still present keep their health
+ * (a changed weight must not take a backend out for its rise), and the
+ * table is rewritten at the next sync over the same slots, so established
+ * flows keep their backends where still present.  On failure v is back
+ * as it was.
+ */
+static int svc_replace(struct mg_services *s, struct svc *v,
+		       const struct mg_cfg_service *c)
+{
+	struct mg_cfg_service old = v->c;
+	struct lbe prev[MG_CFG_MAX_BACKENDS];
+	int n_prev = old.n_backends, rc;
+
+	memcpy(prev, v->local, sizeof(prev));
+	svc_stop(v);
+	rc = svc_init(s, v, c, v->source);
+	if (rc) {
+		/* Same definition, same resources as a moment ago. */
+		if (svc_init(s, v, &old, v->source))
+			pr_err("service %s: lost by a failed set", old.name);
+		return rc;
+	}
+	for (int i = 0; i < c->n_backends; i++)
+		for (int j = 0; j < n_prev; j++)
+			if (mg_addr_equal(&prev[j].b.addr,
+					  &c->backends[i].addr) &&
+			    prev[j].b.port == c->backends[i].port) {
+				v->local[i].h = prev[j].h;
+				v->local[i].h.cfg = &v->hc;
+				break;
+			}
 	return 0;
 }
 
@@ -1279,6 +1315,101 @@ static int svc_list(struct mg_cli *cli, struct mg_services *s)
 	return 0;
 }
 
+/*
+ * `services set NAME WORDS...`: the words over the service's current
+ * definition (a later word wins); backends given replace them all.
+ */
+static int set_args(const struct mg_cfg_service *cur, int argc, char **argv,
+		    struct mg_cfg_service *c, char *err, size_t errlen)
+{
+	char *line = NULL, *words[2 * (MG_CFG_MAX_BACKENDS + 8) + 64];
+	char *tok, *save;
+	size_t len = 0;
+	bool backends = false;
+	int n = 0, rc;
+	FILE *f = open_memstream(&line, &len);
+
+	if (!f)
+		return -ENOMEM;
+	cli_line(f, cur);
+	fclose(f);
+	for (int i = 0; i < argc; i += 2)
+		if (!strcmp(argv[i], "backend"))
+			backends = true;
+	/* The first word is the name. */
+	strtok_r(line, " \n", &save);
+	while ((tok = strtok_r(NULL, " \n", &save)) &&
+	       n < (int)(sizeof(words) / sizeof(words[0])) - 1) {
+		if (backends && !strcmp(tok, "backend")) {
+			strtok_r(NULL, " \n", &save);
+			continue;
+		}
+		words[n++] = tok;
+	}
+	if (n + argc > (int)(sizeof(words) / sizeof(words[0]))) {
+		snprintf(err, errlen, "too many words");
+		free(line);
+		return -EINVAL;
+	}
+	for (int i = 0; i < argc; i++)
+		words[n++] = argv[i];
+	rc = mg_services_parse_args(c, n, words, err, errlen);
+	free(line);
+	if (!rc)
+		snprintf(c->name, sizeof(c->name), "%s", cur->name);
+	return rc;
+}
+
+/*
+ * Saved first, applied after: a restart finds what we answer.  0 or an
+ * exit code, with the message in cli->err.
+ */
+static int svc_set(struct mg_cli *cli, struct mg_services *s, int argc,
+		   char **argv)
+{
+	struct svc *v = svc_find(s, argv[2]), *other;
+	struct mg_cfg_service c, old;
+	char err[160];
+	int rc;
+
+	if (!v || v->source != SRC_CLI) {
+		fprintf(cli->err, "meshgate services set: %s is not a service added with 'services add'\n",
+			argv[2]);
+		return 1;
+	}
+	rc = set_args(&v->c, argc - 3, argv + 3, &c, err, sizeof(err));
+	if (rc) {
+		fprintf(cli->err, "meshgate services set: %s\n",
+			rc == -EINVAL ? err : strerror(-rc));
+		return 2;
+	}
+	other = svc_find_vip(s, &c.vip, c.port, svc_ipproto(&c));
+	if (other && other != v) {
+		fprintf(cli->err, "meshgate services set: that VIP:port/proto has a service (%s)\n",
+			other->c.name);
+		return 1;
+	}
+	old = v->c;
+	v->c = c;
+	rc = cli_save(s, NULL);
+	v->c = old;
+	if (rc) {
+		fprintf(cli->err, "meshgate services set: not changed: saving %s: %s\n",
+			s->path, strerror(-rc));
+		return 1;
+	}
+	rc = svc_replace(s, v, &c);
+	if (rc) {
+		/* Saved but not applied: save what runs again. */
+		cli_save(s, NULL);
+		fprintf(cli->err, "meshgate services set: not changed: %s\n",
+			strerror(-rc));
+		return 1;
+	}
+	pr_info("service %s: changed by services set", c.name);
+	return 0;
+}
+
 int mg_services_cmd(struct mg_cli *cli, int argc, char **argv)
 {
 	struct mg_services *s = cli->priv;
@@ -1334,6 +1465,10 @@ int mg_services_cmd(struct mg_cli *cli, int argc, char **argv)
 		if (learned)
 			pr_info("service %s: this cluster's backends added to the one learned from gossip",
 				c.name);
+	} else if (argc >= 3 && mg_matches(argv[1], "set")) {
+		rc = svc_set(cli, s, argc, argv);
+		if (rc)
+			return rc;
 	} else if (argc == 3 && (mg_matches(argv[1], "del") ||
 				 mg_matches(argv[1], "delete"))) {
 		v = svc_find(s, argv[2]);
@@ -1353,6 +1488,8 @@ int mg_services_cmd(struct mg_cli *cli, int argc, char **argv)
 		fprintf(cli->err,
 			"usage: meshgate services [list]\n"
 			"       meshgate services add NAME vip ADDR port N [proto tcp|udp]\n"
+			"                [affinity any|local|remote] [min_local N] [backend ADDR:PORT[:WEIGHT]]...\n"
+			"       meshgate services set NAME [vip ADDR] [port N] [proto tcp|udp]\n"
 			"                [affinity any|local|remote] [min_local N] [backend ADDR:PORT[:WEIGHT]]...\n"
 			"       meshgate services del NAME\n");
 		return 2;

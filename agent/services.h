@@ -87,7 +87,7 @@ void mg_services_choose(int affinity, unsigned int min_local,
 int mg_services_vips(const struct mg_services *s, struct mg_addr *out,
 		     int max);
 
-/* Control socket: services [list] | add NAME ... | del NAME. */
+/* Control socket: services [list] | add NAME ... | set NAME ... | del NAME. */
 int mg_services_cmd(struct mg_cli *cli, int argc, char **argv);
 
 /*

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # `make demo`: two clusters joined by meshgate, on this machine, in network
-# namespaces.  Shows a cross-cluster ping and TCP transfer, the frames on
+# namespaces, the gateways meeting by gossip (a seed and a key) as
+# deployed.  Shows `meshgate peers` and `status`, a cross-cluster ping and TCP transfer, the frames on
 # the underlay, the counters and the maps; then removes everything (also
 # on Ctrl-C).  DEMO_WAIT=1 keeps it up until Enter, to look around.
 set -u
@@ -25,8 +26,8 @@ pod() { local ns=$1; shift; printf '%s[%s]$ %s%s\n' "$B" "$ns" "$*" "$N"; nsx "$
 # gw K ARGS...: the meshgate CLI on gateway K.
 gw() {
 	local k=$1; shift
-	printf '%s[gw%s]$ meshgate -p %s %s%s\n' "$B" "$k" "$(pin_dir "$k")" "$*" "$N"
-	mgcli "$k" "$@"
+	printf '%s[gw%s]$ meshgate -c gw%s.conf %s%s\n' "$B" "$k" "$k" "$*" "$N"
+	mgctl "$k" "$@"
 }
 must() { "$@" || { echo "!!! failed: $*"; failed=1; }; }
 
@@ -40,14 +41,29 @@ cat <<EOF
     the gateways meet on an underlay bridge, $UL_NET.0/24
 EOF
 topo_underlay && topo_cluster 1 2 && topo_cluster 2 2 || exit 1
-write_config 1 "2" >/dev/null
-write_config 2 "1" >/dev/null
+# As deployed: no static peer; the gateways find each other by gossip
+# through a seed (gw1), encrypted with a key from `meshgate keygen`.
+KEY=$("$MESHGATE" keygen)
+write_gossip_config 1 1 "$UL_NET.1" "$KEY" >/dev/null
+write_gossip_config 2 2 "$UL_NET.1" "$KEY" >/dev/null
 
 say "Starting one meshgate agent per gateway; gw1's configuration:"
-grep -v '^#' "$MGDIR/gw1.conf" | sed -n '/^\[cluster\]/,$p' | sed 's/^/    /'
+grep -v '^#' "$MGDIR/gw1.conf" | sed -n '/^\[cluster\]/,$p' |
+	sed 's/^key = .*/key = (a key from meshgate keygen)/; s/^/    /'
 start_agent 1 && start_agent 2 || exit 1
 sed 's/^/    gw1: /' "$MGDIR/gw1.log"
 echo "    XDP program on gw1: cl0 id $(xdp_prog_id gw1 cl0), ul0 id $(xdp_prog_id gw1 ul0)"
+
+say "The gateways find each other by gossip (seed gw1, encrypted)"
+if ! wait_until 10 eval 'all_alive 1 2 && all_alive 2 1'; then
+	echo "!!! the gateways did not see each other alive"
+	failed=1
+fi
+# The tunnels follow the view: wait until gw1 has programmed cluster 2.
+wait_until 10 eval 'mgcli 1 bpf endpoints 2>/dev/null | grep -q "10\.2\."' ||
+	true
+gw 1 peers
+gw 1 status
 
 say "Ping from a pod of cluster 1 to a pod of cluster 2, and back"
 must pod c1p1 ping -c 3 -i 0.2 -W 2 10.2.0.11

@@ -10,7 +10,10 @@
 # through the VIP stays open, gw2's
 # service gains a backend and a weight by SIGHUP: no packet is lost, the
 # connection keeps its backend, the links and programs are the same, and
-# both gateways see the new backend set.  A static peer comes and goes by
+# both gateways see the new backend set.  Under the same stream a pod
+# CIDR added to gw2 becomes reachable from cluster 1, and the gossip key
+# rotates by reload (added everywhere, made primary, the old one removed):
+# no packet lost, the members stay alive.  A static peer comes and goes by
 # reload.  A file that fails the check is
 # refused with its message (by `meshgate reload` and by SIGHUP), the agent
 # keeps running with the configuration it had; a key only a restart applies
@@ -53,8 +56,10 @@ service() {
 
 log "topology: two clusters, gossip, [service web] with backends in cluster 2"
 topo_underlay && topo_cluster 1 && topo_cluster 2 || exit 1
-f1=$(write_gossip_config 1 1 "$UL_NET.2")
-f2=$(write_gossip_config 2 2 "$UL_NET.1")
+K1=$("$MESHGATE" keygen)
+K2=$("$MESHGATE" keygen)
+f1=$(write_gossip_config 1 1 "$UL_NET.2" "$K1")
+f2=$(write_gossip_config 2 2 "$UL_NET.1" "$K1")
 service 1 >>"$f1"
 service 2 "$C2P1:8080" >>"$f2"
 start_agent 1 && start_agent 2 || exit 1
@@ -122,6 +127,102 @@ check "no packet lost across the reload (counted at c2p1)" \
 	test "$got" -eq "$sent"
 check "the attachment is untouched: same links, same programs" \
 	attached_as_before
+
+# around DESC CMD...: CMD under a ping stream c1p1 -> c2p1 as fast as ping
+# sends; every echo request that left c1p1 arrived at c2p1 (nftables
+# counters, as above) and the gateways stay alive to each other.
+around() {
+	local desc=$1 s0 g0 s1 g1 st
+	shift
+	s0=$(count_read c1p1) g0=$(count_read c2p1)
+	nsx_bg c1p1 timeout 60 ping -q -i 0.0001 "$C2P1" >/dev/null 2>&1
+	st=$!
+	sleep 1
+	"$@"
+	sleep 1
+	kill -INT "$st"
+	wait "$st"
+	sleep 0.5
+	s1=$(($(count_read c1p1) - s0)) g1=$(($(count_read c2p1) - g0))
+	log "echo requests across $desc: $s1 sent, $g1 arrived"
+	check "$desc: the stream ran (at least 10000 packets)" test "$s1" -ge 10000
+	check "$desc: no packet lost" test "$g1" -eq "$s1"
+	check "$desc: the members stay alive" eval \
+		'all_alive 1 2 && all_alive 2 1 && ! grep -q "gossip: \(gw[12] suspect\|probe of gw[12] failed\|marking gw[12] failed\)" "$MGDIR"/gw[12].log'
+}
+reload_all() { run mgctl 1 reload && run mgctl 2 reload; }
+primary() { mgctl "$1" -j keys | jq -r '.[] | select(.primary) | .key'; }
+
+log "a new pod subnet of cluster 2 (10.22.0.0/16) by reload"
+nsx gw2 ip addr add 10.22.0.1/24 dev cl0
+new_ns c2p9 && veth_into c2p9 eth0 c2 p9 || exit 1
+nsx c2 ip link set p9 master br0
+nsx c2p9 ip addr add 10.22.0.11/24 dev eth0
+pod_csum c2p9
+nsx c2p9 ip route add default via 10.22.0.1
+check "before: 10.22.0.11 is not reachable from cluster 1" \
+	eval '! nsx c1p1 ping -q -c 1 -W 1 10.22.0.11 >/dev/null'
+add_cidr() {
+	sed -i 's|^cidr = 10.2.0.0/16$|&\ncidr = 10.22.0.0/16|' "$f2"
+	run mgctl 2 reload
+}
+around "a CIDR added by reload" add_cidr
+check "reload: exit 0, the CIDR applied" eval \
+	'[ "$rc" -eq 0 ] && grep -q "reload: done (cidrs, applied)" "$MGDIR/gw2.log"'
+check "gw1 learns 10.22.0.0/16 of cluster 2 by gossip" wait_until 5 eval \
+	'mgcli 1 -j bpf endpoints | jq -e ".[] | select(.prefix == \"10.22.0.0/16\" and .cluster_id == 2)" >/dev/null'
+check "c1p1 reaches the new pod 10.22.0.11, and back" \
+	nsx c1p1 ping -q -c 3 -i 0.1 -W 2 10.22.0.11
+check "... the new pod reaches c1p1" \
+	nsx c2p9 ping -q -c 3 -i 0.1 -W 2 "$(pod_ip 1 1)"
+
+log "endpoints from a route table, switched on and off by reload"
+nsx gw2 ip route add 10.23.0.0/24 via "$C2P1" dev cl0 table 100
+sed -i 's|^cidr = 10.22.0.0/16$|&\nroute_table = 100|' "$f2"
+run mgctl 2 reload
+check "route_table = 100 by reload: exit 0" test "$rc" -eq 0
+check "... gw1 learns 10.23.0.0/24 of cluster 2" wait_until 5 eval \
+	'mgcli 1 -j bpf endpoints | jq -e ".[] | select(.prefix == \"10.23.0.0/24\" and .cluster_id == 2)" >/dev/null'
+sed -i '/^route_table = 100$/d' "$f2"
+run mgctl 2 reload
+check "route_table off by reload: gone from gw1 again" wait_until 5 eval \
+	'! mgcli 1 -j bpf endpoints | jq -e ".[] | select(.prefix == \"10.23.0.0/24\")" >/dev/null'
+
+log "key rotation by reload: the new key everywhere, then primary, then the old one out"
+add_key() {
+	sed -i "s|^key = $K1\$|&\nkey = $K2|" "$f1" "$f2"
+	reload_all
+}
+around "a second key added by reload" add_key
+check "both gateways hold two keys, $K1 still primary" eval \
+	'[ "$(mgctl 1 -j keys | jq length)" = 2 ] && [ "$(mgctl 2 -j keys | jq length)" = 2 ] &&
+	 [ "$(primary 1)" = "$K1" ] && [ "$(primary 2)" = "$K1" ]'
+use_key() {
+	# (a key may hold "/": sed addresses use "|")
+	sed -i "\\|^key = $K2\$|d; s|^key = $K1\$|key = $K2\\nkey = $K1|" \
+		"$f1" "$f2"
+	reload_all
+}
+around "the new key made primary by reload" use_key
+check "the new key is primary on both" eval \
+	'[ "$(primary 1)" = "$K2" ] && [ "$(primary 2)" = "$K2" ]'
+drop_key() {
+	sed -i "\\|^key = $K1\$|d" "$f1" "$f2"
+	reload_all
+}
+around "the old key removed by reload" drop_key
+check "one key left on both, the new one" eval \
+	'[ "$(mgctl 1 -j keys | jq -r ".[].key")" = "$K2" ] && [ "$(mgctl 2 -j keys | jq -r ".[].key")" = "$K2" ]'
+check "gossip still flows: gw1 sees gw2 alive after a fresh probe round" \
+	wait_until 5 all_alive 1 2
+K3=$("$MESHGATE" keygen)
+mgctl 2 keys install "$K3" >/dev/null
+sed -i "s|^key = $K2\$|&\\nkey = $K3|" "$f2"
+run mgctl 2 reload
+check "key lines under a keyring of \`meshgate keys\`: said to be outranked" \
+	eval '[ "$rc" -eq 0 ] && grep -q "outranks the key lines" "$MGDIR/err"'
+sed -i "\\|^key = $K3\$|d" "$f2"
+run mgctl 2 reload
 
 log "meshgate reload: the log level"
 sed -i 's/^log_level = .*/log_level = debug/' "$f2"

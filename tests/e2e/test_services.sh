@@ -15,7 +15,9 @@
 #     long-lived connection to a cluster 1 backend keeps working;
 #   - a backend of cluster 2 stops: within its health checks' fall time
 #     gw3's table no longer holds it;
-#   - `meshgate services list -j` and `meshgate bpf ct list -j` show it.
+#   - `meshgate services list -j` and `meshgate bpf ct list -j` show it;
+#   - `services set` changes a backend's weight under a connection loop
+#     without a failed connection.
 #
 # With --json FILE (make bench) it also writes lb_failover_backend_ms and
 # lb_failover_gateway_ms there.
@@ -163,6 +165,40 @@ sed "s/^/    /" "$MGDIR/extra"
 check "... and it serves" eval '[ "$(cat "$MGDIR/extra" | awk "{print \$1, \$2}")" = "20 $(pod_ip 1 1)" ]'
 check "kept in state_dir/services" grep -q "^extra vip $EXTRA port 80" \
 	"$MGDIR/state-gw1/services"
+
+log "CLI: services set changes a backend's weight under a connection loop"
+# Until 3 s after gw3 has the new weight (a backend re-probed from
+# scratch would be out for its rise, 2 s here), at most 5000.
+nsx_bg c3p1 bash -c '
+	for i in $(seq 1 5000); do
+		[ -e '"$MGDIR"'/setstop ] && break
+		exec 3<>/dev/tcp/'"$EXTRA"'/80 || { echo none; continue; }
+		read -t 5 -r who <&3 || who=none
+		echo "$who"
+		exec 3<&- 3>&-
+	done' >"$MGDIR/setloop" 2>&1
+loop_pid=$!
+wait_until 5 eval '[ "$(wc -l <"$MGDIR/setloop")" -ge 20 ]'
+# A SYN dropped for want of a backend is retransmitted a second later and
+# the connection still succeeds: the drop counter is what tells.
+nb0=$(stat_gw 3 no_backend)
+check "services set on gw1 (weight 5 -> 9)" mgctl 1 services set extra \
+	backend "$(pod_ip 1 1):8080:9"
+check "gw3 sees the new weight" wait_until 5 eval \
+	'mgctl 3 -j services list | jq -e ".[] | select(.name == \"extra\") | .backend[] | select(.in_use and .weight == 9 and .cluster_id == 1)" >/dev/null'
+sleep 3
+touch "$MGDIR/setstop"
+wait "$loop_pid"
+log "    $(wc -l <"$MGDIR/setloop") connections, $(grep -vc "^$(pod_ip 1 1)$" "$MGDIR/setloop") failed"
+check "no packet found no backend on gw3 across the set" \
+	test "$(stat_gw 3 no_backend)" = "$nb0"
+check "no connection failed across the set" eval \
+	'[ "$(wc -l <"$MGDIR/setloop")" -ge 100 ] && ! grep -qv "^$(pod_ip 1 1)$" "$MGDIR/setloop"'
+check "set saved in state_dir/services" grep -q \
+	"^extra vip $EXTRA port 80 .* backend $(pod_ip 1 1):8080:9$" \
+	"$MGDIR/state-gw1/services"
+check "services set of an unknown service is refused" \
+	eval '! mgctl 1 services set nosuch port 81 2>/dev/null'
 check "services del on gw1" mgctl 1 services del extra
 check "gw3's table of it empties" wait_until 5 eval '[ -z "$(in_use 3 extra)" ]'
 nb0=$(stat_gw 3 no_backend)

@@ -730,13 +730,29 @@ static void test_reload_diff(void **state)
 		{ "a peer's CIDR", BASE PEER_W "cidr = 10.5.0.0/16\n"
 		  SVCSECT("web"), MG_CFG_CH_PEERS, "" },
 		{ "no peer", BASE SVCSECT("web"), MG_CFG_CH_PEERS, "" },
-		{ "restart-only keys",
+		{ "a CIDR of ours",
 		  CL("east", "1", "10.1.0.0/16") "cidr = 10.9.0.0/16\n"
+		  GW("192.168.100.1", "eth0") PEER_W SVCSECT("web"),
+		  MG_CFG_CH_CIDRS, "" },
+		{ "endpoints from routes",
+		  CL("east", "1", "10.1.0.0/16") "route_table = 100\n"
+		  "route_protocol = 186\n"
+		  GW("192.168.100.1", "eth0") PEER_W SVCSECT("web"),
+		  MG_CFG_CH_ROUTES, "" },
+		{ "a gossip key",
+		  BASE "[gossip]\nkey = cg8StVXbQJ0gPvMd9o7yrg==\n"
+		  PEER_W SVCSECT("web"), MG_CFG_CH_KEYS, "" },
+		{ "forget_after, drain_hook, settle_timeout",
+		  BASE "[gossip]\nforget_after = 60\ndrain_hook = /bin/true\n"
+		  "settle_timeout = 5\n" PEER_W SVCSECT("web"),
+		  MG_CFG_CH_GOSSIP_TIMES, "" },
+		{ "restart-only keys",
+		  CL("east", "1", "10.1.0.0/16")
 		  GW("192.168.100.1", "eth1") "vxlan_port = 4790\n"
-		  "[gossip]\nkey = cg8StVXbQJ0gPvMd9o7yrg==\n"
+		  "[gossip]\nport = 7947\necho_interval = 50\nhold_time = 9\n"
 		  PEER_W SVCSECT("web"), 0,
-		  "[cluster] cidr, cluster_interface, underlay_interface, "
-		  "vxlan_port, key" },
+		  "cluster_interface, underlay_interface, vxlan_port, "
+		  "[gossip] port, echo_interval, hold_time" },
 	};
 	struct mg_config *old = calloc(1, sizeof(*old));
 	char restart[256];

@@ -3,7 +3,7 @@
  * Global services, the agent's pure parts: which live backends a table
  * holds for each affinity (mg_services_choose) and the words of `meshgate
  * services add` and state_dir/services (mg_services_parse_args); and the
- * CLI's add and del against a real state_dir: applied only once saved, and
+ * CLI's add, set and del against a real state_dir: applied only once saved, and
  * an add of a service learned from gossip.
  */
 #include <errno.h>
@@ -224,19 +224,39 @@ struct cli_step {
 	int rc;
 	const char *says;	/* in stderr */
 	int n_vips;		/* services after */
+	const char *vip;	/* the (first) VIP served after, or NULL */
+	const char *saved;	/* in state_dir/services after, or NULL */
 };
 
 static const struct cli_step cli_steps[] = {
 	{ "add web vip 10.96.0.20 port 80 backend 10.1.0.5:80", true, 1,
-	  "services add: not added: saving ", 0 },
-	{ NULL, false, 0, NULL, 0 },
+	  "services add: not added: saving ", 0, NULL, NULL },
+	{ NULL, false, 0, NULL, 0, NULL, NULL },
 	{ "add web vip 10.96.0.20 port 80 backend 10.1.0.5:80", false, 0,
-	  "", 1 },
-	{ "add web2 vip 10.96.0.21 port 80", true, 1, "Not a directory", 1 },
-	{ "del web", true, 1, "services del: not deleted: saving ", 1 },
-	{ NULL, false, 0, NULL, 1 },
-	{ "del web", false, 0, "", 0 },
-	{ NULL, false, 0, NULL, 0 },
+	  "", 1, "10.96.0.20", "backend 10.1.0.5:80:100\n" },
+	/* set: changed in place, saved first, the words over the old ones */
+	{ "set web backend 10.1.0.5:80:7", false, 0, "", 1, "10.96.0.20",
+	  "web vip 10.96.0.20 port 80 " },
+	{ "set web vip 10.96.0.30", true, 1,
+	  "services set: not changed: saving ", 1, "10.96.0.20",
+	  "backend 10.1.0.5:80:7\n" },
+	{ "set web vip 10.96.0.30 affinity local", false, 0, "", 1,
+	  "10.96.0.30", "web vip 10.96.0.30 port 80 proto tcp affinity local" },
+	{ NULL, false, 0, NULL, 1, "10.96.0.30", "backend 10.1.0.5:80:7\n" },
+	{ "set web backend 10.1.0.6:80 backend 10.1.0.7:80:2", false, 0, "",
+	  1, "10.96.0.30",
+	  "local min_local 1 backend 10.1.0.6:80:100 backend 10.1.0.7:80:2\n" },
+	{ "set nope port 81", false, 1, "nope is not a service added", 1,
+	  NULL, NULL },
+	{ "set web port x", false, 2, "port: \"x\" is not valid", 1,
+	  "10.96.0.30", "backend 10.1.0.6:80:100 " },
+	{ "add web2 vip 10.96.0.21 port 80", true, 1, "Not a directory", 1,
+	  NULL, NULL },
+	{ "del web", true, 1, "services del: not deleted: saving ", 1, NULL,
+	  NULL },
+	{ NULL, false, 0, NULL, 1, NULL, NULL },
+	{ "del web", false, 0, "", 0, NULL, NULL },
+	{ NULL, false, 0, NULL, 0, NULL, NULL },
 };
 
 static void test_cli_saves_before_applying(void **state)
@@ -276,6 +296,23 @@ static void test_cli_saves_before_applying(void **state)
 					 t->says);
 		}
 		assert_int_equal(mg_services_vips(s, vips, 4), t->n_vips);
+		if (t->vip) {
+			char a[MG_ADDRSTRLEN];
+
+			assert_string_equal(mg_addr_str(&vips[0], a,
+							sizeof(a)), t->vip);
+		}
+		if (t->saved) {
+			char text[1024] = "";
+			FILE *f = fopen(path, "r");
+
+			assert_non_null(f);
+			text[fread(text, 1, sizeof(text) - 1, f)] = '\0';
+			fclose(f);
+			if (!strstr(text, t->saved))
+				fail_msg("%s: \"%s\" lacks \"%s\"", path,
+					 text, t->saved);
+		}
 		/* Saved: 0600, and no temporary beside it. */
 		if (!stat(path, &sb))
 			assert_int_equal(sb.st_mode & 07777, 0600);
