@@ -28,7 +28,7 @@ trap topo_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-SEED=$UL_NET.1
+SEED=${SEED:-$UL_NET.1}
 GWS="1 2 3 3b"
 MAJ="1 2 3b"
 CUT=3
@@ -55,6 +55,10 @@ ep4_list() {
 # clus_dump NAME: gateway NAME's mg_clus, canonical.
 clus_dump() { mgcli "$1" -j bpf clusters | jq -cS 'sort_by(.cluster_id)'; }
 
+# cut_maps: the cut gateway's mg_clus and mg_ep4 but for the endpoint it
+# gets while cut off (its own: no change to what it forwards to others).
+cut_maps() { clus_dump "$CUT"; ep4_list "$CUT" | grep -v '^10\.33\.0\.0/24 '; }
+
 # The sampler: every second, every gateway's `peers`, one line per
 # (time, gateway, peer, state) into FILE, until FILE.stop exists (or 300 s).
 sampler_start() {
@@ -64,12 +68,24 @@ sampler_start() {
 		next=${EPOCHREALTIME/./}
 		for _ in $(seq 1 300); do
 			[ -e "$f.stop" ] && break
-			for g in $GWS; do
-				out=$(mgctl "$g" -j peers 2>&1) &&
-					jq -r --arg g "gw$g" '.[] | select(.meshgate) |
-						"\($g) \(.name) \(.state)"' <<<"$out" ||
-					echo "gw$g - error"
-			done | sed "s/^/$(date +%s) /"
+			{
+				for g in $GWS; do
+					out=$(mgctl "$g" -j peers 2>&1) &&
+						jq -r --arg g "gw$g" '.[] | select(.meshgate) |
+							"\($g) \(.name) \(.state)"' <<<"$out" ||
+						echo "gw$g - error"
+				done
+				# While FILE.cut exists, the cut gateway's maps too;
+				# FILE.uncut says a sample began without.
+				if [ -e "$f.cut" ]; then
+					m=$(cut_maps)
+					h=$(md5sum <<<"$m" | cut -c1-12)
+					echo "gw$CUT maps $h"
+					[ -e "$f.maps.$h" ] || echo "$m" >"$f.maps.$h"
+				else
+					touch "$f.uncut"
+				fi
+			} | sed "s/^/$(date +%s) /"
 			next=$((next + 1000000))
 			d=$(((next - ${EPOCHREALTIME/./}) / 1000))
 			[ "$d" -le 0 ] || sleep "$(printf '%d.%03d' $((d / 1000)) $((d % 1000)))"
@@ -85,7 +101,7 @@ sampler_stop() {
 # transitions FILE: "VIEWER PEER N STATES" for every pair sampled, N the
 # number of state changes, STATES the sequence of distinct states.
 transitions() {
-	awk '$3 != "-" {
+	awk '$3 != "-" && $3 != "maps" {
 		k = $2 " " $3
 		if (!(k in last)) { n[k] = 0; seq[k] = $4 }
 		else if (last[k] != $4) { n[k]++; seq[k] = seq[k] ">" $4 }
@@ -159,6 +175,9 @@ stream_start to3 c1p2 c3p1 "$(pod_ip 3 1)" "$PPS" 5 || exit 1
 sleep 2
 
 log "--- gw$CUT cut off for $CUT_S s: the underlay's bridge drops its port both ways"
+maps_before=$(md5sum <<<"$(cut_maps)" | cut -c1-12)
+cut_maps >"$MGDIR/cut.samples.maps.$maps_before"
+touch "$MGDIR/cut.samples.cut"
 nsx ul nft -f - <<NFT || exit 1
 table bridge mgcut {
 	chain cut {
@@ -214,6 +233,22 @@ check "after $CUT_S s cut off, gw$CUT still holds its mg_clus and mg_ep4" eval \
 	 [ "$(ep4_list $CUT | grep -v "^10\.33\.0\.0/24 ")" = "$ep_before" ]'
 check "the majority still lists gw$CUT dead at the end of the cut" \
 	seen_as "$MAJ" "$CUT" dead
+# The maps sampled until the heal: a sample under way ends first.
+rm -f "$MGDIR/cut.samples.cut" "$MGDIR/cut.samples.uncut"
+wait_until 5 test -e "$MGDIR/cut.samples.uncut" || log "the sampler is stuck"
+maps_steady() {
+	local h
+	log "gw$CUT's maps in $(grep -c " maps " "$1") samples:" \
+		"$(awk '$3 == "maps" {print $4}' "$1" | uniq -c | tr -s ' \n' ' ')(before: $maps_before)"
+	for h in $(awk '$3 == "maps" {print $4}' "$1" | sort -u); do
+		[ "$h" = "$maps_before" ] ||
+			diff "$1.maps.$maps_before" "$1.maps.$h" | sed 's/^/    /'
+	done
+	[ "$(grep -c " maps " "$1")" -ge $((CUT_S - 2)) ] &&
+		! grep " maps " "$1" | grep -qv " maps $maps_before\$"
+}
+check "gw$CUT's maps, sampled every second of the cut, never changed" \
+	maps_steady "$MGDIR/cut.samples"
 dropped=$(nsx ul nft -j list table bridge mgcut |
 	jq '[.nftables[] | .rule? | select(.) | .expr[] | .counter? | select(.) | .packets] | add')
 log "--- healed (nftables dropped $dropped packets to or from gw$CUT)"
