@@ -270,6 +270,11 @@ enum mg_echo_state mg_liveness_state(const struct mg_liveness *lv,
 	return t ? t->state : MG_ECHO_UNKNOWN;
 }
 
+bool mg_liveness_cut_off(const struct mg_liveness *lv)
+{
+	return lv && lv->cut_off;
+}
+
 void mg_liveness_print_counters(const struct mg_liveness *lv)
 {
 	int up = 0;

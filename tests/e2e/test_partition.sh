@@ -55,9 +55,13 @@ ep4_list() {
 # clus_dump NAME: gateway NAME's mg_clus, canonical.
 clus_dump() { mgcli "$1" -j bpf clusters | jq -cS 'sort_by(.cluster_id)'; }
 
-# cut_maps: the cut gateway's mg_clus and mg_ep4 but for the endpoint it
-# gets while cut off (its own: no change to what it forwards to others).
-cut_maps() { clus_dump "$CUT"; ep4_list "$CUT" | grep -v '^10\.33\.0\.0/24 '; }
+# cut_maps: the cut gateway's mg_clus and mg_ep4 but for the endpoints
+# added while it is cut off: from the cut until the mesh has converged
+# again, nothing of it may change.
+cut_maps() {
+	clus_dump "$CUT"
+	ep4_list "$CUT" | grep -v '^10\.\(22\|33\)\.0\.0/24 '
+}
 
 # The sampler: every second, every gateway's `peers`, one line per
 # (time, gateway, peer, state) into FILE, until FILE.stop exists (or 300 s).
@@ -233,22 +237,6 @@ check "after $CUT_S s cut off, gw$CUT still holds its mg_clus and mg_ep4" eval \
 	 [ "$(ep4_list $CUT | grep -v "^10\.33\.0\.0/24 ")" = "$ep_before" ]'
 check "the majority still lists gw$CUT dead at the end of the cut" \
 	seen_as "$MAJ" "$CUT" dead
-# The maps sampled until the heal: a sample under way ends first.
-rm -f "$MGDIR/cut.samples.cut" "$MGDIR/cut.samples.uncut"
-wait_until 5 test -e "$MGDIR/cut.samples.uncut" || log "the sampler is stuck"
-maps_steady() {
-	local h
-	log "gw$CUT's maps in $(grep -c " maps " "$1") samples:" \
-		"$(awk '$3 == "maps" {print $4}' "$1" | uniq -c | tr -s ' \n' ' ')(before: $maps_before)"
-	for h in $(awk '$3 == "maps" {print $4}' "$1" | sort -u); do
-		[ "$h" = "$maps_before" ] ||
-			diff "$1.maps.$maps_before" "$1.maps.$h" | sed 's/^/    /'
-	done
-	[ "$(grep -c " maps " "$1")" -ge $((CUT_S - 2)) ] &&
-		! grep " maps " "$1" | grep -qv " maps $maps_before\$"
-}
-check "gw$CUT's maps, sampled every second of the cut, never changed" \
-	maps_steady "$MGDIR/cut.samples"
 dropped=$(nsx ul nft -j list table bridge mgcut |
 	jq '[.nftables[] | .rule? | select(.) | .expr[] | .counter? | select(.) | .packets] | add')
 log "--- healed (nftables dropped $dropped packets to or from gw$CUT)"
@@ -285,6 +273,23 @@ else
 		mgctl "$g" -j peers | jq -r '.[] | select(.meshgate) | "    gw'"$g"' sees \(.name) \(.state)"'
 	done
 fi
+# gw3's maps sampled from the cut until converged: a sample under way
+# ends first.
+rm -f "$MGDIR/cut.samples.cut" "$MGDIR/cut.samples.uncut"
+wait_until 5 test -e "$MGDIR/cut.samples.uncut" || log "the sampler is stuck"
+maps_steady() {
+	local h
+	log "gw$CUT's maps in $(grep -c " maps " "$1") samples:" \
+		"$(awk '$3 == "maps" {print $4}' "$1" | uniq -c | tr -s ' \n' ' ')(before: $maps_before)"
+	for h in $(awk '$3 == "maps" {print $4}' "$1" | sort -u); do
+		[ "$h" = "$maps_before" ] ||
+			diff "$1.maps.$maps_before" "$1.maps.$h" | sed 's/^/    /'
+	done
+	[ "$(grep -c " maps " "$1")" -ge $((CUT_S - 2)) ] &&
+		! grep " maps " "$1" | grep -qv " maps $maps_before\$"
+}
+check "gw$CUT's mg_clus and mg_ep4, sampled every second from the cut to convergence, never changed" \
+	maps_steady "$MGDIR/cut.samples"
 for g in $GWS; do
 	check "gw$g: mg_ep4 has no duplicate" \
 		test -z "$(ep4_list "$g" | awk '{print $1}' | uniq -d)"
