@@ -49,8 +49,8 @@ enum mg_echo_state mg_liveness_state(const struct mg_liveness *lv,
 				     const struct mg_addr *addr);
 
 /*
- * Every peer that answered has stopped at once: we are likely the one cut
- * off (each peer's state then reads MG_ECHO_UNKNOWN).
+ * Every peer we probe answered once and all have stopped: we are likely
+ * the one cut off (each peer's state then reads MG_ECHO_UNKNOWN).
  */
 bool mg_liveness_cut_off(const struct mg_liveness *lv);
 
