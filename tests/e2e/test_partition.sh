@@ -10,18 +10,21 @@
 #
 #   - every gateway's `meshgate -j peers` is sampled every second: gw1, gw2
 #     and gw3b (the majority) never see each other anything but alive (no
-#     state transition at all), and once healed nobody flaps back;
+#     state transition at all; and their logs show no suspicion among
+#     them, which a sample a second apart can miss), and once healed
+#     nobody flaps back;
 #   - the majority withdraws gw3 and cluster 3's traffic moves to gw3b: a
 #     paced stream into cluster 3 loses no more than the detect time
 #     allows (the figure is logged);
-#   - gw3, cut off, keeps its mg_clus and mg_ep4 entries (fail static);
+#   - gw3, cut off, keeps its mg_clus and mg_ep4 entries (fail static),
+#     sampled every second from the cut until the mesh has converged;
 #   - an endpoint is added on gw2 (majority) and one on gw3 (cut off).
 #
 # Healed, within CONVERGE_S: every member alive everywhere and every
 # gateway's mg_ep4 exactly what it held before the cut plus the two new
 # endpoints (no duplicate, nothing stale).  A paced stream between clusters
 # 2 and 1, not involved in the cut, runs across the cut and the heal and
-# loses nothing.
+# loses nothing.  SEED=192.168.200.3 makes the cut gateway the seed.
 set -u
 . "$(dirname "$0")/lib.sh"
 trap topo_cleanup EXIT
