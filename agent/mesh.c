@@ -1677,8 +1677,8 @@ static void log_change(struct mg_mesh *mesh, const struct row *r,
 			r->restarting ? "restarting" : "dead", echo,
 			!up ? "its tunnels withdrawn" :
 			mesh->cut_off || mg_liveness_cut_off(mesh->lv) ?
-			"its tunnels kept (we seem cut off)" :
-			"its tunnels kept for hold_time");
+			      "its tunnels kept (we seem cut off)" :
+			      "its tunnels kept for hold_time");
 	else if (s->was_up != up)
 		pr_info("gateway %s (%s, datapath %s): tunnels %s", r->name,
 			r->draining ? "draining" : gw_state_names[r->state],
@@ -1818,8 +1818,8 @@ int mg_mesh_view(struct mg_mesh *mesh, struct mg_view *view)
 		 * one, seconds apart: a death while every datapath is silent
 		 * changes nothing (fail static), not only the last one.
 		 */
-		if (s && (mesh->cut_off ||
-			  (r->state == GW_DEAD && mg_liveness_cut_off(mesh->lv))))
+		if (s && (mesh->cut_off || (r->state == GW_DEAD &&
+					    mg_liveness_cut_off(mesh->lv))))
 			up = s->alive;
 		else if (s)
 			s->alive = up;
