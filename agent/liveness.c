@@ -270,6 +270,20 @@ enum mg_echo_state mg_liveness_state(const struct mg_liveness *lv,
 	return t ? t->state : MG_ECHO_UNKNOWN;
 }
 
+bool mg_liveness_cut_off(const struct mg_liveness *lv)
+{
+	if (!lv || !lv->cut_off)
+		return false;
+	/*
+	 * Not when some peer never answered: its silence says nothing, and
+	 * the one that stopped may simply have died.
+	 */
+	for (int i = 0; i < lv->n; i++)
+		if (!lv->t[i].last_rx_ms)
+			return false;
+	return true;
+}
+
 void mg_liveness_print_counters(const struct mg_liveness *lv)
 {
 	int up = 0;

@@ -48,6 +48,12 @@ void mg_liveness_watch(struct mg_liveness *lv, const struct mg_addr *addrs,
 enum mg_echo_state mg_liveness_state(const struct mg_liveness *lv,
 				     const struct mg_addr *addr);
 
+/*
+ * Every peer we probe answered once and all have stopped: we are likely
+ * the one cut off (each peer's state then reads MG_ECHO_UNKNOWN).
+ */
+bool mg_liveness_cut_off(const struct mg_liveness *lv);
+
 /* The last echo's round trip in microseconds; -1 when none. */
 int64_t mg_liveness_rtt_us(const struct mg_liveness *lv,
 			   const struct mg_addr *addr);

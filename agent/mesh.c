@@ -1726,8 +1726,10 @@ static void log_change(struct mg_mesh *mesh, const struct row *r,
 	if (r->state == GW_DEAD && s->was != GW_DEAD + 1)
 		pr_info("gateway %s %s (datapath %s): %s", r->name,
 			r->restarting ? "restarting" : "dead", echo,
-			up ? "its tunnels kept for hold_time" :
-			     "its tunnels withdrawn");
+			!up ? "its tunnels withdrawn" :
+			mesh->cut_off || mg_liveness_cut_off(mesh->lv) ?
+			      "its tunnels kept (we seem cut off)" :
+			      "its tunnels kept for hold_time");
 	else if (s->was_up != up)
 		pr_info("gateway %s (%s, datapath %s): tunnels %s", r->name,
 			r->draining ? "draining" : gw_state_names[r->state],
@@ -1883,7 +1885,14 @@ int mg_mesh_view(struct mg_mesh *mesh, struct mg_view *view)
 			continue;
 		up = gw_up(mesh, r, &accept);
 		s = r->state == GW_STATIC ? NULL : seen_get(mesh, r->name);
-		if (s && mesh->cut_off)
+		/*
+		 * Cut off, the datapaths fall silent together within the
+		 * detect time, while gossip declares the peers dead one by
+		 * one, seconds apart: a death while every datapath is silent
+		 * changes nothing (fail static), not only the last one.
+		 */
+		if (s && (mesh->cut_off || (r->state == GW_DEAD &&
+					    mg_liveness_cut_off(mesh->lv))))
 			up = s->alive;
 		else if (s)
 			s->alive = up;

@@ -89,6 +89,7 @@ struct mg_member_bcast {
 };
 
 struct mg_member {
+	bool healing;		/* merging a push/pull while cut off */
 	struct mg_member_cfg cfg;
 	struct mg_member_ops ops;
 	void *arg;
@@ -648,6 +649,16 @@ static void alive_node(struct mg_member *m, const struct mg_ml_alive *a,
 		}
 	}
 	local = n == m->self;
+	/*
+	 * memberlist's rule: an alive no newer than what we hold changes
+	 * nothing.  But a member that held every other one dead was the
+	 * one cut off: the peers' own alive, at the incarnation it saw die,
+	 * is the truth on a heal (else they would have to be accused, and
+	 * refute, before it believed them: the majority would flap).
+	 */
+	if (m->healing && !local && n->state == MG_ML_STATE_DEAD &&
+	    a->incarnation == n->inc)
+		updates = true;
 	if (a->incarnation <= n->inc && !local && !updates)
 		return;
 	if (a->incarnation < n->inc && local)
@@ -781,6 +792,20 @@ static void dead_node(struct mg_member *m, const struct mg_ml_suspect *d)
 
 /* --- streams --------------------------------------------------------------- */
 
+/* Every other member dead to us (two at least): we were the one cut off. */
+static bool all_others_dead(const struct mg_member *m)
+{
+	unsigned int others = 0, dead = 0;
+
+	for (unsigned int i = 0; i < m->n; i++) {
+		if (m->nodes[i] == m->self)
+			continue;
+		others++;
+		dead += m->nodes[i]->state == MG_ML_STATE_DEAD;
+	}
+	return others > 1 && dead == others;
+}
+
 static int local_state(struct mg_member *m, bool join, struct mg_buf *out)
 {
 	struct mg_ml_push_node *nodes;
@@ -789,25 +814,39 @@ static int local_state(struct mg_member *m, bool join, struct mg_buf *out)
 	unsigned int i;
 	int err = -ENOMEM;
 
+	unsigned int k = 0;
+	bool cut_off;
+
 	nodes = calloc(m->n ? m->n : 1, sizeof(*nodes));
 	if (!nodes)
 		goto out;
+	/*
+	 * Every other member dead to us: we are the one that was cut off
+	 * (a partition healing), and our deaths are stale.  Sent, each would
+	 * make the receiver suspect a member it hears from (memberlist's
+	 * merge turns a remote death into a suspicion), and the majority
+	 * would flap on a heal.  Deaths travel as dead messages anyway.
+	 */
+	cut_off = all_others_dead(m);
 	for (i = 0; i < m->n; i++) {
 		const struct node *n = m->nodes[i];
 
-		snprintf(nodes[i].name, sizeof(nodes[i].name), "%s", n->name);
-		nodes[i].addr = n->addr;
-		nodes[i].port = n->port;
-		nodes[i].meta = n->meta;
-		nodes[i].incarnation = n->inc;
-		nodes[i].state = n->state;
-		memcpy(nodes[i].vsn, n->vsn, MG_ML_VSN_LEN);
+		if (cut_off && n->state == MG_ML_STATE_DEAD)
+			continue;
+		snprintf(nodes[k].name, sizeof(nodes[k].name), "%s", n->name);
+		nodes[k].addr = n->addr;
+		nodes[k].port = n->port;
+		nodes[k].meta = n->meta;
+		nodes[k].incarnation = n->inc;
+		nodes[k].state = n->state;
+		memcpy(nodes[k].vsn, n->vsn, MG_ML_VSN_LEN);
+		k++;
 	}
 	err = 0;
 	if (m->ops.local_state)
 		err = m->ops.local_state(m->arg, join, &user);
 	if (!err)
-		err = mg_ml_push_pull_encode(join, nodes, m->n, user.data,
+		err = mg_ml_push_pull_encode(join, nodes, k, user.data,
 					     user.len, &payload);
 	if (!err)
 		err = mg_ml_stream_wrap(payload.data, payload.len, &o, out);
@@ -867,6 +906,7 @@ static int merge_remote(struct mg_member *m, const struct mg_ml_stream *s)
 		m->st.push_pull_rejected++;
 		return err;
 	}
+	m->healing = all_others_dead(m);
 	for (i = 0; i < s->pp.nodes; i++) {
 		const struct mg_ml_push_node *r = &s->nodes[i];
 		struct mg_ml_suspect d = { .incarnation = r->incarnation };
@@ -895,6 +935,7 @@ static int merge_remote(struct mg_member *m, const struct mg_ml_stream *s)
 			break;
 		}
 	}
+	m->healing = false;
 	if (s->user_state.len && m->ops.merge_remote_state)
 		m->ops.merge_remote_state(m->arg, s->user_state.data,
 					  s->user_state.len, s->pp.join);

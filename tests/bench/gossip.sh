@@ -113,6 +113,10 @@ host_device = none
 bind_address = 127.0.1.$k
 profile = $PROFILE
 seed = 127.0.1.1
+# The protocol alone: every agent shares one namespace, so the echo
+# probes of the data-plane liveness (tests/bench/liveness.sh measures
+# it) would go through loopback, never a datapath, 10 per peer a second.
+echo_interval = 0
 CONF
 }
 

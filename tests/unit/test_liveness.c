@@ -201,10 +201,15 @@ static void test_cut_off(void **state)
 	run(WINDOW);
 	assert_int_equal(state_of(2), MG_ECHO_UNKNOWN);
 	assert_int_equal(state_of(4), MG_ECHO_UNKNOWN);
+	/* Peer 3 never answered: the mesh may not hold deaths on it. */
+	assert_false(mg_liveness_cut_off(t.lv));
+	watch(2, (int[]){ 2, 4 });
+	assert_true(mg_liveness_cut_off(t.lv));
 	t.r[0].on = t.r[2].on = true;
 	run(WINDOW);
 	assert_int_equal(state_of(2), MG_ECHO_UP);
 	assert_int_equal(state_of(4), MG_ECHO_UP);
+	assert_false(mg_liveness_cut_off(t.lv));
 }
 
 /* A new watch list keeps what is known of the peers still in it. */
