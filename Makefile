@@ -282,9 +282,9 @@ MGPEER := $(BUILD)/tests/bench/mgpeer
 
 # Then the sanitizer run (about a minute plus its e2e smoke), in its own tree.
 test: deps all $(UNIT_BINS) $(DP_BINS) $(FUZZ_REPLAY) $(MGPEER)
-	$(Q)rc=0; MESHGATE=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) \
-		$(TEST_RUN) all || rc=1; \
-	$(MAKE) --no-print-directory test-asan || rc=1; exit $$rc
+	$(Q)MESHGATE=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) \
+		MG_TEST_ASAN='$(MAKE) --no-print-directory test-asan' \
+		$(TEST_RUN) all
 
 test-unit: deps $(UNIT_BINS)
 	$(Q)BUILD=$(abspath $(BUILD)) $(TEST_RUN) unit

@@ -62,7 +62,11 @@ datapath) run_bins datapath ;;
 fuzz) run_fuzz ;;
 e2e) run_e2e ;;
 build) run_build ;;
-all) run_build; run_bins unit; run_bins datapath; run_fuzz; run_e2e ;;
+all)
+	run_build; run_bins unit; run_bins datapath; run_fuzz; run_e2e
+	# make test: the sanitizer build last, one runner of the total.
+	[ -n "${MG_TEST_ASAN:-}" ] && run_one "asan/test-asan" sh -c "$MG_TEST_ASAN"
+	;;
 *) echo "usage: $0 build|unit|datapath|fuzz|e2e|all" >&2; exit 2 ;;
 esac
 
