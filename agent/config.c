@@ -527,24 +527,15 @@ void mg_cfg_service_defaults(struct mg_cfg_service *s)
 static int parse_limit(const struct cfg_key *k, const char *val, void *dst,
 		       char *msg, size_t msglen)
 {
-	unsigned long v;
-	char *end;
-
 	if (!strcasecmp(val, "auto")) {
 		*(__u32 *)dst = MG_LIMIT_AUTO;
 		return 0;
 	}
-	errno = 0;
-	v = strtoul(val, &end, 10);
-	if (!isdigit((unsigned char)val[0]) || *end || errno || v < k->min ||
-	    v > k->max) {
-		snprintf(msg, msglen,
-			 "\"%.*s\" is not auto or a number of entries from %lu to %lu",
-			 CFG_QUOTE_MAX, val, k->min, k->max);
-		return -EINVAL;
-	}
-	*(__u32 *)dst = (__u32)v;
-	return 0;
+	if (!parse_uint(k, val, dst, msg, msglen))
+		return 0;
+	snprintf(msg, msglen, "\"%.*s\" is not auto or a number of entries "
+		 "from %lu to %lu", CFG_QUOTE_MAX, val, k->min, k->max);
+	return -EINVAL;
 }
 
 static const char *const xdp_modes[] = {
