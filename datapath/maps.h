@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Every map the datapath uses, BTF-typed and pinned by name under the
- * agent's pin directory.  Layouts live in include/meshgate/abi.h; the README
+ * agent's pin directory.  Layouts live in include/meshgate/abi.h; docs/maps.md
  * lists who writes each one.
  */
 #ifndef MG_DP_MAPS_H

@@ -2,7 +2,7 @@
 /*
  * Compile-time limits shared by the datapath and the agent.  Each one sizes a
  * BPF map or a fixed array in a map value, so it is part of the ABI: change it
- * and the maps that depend on it must be recreated (see the README).
+ * and the maps that depend on it must be recreated (see docs/maps.md).
  */
 #ifndef MESHGATE_LIMITS_H
 #define MESHGATE_LIMITS_H

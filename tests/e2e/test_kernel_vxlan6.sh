@@ -97,7 +97,7 @@ check "IPv4 ping sizes 1000..1255 meshgate c1p2 -> kernel c3p1" \
 	sizes_answered c1p2 "$(pod_ip 3 1)"
 
 # The gateway host's own packets (TC on its host device) carry the
-# outer checksum too (non-GSO ones: see the README).
+# outer checksum too (non-GSO ones: see docs/limits.md).
 check "ping -s 1000 gw1 itself -> kernel c3p1 (IPv6, host device)" \
 	pings gw1 "$(pod_ip6 3 1)"
 check "ping -s 1000 gw1 itself -> kernel c3p2 (IPv4 inner, host device)" \

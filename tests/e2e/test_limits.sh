@@ -7,7 +7,7 @@
 # the pinned maps (and their state) and says so, and `down` then a start
 # applies them.  With --json FILE it writes the BPF memory of a gateway's
 # maps (bpftool's bytes_memlock over its pin directory) for `make bench`:
-# datapath_map_mib_noservices, datapath_map_mib_default (the README's
+# datapath_map_mib_noservices, datapath_map_mib_default (the example
 # example services) and datapath_map_mib_explicit.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -36,7 +36,7 @@ mib_of() {
 restart() { stop_agent 1; start_agent 1; }
 redo() { stop_agent 1; mgcli 1 down >/dev/null 2>&1; start_agent 1; }
 
-# The README's example services (firmware-config/meshgate.conf).
+# Example services (a web service per family, as in firmware-config/examples).
 services='
 [service web]
 vip = 10.96.0.10
