@@ -42,7 +42,7 @@ import sys
 
 # profile lan as agent/mesh.c sets it (times in ms)
 P = dict(probe_interval=300, probe_timeout=200, suspicion_mult=3,
-         suspicion_max_mult=4, retransmit_mult=4, gossip_interval=100,
+         suspicion_max_mult=4, retransmit_mult=4, gossip_interval=50,
          gossip_nodes=3, push_pull_interval=30000, latency=0.5)
 
 
