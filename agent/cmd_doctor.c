@@ -411,9 +411,8 @@ static int map_full(const struct mg_bpfmap *m, int fd, void *arg)
 	if (pct < MAP_FULL_PCT)
 		return 0;
 	w->n_full++;
-	snprintf(fix, sizeof(fix), "raise its [limits] entry, then "
-		 "meshgate down and start the agent (a pinned map keeps its "
-		 "size)");
+	snprintf(fix, sizeof(fix), "raise its [limits] entry and restart "
+		 "the agent (the map is resized, its entries kept)");
 	report(w->d, "maps", pct >= 100 ? FAIL : WARN, fix,
 	       "%s holds %lld of %u entries (%lld%%): new entries will be "
 	       "refused%s", m->name, m->entries, m->info.max_entries, pct,

@@ -36,8 +36,8 @@ static const struct {
 	{ "service", "[service NAME]: a global service (a VIP and port) and "
 	  "this cluster's backends of it, load-balanced with Maglev." },
 	{ "limits", "Sizes of the BPF maps: \"auto\" (the default) or a "
-	  "number of entries.  A pinned map keeps its size until `meshgate "
-	  "down`." },
+	  "number of entries.  A restart resizes a pinned map and copies "
+	  "its entries into the new one." },
 	{ "metrics", "Prometheus metrics over HTTP at /metrics: off by "
 	  "default; \"on\" serves 127.0.0.1:9466." },
 };

@@ -284,6 +284,10 @@ int mg_dp_load(struct mg_dp *dp, const struct mg_dp_settings *s,
 	SET_RODATA(skel->rodata, s);
 
 	err = xdp_bpf__load(skel);
+	if (err)
+		mg_limits_abort();
+	else
+		mg_limits_migrate(skel->obj);
 	if (err) {
 		pr_err("cannot load the datapath: %s (a map pinned in %s with "
 		       "an older layout? 'meshgate down' removes them)",

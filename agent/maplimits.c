@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -69,9 +70,22 @@ static __u32 pinned_size(const char *pin_dir, const char *name)
 	return info.max_entries;
 }
 
+/*
+ * Maps being resized by this start: the old one, unpinned but held open
+ * here (and by the program still attached), until its entries are in the
+ * new one (mg_limits_migrate) or it is pinned back (mg_limits_abort).
+ */
+static struct {
+	int fd;
+	char path[PATH_MAX];
+	const char *name;
+} old_maps[sizeof(sized) / sizeof(sized[0])];
+static int n_old;
+
 int mg_limits_apply(struct bpf_object *obj, const struct mg_map_limits *l,
 		    const char *pin_dir)
 {
+	n_old = 0;
 	for (size_t i = 0; i < sizeof(sized) / sizeof(sized[0]); i++) {
 		__u32 want = *(const __u32 *)((const char *)l + sized[i].off);
 		struct bpf_map *map;
@@ -87,20 +101,101 @@ int mg_limits_apply(struct bpf_object *obj, const struct mg_map_limits *l,
 		}
 		have = pinned_size(pin_dir, sized[i].name);
 		if (have && have != want) {
-			pr_warn("%s is pinned with %u entries, [limits] %s asks for %u: "
-				"keeping %u (and its state); 'meshgate down' then a "
-				"start applies the new size",
-				sized[i].name, have, sized[i].key, want, have);
-			want = have;
+			/*
+			 * A new map of the new size takes the pin; the old
+			 * one's entries are copied into it before the new
+			 * program is swapped in (what the old program adds
+			 * in between, a few new flows, is not).
+			 */
+			int k = n_old;
+
+			snprintf(old_maps[k].path, sizeof(old_maps[k].path),
+				 "%s/%s", pin_dir, sized[i].name);
+			old_maps[k].fd = bpf_obj_get(old_maps[k].path);
+			if (old_maps[k].fd < 0 || unlink(old_maps[k].path)) {
+				err = -errno;
+				if (old_maps[k].fd >= 0)
+					close(old_maps[k].fd);
+				pr_err("%s: cannot set the old map aside to "
+				       "resize it: %s", sized[i].name,
+				       strerror(-err));
+				mg_limits_abort();
+				return err;
+			}
+			old_maps[k].name = sized[i].name;
+			n_old++;
+			pr_warn("%s: resized from %u to %u entries ([limits] %s); "
+				"its entries are copied into the new map",
+				sized[i].name, have, want, sized[i].key);
 		}
 		err = bpf_map__set_max_entries(map, want);
 		if (err) {
 			pr_err("%s: cannot size to %u entries: %s",
 			       sized[i].name, want, strerror(-err));
+			mg_limits_abort();
 			return err;
 		}
 	}
 	return 0;
+}
+
+/* Every entry of old into new (a smaller LRU map keeps what fits). */
+static long copy_entries(int old, int new, size_t ksz, size_t vsz)
+{
+	void *key = calloc(2, ksz), *next, *val = calloc(1, vsz);
+	long n = 0, failed = 0;
+	int rc;
+
+	if (!key || !val) {
+		free(key);
+		free(val);
+		return -ENOMEM;
+	}
+	next = (char *)key + ksz;
+	for (rc = bpf_map_get_next_key(old, NULL, next); !rc;
+	     rc = bpf_map_get_next_key(old, key, next)) {
+		memcpy(key, next, ksz);
+		if (bpf_map_lookup_elem(old, key, val))
+			continue;	/* gone meanwhile */
+		if (bpf_map_update_elem(new, key, val, BPF_ANY))
+			failed++;
+		else
+			n++;
+	}
+	free(key);
+	free(val);
+	return failed ? -(long)failed : n;
+}
+
+void mg_limits_migrate(struct bpf_object *obj)
+{
+	for (int i = 0; i < n_old; i++) {
+		struct bpf_map *map = bpf_object__find_map_by_name(
+			obj, old_maps[i].name);
+		long n = map ? copy_entries(old_maps[i].fd, bpf_map__fd(map),
+					    bpf_map__key_size(map),
+					    bpf_map__value_size(map)) : 0;
+
+		if (n < 0)
+			pr_warn("%s: %ld entries did not fit the resized map",
+				old_maps[i].name, -n);
+		else
+			pr_info("%s: %ld entries copied into the resized map",
+				old_maps[i].name, n);
+		close(old_maps[i].fd);
+	}
+	n_old = 0;
+}
+
+void mg_limits_abort(void)
+{
+	for (int i = 0; i < n_old; i++) {
+		if (bpf_obj_pin(old_maps[i].fd, old_maps[i].path))
+			pr_err("%s: cannot pin the old map back: %s",
+			       old_maps[i].path, strerror(errno));
+		close(old_maps[i].fd);
+	}
+	n_old = 0;
 }
 
 uint64_t mg_limits_estimate(const struct mg_map_limits *l, unsigned int ncpu)

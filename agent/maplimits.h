@@ -45,12 +45,16 @@ void mg_limits_from_config(struct mg_map_limits *l,
 
 /*
  * Set the maps' max_entries in an opened (not yet loaded) object.  A map
- * already pinned in pin_dir with another size keeps that size (its state
- * survives the restart) and a warning says the new size takes effect once
- * `meshgate down` removed it.  Returns 0 or -errno.
+ * already pinned in pin_dir with another size is set aside (unpinned, held
+ * open): the load creates and pins one of the new size, and
+ * mg_limits_migrate() then copies the old one's entries into it, before
+ * the new program is attached; mg_limits_abort() pins the old ones back
+ * when the load fails.  Returns 0 or -errno.
  */
 int mg_limits_apply(struct bpf_object *obj, const struct mg_map_limits *l,
 		    const char *pin_dir);
+void mg_limits_migrate(struct bpf_object *obj);
+void mg_limits_abort(void);
 
 /*
  * What the sized maps may take at most, in bytes: a conservative estimate
