@@ -1356,11 +1356,15 @@ void mg_member_packet_in(struct mg_member *m, const struct mg_addr *from,
 	m->st.pkts_in++;
 	m->st.bytes_in += n;
 	err = mg_ml_packet_decode(p, n, &o, on_msg, &c, &rs);
-	if (err == -EACCES) {
-		/* would it have made sense without a key? (inflating
-		 * nothing: a plaintext LZW bomb costs us no work) */
-		count_rx_error(m, err, !mg_ml_packet_looks_plain(p, n));
+	if (err == -EACCES && mg_ml_packet_looks_plain(p, n)) {
+		/* made sense without a key (inflating nothing: a plaintext
+		 * LZW bomb costs us no work) */
+		count_rx_error(m, err, false);
+	} else if (err == -EACCES && n >= MG_CRYPT_OVERHEAD && p[0] <= 1) {
+		/* shaped as encrypted (version 0 or 1, nonce, tag) */
+		count_rx_error(m, err, true);
 	} else if (err < 0) {
+		/* neither: garbage, not a key mismatch */
 		m->st.decode_errors++;
 	}
 	m->st.decode_errors += rs.bad + rs.truncated;

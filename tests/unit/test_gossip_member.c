@@ -1145,6 +1145,46 @@ static void test_plaintext_bomb_with_key(void **state)
 	mg_keyring_clear(&k);
 }
 
+/*
+ * With a key: garbage (a first byte no encryption version has) is counted
+ * as malformed, a datagram shaped as encrypted with another key as a key
+ * mismatch: a flood of junk must not look like a key problem.
+ */
+static void test_garbage_is_not_a_key_mismatch(void **state)
+{
+	static const struct { uint8_t first; size_t len; bool key; } rows[] = {
+		{ 0x7a, 200, false },	/* no version: malformed */
+		{ 0xff, 1400, false },
+		{ 0x01, 20, false },	/* too short for nonce and tag */
+		{ 0x01, 200, true },	/* version 1, nonce, tag: wrong key */
+		{ 0x00, 200, true },
+	};
+	struct mg_keyring k = { 0 };
+	uint8_t pkt[1400];
+	struct ep *a;
+
+	assert_int_equal(mg_keyring_add_b64(&k,
+		"7KX2lMvSGS7RFJ6FNa91iePoWrP2UYOwm68K/NhQh7Y=", true), 0);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct mg_member_stats *st;
+
+		net_reset();
+		a = ep_new("a", "127.0.0.1", MG_MEMBER_LAN, &k);
+		for (size_t j = 0; j < sizeof(pkt); j++)
+			pkt[j] = (uint8_t)(j * 131 + 7);
+		pkt[0] = rows[i].first;
+		mg_member_packet_in(a->m, &peer_addr, MG_MEMBER_PORT, pkt,
+				    rows[i].len);
+		st = mg_member_stats(a->m);
+		print_message("row %zu\n", i);
+		assert_int_equal(st->decrypt_failed, rows[i].key ? 1 : 0);
+		assert_int_equal(st->plaintext_rejected, 0);
+		assert_true(rows[i].key || st->decode_errors > 0);
+		net_free();
+	}
+	mg_keyring_clear(&k);
+}
+
 /* --- the transport's bounds, on real sockets on loopback -------------------- */
 
 struct tp_test {
@@ -1297,6 +1337,7 @@ int main(void)
 		cmocka_unit_test(test_alive_without_vsn),
 		cmocka_unit_test(test_bad_names),
 		cmocka_unit_test(test_plaintext_bomb_with_key),
+		cmocka_unit_test(test_garbage_is_not_a_key_mismatch),
 		cmocka_unit_test(test_transport_streams_bound),
 		cmocka_unit_test(test_transport_buffer_budget),
 	};
