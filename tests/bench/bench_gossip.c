@@ -6,7 +6,7 @@
  *
  *   bench_gossip converge -n N -P PINS -S SOCKS [-a K] [-c CHANGES] [-t MS]
  *       CHANGES endpoint changes at agent K (default 1) through its control
- *       socket, alternately `endpoints add 10.200.J.0/24` and `del` of the
+ *       socket, alternately `endpoints add 10.0.J.0/24` and `del` of the
  *       same prefix; each is timed from the call until every agent's mg_ep4
  *       has it (add) or none has it (del), polling every map each ~1 ms.
  *       Prints "p50_ms p99_ms max_ms mean_ms changes timeouts".
@@ -20,7 +20,7 @@
  *       until every agent (but K) has each PREFIX in mg_ep4 (-d: none has
  *       any).  Prints "ms".
  *   bench_gossip churn -S SOCKS [-a K] -r PER_S -D SECONDS
- *       endpoint changes at agent K at a steady rate (10.201.J.0/24, add
+ *       endpoint changes at agent K at a steady rate (10.0.128+J.0/24, add
  *       then del), for the bandwidth figures.  Prints "changes failed"
  *       (calls the agent did not answer in time).
  *
@@ -166,7 +166,8 @@ static int cmd_converge(int origin, int changes, double timeout)
 		double t0, t;
 		int k;
 
-		snprintf(pfx, sizeof(pfx), "10.200.%d.0/24", (i / 2) % 256);
+		/* 10.0/16: no cluster owns it (cluster K has 10.K/16, K = 1..255) */
+		snprintf(pfx, sizeof(pfx), "10.0.%d.0/24", (i / 2) % 128);
 		parse_prefix(pfx, &key);
 		/* A random gap: changes land anywhere in the gossip rounds. */
 		nap(20000000L + (rand_r(&rnd) % 30) * 1000000L);
@@ -316,7 +317,7 @@ static int cmd_churn(int origin, double rate, double seconds)
 		char pfx[32];
 		double w;
 
-		snprintf(pfx, sizeof(pfx), "10.201.%d.0/24", (i / 2) % 256);
+		snprintf(pfx, sizeof(pfx), "10.0.%d.0/24", 128 + (i / 2) % 128);
 		/* A busy agent may time out: count it, keep the pace. */
 		if (ctl(origin, i & 1 ? "del" : "add", pfx)) {
 			failed++;
@@ -333,7 +334,7 @@ static int cmd_churn(int origin, double rate, double seconds)
 	if (i & 1) {
 		char pfx[32];
 
-		snprintf(pfx, sizeof(pfx), "10.201.%d.0/24", ((i - 1) / 2) % 256);
+		snprintf(pfx, sizeof(pfx), "10.0.%d.0/24", 128 + ((i - 1) / 2) % 128);
 		ctl(origin, "del", pfx);
 	}
 	printf("%d %d\n", i, failed);
