@@ -221,7 +221,7 @@ check "serf force-leave s2 answers" nsx ul "$SERF" force-leave \
 check "s1 shows s2 left once it fails" wait_until 20 eval \
 	'[ "$(serf_status s1 s2)" = left ]'
 check "gw1's peers shows s2 left too, as serf does (not dead)" \
-	wait_until 5 gw_sees 1 s2 left
+	wait_until 15 gw_sees 1 s2 left
 kill -CONT "$(cat "$MGDIR/serf-s2.pid")"
 # a left member is neither probed nor reconnected: s2 learns what became
 # of it at its next push/pull, here at once
