@@ -364,6 +364,9 @@ static struct noev_bpf *load_noev(struct mg_dp *dp)
 	bpf_object__for_each_map(m, ne->obj) {
 		int fd = mg_dp_map_fd(dp, bpf_map__name(m));
 
+		/* dp's maps are not pinned; nor are these (libbpf would pin
+		 * them by name at the bpffs root) */
+		bpf_map__set_pin_path(m, NULL);
 		if (fd >= 0 && (err = bpf_map__reuse_fd(m, fd)))
 			break;
 	}
