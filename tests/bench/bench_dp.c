@@ -27,6 +27,11 @@
  *   encap6_nocsum_ns  the same with udp6_checksum = no
  *   encap6_over4_ns   IPv6 inner over the IPv4 underlay
  *   decap6_ns      IPv6 inner from an IPv6 peer to a local pod
+ *   ref_encap_ns   the reference encap (tests/bench/ref_encap.bpf.c: parse,
+ *                  one LPM lookup over the same prefixes, push 50 bytes,
+ *                  IPv4 checksum, XDP_TX) on the encap case's packet
+ *   ref_decap_ns   the reference decap (parse, one LPM lookup of the inner
+ *                  source, strip 50 bytes, XDP_TX) on decap's packet
  *   decap_fib_ns, decap6_fib_ns  the same two from a new inner source
  *                  every call (the next of the peer cluster's prefixes,
  *                  a host in it), so the cluster side's next hop is never
@@ -43,12 +48,27 @@
  *   monitor_drop_ns  the same with a monitor listening to it (the event
  *                  copied into its ring, which is drained between calls)
  *
+ * Then, for xdp_pass, encap, decap and the two references alone, in
+ * --rounds rounds (3): "hot", each case's calls back to back (its program,
+ * maps and packet stay in the caches between calls), and "cold", the
+ * cases in turn with --evict-kib KiB (4096) of memory read before every
+ * call (the caches hold someone else's data, as on a gateway busy with
+ * many flows).  Still one packet per call (repeat = 1, the packet restored
+ * by the kernel's copy).  encap_vs_ref = (encap - xdp_pass) / (ref_encap
+ * - xdp_pass), decap_vs_ref the same, from the interleaved loop above;
+ * *_hot and *_cold from those phases, median of the rounds with the
+ * spread (_min, _max).
+ *
+ * And the size of every program the datapath loads (insns_<prog>: xlated
+ * instructions, jited_bytes_<prog>), of the references' too.
+ *
  * Prints a table; with --json FILE also writes one JSON object with those
  * keys (FILE "-" is stdout) for the bench driver to merge.  --case runs
  * only the cases named (no ratios, no JSON): for a profiler (perf record)
  * to see one path alone.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,8 +82,10 @@
 #include <meshgate/abi.h>
 #include "loader.h"
 #include "xdp.skel.h"
+#include "tc.skel.h"
 #include "pass.skel.h"
 #include "noev.skel.h"
+#include "ref_encap.skel.h"
 #include "lib/netns.h"
 #include "lib/pkt.h"
 
@@ -97,8 +119,13 @@ static void prefix6(__u32 i, uint8_t *a)
 	a[5] = i & 0xff;
 }
 
-#define NCASES		16
-#define N_FIB_FIRST	14	/* the new-source cases: a loop of their own */
+#define NCASES		18
+#define N_FIB_FIRST	16	/* the new-source cases: a loop of their own */
+/* Cases of the hot and cold phases (indices into c[]). */
+enum { C_PASS = 0, C_ENCAP = 1, C_DECAP = 3, C_REF_ENCAP = 14,
+       C_REF_DECAP = 15 };
+#define MAX_ROUNDS	20
+#define MAX_FIGS	128
 
 struct bcase {
 	const char *name;
@@ -409,9 +436,281 @@ static struct ring_buffer *listen_on(struct mg_dp *dp, enum mg_reason r)
 	return ring_buffer__new(ring, ev_count, NULL, NULL);
 }
 
+/* The reference's trie: the same prefixes as fill_maps() gives mg_ep4. */
+static int fill_ref(struct ref_encap_bpf *ref)
+{
+	struct {
+		__u32 prefixlen, addr;
+	} k = { 16, IP4(10, 1, 0, 0) };
+	struct {
+		__u32 gw, cluster;
+	} v = { 0, OWN_CID };
+	int fd = bpf_map__fd(ref->maps.ref_ep4), err;
+
+	err = put(fd, &k, &v);
+	for (__u32 i = 0; i < N_PREFIXES && !err; i++) {
+		k.prefixlen = 24;
+		k.addr = PREFIX(i);
+		v.gw = PEER;
+		v.cluster = 2 + i % N_CLUSTERS;
+		err = put(fd, &k, &v);
+	}
+	return err;
+}
+
+static struct ref_encap_bpf *load_ref(void)
+{
+	struct ref_encap_bpf *ref = ref_encap_bpf__open();
+
+	if (!ref)
+		return NULL;
+	ref->rodata->tunnel_addr = TUN;
+	ref->rodata->vxlan_port = htons(MG_VXLAN_PORT_DEFAULT);
+	ref->rodata->vni = OWN_CID;
+	for (int i = 0; i < 6; i++) {
+		ref->rodata->smac[i] = mgt_underlay_mac[i];
+		ref->rodata->dmac[i] = mgt_peer_mac[i];
+	}
+	if (ref_encap_bpf__load(ref) || fill_ref(ref)) {
+		ref_encap_bpf__destroy(ref);
+		return NULL;
+	}
+	return ref;
+}
+
+/*
+ * The reference does what it says: encap pushes 50 bytes of VXLAN to the
+ * peer with a valid outer checksum and the frame behind it untouched;
+ * decap gives back the inner frame.
+ */
+static int check_ref(struct ref_encap_bpf *ref, const struct pkt *eg,
+		     const struct pkt *vx)
+{
+	uint8_t out[512];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = eg->data,
+		    .data_size_in = eg->len, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = 1);
+	__u32 sum = 0, daddr;
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(ref->progs.ref_encap), &o))
+		return -errno;
+	if (o.retval != XDP_TX || o.data_size_out != eg->len + 50 ||
+	    out[12] != 0x08 || out[13] != 0 || out[23] != IPPROTO_UDP ||
+	    memcmp(out + 50, eg->data, eg->len) || out[36] != 0x12 ||
+	    out[37] != 0xb5 || out[42] != 0x08 || out[49] != 0 ||
+	    out[48] != OWN_CID)
+		return -EPROTO;
+	for (int i = 14; i < 34; i += 2)
+		sum += out[i] << 8 | out[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	memcpy(&daddr, out + 30, 4);
+	if (sum != 0xffff || daddr != PEER)
+		return -EPROTO;
+
+	o.data_in = vx->data;
+	o.data_size_in = vx->len;
+	o.data_size_out = sizeof(out);
+	if (bpf_prog_test_run_opts(bpf_program__fd(ref->progs.ref_decap), &o))
+		return -errno;
+	if (o.retval != XDP_TX || o.data_size_out != vx->len - 50 ||
+	    memcmp(out, vx->data + 50, vx->len - 50))
+		return -EPROTO;
+	return 0;
+}
+
+/* Figures beyond one per case, for the table's end and the JSON. */
+struct figs {
+	int n;
+	char name[MAX_FIGS][48];
+	double v[MAX_FIGS];
+};
+
+static void fig(struct figs *f, double v, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void fig(struct figs *f, double v, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (f->n == MAX_FIGS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(f->name[f->n], sizeof(f->name[0]), fmt, ap);
+	va_end(ap);
+	f->v[f->n++] = v;
+}
+
+static double median_u32(__u32 *v, long n)
+{
+	qsort(v, n, sizeof(*v), cmp_u32);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median of n round figures, and their spread (sorts v). */
+static void round_figs(struct figs *f, double *v, int n, const char *name)
+{
+	qsort(v, n, sizeof(*v), cmp_dbl);
+	fig(f, n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2, "%s", name);
+	fig(f, v[0], "%s_min", name);
+	fig(f, v[n - 1], "%s_max", name);
+}
+
+/* Read (and so cache) n bytes of buf: what was in the caches is gone. */
+static volatile unsigned long evict_sink;
+static void evict(const unsigned char *buf, size_t n)
+{
+	unsigned long s = 0;
+
+	for (size_t i = 0; i < n; i += 64)
+		s += buf[i];
+	evict_sink += s;
+}
+
+/* The cases of the hot and cold phases. */
+static const int phase_cases[] = { C_PASS, C_ENCAP, C_DECAP, C_REF_ENCAP,
+				   C_REF_DECAP };
+#define N_PHASE	 (int)(sizeof(phase_cases) / sizeof(phase_cases[0]))
+
+static double vs(const double *m, int a, int ref)
+{
+	double d = m[ref] - m[C_PASS];
+
+	return d > 0 ? (m[a] - m[C_PASS]) / d : 0;
+}
+
+/*
+ * rounds of a hot phase (hot calls of each case back to back, the first
+ * tenth not kept) and a cold phase (cold calls of each case, in turn,
+ * evict_kib KiB read before each).
+ */
+static int run_phases(struct bcase *c, int rounds, long hot, long cold,
+		      long evict_kib, unsigned int *seed, struct figs *f)
+{
+	static const char *const mode[2] = { "hot", "cold" };
+	double ratio[2][2][MAX_ROUNDS], abs_ns[2][N_PHASE][MAX_ROUNDS];
+	size_t ebytes = (size_t)evict_kib << 10;
+	long n = hot > cold ? hot : cold;
+	unsigned char *ebuf = malloc(ebytes ? ebytes : 1);
+	__u32 *ns = calloc(n, sizeof(*ns) * N_PHASE);
+	int err = 0;
+
+	if (!ebuf || !ns) {
+		err = -ENOMEM;
+		goto out;
+	}
+	memset(ebuf, 1, ebytes);
+	for (int r = 0; r < rounds && !err; r++) {
+		double m[2][NCASES] = { { 0 } };
+		int order[N_PHASE];
+
+		/* hot: a shuffled order of cases, each run hot times */
+		for (int k = 0; k < N_PHASE; k++)
+			order[k] = k;
+		for (int k = N_PHASE - 1; k > 0; k--) {
+			int j = rand_r(seed) % (k + 1), t = order[k];
+
+			order[k] = order[j];
+			order[j] = t;
+		}
+		for (int k = 0; k < N_PHASE && !err; k++) {
+			struct bcase *b = &c[phase_cases[order[k]]];
+			__u32 *v = ns + (size_t)order[k] * n;
+
+			for (long i = 0; i < hot && !err; i++)
+				err = run_once(b, &v[i]);
+			m[0][phase_cases[order[k]]] =
+				median_u32(v + hot / 10, hot - hot / 10);
+		}
+		/* cold: every call after the caches were flooded */
+		for (long i = 0; i < cold && !err; i++) {
+			for (int k = N_PHASE - 1; k > 0; k--) {
+				int j = rand_r(seed) % (k + 1), t = order[k];
+
+				order[k] = order[j];
+				order[j] = t;
+			}
+			for (int k = 0; k < N_PHASE && !err; k++) {
+				evict(ebuf, ebytes);
+				err = run_once(&c[phase_cases[order[k]]],
+					       &ns[(size_t)order[k] * n + i]);
+			}
+		}
+		for (int k = 0; k < N_PHASE && !err; k++)
+			m[1][phase_cases[k]] =
+				median_u32(ns + (size_t)k * n, cold);
+		for (int h = 0; h < 2 && !err; h++) {
+			ratio[h][0][r] = vs(m[h], C_ENCAP, C_REF_ENCAP);
+			ratio[h][1][r] = vs(m[h], C_DECAP, C_REF_DECAP);
+			for (int k = 0; k < N_PHASE; k++)
+				abs_ns[h][k][r] = m[h][phase_cases[k]];
+			printf("round %d %-4s: pass %.0f encap %.0f decap %.0f "
+			       "ref_encap %.0f ref_decap %.0f ns: encap_vs_ref "
+			       "%.2f decap_vs_ref %.2f\n", r + 1, mode[h],
+			       m[h][C_PASS], m[h][C_ENCAP], m[h][C_DECAP],
+			       m[h][C_REF_ENCAP], m[h][C_REF_DECAP],
+			       ratio[h][0][r], ratio[h][1][r]);
+		}
+	}
+	if (err)
+		goto out;
+	for (int h = 0; h < 2; h++) {
+		char name[48];
+
+		snprintf(name, sizeof(name), "encap_vs_ref_%s", mode[h]);
+		round_figs(f, ratio[h][0], rounds, name);
+		snprintf(name, sizeof(name), "decap_vs_ref_%s", mode[h]);
+		round_figs(f, ratio[h][1], rounds, name);
+		for (int k = 0; k < N_PHASE; k++) {
+			const char *cn = c[phase_cases[k]].name;
+			double *v = abs_ns[h][k];
+
+			/* "encap_ns" -> "encap_hot_ns" */
+			qsort(v, rounds, sizeof(*v), cmp_dbl);
+			fig(f, rounds % 2 ? v[rounds / 2] :
+			    (v[rounds / 2 - 1] + v[rounds / 2]) / 2,
+			    "%.*s_%s_ns", (int)(strlen(cn) - 3), cn, mode[h]);
+		}
+	}
+out:
+	free(ebuf);
+	free(ns);
+	return err;
+}
+
+/* insns_<prog> and jited_bytes_<prog> of every program of obj. */
+static int prog_sizes(struct bpf_object *obj, struct figs *f)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, obj) {
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		if (fd < 0)
+			continue;	/* not loaded (autoload off) */
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			return -errno;
+		fig(f, info.xlated_prog_len / 8, "insns_%s",
+		    bpf_program__name(p));
+		fig(f, info.jited_prog_len, "jited_bytes_%s",
+		    bpf_program__name(p));
+	}
+	return 0;
+}
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: bench_dp [-n CALLS] [--json FILE] [--case NAME]...\n");
+	fprintf(f, "usage: bench_dp [-n CALLS] [--json FILE] [--case NAME]...\n"
+		   "                [--rounds N] [--hot CALLS] [--cold CALLS] "
+		   "[--evict-kib KIB]\n");
 }
 
 int main(int argc, char **argv)
@@ -420,6 +719,10 @@ int main(int argc, char **argv)
 		{ "json", required_argument, NULL, 'j' },
 		{ "calls", required_argument, NULL, 'n' },
 		{ "case", required_argument, NULL, 'c' },
+		{ "rounds", required_argument, NULL, 'R' },
+		{ "hot", required_argument, NULL, 'H' },
+		{ "cold", required_argument, NULL, 'C' },
+		{ "evict-kib", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -433,6 +736,9 @@ int main(int argc, char **argv)
 	struct mg_dp dp = { 0 }, dp_fib = { 0 }, dp_nocsum = { 0 };
 	struct pass_bpf *pass = NULL;
 	struct noev_bpf *noev = NULL;
+	struct ref_encap_bpf *ref = NULL;
+	static struct figs figs;
+	long rounds = 3, hot = 20000, cold = 2000, evict_kib = 4096;
 	struct ring_buffer *mon = NULL;
 	struct pkt stranger;
 	struct pkt eg, vx, eg6, eg6_4, vx6, lb_est, lb_new, vx_new, vx6_new;
@@ -448,7 +754,25 @@ int main(int argc, char **argv)
 	int n_only = 0;
 
 	while ((opt = getopt_long(argc, argv, "c:j:n:h", opts, NULL)) != -1) {
+		long *lv = opt == 'R' ? &rounds : opt == 'H' ? &hot :
+			   opt == 'C' ? &cold : &evict_kib;
+
 		switch (opt) {
+		case 'R':
+		case 'H':
+		case 'C':
+		case 'E':
+			*lv = strtol(optarg, NULL, 10);
+			if (rounds < 1 || rounds > MAX_ROUNDS || hot < 10 ||
+			    hot > 10000000 || cold < 1 || cold > 10000000 ||
+			    evict_kib < 0 || evict_kib > 1 << 20) {
+				fprintf(stderr, "bench_dp: want --rounds 1..%d, "
+						"--hot 10.., --cold 1.., "
+						"--evict-kib 0..1048576\n",
+					MAX_ROUNDS);
+				return 2;
+			}
+			break;
 		case 'c':
 			if (n_only == NCASES) {
 				usage(stderr);
@@ -512,6 +836,11 @@ int main(int argc, char **argv)
 		fail("loading the datapath without events", -errno);
 		goto out;
 	}
+	ref = load_ref();
+	if (!ref) {
+		fail("loading the reference encap", -errno);
+		goto out;
+	}
 	/* dp_nocsum's cases pass nothing it would emit. */
 	mon = listen_on(&dp_nocsum, MG_DROP_PEER_UNKNOWN);
 	if (!mon) {
@@ -566,6 +895,11 @@ int main(int argc, char **argv)
 		  ntohl(IP4(192, 0, 2, 99)));
 	pkt_fix_csums(&stranger);
 
+	err = check_ref(ref, &eg, &vx);
+	if (err) {
+		fail("the reference's output", err);
+		goto out;
+	}
 	c[0] = (struct bcase){ .name = "xdp_pass_ns", .pkt = &eg,
 			       .prog = bpf_program__fd(pass->progs.xdp_pass),
 			       .verdict = XDP_PASS };
@@ -619,12 +953,20 @@ int main(int argc, char **argv)
 				.prog = bpf_program__fd(
 					dp_nocsum.skel->progs.mg_xdp),
 				.verdict = XDP_DROP, .drain = mon };
+	c[C_REF_ENCAP] = (struct bcase){ .name = "ref_encap_ns", .pkt = &eg,
+					 .prog = bpf_program__fd(
+						 ref->progs.ref_encap),
+					 .verdict = XDP_TX };
+	c[C_REF_DECAP] = (struct bcase){ .name = "ref_decap_ns", .pkt = &vx,
+					 .prog = bpf_program__fd(
+						 ref->progs.ref_decap),
+					 .verdict = XDP_TX };
 	/* On a program of their own: they fill its cache, not dp's. */
-	c[14] = (struct bcase){ .name = "decap_fib_ns", .pkt = &vx_new,
+	c[16] = (struct bcase){ .name = "decap_fib_ns", .pkt = &vx_new,
 				.prog = bpf_program__fd(
 					dp_fib.skel->progs.mg_xdp),
 				.verdict = XDP_REDIRECT, .new_src = 4 };
-	c[15] = (struct bcase){ .name = "decap6_fib_ns", .pkt = &vx6_new,
+	c[17] = (struct bcase){ .name = "decap6_fib_ns", .pkt = &vx6_new,
 				.prog = bpf_program__fd(
 					dp_fib.skel->progs.mg_xdp),
 				.verdict = XDP_REDIRECT, .new_src = 6 };
@@ -693,7 +1035,7 @@ int main(int argc, char **argv)
 	       "kept next hop: %.2fx\n",
 	       (med[4] - med[0]) / (med[1] - med[0]),
 	       (med[7] - med[0]) / (med[3] - med[0]),
-	       (med[15] - med[0]) / (med[14] - med[0]));
+	       (med[17] - med[0]) / (med[16] - med[0]));
 	printf("event stream: disabled %+.1f ns on encap (monitor_off - "
 	       "encap_noev, target <= 2 ns); a drop with its event %+.1f ns "
 	       "over one without (monitor_drop - drop)\n",
@@ -702,6 +1044,29 @@ int main(int argc, char **argv)
 	       "(target <= 1.5x), new flow %.2fx (target <= 3x)\n",
 	       (med[8] - med[0]) / (med[1] - med[0]),
 	       (med[9] - med[0]) / (med[1] - med[0]));
+
+	fig(&figs, (med[C_ENCAP] - med[0]) / (med[C_REF_ENCAP] - med[0]),
+	    "encap_vs_ref");
+	fig(&figs, (med[C_DECAP] - med[0]) / (med[C_REF_DECAP] - med[0]),
+	    "decap_vs_ref");
+	printf("against the reference (over the baseline): encap %.2fx, "
+	       "decap %.2fx (target <= 1.0, goal 0.8)\n", figs.v[0],
+	       figs.v[1]);
+	err = run_phases(c, rounds, hot, cold, evict_kib, &seed, &figs);
+	if (err) {
+		fail("hot and cold phases", err);
+		goto out;
+	}
+	err = prog_sizes(dp.skel->obj, &figs) ?:
+	      prog_sizes(dp.tc->obj, &figs) ?: prog_sizes(ref->obj, &figs);
+	if (err) {
+		fail("program sizes", err);
+		goto out;
+	}
+	printf("(hot: %ld calls back to back; cold: %ld calls, %ld KiB read "
+	       "before each; %ld rounds)\n", hot, cold, evict_kib, rounds);
+	for (int k = 0; k < figs.n; k++)
+		printf("%-28s %10.2f\n", figs.name[k], figs.v[k]);
 
 	if (json) {
 		FILE *f = strcmp(json, "-") ? fopen(json, "w") : stdout;
@@ -715,6 +1080,8 @@ int main(int argc, char **argv)
 		for (int k = 0; k < n; k++)
 			fprintf(f, "%s\"%s\": %.1f", k ? ", " : "", c[k].name,
 				med[k]);
+		for (int k = 0; k < figs.n; k++)
+			fprintf(f, ", \"%s\": %.3f", figs.name[k], figs.v[k]);
 		fprintf(f, "}\n");
 		if (f != stdout && fclose(f)) {
 			err = -errno;
@@ -734,6 +1101,7 @@ out:
 		mg_dp_destroy(&dp);
 	ring_buffer__free(mon);
 	noev_bpf__destroy(noev);
+	ref_encap_bpf__destroy(ref);
 	pass_bpf__destroy(pass);
 	return rc;
 }

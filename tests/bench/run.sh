@@ -6,6 +6,9 @@
 # A source is a command that writes a flat JSON object of figures to the
 # file given as {}; a source whose binary is not built is skipped.
 # Adding one is adding one line to SOURCES.
+#
+# BENCH_ONLY="bench_dp e2e1.sh": run only the sources whose command's
+# basename is in that list (the others are listed as skipped).
 
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -14,7 +17,8 @@ export BUILD MESHGATE=${MESHGATE:-$BUILD/meshgate}
 
 SOURCES=(
 	"$BUILD/tests/bench/bench_dp --json {}"
-	"$HERE/e2e.sh {}"
+	"$BUILD/tests/bench/bench_ct --json {}"
+	"$HERE/e2e1.sh {}"
 	"$HERE/gossip.sh {}"
 	"$HERE/liveness.sh {}"
 	"$HERE/../e2e/test_services.sh --json {}"
@@ -27,8 +31,18 @@ CATALOGUE='
 e2e_meshgate_mpps|Mpps|
 e2e_kernel_vxlan_mpps|Mpps|
 e2e_xdp_redirect_mpps|Mpps|
-e2e_meshgate_vs_kernel_vxlan|x|>= 3.3 (goal 3.5)
-e2e_meshgate_minus_redirect_ns|ns|<= 100
+e2e_meshgate_vs_kernel_vxlan|x|>= 6
+e2e_meshgate_minus_redirect_ns|ns|<= 30
+e2e_ref_minus_redirect_ns|ns|the reference encap, same run
+encap_vs_ref|x|<= 1.0 (goal 0.8), interleaved
+decap_vs_ref|x|<= 1.0
+encap_vs_ref_hot|x|<= 1.0 (goal 0.8)
+encap_vs_ref_cold|x|<= 1.0 (goal 0.8)
+decap_vs_ref_hot|x|<= 1.0
+decap_vs_ref_cold|x|<= 1.0
+lru_insert_ns|ns|LRU hash, half full (over the key alone)
+lru_insert_full_ns|ns|LRU hash, full: evicts
+hash_insert_ns|ns|plain hash, half full
 gossip_converge_p99_ms_64|ms|< 250
 gossip_converge_p99_ms_255|ms|< 1000 (goal 500)
 gossip_failover_ms_64|ms|< 3000, lan (goal 2000)
@@ -71,6 +85,10 @@ i=0 rc=0
 for src in "${SOURCES[@]}"; do
 	i=$((i + 1))
 	set -- $src
+	if [ -n "${BENCH_ONLY:-}" ] && [[ " $BENCH_ONLY " != *" $(basename "$1") "* ]]; then
+		echo "  skip    $(basename "$1") (not in BENCH_ONLY)"
+		continue
+	fi
 	if [ ! -x "$1" ]; then
 		echo "  skip    $1 (not built)"
 		continue
@@ -96,9 +114,11 @@ awk -v cat="$CATALOGUE" 'BEGIN {
 	printf "%-34s %12s  %-5s %s\n", "name", "value", "unit", "target"
 }
 {
-	unit = ($1 in u) ? u[$1] : $1 ~ /_mpps$/ ? "Mpps" : $1 ~ /_ns$/ ? "ns" : \
+	unit = ($1 in u) ? u[$1] : $1 ~ /_mpps$/ ? "Mpps" : $1 ~ /_ns(_min|_max)?$/ ? "ns" : \
 	       $1 ~ /_ms(_|$)/ ? "ms" : $1 ~ /_mib(_|$)/ ? "MiB" : \
-	       $1 ~ /_bytes_per_s_/ ? "B/s" : $1 ~ /_pct_/ ? "%" : ""
+	       $1 ~ /_bytes_per_s_/ ? "B/s" : $1 ~ /_pct_/ ? "%" : \
+	       $1 ~ /^insns_|_insns$/ ? "insns" : $1 ~ /^jited_bytes_|_jited_bytes$/ ? "B" : \
+	       $1 ~ /_vs_/ ? "x" : ""
 	printf "%-34s %12s  %-5s %s\n", $1, $2, unit, t[$1]
 }' "$TMP/figures"
 
