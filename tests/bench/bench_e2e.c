@@ -8,6 +8,11 @@
  *	attached through netlink so that it outlives this process; the script
  *	removes it with `ip link set DEV xdpdrv off`.
  *
+ *   bench_e2e attach NETNS DEV ref TO_DEV TUNNEL GW VNI PREFIX/LEN SMAC DMAC
+ *	The same with the reference encap (ref_encap.bpf.c) in its place:
+ *	frames to PREFIX/LEN pushed in VXLAN (VNI) from TUNNEL to GW, from
+ *	SMAC to DMAC out of TO_DEV.
+ *
  *   bench_e2e measure [options]
  *	Attach the counting sink in the sink namespace, run the live-frames
  *	generator on one CPU, and after a warm-up count what reaches the sink
@@ -35,6 +40,7 @@
 #include "gen.skel.h"
 #include "sink.skel.h"
 #include "e2e_gw.skel.h"
+#include "ref_encap.skel.h"
 
 enum { SINK_VXLAN, SINK_RAW, SINK_OTHER, SINK_MAX };	/* as sink.bpf.c */
 #define MAX_CPUS	256
@@ -116,6 +122,62 @@ static void sleep_s(double s)
 
 /* --- attach --------------------------------------------------------------- */
 
+static void parse_mac(const char *s, volatile __u8 *mac);
+
+/* The reference encap on dev, sending out of argv[4]; see the top. */
+static int attach_ref(unsigned int dev, int argc, char **argv)
+{
+	struct {
+		__u32 prefixlen, addr;
+	} k;
+	struct {
+		__u32 gw, cluster;
+	} v = { 0 };
+	struct ref_encap_bpf *skel;
+	unsigned int to;
+	char net[64], *slash;
+	int err;
+
+	if (argc != 11)
+		die("usage: attach NETNS DEV ref TO_DEV TUNNEL GW VNI "
+		    "PREFIX/LEN SMAC DMAC");
+	to = ifindex_of(argv[4]);
+	snprintf(net, sizeof(net), "%s", argv[8]);
+	slash = strchr(net, '/');
+	if (!slash)
+		die("not a prefix: %s", argv[8]);
+	*slash = 0;
+	k.prefixlen = atoi(slash + 1);
+	if (k.prefixlen > 32)
+		die("not a prefix: %s", argv[8]);
+	k.addr = ipv4_of(net);
+	v.gw = ipv4_of(argv[6]);
+	skel = ref_encap_bpf__open();
+	if (!skel)
+		die("cannot open ref_encap: %s", strerror(errno));
+	skel->rodata->tunnel_addr = ipv4_of(argv[5]);
+	skel->rodata->vxlan_port = htons(4789);
+	skel->rodata->vni = strtoul(argv[7], NULL, 0);
+	skel->rodata->tx_ifindex = to;
+	parse_mac(argv[10], skel->rodata->dmac);
+	parse_mac(argv[9], skel->rodata->smac);
+	err = ref_encap_bpf__load(skel);
+	if (err)
+		die("cannot load ref_encap: %s", strerror(-err));
+	if (bpf_map__update_elem(skel->maps.ref_ep4, &k, sizeof(k), &v,
+				 sizeof(v), BPF_ANY) ||
+	    bpf_map__update_elem(skel->maps.ref_tx, &to, sizeof(to), &to,
+				 sizeof(to), BPF_ANY))
+		die("cannot fill the reference's maps: %s", strerror(errno));
+	err = bpf_xdp_attach(dev, bpf_program__fd(skel->progs.ref_encap),
+			     XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST,
+			     NULL);
+	if (err)
+		die("cannot attach to %s: %s", argv[2], strerror(-err));
+	ref_encap_bpf__destroy(skel);
+	return 0;
+}
+
 static int cmd_attach(int argc, char **argv)
 {
 	struct e2e_gw_bpf *skel;
@@ -123,6 +185,10 @@ static int cmd_attach(int argc, char **argv)
 	unsigned int dev, to = 0;
 	int err;
 
+	if (argc >= 4 && !strcmp(argv[3], "ref")) {
+		enter_netns(argv[1]);
+		return attach_ref(ifindex_of(argv[2]), argc, argv);
+	}
 	if (argc < 4 || argc > 5)
 		die("usage: attach NETNS DEV redirect|pass [TO_DEV]");
 	enter_netns(argv[1]);

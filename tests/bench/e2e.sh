@@ -39,6 +39,7 @@
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../e2e/lib.sh"
+. "$HERE/e2e_lib.sh"
 BUILD=${BUILD:-$(cd "$HERE/../.." && pwd)/build}
 BENCH_E2E=${BENCH_E2E:-$BUILD/tests/bench/bench_e2e}
 
@@ -60,31 +61,6 @@ trap 'exit 143' TERM
 
 die() { log "e2e: $*" >&2; exit 1; }
 
-# --- topology ------------------------------------------------------------------
-
-bench_topo() {
-	local mac
-	new_ns gen && new_ns gw1 && new_ns sink || return 1
-	nsx gw1 sysctl -qw net.ipv4.ip_forward=1
-	nsx gw1 sysctl -qw net.ipv4.conf.all.rp_filter=0
-	nsx gw1 sysctl -qw net.ipv4.conf.default.rp_filter=0
-	# IPv6 autoconfiguration would send ND/RS into the sink mid-run.
-	nsx gw1 sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-	nsx sink sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-
-	veth_into gen g0 gw1 cl0 || return 1
-	veth_into gw1 ul0 sink s0 || return 1
-	nsx gen ip addr add "$(pod_ip 1 1)/24" dev g0
-	nsx gw1 ip addr add 10.1.0.1/24 dev cl0
-	nsx gw1 ip addr add "$UL_NET.1/24" dev ul0
-	nsx sink ip addr add "$REMOTE/24" dev s0
-	mac=$(nsx sink cat /sys/class/net/s0/address)
-	nsx gw1 ip neigh replace "$REMOTE" lladdr "$mac" dev ul0 nud permanent
-
-	kernel_vxlan_gateway 1 2 || return 1
-	write_config 1 2 >/dev/null
-}
-
 # cl0's NAPI in a kthread on GW_CPU.  GRO on keeps the NAPI instance (and
 # its thread) alive across every XDP attach and detach of the run.
 pin_gw_napi() {
@@ -102,20 +78,6 @@ pin_gw_napi() {
 	# The sink's NAPI (GRO on for the TC sink) in softirq after the gateway.
 	nsx sink ethtool -K s0 gro on >/dev/null || return 1
 	log "cl0 NAPI thread(s) $GW_NAPI on CPU $GW_CPU; generator on CPU $GEN_CPU"
-}
-
-no_xdp_on_cl0() { ! nsx gw1 ip -d link show cl0 | grep -q 'prog/xdp'; }
-
-# Detach a stand-in from cl0 and wait (bounded) until the kernel shows none.
-cl0_xdp_off() {
-	local i
-	for i in $(seq 1 20); do
-		nsx gw1 ip link set dev cl0 xdpdrv off 2>/dev/null
-		no_xdp_on_cl0 && return 0
-		sleep 0.1
-	done
-	log "cannot remove XDP from cl0: $(nsx gw1 ip -d link show cl0 | grep prog/)"
-	return 1
 }
 
 # --- cases: CASE_on / CASE_off; EXPECT_CASE is what the sink must count, -----
@@ -162,9 +124,6 @@ measure() {
 		--outer-dst "$REMOTE" --vni "$VNI" --expect "$expect" \
 		--gen-cpu "$GEN_CPU" --warmup "$WARMUP" --seconds "$SECONDS_PER"
 }
-
-median() { sort -g | awk '{ v[NR] = $1 } END {
-	if (NR) printf "%.4f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # --- run -----------------------------------------------------------------------
 
