@@ -60,7 +60,10 @@
  * spread (_min, _max).
  *
  * And the size of every program the datapath loads (insns_<prog>: xlated
- * instructions, jited_bytes_<prog>), of the references' too.
+ * instructions, jited_bytes_<prog>), of the references' too, and tc_insns
+ * (tc_jited_bytes): all of the TC object's.  These are with this bench's
+ * settings (read-only globals prune what they turn off); e2e1.sh reads
+ * the XDP sides from a running agent.
  *
  * Prints a table; with --json FILE also writes one JSON object with those
  * keys (FILE "-" is stdout) for the bench driver to merge.  --case runs
@@ -684,9 +687,15 @@ out:
 	return err;
 }
 
-/* insns_<prog> and jited_bytes_<prog> of every program of obj. */
-static int prog_sizes(struct bpf_object *obj, struct figs *f)
+/*
+ * insns_<prog> and jited_bytes_<prog> of every program of obj; with role,
+ * also <role>_insns and <role>_jited_bytes over all of them (what one
+ * attachment loads, tail calls included).
+ */
+static int prog_sizes(struct bpf_object *obj, const char *role,
+		      struct figs *f)
 {
+	double insns = 0, jited = 0;
 	struct bpf_program *p;
 
 	bpf_object__for_each_program(p, obj) {
@@ -702,6 +711,12 @@ static int prog_sizes(struct bpf_object *obj, struct figs *f)
 		    bpf_program__name(p));
 		fig(f, info.jited_prog_len, "jited_bytes_%s",
 		    bpf_program__name(p));
+		insns += info.xlated_prog_len / 8;
+		jited += info.jited_prog_len;
+	}
+	if (role) {
+		fig(f, insns, "%s_insns", role);
+		fig(f, jited, "%s_jited_bytes", role);
 	}
 	return 0;
 }
@@ -1057,8 +1072,9 @@ int main(int argc, char **argv)
 		fail("hot and cold phases", err);
 		goto out;
 	}
-	err = prog_sizes(dp.skel->obj, &figs) ?:
-	      prog_sizes(dp.tc->obj, &figs) ?: prog_sizes(ref->obj, &figs);
+	err = prog_sizes(dp.skel->obj, NULL, &figs) ?:
+	      prog_sizes(dp.tc->obj, "tc", &figs) ?:
+	      prog_sizes(ref->obj, NULL, &figs);
 	if (err) {
 		fail("program sizes", err);
 		goto out;
