@@ -49,15 +49,19 @@
  *                  copied into its ring, which is drained between calls)
  *
  * Then, for xdp_pass, encap, decap and the two references alone, in
- * --rounds rounds (3): "hot", each case's calls back to back (its program,
- * maps and packet stay in the caches between calls), and "cold", the
- * cases in turn with --evict-kib KiB (4096) of memory read before every
- * call (the caches hold someone else's data, as on a gateway busy with
- * many flows).  Still one packet per call (repeat = 1, the packet restored
- * by the kernel's copy).  encap_vs_ref = (encap - xdp_pass) / (ref_encap
- * - xdp_pass), decap_vs_ref the same, from the interleaved loop above;
- * *_hot and *_cold from those phases, median of the rounds with the
- * spread (_min, _max).
+ * --rounds rounds (3), three ways:
+ *   hot   200 calls of 2000 repeats each: tests/bench/hot.bpf.c puts the
+ *         original frame back before every run and tail-calls the case's
+ *         program (the same loaded program), against the same with
+ *         xdp_pass on the same frame; the last run's output must be one
+ *         run's, or the bench fails
+ *   b2b   each case's repeat = 1 calls back to back (--b2b, 20000)
+ *   cold  the cases in turn, repeat = 1, --evict-kib KiB (4096) of other
+ *         memory read before every call (--cold calls, 2000), as on a
+ *         gateway busy with many flows
+ * encap_vs_ref = (encap - xdp_pass) / (ref_encap - xdp_pass), decap_vs_ref
+ * the same, from the interleaved loop above; *_hot, *_b2b and *_cold from
+ * those phases, median of the rounds with the spread (_min, _max).
  *
  * And the size of every program the datapath loads (insns_<prog>: xlated
  * instructions, jited_bytes_<prog>), of the references' too, and tc_insns
@@ -89,6 +93,7 @@
 #include "pass.skel.h"
 #include "noev.skel.h"
 #include "ref_encap.skel.h"
+#include "hot.skel.h"
 #include "lib/netns.h"
 #include "lib/pkt.h"
 
@@ -596,7 +601,7 @@ static double vs(const double *m, int a, int ref)
 static int run_phases(struct bcase *c, int rounds, long hot, long cold,
 		      long evict_kib, unsigned int *seed, struct figs *f)
 {
-	static const char *const mode[2] = { "hot", "cold" };
+	static const char *const mode[2] = { "b2b", "cold" };
 	double ratio[2][2][MAX_ROUNDS], abs_ns[2][N_PHASE][MAX_ROUNDS];
 	size_t ebytes = (size_t)evict_kib << 10;
 	long n = hot > cold ? hot : cold;
@@ -653,7 +658,7 @@ static int run_phases(struct bcase *c, int rounds, long hot, long cold,
 			ratio[h][1][r] = vs(m[h], C_DECAP, C_REF_DECAP);
 			for (int k = 0; k < N_PHASE; k++)
 				abs_ns[h][k][r] = m[h][phase_cases[k]];
-			printf("round %d %-4s: pass %.0f encap %.0f decap %.0f "
+			printf("round %d %-5s: pass %.0f encap %.0f decap %.0f "
 			       "ref_encap %.0f ref_decap %.0f ns: encap_vs_ref "
 			       "%.2f decap_vs_ref %.2f\n", r + 1, mode[h],
 			       m[h][C_PASS], m[h][C_ENCAP], m[h][C_DECAP],
@@ -684,6 +689,132 @@ static int run_phases(struct bcase *c, int rounds, long hot, long cold,
 out:
 	free(ebuf);
 	free(ns);
+	return err;
+}
+
+/*
+ * Hot with repeats: hot.bpf.c puts the case's frame back before every run
+ * and tail-calls its program, repeat times per call; the baseline is the
+ * same with xdp_pass on the same frame.  Rounds of calls calls of each, in
+ * turn; per round the medians give the ratios.
+ */
+struct hot_case {
+	const char *name;
+	struct bcase *c;	/* program, packet, verdict */
+	uint8_t want[512];	/* one run's output */
+	__u32 want_len;
+};
+
+static int hot_call(struct hot_bpf *hot, struct hot_case *h, __u32 repeat,
+		    __u32 *ns)
+{
+	struct {
+		__u32 len, pad;
+		uint8_t b[256];
+	} fr = { .len = h->c->pkt->len };
+	uint8_t out[512];
+	__u32 k = 0, fd = h->c->prog;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = h->c->pkt->data,
+		    .data_size_in = h->c->pkt->len, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = repeat);
+
+	if (h->c->pkt->len > sizeof(fr.b))
+		return -E2BIG;
+	memcpy(fr.b, h->c->pkt->data, h->c->pkt->len);
+	if (put(bpf_map__fd(hot->maps.hot_orig), &k, &fr) ||
+	    put(bpf_map__fd(hot->maps.hot_progs), &k, &fd) ||
+	    bpf_prog_test_run_opts(bpf_program__fd(hot->progs.hot_run), &o))
+		return -errno;
+	/* The last run saw the original frame: so did every one before. */
+	if ((int)o.retval != h->c->verdict || o.data_size_out != h->want_len ||
+	    memcmp(out, h->want, h->want_len)) {
+		fprintf(stderr, "bench_dp: %s: a repeated run differs from "
+				"one run (verdict %u)\n", h->name, o.retval);
+		return -EPROTO;
+	}
+	*ns = o.duration;
+	return 0;
+}
+
+static int run_hot(struct bcase *c, int rounds, long calls, __u32 repeat,
+		   unsigned int *seed, struct figs *f)
+{
+	struct bcase pass_eg = c[C_PASS], pass_vx = c[C_PASS];
+	static struct hot_case h[6] = {
+		{ .name = "xdp_pass" },	 { .name = "xdp_pass_vx" },
+		{ .name = "encap" },	 { .name = "decap" },
+		{ .name = "ref_encap" }, { .name = "ref_decap" },
+	};
+	double ratio[2][MAX_ROUNDS], absn[6][MAX_ROUNDS];
+	struct hot_bpf *hot = hot_bpf__open_and_load();
+	__u32 *ns = calloc(calls * 6, sizeof(*ns));
+	int err = 0;
+
+	pass_vx.pkt = c[C_DECAP].pkt;
+	h[0].c = &pass_eg;
+	h[1].c = &pass_vx;
+	h[2].c = &c[C_ENCAP];
+	h[3].c = &c[C_DECAP];
+	h[4].c = &c[C_REF_ENCAP];
+	h[5].c = &c[C_REF_DECAP];
+	if (!hot || !ns) {
+		err = hot ? -ENOMEM : -errno;
+		goto out;
+	}
+	for (int k = 0; k < 6 && !err; k++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = h[k].c->pkt->data,
+			    .data_size_in = h[k].c->pkt->len,
+			    .data_out = h[k].want,
+			    .data_size_out = sizeof(h[k].want), .repeat = 1);
+
+		if (bpf_prog_test_run_opts(h[k].c->prog, &o))
+			err = -errno;
+		h[k].want_len = o.data_size_out;
+	}
+	for (int r = 0; r < rounds && !err; r++) {
+		double m[6];
+
+		for (long i = 0; i < calls && !err; i++) {
+			int order[6] = { 0, 1, 2, 3, 4, 5 };
+
+			for (int k = 5; k > 0; k--) {
+				int j = rand_r(seed) % (k + 1), t = order[k];
+
+				order[k] = order[j];
+				order[j] = t;
+			}
+			for (int k = 0; k < 6 && !err; k++)
+				err = hot_call(hot, &h[order[k]], repeat,
+					       &ns[order[k] * calls + i]);
+		}
+		if (err)
+			break;
+		for (int k = 0; k < 6; k++)
+			absn[k][r] = m[k] = median_u32(ns + k * calls, calls);
+		ratio[0][r] = m[4] - m[0] > 0 ?
+				      (m[2] - m[0]) / (m[4] - m[0]) : 0;
+		ratio[1][r] = m[5] - m[1] > 0 ?
+				      (m[3] - m[1]) / (m[5] - m[1]) : 0;
+		printf("round %d hot  : pass %.0f/%.0f encap %.0f decap %.0f "
+		       "ref_encap %.0f ref_decap %.0f ns: encap_vs_ref %.2f "
+		       "decap_vs_ref %.2f\n", r + 1, m[0], m[1], m[2], m[3],
+		       m[4], m[5], ratio[0][r], ratio[1][r]);
+	}
+	if (err)
+		goto out;
+	round_figs(f, ratio[0], rounds, "encap_vs_ref_hot");
+	round_figs(f, ratio[1], rounds, "decap_vs_ref_hot");
+	for (int k = 0; k < 6; k++) {
+		double *v = absn[k];
+
+		qsort(v, rounds, sizeof(*v), cmp_dbl);
+		fig(f, rounds % 2 ? v[rounds / 2] :
+		    (v[rounds / 2 - 1] + v[rounds / 2]) / 2, "%s_hot_ns",
+		    h[k].name);
+	}
+out:
+	free(ns);
+	hot_bpf__destroy(hot);
 	return err;
 }
 
@@ -724,7 +855,7 @@ static int prog_sizes(struct bpf_object *obj, const char *role,
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_dp [-n CALLS] [--json FILE] [--case NAME]...\n"
-		   "                [--rounds N] [--hot CALLS] [--cold CALLS] "
+		   "                [--rounds N] [--b2b CALLS] [--cold CALLS] "
 		   "[--evict-kib KIB]\n");
 }
 
@@ -735,7 +866,7 @@ int main(int argc, char **argv)
 		{ "calls", required_argument, NULL, 'n' },
 		{ "case", required_argument, NULL, 'c' },
 		{ "rounds", required_argument, NULL, 'R' },
-		{ "hot", required_argument, NULL, 'H' },
+		{ "b2b", required_argument, NULL, 'H' },
 		{ "cold", required_argument, NULL, 'C' },
 		{ "evict-kib", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
@@ -754,6 +885,8 @@ int main(int argc, char **argv)
 	struct ref_encap_bpf *ref = NULL;
 	static struct figs figs;
 	long rounds = 3, hot = 20000, cold = 2000, evict_kib = 4096;
+	long hot_calls = 200;
+	__u32 hot_repeat = 2000;
 	struct ring_buffer *mon = NULL;
 	struct pkt stranger;
 	struct pkt eg, vx, eg6, eg6_4, vx6, lb_est, lb_new, vx_new, vx6_new;
@@ -782,7 +915,7 @@ int main(int argc, char **argv)
 			    hot > 10000000 || cold < 1 || cold > 10000000 ||
 			    evict_kib < 0 || evict_kib > 1 << 20) {
 				fprintf(stderr, "bench_dp: want --rounds 1..%d, "
-						"--hot 10.., --cold 1.., "
+						"--b2b 10.., --cold 1.., "
 						"--evict-kib 0..1048576\n",
 					MAX_ROUNDS);
 				return 2;
@@ -1067,7 +1200,8 @@ int main(int argc, char **argv)
 	printf("against the reference (over the baseline): encap %.2fx, "
 	       "decap %.2fx (target <= 1.0, goal 0.8)\n", figs.v[0],
 	       figs.v[1]);
-	err = run_phases(c, rounds, hot, cold, evict_kib, &seed, &figs);
+	err = run_hot(c, rounds, hot_calls, hot_repeat, &seed, &figs) ?:
+	      run_phases(c, rounds, hot, cold, evict_kib, &seed, &figs);
 	if (err) {
 		fail("hot and cold phases", err);
 		goto out;
@@ -1079,8 +1213,9 @@ int main(int argc, char **argv)
 		fail("program sizes", err);
 		goto out;
 	}
-	printf("(hot: %ld calls back to back; cold: %ld calls, %ld KiB read "
-	       "before each; %ld rounds)\n", hot, cold, evict_kib, rounds);
+	printf("(hot: %ld calls of %u repeats; b2b: %ld calls back to back; "
+	       "cold: %ld calls, %ld KiB read before each; %ld rounds)\n",
+	       hot_calls, hot_repeat, hot, cold, evict_kib, rounds);
 	for (int k = 0; k < figs.n; k++)
 		printf("%-28s %10.2f\n", figs.name[k], figs.v[k]);
 

@@ -38,6 +38,8 @@ encap_vs_ref|x|<= 1.0 (goal 0.8), interleaved
 decap_vs_ref|x|<= 1.0
 encap_vs_ref_hot|x|<= 1.0 (goal 0.8)
 encap_vs_ref_cold|x|<= 1.0 (goal 0.8)
+encap_vs_ref_b2b|x|repeat = 1 calls back to back
+decap_vs_ref_b2b|x|
 decap_vs_ref_hot|x|<= 1.0
 decap_vs_ref_cold|x|<= 1.0
 lru_insert_ns|ns|LRU hash, half full (over the key alone)
