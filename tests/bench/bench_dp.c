@@ -594,17 +594,17 @@ static double vs(const double *m, int a, int ref)
 }
 
 /*
- * rounds of a hot phase (hot calls of each case back to back, the first
+ * rounds of a b2b phase (b2b calls of each case back to back, the first
  * tenth not kept) and a cold phase (cold calls of each case, in turn,
  * evict_kib KiB read before each).
  */
-static int run_phases(struct bcase *c, int rounds, long hot, long cold,
+static int run_phases(struct bcase *c, int rounds, long b2b, long cold,
 		      long evict_kib, unsigned int *seed, struct figs *f)
 {
 	static const char *const mode[2] = { "b2b", "cold" };
 	double ratio[2][2][MAX_ROUNDS], abs_ns[2][N_PHASE][MAX_ROUNDS];
 	size_t ebytes = (size_t)evict_kib << 10;
-	long n = hot > cold ? hot : cold;
+	long n = b2b > cold ? b2b : cold;
 	unsigned char *ebuf = malloc(ebytes ? ebytes : 1);
 	__u32 *ns = calloc(n, sizeof(*ns) * N_PHASE);
 	int err = 0;
@@ -618,7 +618,7 @@ static int run_phases(struct bcase *c, int rounds, long hot, long cold,
 		double m[2][NCASES] = { { 0 } };
 		int order[N_PHASE];
 
-		/* hot: a shuffled order of cases, each run hot times */
+		/* b2b: a shuffled order of cases, each run b2b times */
 		for (int k = 0; k < N_PHASE; k++)
 			order[k] = k;
 		for (int k = N_PHASE - 1; k > 0; k--) {
@@ -631,10 +631,10 @@ static int run_phases(struct bcase *c, int rounds, long hot, long cold,
 			struct bcase *b = &c[phase_cases[order[k]]];
 			__u32 *v = ns + (size_t)order[k] * n;
 
-			for (long i = 0; i < hot && !err; i++)
+			for (long i = 0; i < b2b && !err; i++)
 				err = run_once(b, &v[i]);
 			m[0][phase_cases[order[k]]] =
-				median_u32(v + hot / 10, hot - hot / 10);
+				median_u32(v + b2b / 10, b2b - b2b / 10);
 		}
 		/* cold: every call after the caches were flooded */
 		for (long i = 0; i < cold && !err; i++) {
@@ -884,7 +884,7 @@ int main(int argc, char **argv)
 	struct noev_bpf *noev = NULL;
 	struct ref_encap_bpf *ref = NULL;
 	static struct figs figs;
-	long rounds = 3, hot = 20000, cold = 2000, evict_kib = 4096;
+	long rounds = 3, b2b = 20000, cold = 2000, evict_kib = 4096;
 	long hot_calls = 200;
 	__u32 hot_repeat = 2000;
 	struct ring_buffer *mon = NULL;
@@ -902,7 +902,7 @@ int main(int argc, char **argv)
 	int n_only = 0;
 
 	while ((opt = getopt_long(argc, argv, "c:j:n:h", opts, NULL)) != -1) {
-		long *lv = opt == 'R' ? &rounds : opt == 'H' ? &hot :
+		long *lv = opt == 'R' ? &rounds : opt == 'H' ? &b2b :
 			   opt == 'C' ? &cold : &evict_kib;
 
 		switch (opt) {
@@ -911,8 +911,8 @@ int main(int argc, char **argv)
 		case 'C':
 		case 'E':
 			*lv = strtol(optarg, NULL, 10);
-			if (rounds < 1 || rounds > MAX_ROUNDS || hot < 10 ||
-			    hot > 10000000 || cold < 1 || cold > 10000000 ||
+			if (rounds < 1 || rounds > MAX_ROUNDS || b2b < 10 ||
+			    b2b > 10000000 || cold < 1 || cold > 10000000 ||
 			    evict_kib < 0 || evict_kib > 1 << 20) {
 				fprintf(stderr, "bench_dp: want --rounds 1..%d, "
 						"--b2b 10.., --cold 1.., "
@@ -1201,7 +1201,7 @@ int main(int argc, char **argv)
 	       "decap %.2fx (target <= 1.0, goal 0.8)\n", figs.v[0],
 	       figs.v[1]);
 	err = run_hot(c, rounds, hot_calls, hot_repeat, &seed, &figs) ?:
-	      run_phases(c, rounds, hot, cold, evict_kib, &seed, &figs);
+	      run_phases(c, rounds, b2b, cold, evict_kib, &seed, &figs);
 	if (err) {
 		fail("hot and cold phases", err);
 		goto out;
@@ -1215,7 +1215,7 @@ int main(int argc, char **argv)
 	}
 	printf("(hot: %ld calls of %u repeats; b2b: %ld calls back to back; "
 	       "cold: %ld calls, %ld KiB read before each; %ld rounds)\n",
-	       hot_calls, hot_repeat, hot, cold, evict_kib, rounds);
+	       hot_calls, hot_repeat, b2b, cold, evict_kib, rounds);
 	for (int k = 0; k < figs.n; k++)
 		printf("%-28s %10.2f\n", figs.name[k], figs.v[k]);
 
