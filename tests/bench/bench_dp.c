@@ -64,8 +64,8 @@
  * those phases, median of the rounds with the spread (_min, _max).
  *
  * And the size of every program the datapath loads (insns_<prog>: xlated
- * instructions, jited_bytes_<prog>), of the references' too, and tc_insns
- * (tc_jited_bytes): all of the TC object's.  These are with this bench's
+ * instructions, jited_bytes_<prog>), of the references' too, and tc_obj_insns
+ * (tc_obj_jited_bytes): all of the TC object's.  These are with this bench's
  * settings (read-only globals prune what they turn off); e2e1.sh reads
  * the XDP sides from a running agent.
  *
@@ -1207,7 +1207,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	err = prog_sizes(dp.skel->obj, NULL, &figs) ?:
-	      prog_sizes(dp.tc->obj, "tc", &figs) ?:
+	      prog_sizes(dp.tc->obj, "tc_obj", &figs) ?:
 	      prog_sizes(ref->obj, NULL, &figs);
 	if (err) {
 		fail("program sizes", err);

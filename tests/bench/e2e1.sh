@@ -36,8 +36,8 @@
 # The cases run in a new random order every round (E2E1_ROUNDS, >= 3);
 # each round gives its differences and ratio, and the figures are their
 # medians with the spread (_min, _max).  Also the size of the programs the
-# agent attached: xdp_cluster_insns, xdp_underlay_insns (xlated, and
-# _jited_bytes).  The generator, and with it the whole pipeline, runs
+# agent attached: xdp_cluster_insns, xdp_underlay_insns, tc_insns (on its
+# host device; xlated instructions, and _jited_bytes).  The generator, and with it the whole pipeline, runs
 # SCHED_FIFO (RT_PRIO) so that other load on the machine does not cut in.
 #
 # usage: e2e1.sh [OUT.json]     (root; writes a flat JSON object of figures)
@@ -107,7 +107,7 @@ kernel_vxlan_off() { nsx gw1 ethtool -K cl0 gro off >/dev/null; }
 
 # The programs the agent attached on each side, as the kernel holds them.
 prog_sizes() {
-	local side dev id info
+	local side dev id info pin
 	for side in cluster:cl0 underlay:ul0; do
 		dev=${side#*:}
 		id=$(xdp_prog_id gw1 "$dev")
@@ -116,6 +116,15 @@ prog_sizes() {
 		SIZES+="\"xdp_${side%%:*}_insns\": $(jq '.bytes_xlated / 8' <<<"$info"), "
 		SIZES+="\"xdp_${side%%:*}_jited_bytes\": $(jq '.bytes_jited' <<<"$info"), "
 		log "agent's XDP on $dev: prog $id, $(jq -r '"\(.name), \(.bytes_xlated / 8) insns, \(.bytes_jited) bytes jited"' <<<"$info")"
+	done
+	# TC egress on the host device (mg0 by default), pinned by the agent.
+	for pin in "$(pin_dir 1)"/tc_*; do
+		[ -e "$pin" ] || { log "no TC program pinned in $(pin_dir 1)"; return 1; }
+		info=$(bpftool -j prog show pinned "$pin") || return 1
+		SIZES+="\"tc_insns\": $(jq '.bytes_xlated / 8' <<<"$info"), "
+		SIZES+="\"tc_jited_bytes\": $(jq '.bytes_jited' <<<"$info"), "
+		log "agent's TC egress ($(basename "$pin")): $(jq -r '"\(.name), \(.bytes_xlated / 8) insns, \(.bytes_jited) bytes jited"' <<<"$info")"
+		break
 	done
 	INSNS_DONE=1
 }
