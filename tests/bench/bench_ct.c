@@ -18,9 +18,13 @@
  *   lru_insert_ns       LRU hash, half full
  *   lru_insert_full_ns  LRU hash, full: the insert evicts
  *   hash_insert_ns      plain hash, half full
+ *   lru_pcpu_insert_full_ns  Katran's: an LRU hash with a list per CPU,
+ *                       full (the process stays on one CPU, whose share
+ *                       of the entries it fills)
  */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,13 +33,14 @@
 #include <meshgate/abi.h>
 #include "ctins.skel.h"
 
-#define NPROG 4
+#define NPROG 5
+#define NFIG 4
 #define MAX_ROUNDS 20
 #define HALF (MG_LB_CT_ENTRIES / 2)
 
-enum { P_NONE, P_LRU, P_LRU_FULL, P_HASH };
+enum { P_NONE, P_LRU, P_LRU_FULL, P_HASH, P_LRU_PCPU };
 static const char *const names[NPROG] = { "ct_none", "ct_lru", "ct_lru_full",
-					  "ct_hash" };
+					  "ct_hash", "ct_lru_pcpu_full" };
 
 static int cmp_u32(const void *a, const void *b)
 {
@@ -120,7 +125,7 @@ int main(int argc, char **argv)
 	long calls = 2000;
 	__u32 repeat = 64, *ns[NPROG] = { 0 }, del_lru = 0, del_hash = 0;
 	int rounds = 3, opt, rc = 1, err = 0, fd[NPROG];
-	double fig[3][MAX_ROUNDS], med[NPROG];
+	double fig[NFIG][MAX_ROUNDS], med[NPROG];
 	struct mg_ct4_key *buf = NULL;
 	struct ctins_bpf *skel;
 	unsigned int seed = 1;
@@ -156,6 +161,18 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	/* One CPU throughout: the per-CPU LRU fills and evicts that CPU's. */
+	{
+		cpu_set_t set;
+		int cpu = sched_getcpu();
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu < 0 ? 0 : cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set)) {
+			perror("bench_ct: sched_setaffinity");
+			return 1;
+		}
+	}
 	skel = ctins_bpf__open_and_load();
 	if (!skel) {
 		fprintf(stderr, "bench_ct: loading: %s\n", strerror(errno));
@@ -165,10 +182,11 @@ int main(int argc, char **argv)
 	fd[P_LRU] = bpf_program__fd(skel->progs.ct_lru);
 	fd[P_LRU_FULL] = bpf_program__fd(skel->progs.ct_lru_full);
 	fd[P_HASH] = bpf_program__fd(skel->progs.ct_hash);
+	fd[P_LRU_PCPU] = bpf_program__fd(skel->progs.ct_lru_pcpu_full);
 	buf = calloc(repeat > 4096 ? repeat : 4096, sizeof(*buf));
 	for (int p = 0; p < NPROG; p++)
 		ns[p] = calloc(calls, sizeof(*ns[p]));
-	if (!buf || !ns[0] || !ns[1] || !ns[2] || !ns[3]) {
+	if (!buf || !ns[0] || !ns[1] || !ns[2] || !ns[3] || !ns[4]) {
 		fprintf(stderr, "bench_ct: out of memory\n");
 		goto out;
 	}
@@ -176,7 +194,8 @@ int main(int argc, char **argv)
 	/* Fill: half, half, and twice over for the one that stays full. */
 	err = run(fd[P_LRU], HALF, &(__u32){ 0 })	   ?:
 		      run(fd[P_HASH], HALF, &(__u32){ 0 }) ?:
-		      run(fd[P_LRU_FULL], 2 * MG_LB_CT_ENTRIES, &(__u32){ 0 });
+		      run(fd[P_LRU_FULL], 2 * MG_LB_CT_ENTRIES, &(__u32){ 0 }) ?:
+		      run(fd[P_LRU_PCPU], 2 * MG_LB_CT_ENTRIES, &(__u32){ 0 });
 	if (err) {
 		fprintf(stderr, "bench_ct: filling: %s\n", strerror(-err));
 		goto out;
@@ -184,7 +203,7 @@ int main(int argc, char **argv)
 
 	for (int r = 0; r < rounds; r++) {
 		for (long i = 0; i < calls; i++) {
-			int order[NPROG] = { 0, 1, 2, 3 };
+			int order[NPROG] = { 0, 1, 2, 3, 4 };
 
 			for (int k = NPROG - 1; k > 0; k--) {
 				int j = rand_r(&seed) % (k + 1), t = order[k];
@@ -213,9 +232,11 @@ int main(int argc, char **argv)
 		fig[0][r] = med[P_LRU] - med[P_NONE];
 		fig[1][r] = med[P_LRU_FULL] - med[P_NONE];
 		fig[2][r] = med[P_HASH] - med[P_NONE];
-		printf("round %d: %s %.1f  %s %.1f  %s %.1f  %s %.1f ns\n",
-		       r + 1, names[0], med[0], names[1], med[1], names[2],
-		       med[2], names[3], med[3]);
+		fig[3][r] = med[P_LRU_PCPU] - med[P_NONE];
+		printf("round %d:", r + 1);
+		for (int p = 0; p < NPROG; p++)
+			printf(" %s %.1f", names[p], med[p]);
+		printf(" ns\n");
 	}
 	if (skel->bss->fail_hash || skel->bss->fail_lru) {
 		fprintf(stderr,
@@ -227,13 +248,14 @@ int main(int argc, char **argv)
 	}
 
 	{
-		static const char *const fn[3] = { "lru_insert_ns",
-						   "lru_insert_full_ns",
-						   "hash_insert_ns" };
-		double v[3], lo[3], hi[3];
+		static const char *const fn[NFIG] = {
+			"lru_insert_ns", "lru_insert_full_ns", "hash_insert_ns",
+			"lru_pcpu_insert_full_ns"
+		};
+		double v[NFIG], lo[NFIG], hi[NFIG];
 		FILE *f = NULL;
 
-		for (int k = 0; k < 3; k++) {
+		for (int k = 0; k < NFIG; k++) {
 			v[k] = median_dbl(fig[k], rounds);
 			lo[k] = fig[k][0];
 			hi[k] = fig[k][rounds - 1];
@@ -250,7 +272,7 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			fprintf(f, "{");
-			for (int k = 0; k < 3; k++)
+			for (int k = 0; k < NFIG; k++)
 				fprintf(f,
 					"%s\"%s\": %.1f, \"%s_min\": %.1f, "
 					"\"%s_max\": %.1f",

@@ -12,6 +12,8 @@
  *                 expiry of flows)
  *   ct_lru_full   an LRU hash always full: every insert evicts
  *   ct_hash       a plain (preallocated) hash, kept half full the same way
+ *   ct_lru_pcpu_full  Katran's way: an LRU hash with a list per CPU
+ *                 (BPF_F_NO_COMMON_LRU), always full, every insert evicting
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -32,10 +34,18 @@ CT_MAP(ct_lru_m, BPF_MAP_TYPE_LRU_HASH);
 CT_MAP(ct_lru_full_m, BPF_MAP_TYPE_LRU_HASH);
 CT_MAP(ct_hash_m, BPF_MAP_TYPE_HASH);
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MG_LB_CT_ENTRIES);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct mg_ct4_key);
+	__type(value, struct mg_ct4_val);
+} ct_lru_pcpu_m SEC(".maps");
+
 /* The next key of each map (one thread runs them). */
-__u32 seq_none, seq_lru, seq_lru_full, seq_hash;
+__u32 seq_none, seq_lru, seq_lru_full, seq_hash, seq_lru_pcpu;
 /* Inserts that failed (a full plain hash), per map. */
-__u64 fail_lru, fail_lru_full, fail_hash;
+__u64 fail_lru, fail_lru_full, fail_hash, fail_lru_pcpu;
 
 static __always_inline int insert(void *map, __u32 *seq, __u64 *fail)
 {
@@ -76,4 +86,10 @@ SEC("xdp")
 int ct_hash(struct xdp_md *ctx)
 {
 	return insert(&ct_hash_m, &seq_hash, &fail_hash);
+}
+
+SEC("xdp")
+int ct_lru_pcpu_full(struct xdp_md *ctx)
+{
+	return insert(&ct_lru_pcpu_m, &seq_lru_pcpu, &fail_lru_pcpu);
 }

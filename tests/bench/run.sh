@@ -45,6 +45,7 @@ decap_vs_ref_cold|x|<= 1.0
 lru_insert_ns|ns|LRU hash, half full (over the key alone)
 lru_insert_full_ns|ns|LRU hash, full: evicts
 hash_insert_ns|ns|plain hash, half full
+lru_pcpu_insert_full_ns|ns|per-CPU LRU (Katran), full: evicts
 gossip_converge_p99_ms_64|ms|< 250
 gossip_converge_p99_ms_255|ms|< 1000 (goal 500)
 gossip_failover_ms_64|ms|< 3000, lan (goal 2000)
