@@ -222,8 +222,8 @@ CLANG_FORMAT ?= clang-format
 FORMAT_FILES := agent/hostroute.h agent/lib/addr.c agent/lib/notify.h \
 	agent/lib/out.h agent/lib/persist.c agent/lib/persist.h agent/pins.c \
 	agent/pins.h \
-	agent/gossip/buf.c agent/gossip/buf.h agent/gossip/lzw.h \
-	agent/gossip/msgpack.h agent/gossip/tags.c agent/gossip/transport.h \
+	agent/lib/buf.c agent/lib/buf.h agent/gossip/lzw.h \
+	agent/lib/msgpack.h agent/gossip/tags.c agent/gossip/transport.h \
 	datapath/config.h datapath/stats.h datapath/tc.bpf.c datapath/xdp.bpf.c \
 	tests/bench/pass.bpf.c tests/fuzz/fuzz_ctl.c tests/fuzz/fuzz_state.c
 CHECK_BASE ?=

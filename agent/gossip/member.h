@@ -18,7 +18,7 @@
 
 #include <meshgate/abi.h>
 
-#include "gossip/buf.h"
+#include "lib/buf.h"
 #include "gossip/crypto.h"
 #include "gossip/messages.h"
 

@@ -11,7 +11,7 @@
 #include <sys/random.h>
 
 #include "gossip/member.h"
-#include "gossip/msgpack.h"
+#include "lib/msgpack.h"
 #include "gossip/serf.h"
 
 #define SLOTS_MIN	16		/* a power of two */

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <openssl/evp.h>
 
-#include "gossip/msgpack.h"
+#include "lib/msgpack.h"
 #include "gossip/serf.h"
 #include "gossip/serfquery.h"
 

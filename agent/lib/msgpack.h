@@ -11,15 +11,15 @@
  * distinguishes "truncated" (-EAGAIN: a stream reader may wait for more bytes)
  * from "malformed" (-EBADMSG) and "out of our bounds" (-EINVAL).
  */
-#ifndef MG_GOSSIP_MSGPACK_H
-#define MG_GOSSIP_MSGPACK_H
+#ifndef MG_LIB_MSGPACK_H
+#define MG_LIB_MSGPACK_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <msgpack.h>
 
-#include "gossip/buf.h"
+#include "lib/buf.h"
 
 /* --- writing --------------------------------------------------------------- */
 

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "gossip/msgpack.h"
+#include "lib/msgpack.h"
 
 static int mp_write(void *data, const char *p, size_t n)
 {
