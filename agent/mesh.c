@@ -2,167 +2,19 @@
 /*
  * The mesh: membership + replicated state -> the agent's view (see mesh.h).
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include "mesh.h"
-#include "cli.h"
-#include "liveness.h"
-#include "gossip/member.h"
-#include "gossip/serf.h"
-#include "gossip/serfquery.h"
-#include "gossip/state.h"
-#include "gossip/statewire.h"
-#include "gossip/tags.h"
-#include "lib/log.h"
-#include "lib/loop.h"
-#include "lib/out.h"
-#include "lib/persist.h"
+#include "mesh/mesh_int.h"
 
-#define ENV_MAGIC	0x47	/* 'G': our envelope around state messages */
-#define ENV_FORMAT	1
-#define ENV_HDR_MAX	(3 + MG_STATE_NAME_MAX)
-#define STREAM_BUDGET	(2 * 1024 * 1024)	/* state per TCP user message */
-#define PUSHPULL_BUDGET	(32 * 1024)	/* our digest + rumour in push/pull */
-#define GC_MS		10000
-#define MAX_CLI_EPS	1024
-#define REJOIN_AE	5	/* rejoin check every 5 anti-entropy rounds */
-#define REJOIN_MAX	16	/* addresses tried per check */
-#define SERF_SAVE_AE	30	/* serf's clocks saved every 30 AE rounds */
-/* deaths this close before we find ourselves cut off are part of it */
-#define CUT_OFF_WINDOW_US	(30ull * 1000000)
-
-enum gw_state { GW_ALIVE, GW_SUSPECT, GW_DEAD, GW_LEFT, GW_STATIC };
-
-static const char *const gw_state_names[] = {
+const char *const gw_state_names[] = {
 	[GW_ALIVE] = "alive", [GW_SUSPECT] = "suspect", [GW_DEAD] = "dead",
-	[GW_LEFT] = "left", [GW_STATIC] = "static",
+	[GW_LEFT] = "left",   [GW_STATIC] = "static",
 };
-
-/* Remembered per gateway name across view builds. */
-struct seen {
-	char name[MG_STATE_NAME_MAX + 1];
-	uint64_t order;		/* first seen: earlier wins a conflict */
-	bool alive;		/* in the last view that was not cut off */
-	bool refused;		/* its conflict was logged */
-	bool forgotten;		/* out of the view until it is alive again */
-	int was;		/* the state last logged (enum gw_state) */
-	bool was_up;		/* ... and whether it carried traffic */
-};
-
-/* A gateway or other member, as the last view build saw it. */
-struct row {
-	char name[MG_STATE_NAME_MAX + 1];
-	char cluster[MG_STATE_NAME_MAX + 1];
-	__u8 cluster_id;
-	struct mg_addr tunnel;		/* where we send to */
-	struct mg_addr tunnel_alt;	/* its other family's, or unset */
-	enum gw_state state;
-	bool gateway;		/* has our tags */
-	bool sibling;		/* a gateway of our own cluster */
-	bool self;
-	const char *conflict;	/* why it is refused, or NULL */
-	char conflict_buf[128];
-	uint32_t incarnation;
-	int64_t rtt_us;
-	int n_prefixes;
-	struct mg_prefix *prefixes;
-	uint64_t order;
-	uint64_t state_change;
-	int origin;		/* state origin index, -1 none */
-	bool draining;		/* its "mode" tag: withdrawn, still accepted */
-	bool restarting;	/* its "mode" tag: its agent comes back */
-	enum mg_echo_state echo;	/* its datapath (liveness.h) */
-};
-
-struct mg_mesh {
-	struct mg_loop *loop;
-	const struct mg_config *cfg;
-	struct mg_mesh_ops ops;
-	void *arg;
-	struct mg_member *member;
-	struct mg_state *st;
-	struct mg_keyring kr;
-	struct mg_loop_src *ae_timer, *gc_timer, *leave_timer, *rejoin_timer;
-	struct mg_loop_src *settle_timer;
-	struct mg_serf *serf;		/* serf's clocks and intents */
-	struct mg_serf_clock serf_saved;	/* as last written */
-	char serf_path[PATH_MAX + 16];
-	bool serf_joined;	/* join intent sent after a successful join */
-	struct keyq *keyq;	/* our mesh-wide key query, until read */
-	unsigned int serf_save_round;
-	void (*left)(void *arg);	/* mg_mesh_leave() finished */
-	void *left_arg;
-	unsigned int ae_ms;
-	unsigned int retransmit_mult;
-
-	/* local endpoint sources */
-	struct mg_prefix cli_eps[MAX_CLI_EPS];
-	int n_cli_eps;
-	struct mg_prefix *route_eps;
-	int n_route_eps;
-	struct mg_prefix *local;	/* union, for the view */
-	int n_local;
-	/* ours and our siblings': what the view calls local */
-	struct mg_prefix *vlocal;
-	int cap_vlocal;
-
-	/* the last view */
-	struct row *rows;
-	int n_rows, cap_rows;
-	struct mg_prefix *pfx;
-	size_t cap_pfx;
-	struct mg_view_gw *vgw;
-	int cap_vgw;
-	struct seen *seen;
-	int n_seen, cap_seen;
-	uint64_t order;
-	bool cut_off;
-	bool in_recv;		/* merging a message: one change for all of it */
-	bool recv_changed;
-	bool join_failed;	/* the last join reached nobody, logged */
-
-	char eps_path[PATH_MAX + 16];
-	char keys_path[PATH_MAX + 16];
-	char members_path[PATH_MAX + 16];
-	bool expect_peers;	/* seeds or remembered gateways to hear from */
-	unsigned long long state_in, state_rejected;	/* state messages */
-	bool settled;		/* ... and we have heard from them */
-	bool settle_expired;	/* settle_timeout passed */
-	uint64_t started_ms;
-	int settle_pending;	/* live gateways not heard from yet */
-	char members_saved[REJOIN_MAX * (MG_ADDRSTRLEN + 10)];
-	/* the last run's live gateways, read at start */
-	char known[REJOIN_MAX][MG_ADDRSTRLEN + 10];
-	int n_known;
-
-	/* data-plane liveness, drain, restart (liveness.h) */
-	struct mg_liveness *lv;
-	struct mg_loop_src *hold_timer;	/* a held gateway's hold ends */
-	const char *mode;		/* our "mode" tag, NULL: none */
-	unsigned int hold_next_ms;	/* the first held gateway's hold end */
-	char drain_path[PATH_MAX + 16];	/* state_dir/draining: kept drained */
-};
-
-static void mesh_changed(struct mg_mesh *mesh)
-{
-	if (mesh->ops.changed)
-		mesh->ops.changed(mesh->arg);
-}
-
-static void forget(struct mg_mesh *mesh, const char *name, const char *why);
-static bool is_forgotten(struct mg_mesh *mesh, const char *name);
 
 /* --- files in state_dir ------------------------------------------------ */
 
 /* Calls fn on every non-empty, non-comment line; returns lines or -errno. */
-static int read_lines(const char *path, int (*fn)(void *ctx, const char *line,
-						  int lineno), void *ctx)
+int mesh_read_lines(const char *path,
+		    int (*fn)(void *ctx, const char *line, int lineno),
+		    void *ctx)
 {
 	char line[512];
 	int n = 0, lineno = 0;
@@ -184,7 +36,7 @@ static int read_lines(const char *path, int (*fn)(void *ctx, const char *line,
 	return n;
 }
 
-static int load_cli_ep(void *ctx, const char *line, int lineno)
+int mesh_load_cli_ep(void *ctx, const char *line, int lineno)
 {
 	struct mg_mesh *mesh = ctx;
 	struct mg_prefix p;
@@ -199,8 +51,7 @@ static int load_cli_ep(void *ctx, const char *line, int lineno)
 }
 
 /* eps (n of them) into state_dir/endpoints; 0 or -errno, logged. */
-static int save_cli_eps(struct mg_mesh *mesh, const struct mg_prefix *eps,
-			int n)
+int mesh_save_cli_eps(struct mg_mesh *mesh, const struct mg_prefix *eps, int n)
 {
 	char (*buf)[MG_PREFIXSTRLEN] = calloc(n + 1, sizeof(*buf));
 	const char **lines = calloc(n + 1, sizeof(*lines));
@@ -221,7 +72,7 @@ static int save_cli_eps(struct mg_mesh *mesh, const struct mg_prefix *eps,
 
 /* --- keyring --------------------------------------------------------------- */
 
-static void key_b64(const struct mg_key *k, char *out, size_t len)
+void mesh_key_b64(const struct mg_key *k, char *out, size_t len)
 {
 	static const char tab[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -243,7 +94,7 @@ static void key_b64(const struct mg_key *k, char *out, size_t len)
 	out[o] = '\0';
 }
 
-static int load_key(void *ctx, const char *line, int lineno)
+int mesh_load_key(void *ctx, const char *line, int lineno)
 {
 	struct mg_mesh *mesh = ctx;
 
@@ -255,20 +106,20 @@ static int load_key(void *ctx, const char *line, int lineno)
 }
 
 /* kr into state_dir/keyring; 0 or -errno. */
-static int save_keys(struct mg_mesh *mesh, const struct mg_keyring *kr)
+int mesh_save_keys(struct mg_mesh *mesh, const struct mg_keyring *kr)
 {
 	char buf[8][64];
 	const char *lines[8];
 	int n = 0;
 
 	/* The primary first: that is how the file is read back. */
-	key_b64(&kr->keys[kr->primary], buf[n], sizeof(buf[n]));
+	mesh_key_b64(&kr->keys[kr->primary], buf[n], sizeof(buf[n]));
 	lines[n] = buf[n];
 	n++;
 	for (unsigned int i = 0; i < kr->n && n < 8; i++) {
 		if (i == kr->primary)
 			continue;
-		key_b64(&kr->keys[i], buf[n], sizeof(buf[n]));
+		mesh_key_b64(&kr->keys[i], buf[n], sizeof(buf[n]));
 		lines[n] = buf[n];
 		n++;
 	}
@@ -277,7 +128,7 @@ static int save_keys(struct mg_mesh *mesh, const struct mg_keyring *kr)
 
 /* --- messages ------------------------------------------------------------ */
 
-static int envelope(const struct mg_mesh *mesh, struct mg_buf *out)
+int mesh_envelope(const struct mg_mesh *mesh, struct mg_buf *out)
 {
 	size_t n = strlen(mesh->cfg->gw_name);
 
@@ -291,12 +142,13 @@ static int envelope(const struct mg_mesh *mesh, struct mg_buf *out)
 }
 
 /* Send the state message in body to member name (UDP or TCP by size). */
-static void send_to(struct mg_mesh *mesh, const char *name,
-		    const struct mg_buf *body)
+void mesh_send_to(struct mg_mesh *mesh, const char *name,
+		  const struct mg_buf *body)
 {
 	struct mg_buf msg = { 0 };
 
-	if (!envelope(mesh, &msg) && !mg_buf_put(&msg, body->data, body->len)) {
+	if (!mesh_envelope(mesh, &msg) &&
+	    !mg_buf_put(&msg, body->data, body->len)) {
 		int err = mg_member_send_user(mesh->member, name, msg.data,
 					      msg.len);
 
@@ -306,7 +158,7 @@ static void send_to(struct mg_mesh *mesh, const char *name,
 	mg_buf_free(&msg);
 }
 
-static void handle_msg(struct mg_mesh *mesh, const uint8_t *p, size_t n)
+void mesh_handle_msg(struct mg_mesh *mesh, const uint8_t *p, size_t n)
 {
 	char sender[MG_STATE_NAME_MAX + 1];
 	struct mg_buf reply = { 0 };
@@ -340,11 +192,11 @@ static void handle_msg(struct mg_mesh *mesh, const uint8_t *p, size_t n)
 			 strerror(-kind));
 	}
 	else if (reply.len && strcmp(sender, mesh->cfg->gw_name))
-		send_to(mesh, sender, &reply);
+		mesh_send_to(mesh, sender, &reply);
 	mg_buf_free(&reply);
 }
 
-static unsigned int retransmit_limit(const struct mg_mesh *mesh)
+unsigned int mesh_retransmit_limit(const struct mg_mesh *mesh)
 {
 	unsigned int n = mg_member_count(mesh->member), lim = 0;
 
@@ -355,12 +207,12 @@ static unsigned int retransmit_limit(const struct mg_mesh *mesh)
 
 /* --- member delegate --------------------------------------------------- */
 
-static void on_member(void *arg, const struct mg_member_info *mi)
+void mesh_on_member(void *arg, const struct mg_member_info *mi)
 {
 	mesh_changed(arg);
 }
 
-static bool is_member(void *ctx, const char *name)
+bool mesh_is_member(void *ctx, const char *name)
 {
 	struct mg_mesh *mesh = ctx;
 	struct mg_member_info mi;
@@ -381,11 +233,11 @@ static bool is_left(void *ctx, const char *name)
  * serf's push/pull state, as every serf agent expects it, with ours (the
  * envelope and our digest) inside it under a key serf skips.
  */
-static int local_state(void *arg, bool join, struct mg_buf *out)
+int mesh_local_state(void *arg, bool join, struct mg_buf *out)
 {
 	struct mg_mesh *mesh = arg;
 	struct mg_buf ours = { 0 };
-	int err = envelope(mesh, &ours);
+	int err = mesh_envelope(mesh, &ours);
 
 	err = err ?: mg_state_digest(mesh->st, PUSHPULL_BUDGET, &ours);
 	err = err ?: mg_serf_push_pull_encode(mesh->serf, is_left, mesh,
@@ -394,9 +246,7 @@ static int local_state(void *arg, bool join, struct mg_buf *out)
 	return err;
 }
 
-static void send_join_intent(struct mg_mesh *mesh);
-
-static void merge_remote(void *arg, const uint8_t *p, size_t n, bool join)
+void mesh_merge_remote(void *arg, const uint8_t *p, size_t n, bool join)
 {
 	struct mg_mesh *mesh = arg;
 	const uint8_t *ours;
@@ -404,69 +254,60 @@ static void merge_remote(void *arg, const uint8_t *p, size_t n, bool join)
 	int v;
 
 	if (n && p[0] == ENV_MAGIC) {
-		handle_msg(mesh, p, n);		/* a gateway before serf's state */
+		mesh_handle_msg(mesh, p, n); /* a gateway before serf's state */
 		return;
 	}
 	v = mg_serf_push_pull_merge(mesh->serf, p, n, &ours, &len);
 	if (v == MG_SERF_REFUTE) {
 		pr_info("refuting serf's leave intent about us (a push/pull lists us as left)");
-		send_join_intent(mesh);
+		mesh_send_join_intent(mesh);
 	}
 	if (v >= 0 && ours)
-		handle_msg(mesh, ours, len);
+		mesh_handle_msg(mesh, ours, len);
 }
 
-static void serf_query(struct mg_mesh *mesh, const uint8_t *p, size_t n);
-static void serf_response(struct mg_mesh *mesh, const uint8_t *p, size_t n);
-static void serf_forward(struct mg_mesh *mesh, const uint8_t *p, size_t n);
-
-static void user_msg(void *arg, const uint8_t *p, size_t n)
+void mesh_user_msg(void *arg, const uint8_t *p, size_t n)
 {
 	struct mg_mesh *mesh = arg;
 
 	switch (mg_serf_user_msg(mesh->serf, p, n)) {
 	case MG_SERF_NOT_SERF:
-		handle_msg(mesh, p, n);
+		mesh_handle_msg(mesh, p, n);
 		break;
 	case MG_SERF_RELAY:
 		/* serf relays a new intent, event or query as it came */
 		if (p[0] == MG_SERF_QUERY)
-			serf_query(mesh, p, n);
+			mesh_serf_query(mesh, p, n);
 		else
 			mg_member_user_broadcast(mesh->member, p, n);
 		break;
 	case MG_SERF_RESPONSE:
-		serf_response(mesh, p, n);
+		mesh_serf_response(mesh, p, n);
 		break;
 	case MG_SERF_FORWARD:
-		serf_forward(mesh, p, n);
+		mesh_serf_forward(mesh, p, n);
 		break;
 	case MG_SERF_REFUTE:
 		/* a force-leave, or an old leave of ours relayed late */
 		pr_info("refuting serf's leave intent about us with a newer join intent");
-		send_join_intent(mesh);
+		mesh_send_join_intent(mesh);
 		break;
 	case MG_SERF_DONE:
 		break;
 	}
 }
 
-static bool is_gateway_meta(const uint8_t *meta, size_t len);
-static bool is_mesh_gateway(const uint8_t *meta, size_t len);
-
 static int count_live_gw(void *ctx, const struct mg_member_info *mi)
 {
-	if (!mi->self && (mi->state == MG_MEMBER_ALIVE ||
-			  mi->state == MG_MEMBER_SUSPECT) &&
-	    is_gateway_meta(mi->meta, mi->meta_len))
+	if (!mi->self &&
+	    (mi->state == MG_MEMBER_ALIVE || mi->state == MG_MEMBER_SUSPECT) &&
+	    mesh_is_gateway_meta(mi->meta, mi->meta_len))
 		++*(int *)ctx;
 	return 0;
 }
 
-static void announce(struct mg_mesh *mesh);
-
 /* Say when we cannot join (once), and when we do. */
-static void join_done(void *arg, unsigned int ok, unsigned int tried)
+void mesh_join_done(void *arg, unsigned int ok, unsigned int tried)
 {
 	struct mg_mesh *mesh = arg;
 	int live = 0;
@@ -487,19 +328,17 @@ static void join_done(void *arg, unsigned int ok, unsigned int tried)
 	 */
 	if (ok && !mesh->serf_joined) {
 		mesh->serf_joined = true;
-		send_join_intent(mesh);
-		announce(mesh);
+		mesh_send_join_intent(mesh);
+		mesh_announce(mesh);
 	}
 }
-
-static void leave_done(void *arg, bool sent);
 
 static void leave_now(struct mg_loop_src *src, uint32_t ev, void *arg)
 {
 	struct mg_mesh *mesh = arg;
 
 	if (mg_member_leave(mesh->member, 3000))
-		leave_done(mesh, false);
+		mesh_leave_done(mesh, false);
 }
 
 struct intent_ctx {
@@ -536,7 +375,7 @@ static int send_intent(struct mg_mesh *mesh, const struct mg_buf *b)
  * join intent after a restart must be newer than the leave intent of the
  * run before, or serf agents keep us "leaving".
  */
-static void save_serf_clock(struct mg_mesh *mesh)
+void mesh_save_serf_clock(struct mg_mesh *mesh)
 {
 	struct mg_serf_clock c;
 	char line[96];
@@ -556,7 +395,7 @@ static void save_serf_clock(struct mg_mesh *mesh)
 		mesh->serf_saved = c;
 }
 
-static int load_serf_clock(void *ctx, const char *line, int lineno)
+int mesh_load_serf_clock(void *ctx, const char *line, int lineno)
 {
 	struct mg_mesh *mesh = ctx;
 	unsigned long long t, e, q;
@@ -573,7 +412,7 @@ static int load_serf_clock(void *ctx, const char *line, int lineno)
 	return 0;
 }
 
-static void send_join_intent(struct mg_mesh *mesh)
+void mesh_send_join_intent(struct mg_mesh *mesh)
 {
 	struct mg_buf b = { 0 };
 
@@ -587,7 +426,7 @@ static void send_join_intent(struct mg_mesh *mesh)
 	    mg_member_user_broadcast(mesh->member, b.data, b.len))
 		pr_warn("cannot queue serf's join intent");
 	mg_buf_free(&b);
-	save_serf_clock(mesh);
+	mesh_save_serf_clock(mesh);
 }
 
 int mg_mesh_leave(struct mg_mesh *mesh, void (*done)(void *arg), void *arg)
@@ -606,7 +445,7 @@ int mg_mesh_leave(struct mg_mesh *mesh, void (*done)(void *arg), void *arg)
 			pr_warn("cannot queue serf's leave intent");
 		mg_buf_free(&b);
 		/* the restart's join intent must come after this leave */
-		save_serf_clock(mesh);
+		mesh_save_serf_clock(mesh);
 	}
 	mesh->leave_timer = mg_loop_add_timer(mesh->loop,
 					      MG_SERF_INTENT_LEAD_MS, 0,
@@ -614,7 +453,7 @@ int mg_mesh_leave(struct mg_mesh *mesh, void (*done)(void *arg), void *arg)
 	return mesh->leave_timer ? 0 : -ENOMEM;
 }
 
-static void leave_done(void *arg, bool sent)
+void mesh_leave_done(void *arg, bool sent)
 {
 	struct mg_mesh *mesh = arg;
 
@@ -625,28 +464,29 @@ static void leave_done(void *arg, bool sent)
 		mesh->left(mesh->left_arg);
 }
 
-static void get_broadcasts(void *arg, const uint8_t *to_meta,
-			   size_t to_meta_len, size_t overhead, size_t limit,
-			   struct mg_member_bcast *out)
+void mesh_get_broadcasts(void *arg, const uint8_t *to_meta, size_t to_meta_len,
+			 size_t overhead, size_t limit,
+			 struct mg_member_bcast *out)
 {
 	struct mg_mesh *mesh = arg;
 	struct mg_buf body = { 0 }, msg = { 0 };
 	size_t hdr = 3 + strlen(mesh->cfg->gw_name);
 
 	/* Only gateways read our state; serf would log each one unknown. */
-	if (!to_meta || !is_mesh_gateway(to_meta, to_meta_len))
+	if (!to_meta || !mesh_is_mesh_gateway(to_meta, to_meta_len))
 		return;
 	if (limit < overhead + hdr + 64)
 		return;
 	if (mg_state_gossip(mesh->st, limit - overhead - hdr,
-			    retransmit_limit(mesh), &body) > 0 &&
-	    !envelope(mesh, &msg) && !mg_buf_put(&msg, body.data, body.len))
+			    mesh_retransmit_limit(mesh), &body) > 0 &&
+	    !mesh_envelope(mesh, &msg) &&
+	    !mg_buf_put(&msg, body.data, body.len))
 		mg_member_bcast_add(out, msg.data, msg.len);
 	mg_buf_free(&body);
 	mg_buf_free(&msg);
 }
 
-static void node_meta(void *arg, struct mg_ml_meta *meta)
+void mesh_node_meta(void *arg, struct mg_ml_meta *meta)
 {
 	struct mg_mesh *mesh = arg;
 	const struct mg_config *cfg = mesh->cfg;
@@ -671,7 +511,7 @@ static void node_meta(void *arg, struct mg_ml_meta *meta)
 		meta->len = 0;
 }
 
-static void on_state_change(void *ctx, const struct mg_state_change *c)
+void mesh_on_state_change(void *ctx, const struct mg_state_change *c)
 {
 	struct mg_mesh *mesh = ctx;
 
@@ -694,7 +534,7 @@ struct pick {
 	int n_forget;
 };
 
-static bool is_gateway_meta(const uint8_t *meta, size_t len)
+bool mesh_is_gateway_meta(const uint8_t *meta, size_t len)
 {
 	struct mg_ml_meta m;
 	char role[16];
@@ -711,7 +551,7 @@ static bool is_gateway_meta(const uint8_t *meta, size_t len)
  * A gateway that can read our state messages: every tag a meshgate agent
  * sets, well-formed.  A serf agent merely tagged role=meshgate is not one.
  */
-static bool is_mesh_gateway(const uint8_t *meta, size_t len)
+bool mesh_is_mesh_gateway(const uint8_t *meta, size_t len)
 {
 	struct mg_ml_meta m;
 	char cl[MG_STATE_NAME_MAX + 1], id[8], tun[MG_ADDRSTRLEN];
@@ -719,7 +559,7 @@ static bool is_mesh_gateway(const uint8_t *meta, size_t len)
 	unsigned long v;
 	char *end;
 
-	if (!is_gateway_meta(meta, len))
+	if (!mesh_is_gateway_meta(meta, len))
 		return false;
 	m.len = len;
 	memcpy(m.data, meta, len);
@@ -736,10 +576,10 @@ static int pick_cb(void *ctx, const struct mg_member_info *mi)
 {
 	struct pick *pk = ctx;
 
-	if (mi->self || !is_gateway_meta(mi->meta, mi->meta_len))
+	if (mi->self || !mesh_is_gateway_meta(mi->meta, mi->meta_len))
 		return 0;
 	if (mi->state == MG_MEMBER_ALIVE &&
-	    is_mesh_gateway(mi->meta, mi->meta_len)) {
+	    mesh_is_mesh_gateway(mi->meta, mi->meta_len)) {
 		/* Reservoir sampling: a uniform pick in one pass. */
 		pk->seen++;
 		if (pk->rnd % pk->seen == 0)
@@ -748,7 +588,7 @@ static int pick_cb(void *ctx, const struct mg_member_info *mi)
 	} else if ((mi->state == MG_MEMBER_DEAD ||
 		    mi->state == MG_MEMBER_LEFT) &&
 		   mi->state_change < pk->dead_before && pk->n_forget < 16 &&
-		   !is_forgotten(pk->mesh, mi->name)) {
+		   !mesh_is_forgotten(pk->mesh, mi->name)) {
 		snprintf(pk->forget[pk->n_forget++], MG_STATE_NAME_MAX + 1,
 			 "%s", mi->name);
 	}
@@ -773,7 +613,7 @@ static int snap_cb(void *ctx, const struct mg_member_info *mi)
 
 	if (mi->self || sn->n >= REJOIN_MAX ||
 	    (mi->state != MG_MEMBER_ALIVE && mi->state != MG_MEMBER_SUSPECT) ||
-	    !is_gateway_meta(mi->meta, mi->meta_len))
+	    !mesh_is_gateway_meta(mi->meta, mi->meta_len))
 		return 0;
 	mg_addr_str(&mi->addr, a, sizeof(a));
 	snprintf(sn->lines[sn->n], sizeof(sn->lines[0]),
@@ -809,7 +649,7 @@ static void save_members(struct mg_mesh *mesh)
 			 "%s", all);
 }
 
-static int load_member(void *ctx, const char *line, int lineno)
+int mesh_load_member(void *ctx, const char *line, int lineno)
 {
 	struct mg_mesh *mesh = ctx;
 
@@ -821,7 +661,7 @@ static int load_member(void *ctx, const char *line, int lineno)
 }
 
 /* Anti-entropy: our digest to one random live gateway. */
-static void on_ae(struct mg_loop_src *src, uint32_t ev, void *arg)
+void mesh_on_ae(struct mg_loop_src *src, uint32_t ev, void *arg)
 {
 	struct mg_mesh *mesh = arg;
 	struct pick pk = { .mesh = mesh, .self = mesh->cfg->gw_name };
@@ -835,9 +675,10 @@ static void on_ae(struct mg_loop_src *src, uint32_t ev, void *arg)
 	pk.dead_before = pk.now > forget_us ? pk.now - forget_us : 0;
 	mg_member_foreach(mesh->member, pick_cb, &pk);
 	for (int i = 0; i < pk.n_forget; i++)
-		forget(mesh, pk.forget[i], "left or dead for forget_after");
+		mesh_forget(mesh, pk.forget[i],
+			    "left or dead for forget_after");
 	if (pk.name[0] && !mg_state_digest(mesh->st, STREAM_BUDGET, &body))
-		send_to(mesh, pk.name, &body);
+		mesh_send_to(mesh, pk.name, &body);
 	mg_buf_free(&body);
 	save_members(mesh);
 	/*
@@ -846,9 +687,9 @@ static void on_ae(struct mg_loop_src *src, uint32_t ev, void *arg)
 	 */
 	if (++mesh->serf_save_round >= SERF_SAVE_AE) {
 		mesh->serf_save_round = 0;
-		save_serf_clock(mesh);
+		mesh_save_serf_clock(mesh);
 		/* intents of names no longer members: bounded by the table */
-		mg_serf_prune(mesh->serf, is_member, mesh);
+		mg_serf_prune(mesh->serf, mesh_is_member, mesh);
 	}
 }
 
@@ -897,7 +738,7 @@ static int rejoin_cb(void *ctx, const struct mg_member_info *mi)
 			    mi->port == rj->cfg->seeds[i].port)
 				rj->seed_alive[i] = true;
 	} else if (mi->state == MG_MEMBER_DEAD &&
-		   is_gateway_meta(mi->meta, mi->meta_len)) {
+		   mesh_is_gateway_meta(mi->meta, mi->meta_len)) {
 		rejoin_add(rj, &mi->addr, mi->port);
 	}
 	return 0;
@@ -918,7 +759,7 @@ static int announce_cb(void *ctx, const struct mg_member_info *mi)
  * push/pull (30 s with serf).  So, once per start, push/pull with up to
  * REJOIN_MAX live members besides the seeds: our state reaches them at once.
  */
-static void announce(struct mg_mesh *mesh)
+void mesh_announce(struct mg_mesh *mesh)
 {
 	struct rejoin rj = { .cfg = mesh->cfg };
 
@@ -927,7 +768,7 @@ static void announce(struct mg_mesh *mesh)
 		mg_member_join(mesh->member, rj.sp, rj.n);
 }
 
-static void on_rejoin(struct mg_loop_src *src, uint32_t ev, void *arg)
+void mesh_on_rejoin(struct mg_loop_src *src, uint32_t ev, void *arg)
 {
 	struct mg_mesh *mesh = arg;
 	const struct mg_config *cfg = mesh->cfg;
@@ -951,7 +792,7 @@ static void on_rejoin(struct mg_loop_src *src, uint32_t ev, void *arg)
 	mg_member_join(mesh->member, rj.sp, rj.n);
 }
 
-static void on_gc(struct mg_loop_src *src, uint32_t ev, void *arg)
+void mesh_on_gc(struct mg_loop_src *src, uint32_t ev, void *arg)
 {
 	struct mg_mesh *mesh = arg;
 
@@ -960,8 +801,8 @@ static void on_gc(struct mg_loop_src *src, uint32_t ev, void *arg)
 
 /* --- local endpoints ------------------------------------------------------ */
 
-static bool prefix_in(const struct mg_prefix *set, int n,
-		      const struct mg_prefix *p)
+bool mesh_prefix_in(const struct mg_prefix *set, int n,
+		    const struct mg_prefix *p)
 {
 	for (int i = 0; i < n; i++)
 		if (mg_prefix_equal(&set[i], p))
@@ -969,7 +810,7 @@ static bool prefix_in(const struct mg_prefix *set, int n,
 	return false;
 }
 
-static int prefix_cmp(const void *a, const void *b)
+int mesh_prefix_cmp(const void *a, const void *b)
 {
 	const struct mg_prefix *x = a, *y = b;
 	int c = (int)x->addr.family - (int)y->addr.family;
@@ -984,7 +825,7 @@ static int prefix_cmp(const void *a, const void *b)
  * The union of config, CLI and route endpoints becomes our origin's state.
  * Sorted, so that a hundred thousand routes cost n log n, not n squared.
  */
-static void sync_local(struct mg_mesh *mesh)
+void mesh_sync_local(struct mg_mesh *mesh)
 {
 	const struct mg_config *cfg = mesh->cfg;
 	int cap = cfg->n_cidrs + mesh->n_cli_eps + mesh->n_route_eps, n = 0;
@@ -1008,9 +849,9 @@ static void sync_local(struct mg_mesh *mesh)
 				memset(&u[n].addr.addr[1], 0, 12);
 			n++;
 		}
-	qsort(u, n, sizeof(*u), prefix_cmp);
+	qsort(u, n, sizeof(*u), mesh_prefix_cmp);
 	for (int i = 0; i < n; i++)
-		if (!k || prefix_cmp(&u[k - 1], &u[i]))
+		if (!k || mesh_prefix_cmp(&u[k - 1], &u[i]))
 			u[k++] = u[i];
 	n = k;
 	for (int i = 0; i < n; i++) {
@@ -1023,7 +864,7 @@ static void sync_local(struct mg_mesh *mesh)
 	}
 	while (mg_state_iter_next(mesh->st, &it, &e)) {
 		if (e.origin != 0 || e.key.kind != MG_STATE_ENDPOINT ||
-		    bsearch(&e.key.ep, u, n, sizeof(*u), prefix_cmp))
+		    bsearch(&e.key.ep, u, n, sizeof(*u), mesh_prefix_cmp))
 			continue;
 		if (n_stale == cap_stale) {
 			struct mg_prefix *b;
@@ -1064,7 +905,7 @@ void mg_mesh_set_route_endpoints(struct mg_mesh *mesh,
 				memset(&copy[i].addr.addr[1], 0, 12);
 		}
 		/* Sorted: compared as a whole, searched by `endpoints list`. */
-		qsort(copy, n, sizeof(*copy), prefix_cmp);
+		qsort(copy, n, sizeof(*copy), mesh_prefix_cmp);
 	}
 	if (n == mesh->n_route_eps &&
 	    (!n || !memcmp(copy, mesh->route_eps, n * sizeof(*copy)))) {
@@ -1075,12 +916,12 @@ void mg_mesh_set_route_endpoints(struct mg_mesh *mesh,
 	mesh->route_eps = copy;
 	mesh->n_route_eps = n;
 	pr_info("%d endpoints from kernel routes", n);
-	sync_local(mesh);
+	mesh_sync_local(mesh);
 }
 
 void mg_mesh_reload_local(struct mg_mesh *mesh)
 {
-	sync_local(mesh);
+	mesh_sync_local(mesh);
 }
 
 static int count_key(void *ctx, const char *line, int lineno)
@@ -1096,7 +937,7 @@ int mg_mesh_reload_keys(struct mg_mesh *mesh)
 
 	mg_keyring_clear(&kr);
 	/* As at start: the keyring file, once written by `keys`, outranks. */
-	if (read_lines(mesh->keys_path, count_key, &kr) > 0) {
+	if (mesh_read_lines(mesh->keys_path, count_key, &kr) > 0) {
 		err = 1;
 		goto out;
 	}
@@ -1169,7 +1010,7 @@ static bool forgotten(struct mg_mesh *mesh, const struct mg_member_info *mi)
 	return false;
 }
 
-static bool is_forgotten(struct mg_mesh *mesh, const char *name)
+bool mesh_is_forgotten(struct mg_mesh *mesh, const char *name)
 {
 	for (int i = 0; i < mesh->n_seen; i++)
 		if (!strcmp(mesh->seen[i].name, name))
@@ -1178,7 +1019,7 @@ static bool is_forgotten(struct mg_mesh *mesh, const char *name)
 }
 
 /* Drop a left or dead gateway and its state now. */
-static void forget(struct mg_mesh *mesh, const char *name, const char *why)
+void mesh_forget(struct mg_mesh *mesh, const char *name, const char *why)
 {
 	struct seen *s = seen_get(mesh, name);
 
@@ -1223,7 +1064,7 @@ static int row_from_member(void *ctx, const struct mg_member_info *mi)
 	s = seen_get(mesh, r->name);
 	r->order = s ? s->order : ~0ull;
 	if (mi->meta_len > sizeof(meta.data) ||
-	    !is_gateway_meta(mi->meta, mi->meta_len))
+	    !mesh_is_gateway_meta(mi->meta, mi->meta_len))
 		return 0;
 	meta.len = mi->meta_len;
 	memcpy(meta.data, mi->meta, mi->meta_len);
@@ -1542,13 +1383,13 @@ static int view_local(struct mg_mesh *mesh, struct mg_view *view)
 		}
 	}
 	/* Siblings announce the same CIDRs: sorted and unique, n log n. */
-	qsort(mesh->vlocal, n, sizeof(*mesh->vlocal), prefix_cmp);
+	qsort(mesh->vlocal, n, sizeof(*mesh->vlocal), mesh_prefix_cmp);
 	{
 		int k = 0;
 
 		for (int i = 0; i < n; i++)
-			if (!k || prefix_cmp(&mesh->vlocal[k - 1],
-					     &mesh->vlocal[i]))
+			if (!k || mesh_prefix_cmp(&mesh->vlocal[k - 1],
+						  &mesh->vlocal[i]))
 				mesh->vlocal[k++] = mesh->vlocal[i];
 		n = k;
 	}
@@ -1738,8 +1579,7 @@ static void log_change(struct mg_mesh *mesh, const struct row *r,
 	s->was_up = up;
 }
 
-static void on_settle_timeout(struct mg_loop_src *src, uint32_t ev,
-			      void *arg)
+void mesh_on_settle_timeout(struct mg_loop_src *src, uint32_t ev, void *arg)
 {
 	struct mg_mesh *mesh = arg;
 
@@ -1924,16 +1764,16 @@ int mg_mesh_view(struct mg_mesh *mesh, struct mg_view *view)
 /* --- life cycle ---------------------------------------------------------- */
 
 static const struct mg_member_ops member_ops = {
-	.notify_join = on_member,
-	.notify_leave = on_member,
-	.notify_update = on_member,
-	.node_meta = node_meta,
-	.local_state = local_state,
-	.merge_remote_state = merge_remote,
-	.notify_user_msg = user_msg,
-	.get_broadcasts = get_broadcasts,
-	.join_done = join_done,
-	.leave_done = leave_done,
+	.notify_join = mesh_on_member,
+	.notify_leave = mesh_on_member,
+	.notify_update = mesh_on_member,
+	.node_meta = mesh_node_meta,
+	.local_state = mesh_local_state,
+	.merge_remote_state = mesh_merge_remote,
+	.notify_user_msg = mesh_user_msg,
+	.get_broadcasts = mesh_get_broadcasts,
+	.join_done = mesh_join_done,
+	.leave_done = mesh_leave_done,
 };
 
 static const unsigned int ae_ms[] = {
@@ -2067,7 +1907,7 @@ int mg_mesh_new(struct mg_loop *loop, const struct mg_config *cfg,
 		 cfg->state_dir);
 	snprintf(mesh->members_path, sizeof(mesh->members_path), "%s/members",
 		 cfg->state_dir);
-	read_lines(mesh->members_path, load_member, mesh);
+	mesh_read_lines(mesh->members_path, mesh_load_member, mesh);
 	snprintf(mesh->drain_path, sizeof(mesh->drain_path), "%s/draining",
 		 cfg->state_dir);
 	if (!access(mesh->drain_path, F_OK)) {
@@ -2081,11 +1921,11 @@ int mg_mesh_new(struct mg_loop *loop, const struct mg_config *cfg,
 		err = -ENOMEM;
 		goto fail;
 	}
-	read_lines(mesh->serf_path, load_serf_clock, mesh);
+	mesh_read_lines(mesh->serf_path, mesh_load_serf_clock, mesh);
 
-	read_lines(mesh->eps_path, load_cli_ep, mesh);
+	mesh_read_lines(mesh->eps_path, mesh_load_cli_ep, mesh);
 	/* The keyring file, once written by `keys`, outranks the config. */
-	if (read_lines(mesh->keys_path, load_key, mesh) <= 0) {
+	if (mesh_read_lines(mesh->keys_path, mesh_load_key, mesh) <= 0) {
 		mg_keyring_clear(&mesh->kr);
 		for (int i = 0; i < cfg->n_keys; i++)
 			mg_keyring_add_b64(&mesh->kr, cfg->keys[i], i == 0);
@@ -2094,12 +1934,12 @@ int mg_mesh_new(struct mg_loop *loop, const struct mg_config *cfg,
 	sc.name = cfg->gw_name;
 	sc.cluster_id = cfg->cluster_id;
 	sc.cluster_name = cfg->cluster_name;
-	sc.on_change = on_state_change;
+	sc.on_change = mesh_on_state_change;
 	sc.ctx = mesh;
 	err = mg_state_new(&sc, &mesh->st);
 	if (err)
 		goto fail;
-	sync_local(mesh);
+	mesh_sync_local(mesh);
 
 	if (cfg->gossip_enabled) {
 		mesh->started_ms = mg_now_ms();
@@ -2107,20 +1947,19 @@ int mg_mesh_new(struct mg_loop *loop, const struct mg_config *cfg,
 		if (err)
 			goto fail;
 		/* our status time, newer than the last run's leave */
-		send_join_intent(mesh);
-		mesh->settle_timer = mg_loop_add_timer(loop,
-						       cfg->settle_timeout * 1000,
-						       0, on_settle_timeout,
-						       mesh);
+		mesh_send_join_intent(mesh);
+		mesh->settle_timer =
+			mg_loop_add_timer(loop, cfg->settle_timeout * 1000, 0,
+					  mesh_on_settle_timeout, mesh);
 		mesh->ae_ms = ae_ms[cfg->profile];
-		mesh->ae_timer = mg_loop_add_timer(loop, mesh->ae_ms,
-						   mesh->ae_ms, on_ae, mesh);
-		mesh->gc_timer = mg_loop_add_timer(loop, GC_MS, GC_MS, on_gc,
-						   mesh);
+		mesh->ae_timer = mg_loop_add_timer(
+			loop, mesh->ae_ms, mesh->ae_ms, mesh_on_ae, mesh);
+		mesh->gc_timer =
+			mg_loop_add_timer(loop, GC_MS, GC_MS, mesh_on_gc, mesh);
 		mesh->rejoin_timer = mg_loop_add_timer(loop,
 						       REJOIN_AE * mesh->ae_ms,
 						       REJOIN_AE * mesh->ae_ms,
-						       on_rejoin, mesh);
+						       mesh_on_rejoin, mesh);
 		if (!mesh->ae_timer || !mesh->gc_timer || !mesh->rejoin_timer ||
 		    !mesh->settle_timer) {
 			err = -ENOMEM;
@@ -2275,7 +2114,7 @@ static int peers_forget(struct mg_cli *cli, struct mg_mesh *mesh,
 				name, row_state(mesh, r));
 			return 1;
 		}
-		forget(mesh, name, "peers forget");
+		mesh_forget(mesh, name, "peers forget");
 		out_text("forgot %s\n", name);
 		out_finish();
 		return 0;
@@ -2385,12 +2224,12 @@ int mg_mesh_cmd_peers(struct mg_cli *cli, int argc, char **argv)
 static const char *local_source(const struct mg_mesh *mesh,
 				const struct mg_prefix *p)
 {
-	if (prefix_in(mesh->cfg->cidrs, mesh->cfg->n_cidrs, p))
+	if (mesh_prefix_in(mesh->cfg->cidrs, mesh->cfg->n_cidrs, p))
 		return "config";
-	if (prefix_in(mesh->cli_eps, mesh->n_cli_eps, p))
+	if (mesh_prefix_in(mesh->cli_eps, mesh->n_cli_eps, p))
 		return "cli";
 	if (bsearch(p, mesh->route_eps, mesh->n_route_eps, sizeof(*p),
-		    prefix_cmp))
+		    mesh_prefix_cmp))
 		return "route";
 	return "?";
 }
@@ -2520,7 +2359,7 @@ int mg_mesh_cmd_endpoints(struct mg_cli *cli, int argc, char **argv)
 		eps[n++] = p;
 	else
 		eps[i] = eps[--n];
-	err = save_cli_eps(mesh, eps, n);
+	err = mesh_save_cli_eps(mesh, eps, n);
 	if (err) {
 		fprintf(cli->err, "meshgate endpoints: not changed: saving %s: %s\n",
 			mesh->eps_path, strerror(-err));
@@ -2530,7 +2369,7 @@ int mg_mesh_cmd_endpoints(struct mg_cli *cli, int argc, char **argv)
 	memcpy(mesh->cli_eps, eps, n * sizeof(*eps));
 	mesh->n_cli_eps = n;
 	free(eps);
-	sync_local(mesh);
+	mesh_sync_local(mesh);
 	return 0;
 }
 
@@ -2571,7 +2410,7 @@ static int keys_change(struct mg_mesh *mesh, const char *verb,
 	 * Saved first: a keyring in use that a restart would not find cuts
 	 * this gateway off once its peers drop the old key.
 	 */
-	err = save_keys(mesh, &kr);
+	err = mesh_save_keys(mesh, &kr);
 	if (err) {
 		snprintf(msg, msg_size, "not changed: saving %.100s: %s",
 			 mesh->keys_path, strerror(-err));
@@ -2581,7 +2420,7 @@ static int keys_change(struct mg_mesh *mesh, const char *verb,
 		err = mg_member_set_keyring(mesh->member, &kr);
 		if (err) {
 			/* Back to the file of the keyring still in use. */
-			save_keys(mesh, &mesh->kr);
+			mesh_save_keys(mesh, &mesh->kr);
 			snprintf(msg, msg_size, "%s", strerror(-err));
 			return 1;
 		}
@@ -2711,7 +2550,7 @@ static void keyq_add(struct keyq *q, const uint8_t *from, uint32_t from_len,
 	q->n_err += !ok;
 }
 
-static void serf_response(struct mg_mesh *mesh, const uint8_t *p, size_t n)
+void mesh_serf_response(struct mg_mesh *mesh, const uint8_t *p, size_t n)
 {
 	struct mg_serf_response r;
 
@@ -2724,7 +2563,7 @@ static void serf_response(struct mg_mesh *mesh, const uint8_t *p, size_t n)
 }
 
 /* serf's messageRelayType: pass the message on to its destination. */
-static void serf_forward(struct mg_mesh *mesh, const uint8_t *p, size_t n)
+void mesh_serf_forward(struct mg_mesh *mesh, const uint8_t *p, size_t n)
 {
 	char name[MG_ML_NAME_MAX + 1];
 	const uint8_t *dest, *inner;
@@ -2825,7 +2664,7 @@ static void serf_respond(struct mg_mesh *mesh, const struct mg_serf_query *q,
  * there is nothing here to run them.  A query whose filters leave us out
  * (or that filters by tag) is relayed but not acked nor answered.
  */
-static void serf_query(struct mg_mesh *mesh, const uint8_t *p, size_t n)
+void mesh_serf_query(struct mg_mesh *mesh, const uint8_t *p, size_t n)
 {
 	struct mg_serf_query q;
 	struct mg_buf ans = { 0 };
@@ -3033,7 +2872,7 @@ int mg_mesh_cmd_keys(struct mg_cli *cli, int argc, char **argv)
 	if (argc == 1 || (argc == 2 && mg_matches(argv[1], "list"))) {
 		out_arr_open("keys");
 		for (unsigned int i = 0; i < kr.n; i++) {
-			key_b64(&kr.keys[i], b64, sizeof(b64));
+			mesh_key_b64(&kr.keys[i], b64, sizeof(b64));
 			out_obj_open(NULL);
 			out_str("key", "%s", b64);
 			out_u64("bits", "  AES-%llu", kr.keys[i].len * 8ull);
