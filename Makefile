@@ -69,7 +69,8 @@ TBPF_SRCS  := $(wildcard tests/*/*.bpf.c)
 TSKELS     := $(foreach f,$(TBPF_SRCS),$(BUILD)/include/$(notdir $(f:.bpf.c=.skel.h)))
 
 AGENT_MAIN := agent/main.c
-AGENT_SRCS := $(filter-out $(AGENT_MAIN),$(wildcard agent/*.c agent/lib/*.c agent/gossip/*.c))
+AGENT_SRCS := $(filter-out $(AGENT_MAIN),$(wildcard agent/*.c agent/lib/*.c \
+	agent/gossip/*.c agent/mesh/*.c))
 AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/%.o)
 LIB        := $(BUILD)/libmeshgate.a
 BIN        := $(BUILD)/meshgate
