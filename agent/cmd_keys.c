@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * `meshgate keys` and serf's key queries (list, install, use, remove) across the mesh.
+ * `meshgate keys` and serf's key queries (list, install, use, remove) across
+ * the mesh.
  */
 #include "mesh/mesh_int.h"
 

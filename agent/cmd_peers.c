@@ -19,8 +19,8 @@ static int peers_forget(struct mg_cli *cli, struct mg_mesh *mesh,
 		fprintf(cli->err, "meshgate peers forget: %s\n", strerror(-err));
 		return 1;
 	}
-	for (int i = 0; i < mesh->n_rows; i++) {
-		const struct row *r = &mesh->rows[i];
+	for (int i = 0; i < mesh->pol.n_rows; i++) {
+		const struct row *r = &mesh->pol.rows[i];
 
 		if (strcmp(r->name, name))
 			continue;
@@ -90,8 +90,8 @@ int mg_mesh_cmd_peers(struct mg_cli *cli, int argc, char **argv)
 	out_arr_open("peers");
 	out_text("%-20s %-14s %-4s %-16s %-9s %5s %9s %6s\n", "name",
 		 "cluster", "id", "tunnel", "state", "inc", "rtt", "eps");
-	for (int i = 0; i < mesh->n_rows; i++) {
-		const struct row *r = &mesh->rows[i];
+	for (int i = 0; i < mesh->pol.n_rows; i++) {
+		const struct row *r = &mesh->pol.rows[i];
 		const char *state = row_state(mesh, r);
 
 		if (r->rtt_us >= 0)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The membership engine's delegate: members, push/pull, user messages, serf's intents and clocks, leaving, broadcasts, our tags.
+ * The membership engine's delegate: members, push/pull, user messages,
+ * serf's intents and clocks, leaving, broadcasts, our tags.
  */
 #include "mesh/mesh_int.h"
 

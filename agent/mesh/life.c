@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The mesh's life cycle: the membership engine started, the mesh made and freed.
+ * The mesh's life cycle: the membership engine started, the mesh made and
+ * freed.
  */
 #include "mesh/mesh_int.h"
 
@@ -245,10 +246,8 @@ void mg_mesh_free(struct mg_mesh *mesh)
 	mg_state_free(mesh->st);
 	free(mesh->route_eps);
 	free(mesh->local);
-	free(mesh->vlocal);
-	free(mesh->rows);
+	mesh_policy_free(&mesh->pol);
+	free(mesh->members);
 	free(mesh->pfx);
-	free(mesh->vgw);
-	free(mesh->seen);
 	free(mesh);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Our own endpoints: [cluster] cidr, the CLI's, kernel routes, merged and gossiped.
+ * Our own endpoints: [cluster] cidr, the CLI's, kernel routes, merged and
+ * gossiped.
  */
 #include "mesh/mesh_int.h"
 

@@ -1,9 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The mesh's insides, shared by the files of agent/mesh/ and the mesh commands
- * (cmd_peers.c, cmd_keys.c): the one struct mg_mesh, the rows of the last
- * view, and the functions one file calls in another.  Callers outside
- * use mesh.h.
+ * The mesh: membership + replicated state -> the agent's view.  Its
+ * insides, shared by the files of agent/mesh/ and the mesh commands: the
+ * one struct mg_mesh and the functions one file calls in another.  Callers
+ * outside use mesh.h.
+ *
+ *   mesh/life.c      the engine started, the mesh made and freed
+ *   mesh/delegate.c  the membership engine's delegate, serf's intents
+ *   mesh/messages.c  our state messages
+ *   mesh/timers.c    anti-entropy, rejoin, garbage collection
+ *   mesh/local.c     our own endpoints
+ *   mesh/view.c      the view built, settling, the status counters
+ *   mesh/policy.c    the view policy, pure (policy.h)
+ *   mesh/drain.c     drain, undrain, restart
+ *   mesh/persist.c, mesh/keyring.c   files in state_dir
+ *   cmd_peers.c, cmd_keys.c          the commands
  */
 #ifndef MG_MESH_INT_H
 #define MG_MESH_INT_H
@@ -29,6 +40,7 @@
 #include "lib/loop.h"
 #include "lib/out.h"
 #include "lib/persist.h"
+#include "mesh/policy.h"
 
 #define ENV_MAGIC	0x47	/* 'G': our envelope around state messages */
 #define ENV_FORMAT	1
@@ -40,48 +52,6 @@
 #define REJOIN_AE	5	/* rejoin check every 5 anti-entropy rounds */
 #define REJOIN_MAX	16	/* addresses tried per check */
 #define SERF_SAVE_AE	30	/* serf's clocks saved every 30 AE rounds */
-/* deaths this close before we find ourselves cut off are part of it */
-#define CUT_OFF_WINDOW_US	(30ull * 1000000)
-
-enum gw_state { GW_ALIVE, GW_SUSPECT, GW_DEAD, GW_LEFT, GW_STATIC };
-
-extern const char *const gw_state_names[];
-
-/* Remembered per gateway name across view builds. */
-struct seen {
-	char name[MG_STATE_NAME_MAX + 1];
-	uint64_t order;		/* first seen: earlier wins a conflict */
-	bool alive;		/* in the last view that was not cut off */
-	bool refused;		/* its conflict was logged */
-	bool forgotten;		/* out of the view until it is alive again */
-	int was;		/* the state last logged (enum gw_state) */
-	bool was_up;		/* ... and whether it carried traffic */
-};
-
-/* A gateway or other member, as the last view build saw it. */
-struct row {
-	char name[MG_STATE_NAME_MAX + 1];
-	char cluster[MG_STATE_NAME_MAX + 1];
-	__u8 cluster_id;
-	struct mg_addr tunnel;		/* where we send to */
-	struct mg_addr tunnel_alt;	/* its other family's, or unset */
-	enum gw_state state;
-	bool gateway;		/* has our tags */
-	bool sibling;		/* a gateway of our own cluster */
-	bool self;
-	const char *conflict;	/* why it is refused, or NULL */
-	char conflict_buf[128];
-	uint32_t incarnation;
-	int64_t rtt_us;
-	int n_prefixes;
-	struct mg_prefix *prefixes;
-	uint64_t order;
-	uint64_t state_change;
-	int origin;		/* state origin index, -1 none */
-	bool draining;		/* its "mode" tag: withdrawn, still accepted */
-	bool restarting;	/* its "mode" tag: its agent comes back */
-	enum mg_echo_state echo;	/* its datapath (liveness.h) */
-};
 
 struct mg_mesh {
 	struct mg_loop *loop;
@@ -111,21 +81,13 @@ struct mg_mesh {
 	int n_route_eps;
 	struct mg_prefix *local;	/* union, for the view */
 	int n_local;
-	/* ours and our siblings': what the view calls local */
-	struct mg_prefix *vlocal;
-	int cap_vlocal;
 
-	/* the last view */
-	struct row *rows;
-	int n_rows, cap_rows;
+	/* the last view (policy.h), and what it was built from */
+	struct mesh_policy pol;
+	struct mesh_member *members;
+	int cap_members;
 	struct mg_prefix *pfx;
 	size_t cap_pfx;
-	struct mg_view_gw *vgw;
-	int cap_vgw;
-	struct seen *seen;
-	int n_seen, cap_seen;
-	uint64_t order;
-	bool cut_off;
 	bool in_recv;		/* merging a message: one change for all of it */
 	bool recv_changed;
 	bool join_failed;	/* the last join reached nobody, logged */
@@ -148,7 +110,6 @@ struct mg_mesh {
 	struct mg_liveness *lv;
 	struct mg_loop_src *hold_timer;	/* a held gateway's hold ends */
 	const char *mode;		/* our "mode" tag, NULL: none */
-	unsigned int hold_next_ms;	/* the first held gateway's hold end */
 	char drain_path[PATH_MAX + 16];	/* state_dir/draining: kept drained */
 };
 
@@ -195,7 +156,6 @@ void mesh_node_meta(void *arg, struct mg_ml_meta *meta);
 void mesh_on_state_change(void *ctx, const struct mg_state_change *c);
 
 /* timers.c */
-bool mesh_is_gateway_meta(const uint8_t *meta, size_t len);
 bool mesh_is_mesh_gateway(const uint8_t *meta, size_t len);
 int mesh_load_member(void *ctx, const char *line, int lineno);
 void mesh_on_ae(struct mg_loop_src *src, uint32_t ev, void *arg);
@@ -206,7 +166,6 @@ void mesh_on_gc(struct mg_loop_src *src, uint32_t ev, void *arg);
 /* local.c: local endpoints */
 bool mesh_prefix_in(const struct mg_prefix *set, int n,
 		    const struct mg_prefix *p);
-int mesh_prefix_cmp(const void *a, const void *b);
 void mesh_sync_local(struct mg_mesh *mesh);
 
 /* view.c */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The mesh's timers: anti-entropy, rejoin, garbage collection; who is a gateway.
+ * The mesh's timers: anti-entropy, rejoin, garbage collection; who is a
+ * gateway.
  */
 #include "mesh/mesh_int.h"
 
