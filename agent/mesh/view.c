@@ -5,6 +5,7 @@
  * forgetting; the status counters.
  */
 #include "mesh/mesh_int.h"
+
 /* --- the view ------------------------------------------------------------- */
 
 bool mesh_is_forgotten(struct mg_mesh *mesh, const char *name)
