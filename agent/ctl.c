@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include "ctl.h"
-#include "gossip/msgpack.h"
+#include "lib/msgpack.h"
 #include "lib/log.h"
 #include "lib/loop.h"
 #include "lib/out.h"

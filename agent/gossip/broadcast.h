@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gossip/buf.h"
+#include "lib/buf.h"
 
 struct mg_bcast {
 	char *name;			/* node it is about; NULL = none */

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gossip/buf.h"
+#include "lib/buf.h"
 
 #define MG_KEYRING_MAX		8
 #define MG_KEY_MAX		32

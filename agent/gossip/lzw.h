@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gossip/buf.h"
+#include "lib/buf.h"
 
 /*
  * Append the compressed form of @in to @out.  Like the go1.19+ writer, the

@@ -1937,6 +1937,43 @@ static void bcast_finished(void *arg, bool sent)
 	}
 }
 
+/* What the real transport reads, delivered to the engine. */
+static void tp_packet(void *arg, const struct mg_addr *from, uint16_t port,
+		      const uint8_t *p, size_t n)
+{
+	mg_member_packet_in(arg, from, port, p, n);
+}
+
+static int tp_stream_in(void *arg, const uint8_t *p, size_t n,
+			struct mg_buf *reply)
+{
+	return mg_member_stream_in(arg, p, n, reply);
+}
+
+static int tp_stream_reply(void *arg, uint32_t token, const uint8_t *p,
+			   size_t n)
+{
+	return mg_member_stream_reply(arg, token, p, n);
+}
+
+static void tp_stream_fail(void *arg, uint32_t token, int err)
+{
+	mg_member_stream_fail(arg, token, err);
+}
+
+static uint64_t tp_stream_refused(void *arg)
+{
+	struct mg_member *m = arg;
+
+	mg_member_stream_refused(m);
+	return mg_member_stats(m)->streams_refused;
+}
+
+static uint64_t tp_now(void *arg)
+{
+	return mg_member_now(arg);
+}
+
 struct mg_member *mg_member_new(struct mg_loop *loop,
 				const struct mg_member_cfg *cfg,
 				const struct mg_member_ops *ops, void *arg,
@@ -1996,11 +2033,25 @@ struct mg_member *mg_member_new(struct mg_loop *loop,
 	} else {
 		if (!loop)
 			goto fail;
-		m->tp = mg_mtransport_new(loop, &m->cfg.bind, m->cfg.port, m,
+		struct mg_mtransport_deliver d = {
+			.packet = tp_packet,
+			.stream_in = tp_stream_in,
+			.stream_reply = tp_stream_reply,
+			.stream_fail = tp_stream_fail,
+			.stream_refused = tp_stream_refused,
+			.now = tp_now,
+			.arg = m,
+		};
+
+		m->tp = mg_mtransport_new(loop, &m->cfg.bind, m->cfg.port, &d,
 					  m->cfg.t.tcp_timeout, &err);
 		if (!m->tp)
 			goto fail;
-		mg_mtransport_io(m->tp, &m->io);
+		m->io = (struct mg_member_io){
+			.send = mg_mtransport_send,
+			.stream = mg_mtransport_stream,
+			.arg = m->tp,
+		};
 	}
 
 	/* ourselves: alive at incarnation 1, announced like any node */

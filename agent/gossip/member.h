@@ -18,12 +18,11 @@
 
 #include <meshgate/abi.h>
 
-#include "gossip/buf.h"
+#include "lib/buf.h"
 #include "gossip/crypto.h"
 #include "gossip/messages.h"
 
 #define MG_MEMBER_PORT		7946
-#define MG_MEMBER_PUSH_PULL_MAX	32	/* concurrent inbound streams */
 /* Members the table holds at most (self and unreaped dead included). */
 #define MG_MEMBER_MAX_DEFAULT	4096
 /* Queued broadcasts beyond one per member (user messages, our own). */

@@ -20,8 +20,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "gossip/buf.h"
-#include "gossip/msgpack.h"
+#include "lib/buf.h"
+#include "lib/msgpack.h"
 
 #define MG_ML_NAME_MAX		255	/* node names, accuser names */
 #define MG_ML_META_MAX		512	/* memberlist MetaMaxSize */

@@ -11,7 +11,7 @@
 #include <sys/random.h>
 
 #include "gossip/member.h"
-#include "gossip/msgpack.h"
+#include "lib/msgpack.h"
 #include "gossip/serf.h"
 
 #define SLOTS_MIN	16		/* a power of two */
@@ -296,31 +296,44 @@ static enum mg_serf_verdict leave_intent(struct mg_serf *s,
 	return MG_SERF_RELAY;
 }
 
-/* Read the map of a serf message: LTime and Node (other keys skipped). */
+/* What serf's messages carry that we read (other keys skipped). */
+struct serf_msg {
+	uint64_t ltime;
+	uint64_t id;			/* a query's ID */
+	const uint8_t *node, *name, *payload;
+	uint32_t node_len, name_len, payload_len;
+};
+
+static const struct mg_mp_field intent_fields[] = {
+	MG_MP_FIELD_UINT(struct serf_msg, "LTime", ltime, UINT64_MAX),
+	MG_MP_FIELD_STR(struct serf_msg, "Node", node, node_len),
+};
+
+static const struct mg_mp_field event_fields[] = {
+	MG_MP_FIELD_UINT(struct serf_msg, "LTime", ltime, UINT64_MAX),
+	MG_MP_FIELD_STR(struct serf_msg, "Name", name, name_len),
+	MG_MP_FIELD_BYTES(struct serf_msg, "Payload", payload, payload_len),
+};
+
+static const struct mg_mp_field query_fields[] = {
+	MG_MP_FIELD_UINT(struct serf_msg, "LTime", ltime, UINT64_MAX),
+	MG_MP_FIELD_UINT(struct serf_msg, "ID", id, UINT32_MAX),
+};
+
+/* Read the map of a serf message: LTime and Node. */
 static int read_intent(const uint8_t *p, size_t n, uint64_t *ltime,
 		       const uint8_t **node, uint32_t *node_len)
 {
+	struct serf_msg m = { 0 };
 	struct mg_mp_rd rd;
-	uint32_t count, i, klen;
-	const uint8_t *key;
 	int err;
 
-	*ltime = 0;
-	*node = NULL;
-	*node_len = 0;
 	mg_mp_rd_init(&rd, p, n);
-	err = mg_mp_read_map(&rd, &count);
-	for (i = 0; !err && i < count; i++) {
-		err = mg_mp_read_str(&rd, &key, &klen);
-		if (err)
-			break;
-		if (klen == 5 && !memcmp(key, "LTime", 5))
-			err = mg_mp_read_uint(&rd, UINT64_MAX, ltime);
-		else if (klen == 4 && !memcmp(key, "Node", 4))
-			err = mg_mp_read_str(&rd, node, node_len);
-		else
-			err = mg_mp_skip(&rd);
-	}
+	err = mg_mp_read_fields(&rd, intent_fields,
+				MG_MP_NFIELDS(intent_fields), &m);
+	*ltime = m.ltime;
+	*node = m.node;
+	*node_len = m.node_len;
 	return err;
 }
 
@@ -331,35 +344,25 @@ static int read_intent(const uint8_t *p, size_t n, uint64_t *ltime,
 static int read_event(const struct mg_serf *s, const uint8_t *p, size_t n,
 		      bool query, uint64_t *ltime, uint64_t *id)
 {
-	const uint8_t *key, *name = NULL, *payload = NULL;
-	uint32_t count, i, klen, name_len = 0, payload_len = 0;
+	struct serf_msg m = { 0 };
 	struct mg_mp_rd rd;
 	int err;
 
-	*ltime = *id = 0;
 	mg_mp_rd_init(&rd, p, n);
-	err = mg_mp_read_map(&rd, &count);
-	for (i = 0; !err && i < count; i++) {
-		err = mg_mp_read_str(&rd, &key, &klen);
-		if (err)
-			break;
-		if (klen == 5 && !memcmp(key, "LTime", 5))
-			err = mg_mp_read_uint(&rd, UINT64_MAX, ltime);
-		else if (query && klen == 2 && !memcmp(key, "ID", 2))
-			err = mg_mp_read_uint(&rd, UINT32_MAX, id);
-		else if (!query && klen == 4 && !memcmp(key, "Name", 4))
-			err = mg_mp_read_str(&rd, &name, &name_len);
-		else if (!query && klen == 7 && !memcmp(key, "Payload", 7))
-			err = mg_mp_read_bytes(&rd, &payload, &payload_len);
-		else
-			err = mg_mp_skip(&rd);
-	}
+	if (query)
+		err = mg_mp_read_fields(&rd, query_fields,
+					MG_MP_NFIELDS(query_fields), &m);
+	else
+		err = mg_mp_read_fields(&rd, event_fields,
+					MG_MP_NFIELDS(event_fields), &m);
+	*ltime = m.ltime;
+	*id = m.id;
 	if (!err && !query) {
-		uint64_t h = hash(s, name ? name : (const uint8_t *)"",
-				  name_len);
+		uint64_t h = hash(s, m.name ? m.name : (const uint8_t *)"",
+				  m.name_len);
 
-		*id = h ^ (hash(s, payload ? payload : (const uint8_t *)"",
-				payload_len) * 31);
+		*id = h ^ (hash(s, m.payload ? m.payload : (const uint8_t *)"",
+				m.payload_len) * 31);
 	}
 	return err;
 }
@@ -540,15 +543,33 @@ static bool in_list(const uint8_t *list, size_t len, const uint8_t *name,
 	return false;
 }
 
+/* A push/pull's map; LeftMembers and StatusLTimes kept encoded. */
+struct serf_pp {
+	uint64_t ltime, event, query;
+	const uint8_t *extra, *status, *left;
+	uint32_t extra_len;
+	size_t status_len, left_len;
+};
+
+static const struct mg_mp_field pp_fields[] = {
+	MG_MP_FIELD_UINT(struct serf_pp, "LTime", ltime, UINT64_MAX),
+	MG_MP_FIELD_UINT(struct serf_pp, "EventLTime", event, UINT64_MAX),
+	MG_MP_FIELD_UINT(struct serf_pp, "QueryLTime", query, UINT64_MAX),
+	MG_MP_FIELD_BYTES(struct serf_pp, MG_SERF_PP_EXTRA, extra, extra_len),
+	MG_MP_FIELD_RAW(struct serf_pp, "StatusLTimes", status, status_len),
+	MG_MP_FIELD_RAW(struct serf_pp, "LeftMembers", left, left_len),
+};
+
 int mg_serf_push_pull_merge(struct mg_serf *s, const uint8_t *p, size_t n,
 			    const uint8_t **extra, size_t *extra_len)
 {
-	const uint8_t *status = NULL, *left = NULL, *key, *name;
-	size_t status_len = 0, left_len = 0, at;
-	uint64_t ltime = 0, event = 0, query = 0, v;
-	int verdict = MG_SERF_DONE, err;
+	const uint8_t *status, *left, *name;
+	size_t status_len, left_len;
+	int verdict = MG_SERF_DONE;
+	struct serf_pp pp = { 0 };
 	uint32_t count, i, klen;
 	struct mg_mp_rd rd;
+	uint64_t v;
 
 	*extra = NULL;
 	*extra_len = 0;
@@ -556,46 +577,21 @@ int mg_serf_push_pull_merge(struct mg_serf *s, const uint8_t *p, size_t n,
 		return MG_SERF_NOT_SERF;
 	/* first the whole map: LeftMembers needs StatusLTimes */
 	mg_mp_rd_init(&rd, p + 1, n - 1);
-	err = mg_mp_read_map(&rd, &count);
-	for (i = 0; !err && i < count; i++) {
-		err = mg_mp_read_str(&rd, &key, &klen);
-		if (err)
-			break;
-		at = rd.off;
-#define IS(k) (klen == sizeof(k) - 1 && !memcmp(key, k, klen))
-		if (IS("LTime")) {
-			err = mg_mp_read_uint(&rd, UINT64_MAX, &ltime);
-		} else if (IS("EventLTime")) {
-			err = mg_mp_read_uint(&rd, UINT64_MAX, &event);
-		} else if (IS("QueryLTime")) {
-			err = mg_mp_read_uint(&rd, UINT64_MAX, &query);
-		} else if (IS(MG_SERF_PP_EXTRA)) {
-			err = mg_mp_read_bytes(&rd, extra, &klen);
-			*extra_len = klen;
-		} else {
-			err = mg_mp_skip(&rd);
-			if (!err && IS("StatusLTimes")) {
-				status = rd.p + at;
-				status_len = rd.off - at;
-			} else if (!err && IS("LeftMembers")) {
-				left = rd.p + at;
-				left_len = rd.off - at;
-			}
-		}
-#undef IS
-	}
-	if (err) {
-		*extra = NULL;
-		*extra_len = 0;
+	if (mg_mp_read_fields(&rd, pp_fields, MG_MP_NFIELDS(pp_fields), &pp))
 		return -EBADMSG;
-	}
+	*extra = pp.extra;
+	*extra_len = pp.extra_len;
+	status = pp.status;
+	status_len = pp.status_len;
+	left = pp.left;
+	left_len = pp.left_len;
 	/* no message with these times has been sent yet: witness t - 1 */
-	if (ltime)
-		witness(&s->clock.ltime, ltime - 1);
-	if (event)
-		witness(&s->clock.event, event - 1);
-	if (query)
-		witness(&s->clock.query, query - 1);
+	if (pp.ltime)
+		witness(&s->clock.ltime, pp.ltime - 1);
+	if (pp.event)
+		witness(&s->clock.event, pp.event - 1);
+	if (pp.query)
+		witness(&s->clock.query, pp.query - 1);
 	/* left members first, one past their status time */
 	if (left) {
 		mg_mp_rd_init(&rd, left, left_len);

@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gossip/buf.h"
+#include "lib/buf.h"
 
 struct mg_member;
 

@@ -9,70 +9,45 @@
 #include <string.h>
 #include <openssl/evp.h>
 
-#include "gossip/msgpack.h"
+#include "lib/msgpack.h"
 #include "gossip/serf.h"
 #include "gossip/serfquery.h"
 
-#define IS(k) (klen == sizeof(k) - 1 && !memcmp(key, k, klen))
+
+#define Q struct mg_serf_query
+static const struct mg_mp_field query_fields[] = {
+	MG_MP_FIELD_UINT(Q, "LTime", ltime, UINT64_MAX),
+	MG_MP_FIELD_UINT(Q, "ID", id, UINT32_MAX),
+	{ .name = "Addr", .type = MG_MP_F_BYTES, .off = offsetof(Q, addr),
+	  .len = offsetof(Q, addr_len), .required = true },
+	MG_MP_FIELD_UINT(Q, "Port", port, UINT16_MAX),
+	MG_MP_FIELD_STR(Q, "SourceNode", source, source_len),
+	/* nil or an array; only its length matters to us */
+	MG_MP_FIELD_RAW(Q, "Filters", filters, filters_len),
+	MG_MP_FIELD_UINT(Q, "Flags", flags, UINT32_MAX),
+	MG_MP_FIELD_UINT(Q, "RelayFactor", relay_factor, UINT8_MAX),
+	MG_MP_FIELD_UINT(Q, "Timeout", timeout_ns, INT64_MAX),
+	MG_MP_FIELD_STR(Q, "Name", name, name_len),
+	MG_MP_FIELD_BYTES(Q, "Payload", payload, payload_len),
+};
+#undef Q
 
 int mg_serf_query_decode(const uint8_t *p, size_t n, struct mg_serf_query *q)
 {
-	uint32_t count, i, klen;
-	const uint8_t *key;
 	struct mg_mp_rd rd;
-	uint64_t v;
 	int err;
 
 	memset(q, 0, sizeof(*q));
 	if (n < 2 || p[0] != MG_SERF_QUERY)
 		return -EBADMSG;
 	mg_mp_rd_init(&rd, p + 1, n - 1);
-	err = mg_mp_read_map(&rd, &count);
-	for (i = 0; !err && i < count; i++) {
-		err = mg_mp_read_str(&rd, &key, &klen);
-		if (err)
-			break;
-		if (IS("LTime")) {
-			err = mg_mp_read_uint(&rd, UINT64_MAX, &q->ltime);
-		} else if (IS("ID")) {
-			err = mg_mp_read_uint(&rd, UINT32_MAX, &v);
-			q->id = v;
-		} else if (IS("Addr")) {
-			err = mg_mp_read_bytes(&rd, &q->addr, &q->addr_len);
-		} else if (IS("Port")) {
-			err = mg_mp_read_uint(&rd, UINT16_MAX, &v);
-			q->port = v;
-		} else if (IS("SourceNode")) {
-			err = mg_mp_read_str(&rd, &q->source, &q->source_len);
-		} else if (IS("Filters")) {
-			size_t at = rd.off;
+	err = mg_mp_read_fields(&rd, query_fields, MG_MP_NFIELDS(query_fields),
+				q);
+	if (!err && q->filters && q->filters[0] != 0xc0) {
+		struct mg_mp_rd f;
 
-			/* nil or an array; only its length matters to us */
-			if (at < rd.n && rd.p[at] == 0xc0)
-				err = mg_mp_skip(&rd);
-			else
-				err = mg_mp_read_array(&rd, &q->n_filters);
-			for (uint32_t f = 0; !err && at != rd.off &&
-			     f < q->n_filters; f++)
-				err = mg_mp_skip(&rd);
-			q->filters = rd.p + at;
-			q->filters_len = rd.off - at;
-		} else if (IS("Flags")) {
-			err = mg_mp_read_uint(&rd, UINT32_MAX, &v);
-			q->flags = v;
-		} else if (IS("RelayFactor")) {
-			err = mg_mp_read_uint(&rd, UINT8_MAX, &v);
-			q->relay_factor = v;
-		} else if (IS("Timeout")) {
-			err = mg_mp_read_uint(&rd, INT64_MAX, &v);
-			q->timeout_ns = v;
-		} else if (IS("Name")) {
-			err = mg_mp_read_str(&rd, &q->name, &q->name_len);
-		} else if (IS("Payload")) {
-			err = mg_mp_read_bytes(&rd, &q->payload, &q->payload_len);
-		} else {
-			err = mg_mp_skip(&rd);
-		}
+		mg_mp_rd_init(&f, q->filters, q->filters_len);
+		err = mg_mp_read_array(&f, &q->n_filters);
 	}
 	if (!err && (q->addr_len != 4 && q->addr_len != 16))
 		err = -EBADMSG;
@@ -112,42 +87,29 @@ int mg_serf_query_encode(const struct mg_serf_query *q, struct mg_buf *out)
 	return err ? -ENOMEM : 0;
 }
 
+#define R struct mg_serf_response
+static const struct mg_mp_field response_fields[] = {
+	MG_MP_FIELD_UINT(R, "LTime", ltime, UINT64_MAX),
+	MG_MP_FIELD_UINT(R, "ID", id, UINT32_MAX),
+	MG_MP_FIELD_STR(R, "From", from, from_len),
+	MG_MP_FIELD_UINT(R, "Flags", flags, UINT32_MAX),
+	MG_MP_FIELD_BYTES(R, "Payload", payload, payload_len),
+};
+#undef R
+
 int mg_serf_response_decode(const uint8_t *p, size_t n,
 			    struct mg_serf_response *r)
 {
-	uint32_t count, i, klen;
-	const uint8_t *key;
 	struct mg_mp_rd rd;
-	uint64_t v;
-	int err;
 
 	memset(r, 0, sizeof(*r));
 	if (n < 2 || p[0] != MG_SERF_QUERY_RESPONSE)
 		return -EBADMSG;
 	mg_mp_rd_init(&rd, p + 1, n - 1);
-	err = mg_mp_read_map(&rd, &count);
-	for (i = 0; !err && i < count; i++) {
-		err = mg_mp_read_str(&rd, &key, &klen);
-		if (err)
-			break;
-		if (IS("LTime")) {
-			err = mg_mp_read_uint(&rd, UINT64_MAX, &r->ltime);
-		} else if (IS("ID")) {
-			err = mg_mp_read_uint(&rd, UINT32_MAX, &v);
-			r->id = v;
-		} else if (IS("From")) {
-			err = mg_mp_read_str(&rd, &r->from, &r->from_len);
-		} else if (IS("Flags")) {
-			err = mg_mp_read_uint(&rd, UINT32_MAX, &v);
-			r->flags = v;
-		} else if (IS("Payload")) {
-			err = mg_mp_read_bytes(&rd, &r->payload,
-					       &r->payload_len);
-		} else {
-			err = mg_mp_skip(&rd);
-		}
-	}
-	return err ? -EBADMSG : 0;
+	if (mg_mp_read_fields(&rd, response_fields,
+			      MG_MP_NFIELDS(response_fields), r))
+		return -EBADMSG;
+	return 0;
 }
 
 int mg_serf_response_encode(const struct mg_serf_response *r,
@@ -172,12 +134,22 @@ int mg_serf_response_encode(const struct mg_serf_response *r,
 	return err ? -ENOMEM : 0;
 }
 
+struct relay_hdr {
+	const uint8_t *dest;
+	uint32_t dest_len;
+};
+
+static const struct mg_mp_field relay_fields[] = {
+	{ .name = "DestName", .type = MG_MP_F_STR,
+	  .off = offsetof(struct relay_hdr, dest),
+	  .len = offsetof(struct relay_hdr, dest_len), .required = true },
+};
+
 int mg_serf_relay_decode(const uint8_t *p, size_t n, const uint8_t **dest,
 			 uint32_t *dest_len, const uint8_t **inner,
 			 size_t *inner_len)
 {
-	uint32_t count, i, klen;
-	const uint8_t *key;
+	struct relay_hdr h = { 0 };
 	struct mg_mp_rd rd;
 	int err;
 
@@ -186,16 +158,10 @@ int mg_serf_relay_decode(const uint8_t *p, size_t n, const uint8_t **dest,
 	if (n < 2 || p[0] != MG_SERF_RELAY_MSG)
 		return -EBADMSG;
 	mg_mp_rd_init(&rd, p + 1, n - 1);
-	err = mg_mp_read_map(&rd, &count);
-	for (i = 0; !err && i < count; i++) {
-		err = mg_mp_read_str(&rd, &key, &klen);
-		if (err)
-			break;
-		if (IS("DestName"))
-			err = mg_mp_read_str(&rd, dest, dest_len);
-		else
-			err = mg_mp_skip(&rd);
-	}
+	err = mg_mp_read_fields(&rd, relay_fields, MG_MP_NFIELDS(relay_fields),
+				&h);
+	*dest = h.dest;
+	*dest_len = h.dest_len;
 	if (err || !*dest_len || rd.off >= rd.n)
 		return -EBADMSG;
 	*inner = rd.p + rd.off;
@@ -297,33 +263,31 @@ int mg_serf_key_request_encode(const struct mg_key *key, struct mg_buf *out)
 	return err ? -ENOMEM : 0;
 }
 
+struct key_req {
+	const uint8_t *b;
+	uint32_t len;
+};
+
+static const struct mg_mp_field key_req_fields[] = {
+	MG_MP_FIELD_BYTES(struct key_req, "Key", b, len),
+};
+
 int mg_serf_key_request_decode(const uint8_t *p, size_t n, struct mg_key *key)
 {
-	uint32_t count, i, klen, len = 0;
-	const uint8_t *k, *b = NULL;
+	struct key_req kr = { 0 };
 	struct mg_mp_rd rd;
-	int err;
 
 	memset(key, 0, sizeof(*key));
 	if (n < 1 || p[0] != MG_SERF_KEY_REQUEST)
 		return -EBADMSG;
 	mg_mp_rd_init(&rd, p + 1, n - 1);
-	err = mg_mp_read_map(&rd, &count);
-	for (i = 0; !err && i < count; i++) {
-		err = mg_mp_read_str(&rd, &k, &klen);
-		if (err)
-			break;
-		if (klen == 3 && !memcmp(k, "Key", 3))
-			err = mg_mp_read_bytes(&rd, &b, &len);
-		else
-			err = mg_mp_skip(&rd);
-	}
-	if (err)
+	if (mg_mp_read_fields(&rd, key_req_fields,
+			      MG_MP_NFIELDS(key_req_fields), &kr))
 		return -EBADMSG;
-	if (len != 16 && len != 24 && len != 32)
+	if (kr.len != 16 && kr.len != 24 && kr.len != 32)
 		return -EINVAL;
-	key->len = len;
-	memcpy(key->b, b, len);
+	key->len = kr.len;
+	memcpy(key->b, kr.b, kr.len);
 	return 0;
 }
 
@@ -362,15 +326,31 @@ int mg_serf_key_result_encode(const struct mg_serf_key_result *kr,
 	return err ? -ENOMEM : 0;
 }
 
+/* serf's nodeKeyResponse as read: Keys kept encoded (nil or strings). */
+struct key_res {
+	bool result;
+	const uint8_t *msg, *keys, *primary;
+	uint32_t msg_len, primary_len;
+	size_t keys_len;
+};
+
+static const struct mg_mp_field key_res_fields[] = {
+	MG_MP_FIELD_BOOL(struct key_res, "Result", result),
+	MG_MP_FIELD_STR(struct key_res, "Message", msg, msg_len),
+	MG_MP_FIELD_RAW(struct key_res, "Keys", keys, keys_len),
+	MG_MP_FIELD_STR(struct key_res, "PrimaryKey", primary, primary_len),
+};
+
 int mg_serf_key_result_decode(const uint8_t *p, size_t n, bool *result,
 			      char *msg, size_t msg_size,
 			      void (*key_fn)(void *ctx, const uint8_t *b64,
 					     uint32_t len, bool primary),
 			      void *ctx)
 {
-	uint32_t count, i, klen, len, nk;
-	const uint8_t *key, *s;
-	struct mg_mp_rd rd;
+	struct key_res kr = { 0 };
+	struct mg_mp_rd rd, keys;
+	uint32_t nk, k, len;
+	const uint8_t *s;
 	int err;
 
 	*result = false;
@@ -379,35 +359,29 @@ int mg_serf_key_result_decode(const uint8_t *p, size_t n, bool *result,
 	if (n < 1 || p[0] != MG_SERF_KEY_RESPONSE)
 		return -EBADMSG;
 	mg_mp_rd_init(&rd, p + 1, n - 1);
-	err = mg_mp_read_map(&rd, &count);
-	for (i = 0; !err && i < count; i++) {
-		err = mg_mp_read_str(&rd, &key, &klen);
-		if (err)
-			break;
-		if (IS("Result")) {
-			err = mg_mp_read_bool(&rd, result);
-		} else if (IS("Message")) {
-			err = mg_mp_read_str(&rd, &s, &len);
-			if (!err && msg_size)
-				snprintf(msg, msg_size, "%.*s", (int)len, s);
-		} else if (IS("Keys")) {
-			if (rd.off < rd.n && rd.p[rd.off] == 0xc0) {
-				err = mg_mp_skip(&rd);
-				continue;
-			}
-			err = mg_mp_read_array(&rd, &nk);
-			for (uint32_t k = 0; !err && k < nk; k++) {
-				err = mg_mp_read_str(&rd, &s, &len);
-				if (!err && key_fn)
-					key_fn(ctx, s, len, false);
-			}
-		} else if (IS("PrimaryKey")) {
-			err = mg_mp_read_str(&rd, &s, &len);
-			if (!err && len && key_fn)
-				key_fn(ctx, s, len, true);
-		} else {
-			err = mg_mp_skip(&rd);
-		}
-	}
-	return err ? -EBADMSG : 0;
+	err = mg_mp_read_fields(&rd, key_res_fields,
+				MG_MP_NFIELDS(key_res_fields), &kr);
+	/* Keys: nil, or an array of strings, all read before any is given */
+	nk = 0;
+	mg_mp_rd_init(&keys, kr.keys, kr.keys_len);
+	if (!err && kr.keys && kr.keys[0] != 0xc0)
+		err = mg_mp_read_array(&keys, &nk);
+	for (k = 0; !err && k < nk; k++)
+		err = mg_mp_read_str(&keys, &s, &len);
+	if (err)
+		return -EBADMSG;
+	*result = kr.result;
+	if (msg_size && kr.msg)
+		snprintf(msg, msg_size, "%.*s", (int)kr.msg_len, kr.msg);
+	if (!key_fn)
+		return 0;
+	mg_mp_rd_init(&keys, kr.keys, kr.keys_len);
+	if (nk)
+		mg_mp_read_array(&keys, &nk);
+	for (k = 0; k < nk; k++)
+		if (!mg_mp_read_str(&keys, &s, &len))
+			key_fn(ctx, s, len, false);
+	if (kr.primary_len)
+		key_fn(ctx, kr.primary, kr.primary_len, true);
+	return 0;
 }

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gossip/buf.h"
+#include "lib/buf.h"
 #include "gossip/crypto.h"
 
 #define MG_SERF_QUERY_RESPONSE	5

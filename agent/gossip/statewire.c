@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gossip/msgpack.h"
+#include "lib/msgpack.h"
 #include "gossip/statewire.h"
 
 /* Batch header bytes beyond the names, at worst: see enc_batch(). */

@@ -38,7 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gossip/buf.h"
+#include "lib/buf.h"
 #include "gossip/state.h"
 
 #define MG_SW_MAGIC		0x4d	/* 'M' */

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "gossip/msgpack.h"
+#include "lib/msgpack.h"
 #include "gossip/tags.h"
 
 int mg_tags_encode(const struct mg_tag *tags, unsigned int n,

@@ -8,7 +8,6 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-#include "gossip/member.h"
 #include "gossip/transport.h"
 #include "gossip/wire.h"
 #include "lib/addr.h"
@@ -51,7 +50,7 @@ struct conn {
 
 struct mg_mtransport {
 	struct mg_loop *loop;
-	struct mg_member *m;
+	struct mg_mtransport_deliver d;
 	int udp, tcp;
 	struct mg_loop_src *udp_src, *tcp_src;
 	struct conn *conns;
@@ -168,7 +167,7 @@ static void conn_fail(struct conn *c, int err)
 
 	conn_close(c);
 	if (token)
-		mg_member_stream_fail(t->m, token, err);
+		t->d.stream_fail(t->d.arg, token, err);
 }
 
 static int conn_watch(struct conn *c, uint32_t events)
@@ -244,13 +243,13 @@ static void conn_written(struct conn *c)
 static void refuse(struct mg_mtransport *t, const char *why)
 {
 	uint64_t now = mg_now_ms();
+	uint64_t refused = t->d.stream_refused(t->d.arg);
 
-	mg_member_stream_refused(t->m);
 	if (t->refused_warned && now - t->refused_warned < 10000)
 		return;
 	t->refused_warned = now;
 	pr_warn("gossip: refusing inbound streams: %s (%llu so far)\n", why,
-		(unsigned long long)mg_member_stats(t->m)->streams_refused);
+		(unsigned long long)refused);
 }
 
 /* Room for the next read, within the stream's and the inbound budget. */
@@ -366,7 +365,7 @@ static void conn_input(struct conn *c)
 			conn_fail(c, -ECONNRESET);
 			return;
 		}
-		err = mg_member_stream_reply(t->m, token, in.data, in.len);
+		err = t->d.stream_reply(t->d.arg, token, in.data, in.len);
 		if (err == -EAGAIN && !eof) {
 			c->in = in;
 			return;
@@ -374,7 +373,7 @@ static void conn_input(struct conn *c)
 		conn_close(c);
 		mg_buf_free(&in);
 		if (err == -EAGAIN)
-			mg_member_stream_fail(t->m, token, -ECONNRESET);
+			t->d.stream_fail(t->d.arg, token, -ECONNRESET);
 		return;
 	}
 	if (!c->in.len) {
@@ -383,7 +382,7 @@ static void conn_input(struct conn *c)
 	}
 	if (!conn_ready(c, eof))
 		return;
-	err = mg_member_stream_in(t->m, c->in.data, c->in.len, &reply);
+	err = t->d.stream_in(t->d.arg, c->in.data, c->in.len, &reply);
 	if (err == -EAGAIN && !eof) {
 		c->tried = c->in.len;
 		mg_buf_free(&reply);
@@ -434,12 +433,12 @@ static void conn_cb(struct mg_loop_src *src, uint32_t events, void *arg)
 		conn_fail(c, err);
 }
 
-static int tp_stream(void *arg, const struct mg_addr *to, uint16_t port,
-		     const uint8_t *p, size_t n, uint64_t deadline,
-		     uint32_t token)
+int mg_mtransport_stream(void *arg, const struct mg_addr *to, uint16_t port,
+			 const uint8_t *p, size_t n, uint64_t deadline,
+			 uint32_t token)
 {
 	struct mg_mtransport *t = arg;
-	uint64_t now = mg_member_now(t->m);
+	uint64_t now = t->d.now(t->d.arg);
 	unsigned int timeout = deadline > now ? (deadline - now) / 1000 : 1;
 	struct sockaddr_storage ss;
 	socklen_t len = to_sa(to, port, &ss);
@@ -485,7 +484,7 @@ static void accept_cb(struct mg_loop_src *src, uint32_t events, void *arg)
 
 		if (fd < 0)
 			return;
-		if (t->inbound >= MG_MEMBER_PUSH_PULL_MAX) {
+		if (t->inbound >= MG_MTRANSPORT_INBOUND_MAX) {
 			refuse(t, "too many at once");
 			close(fd);
 			continue;
@@ -503,8 +502,8 @@ static void accept_cb(struct mg_loop_src *src, uint32_t events, void *arg)
 
 /* --- packets -------------------------------------------------------------------- */
 
-static int tp_send(void *arg, const struct mg_addr *to, uint16_t port,
-		   const uint8_t *p, size_t n)
+int mg_mtransport_send(void *arg, const struct mg_addr *to, uint16_t port,
+		       const uint8_t *p, size_t n)
 {
 	struct mg_mtransport *t = arg;
 	struct sockaddr_storage ss;
@@ -534,7 +533,7 @@ static void udp_cb(struct mg_loop_src *src, uint32_t events, void *arg)
 		if (r < 1)
 			continue;
 		from_sa(&ss, &from, &port);
-		mg_member_packet_in(t->m, &from, port, t->rx, r);
+		t->d.packet(t->d.arg, &from, port, t->rx, r);
 	}
 }
 
@@ -553,7 +552,7 @@ static int bind_sock(int type, const struct mg_addr *local, uint16_t port)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, len))
 		goto fail;
-	if (type == SOCK_STREAM && listen(fd, MG_MEMBER_PUSH_PULL_MAX))
+	if (type == SOCK_STREAM && listen(fd, MG_MTRANSPORT_INBOUND_MAX))
 		goto fail;
 	return fd;
 fail:
@@ -564,7 +563,8 @@ fail:
 
 struct mg_mtransport *mg_mtransport_new(struct mg_loop *loop,
 					const struct mg_addr *bind,
-					uint16_t port, struct mg_member *m,
+					uint16_t port,
+					const struct mg_mtransport_deliver *d,
 					unsigned int tcp_timeout_ms, int *errp)
 {
 	struct mg_mtransport *t = calloc(1, sizeof(*t));
@@ -574,7 +574,7 @@ struct mg_mtransport *mg_mtransport_new(struct mg_loop *loop,
 	if (!t)
 		goto fail;
 	t->loop = loop;
-	t->m = m;
+	t->d = *d;
 	t->udp = t->tcp = -1;
 	t->tcp_timeout = tcp_timeout_ms;
 	t->rx = malloc(UDP_RX_MAX);
@@ -601,13 +601,6 @@ fail:
 	if (errp)
 		*errp = err;
 	return NULL;
-}
-
-void mg_mtransport_io(struct mg_mtransport *t, struct mg_member_io *io)
-{
-	io->send = tp_send;
-	io->stream = tp_stream;
-	io->arg = t;
 }
 
 void mg_mtransport_free(struct mg_mtransport *t)

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gossip/buf.h"
+#include "lib/buf.h"
 #include "gossip/crypto.h"
 #include "gossip/messages.h"
 

@@ -38,7 +38,7 @@
 
 #include "gossip/member.h"
 #include "gossip/serf.h"
-#include "gossip/msgpack.h"
+#include "lib/msgpack.h"
 #include "gossip/tags.h"
 #include "gossip/wire.h"
 #include "lib/addr.h"

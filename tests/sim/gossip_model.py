@@ -4,7 +4,7 @@
 A model of meshgate's gossip (memberlist's SWIM with the Lifeguard
 suspicion) at mesh sizes one machine cannot run as real agents.
 
-It uses the engine's own parameters (agent/mesh.c start_member, profile
+It uses the engine's own parameters (agent/mesh/life.c start_member, profile
 lan; agent/gossip/suspicion.c for the formulas) and simulates, Monte Carlo,
 the two things a mesh operator waits for:
 
@@ -40,7 +40,7 @@ import math
 import random
 import sys
 
-# profile lan as agent/mesh.c sets it (times in ms)
+# profile lan as agent/mesh/life.c sets it (times in ms)
 P = dict(probe_interval=300, probe_timeout=200, suspicion_mult=3,
          suspicion_max_mult=4, retransmit_mult=4, gossip_interval=50,
          gossip_nodes=3, push_pull_interval=30000, latency=0.5)

@@ -23,6 +23,7 @@
 #include "gossip/member.h"
 #include "gossip/suspicion.h"
 #include "gossip/tags.h"
+#include "gossip/transport.h"
 #include "gossip/wire.h"
 #include "lib/addr.h"
 #include "lib/log.h"
@@ -1285,7 +1286,7 @@ static void test_transport_streams_bound(void **state)
 	uint16_t port;
 
 	tp_start(&t, NULL, &port);
-	tp_connect(&t, port, MG_MEMBER_PUSH_PULL_MAX + 8);
+	tp_connect(&t, port, MG_MTRANSPORT_INBOUND_MAX + 8);
 	tp_run(&t, 8);
 	assert_int_equal(mg_member_stats(t.m)->streams_refused, 8);
 	tp_stop(&t);

@@ -14,6 +14,7 @@
 #include "gossip/messages.h"
 #include "gossip/tags.h"
 #include "gossip/wire.h"
+#include "lib/msgpack.h"
 #include "lib/pcap.h"
 
 static const char PING_B_TO_A[] =
@@ -446,10 +447,85 @@ static void test_tags(void **state)
 	assert_int_equal(mg_tags_decode(&meta, v, 4), -EBADMSG);
 }
 
+/* The field-table reader: every type, skip, last-wins, bounds, required. */
+struct ftest {
+	uint64_t a;
+	uint16_t port;
+	bool flag;
+	const uint8_t *name, *blob, *raw;
+	uint32_t name_len, blob_len;
+	size_t raw_len;
+};
+
+static const struct mg_mp_field ftest_fields[] = {
+	MG_MP_FIELD_UINT(struct ftest, "A", a, UINT64_MAX),
+	MG_MP_FIELD_UINT(struct ftest, "Port", port, UINT16_MAX),
+	MG_MP_FIELD_BOOL(struct ftest, "Flag", flag),
+	MG_MP_FIELD_STR(struct ftest, "Name", name, name_len),
+	MG_MP_FIELD_BYTES(struct ftest, "Blob", blob, blob_len),
+	MG_MP_FIELD_RAW(struct ftest, "Raw", raw, raw_len),
+	{ .name = "Req", .type = MG_MP_F_UINT, .off = offsetof(struct ftest, a),
+	  .max = 9, .size = 8, .required = true },
+};
+
+static int ftest_read(const char *hex, struct ftest *t)
+{
+	static uint8_t buf[256];	/* what the pointers read point into */
+	size_t n;
+	uint8_t *p = mgt_unhex(hex, &n);
+	struct mg_mp_rd rd;
+
+	assert_non_null(p);
+	assert_true(n <= sizeof(buf));
+	memcpy(buf, p, n);
+	free(p);
+	memset(t, 0, sizeof(*t));
+	mg_mp_rd_init(&rd, buf, n);
+	return mg_mp_read_fields(&rd, ftest_fields,
+				 MG_MP_NFIELDS(ftest_fields), t);
+}
+
+static void test_read_fields(void **state)
+{
+	struct ftest t;
+
+	/* {A: 300, Port: 80, Flag: true, Name: "ab", Blob: nil,
+	 *  Raw: [1, 2], X: {1: 2} (skipped), Req: 7} */
+	assert_int_equal(ftest_read("88"
+				    "a141cd012c"
+				    "a4506f727450"
+				    "a4466c6167c3"
+				    "a44e616d65a26162"
+				    "a4426c6f62c0"
+				    "a3526177920102"
+				    "a15881" "0102"
+				    "a352657107", &t), 0);
+	/* Req and A share a destination: the last one read wins */
+	assert_int_equal(t.a, 7);
+	assert_int_equal(t.port, 80);
+	assert_true(t.flag);
+	assert_int_equal(t.name_len, 2);
+	assert_memory_equal(t.name, "ab", 2);
+	assert_null(t.blob);
+	assert_int_equal(t.raw_len, 3);
+	assert_int_equal(t.raw[0], 0x92);
+	/* the required field missing */
+	assert_int_equal(ftest_read("81a141cd012c", &t), -EBADMSG);
+	/* out of its bounds: Port 70000, Req 10 */
+	assert_int_equal(ftest_read("82a4506f7274ce00011170a352657107", &t),
+			 -EINVAL);
+	assert_int_equal(ftest_read("81a35265710a", &t), -EINVAL);
+	/* truncated inside a value */
+	assert_int_equal(ftest_read("81a3526571", &t), -EAGAIN);
+	/* a string where a number belongs */
+	assert_int_equal(ftest_read("81a3526571a131", &t), -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ping_exact),
+		cmocka_unit_test(test_read_fields),
 		cmocka_unit_test(test_ping_omitempty),
 		cmocka_unit_test(test_alive_exact),
 		cmocka_unit_test(test_other_exact),

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "gossip/msgpack.h"
+#include "lib/msgpack.h"
 #include "gossip/serf.h"
 #include "gossip/serfquery.h"
 

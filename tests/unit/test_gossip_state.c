@@ -15,7 +15,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "gossip/msgpack.h"
+#include "lib/msgpack.h"
 #include "gossip/state.h"
 #include "gossip/statewire.h"
 

@@ -3,8 +3,8 @@
  * Growable byte buffer used by every gossip encoder.  A zeroed struct is an
  * empty buffer; mg_buf_free() releases it.
  */
-#ifndef MG_GOSSIP_BUF_H
-#define MG_GOSSIP_BUF_H
+#ifndef MG_LIB_BUF_H
+#define MG_LIB_BUF_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -11,15 +11,15 @@
  * distinguishes "truncated" (-EAGAIN: a stream reader may wait for more bytes)
  * from "malformed" (-EBADMSG) and "out of our bounds" (-EINVAL).
  */
-#ifndef MG_GOSSIP_MSGPACK_H
-#define MG_GOSSIP_MSGPACK_H
+#ifndef MG_LIB_MSGPACK_H
+#define MG_LIB_MSGPACK_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <msgpack.h>
 
-#include "gossip/buf.h"
+#include "lib/buf.h"
 
 /* --- writing --------------------------------------------------------------- */
 
@@ -71,5 +71,67 @@ int mg_mp_read_uint(struct mg_mp_rd *r, uint64_t max, uint64_t *v);
 int mg_mp_read_bool(struct mg_mp_rd *r, bool *v);
 /* Skip one complete value of any type, nested or not, without recursion. */
 int mg_mp_skip(struct mg_mp_rd *r);
+
+/* --- reading a struct: a map matched against a table of fields ------------ */
+
+enum mg_mp_ftype {
+	MG_MP_F_UINT, /* mg_mp_read_uint(max) into an unsigned of @size */
+	MG_MP_F_BOOL, /* mg_mp_read_bool into a bool */
+	MG_MP_F_STR, /* const uint8_t * at @off, uint32_t length at @len */
+	MG_MP_F_BYTES, /* the same, for a []byte (nil: NULL) */
+	MG_MP_F_RAW, /* any value kept encoded: pointer, size_t length */
+};
+
+/*
+ * One field of a msgpack map: its key, how to read its value and where to
+ * put it (offsets into the destination struct).  A key no field names is
+ * skipped; a key seen twice keeps its last value (go-msgpack's way).
+ */
+struct mg_mp_field {
+	const char *name;
+	enum mg_mp_ftype type;
+	size_t off;
+	size_t len; /* STR, BYTES, RAW: offset of the length */
+	uint64_t max; /* UINT: largest value accepted */
+	uint8_t size; /* UINT: width of the destination */
+	bool required; /* missing: -EBADMSG */
+};
+
+#define MG_MP_FIELD_UINT(st, key, member, maximum)             \
+	{                                                      \
+		.name = (key), .type = MG_MP_F_UINT,           \
+		.off = offsetof(st, member), .max = (maximum), \
+		.size = sizeof(((st *)0)->member)              \
+	}
+#define MG_MP_FIELD_BOOL(st, key, member)            \
+	{                                            \
+		.name = (key), .type = MG_MP_F_BOOL, \
+		.off = offsetof(st, member)          \
+	}
+#define MG_MP_FIELD_STR(st, key, member, length)                         \
+	{                                                                \
+		.name = (key), .type = MG_MP_F_STR,                      \
+		.off = offsetof(st, member), .len = offsetof(st, length) \
+	}
+#define MG_MP_FIELD_BYTES(st, key, member, length)                       \
+	{                                                                \
+		.name = (key), .type = MG_MP_F_BYTES,                    \
+		.off = offsetof(st, member), .len = offsetof(st, length) \
+	}
+#define MG_MP_FIELD_RAW(st, key, member, length)                         \
+	{                                                                \
+		.name = (key), .type = MG_MP_F_RAW,                      \
+		.off = offsetof(st, member), .len = offsetof(st, length) \
+	}
+
+/*
+ * Read a map (nil: empty) at @r into @dst by the @n fields of @f.  Fields
+ * not in the map are left as they were.  0, -EAGAIN (truncated), -EBADMSG
+ * (malformed, a required field missing), -EINVAL (a value out of bounds).
+ */
+int mg_mp_read_fields(struct mg_mp_rd *r, const struct mg_mp_field *f,
+		      unsigned int n, void *dst);
+/* The number of fields of a table declared as an array. */
+#define MG_MP_NFIELDS(f) (sizeof(f) / sizeof((f)[0]))
 
 #endif

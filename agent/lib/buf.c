@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gossip/buf.h"
+#include "lib/buf.h"
 
 int mg_buf_reserve(struct mg_buf *b, size_t extra)
 {

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "gossip/msgpack.h"
+#include "lib/msgpack.h"
 
 static int mp_write(void *data, const char *p, size_t n)
 {
@@ -295,4 +295,89 @@ int mg_mp_skip(struct mg_mp_rd *r)
 		pending += nested - 1;
 	}
 	return 0;
+}
+
+static int read_field(struct mg_mp_rd *r, const struct mg_mp_field *f,
+		      uint8_t *dst)
+{
+	const uint8_t *s = NULL;
+	size_t at = r->off, raw;
+	uint32_t len = 0;
+	uint64_t v;
+	int err;
+
+	switch (f->type) {
+	case MG_MP_F_UINT:
+		err = mg_mp_read_uint(r, f->max, &v);
+		if (err)
+			return err;
+		switch (f->size) {
+		case 1:
+			*(uint8_t *)(dst + f->off) = v;
+			break;
+		case 2:
+			*(uint16_t *)(dst + f->off) = v;
+			break;
+		case 4:
+			*(uint32_t *)(dst + f->off) = v;
+			break;
+		default:
+			memcpy(dst + f->off, &v, sizeof(v));
+		}
+		return 0;
+	case MG_MP_F_BOOL:
+		return mg_mp_read_bool(r, (bool *)(dst + f->off));
+	case MG_MP_F_STR:
+	case MG_MP_F_BYTES:
+		err = f->type == MG_MP_F_STR ? mg_mp_read_str(r, &s, &len) :
+					       mg_mp_read_bytes(r, &s, &len);
+		if (err)
+			return err;
+		memcpy(dst + f->off, &s, sizeof(s));
+		memcpy(dst + f->len, &len, sizeof(len));
+		return 0;
+	case MG_MP_F_RAW:
+		err = mg_mp_skip(r);
+		if (err)
+			return err;
+		s = r->p + at;
+		raw = r->off - at;
+		memcpy(dst + f->off, &s, sizeof(s));
+		memcpy(dst + f->len, &raw, sizeof(raw));
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int mg_mp_read_fields(struct mg_mp_rd *r, const struct mg_mp_field *f,
+		      unsigned int n, void *dst)
+{
+	uint64_t seen = 0;
+	uint32_t count, i, klen;
+	const uint8_t *key;
+	unsigned int j;
+	int err;
+
+	if (n > 64)
+		return -EINVAL;
+	err = mg_mp_read_map(r, &count);
+	for (i = 0; !err && i < count; i++) {
+		err = mg_mp_read_str(r, &key, &klen);
+		if (err)
+			break;
+		for (j = 0; j < n; j++)
+			if (strlen(f[j].name) == klen &&
+			    !memcmp(f[j].name, key, klen))
+				break;
+		if (j == n) {
+			err = mg_mp_skip(r);
+			continue;
+		}
+		err = read_field(r, &f[j], dst);
+		seen |= 1ull << j;
+	}
+	for (j = 0; !err && j < n; j++)
+		if (f[j].required && !(seen & (1ull << j)))
+			err = -EBADMSG;
+	return err;
 }
