@@ -226,7 +226,7 @@ FORMAT_FILES := agent/hostroute.h agent/lib/addr.c agent/lib/notify.h \
 	agent/gossip/msgpack.h agent/gossip/tags.c agent/gossip/transport.h \
 	datapath/config.h datapath/stats.h datapath/tc.bpf.c datapath/xdp.bpf.c \
 	tests/bench/pass.bpf.c tests/fuzz/fuzz_ctl.c tests/fuzz/fuzz_state.c \
-	tests/bench/bench_metrics.c
+	tests/bench/bench_metrics.c agent/cmd_explain.c
 CHECK_BASE ?=
 
 check: check-format check-werror
