@@ -229,7 +229,8 @@ FORMAT_FILES := agent/hostroute.h agent/lib/addr.c agent/lib/notify.h \
 	tests/bench/pass.bpf.c tests/fuzz/fuzz_ctl.c tests/fuzz/fuzz_state.c \
 	tests/bench/ref_encap.bpf.c tests/bench/ctins.bpf.c tests/bench/bench_ct.c \
 	tests/bench/hot.bpf.c \
-	tests/unit/test_view.c
+	tests/unit/test_view.c \
+	tests/bench/bench_metrics.c agent/cmd_explain.c
 CHECK_BASE ?=
 
 check: check-format check-werror

@@ -381,6 +381,14 @@ static void on_signal(struct mg_loop_src *src, uint32_t signo, void *arg)
 	mg_loop_stop(a->loop);
 }
 
+void mg_agent_known_entries(void *agent, long long *ep4, long long *ep6)
+{
+	const struct agent *a = agent;
+
+	*ep4 = a && a->maps.ep4c.valid ? (long long)a->maps.ep4c.n : -1;
+	*ep6 = a && a->maps.ep6c.valid ? (long long)a->maps.ep6c.n : -1;
+}
+
 int mg_agent_serve_status(struct mg_cli *cli, int argc, char **argv)
 {
 	struct agent *a = cli->priv;

@@ -25,4 +25,11 @@ int mg_agent_serve_reload(struct mg_cli *cli, int argc, char **argv);
 int mg_agent_serve_leave(struct mg_cli *cli, int argc, char **argv);
 int mg_agent_serve_drain(struct mg_cli *cli, int argc, char **argv);	/* and undrain */
 
+/*
+ * Entries of mg_ep4 and mg_ep6 as the agent last wrote them (its write
+ * cache, exact while valid), or -1 each when not known: the metrics count
+ * them without walking 100k keys.  From the event loop only.
+ */
+void mg_agent_known_entries(void *agent, long long *ep4, long long *ep6);
+
 #endif

@@ -90,6 +90,7 @@ int cmd_stats(struct mg_cli *cli, int argc, char **argv);
 int cmd_keygen(struct mg_cli *cli, int argc, char **argv);
 int cmd_monitor(struct mg_cli *cli, int argc, char **argv);
 int cmd_doctor(struct mg_cli *cli, int argc, char **argv);
+int cmd_explain(struct mg_cli *cli, int argc, char **argv);
 
 /* Open a pinned map "<pin_dir>/<name>"; prints a clear error. */
 int mg_cli_open_map(const struct mg_cli *cli, const char *name);

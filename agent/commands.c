@@ -318,6 +318,21 @@ const struct mg_cmd mg_commands[] = {
 		  "N per reason, --rate events per second and CPU (default "
 		  "1000); works without the agent; -c 0 clears what killed "
 		  "monitors left on" },
+	{ .name = "explain", .run = cmd_explain,
+	  .args = "[from SRC] to DST[:PORT][/tcp|udp] [on IFACE] [sport N] "
+		  "[size BYTES]",
+	  .help = "which path a packet takes: the XDP program attached to "
+		  "IFACE (default: the cluster side) runs once on a built "
+		  "frame (BPF_PROG_TEST_RUN); prints its verdict, reason, "
+		  "the endpoint, cluster and service the maps hold for DST "
+		  "and the frame it left (outer headers, VNI, NAT, an ICMP "
+		  "error's MTU); SRC defaults to an address of the local "
+		  "cluster, sport to 40000 (a TCP SYN, UDP, or ICMP echo "
+		  "without PORT), size (IP bytes) to the least; IPv4; works from the pins (root), without the "
+		  "agent.  A run is a packet: it moves mg_stats (and a "
+		  "service's mg_lbstats); the conntrack entry a new service "
+		  "flow creates is deleted again (its SNAT port is then "
+		  "free), a flow tracked before is left as the run left it" },
 	{ .name = "status", .flags = MG_CMD_AGENT, .args = "",
 	  .serve = mg_agent_serve_status,
 	  .help = "the running agent: gateway, cluster, interfaces, peers" },

@@ -32,7 +32,24 @@ const char *mg_metrics_reason_class(unsigned int reason);
  * map occupancy from the maps pinned in pin_dir, then snapshot (the agent's
  * part, may be NULL).  0, or -errno when the counters cannot be read.
  */
-int mg_metrics_render(FILE *f, const char *pin_dir, const char *snapshot);
+/*
+ * Entries of a map the agent knows without walking it (it wrote every one:
+ * mg_ep4, mg_ep6 with 100k endpoints cost ~40 ms of get_next_key each
+ * scrape otherwise).  entries < 0: not known, the map is walked.
+ */
+struct mg_metrics_known {
+	const char *map;
+	long long entries;
+};
+
+/* Where a scrape's time went (tests/bench/bench_metrics.c), in ns. */
+struct mg_metrics_times {
+	unsigned long long reasons, maps, flows, lbstats, total;
+};
+
+int mg_metrics_render(FILE *f, const char *pin_dir, const char *snapshot,
+		      const struct mg_metrics_known *known, int n_known,
+		      struct mg_metrics_times *times);
 
 /*
  * The agent's part of the exposition from the JSON of `status`, `peers`

@@ -8,6 +8,7 @@
  * thread calls it.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -125,53 +126,156 @@ static int reasons(FILE *f, const char *pin_dir)
 
 /* --- map occupancy ------------------------------------------------------------ */
 
-struct map_list {
-	struct mg_bpfmap *m;
-	int n, cap;
-};
+#define COUNT_BATCH	4096	/* entries per bpf_map_lookup_batch() */
 
-static int map_keep(const struct mg_bpfmap *m, int fd, void *arg)
+static const struct mg_metrics_known *known_of(const struct mg_metrics_known *k,
+					       int n, const char *name)
 {
-	struct map_list *l = arg;
-
-	if (fd < 0)
-		return 0;
-	if (l->n == l->cap) {
-		int cap = l->cap ? 2 * l->cap : 32;
-		struct mg_bpfmap *p = realloc(l->m, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		l->m = p;
-		l->cap = cap;
-	}
-	l->m[l->n++] = *m;
-	return 0;
+	for (int i = 0; i < n; i++)
+		if (k[i].entries >= 0 && !strcmp(k[i].map, name))
+			return &k[i];
+	return NULL;
 }
 
-/* Every pinned map walked once (counting a hash map's keys is the cost). */
-static void maps(FILE *f, const char *pin_dir)
+/*
+ * A hash map's entries by bpf_map_lookup_batch(): one syscall per
+ * COUNT_BATCH entries where get_next_key takes one per entry.  -1 when the
+ * map (or the kernel) has no batch operations: the caller walks its keys.
+ */
+static long long count_batch(int fd, const struct bpf_map_info *info)
 {
-	struct map_list l = { 0 };
+	int ncpu = libbpf_num_possible_cpus();
+	size_t vsz = info->value_size;
+	__u64 in_b = 0, out_b = 0;
+	void *keys, *vals;
+	long long n = 0;
+	bool first = true;
+	int err;
 
-	mg_bpfmap_each(pin_dir, map_keep, &l);
+	switch (info->type) {
+	case BPF_MAP_TYPE_PERCPU_HASH:
+	case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+		if (ncpu <= 0)
+			return -1;
+		vsz = ((vsz + 7) & ~(size_t)7) * ncpu;
+		break;
+	case BPF_MAP_TYPE_HASH:
+	case BPF_MAP_TYPE_LRU_HASH:
+		break;
+	default:
+		return -1;
+	}
+	/* The batch cursor of a hash map is a bucket number (a __u32). */
+	keys = calloc(COUNT_BATCH, info->key_size ? info->key_size : 1);
+	vals = calloc(COUNT_BATCH, vsz ? vsz : 1);
+	if (!keys || !vals) {
+		n = -1;
+		goto out;
+	}
+	/* Bounded: a map being written may grow behind the cursor. */
+	for (;;) {
+		__u32 count = COUNT_BATCH;
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in_b, &out_b,
+					   keys, vals, &count, NULL);
+		if (err && errno != ENOENT) {
+			n = -1;		/* EINVAL, ENOTSUPP: no batch ops here */
+			break;
+		}
+		n += count;
+		if (err || n > info->max_entries)
+			break;
+		in_b = out_b;
+		first = false;
+	}
+out:
+	free(keys);
+	free(vals);
+	return n;
+}
+
+struct map_row {
+	char name[256];
+	struct bpf_map_info info;
+	long long entries;
+	unsigned long long memlock;
+};
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int keep_maps(const struct dirent *d)
+{
+	return !strncmp(d->d_name, "mg_", 3);
+}
+
+/*
+ * Every pinned map once: its limit and memory from its info, its entries
+ * from what the agent knows, else counted (batches on a hash map, a key
+ * walk on an LPM trie: the cost of a scrape).
+ */
+static void maps(FILE *f, const char *pin_dir,
+		 const struct mg_metrics_known *known, int n_known)
+{
+	struct dirent **ents;
+	struct map_row *rows;
+	int n, nr = 0;
+
+	n = scandir(pin_dir, &ents, keep_maps, by_name);
+	if (n < 0)
+		return;
+	rows = calloc(n ? n : 1, sizeof(*rows));
+	for (int i = 0; i < n; i++) {
+		struct map_row *r = rows ? &rows[nr] : NULL;
+		const struct mg_metrics_known *k;
+		__u32 len = sizeof(r->info);
+		char path[PATH_MAX + 256];
+		int fd;
+
+		if (!r)
+			goto next;
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, ents[i]->d_name);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			goto next;
+		if (bpf_obj_get_info_by_fd(fd, &r->info, &len)) {
+			close(fd);	/* a pinned link or program */
+			goto next;
+		}
+		snprintf(r->name, sizeof(r->name), "%s", ents[i]->d_name);
+		k = known_of(known, n_known, r->name);
+		if (k)
+			r->entries = k->entries;
+		else if ((r->entries = count_batch(fd, &r->info)) < 0)
+			r->entries = mg_bpfmap_entries(fd, &r->info);
+		r->memlock = mg_bpfmap_memlock(fd);
+		close(fd);
+		nr++;
+next:
+		free(ents[i]);
+	}
+	free(ents);
+	if (!rows)
+		return;
 	head(f, "meshgate_map_entries", "gauge",
 	     "Entries in use in a pinned BPF map (arrays: all of them).");
-	for (int i = 0; i < l.n; i++)
-		if (l.m[i].entries >= 0)
+	for (int i = 0; i < nr; i++)
+		if (rows[i].entries >= 0)
 			fprintf(f, "meshgate_map_entries{map=\"%s\"} %lld\n",
-				l.m[i].name, l.m[i].entries);
+				rows[i].name, rows[i].entries);
 	head(f, "meshgate_map_max_entries", "gauge",
 	     "The limit of a pinned BPF map (max_entries).");
-	for (int i = 0; i < l.n; i++)
+	for (int i = 0; i < nr; i++)
 		fprintf(f, "meshgate_map_max_entries{map=\"%s\"} %u\n",
-			l.m[i].name, l.m[i].info.max_entries);
+			rows[i].name, rows[i].info.max_entries);
 	head(f, "meshgate_map_memory_bytes", "gauge",
 	     "Memory the kernel charges for a pinned BPF map (memlock).");
-	for (int i = 0; i < l.n; i++)
+	for (int i = 0; i < nr; i++)
 		fprintf(f, "meshgate_map_memory_bytes{map=\"%s\"} %llu\n",
-			l.m[i].name, l.m[i].memlock);
-	free(l.m);
+			rows[i].name, rows[i].memlock);
+	free(rows);
 }
 
 /* --- flows ------------------------------------------------------------------ */
@@ -352,11 +456,54 @@ out:
 /* --- per service and backend counters (mg_lbstats) ------------------------ */
 
 
+/*
+ * Entries [from, MG_LBSTATS_ENTRIES) of mg_lbstats summed over CPUs into
+ * sum, by bpf_map_lookup_batch() (a per-CPU array has it since 5.6): one
+ * syscall per batch where a lookup per entry costs 4352 of them.  Returns
+ * the first entry not read (MG_LBSTATS_ENTRIES when all were).
+ */
+static __u32 lbstats_batch(int fd, int ncpu, struct mg_stat *sum)
+{
+	enum { BATCH = 512 };
+	__u32 keys[BATCH], in_b = 0, out_b = 0, done = 0;
+	struct mg_stat *per = calloc((size_t)BATCH * ncpu, sizeof(*per));
+	bool first = true;
+
+	_Static_assert(sizeof(struct mg_stat) % 8 == 0,
+		       "per-CPU values are 8-byte aligned");
+	if (!per)
+		return 0;
+	while (done < MG_LBSTATS_ENTRIES) {
+		__u32 count = BATCH;
+		int err = bpf_map_lookup_batch(fd, first ? NULL : &in_b, &out_b,
+					       keys, per, &count, NULL);
+
+		if (err && errno != ENOENT)
+			break;
+		for (__u32 i = 0; i < count; i++) {
+			if (keys[i] >= MG_LBSTATS_ENTRIES)
+				continue;
+			for (int c = 0; c < ncpu; c++) {
+				sum[keys[i]].packets += per[i * ncpu + c].packets;
+				sum[keys[i]].bytes += per[i * ncpu + c].bytes;
+			}
+		}
+		done += count;
+		if (err || !count)
+			break;
+		in_b = out_b;
+		first = false;
+	}
+	free(per);
+	return done;
+}
+
 /* Every entry of mg_lbstats summed over CPUs; NULL when it is not there. */
 static struct mg_stat *lbstats_read(const char *pin_dir)
 {
 	int ncpu = libbpf_num_possible_cpus(), fd;
 	struct mg_stat *sum = NULL, *per = NULL;
+	__u32 from;
 
 	fd = open_pin(pin_dir, "mg_lbstats");
 	if (fd < 0 || ncpu <= 0)
@@ -365,7 +512,13 @@ static struct mg_stat *lbstats_read(const char *pin_dir)
 	per = calloc((size_t)ncpu, sizeof(*per));
 	if (!sum || !per)
 		goto fail;
-	for (__u32 k = 0; k < MG_LBSTATS_ENTRIES; k++) {
+	from = lbstats_batch(fd, ncpu, sum);
+	if (from < MG_LBSTATS_ENTRIES) {
+		/* No batch operations: one lookup per entry, from scratch. */
+		memset(sum, 0, MG_LBSTATS_ENTRIES * sizeof(*sum));
+		from = 0;
+	}
+	for (__u32 k = from; k < MG_LBSTATS_ENTRIES; k++) {
 		if (bpf_map_lookup_elem(fd, &k, per))
 			goto fail;
 		for (int c = 0; c < ncpu; c++) {
@@ -488,17 +641,39 @@ static void lbstats(FILE *f, const char *pin_dir)
 	free(st);
 }
 
-int mg_metrics_render(FILE *f, const char *pin_dir, const char *snapshot)
+static unsigned long long mono_ns(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+int mg_metrics_render(FILE *f, const char *pin_dir, const char *snapshot,
+		      const struct mg_metrics_known *known, int n_known,
+		      struct mg_metrics_times *times)
+{
+	struct mg_metrics_times t = { 0 };
+	unsigned long long t0 = mono_ns(), t1;
 	int err;
 
 	build_info(f);
 	err = reasons(f, pin_dir);
-	maps(f, pin_dir);
+	t1 = mono_ns();
+	t.reasons = t1 - t0;
+	maps(f, pin_dir, known, n_known);
+	t.maps = mono_ns() - t1;
+	t1 += t.maps;
 	flows(f, pin_dir);
+	t.flows = mono_ns() - t1;
+	t1 += t.flows;
 	lbstats(f, pin_dir);
+	t.lbstats = mono_ns() - t1;
 	if (snapshot)
 		fputs(snapshot, f);
+	t.total = mono_ns() - t0;
+	if (times)
+		*times = t;
 	return err;
 }
 

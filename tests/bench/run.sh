@@ -21,6 +21,7 @@ SOURCES=(
 	"$HERE/e2e1.sh {}"
 	"$HERE/gossip.sh {}"
 	"$HERE/liveness.sh {}"
+	"$HERE/metrics.sh {}"
 	"$HERE/../e2e/test_services.sh --json {}"
 	"$HERE/../e2e/test_limits.sh --json {}"
 	"$HERE/../sim/gossip_model.py --sizes 64,255,1000,5000 --flat {}"
@@ -70,6 +71,8 @@ lb_failover_backend_ms|ms|health interval x fall + gossip (200 ms x 2 here)
 lb_failover_gateway_ms|ms|< 3000, lan
 datapath_map_mib_noservices|MiB|<= 16 (no [service]: auto limits)
 datapath_map_mib_default|MiB|the example services, auto limits
+metrics_scrape_ms|ms|< 50 (100k endpoints, 64 services: the agent's limit)
+metrics_render_walked_ms|ms|metrics_render_ms with mg_ep4 walked (before)
 model_converge_p99_ms_255|ms|computed (tests/sim), docs/scale.md
 model_failover_p50_ms_255|ms|computed (tests/sim), docs/scale.md
 '

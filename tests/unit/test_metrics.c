@@ -145,12 +145,38 @@ static void test_listen(void **state)
 	free(cfg);
 }
 
+/*
+ * Without pins (no agent ever ran there): an error for the caller (the
+ * server answers 500), build info still written, no map rows, and the
+ * times of the parts add up to at most the total.
+ */
+static void test_render_no_pins(void **state)
+{
+	struct mg_metrics_known known[] = { { "mg_ep4", 100000 } };
+	struct mg_metrics_times t;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	memset(&t, 0xff, sizeof(t));
+	assert_int_not_equal(mg_metrics_render(f, "/nonexistent/meshgate",
+					       NULL, known, 1, &t), 0);
+	fclose(f);
+	assert_non_null(strstr(text, "meshgate_build_info{"));
+	/* A known count names a map only when the map is pinned. */
+	assert_null(strstr(text, "meshgate_map_entries{map=\"mg_ep4\"}"));
+	assert_true(t.reasons + t.maps + t.flows + t.lbstats <= t.total);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reason_class),
 		cmocka_unit_test(test_agent_part),
 		cmocka_unit_test(test_listen),
+		cmocka_unit_test(test_render_no_pins),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
