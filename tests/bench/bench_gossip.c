@@ -9,7 +9,8 @@
  *       socket, alternately `endpoints add 10.0.J.0/24` and `del` of the
  *       same prefix; each is timed from the call until every agent's mg_ep4
  *       has it (add) or none has it (del), polling every map each ~1 ms.
- *       Prints "p50_ms p99_ms max_ms mean_ms changes timeouts".
+ *       Prints "p50_ms p99_ms max_ms mean_ms changes timeouts"; with
+ *       BENCH_GOSSIP_TRACE set, each change's time on stderr too.
  *   bench_gossip failover -n N -P PINS -v K -p PID [-t MS]
  *       SIGKILL PID (agent K), then poll every other agent's mg_clus until
  *       cluster K has no live gateway there (or is gone).  Prints "ms".
@@ -194,6 +195,9 @@ static int cmd_converge(int origin, int changes, double timeout)
 			timeouts++;
 			continue;
 		}
+		if (getenv("BENCH_GOSSIP_TRACE"))
+			fprintf(stderr, "converge %d %s %.1f ms\n", i,
+				add ? "add" : "del", t - t0);
 		lat[done++] = t - t0;
 		sum += t - t0;
 	}
