@@ -57,10 +57,10 @@ static int parse_port(const char *s, uint16_t *lo, uint16_t *hi)
 	return 0;
 }
 
-#define FAIL(...)                                      \
-	do {                                           \
-		snprintf(err, errlen, __VA_ARGS__);    \
-		return -EINVAL;                        \
+#define FAIL(...)                                   \
+	do {                                        \
+		snprintf(err, errlen, __VA_ARGS__); \
+		return -EINVAL;                     \
 	} while (0)
 
 int mg_pol_rule_parse_argv(int argc, char **argv, struct mg_pol_rule *r,
@@ -160,8 +160,7 @@ int mg_pol_rule_parse(const char *text, struct mg_pol_rule *r, char *err,
 	return mg_pol_rule_parse_argv(argc, argv, r, err, errlen);
 }
 
-const char *mg_pol_rule_str(const struct mg_pol_rule *r, char *buf,
-			    size_t len)
+const char *mg_pol_rule_str(const struct mg_pol_rule *r, char *buf, size_t len)
 {
 	static const char *const proto[] = { "any", "tcp", "udp", "icmp" };
 	char src[MG_PREFIXSTRLEN + MG_POL_NAME_MAX], dst[MG_PREFIXSTRLEN];
@@ -281,14 +280,17 @@ int mg_pol_conflicts(const struct mg_pol_set *set, FILE *f)
 				if (x->port_lo == y->port_lo &&
 				    x->port_hi == y->port_hi) {
 					if (x->verdict == y->verdict)
-						fprintf(f, "rule %u shadows rule %u: the same match and verdict\n",
+						fprintf(f,
+							"rule %u shadows rule %u: the same match and verdict\n",
 							x->id, y->id);
 					else
-						fprintf(f, "rules %u and %u conflict: the same match, deny wins\n",
+						fprintf(f,
+							"rules %u and %u conflict: the same match, deny wins\n",
 							x->id, y->id);
 					n++;
 				} else if (x->verdict != y->verdict) {
-					fprintf(f, "rules %u and %u conflict on ports %u-%u: the narrower range wins\n",
+					fprintf(f,
+						"rules %u and %u conflict on ports %u-%u: the narrower range wins\n",
 						x->id, y->id,
 						x->port_lo > y->port_lo ?
 							x->port_lo :
@@ -310,7 +312,8 @@ int mg_pol_conflicts(const struct mg_pol_set *set, FILE *f)
 			in = pfx_holds(&set->prefixes[j], &r->dst) ||
 			     pfx_holds(&r->dst, &set->prefixes[j]);
 		if (!in) {
-			fprintf(f, "rule %u matches nothing: its destination is outside the cluster's prefixes\n",
+			fprintf(f,
+				"rule %u matches nothing: its destination is outside the cluster's prefixes\n",
 				r->id);
 			n++;
 		}
@@ -330,7 +333,7 @@ struct item {
 
 struct cls {
 	struct mg_prefix pfx;
-	int start, n;		/* its own items */
+	int start, n; /* its own items */
 	uint8_t owner, def;
 };
 
@@ -615,10 +618,12 @@ static int compile_class(const struct cls *c, uint32_t class,
 							continue;
 						if (!ALL_PORTS(r) &&
 						    (!p ||
-						     iv[p - 1].lo < r->port_lo ||
+						     iv[p - 1].lo <
+							     r->port_lo ||
 						     iv[p - 1].hi > r->port_hi))
 							continue;
-						if (!best || better(rd[i], best))
+						if (!best ||
+						    better(rd[i], best))
 							best = rd[i];
 					}
 					if (!best)
@@ -638,7 +643,8 @@ static int compile_class(const struct cls *c, uint32_t class,
 					};
 					o->kv[o->nk++] = (struct mg_pol_verdict){
 						.verdict = best->r->verdict,
-						.rule = (uint32_t)best->owner << 24 |
+						.rule = (uint32_t)best->owner
+								<< 24 |
 							best->r->id,
 					};
 				}
@@ -678,7 +684,8 @@ static int family_items(const struct mg_pol_set *sets, int n_sets,
 
 				if (p->addr.family != family)
 					continue;
-				if (!r->dst.addr.family || pfx_holds(&r->dst, p))
+				if (!r->dst.addr.family ||
+				    pfx_holds(&r->dst, p))
 					cand[nc++] = *p;
 				else if (pfx_holds(p, &r->dst))
 					cand[nc++] = r->dst;
@@ -688,7 +695,8 @@ static int family_items(const struct mg_pol_set *sets, int n_sets,
 					struct item *x;
 
 					cap = cap ? cap * 2 : 256;
-					x = realloc(v, (size_t)cap * sizeof(*v));
+					x = realloc(v,
+						    (size_t)cap * sizeof(*v));
 					if (!x) {
 						free(v);
 						return -ENOMEM;
@@ -727,7 +735,8 @@ static int compile_family(const struct mg_pol_set *sets, int n_sets,
 		goto out;
 	}
 	for (int i = 0; i < n_items; i++) {
-		if (ncls && mg_prefix_equal(&cls[ncls - 1].pfx, &items[i].dst)) {
+		if (ncls &&
+		    mg_prefix_equal(&cls[ncls - 1].pfx, &items[i].dst)) {
 			cls[ncls - 1].n++;
 			continue;
 		}
@@ -916,8 +925,8 @@ static int prune_absent(int fd, void *keys, int n, size_t size)
 	return prune(fd, size, drop_absent, &kp);
 }
 
-static int put_all(int fd, const void *keys, const void *vals, int n,
-		   size_t ks, size_t vs)
+static int put_all(int fd, const void *keys, const void *vals, int n, size_t ks,
+		   size_t vs)
 {
 	for (int i = 0; i < n; i++)
 		if (bpf_map_update_elem(fd, (const uint8_t *)keys + i * ks,
@@ -976,11 +985,10 @@ int mg_pol_compile(const struct mg_pol_set *sets, int n_sets,
 	err = compile_family(sets, n_sets, MG_AF_INET, g, &o, st);
 	/* The IPv6 classes number on from the IPv4 ones. */
 	err = err ?: compile_family(sets, n_sets, MG_AF_INET6, g, &o, st);
-	if (!err && (o.nk > MG_POL_MAX_ENTRIES / 2 ||
-		     o.np > MG_POL_MAX_ENTRIES / 2 ||
-		     o.ns4 > MG_POL_MAX_ENTRIES / 2 ||
-		     o.ns6 > MG_POL_MAX_ENTRIES / 2 ||
-		     o.nd4 > MG_POL_MAX_DST || o.nd6 > MG_POL_MAX_DST))
+	if (!err &&
+	    (o.nk > MG_POL_MAX_ENTRIES / 2 || o.np > MG_POL_MAX_ENTRIES / 2 ||
+	     o.ns4 > MG_POL_MAX_ENTRIES / 2 || o.ns6 > MG_POL_MAX_ENTRIES / 2 ||
+	     o.nd4 > MG_POL_MAX_DST || o.nd6 > MG_POL_MAX_DST))
 		err = -E2BIG;
 	if (err)
 		goto out;
@@ -990,18 +998,20 @@ int mg_pol_compile(const struct mg_pol_set *sets, int n_sets,
 	err = err ?: put_all(m->src4, o.s4, o.s4v, o.ns4, sizeof(*o.s4), 4);
 	err = err ?: put_all(m->src6, o.s6, o.s6v, o.ns6, sizeof(*o.s6), 4);
 	err = err ?: put_all(m->port, o.p, o.pv, o.np, sizeof(*o.p), 4);
-	err = err ?: put_all(m->verdict, o.k, o.kv, o.nk, sizeof(*o.k),
-			     sizeof(*o.kv));
+	err = err   ?:
+		      put_all(m->verdict, o.k, o.kv, o.nk, sizeof(*o.k),
+			      sizeof(*o.kv));
 	if (err) {
 		prune_gen(m, g);
 		goto out;
 	}
 	err = put_all(m->dst4, o.d4, o.d4v, o.nd4, sizeof(*o.d4),
 		      sizeof(*o.d4v));
-	err = err ?: put_all(m->dst6, o.d6, o.d6v, o.nd6, sizeof(*o.d6),
-			     sizeof(*o.d6v));
+	err = err   ?:
+		      put_all(m->dst6, o.d6, o.d6v, o.nd6, sizeof(*o.d6),
+			      sizeof(*o.d6v));
 	if (err)
-		goto out;	/* a mix of both: the next compile mends it */
+		goto out; /* a mix of both: the next compile mends it */
 
 	for (int c = 0; c < MG_MAX_CLUSTERS; c++)
 		cfg.def[c] = default_out;

@@ -20,10 +20,10 @@
 #include <stdio.h>
 #include "lib/addr.h"
 
-#define MG_POL_RULE_ID_MAX	0xffffff	/* ids are 1..this */
-#define MG_POL_MAX_RULES	200000		/* per cluster */
-#define MG_POL_TEXT_MAX		256		/* a rule's text form */
-#define MG_POL_NAME_MAX		64
+#define MG_POL_RULE_ID_MAX 0xffffff /* ids are 1..this */
+#define MG_POL_MAX_RULES 200000 /* per cluster */
+#define MG_POL_TEXT_MAX 256 /* a rule's text form */
+#define MG_POL_NAME_MAX 64
 
 enum mg_pol_src_kind {
 	MG_POL_SRC_ANY,
@@ -32,21 +32,21 @@ enum mg_pol_src_kind {
 };
 
 struct mg_pol_rule {
-	uint32_t id;			/* 1..MG_POL_RULE_ID_MAX */
-	uint8_t verdict;		/* MG_POL_ALLOW or MG_POL_DENY */
-	uint8_t src_kind;		/* enum mg_pol_src_kind */
-	uint8_t src_cluster;		/* resolved id (MG_POL_SRC_CLUSTER) */
-	uint8_t proto;			/* MG_POL_P_* */
-	char src_name[MG_POL_NAME_MAX];	/* the cluster as written */
-	struct mg_prefix src;		/* MG_POL_SRC_PREFIX */
-	struct mg_prefix dst;		/* family 0: any destination */
-	uint16_t port_lo, port_hi;	/* host order; 0-65535: any */
+	uint32_t id; /* 1..MG_POL_RULE_ID_MAX */
+	uint8_t verdict; /* MG_POL_ALLOW or MG_POL_DENY */
+	uint8_t src_kind; /* enum mg_pol_src_kind */
+	uint8_t src_cluster; /* resolved id (MG_POL_SRC_CLUSTER) */
+	uint8_t proto; /* MG_POL_P_* */
+	char src_name[MG_POL_NAME_MAX]; /* the cluster as written */
+	struct mg_prefix src; /* MG_POL_SRC_PREFIX */
+	struct mg_prefix dst; /* family 0: any destination */
+	uint16_t port_lo, port_hi; /* host order; 0-65535: any */
 };
 
 /* One cluster's policy: its rules and default for traffic into it. */
 struct mg_pol_set {
-	uint8_t owner;			/* cluster id */
-	uint8_t def_in;			/* MG_POL_ALLOW or MG_POL_DENY */
+	uint8_t owner; /* cluster id */
+	uint8_t def_in; /* MG_POL_ALLOW or MG_POL_DENY */
 	int n;
 	struct mg_pol_rule *rules;
 	/*
@@ -69,8 +69,7 @@ int mg_pol_rule_parse_argv(int argc, char **argv, struct mg_pol_rule *r,
 int mg_pol_rule_parse(const char *text, struct mg_pol_rule *r, char *err,
 		      size_t errlen);
 /* The canonical text form (parses back to the same rule). */
-const char *mg_pol_rule_str(const struct mg_pol_rule *r, char *buf,
-			    size_t len);
+const char *mg_pol_rule_str(const struct mg_pol_rule *r, char *buf, size_t len);
 /* "allow"/"deny" -> MG_POL_*; 0 when neither. */
 int mg_pol_verdict_parse(const char *s);
 
@@ -97,7 +96,7 @@ struct mg_pol_maps {
 /* What a compile made, for the log and the bench. */
 struct mg_pol_stats {
 	uint32_t classes, src_entries, port_entries, verdicts;
-	uint32_t gen;			/* generation written (0 or 1) */
+	uint32_t gen; /* generation written (0 or 1) */
 };
 
 /*

@@ -426,6 +426,28 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mg_polcfg SEC(".maps");
 
+/*
+ * The packet as the policy sees it (policy.h), handed to its decision,
+ * a function the verifier checks once, whatever path called it.  Per
+ * CPU, one entry, not pinned: no state between packets.
+ */
+struct mg_pol_query {
+	__u32 saddr[4];			/* network order; IPv4 in [0] */
+	__u32 daddr[4];
+	__u16 sport, dport;		/* network order; ICMP echo: id, 0 */
+	__u8 family;			/* MG_AF_* */
+	__u8 proto;			/* IPPROTO_* */
+	__u8 pclass;			/* MG_POL_P_* */
+	__u8 flags;			/* MG_POL_Q_* */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_pol_query);
+} mg_pol_tmp SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, MG_POL_CT_ENTRIES);

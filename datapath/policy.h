@@ -25,100 +25,51 @@
 #define MG_DP_POLICY_H
 
 #include "maps.h"
-#include "parse.h"
 #include "stats.h"
 
 /* UDP and ICMP echo replies are let through this long after a request. */
-#define MG_POL_CT_NS		(180ULL * 1000000000ULL)
+#define MG_POL_CT_NS (180ULL * 1000000000ULL)
 /* A UDP or echo flow's note is refreshed at most this often. */
-#define MG_POL_CT_REFRESH_NS	(10ULL * 1000000000ULL)
+#define MG_POL_CT_REFRESH_NS (10ULL * 1000000000ULL)
 
-struct mg_pol_pkt {
-	__u16 sport, dport;	/* network order; ICMP echo: id, 0 */
-	__u8 pclass;		/* MG_POL_P_* */
-	__u8 opens;		/* opens a flow: note it when allowed */
-	__u8 reply;		/* may be a reply: look its reverse up */
-	__u8 tcp;
-};
-
-static __always_inline void mg_pol_l4(const struct mg_inner *in, void *end,
-				      struct mg_pol_pkt *p)
-{
-	__u8 *b = in->l4;
-
-	p->sport = 0;
-	p->dport = 0;
-	p->opens = 0;
-	p->reply = 1;
-	p->tcp = 0;
-	p->pclass = MG_POL_P_ANY;
-	if (in->proto == IPPROTO_TCP) {
-		p->pclass = MG_POL_P_TCP;
-		p->tcp = 1;
-	} else if (in->proto == IPPROTO_UDP) {
-		p->pclass = MG_POL_P_UDP;
-	} else if (in->proto == IPPROTO_ICMP || in->proto == IPPROTO_ICMPV6) {
-		p->pclass = MG_POL_P_ICMP;
-	}
-	if (in->frag || (void *)(b + 14) > end)
-		return;
-	if (p->pclass == MG_POL_P_TCP || p->pclass == MG_POL_P_UDP) {
-		p->sport = *(__u16 *)b;
-		p->dport = *(__u16 *)(b + 2);
-		/* TCP flags: SYN without ACK opens. */
-		p->opens = !p->tcp || (b[13] & 0x12) == 0x02;
-	} else if (p->pclass == MG_POL_P_ICMP) {
-		/* Echo request (8, 128) opens; echo reply (0, 129) answers. */
-		if (b[0] == 8 || b[0] == 128)
-			p->opens = 1;
-		else if (b[0] != 0 && b[0] != 129)
-			p->reply = 0;
-		if (p->opens || p->reply)
-			p->sport = *(__u16 *)(b + 4);
-	}
-}
+#define MG_POL_Q_OPENS 0x01 /* opens a flow: noted when allowed */
+#define MG_POL_Q_REPLY 0x02 /* may be a reply: reverse looked up */
+#define MG_POL_Q_TCP 0x04
+#define MG_POL_Q_FRAG 0x08 /* a fragment: no ports */
 
 /* The flow's key as it went (rev = 0) or as its reply would (rev = 1). */
 static __always_inline void mg_pol_ct_key(struct mg_pol_ct_key *k,
-					  const struct mg_inner *in,
-					  const struct mg_pol_pkt *p, int rev)
+					  const struct mg_pol_query *q, int rev)
 {
-	struct iphdr *ip4 = in->ip;
-	struct ipv6hdr *ip6 = in->ip;
-
 	__builtin_memset(k, 0, sizeof(*k));
-	k->family = in->family;
-	k->proto = in->proto;
-	if (p->pclass == MG_POL_P_ICMP) {
-		k->sport = p->sport;
+	k->family = q->family;
+	k->proto = q->proto;
+	if (q->pclass == MG_POL_P_ICMP) {
+		k->sport = q->sport;
 	} else {
-		k->sport = rev ? p->dport : p->sport;
-		k->dport = rev ? p->sport : p->dport;
+		k->sport = rev ? q->dport : q->sport;
+		k->dport = rev ? q->sport : q->dport;
 	}
-	if (in->family == MG_AF_INET) {
-		k->saddr[0] = rev ? ip4->daddr : ip4->saddr;
-		k->daddr[0] = rev ? ip4->saddr : ip4->daddr;
-	} else if (rev) {
-		__builtin_memcpy(k->saddr, &ip6->daddr, 16);
-		__builtin_memcpy(k->daddr, &ip6->saddr, 16);
+	if (rev) {
+		__builtin_memcpy(k->saddr, q->daddr, 16);
+		__builtin_memcpy(k->daddr, q->saddr, 16);
 	} else {
-		__builtin_memcpy(k->saddr, &ip6->saddr, 16);
-		__builtin_memcpy(k->daddr, &ip6->daddr, 16);
+		__builtin_memcpy(k->saddr, q->saddr, 16);
+		__builtin_memcpy(k->daddr, q->daddr, 16);
 	}
 }
 
 /* An allowed packet that opens a flow: its replies will be allowed. */
-static __always_inline void mg_pol_note(const struct mg_inner *in,
-					const struct mg_pol_pkt *p)
+static __always_inline void mg_pol_note(const struct mg_pol_query *q)
 {
 	struct mg_pol_ct_val v, *old;
 	struct mg_pol_ct_key k;
 
-	if (!p->opens)
+	if (!(q->flags & MG_POL_Q_OPENS))
 		return;
-	mg_pol_ct_key(&k, in, p, 0);
+	mg_pol_ct_key(&k, q, 0);
 	v.seen_ns = bpf_ktime_get_ns();
-	if (!p->tcp) {
+	if (!(q->flags & MG_POL_Q_TCP)) {
 		old = bpf_map_lookup_elem(&mg_polct, &k);
 		if (old && v.seen_ns - old->seen_ns < MG_POL_CT_REFRESH_NS)
 			return;
@@ -127,25 +78,25 @@ static __always_inline void mg_pol_note(const struct mg_inner *in,
 }
 
 /* Is this packet a reply of a flow allowed here? */
-static __always_inline int mg_pol_is_reply(const struct mg_inner *in,
-					   const struct mg_pol_pkt *p)
+static __always_inline int mg_pol_is_reply(const struct mg_pol_query *q)
 {
 	struct mg_pol_ct_val *v;
 	struct mg_pol_ct_key k;
 
-	if (!p->reply)
+	if (!(q->flags & MG_POL_Q_REPLY))
 		return 0;
-	mg_pol_ct_key(&k, in, p, 1);
+	mg_pol_ct_key(&k, q, 1);
 	v = bpf_map_lookup_elem(&mg_polct, &k);
 	if (!v)
 		return 0;
-	return p->tcp || bpf_ktime_get_ns() - v->seen_ns < MG_POL_CT_NS;
+	return (q->flags & MG_POL_Q_TCP) ||
+	       bpf_ktime_get_ns() - v->seen_ns < MG_POL_CT_NS;
 }
 
 /* The compiled verdict for a packet whose destination is in class d. */
 static __always_inline const struct mg_pol_verdict *
-mg_pol_lookup(const struct mg_inner *in, const struct mg_pol_dst *d,
-	      const struct mg_pol_pkt *p, __u8 src_cluster)
+mg_pol_lookup(const struct mg_pol_query *q, const struct mg_pol_dst *d,
+	      __u8 src_cluster)
 {
 	struct mg_pol_key k = {
 		.class = d->class,
@@ -153,16 +104,16 @@ mg_pol_lookup(const struct mg_inner *in, const struct mg_pol_dst *d,
 	__u32 *v;
 
 	if ((d->flags & MG_POL_F_CLUSTER) &&
-	    (d->clusters[src_cluster >> 3] & (1 << (src_cluster & 7))))
+	    (d->clusters[(src_cluster >> 3) & 31] & (1 << (src_cluster & 7))))
 		k.cluster = src_cluster;
-	if ((d->flags & MG_POL_F_PROTO) && (d->protos & (1 << p->pclass)))
-		k.proto = p->pclass;
+	if ((d->flags & MG_POL_F_PROTO) && (d->protos & (1 << q->pclass)))
+		k.proto = q->pclass;
 	if (d->flags & MG_POL_F_SRC) {
-		if (in->family == MG_AF_INET) {
+		if (q->family == MG_AF_INET) {
 			struct mg_pol_src4_key sk = {
 				.prefixlen = 64,
 				.class = bpf_htonl(d->class),
-				.addr = ((struct iphdr *)in->ip)->saddr,
+				.addr = q->saddr[0],
 			};
 
 			v = bpf_map_lookup_elem(&mg_pols4, &sk);
@@ -172,20 +123,18 @@ mg_pol_lookup(const struct mg_inner *in, const struct mg_pol_dst *d,
 				.class = bpf_htonl(d->class),
 			};
 
-			__builtin_memcpy(sk.addr,
-					 &((struct ipv6hdr *)in->ip)->saddr, 16);
+			__builtin_memcpy(sk.addr, q->saddr, 16);
 			v = bpf_map_lookup_elem(&mg_pols6, &sk);
 		}
 		if (v)
 			k.sclass = *v;
 	}
-	if ((d->flags & MG_POL_F_PORT) &&
-	    (p->pclass == MG_POL_P_TCP || p->pclass == MG_POL_P_UDP) &&
-	    !in->frag) {
+	if ((d->flags & MG_POL_F_PORT) && !(q->flags & MG_POL_Q_FRAG) &&
+	    (q->pclass == MG_POL_P_TCP || q->pclass == MG_POL_P_UDP)) {
 		struct mg_pol_port_key pk = {
 			.prefixlen = 48,
 			.class = bpf_htonl(d->class),
-			.port = p->dport,
+			.port = q->dport,
 		};
 
 		v = bpf_map_lookup_elem(&mg_polp, &pk);
@@ -193,6 +142,102 @@ mg_pol_lookup(const struct mg_inner *in, const struct mg_pol_dst *d,
 			k.pclass = *v;
 	}
 	return bpf_map_lookup_elem(&mg_polv, &k);
+}
+
+/*
+ * The decision on the packet in mg_pol_tmp: 1 denied, 0 allowed.  A
+ * global function: the verifier checks it once, on its own, rather than
+ * along every path of both callers.
+ */
+__noinline int mg_pol_decide(__u32 src_cluster, __u32 dst_cluster)
+{
+	const struct mg_pol_verdict *pv;
+	const struct mg_pol_query *q;
+	const struct mg_pol_cfg *cfg;
+	const struct mg_pol_dst *d;
+	__u32 zero = 0;
+	__u8 verdict;
+
+	q = bpf_map_lookup_elem(&mg_pol_tmp, &zero);
+	cfg = bpf_map_lookup_elem(&mg_polcfg, &zero);
+	if (!q || !cfg)
+		return 0;
+	if (q->family == MG_AF_INET) {
+		struct mg_ep4_key k = { .prefixlen = 32, .addr = q->daddr[0] };
+
+		d = bpf_map_lookup_elem(&mg_pold4, &k);
+	} else {
+		struct mg_ep6_key k = { .prefixlen = 128 };
+
+		__builtin_memcpy(k.addr, q->daddr, 16);
+		d = bpf_map_lookup_elem(&mg_pold6, &k);
+	}
+	if (!d) {
+		verdict = cfg->def[dst_cluster & (MG_MAX_CLUSTERS - 1)];
+	} else {
+		pv = mg_pol_lookup(q, d, (__u8)src_cluster);
+		verdict = pv ? pv->verdict : d->def;
+	}
+	if (verdict != MG_POL_DENY) {
+		mg_pol_note(q);
+		return 0;
+	}
+	return !mg_pol_is_reply(q);
+}
+
+/* What of the inner packet the policy looks at, into q. */
+static __always_inline void
+mg_pol_query_fill(struct mg_pol_query *q, const struct mg_inner *in, void *end)
+{
+	__u8 *b = in->l4;
+
+	q->family = in->family;
+	q->proto = in->proto;
+	q->sport = 0;
+	q->dport = 0;
+	q->flags = MG_POL_Q_REPLY;
+	q->pclass = MG_POL_P_ANY;
+	if (in->family == MG_AF_INET) {
+		struct iphdr *ip = in->ip;
+
+		__builtin_memset(q->saddr, 0, sizeof(q->saddr));
+		__builtin_memset(q->daddr, 0, sizeof(q->daddr));
+		q->saddr[0] = ip->saddr;
+		q->daddr[0] = ip->daddr;
+	} else {
+		struct ipv6hdr *ip = in->ip;
+
+		__builtin_memcpy(q->saddr, &ip->saddr, 16);
+		__builtin_memcpy(q->daddr, &ip->daddr, 16);
+	}
+	if (in->proto == IPPROTO_TCP) {
+		q->pclass = MG_POL_P_TCP;
+		q->flags |= MG_POL_Q_TCP;
+	} else if (in->proto == IPPROTO_UDP) {
+		q->pclass = MG_POL_P_UDP;
+	} else if (in->proto == IPPROTO_ICMP || in->proto == IPPROTO_ICMPV6) {
+		q->pclass = MG_POL_P_ICMP;
+	}
+	if (in->frag) {
+		q->flags |= MG_POL_Q_FRAG;
+		return;
+	}
+	if ((void *)(b + 14) > end)
+		return;
+	if (q->pclass == MG_POL_P_TCP || q->pclass == MG_POL_P_UDP) {
+		q->sport = *(__u16 *)b;
+		q->dport = *(__u16 *)(b + 2);
+		/* UDP: any datagram; TCP: SYN without ACK opens. */
+		if (q->pclass == MG_POL_P_UDP || (b[13] & 0x12) == 0x02)
+			q->flags |= MG_POL_Q_OPENS;
+	} else if (q->pclass == MG_POL_P_ICMP) {
+		/* Echo request (8, 128) opens; echo reply (0, 129) answers. */
+		if (b[0] == 8 || b[0] == 128)
+			q->flags = MG_POL_Q_OPENS;
+		else if (b[0] != 0 && b[0] != 129)
+			q->flags = 0;
+		q->sport = *(__u16 *)(b + 4);
+	}
 }
 
 /*
@@ -204,42 +249,18 @@ static __always_inline int mg_policy_check(mg_ctx_t *ctx,
 					   const struct mg_inner *in,
 					   __u8 src_cluster, __u8 dst_cluster)
 {
-	const struct mg_pol_verdict *pv;
 	const struct mg_pol_cfg *cfg;
-	const struct mg_pol_dst *d;
-	struct mg_pol_pkt p;
+	struct mg_pol_query *q;
 	__u32 zero = 0;
-	__u8 verdict;
 
 	cfg = bpf_map_lookup_elem(&mg_polcfg, &zero);
 	if (!cfg || !(cfg->flags & MG_POL_CFG_ON))
 		return -1;
-	mg_pol_l4(in, (void *)(long)ctx->data_end, &p);
-	if (in->family == MG_AF_INET) {
-		struct mg_ep4_key k = {
-			.prefixlen = 32,
-			.addr = ((struct iphdr *)in->ip)->daddr,
-		};
-
-		d = bpf_map_lookup_elem(&mg_pold4, &k);
-	} else {
-		struct mg_ep6_key k = { .prefixlen = 128 };
-
-		__builtin_memcpy(k.addr, &((struct ipv6hdr *)in->ip)->daddr,
-				 16);
-		d = bpf_map_lookup_elem(&mg_pold6, &k);
-	}
-	if (!d) {
-		verdict = cfg->def[dst_cluster];
-	} else {
-		pv = mg_pol_lookup(in, d, &p, src_cluster);
-		verdict = pv ? pv->verdict : d->def;
-	}
-	if (verdict != MG_POL_DENY) {
-		mg_pol_note(in, &p);
+	q = bpf_map_lookup_elem(&mg_pol_tmp, &zero);
+	if (!q)
 		return -1;
-	}
-	if (mg_pol_is_reply(in, &p))
+	mg_pol_query_fill(q, in, (void *)(long)ctx->data_end);
+	if (!mg_pol_decide(src_cluster, dst_cluster))
 		return -1;
 	return mg_exit(ctx, MG_DROP_POLICY, MG_ACT_DROP);
 }
