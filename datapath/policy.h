@@ -145,85 +145,64 @@ mg_pol_lookup(const struct mg_pol_query *q, const struct mg_pol_dst *d,
 }
 
 /*
- * The decision on the packet in mg_pol_tmp: 1 denied, 0 allowed.  A
- * global function: the verifier checks it once, on its own, rather than
- * along every path of both callers.
+ * What of the inner packet the policy looks at (IP header at l3, upper
+ * layer at l4, offsets from the frame's start), into q; -1 when the
+ * addresses are not all there.
  */
-__noinline int mg_pol_decide(__u32 src_cluster, __u32 dst_cluster)
+static __always_inline int mg_pol_query_fill(mg_ctx_t *ctx,
+					     struct mg_pol_query *q, __u32 l3,
+					     __u32 l4, __u32 meta)
 {
-	const struct mg_pol_verdict *pv;
-	const struct mg_pol_query *q;
-	const struct mg_pol_cfg *cfg;
-	const struct mg_pol_dst *d;
-	__u32 zero = 0;
-	__u8 verdict;
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u64 o3 = l3, o4 = l4;
+	__u8 *b;
 
-	q = bpf_map_lookup_elem(&mg_pol_tmp, &zero);
-	cfg = bpf_map_lookup_elem(&mg_polcfg, &zero);
-	if (!q || !cfg)
-		return 0;
-	if (q->family == MG_AF_INET) {
-		struct mg_ep4_key k = { .prefixlen = 32, .addr = q->daddr[0] };
-
-		d = bpf_map_lookup_elem(&mg_pold4, &k);
-	} else {
-		struct mg_ep6_key k = { .prefixlen = 128 };
-
-		__builtin_memcpy(k.addr, q->daddr, 16);
-		d = bpf_map_lookup_elem(&mg_pold6, &k);
-	}
-	if (!d) {
-		verdict = cfg->def[dst_cluster & (MG_MAX_CLUSTERS - 1)];
-	} else {
-		pv = mg_pol_lookup(q, d, (__u8)src_cluster);
-		verdict = pv ? pv->verdict : d->def;
-	}
-	if (verdict != MG_POL_DENY) {
-		mg_pol_note(q);
-		return 0;
-	}
-	return !mg_pol_is_reply(q);
-}
-
-/* What of the inner packet the policy looks at, into q. */
-static __always_inline void
-mg_pol_query_fill(struct mg_pol_query *q, const struct mg_inner *in, void *end)
-{
-	__u8 *b = in->l4;
-
-	q->family = in->family;
-	q->proto = in->proto;
+	q->family = meta & 0xff;
+	q->proto = (meta >> 8) & 0xff;
 	q->sport = 0;
 	q->dport = 0;
 	q->flags = MG_POL_Q_REPLY;
 	q->pclass = MG_POL_P_ANY;
-	if (in->family == MG_AF_INET) {
-		struct iphdr *ip = in->ip;
+	if (l3 > MG_PIN_L3_MAX)
+		return -1;
+	/* Masks the verifier sees on the registers added to data. */
+	asm volatile("%0 &= 0x7f" : "+r"(o3));
+	if (q->family == MG_AF_INET) {
+		struct iphdr *ip = data + o3;
 
+		if ((void *)(ip + 1) > end)
+			return -1;
 		__builtin_memset(q->saddr, 0, sizeof(q->saddr));
 		__builtin_memset(q->daddr, 0, sizeof(q->daddr));
 		q->saddr[0] = ip->saddr;
 		q->daddr[0] = ip->daddr;
 	} else {
-		struct ipv6hdr *ip = in->ip;
+		struct ipv6hdr *ip = data + o3;
 
+		if ((void *)(ip + 1) > end)
+			return -1;
 		__builtin_memcpy(q->saddr, &ip->saddr, 16);
 		__builtin_memcpy(q->daddr, &ip->daddr, 16);
 	}
-	if (in->proto == IPPROTO_TCP) {
+	if (q->proto == IPPROTO_TCP) {
 		q->pclass = MG_POL_P_TCP;
 		q->flags |= MG_POL_Q_TCP;
-	} else if (in->proto == IPPROTO_UDP) {
+	} else if (q->proto == IPPROTO_UDP) {
 		q->pclass = MG_POL_P_UDP;
-	} else if (in->proto == IPPROTO_ICMP || in->proto == IPPROTO_ICMPV6) {
+	} else if (q->proto == IPPROTO_ICMP || q->proto == IPPROTO_ICMPV6) {
 		q->pclass = MG_POL_P_ICMP;
 	}
-	if (in->frag) {
+	if (meta & (1 << 16)) {
 		q->flags |= MG_POL_Q_FRAG;
-		return;
+		return 0;
 	}
+	if (l4 > MG_PIN_L4_MAX)
+		return 0;
+	asm volatile("%0 &= 0x1ff" : "+r"(o4));
+	b = data + o4;
 	if ((void *)(b + 14) > end)
-		return;
+		return 0;
 	if (q->pclass == MG_POL_P_TCP || q->pclass == MG_POL_P_UDP) {
 		q->sport = *(__u16 *)b;
 		q->dport = *(__u16 *)(b + 2);
@@ -238,6 +217,53 @@ mg_pol_query_fill(struct mg_pol_query *q, const struct mg_inner *in, void *end)
 			q->flags = 0;
 		q->sport = *(__u16 *)(b + 4);
 	}
+	return 0;
+}
+
+/*
+ * The decision on the inner packet at l3 / l4 (meta: family | proto << 8
+ * | fragment << 16) from cluster (clusters & 0xff) to cluster
+ * (clusters >> 8): 1 denied, 0 allowed.  A global function: the verifier
+ * checks it once, on its own, not along every path of both callers.
+ */
+__attribute__((noinline))
+int mg_pol_decide(mg_ctx_t *ctx, __u32 l3, __u32 l4, __u32 meta,
+		  __u32 clusters)
+{
+	const struct mg_pol_verdict *pv;
+	const struct mg_pol_cfg *cfg;
+	const struct mg_pol_dst *d;
+	struct mg_pol_query *q;
+	__u32 zero = 0;
+	__u8 verdict;
+
+	cfg = bpf_map_lookup_elem(&mg_polcfg, &zero);
+	if (!cfg || !(cfg->flags & MG_POL_CFG_ON))
+		return 0;
+	q = bpf_map_lookup_elem(&mg_pol_tmp, &zero);
+	if (!q || mg_pol_query_fill(ctx, q, l3, l4, meta))
+		return 0;
+	if (q->family == MG_AF_INET) {
+		struct mg_ep4_key k = { .prefixlen = 32, .addr = q->daddr[0] };
+
+		d = bpf_map_lookup_elem(&mg_pold4, &k);
+	} else {
+		struct mg_ep6_key k = { .prefixlen = 128 };
+
+		__builtin_memcpy(k.addr, q->daddr, 16);
+		d = bpf_map_lookup_elem(&mg_pold6, &k);
+	}
+	if (!d) {
+		verdict = cfg->def[(clusters >> 8) & (MG_MAX_CLUSTERS - 1)];
+	} else {
+		pv = mg_pol_lookup(q, d, clusters & 0xff);
+		verdict = pv ? pv->verdict : d->def;
+	}
+	if (verdict != MG_POL_DENY) {
+		mg_pol_note(q);
+		return 0;
+	}
+	return !mg_pol_is_reply(q);
 }
 
 /*
@@ -249,18 +275,11 @@ static __always_inline int mg_policy_check(mg_ctx_t *ctx,
 					   const struct mg_inner *in,
 					   __u8 src_cluster, __u8 dst_cluster)
 {
-	const struct mg_pol_cfg *cfg;
-	struct mg_pol_query *q;
-	__u32 zero = 0;
+	void *data = (void *)(long)ctx->data;
 
-	cfg = bpf_map_lookup_elem(&mg_polcfg, &zero);
-	if (!cfg || !(cfg->flags & MG_POL_CFG_ON))
-		return -1;
-	q = bpf_map_lookup_elem(&mg_pol_tmp, &zero);
-	if (!q)
-		return -1;
-	mg_pol_query_fill(q, in, (void *)(long)ctx->data_end);
-	if (!mg_pol_decide(src_cluster, dst_cluster))
+	if (!mg_pol_decide(ctx, in->ip - data, in->l4 - data,
+			   in->family | in->proto << 8 | (in->frag ? 1 : 0) << 16,
+			   src_cluster | (__u32)dst_cluster << 8))
 		return -1;
 	return mg_exit(ctx, MG_DROP_POLICY, MG_ACT_DROP);
 }
