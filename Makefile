@@ -226,6 +226,9 @@ FORMAT_FILES := agent/hostroute.h agent/lib/addr.c agent/lib/notify.h \
 	agent/gossip/msgpack.h agent/gossip/tags.c agent/gossip/transport.h \
 	datapath/config.h datapath/stats.h datapath/tc.bpf.c datapath/xdp.bpf.c \
 	tests/bench/pass.bpf.c tests/fuzz/fuzz_ctl.c tests/fuzz/fuzz_state.c
+FORMAT_FILES += agent/policy.c agent/policy.h agent/policy_rt.c \
+	agent/policy_rt.h datapath/policy.h tests/datapath/test_policy.c \
+	tests/bench/bench_policy.c
 CHECK_BASE ?=
 
 check: check-format check-werror

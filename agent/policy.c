@@ -10,7 +10,8 @@
  *   - within a class, what its rules tell apart: the clusters and the
  *     protocols they name, the source prefixes (each one a source class,
  *     found by the datapath's longest match) and the elementary intervals
- *     of their port ranges (each a port class, written as prefixes);
+ *     of their port ranges (each a port class, by bucket of 16 ports, or by port where a
+ *     bucket is shared);
  *   - the verdict of every combination of those, by the most specific
  *     matching rule, where one matches (else the class's default).
  * The datapath then does a fixed number of lookups per packet.
@@ -568,28 +569,41 @@ static int compile_class(const struct cls *c, uint32_t class,
 			o->s6v[o->ns6++] = (uint32_t)i + 1;
 		}
 	}
-	/* Port classes: each interval as the prefixes that make it up. */
+	/*
+	 * Port classes: a bucket (16 ports) one interval holds whole gives
+	 * its class; a bucket shared, or partly held, is split into ports.
+	 */
 	for (int i = 0; i < np; i++) {
 		uint32_t lo = iv[i].lo, hi = iv[i].hi;
 
-		while (lo <= hi) {
-			unsigned int bits = 0;
+		for (uint32_t bk = lo >> MG_POL_BUCKET_SHIFT;
+		     bk <= hi >> MG_POL_BUCKET_SHIFT; bk++) {
+			uint32_t b0 = bk << MG_POL_BUCKET_SHIFT;
+			uint32_t b1 = b0 + (1u << MG_POL_BUCKET_SHIFT) - 1;
+			bool whole = lo <= b0 && b1 <= hi;
+			uint32_t from = lo > b0 ? lo : b0,
+				 to = hi < b1 ? hi : b1;
+			int need = whole ? 1 : 2 + (int)(to - from);
 
-			while (bits < 16 && !(lo & ((1u << (bits + 1)) - 1)) &&
-			       lo + (1u << (bits + 1)) - 1 <= hi)
-				bits++;
-			err = grow((void **)&o->p, &o->cap_p, o->np + 1,
+			err = grow((void **)&o->p, &o->cap_p, o->np + need,
 				   sizeof(*o->p), (void **)&o->pv,
 				   sizeof(*o->pv));
 			if (err)
 				return err;
 			o->p[o->np] = (struct mg_pol_port_key){
-				.prefixlen = 32 + 16 - bits,
-				.class = htonl(class),
-				.port = htons((uint16_t)lo),
+				.class = class,
+				.port = (uint16_t)bk,
 			};
-			o->pv[o->np++] = (uint32_t)i + 1;
-			lo += 1u << bits;
+			o->pv[o->np++] = whole ? (uint32_t)i + 1 : MG_POL_SPLIT;
+			for (uint32_t port = from; !whole && port <= to;
+			     port++) {
+				o->p[o->np] = (struct mg_pol_port_key){
+					.class = class,
+					.port = (uint16_t)port,
+					.exact = 1,
+				};
+				o->pv[o->np++] = (uint32_t)i + 1;
+			}
 		}
 	}
 	/* Every combination a packet can present: its deciding rule. */
@@ -868,7 +882,7 @@ static bool drop_src6(const void *k, void *arg)
 
 static bool drop_port(const void *k, void *arg)
 {
-	return gen_of(ntohl(((const struct mg_pol_port_key *)k)->class)) ==
+	return gen_of(((const struct mg_pol_port_key *)k)->class) ==
 	       *(uint32_t *)arg;
 }
 

@@ -18,9 +18,9 @@
 #include "policy_rt.h"
 
 struct mg_policy {
-	const struct mg_config *cfg;	/* the agent's, updated in place */
+	const struct mg_config *cfg; /* the agent's, updated in place */
 	struct mg_pol_maps maps;
-	char path[PATH_MAX + 16];	/* state_dir/policy; "" none */
+	char path[PATH_MAX + 16]; /* state_dir/policy; "" none */
 	int n_cli;
 	struct mg_pol_rule cli[MG_POL_CLI_MAX];
 	uint32_t gen;
@@ -69,8 +69,9 @@ static int own_set(struct mg_policy *p, struct mg_pol_set *set,
 	if (!set->rules)
 		return -ENOMEM;
 	for (int i = 0; i < cfg->n_pol_rules + p->n_cli; i++) {
-		const struct mg_pol_rule *r = i < cfg->n_pol_rules ?
-			&cfg->pol_rules[i] : &p->cli[i - cfg->n_pol_rules];
+		const struct mg_pol_rule *r =
+			i < cfg->n_pol_rules ? &cfg->pol_rules[i] :
+					       &p->cli[i - cfg->n_pol_rules];
 		struct mg_pol_set one = { .rules = &set->rules[n], .n = 1 };
 
 		set->rules[n] = *r;
@@ -129,8 +130,8 @@ static int save(struct mg_policy *p)
 	if (!f)
 		return -ENOMEM;
 	for (int i = 0; i < p->n_cli; i++)
-		fprintf(f, "%s\n", mg_pol_rule_str(&p->cli[i], line,
-						   sizeof(line)));
+		fprintf(f, "%s\n",
+			mg_pol_rule_str(&p->cli[i], line, sizeof(line)));
 	err = fclose(f) ? -ENOMEM : mg_persist_write(p->path, buf, len);
 	free(buf);
 	if (err)
@@ -159,8 +160,9 @@ static void load(struct mg_policy *p)
 		}
 		if (p->n_cli == MG_POL_CLI_MAX || id_taken(p, r.id)) {
 			pr_warn("%s:%d: rule %u left out (%s)", p->path, lineno,
-				r.id, p->n_cli == MG_POL_CLI_MAX ?
-				"too many rules" : "its id is taken");
+				r.id,
+				p->n_cli == MG_POL_CLI_MAX ? "too many rules" :
+							     "its id is taken");
 			continue;
 		}
 		p->cli[p->n_cli++] = r;
@@ -210,8 +212,9 @@ static int list(struct mg_cli *cli, struct mg_policy *p)
 	out_str("state", ", %s\n", p->last_err ? "NOT APPLIED" : "applied");
 	out_arr_open("rules");
 	for (int i = 0; i < cfg->n_pol_rules + p->n_cli; i++) {
-		const struct mg_pol_rule *r = i < cfg->n_pol_rules ?
-			&cfg->pol_rules[i] : &p->cli[i - cfg->n_pol_rules];
+		const struct mg_pol_rule *r =
+			i < cfg->n_pol_rules ? &cfg->pol_rules[i] :
+					       &p->cli[i - cfg->n_pol_rules];
 
 		out_obj_open(NULL);
 		out_str("rule", "  %s", mg_pol_rule_str(r, line, sizeof(line)));
@@ -258,18 +261,21 @@ int mg_policy_cmd(struct mg_cli *cli, int argc, char **argv)
 			return 2;
 		}
 		if (id_taken(p, r.id)) {
-			fprintf(cli->err, "meshgate policy add: rule %u exists (del it first)\n",
+			fprintf(cli->err,
+				"meshgate policy add: rule %u exists (del it first)\n",
 				r.id);
 			return 1;
 		}
 		if (r.src_kind == MG_POL_SRC_CLUSTER &&
 		    !resolve(r.src_name, (void *)p->cfg)) {
-			fprintf(cli->err, "meshgate policy add: no cluster '%s' (a name this gateway knows, or an id 1..255)\n",
+			fprintf(cli->err,
+				"meshgate policy add: no cluster '%s' (a name this gateway knows, or an id 1..255)\n",
 				r.src_name);
 			return 1;
 		}
 		if (p->n_cli == MG_POL_CLI_MAX) {
-			fprintf(cli->err, "meshgate policy add: more than %d rules\n",
+			fprintf(cli->err,
+				"meshgate policy add: more than %d rules\n",
 				MG_POL_CLI_MAX);
 			return 1;
 		}
@@ -277,7 +283,8 @@ int mg_policy_cmd(struct mg_cli *cli, int argc, char **argv)
 		/* Saved before applied: a restart finds what we answer. */
 		if (save(p)) {
 			p->n_cli--;
-			fprintf(cli->err, "meshgate policy add: not added: saving %s failed\n",
+			fprintf(cli->err,
+				"meshgate policy add: not added: saving %s failed\n",
 				p->path);
 			return 1;
 		}
@@ -287,9 +294,10 @@ int mg_policy_cmd(struct mg_cli *cli, int argc, char **argv)
 		for (i = 0; i < p->n_cli && p->cli[i].id != id; i++)
 			;
 		if (i == p->n_cli) {
-			fprintf(cli->err, id_taken(p, (uint32_t)id) ?
-				"meshgate policy del: rule %s is the configuration's: edit [policy] and reload\n" :
-				"meshgate policy del: no rule %s\n",
+			fprintf(cli->err,
+				id_taken(p, (uint32_t)id) ?
+					"meshgate policy del: rule %s is the configuration's: edit [policy] and reload\n" :
+					"meshgate policy del: no rule %s\n",
 				argv[2]);
 			return 1;
 		}
@@ -302,16 +310,19 @@ int mg_policy_cmd(struct mg_cli *cli, int argc, char **argv)
 				(size_t)(p->n_cli - i) * sizeof(p->cli[0]));
 			p->cli[i] = r;
 			p->n_cli++;
-			fprintf(cli->err, "meshgate policy del: not removed: saving %s failed\n",
+			fprintf(cli->err,
+				"meshgate policy del: not removed: saving %s failed\n",
 				p->path);
 			return 1;
 		}
 	} else {
-		fprintf(cli->err, "usage: meshgate policy [list | add ID allow|deny [from any|cluster NAME|PREFIX] [to any|PREFIX] [proto tcp|udp|icmp|any] [port N[-M]] | del ID]\n");
+		fprintf(cli->err,
+			"usage: meshgate policy [list | add ID allow|deny [from any|cluster NAME|PREFIX] [to any|PREFIX] [proto tcp|udp|icmp|any] [port N[-M]] | del ID]\n");
 		return 2;
 	}
 	if (mg_policy_apply(p)) {
-		fprintf(cli->err, "meshgate policy: saved, but not applied: %s\n",
+		fprintf(cli->err,
+			"meshgate policy: saved, but not applied: %s\n",
 			p->last_err == -E2BIG ? "past the maps' bounds" :
 						strerror(-p->last_err));
 		return 1;

@@ -9,7 +9,7 @@
 
 #include "policy.h"
 
-#define MG_POL_CLI_MAX	4096	/* rules added by `meshgate policy add` */
+#define MG_POL_CLI_MAX 4096 /* rules added by `meshgate policy add` */
 
 struct mg_config;
 struct mg_cli;

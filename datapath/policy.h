@@ -12,7 +12,7 @@
  *   mg_polcfg   off: nothing more (one array load)
  *   mg_pold4/6  destination -> class, or the cluster's default on a miss
  *   mg_pols4/6  (class, source) -> source class, if the class has sources
- *   mg_polp     (class, port) -> port class, if the class has ports
+ *   mg_polp     (class, port bucket[, port]) -> port class, if it has ports
  *   mg_polv     (class, source class, port class, cluster, proto) -> verdict
  *
  * Replies of allowed flows: a packet that opens a flow (TCP SYN without
@@ -132,12 +132,16 @@ mg_pol_lookup(const struct mg_pol_query *q, const struct mg_pol_dst *d,
 	if ((d->flags & MG_POL_F_PORT) && !(q->flags & MG_POL_Q_FRAG) &&
 	    (q->pclass == MG_POL_P_TCP || q->pclass == MG_POL_P_UDP)) {
 		struct mg_pol_port_key pk = {
-			.prefixlen = 48,
-			.class = bpf_htonl(d->class),
-			.port = q->dport,
+			.class = d->class,
+			.port = bpf_ntohs(q->dport) >> MG_POL_BUCKET_SHIFT,
 		};
 
 		v = bpf_map_lookup_elem(&mg_polp, &pk);
+		if (v && *v == MG_POL_SPLIT) {
+			pk.port = bpf_ntohs(q->dport);
+			pk.exact = 1;
+			v = bpf_map_lookup_elem(&mg_polp, &pk);
+		}
 		if (v)
 			k.pclass = *v;
 	}
@@ -226,9 +230,8 @@ static __always_inline int mg_pol_query_fill(mg_ctx_t *ctx,
  * (clusters >> 8): 1 denied, 0 allowed.  A global function: the verifier
  * checks it once, on its own, not along every path of both callers.
  */
-__attribute__((noinline))
-int mg_pol_decide(mg_ctx_t *ctx, __u32 l3, __u32 l4, __u32 meta,
-		  __u32 clusters)
+__attribute__((noinline)) int mg_pol_decide(mg_ctx_t *ctx, __u32 l3, __u32 l4,
+					    __u32 meta, __u32 clusters)
 {
 	const struct mg_pol_verdict *pv;
 	const struct mg_pol_cfg *cfg;
@@ -278,7 +281,8 @@ static __always_inline int mg_policy_check(mg_ctx_t *ctx,
 	void *data = (void *)(long)ctx->data;
 
 	if (!mg_pol_decide(ctx, in->ip - data, in->l4 - data,
-			   in->family | in->proto << 8 | (in->frag ? 1 : 0) << 16,
+			   in->family | in->proto << 8 |
+				   (in->frag ? 1 : 0) << 16,
 			   src_cluster | (__u32)dst_cluster << 8))
 		return -1;
 	return mg_exit(ctx, MG_DROP_POLICY, MG_ACT_DROP);

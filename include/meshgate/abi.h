@@ -433,8 +433,9 @@ MG_ASSERT_SIZE(struct mg_gw_state, 8);
  *               destination holding it) and what the class's rules look at
  *   mg_pols4/6  LPM, (class, source) -> source class (longest rule source
  *               prefix of that class), only when the class has such rules
- *   mg_polp     LPM, (class, port) -> port class (elementary interval of
- *               that class's port ranges, as prefixes), only when it has
+ *   mg_polp     hash, (class, port bucket, then port) -> port class
+ *               (elementary interval of that class's port ranges), only
+ *               when it has
  *   mg_polv     hash, (class, source class, port class, cluster, proto)
  *               -> the verdict and the rule that gave it
  *   mg_polcfg   array of one: on or off, each cluster's default
@@ -477,11 +478,19 @@ struct mg_pol_src6_key {
 	__u32 addr[4];		/* network order */
 };
 
+/*
+ * mg_polp: hash.  A port's bucket (port >> MG_POL_BUCKET_SHIFT, exact = 0:
+ * 16 ports) gives its port
+ * class when one interval holds the whole bucket, or MG_POL_SPLIT: then
+ * the port itself (exact = 1) does, or nothing (class 0).
+ */
+#define MG_POL_SPLIT		0x80000000u
+#define MG_POL_BUCKET_SHIFT	4
+
 struct mg_pol_port_key {
-	__u32 prefixlen;	/* host order, 32 + port prefix length (0..16) */
-	__u32 class;		/* network order */
-	__u16 port;		/* network order */
-	__u16 pad;
+	__u32 class;		/* host order */
+	__u16 port;		/* host order: the bucket, or the port */
+	__u16 exact;		/* 0: bucket, 1: port */
 };
 
 struct mg_pol_key {
@@ -525,7 +534,7 @@ struct mg_pol_ct_val {
 MG_ASSERT_SIZE(struct mg_pol_dst, 44);
 MG_ASSERT_SIZE(struct mg_pol_src4_key, 12);
 MG_ASSERT_SIZE(struct mg_pol_src6_key, 24);
-MG_ASSERT_SIZE(struct mg_pol_port_key, 12);
+MG_ASSERT_SIZE(struct mg_pol_port_key, 8);
 MG_ASSERT_SIZE(struct mg_pol_key, 12);
 MG_ASSERT_SIZE(struct mg_pol_verdict, 8);
 MG_ASSERT_SIZE(struct mg_pol_cfg, 8 + MG_MAX_CLUSTERS);

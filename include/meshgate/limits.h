@@ -40,7 +40,8 @@
 #define MG_POL_MAX_DST		131072	/* policy destinations, per family */
 #endif
 #ifndef MG_POL_MAX_ENTRIES
-#define MG_POL_MAX_ENTRIES	524288	/* compiled verdicts (and src, ports) */
+#define MG_POL_MAX_ENTRIES	4194304	/* compiled verdicts, sources, ports
+					 * (each map; allocated as used) */
 #endif
 #ifndef MG_POL_CT_ENTRIES
 #define MG_POL_CT_ENTRIES	16384	/* flows allowed, for replies (LRU) */

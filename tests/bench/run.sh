@@ -14,6 +14,7 @@ export BUILD MESHGATE=${MESHGATE:-$BUILD/meshgate}
 
 SOURCES=(
 	"$BUILD/tests/bench/bench_dp --json {}"
+	"$BUILD/tests/bench/bench_policy --json {}"
 	"$HERE/e2e.sh {}"
 	"$HERE/gossip.sh {}"
 	"$HERE/liveness.sh {}"
@@ -55,6 +56,9 @@ datapath_map_mib_noservices|MiB|<= 16 (no [service]: auto limits)
 datapath_map_mib_default|MiB|the example services, auto limits
 model_converge_p99_ms_255|ms|computed (tests/sim), docs/scale.md
 model_failover_p50_ms_255|ms|computed (tests/sim), docs/scale.md
+policy_minus_encap_ns_10k|ns|<= 30, flat with 10 and 100k rules
+policy_minus_encap_ns_10|ns|beside encap, policy off, same loop
+policy_minus_encap_ns_100k|ns|beside encap, policy off, same loop
 '
 
 TMP=$(mktemp -d /tmp/mgbench.XXXXXX)
