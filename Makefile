@@ -231,6 +231,9 @@ FORMAT_FILES := agent/hostroute.h agent/lib/addr.c agent/lib/notify.h \
 	tests/bench/hot.bpf.c \
 	tests/unit/test_view.c \
 	tests/bench/bench_metrics.c agent/cmd_explain.c
+FORMAT_FILES += agent/policy.c agent/policy.h agent/policy_rt.c \
+	agent/policy_rt.h datapath/policy.h tests/datapath/test_policy.c \
+	tests/bench/bench_policy.c
 CHECK_BASE ?=
 
 check: check-format check-werror

@@ -22,6 +22,7 @@
 #include "hostroute.h"
 #include "loader.h"
 #include "mesh.h"
+#include "policy_rt.h"
 #include "metrics.h"
 #include "netlink.h"
 #include "pins.h"
@@ -64,6 +65,7 @@ struct agent {
 	struct mg_ctgc *ctgc;		/* NULL: flow tables left to the LRU */
 	struct mg_loop_src *stop_timer;	/* stopping, or leaving after a drain */
 	struct mg_metrics *metrics;	/* NULL: [metrics] listen = off */
+	struct mg_policy *pol;		/* this cluster's policy (policy_rt.c) */
 };
 
 static int agent_view(struct agent *a)
@@ -451,6 +453,12 @@ MESH_CMD(peers)
 MESH_CMD(endpoints)
 MESH_CMD(keys)
 
+int mg_agent_serve_policy(struct mg_cli *cli, int argc, char **argv)
+{
+	cli->priv = ((struct agent *)cli->priv)->pol;
+	return mg_policy_cmd(cli, argc, argv);
+}
+
 int mg_agent_serve_services(struct mg_cli *cli, int argc, char **argv)
 {
 	cli->priv = ((struct agent *)cli->priv)->svcs;
@@ -745,6 +753,13 @@ static int agent_reload(struct agent *a, FILE *err)
 			a->svcs = svcs;
 		}
 	}
+	/* [policy]: compiled again whole (a new one replaces the old). */
+	a->cfg->pol_default_in = next->pol_default_in;
+	a->cfg->pol_default_out = next->pol_default_out;
+	a->cfg->n_pol_rules = next->n_pol_rules;
+	memcpy(a->cfg->pol_rules, next->pol_rules, sizeof(a->cfg->pol_rules));
+	if (a->pol && mg_policy_apply(a->pol) && err)
+		fprintf(err, "meshgate reload: policy not applied (see the log)\n");
 	if (ch & MG_CFG_CH_GOSSIP_TIMES) {
 		/* Read where they are used: the next use takes them. */
 		a->cfg->forget_after = next->forget_after;
@@ -860,6 +875,16 @@ int mg_agent_run(const struct mg_config *cfg)
 	err = mg_services_new(a->loop, cfg, on_mesh_changed, a, &a->svcs);
 	if (err)
 		goto out;
+	err = mg_policy_new(a->cfg, &(struct mg_pol_maps){
+		.dst4 = bpf_map__fd(a->dp.skel->maps.mg_pold4),
+		.dst6 = bpf_map__fd(a->dp.skel->maps.mg_pold6),
+		.src4 = bpf_map__fd(a->dp.skel->maps.mg_pols4),
+		.src6 = bpf_map__fd(a->dp.skel->maps.mg_pols6),
+		.port = bpf_map__fd(a->dp.skel->maps.mg_polp),
+		.verdict = bpf_map__fd(a->dp.skel->maps.mg_polv),
+		.cfg = bpf_map__fd(a->dp.skel->maps.mg_polcfg) }, &a->pol);
+	if (err)
+		goto out;
 	if (cfg->route_table || cfg->route_protocol)
 		on_route_timer(NULL, 0, a);
 
@@ -941,6 +966,7 @@ out:
 	mg_ctl_close(a->ctl);
 	mg_ctgc_free(a->ctgc);
 	mg_hostroute_free(a->host);
+	mg_policy_free(a->pol);
 	mg_services_free(a->svcs);
 	mg_mesh_free(a->mesh);
 	mg_loop_free(a->loop);

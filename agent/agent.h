@@ -21,6 +21,7 @@ int mg_agent_serve_peers(struct mg_cli *cli, int argc, char **argv);
 int mg_agent_serve_endpoints(struct mg_cli *cli, int argc, char **argv);
 int mg_agent_serve_keys(struct mg_cli *cli, int argc, char **argv);
 int mg_agent_serve_services(struct mg_cli *cli, int argc, char **argv);
+int mg_agent_serve_policy(struct mg_cli *cli, int argc, char **argv);
 int mg_agent_serve_reload(struct mg_cli *cli, int argc, char **argv);
 int mg_agent_serve_leave(struct mg_cli *cli, int argc, char **argv);
 int mg_agent_serve_drain(struct mg_cli *cli, int argc, char **argv);	/* and undrain */

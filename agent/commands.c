@@ -255,6 +255,15 @@ static const struct mg_verb services_verbs[] = {
 	{ .name = NULL }
 };
 
+static const struct mg_verb policy_verbs[] = {
+	{ .name = "list" },
+	{ .name = "add",
+	  .args = "ID allow|deny [from any|cluster NAME|PREFIX] "
+		  "[to any|PREFIX] [proto tcp|udp|icmp|any] [port N[-M]]" },
+	{ .name = "del", .args = "ID" },
+	{ .name = NULL }
+};
+
 static const struct mg_verb keys_verbs[] = {
 	{ .name = "list" },
 	{ .name = "install", .args = "KEY" },
@@ -348,6 +357,12 @@ const struct mg_cmd mg_commands[] = {
 	  .serve = mg_agent_serve_services,
 	  .help = "global services, every cluster's backends with health, "
 		  "weight and use" },
+	{ .name = "policy", .flags = MG_CMD_AGENT, .verbs = policy_verbs,
+	  .serve = mg_agent_serve_policy,
+	  .help = "this cluster's policy of the traffic into it: rules from "
+		  "the configuration and added here (kept across restarts), "
+		  "the defaults, and the rules that conflict or shadow each "
+		  "other" },
 	{ .name = "keys", .flags = MG_CMD_AGENT, .verbs = keys_verbs,
 	  .run = cmd_keys, .serve = mg_agent_serve_keys,
 	  .help = "the gossip keyring of this gateway (rotate: install "

@@ -44,7 +44,8 @@ enum cfg_sect {
 	SECT_GATEWAY,
 	SECT_GOSSIP,
 	SECT_LIMITS,
-	SECT_METRICS,	/* the last simple section: see cfg_section() */
+	SECT_METRICS,
+	SECT_POLICY,	/* the last simple section: see cfg_section() */
 	SECT_PEER,
 	SECT_SERVICE,
 	SECT_BAD,	/* reported at its header; its keys are skipped */
@@ -56,6 +57,7 @@ static const char *const sect_names[SECT_MAX] = {
 	[SECT_GATEWAY] = "gateway", [SECT_GOSSIP] = "gossip",
 	[SECT_PEER] = "peer", [SECT_SERVICE] = "service",
 	[SECT_LIMITS] = "limits", [SECT_METRICS] = "metrics",
+	[SECT_POLICY] = "policy",
 };
 
 enum cfg_key_id {
@@ -73,6 +75,7 @@ enum cfg_key_id {
 	K_SVC_BACKEND, K_SVC_INTERVAL, K_SVC_TIMEOUT, K_SVC_RISE, K_SVC_FALL,
 	K_LIM_EP, K_LIM_LOCAL, K_LIM_FLOWS, K_LIM_PINS,
 	K_METRICS_LISTEN,
+	K_POL_DEFAULT_IN, K_POL_DEFAULT_OUT, K_POL_RULE,
 	K_MAX,
 };
 
@@ -496,6 +499,15 @@ static int parse_backend(const struct cfg_key *k, const char *val, void *dst,
 	return 0;
 }
 
+static const char *const pol_verdicts[] = { "allow", "deny", NULL };
+
+/* [policy] rule = ID allow|deny [from ...] [to ...] [proto P] [port N[-M]] */
+static int parse_pol_rule(const struct cfg_key *k, const char *val,
+			  void *dst, char *msg, size_t msglen)
+{
+	return mg_pol_rule_parse(val, dst, msg, msglen);
+}
+
 static int parse_vip(const struct cfg_key *k, const char *val, void *dst,
 		     char *msg, size_t msglen)
 {
@@ -696,6 +708,17 @@ static const struct cfg_key cfg_keys[K_MAX] = {
 
 	[K_METRICS_LISTEN] = CFG(SECT_METRICS, "listen", parse_listen,
 				 metrics_listen),
+
+	[K_POL_DEFAULT_IN] = CFG(SECT_POLICY, "default_in", parse_choice,
+				 pol_default_in, .choices = pol_verdicts),
+	[K_POL_DEFAULT_OUT] = CFG(SECT_POLICY, "default_out", parse_choice,
+				  pol_default_out, .choices = pol_verdicts),
+	[K_POL_RULE] = { .name = "rule", .sect = SECT_POLICY,
+			 .parse = parse_pol_rule,
+			 .off = offsetof(struct mg_config, pol_rules),
+			 .size = sizeof(struct mg_pol_rule),
+			 .n_off = offsetof(struct mg_config, n_pol_rules),
+			 .repeat = true, .max = MG_CFG_MAX_POL_RULES },
 };
 
 static const char *const log_levels_doc[] = {
@@ -911,7 +934,7 @@ static void cfg_section(struct cfg_parse *ps, const char *hdr)
 	if (strncmp(sect, "peer", 4) ||
 	    (sect[4] && !isspace((unsigned char)sect[4]))) {
 		cfg_err(ps, ps->line, sect, NULL,
-			"unknown section (known: agent, cluster, gateway, gossip, limits, metrics, peer NAME, service NAME)");
+			"unknown section (known: agent, cluster, gateway, gossip, limits, metrics, policy, peer NAME, service NAME)");
 		return;
 	}
 
@@ -1120,6 +1143,19 @@ static void check_required(struct cfg_parse *ps)
  * Health timeout within the interval; backends of the VIP's family; one
  * service per VIP:port/proto.
  */
+/* [policy]: every rule id once. */
+static void check_policy(struct cfg_parse *ps)
+{
+	const struct mg_config *cfg = ps->cfg;
+
+	for (int i = 0; i < cfg->n_pol_rules; i++)
+		for (int j = 0; j < i; j++)
+			if (cfg->pol_rules[i].id == cfg->pol_rules[j].id)
+				cfg_err(ps, ps->key_line[0][K_POL_RULE], "policy",
+					"rule", "rule id %u used twice",
+					cfg->pol_rules[i].id);
+}
+
 static void check_services(struct cfg_parse *ps)
 {
 	const struct mg_config *cfg = ps->cfg;
@@ -1561,6 +1597,7 @@ int mg_config_load_string(struct mg_config *cfg, const char *path,
 
 	check_required(ps);
 	check_services(ps);
+	check_policy(ps);
 	check_clusters(ps);
 	check_tunnels(ps);
 	check_cidrs(ps);

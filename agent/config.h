@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <meshgate/settings.h>
 #include "lib/addr.h"
+#include "policy.h"
 
 #define MG_DEFAULT_CONFIG	"/etc/meshgate/meshgate.conf"
 #define MG_CFG_NAME_MAX		64	/* cluster, gateway and peer names */
@@ -23,6 +24,7 @@
 
 #define MG_CFG_MAX_SERVICES	64	/* [service NAME] sections */
 #define MG_CFG_MAX_BACKENDS	32	/* this cluster's backends per service */
+#define MG_CFG_MAX_POL_RULES	256	/* [policy] rule lines */
 
 enum mg_affinity { MG_AFFINITY_ANY, MG_AFFINITY_LOCAL, MG_AFFINITY_REMOTE };
 enum mg_svc_proto { MG_SVC_TCP, MG_SVC_UDP };
@@ -162,6 +164,14 @@ struct mg_config {
 	/* [metrics] listen: where /metrics is served; port 0 = off (default) */
 	struct mg_cfg_seed metrics_listen;
 
+	/*
+	 * [policy]: the policy of the traffic into this cluster (policy.h);
+	 * defaults 0 = allow, 1 = deny (MG_POL_* is that + 1).
+	 */
+	int pol_default_in;
+	int pol_default_out;
+	int n_pol_rules;
+	struct mg_pol_rule pol_rules[MG_CFG_MAX_POL_RULES];
 	/* Where the keys mg_config_check_host() judges were set. */
 	int cluster_if_line, underlay_if_line;
 };

@@ -360,4 +360,100 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mg_lbstats SEC(".maps");
 
+/*
+ * Cross-cluster policy, compiled by the agent (agent/policy.c; layouts
+ * and the lookup order in abi.h).  Agent writes, but mg_polct (datapath).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MG_POL_MAX_DST);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mg_ep4_key);
+	__type(value, struct mg_pol_dst);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_pold4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MG_POL_MAX_DST);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mg_ep6_key);
+	__type(value, struct mg_pol_dst);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_pold6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MG_POL_MAX_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mg_pol_src4_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_pols4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MG_POL_MAX_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mg_pol_src6_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_pols6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MG_POL_MAX_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mg_pol_port_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_polp SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MG_POL_MAX_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mg_pol_key);
+	__type(value, struct mg_pol_verdict);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_polv SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_pol_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_polcfg SEC(".maps");
+
+/*
+ * The packet as the policy sees it (policy.h), handed to its decision,
+ * a function the verifier checks once, whatever path called it.  Per
+ * CPU, one entry, not pinned: no state between packets.
+ */
+struct mg_pol_query {
+	__u32 saddr[4];			/* network order; IPv4 in [0] */
+	__u32 daddr[4];
+	__u16 sport, dport;		/* network order; ICMP echo: id, 0 */
+	__u8 family;			/* MG_AF_* */
+	__u8 proto;			/* IPPROTO_* */
+	__u8 pclass;			/* MG_POL_P_* */
+	__u8 flags;			/* MG_POL_Q_* */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_pol_query);
+} mg_pol_tmp SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MG_POL_CT_ENTRIES);
+	__type(key, struct mg_pol_ct_key);
+	__type(value, struct mg_pol_ct_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_polct SEC(".maps");
+
 #endif

@@ -95,6 +95,9 @@ struct mg_inner {
 	__u8 pad[3];
 };
 
+/* The policy check of both paths takes the inner packet as above. */
+#include "policy.h"
+
 static __always_inline int mg_inner4(struct mg_inner *in, struct cursor *c,
 				     struct iphdr *ip, int proto)
 {
@@ -432,6 +435,9 @@ static __always_inline int mg_egress(mg_ctx_t *ctx, struct ethhdr *eth,
 		return mg_exit(ctx, MG_DROP_SRC_FOREIGN, MG_ACT_DROP);
 	if (ttl <= 1)
 		return mg_exit(ctx, MG_TTL_EXCEEDED, MG_ACT_PASS);
+	rc = mg_policy_check(ctx, in, cfg_cluster_id, cid);
+	if (rc >= 0)
+		return rc;
 
 	cl = bpf_map_lookup_elem(&mg_clus, &cid);
 	if (!cl || !cl->n_gw)
@@ -696,6 +702,9 @@ static __always_inline int mg_ingress(mg_ctx_t *ctx, struct cursor *c,
 	}
 	if (!local)
 		return mg_exit(ctx, MG_DROP_INNER_DST, MG_ACT_DROP);
+	proto = mg_policy_check(ctx, &in, peer->cluster_id, cfg_cluster_id);
+	if (proto >= 0)
+		return proto;
 	if ((ieth->h_source[4] & MG_MESH_MAC_F_PIN) && mg_pin_able(&in))
 		mg_pin_note(ctx, in.ip - (void *)(long)ctx->data,
 			    in.l4 - (void *)(long)ctx->data,

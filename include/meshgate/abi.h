@@ -423,4 +423,122 @@ struct mg_gw_state {
 
 MG_ASSERT_SIZE(struct mg_gw_state, 8);
 
+/*
+ * Cross-cluster policy (datapath/policy.h, agent/policy.c).  The agent
+ * compiles the rules of every cluster (each owns the traffic into its
+ * prefixes) into lookup maps; a packet costs the same few lookups
+ * however many rules there are:
+ *
+ *   mg_pold4/6  LPM, destination -> its class (the longest rule
+ *               destination holding it) and what the class's rules look at
+ *   mg_pols4/6  LPM, (class, source) -> source class (longest rule source
+ *               prefix of that class), only when the class has such rules
+ *   mg_polp     hash, (class, port bucket, then port) -> port class
+ *               (elementary interval of that class's port ranges), only
+ *               when it has
+ *   mg_polv     hash, (class, source class, port class, cluster, proto)
+ *               -> the verdict and the rule that gave it
+ *   mg_polcfg   array of one: on or off, each cluster's default
+ *   mg_polct    LRU, flows allowed here, so their replies are too
+ */
+#define MG_POL_ALLOW		1
+#define MG_POL_DENY		2
+
+#define MG_POL_F_CLUSTER	0x01	/* the class's rules name clusters */
+#define MG_POL_F_SRC		0x02	/* ... source prefixes (mg_pols*) */
+#define MG_POL_F_PORT		0x04	/* ... port ranges (mg_polp) */
+#define MG_POL_F_PROTO		0x08	/* ... protocols */
+
+/* Protocol classes (mg_polv's proto): what a rule can name. */
+#define MG_POL_P_ANY		0
+#define MG_POL_P_TCP		1
+#define MG_POL_P_UDP		2
+#define MG_POL_P_ICMP		3	/* ICMP or ICMPv6 */
+#define MG_POL_ANY		0	/* any source/port class, cluster */
+
+struct mg_pol_dst {
+	__u32 class;		/* host order, 1.. */
+	__u32 def_rule;		/* host order; rule of def, 0 = the default */
+	__u8  flags;		/* MG_POL_F_* */
+	__u8  def;		/* MG_POL_*: the class's verdict with no rule */
+	__u8  protos;		/* bit (1 << MG_POL_P_*) of protocols named */
+	__u8  pad;
+	__u8  clusters[32];	/* bitmap of cluster ids named by its rules */
+};
+
+struct mg_pol_src4_key {
+	__u32 prefixlen;	/* host order, 32 + source prefix length */
+	__u32 class;		/* network order (matched whole) */
+	__u32 addr;		/* network order */
+};
+
+struct mg_pol_src6_key {
+	__u32 prefixlen;	/* host order, 32 + source prefix length */
+	__u32 class;		/* network order */
+	__u32 addr[4];		/* network order */
+};
+
+/*
+ * mg_polp: hash.  A port's bucket (port >> MG_POL_BUCKET_SHIFT, exact = 0:
+ * 16 ports) gives its port
+ * class when one interval holds the whole bucket, or MG_POL_SPLIT: then
+ * the port itself (exact = 1) does, or nothing (class 0).
+ */
+#define MG_POL_SPLIT		0x80000000u
+#define MG_POL_BUCKET_SHIFT	4
+
+struct mg_pol_port_key {
+	__u32 class;		/* host order */
+	__u16 port;		/* host order: the bucket, or the port */
+	__u16 exact;		/* 0: bucket, 1: port */
+};
+
+struct mg_pol_key {
+	__u32 class;		/* host order, mg_pol_dst.class */
+	__u16 sclass;		/* host order, 0 = none of the class's sources */
+	__u16 pclass;		/* host order, 0 = none of its port ranges */
+	__u8  cluster;		/* source cluster id, 0 = not one it names */
+	__u8  proto;		/* MG_POL_P_* */
+	__u16 pad;
+};
+
+struct mg_pol_verdict {
+	__u8  verdict;		/* MG_POL_ALLOW or MG_POL_DENY */
+	__u8  pad[3];
+	__u32 rule;		/* host order, the rule's id; 0 = a default */
+};
+
+#define MG_POL_CFG_ON		0x01	/* any policy: look packets up */
+
+struct mg_pol_cfg {
+	__u32 flags;		/* host order, MG_POL_CFG_* */
+	__u32 pad;
+	__u8  def[MG_MAX_CLUSTERS];	/* cluster id -> MG_POL_*, 0 = allow */
+};
+
+/* mg_polct: a flow allowed through, in the direction it was allowed. */
+struct mg_pol_ct_key {
+	__u8  family;		/* MG_AF_INET or MG_AF_INET6 */
+	__u8  proto;		/* IPPROTO_* */
+	__u16 pad;
+	__u16 sport;		/* network order; ICMP echo: the id */
+	__u16 dport;		/* network order */
+	__u32 saddr[4];		/* network order; IPv4 in [0] */
+	__u32 daddr[4];
+};
+
+struct mg_pol_ct_val {
+	__u64 seen_ns;		/* bpf_ktime_get_ns() when allowed */
+};
+
+MG_ASSERT_SIZE(struct mg_pol_dst, 44);
+MG_ASSERT_SIZE(struct mg_pol_src4_key, 12);
+MG_ASSERT_SIZE(struct mg_pol_src6_key, 24);
+MG_ASSERT_SIZE(struct mg_pol_port_key, 8);
+MG_ASSERT_SIZE(struct mg_pol_key, 12);
+MG_ASSERT_SIZE(struct mg_pol_verdict, 8);
+MG_ASSERT_SIZE(struct mg_pol_cfg, 8 + MG_MAX_CLUSTERS);
+MG_ASSERT_SIZE(struct mg_pol_ct_key, 40);
+MG_ASSERT_SIZE(struct mg_pol_ct_val, 8);
+
 #endif

@@ -36,6 +36,17 @@
 #define MG_LB_CT_ENTRIES	262144	/* tracked service flows (LRU) */
 #endif
 
+#ifndef MG_POL_MAX_DST
+#define MG_POL_MAX_DST		131072	/* policy destinations, per family */
+#endif
+#ifndef MG_POL_MAX_ENTRIES
+#define MG_POL_MAX_ENTRIES	4194304	/* compiled verdicts, sources, ports
+					 * (each map; allocated as used) */
+#endif
+#ifndef MG_POL_CT_ENTRIES
+#define MG_POL_CT_ENTRIES	16384	/* flows allowed, for replies (LRU) */
+#endif
+
 #define MG_MAX_CLUSTERS		256	/* cluster ids are 1..255; 0 is invalid */
 #define MG_CLUSTER_GW_MAX	8	/* gateways kept per remote cluster */
 #define MG_GW_SLOTS		16	/* flow-hash slots spread over them */

@@ -54,7 +54,8 @@
 	X(DROP_TUNNEL_IF, "tunnel_wrong_if", DROP,	"tunnel packet on an interface that is not an underlay one") \
 	X(DROP_NO_ROOM,	  "no_room", ERROR,		"routed into the host device for the mesh, but in no endpoint or service map: no room was left for its prefix (map full: see the agent's log)") \
 	X(ECHO,		  "echo", FORWARD,		"a peer gateway's liveness probe, sent back to it") \
-	X(DROP_NOT_LEARNED, "not_learned", DROP,	"tunnel packet from a known peer whose inner source is in no prefix learned yet, while the gateway is still starting (before its mesh state is first complete)")
+	X(DROP_NOT_LEARNED, "not_learned", DROP,	"tunnel packet from a known peer whose inner source is in no prefix learned yet, while the gateway is still starting (before its mesh state is first complete)") \
+	X(DROP_POLICY,	  "policy_denied", DROP,	"denied by the destination cluster's policy (a rule or its default; meshgate policy list)")
 
 enum mg_reason_class {
 	MG_CLASS_FORWARD,

@@ -19,6 +19,7 @@ SOURCES=(
 	"$BUILD/tests/bench/bench_dp --json {}"
 	"$BUILD/tests/bench/bench_ct --json {}"
 	"$HERE/e2e1.sh {}"
+	"$BUILD/tests/bench/bench_policy --json {}"
 	"$HERE/gossip.sh {}"
 	"$HERE/liveness.sh {}"
 	"$HERE/metrics.sh {}"
@@ -75,6 +76,9 @@ metrics_scrape_ms|ms|< 50 (100k endpoints, 64 services: the agent's limit)
 metrics_render_walked_ms|ms|metrics_render_ms with mg_ep4 walked (before)
 model_converge_p99_ms_255|ms|computed (tests/sim), docs/scale.md
 model_failover_p50_ms_255|ms|computed (tests/sim), docs/scale.md
+policy_minus_encap_ns_10k|ns|<= 30, flat with 10 and 100k rules
+policy_minus_encap_ns_10|ns|beside encap, policy off, same loop
+policy_minus_encap_ns_100k|ns|beside encap, policy off, same loop
 '
 
 TMP=$(mktemp -d /tmp/mgbench.XXXXXX)
