@@ -14,6 +14,7 @@ export BUILD MESHGATE=${MESHGATE:-$BUILD/meshgate}
 
 SOURCES=(
 	"$BUILD/tests/bench/bench_dp --json {}"
+	"$BUILD/tests/bench/bench_prefix --json {}"
 	"$HERE/e2e.sh {}"
 	"$HERE/gossip.sh {}"
 	"$HERE/liveness.sh {}"
@@ -52,6 +53,12 @@ monitor_drop_ns|ns|drop_ns + the cost of one event
 lb_failover_backend_ms|ms|health interval x fall + gossip (200 ms x 2 here)
 lb_failover_gateway_ms|ms|< 3000, lan
 datapath_map_mib_noservices|MiB|<= 16 (no [service]: auto limits)
+prefix_lookup_ns_10k|ns|warm, 1,024 lookups/run over 65,536 destinations
+lpm_trie_ns_10k|ns|the kernel trie, same prefixes and run
+prefix_lookup_ns_1m|ns|warm
+lpm_trie_ns_1m|ns|warm
+prefix_lookup_vs_trie|x|<= 0.33 (goal 0.1), warm, worse of 10k/1M
+prefix_lookup_mib_1m|MiB|<= 96 (90% /24, 5% /16, 5% /26)
 datapath_map_mib_default|MiB|the example services, auto limits
 model_converge_p99_ms_255|ms|computed (tests/sim), docs/scale.md
 model_failover_p50_ms_255|ms|computed (tests/sim), docs/scale.md
