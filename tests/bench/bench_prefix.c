@@ -112,7 +112,7 @@ static int bench_size(size_t n, FILE *json, double *ratio)
 	struct mg_pfx_maps pm;
 	struct mg_pfx4 t;
 	struct fig f;
-	char tag[16];
+	char tag[32];
 	int fd, rc;
 	double mib;
 
