@@ -10,11 +10,11 @@
 #include <bpf/bpf_endian.h>
 #include <meshgate/abi.h>
 
-#define MG_DP_MAPS_H	/* these maps instead of maps.h's */
+#define MG_DP_MAPS_H /* these maps instead of maps.h's */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 1);		/* set by the bench */
+	__uint(max_entries, 1); /* set by the bench */
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct mg_ep4_key);
 	__type(value, struct mg_ep_val);
@@ -65,7 +65,7 @@ struct {
 
 #include "prefix.h"
 
-#define PFX_DSTS	65536
+#define PFX_DSTS 65536
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -74,10 +74,10 @@ struct {
 	__type(value, __u32);
 } pfx_dst SEC(".maps");
 
-__u32 mode;		/* 0: loop only, 1: table, 2: trie */
-__u32 nlook = 1;	/* lookups per run, <= 1024 */
-__u32 pos;		/* next destination */
-__u32 spread = 1;	/* 0: the same destination every lookup (hot) */
+__u32 mode; /* 0: loop only, 1: table, 2: trie */
+__u32 nlook = 1; /* lookups per run, <= 1024 */
+__u32 pos; /* next destination */
+__u32 spread = 1; /* 0: the same destination every lookup (hot) */
 __u32 hits;
 
 struct look_ctx {
