@@ -233,7 +233,10 @@ FORMAT_FILES := agent/hostroute.h agent/lib/addr.c agent/lib/notify.h \
 	tests/bench/bench_metrics.c agent/cmd_explain.c
 FORMAT_FILES += agent/policy.c agent/policy.h agent/policy_rt.c \
 	agent/policy_rt.h datapath/policy.h tests/datapath/test_policy.c \
-	tests/bench/bench_policy.c
+	tests/bench/bench_policy.c \
+	agent/prefix.c agent/prefix.h datapath/prefix.h tests/unit/test_prefix.c \
+	tests/datapath/test_prefix.c tests/bench/bench_prefix.c \
+	tests/bench/pfxlook.bpf.c
 CHECK_BASE ?=
 
 check: check-format check-werror

@@ -847,6 +847,12 @@ int mg_agent_run(const struct mg_config *cfg)
 	a->maps.clus = bpf_map__fd(a->dp.skel->maps.mg_clus);
 	a->maps.peer4 = bpf_map__fd(a->dp.skel->maps.mg_peer4);
 	a->maps.peer6 = bpf_map__fd(a->dp.skel->maps.mg_peer6);
+	a->maps.pfx.gen = bpf_map__fd(a->dp.skel->maps.mg_pfx_gen);
+	a->maps.pfx.ans = bpf_map__fd(a->dp.skel->maps.mg_pfx_ans);
+	a->maps.pfx.l1 = bpf_map__fd(a->dp.skel->maps.mg_pfx4_l1);
+	a->maps.pfx.l2 = bpf_map__fd(a->dp.skel->maps.mg_pfx4_l2);
+	a->maps.pfx.l3 = bpf_map__fd(a->dp.skel->maps.mg_pfx4_l3);
+	a->maps.pfx_table = cfg->limits.prefix_lookup == MG_PFX_LOOKUP_TABLE;
 	a->nh4_fd = bpf_map__fd(a->dp.skel->maps.mg_nh4_v2);
 	a->nh6_fd = bpf_map__fd(a->dp.skel->maps.mg_nh6);
 	a->tx_fd = bpf_map__fd(a->dp.skel->maps.mg_tx);

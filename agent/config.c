@@ -73,7 +73,7 @@ enum cfg_key_id {
 	K_PEER_CLUSTER, K_PEER_CLUSTER_ID, K_PEER_TUNNEL, K_PEER_CIDR,
 	K_SVC_VIP, K_SVC_PORT, K_SVC_PROTO, K_SVC_AFFINITY, K_SVC_MIN_LOCAL,
 	K_SVC_BACKEND, K_SVC_INTERVAL, K_SVC_TIMEOUT, K_SVC_RISE, K_SVC_FALL,
-	K_LIM_EP, K_LIM_LOCAL, K_LIM_FLOWS, K_LIM_PINS,
+	K_LIM_EP, K_LIM_LOCAL, K_LIM_FLOWS, K_LIM_PINS, K_LIM_PFX,
 	K_METRICS_LISTEN,
 	K_POL_DEFAULT_IN, K_POL_DEFAULT_OUT, K_POL_RULE,
 	K_MAX,
@@ -550,6 +550,9 @@ static int parse_limit(const struct cfg_key *k, const char *val, void *dst,
 	return -EINVAL;
 }
 
+static const char *const pfx_lookups[] = {
+	[MG_PFX_LOOKUP_TABLE] = "table", [MG_PFX_LOOKUP_TRIE] = "trie", NULL
+};
 static const char *const xdp_modes[] = {
 	[MG_XDP_NATIVE] = "native", [MG_XDP_GENERIC] = "generic", NULL
 };
@@ -705,6 +708,8 @@ static const struct cfg_key cfg_keys[K_MAX] = {
 	[K_LIM_PINS] = CFG(SECT_LIMITS, "pinned_flows", parse_limit,
 			   limits.pinned_flows, .min = MG_LIMIT_PINS_MIN,
 			   .max = MG_LIMIT_PINS_MAX),
+	[K_LIM_PFX] = CFG(SECT_LIMITS, "prefix_lookup", parse_choice,
+			  limits.prefix_lookup, .choices = pfx_lookups),
 
 	[K_METRICS_LISTEN] = CFG(SECT_METRICS, "listen", parse_listen,
 				 metrics_listen),

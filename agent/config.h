@@ -84,6 +84,12 @@ struct mg_cfg_peer {
 	int line;				/* where the section starts */
 };
 
+/* [limits] prefix_lookup: how the datapath finds an IPv4 endpoint. */
+enum mg_prefix_lookup {
+	MG_PFX_LOOKUP_TABLE,	/* the compiled table (agent/prefix.h) */
+	MG_PFX_LOOKUP_TRIE,	/* the mg_ep4 LPM trie alone */
+};
+
 struct mg_config {
 	char path[PATH_MAX];
 
@@ -159,6 +165,7 @@ struct mg_config {
 		__u32 local_endpoints;		/* mg_local4, mg_local6 */
 		__u32 flows;			/* mg_ct4/6, mg_rnat4/6 */
 		__u32 pinned_flows;		/* mg_pin */
+		int prefix_lookup;		/* enum mg_prefix_lookup */
 	} limits;
 
 	/* [metrics] listen: where /metrics is served; port 0 = off (default) */

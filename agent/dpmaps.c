@@ -543,6 +543,76 @@ out:
 	return err;
 }
 
+/* FNV-1a over what the table answers: the prefixes and their leaves. */
+static unsigned long long pfx_set_hash(const struct mg_ep4_key *k,
+				       const struct mg_ep_val *v, size_t n)
+{
+	unsigned long long h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++) {
+		__u32 w[3] = { k[i].prefixlen, k[i].addr, mg_pfx_leaf(&v[i]) };
+		const unsigned char *b = (const unsigned char *)w;
+
+		for (size_t j = 0; j < sizeof(w); j++)
+			h = (h ^ b[j]) * 0x100000001b3ull;
+	}
+	return h ^ n;
+}
+
+/*
+ * The table from the prefixes just written to mg_ep4 (the trie is always
+ * complete first: a reader the table fails asks it).  A table that
+ * cannot be made leaves the datapath on the trie, said once.
+ */
+static void sync_pfx_table(struct mg_dpmaps *m, const struct mg_ep4_key *k,
+			   const struct mg_ep_val *v, size_t n,
+			   struct mg_sync_stats *st)
+{
+	unsigned long long h;
+	struct mg_pfx4 t;
+	int rc;
+
+	if (!m->pfx.gen)
+		return;
+	/*
+	 * While m->keep the trie holds more than the view (nothing is
+	 * deleted): the datapath asks the trie until the mesh settles.
+	 */
+	if (!m->pfx_table || m->keep) {
+		if (m->pfx_state != MG_PFX_OFF) {
+			if (mg_pfx4_disable(&m->pfx))
+				st->failed++;
+			else
+				m->pfx_state = MG_PFX_OFF;
+			m->pfx_bytes = 0;
+		}
+		return;
+	}
+	h = pfx_set_hash(k, v, n);
+	if (m->pfx_state == MG_PFX_ON && h == m->pfx_hash)
+		return;
+	rc = mg_pfx4_build(&t, k, v, n);
+	if (!rc) {
+		rc = mg_pfx4_publish(&m->pfx, &t);
+		if (!rc)
+			m->pfx_bytes = mg_pfx4_bytes(&t);
+		mg_pfx4_free(&t);
+	}
+	if (rc) {
+		st->failed++;
+		if (m->pfx_state != MG_PFX_FAILED || m->pfx_hash != h)
+			pr_warn("prefix table of %zu prefixes: %s; the datapath "
+				"uses the mg_ep4 trie", n, strerror(-rc));
+		mg_pfx4_disable(&m->pfx);
+		m->pfx_state = MG_PFX_FAILED;
+		m->pfx_hash = h;
+		m->pfx_bytes = 0;
+		return;
+	}
+	m->pfx_state = MG_PFX_ON;
+	m->pfx_hash = h;
+}
+
 int mg_dpmaps_sync(struct mg_dpmaps *m, const struct mg_view *v,
 		   struct mg_sync_stats *st)
 {
@@ -625,11 +695,13 @@ int mg_dpmaps_sync(struct mg_dpmaps *m, const struct mg_view *v,
 		/* The cache no longer says what the map holds. */
 		m->ep4c.valid = m->ep6c.valid = false;
 		err = err ? err : rc;
+		sync_pfx_table(m, ep4_k, ep4_v, n_ep4, st);
 		goto out;
 	}
 	rc = mg_map_sync_cached(m->ep4, "mg_ep4", &m->ep4c, sizeof(*ep4_k),
 				sizeof(*ep4_v), ep4_k, ep4_v, n_ep4, st);
 	err = err ? err : rc;
+	sync_pfx_table(m, ep4_k, ep4_v, n_ep4, st);
 	rc = mg_map_sync_cached(m->ep6, "mg_ep6", &m->ep6c, sizeof(*ep6_k),
 				sizeof(*ep6_v), ep6_k, ep6_v, n_ep6, st);
 	err = err ? err : rc;

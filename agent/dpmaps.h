@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include "lib/addr.h"
 #include "config.h"
+#include "prefix.h"
 
 struct mg_view_gw {
 	char name[MG_CFG_NAME_MAX];
@@ -58,6 +59,17 @@ struct mg_dpmaps {
 	int local4, local6;	/* own addresses only (aggregated); 0: none */
 	struct mg_map_cache ep4c, ep6c;
 	bool keep;		/* write, but delete nothing (startup) */
+	/*
+	 * The compiled IPv4 prefix table (prefix.h): its maps (pfx.gen 0:
+	 * none), whether to publish it ([limits] prefix_lookup = table),
+	 * what the datapath reads, and a hash of the prefix set last
+	 * published, so an unchanged set is not compiled again.
+	 */
+	struct mg_pfx_maps pfx;
+	bool pfx_table;
+	enum { MG_PFX_UNKNOWN, MG_PFX_OFF, MG_PFX_ON, MG_PFX_FAILED } pfx_state;
+	unsigned long long pfx_hash;
+	size_t pfx_bytes;	/* the table in use, in the kernel */
 };
 
 struct mg_sync_stats {

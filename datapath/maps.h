@@ -32,6 +32,72 @@ struct {
 } mg_ep6 SEC(".maps");
 
 /*
+ * The compiled IPv4 prefix table (prefix.h; layout in abi.h): mg_ep4's
+ * prefixes as DIR-16-8-8 levels, two generations of each level in an
+ * outer map, the one in use named by mg_pfx_gen.  The agent creates each
+ * generation's level maps at the size the prefixes need and swaps them
+ * in with one write to mg_pfx_gen; until it does the datapath asks mg_ep4.
+ */
+struct mg_pfx_l1_map {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u32[256]);	/* struct mg_pfx_chunk32: a FWD in
+					 * BTF where no code reads it */
+};
+
+/* Levels 2 and 3: as many chunks as the table needs (BPF_F_INNER_MAP). */
+struct mg_pfx_l23_map {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__type(key, __u32);
+	__type(value, __u16[256]);	/* struct mg_pfx_chunk16 */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MG_PFX_GENS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct mg_pfx_l1_map);
+} mg_pfx4_l1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MG_PFX_GENS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct mg_pfx_l23_map);
+} mg_pfx4_l2 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MG_PFX_GENS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct mg_pfx_l23_map);
+} mg_pfx4_l3 SEC(".maps");
+
+/* Which generation is in use (struct mg_pfx_gen).  Agent writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_pfx_gen);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_pfx_gen SEC(".maps");
+
+/* A table's 16-bit answer -> the endpoint value lookups return.  Agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MG_PFX_ANSWERS);
+	__type(key, __u32);
+	__type(value, struct mg_ep_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_pfx_ans SEC(".maps");
+
+/*
  * This cluster's own prefixes only (as in mg_ep4 / mg_ep6): the source
  * check of path 1 and the destination check of path 2 look here first, in
  * a trie of a few entries rather than of every cluster's.  Agent writes.

@@ -18,6 +18,7 @@
 #include "icmp.h"
 #include "mss.h"
 #include "nat.h"
+#include "prefix.h"
 #include "stats.h"
 
 #define IP_DF		0x4000
@@ -29,7 +30,10 @@ _Static_assert(MG_PIN_L3_MAX <= 0x7f && MG_PIN_L4_MAX <= 0x1ff, "pin masks");
 static __always_inline struct mg_ep_val *mg_ep4_lookup(__u32 addr)
 {
 	struct mg_ep4_key key = { .prefixlen = 32, .addr = addr };
+	struct mg_ep_val *ep;
 
+	if (mg_pfx4_find(addr, &ep))
+		return ep;
 	return bpf_map_lookup_elem(&mg_ep4, &key);
 }
 
@@ -54,7 +58,7 @@ static __always_inline int mg_is_local4(__u32 addr)
 
 	if (bpf_map_lookup_elem(&mg_local4, &key))
 		return 1;
-	ep = bpf_map_lookup_elem(&mg_ep4, &key);
+	ep = mg_ep4_lookup(addr);
 	return ep && (ep->flags & MG_EP_F_LOCAL);
 }
 

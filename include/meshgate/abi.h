@@ -539,6 +539,51 @@ MG_ASSERT_SIZE(struct mg_pol_key, 12);
 MG_ASSERT_SIZE(struct mg_pol_verdict, 8);
 MG_ASSERT_SIZE(struct mg_pol_cfg, 8 + MG_MAX_CLUSTERS);
 MG_ASSERT_SIZE(struct mg_pol_ct_key, 40);
-MG_ASSERT_SIZE(struct mg_pol_ct_val, 8);
+MG_ASSERT_SIZE(struct mg_pol_ct_val, 8); \
+ * The compiled IPv4 prefix table (datapath/prefix.h, agent/prefix.c): the
+ * prefixes of mg_ep4 as a DIR-16-8-8 table the datapath walks in at most
+ * three array lookups, in place of the trie.  A slot's answer (a "leaf")
+ * is 16 bits: the cluster id and MG_EP_F_LOCAL; 0 is no prefix.
+ *
+ * level 1 (mg_pfx4_l1): 256 chunks of 256 32-bit slots, one per /16
+ *   (chunk addr >> 24, slot (addr >> 16) & 0xff); a slot with
+ *   MG_PFX_L1_PTR set holds the index of a level-2 chunk, else a leaf.
+ * level 2 (mg_pfx4_l2): a chunk of 256 16-bit slots per /16 holding a
+ *   prefix longer than /16, one slot per /24; a slot >= MG_PFX_L2_PTR
+ *   holds MG_PFX_L2_PTR + the index of a level-3 chunk, else a leaf.
+ * level 3 (mg_pfx4_l3): a chunk of 256 16-bit leaves per /24 holding a
+ *   prefix longer than /24.
+ *
+ * Two generations: the agent fills the inactive one aside (new maps in
+ * its slot of the three outer maps) and then writes mg_pfx_gen once.
+ */
+#define MG_PFX_LEAF_LOCAL	0x100	/* leaf: MG_EP_F_LOCAL */
+#define MG_PFX_L1_PTR		0x80000000u
+#define MG_PFX_L2_PTR		0x200
+#define MG_PFX_L2_MAX		65536	/* level-2 chunks: one per /16 */
+#define MG_PFX_L3_MAX		(65536 - MG_PFX_L2_PTR)	/* level-3 chunks */
+#define MG_PFX_GENS		2
+#define MG_PFX_ANSWERS		512	/* mg_pfx_ans: one per leaf value */
+
+struct mg_pfx_chunk32 {
+	__u32 s[256];		/* host order */
+};
+
+struct mg_pfx_chunk16 {
+	__u16 s[256];		/* host order */
+};
+
+/*
+ * mg_pfx_gen: array of one.  active: 0, no table (the datapath looks up
+ * mg_ep4); 1 + g, generation g of the three outer maps.
+ */
+struct mg_pfx_gen {
+	__u32 active;		/* host order */
+	__u32 pad;
+};
+
+MG_ASSERT_SIZE(struct mg_pfx_chunk32, 1024);
+MG_ASSERT_SIZE(struct mg_pfx_chunk16, 512);
+MG_ASSERT_SIZE(struct mg_pfx_gen, 8);
 
 #endif

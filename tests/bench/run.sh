@@ -20,6 +20,7 @@ SOURCES=(
 	"$BUILD/tests/bench/bench_ct --json {}"
 	"$HERE/e2e1.sh {}"
 	"$BUILD/tests/bench/bench_policy --json {}"
+	"$BUILD/tests/bench/bench_prefix --json {}"
 	"$HERE/gossip.sh {}"
 	"$HERE/liveness.sh {}"
 	"$HERE/metrics.sh {}"
@@ -71,6 +72,12 @@ monitor_drop_ns|ns|drop_ns + the cost of one event
 lb_failover_backend_ms|ms|health interval x fall + gossip (200 ms x 2 here)
 lb_failover_gateway_ms|ms|< 3000, lan
 datapath_map_mib_noservices|MiB|<= 16 (no [service]: auto limits)
+prefix_lookup_ns_10k|ns|warm, 1,024 lookups/run over 65,536 destinations
+lpm_trie_ns_10k|ns|the kernel trie, same prefixes and run
+prefix_lookup_ns_1m|ns|warm
+lpm_trie_ns_1m|ns|warm
+prefix_lookup_vs_trie|x|<= 0.33 (goal 0.1), warm, worse of 10k/1M
+prefix_lookup_mib_1m|MiB|<= 96 (90% /24, 5% /16, 5% /26)
 datapath_map_mib_default|MiB|the example services, auto limits
 metrics_scrape_ms|ms|< 50 (100k endpoints, 64 services: the agent's limit)
 metrics_render_walked_ms|ms|metrics_render_ms with mg_ep4 walked (before)
