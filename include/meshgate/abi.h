@@ -539,7 +539,9 @@ MG_ASSERT_SIZE(struct mg_pol_key, 12);
 MG_ASSERT_SIZE(struct mg_pol_verdict, 8);
 MG_ASSERT_SIZE(struct mg_pol_cfg, 8 + MG_MAX_CLUSTERS);
 MG_ASSERT_SIZE(struct mg_pol_ct_key, 40);
-MG_ASSERT_SIZE(struct mg_pol_ct_val, 8); \
+MG_ASSERT_SIZE(struct mg_pol_ct_val, 8);
+
+/*
  * The compiled IPv4 prefix table (datapath/prefix.h, agent/prefix.c): the
  * prefixes of mg_ep4 as a DIR-16-8-8 table the datapath walks in at most
  * three array lookups, in place of the trie.  A slot's answer (a "leaf")
