@@ -16,7 +16,15 @@
  * the answer (NULL: no prefix holds addr), or 0 when there is no table to
  * ask (none published, or a generation dropped under this reader).
  */
-static __always_inline int mg_pfx4_find(__u32 addr, struct mg_ep_val **ep)
+/*
+ * The walk itself is a global function: the verifier checks it once, on its
+ * own, rather than along every path of every caller (the program's paths
+ * with MSS clamping otherwise pass the verifier's limit).  Returns 0 when
+ * no table is published, else MG_PFX_FOUND | the leaf (0: no prefix).
+ */
+#define MG_PFX_FOUND	0x80000000u
+
+__attribute__((noinline)) int mg_pfx4_leaf(__u32 addr)
 {
 	__u32 zero = 0, h = bpf_ntohl(addr), g, k, leaf;
 	struct mg_pfx_chunk32 *c1;
@@ -56,6 +64,15 @@ static __always_inline int mg_pfx4_find(__u32 addr, struct mg_ep_val **ep)
 			leaf = c->s[h & 0xff];
 		}
 	}
+	return MG_PFX_FOUND | (leaf & (MG_PFX_ANSWERS - 1));
+}
+
+static __always_inline int mg_pfx4_find(__u32 addr, struct mg_ep_val **ep)
+{
+	__u32 leaf = mg_pfx4_leaf(addr);
+
+	if (!(leaf & MG_PFX_FOUND))
+		return 0;
 	leaf &= MG_PFX_ANSWERS - 1;
 	*ep = leaf ? bpf_map_lookup_elem(&mg_pfx_ans, &leaf) : NULL;
 	return 1;
