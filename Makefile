@@ -105,7 +105,7 @@ help:
 	@echo 'make test       unit, datapath, fuzz-replay and e2e tests, then test-asan (root)'
 	@echo 'make test-unit | test-datapath | test-fuzz | test-e2e'
 	@echo 'make check      format check and a -Werror build of everything (CI)'
-	@echo 'make fuzz       build libFuzzer harnesses (FUZZ_SECONDS=60 to run)'
+	@echo 'make fuzz       run every libFuzzer harness to FUZZ_EXECS (10M), report'
 	@echo 'make test-asan  unit tests, fuzz replays and an e2e smoke under ASan+UBSan'
 	@echo 'make bench      measure; prints a table, writes build/bench.json'
 	@echo 'make install    PREFIX=$(PREFIX) DESTDIR=...'
@@ -204,11 +204,11 @@ $(FUZZ_BINS): $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(AGENT_SRCS) $(SKELS)
 	$(msg) FUZZ $@
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(AGENT_SRCS) $(LDLIBS)
 
+# make fuzz: every harness to FUZZ_EXECS executions (default 10M), FUZZ_JOBS
+# at a time (default 1), FUZZ_ONLY="fuzz_x fuzz_y" for some; the report is
+# printed and left in $(BUILD)/fuzz-report.txt and .json (tests/fuzz/run.sh).
 fuzz: $(FUZZ_BINS)
-	@set -e; for f in $(FUZZ_BINS); do \
-		c=tests/fuzz/corpus/$$(basename $$f); mkdir -p $(BUILD)/fuzz-new/$$(basename $$f); \
-		$$f -max_total_time=$${FUZZ_SECONDS:-60} $(BUILD)/fuzz-new/$$(basename $$f) $$c; \
-	done
+	$(Q)tests/fuzz/run.sh $(abspath $(BUILD)) $(abspath $(FUZZ_BINS))
 
 # --- checks -----------------------------------------------------------------
 # make check: what CI runs before the tests.  The formatter (.clang-format,
@@ -225,7 +225,9 @@ FORMAT_FILES := agent/hostroute.h agent/lib/addr.c agent/lib/notify.h \
 	agent/gossip/buf.c agent/gossip/buf.h agent/gossip/lzw.h \
 	agent/gossip/msgpack.h agent/gossip/tags.c agent/gossip/transport.h \
 	datapath/config.h datapath/stats.h datapath/tc.bpf.c datapath/xdp.bpf.c \
-	tests/bench/pass.bpf.c tests/fuzz/fuzz_ctl.c tests/fuzz/fuzz_state.c
+	tests/bench/pass.bpf.c tests/fuzz/fuzz_ctl.c tests/fuzz/fuzz_state.c \
+	tests/fuzz/fuzz_ctl_client.c tests/fuzz/fuzz_services.c \
+	tests/fuzz/fuzz_tags.c
 CHECK_BASE ?=
 
 check: check-format check-werror

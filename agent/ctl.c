@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -502,7 +503,7 @@ static int recv_frame(int fd, struct mg_buf *buf)
  * Print the frames of the answer as they come (an answer may be far larger
  * than a frame).  Returns the command's status, or -errno.
  */
-static int recv_answer(int fd)
+int mg_ctl_read_answer(int fd, FILE *out, FILE *errf)
 {
 	struct mg_buf body = { 0 };
 	const uint8_t *o, *e;
@@ -523,8 +524,8 @@ static int recv_answer(int fd)
 		if (mg_mp_read_str(&rd, &o, &olen) ||
 		    mg_mp_read_str(&rd, &e, &elen))
 			break;
-		fwrite(o, 1, olen, stdout);
-		fwrite(e, 1, elen, stderr);
+		fwrite(o, 1, olen, out);
+		fwrite(e, 1, elen, errf);
 		if (count == 3) {
 			err = (int)status;
 			break;
@@ -568,7 +569,7 @@ int mg_ctl_call(const char *path, bool json, int argc, char **argv)
 		err = io_full(fd, req.data, req.len, true);
 	}
 	if (!err)
-		err = recv_answer(fd);
+		err = mg_ctl_read_answer(fd, stdout, stderr);
 	close(fd);
 	mg_buf_free(&req);
 	if (err == -EBADMSG) {
