@@ -37,7 +37,11 @@ DEB_PKGS := clang llvm make gcc libc6-dev pkg-config libbpf-dev bpftool libelf-d
 
 PKGS       := libbpf inih msgpack libmnl libcrypto zlib libsystemd libmicrohttpd
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Not linked: libsystemd (lib/notify.c speaks sd_notify's protocol itself)
+# and libmicrohttpd (lib/mhd_lazy.c opens it when the metrics server starts),
+# so that a CLI call does not load them and theirs (gnutls, gcrypt, ...).
+LINK_PKGS  := $(filter-out libsystemd libmicrohttpd,$(PKGS))
+PKG_LIBS    = $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null)
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow \
@@ -227,7 +231,8 @@ FORMAT_FILES := agent/hostroute.h agent/lib/addr.c agent/lib/notify.h \
 	datapath/config.h datapath/stats.h datapath/tc.bpf.c datapath/xdp.bpf.c \
 	tests/bench/pass.bpf.c tests/fuzz/fuzz_ctl.c tests/fuzz/fuzz_state.c \
 	tests/fuzz/fuzz_ctl_client.c tests/fuzz/fuzz_services.c \
-	tests/fuzz/fuzz_tags.c
+	tests/fuzz/fuzz_tags.c agent/lib/mhd_lazy.c tests/unit/test_loop.c \
+	tests/unit/test_mhd_lazy.c
 CHECK_BASE ?=
 
 check: check-format check-werror
