@@ -19,6 +19,7 @@ SOURCES=(
 	"$HERE/liveness.sh {}"
 	"$HERE/../e2e/test_services.sh --json {}"
 	"$HERE/../e2e/test_limits.sh --json {}"
+	"$HERE/../e2e/test_gossip_flood.sh --json {}"
 	"$HERE/../sim/gossip_model.py --sizes 64,255,1000,5000 --flat {}"
 )
 
@@ -53,6 +54,10 @@ lb_failover_backend_ms|ms|health interval x fall + gossip (200 ms x 2 here)
 lb_failover_gateway_ms|ms|< 3000, lan
 datapath_map_mib_noservices|MiB|<= 16 (no [service]: auto limits)
 datapath_map_mib_default|MiB|the example services, auto limits
+gossip_flood_cli_ms|ms|< 100, p99 of CLI calls under a hostile flood
+gossip_flood_ctl_ms|ms|the agent's answer alone (one client, no process)
+gossip_flood_cli_start_ms|ms|a CLI process's start alone (nsenter + exec)
+gossip_flood_rss_mib|MiB|< 64
 model_converge_p99_ms_255|ms|computed (tests/sim), docs/scale.md
 model_failover_p50_ms_255|ms|computed (tests/sim), docs/scale.md
 '
