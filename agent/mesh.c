@@ -121,6 +121,14 @@ struct mg_mesh {
 	int cap_vgw;
 	struct seen *seen;
 	int n_seen, cap_seen;
+	/*
+	 * seen[] by name: open addressing, index + 1 (0: empty), 2 x cap_seen
+	 * slots.  Each view build looks up every member: linearly, a flood of
+	 * fake members made that quadratic (70% of the agent's CPU in strcmp,
+	 * its CLI answers waiting behind it).
+	 */
+	int *seen_idx;
+	unsigned int seen_mask;
 	uint64_t order;
 	bool cut_off;
 	bool in_recv;		/* merging a message: one change for all of it */
@@ -1116,24 +1124,70 @@ out:
 
 /* --- the view ------------------------------------------------------------- */
 
+static uint32_t seen_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
+}
+
+static int seen_lookup(const struct mg_mesh *mesh, const char *name)
+{
+	uint32_t h;
+
+	if (!mesh->seen_idx)
+		return -1;
+	for (h = seen_hash(name) & mesh->seen_mask;;
+	     h = (h + 1) & mesh->seen_mask) {
+		int v = mesh->seen_idx[h];
+
+		if (!v)
+			return -1;
+		if (!strcmp(mesh->seen[v - 1].name, name))
+			return v - 1;
+	}
+}
+
+static void seen_index_put(struct mg_mesh *mesh, int i)
+{
+	uint32_t h = seen_hash(mesh->seen[i].name) & mesh->seen_mask;
+
+	while (mesh->seen_idx[h])
+		h = (h + 1) & mesh->seen_mask;
+	mesh->seen_idx[h] = i + 1;
+}
+
 static struct seen *seen_get(struct mg_mesh *mesh, const char *name)
 {
-	for (int i = 0; i < mesh->n_seen; i++)
-		if (!strcmp(mesh->seen[i].name, name))
-			return &mesh->seen[i];
+	int i = seen_lookup(mesh, name);
+
+	if (i >= 0)
+		return &mesh->seen[i];
 	if (mesh->n_seen == mesh->cap_seen) {
 		int cap = mesh->cap_seen ? 2 * mesh->cap_seen : 64;
 		struct seen *s = realloc(mesh->seen, cap * sizeof(*s));
+		int *idx;
 
 		if (!s)
 			return NULL;
 		mesh->seen = s;
+		idx = calloc(2 * cap, sizeof(*idx));
+		if (!idx)
+			return NULL;
+		free(mesh->seen_idx);
+		mesh->seen_idx = idx;
+		mesh->seen_mask = 2 * cap - 1;
 		mesh->cap_seen = cap;
+		for (i = 0; i < mesh->n_seen; i++)
+			seen_index_put(mesh, i);
 	}
 	memset(&mesh->seen[mesh->n_seen], 0, sizeof(struct seen));
 	snprintf(mesh->seen[mesh->n_seen].name, sizeof(mesh->seen[0].name),
 		 "%s", name);
 	mesh->seen[mesh->n_seen].order = ++mesh->order;
+	seen_index_put(mesh, mesh->n_seen);
 	return &mesh->seen[mesh->n_seen++];
 }
 
@@ -1171,10 +1225,9 @@ static bool forgotten(struct mg_mesh *mesh, const struct mg_member_info *mi)
 
 static bool is_forgotten(struct mg_mesh *mesh, const char *name)
 {
-	for (int i = 0; i < mesh->n_seen; i++)
-		if (!strcmp(mesh->seen[i].name, name))
-			return mesh->seen[i].forgotten;
-	return false;
+	int i = seen_lookup(mesh, name);
+
+	return i >= 0 && mesh->seen[i].forgotten;
 }
 
 /* Drop a left or dead gateway and its state now. */
@@ -2168,6 +2221,7 @@ void mg_mesh_free(struct mg_mesh *mesh)
 	free(mesh->pfx);
 	free(mesh->vgw);
 	free(mesh->seen);
+	free(mesh->seen_idx);
 	free(mesh);
 }
 
