@@ -68,7 +68,7 @@ static void setup(void)
 	v->vip.family = MG_AF_INET;
 	v->vip.addr[0] = inet_addr("10.96.0.10");
 	v->port = 80;
-	mg_log_set_level(MG_LOG_ERR);
+	mg_log_set_level(getenv("MG_FUZZ_VERBOSE") ? MG_LOG_INFO : MG_LOG_ERR);
 	if (!getenv("MG_FUZZ_VERBOSE")) {
 		devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 		saved_err = fcntl(2, F_DUPFD_CLOEXEC, 10);
@@ -150,6 +150,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mg_services_sync(s, st, NULL, &none);
 	quiet(false);
 	m = mg_services_vips(s, again, MG_CFG_MAX_SERVICES + 1);
+	if (devnull < 0)
+		fprintf(stderr, "fuzz_services: then %d\n", m);
 	if (m != n)
 		abort();
 	for (i = 0; i < n; i++)
