@@ -19,6 +19,8 @@ static bool inside(const struct mg_ml_meta *m, const char *p, uint32_t n)
 {
 	const char *b = (const char *)m->data;
 
+	if (!n) /* nil reads as "" (a literal, not in Meta) */
+		return p != NULL;
 	return n <= m->len && p >= b && p + n <= b + m->len;
 }
 

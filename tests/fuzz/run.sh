@@ -71,7 +71,7 @@ for b in "${bins[@]}"; do
 	ft=$(grep -oE 'ft: [0-9]+' <<<"$last" | grep -oE '[0-9]+')
 	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 	eps=$(awk -v n="${done_execs:-0}" -v s="$secs" \
-		'BEGIN { printf "%d", s > 0 ? n / s : 0 }')
+		'BEGIN { printf "%d", (s > 0) ? n / s : 0 }')
 	files=$(find "$build/fuzz-new/$n" "$here/corpus/$n" -type f | wc -l)
 	bytes=$(find "$build/fuzz-new/$n" "$here/corpus/$n" -type f \
 		-printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
