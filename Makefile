@@ -37,7 +37,11 @@ DEB_PKGS := clang llvm make gcc libc6-dev pkg-config libbpf-dev bpftool libelf-d
 
 PKGS       := libbpf inih msgpack libmnl libcrypto zlib libsystemd libmicrohttpd
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Not linked: libsystemd (lib/notify.c speaks sd_notify's protocol itself)
+# and libmicrohttpd (lib/mhd_lazy.c opens it when the metrics server starts),
+# so that a CLI call does not load them and theirs (gnutls, gcrypt, ...).
+LINK_PKGS  := $(filter-out libsystemd libmicrohttpd,$(PKGS))
+PKG_LIBS    = $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null)
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow \
@@ -106,7 +110,7 @@ help:
 	@echo 'make test       unit, datapath, fuzz-replay and e2e tests, then test-asan (root)'
 	@echo 'make test-unit | test-datapath | test-fuzz | test-e2e'
 	@echo 'make check      format check and a -Werror build of everything (CI)'
-	@echo 'make fuzz       build libFuzzer harnesses (FUZZ_SECONDS=60 to run)'
+	@echo 'make fuzz       run every libFuzzer harness to FUZZ_EXECS (10M), report'
 	@echo 'make test-asan  unit tests, fuzz replays and an e2e smoke under ASan+UBSan'
 	@echo 'make bench      measure; prints a table, writes build/bench.json'
 	@echo 'make install    PREFIX=$(PREFIX) DESTDIR=...'
@@ -205,11 +209,11 @@ $(FUZZ_BINS): $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(AGENT_SRCS) $(SKELS)
 	$(msg) FUZZ $@
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(AGENT_SRCS) $(LDLIBS)
 
+# make fuzz: every harness to FUZZ_EXECS executions (default 10M), FUZZ_JOBS
+# at a time (default 1), FUZZ_ONLY="fuzz_x fuzz_y" for some; the report is
+# printed and left in $(BUILD)/fuzz-report.txt and .json (tests/fuzz/run.sh).
 fuzz: $(FUZZ_BINS)
-	@set -e; for f in $(FUZZ_BINS); do \
-		c=tests/fuzz/corpus/$$(basename $$f); mkdir -p $(BUILD)/fuzz-new/$$(basename $$f); \
-		$$f -max_total_time=$${FUZZ_SECONDS:-60} $(BUILD)/fuzz-new/$$(basename $$f) $$c; \
-	done
+	$(Q)tests/fuzz/run.sh $(abspath $(BUILD)) $(abspath $(FUZZ_BINS))
 
 # --- checks -----------------------------------------------------------------
 # make check: what CI runs before the tests.  The formatter (.clang-format,
@@ -236,7 +240,10 @@ FORMAT_FILES += agent/policy.c agent/policy.h agent/policy_rt.c \
 	tests/bench/bench_policy.c \
 	agent/prefix.c agent/prefix.h datapath/prefix.h tests/unit/test_prefix.c \
 	tests/datapath/test_prefix.c tests/bench/bench_prefix.c \
-	tests/bench/pfxlook.bpf.c
+	tests/bench/pfxlook.bpf.c \
+	tests/fuzz/fuzz_ctl_client.c tests/fuzz/fuzz_services.c \
+	tests/fuzz/fuzz_tags.c agent/lib/mhd_lazy.c tests/unit/test_loop.c \
+	tests/unit/test_mhd_lazy.c
 CHECK_BASE ?=
 
 check: check-format check-werror

@@ -5,7 +5,9 @@
  * (our endpoints), the gossip keys
  * and the gossip settings read where they are used (forget_after,
  * drain_hook, settle_timeout); everything else waits for its next start
- * and is named, so that no edit is silently left unapplied.
+ * and is named, so that no edit is silently left unapplied.  Map sizes
+ * ([limits], and auto's sizes that follow the services) are named with the
+ * maps and their sizes, old and new (see limits_diff()).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "config.h"
+#include "maplimits.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -98,6 +101,55 @@ static void list_add(char *list, size_t len, const char *key)
 	snprintf(list + n, len - n, "%s%s", n ? ", " : "", key);
 }
 
+/*
+ * [limits], and the sizes auto gives (which follow the services): a map's
+ * size is its max_entries, fixed when the map is created, and the running
+ * program holds the maps.  A reload names each size that changed; the next
+ * start (restart or upgrade) creates the maps at the new size and copies
+ * the entries over (mg_limits_apply(), mg_limits_migrate()).
+ */
+static void limits_diff(const struct mg_config *old,
+			const struct mg_config *new, char *restart, size_t len)
+{
+	static const struct {
+		const char *key, *maps;
+		size_t off, cfg_off;
+	} keys[] = {
+		{ "endpoints", "mg_ep4/6",
+		  offsetof(struct mg_map_limits, endpoints),
+		  offsetof(struct mg_cfg_limits, endpoints) },
+		{ "local_endpoints", "mg_local4/6",
+		  offsetof(struct mg_map_limits, local_endpoints),
+		  offsetof(struct mg_cfg_limits, local_endpoints) },
+		{ "flows", "mg_ct4/6, mg_rnat4/6",
+		  offsetof(struct mg_map_limits, flows),
+		  offsetof(struct mg_cfg_limits, flows) },
+		{ "pinned_flows", "mg_pin",
+		  offsetof(struct mg_map_limits, pinned_flows),
+		  offsetof(struct mg_cfg_limits, pinned_flows) },
+	};
+	struct mg_map_limits a, b;
+	char item[128];
+
+	mg_limits_from_config(&a, old);
+	mg_limits_from_config(&b, new);
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		__u32 x, y, set;
+
+		memcpy(&x, (const char *)&a + keys[i].off, sizeof(x));
+		memcpy(&y, (const char *)&b + keys[i].off, sizeof(y));
+		memcpy(&set, (const char *)&new->limits + keys[i].cfg_off,
+		       sizeof(set));
+		if (x == y)
+			continue;
+		/* auto: the size follows the services configured */
+		snprintf(item, sizeof(item), "[limits] %s%s (%s %u -> %u)",
+			 keys[i].key, set ? "" : " = auto", keys[i].maps, x,
+			 y);
+		list_add(restart, len, item);
+	}
+}
+
 unsigned int mg_config_diff(const struct mg_config *old,
 			    const struct mg_config *new, char *restart,
 			    size_t len)
@@ -130,6 +182,7 @@ unsigned int mg_config_diff(const struct mg_config *old,
 			   (const char *)new + restart_fields[i].off,
 			   restart_fields[i].size))
 			list_add(restart, len, restart_fields[i].key);
+	limits_diff(old, new, restart, len);
 	/*
 	 * Anything else (a key added later and not in either list) is
 	 * named too, rather than silently left unapplied.
@@ -154,6 +207,7 @@ unsigned int mg_config_diff(const struct mg_config *old,
 	rest->forget_after = old->forget_after;
 	rest->settle_timeout = old->settle_timeout;
 	memcpy(rest->drain_hook, old->drain_hook, sizeof(rest->drain_hook));
+	rest->limits = old->limits;	/* limits_diff() names them */
 	rest->cluster_if_line = old->cluster_if_line;
 	rest->underlay_if_line = old->underlay_if_line;
 	for (size_t i = 0; i < ARRAY_SIZE(restart_fields); i++)

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,7 +23,9 @@
  * has CTL_REQUEST_MS from its connection to deliver the whole request (the
  * CLI sends it at once), and at most CTL_REPLY_IDLE_MS between two writes
  * of the answer it takes.  At most CTL_MAX_CLIENTS are served at a time;
- * the next ones wait in the listen backlog.
+ * the next ones wait in the listen backlog.  The socket and its clients are
+ * the loop's priority sources (mg_loop_add_fd_prio): a flood of gossip
+ * delays an answer by the one callback running, not by a round of them.
  */
 #define CTL_REQUEST_MS		2000
 #define CTL_REPLY_IDLE_MS	10000
@@ -111,7 +114,7 @@ static void on_client(struct mg_loop_src *src, uint32_t events, void *arg);
 static void listen_update(struct mg_ctl *ctl)
 {
 	if (!ctl->src && ctl->nclients < CTL_MAX_CLIENTS)
-		ctl->src = mg_loop_add_fd(ctl->loop, ctl->fd, EPOLLIN,
+		ctl->src = mg_loop_add_fd_prio(ctl->loop, ctl->fd, EPOLLIN,
 					  on_accept, ctl);
 	else if (ctl->src && ctl->nclients >= CTL_MAX_CLIENTS) {
 		mg_loop_del(ctl->loop, ctl->src);
@@ -314,7 +317,7 @@ static int client_answer(struct ctl_client *c)
 		return err;
 	/* Wait for room to write instead of for bytes to read. */
 	mg_loop_del(ctl->loop, c->src);
-	c->src = mg_loop_add_fd(ctl->loop, c->fd, EPOLLOUT, on_client, c);
+	c->src = mg_loop_add_fd_prio(ctl->loop, c->fd, EPOLLOUT, on_client, c);
 	if (!c->src)
 		return -ENOMEM;
 	mg_loop_timer_set(c->timer, CTL_REPLY_IDLE_MS, 0);
@@ -364,7 +367,7 @@ static void on_accept(struct mg_loop_src *src, uint32_t events, void *arg)
 	}
 	c->ctl = ctl;
 	c->fd = fd;
-	c->src = mg_loop_add_fd(ctl->loop, fd, EPOLLIN, on_client, c);
+	c->src = mg_loop_add_fd_prio(ctl->loop, fd, EPOLLIN, on_client, c);
 	c->timer = mg_loop_add_timer(ctl->loop, ctl->request_ms, 0,
 				     on_deadline, c);
 	c->next = ctl->clients;
@@ -502,7 +505,7 @@ static int recv_frame(int fd, struct mg_buf *buf)
  * Print the frames of the answer as they come (an answer may be far larger
  * than a frame).  Returns the command's status, or -errno.
  */
-static int recv_answer(int fd)
+int mg_ctl_read_answer(int fd, FILE *out, FILE *errf)
 {
 	struct mg_buf body = { 0 };
 	const uint8_t *o, *e;
@@ -523,8 +526,8 @@ static int recv_answer(int fd)
 		if (mg_mp_read_str(&rd, &o, &olen) ||
 		    mg_mp_read_str(&rd, &e, &elen))
 			break;
-		fwrite(o, 1, olen, stdout);
-		fwrite(e, 1, elen, stderr);
+		fwrite(o, 1, olen, out);
+		fwrite(e, 1, elen, errf);
 		if (count == 3) {
 			err = (int)status;
 			break;
@@ -568,7 +571,7 @@ int mg_ctl_call(const char *path, bool json, int argc, char **argv)
 		err = io_full(fd, req.data, req.len, true);
 	}
 	if (!err)
-		err = recv_answer(fd);
+		err = mg_ctl_read_answer(fd, stdout, stderr);
 	close(fd);
 	mg_buf_free(&req);
 	if (err == -EBADMSG) {

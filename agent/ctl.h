@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "cli.h"
 
 #define MG_CTL_SOCKET_DEFAULT	"/run/meshgate/meshgate.sock"
@@ -66,5 +67,12 @@ void mg_ctl_set_request_timeout(struct mg_ctl *ctl, unsigned int ms);
  * when the agent cannot be reached.
  */
 int mg_ctl_call(const char *path, bool json, int argc, char **argv);
+/*
+ * The client's reader of an answer on fd: each frame's stdout and stderr
+ * parts written to out and err as they come.  Returns the command's
+ * status, -EBADMSG for a frame that is not an answer, -EMSGSIZE for one
+ * over MG_CTL_MAX_FRAME, or another -errno (the agent hung up, timeout).
+ */
+int mg_ctl_read_answer(int fd, FILE *out, FILE *err);
 
 #endif

@@ -652,7 +652,12 @@ static void learn(struct mg_services *s, struct mg_state *st)
 		    e.val.len < SVC_WIRE_HDR ||
 		    (e.key.be.vip.family != MG_AF_INET &&
 		     e.key.be.vip.family != MG_AF_INET6) ||
-		    e.key.be.addr.family != e.key.be.vip.family)
+		    e.key.be.addr.family != e.key.be.vip.family ||
+		    /* another protocol would be learned as TCP, then not
+		     * found as seen at the next sync: stopped, learned
+		     * again, a flap each sync (fuzz_services) */
+		    (e.key.be.proto != IPPROTO_TCP &&
+		     e.key.be.proto != IPPROTO_UDP))
 			continue;
 		v = svc_find_vip(s, &e.key.be.vip, e.key.be.vport,
 				 e.key.be.proto);

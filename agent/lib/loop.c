@@ -20,13 +20,24 @@ struct mg_loop_src {
 	void *arg;
 	struct mg_loop_src *next;
 	bool dead;
+	bool prio;		/* in loop->pepfd, not loop->epfd */
 };
 
+/*
+ * The priority sources are in an epoll set of their own (pepfd), itself
+ * watched by the main set: when one is ready, the main set reports pepfd;
+ * between two callbacks of a round, pepfd is polled without waiting.
+ */
 struct mg_loop {
 	int epfd;
+	int pepfd;		/* -1 until the first priority source */
+	unsigned int nprio;	/* live priority sources */
+	bool in_prio;		/* dispatching them: no nesting */
 	bool stop;
 	struct mg_loop_src *srcs;
 };
+
+#define PRIO_TAG	((void *)1)	/* epfd's event for pepfd */
 
 uint64_t mg_now_ms(void)
 {
@@ -42,6 +53,7 @@ struct mg_loop *mg_loop_new(void)
 
 	if (!loop)
 		return NULL;
+	loop->pepfd = -1;
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (loop->epfd < 0) {
 		free(loop);
@@ -67,13 +79,15 @@ void mg_loop_free(struct mg_loop *loop)
 		n = s->next;
 		src_free(s);
 	}
+	if (loop->pepfd >= 0)
+		close(loop->pepfd);
 	close(loop->epfd);
 	free(loop);
 }
 
-static struct mg_loop_src *add(struct mg_loop *loop, enum src_kind kind,
-			       int fd, uint32_t events, mg_loop_cb cb,
-			       void *arg)
+static struct mg_loop_src *add_to(struct mg_loop *loop, int epfd,
+				  enum src_kind kind, int fd, uint32_t events,
+				  mg_loop_cb cb, void *arg)
 {
 	struct epoll_event ev = { .events = events };
 	struct mg_loop_src *s = calloc(1, sizeof(*s));
@@ -84,14 +98,44 @@ static struct mg_loop_src *add(struct mg_loop *loop, enum src_kind kind,
 	s->fd = fd;
 	s->cb = cb;
 	s->arg = arg;
+	s->prio = epfd != loop->epfd;
 	ev.data.ptr = s;
-	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev)) {
 		free(s);
 		return NULL;
 	}
 	s->next = loop->srcs;
 	loop->srcs = s;
+	if (s->prio)
+		loop->nprio++;
 	return s;
+}
+
+static struct mg_loop_src *add(struct mg_loop *loop, enum src_kind kind,
+			       int fd, uint32_t events, mg_loop_cb cb,
+			       void *arg)
+{
+	return add_to(loop, loop->epfd, kind, fd, events, cb, arg);
+}
+
+struct mg_loop_src *mg_loop_add_fd_prio(struct mg_loop *loop, int fd,
+					uint32_t events, mg_loop_cb cb,
+					void *arg)
+{
+	if (loop->pepfd < 0) {
+		struct epoll_event ev = { .events = EPOLLIN,
+					  .data.ptr = PRIO_TAG };
+		int pfd = epoll_create1(EPOLL_CLOEXEC);
+
+		if (pfd < 0)
+			return NULL;
+		if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, pfd, &ev)) {
+			close(pfd);
+			return NULL;
+		}
+		loop->pepfd = pfd;
+	}
+	return add_to(loop, loop->pepfd, SRC_FD, fd, events, cb, arg);
 }
 
 struct mg_loop_src *mg_loop_add_fd(struct mg_loop *loop, int fd,
@@ -156,9 +200,12 @@ struct mg_loop_src *mg_loop_add_signals(struct mg_loop *loop,
 
 void mg_loop_del(struct mg_loop *loop, struct mg_loop_src *src)
 {
-	if (!src)
+	if (!src || src->dead)
 		return;
-	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, src->fd, NULL);
+	epoll_ctl(src->prio ? loop->pepfd : loop->epfd, EPOLL_CTL_DEL,
+		  src->fd, NULL);
+	if (src->prio)
+		loop->nprio--;
 	src->dead = true;	/* freed after the current dispatch round */
 }
 
@@ -181,6 +228,26 @@ void mg_loop_stop(struct mg_loop *loop)
 	loop->stop = true;
 }
 
+static void dispatch(struct mg_loop_src *s, uint32_t arg);
+
+void mg_loop_run_prio(struct mg_loop *loop)
+{
+	struct epoll_event evs[16];
+	int n;
+
+	if (!loop->nprio || loop->in_prio)
+		return;
+	n = epoll_wait(loop->pepfd, evs, 16, 0);
+	loop->in_prio = true;
+	for (int i = 0; i < n && !loop->stop; i++) {
+		struct mg_loop_src *s = evs[i].data.ptr;
+
+		if (!s->dead)
+			dispatch(s, evs[i].events);
+	}
+	loop->in_prio = false;
+}
+
 int mg_loop_run(struct mg_loop *loop)
 {
 	struct epoll_event evs[32];
@@ -194,27 +261,36 @@ int mg_loop_run(struct mg_loop *loop)
 				continue;
 			return -errno;
 		}
+		/* The priority sources first, then again before each other. */
+		mg_loop_run_prio(loop);
 		for (int i = 0; i < n && !loop->stop; i++) {
 			struct mg_loop_src *s = evs[i].data.ptr;
-			uint32_t arg = evs[i].events;
 
-			if (s->dead)
+			if (s == PRIO_TAG || s->dead)
 				continue;
-			if (s->kind == SRC_TIMER) {
-				uint64_t ticks;
-
-				if (read(s->fd, &ticks, sizeof(ticks)) < 0)
-					continue;
-			} else if (s->kind == SRC_SIGNAL) {
-				struct signalfd_siginfo si;
-
-				if (read(s->fd, &si, sizeof(si)) != sizeof(si))
-					continue;
-				arg = si.ssi_signo;
-			}
-			s->cb(s, arg, s->arg);
+			if (i)
+				mg_loop_run_prio(loop);
+			if (!s->dead && !loop->stop)
+				dispatch(s, evs[i].events);
 		}
 		reap(loop);
 	}
 	return 0;
+}
+
+static void dispatch(struct mg_loop_src *s, uint32_t arg)
+{
+	if (s->kind == SRC_TIMER) {
+		uint64_t ticks;
+
+		if (read(s->fd, &ticks, sizeof(ticks)) < 0)
+			return;
+	} else if (s->kind == SRC_SIGNAL) {
+		struct signalfd_siginfo si;
+
+		if (read(s->fd, &si, sizeof(si)) != sizeof(si))
+			return;
+		arg = si.ssi_signo;
+	}
+	s->cb(s, arg, s->arg);
 }

@@ -35,6 +35,21 @@ struct mg_loop_src *mg_loop_add_signals(struct mg_loop *loop,
 					mg_loop_cb cb, void *arg);
 void mg_loop_del(struct mg_loop *loop, struct mg_loop_src *src);
 
+/*
+ * An fd watched with priority (the control socket): it is served before
+ * every other callback of a round, not after up to a round of them, so a
+ * flood on the other sources (gossip) delays it by one callback at most.
+ * Its source is deleted with mg_loop_del() as any other.
+ */
+struct mg_loop_src *mg_loop_add_fd_prio(struct mg_loop *loop, int fd,
+					uint32_t events, mg_loop_cb cb,
+					void *arg);
+/*
+ * Serve what is ready among the priority sources now; for a callback that
+ * runs long (a burst of datagrams) to call between two pieces of work.
+ */
+void mg_loop_run_prio(struct mg_loop *loop);
+
 /* Run until mg_loop_stop(); returns 0 or -errno. */
 int mg_loop_run(struct mg_loop *loop);
 void mg_loop_stop(struct mg_loop *loop);

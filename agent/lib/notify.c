@@ -1,12 +1,80 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
-#include <systemd/sd-daemon.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include "lib/log.h"
 #include "lib/loop.h"
 #include "lib/notify.h"
+
+/*
+ * sd_notify(3)'s protocol, without libsystemd (whose load, with its own
+ * libraries, was a third of every CLI call's start): one datagram to
+ * $NOTIFY_SOCKET, a path or an abstract name ("@..."); nothing when unset.
+ */
+static int sd_notify(int unset_environment, const char *msg)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *e = getenv("NOTIFY_SOCKET");
+	size_t n;
+	int fd, rc;
+
+	if (!e || !*e)
+		return 0;
+	n = strlen(e);
+	if ((e[0] != '/' && e[0] != '@') || n >= sizeof(sa.sun_path))
+		return -EINVAL;
+	memcpy(sa.sun_path, e, n);
+	if (e[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	rc = 1;
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		   offsetof(struct sockaddr_un, sun_path) + n) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static int sd_notifyf(int unset_environment, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int sd_notifyf(int unset_environment, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return sd_notify(unset_environment, buf);
+}
+
+/* sd_watchdog_enabled(3): $WATCHDOG_USEC, for us ($WATCHDOG_PID) or all. */
+static int sd_watchdog_enabled(int unset_environment, uint64_t *usec)
+{
+	const char *u = getenv("WATCHDOG_USEC"), *p = getenv("WATCHDOG_PID");
+	unsigned long long v;
+	char *end;
+
+	if (!u || !*u)
+		return 0;
+	errno = 0;
+	v = strtoull(u, &end, 10);
+	if (errno || *end || !v)
+		return -EINVAL;
+	if (p && *p && strtol(p, NULL, 10) != (long)getpid())
+		return 0;
+	*usec = v;
+	return 1;
+}
 
 void mg_notify_ready(void)
 {

@@ -17,24 +17,68 @@ const char *const gw_state_names[] = {
 	[GW_LEFT] = "left", [GW_STATIC] = "static",
 };
 
+static uint32_t seen_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
+}
+
+int mesh_policy_seen_find(const struct mesh_policy *p, const char *name)
+{
+	uint32_t h;
+
+	if (!p->seen_idx)
+		return -1;
+	for (h = seen_hash(name) & p->seen_mask;; h = (h + 1) & p->seen_mask) {
+		int v = p->seen_idx[h];
+
+		if (!v)
+			return -1;
+		if (!strcmp(p->seen[v - 1].name, name))
+			return v - 1;
+	}
+}
+
+static void seen_index_put(struct mesh_policy *p, int i)
+{
+	uint32_t h = seen_hash(p->seen[i].name) & p->seen_mask;
+
+	while (p->seen_idx[h])
+		h = (h + 1) & p->seen_mask;
+	p->seen_idx[h] = i + 1;
+}
+
 struct seen *mesh_policy_seen(struct mesh_policy *p, const char *name)
 {
-	for (int i = 0; i < p->n_seen; i++)
-		if (!strcmp(p->seen[i].name, name))
-			return &p->seen[i];
+	int i = mesh_policy_seen_find(p, name);
+
+	if (i >= 0)
+		return &p->seen[i];
 	if (p->n_seen == p->cap_seen) {
 		int cap = p->cap_seen ? 2 * p->cap_seen : 64;
 		struct seen *s = realloc(p->seen, cap * sizeof(*s));
+		int *idx;
 
 		if (!s)
 			return NULL;
 		p->seen = s;
+		idx = calloc(2 * cap, sizeof(*idx));
+		if (!idx)
+			return NULL;
+		free(p->seen_idx);
+		p->seen_idx = idx;
+		p->seen_mask = 2 * cap - 1;
 		p->cap_seen = cap;
+		for (i = 0; i < p->n_seen; i++)
+			seen_index_put(p, i);
 	}
 	memset(&p->seen[p->n_seen], 0, sizeof(struct seen));
-	snprintf(p->seen[p->n_seen].name, sizeof(p->seen[0].name),
-		 "%s", name);
+	snprintf(p->seen[p->n_seen].name, sizeof(p->seen[0].name), "%s", name);
 	p->seen[p->n_seen].order = ++p->order;
+	seen_index_put(p, p->n_seen);
 	return &p->seen[p->n_seen++];
 }
 
@@ -565,5 +609,6 @@ void mesh_policy_free(struct mesh_policy *p)
 	free(p->vgw);
 	free(p->vlocal);
 	free(p->seen);
+	free(p->seen_idx);
 	memset(p, 0, sizeof(*p));
 }

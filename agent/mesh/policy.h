@@ -111,6 +111,14 @@ struct mesh_policy {
 	/* remembered across builds */
 	struct seen *seen;
 	int n_seen, cap_seen;
+	/*
+	 * seen[] by name: open addressing, index + 1 (0: empty), 2 x cap_seen
+	 * slots.  Each view build looks up every member: linearly, a flood of
+	 * fake members made that quadratic (70% of the agent's CPU in strcmp,
+	 * its CLI answers waiting behind it).
+	 */
+	int *seen_idx;
+	unsigned int seen_mask;
 	uint64_t order;
 	bool cut_off;
 };
@@ -125,6 +133,8 @@ int mesh_policy_view(struct mesh_policy *p, const struct mesh_policy_in *in,
 		     struct mg_view *view);
 /* The memory of @name, made on first sight; NULL: out of memory. */
 struct seen *mesh_policy_seen(struct mesh_policy *p, const char *name);
+/* The index of @name in seen[], or -1 (nothing added). */
+int mesh_policy_seen_find(const struct mesh_policy *p, const char *name);
 void mesh_policy_free(struct mesh_policy *p);
 
 /* Whether a member's tags say role=meshgate (mesh/timers.c). */

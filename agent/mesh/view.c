@@ -10,10 +10,9 @@
 
 bool mesh_is_forgotten(struct mg_mesh *mesh, const char *name)
 {
-	for (int i = 0; i < mesh->pol.n_seen; i++)
-		if (!strcmp(mesh->pol.seen[i].name, name))
-			return mesh->pol.seen[i].forgotten;
-	return false;
+	int i = mesh_policy_seen_find(&mesh->pol, name);
+
+	return i >= 0 && mesh->pol.seen[i].forgotten;
 }
 
 /* Drop a left or dead gateway and its state now. */

@@ -26,6 +26,7 @@ SOURCES=(
 	"$HERE/metrics.sh {}"
 	"$HERE/../e2e/test_services.sh --json {}"
 	"$HERE/../e2e/test_limits.sh --json {}"
+	"$HERE/../e2e/test_gossip_flood.sh --json {}"
 	"$HERE/../sim/gossip_model.py --sizes 64,255,1000,5000 --flat {}"
 )
 
@@ -81,6 +82,10 @@ prefix_lookup_mib_1m|MiB|<= 96 (90% /24, 5% /16, 5% /26)
 datapath_map_mib_default|MiB|the example services, auto limits
 metrics_scrape_ms|ms|< 50 (100k endpoints, 64 services: the agent's limit)
 metrics_render_walked_ms|ms|metrics_render_ms with mg_ep4 walked (before)
+gossip_flood_cli_ms|ms|< 100, p99 of CLI calls under a hostile flood
+gossip_flood_ctl_ms|ms|the agent's answer alone (one client, no process)
+gossip_flood_cli_start_ms|ms|a CLI process's start alone (nsenter + exec)
+gossip_flood_rss_mib|MiB|< 64
 model_converge_p99_ms_255|ms|computed (tests/sim), docs/scale.md
 model_failover_p50_ms_255|ms|computed (tests/sim), docs/scale.md
 policy_minus_encap_ns_10k|ns|<= 30, flat with 10 and 100k rules

@@ -18,7 +18,15 @@
 # and keep its peak RSS (VmHWM) below 64 MiB.
 # The peak RSS and the CLI's p99 latency are printed for the bench
 # (gossip_flood_rss_mib, gossip_flood_cli_ms); no assertion on time.
+# Beside the CLI, in the same run, two samplers split its time: the agent's
+# own answer on the control socket from one persistent client
+# (gossip_flood_ctl_ms, ctl_rtt.py: no process started) and the start of a
+# CLI process that does not call the agent (gossip_flood_cli_start_ms:
+# nsenter + `meshgate --version`).  With --json FILE (make bench) the
+# figures are also written there.
 set -u
+JSON=
+[ "${1:-}" = --json ] && JSON=$2
 . "$(dirname "$0")/lib.sh"
 trap topo_cleanup EXIT
 trap 'exit 130' INT
@@ -53,9 +61,25 @@ sample_cli() {
 		sleep 0.2
 	done >"$MGDIR/cli.lat"
 }
+# The start of a CLI process alone, the same way (nsenter + exec).
+sample_start() {
+	local s e
+	while [ -f "$MGDIR/sampling" ]; do
+		s=$(date +%s%N)
+		nsnet gw1 "$MESHGATE" --version >/dev/null 2>&1
+		e=$(date +%s%N)
+		echo "ok $(((e - s) / 1000000))"
+		sleep 0.2
+	done >"$MGDIR/start.lat"
+}
 touch "$MGDIR/sampling"
 sample_cli &
 sampler=$!
+sample_start &
+starter=$!
+python3 "$(dirname "$0")/ctl_rtt.py" "$MGDIR/gw1.sock" "$MGDIR/sampling" \
+	>"$MGDIR/ctl.lat" 2>&1 &
+rtt=$!
 
 log "flood: trickles, push/pulls of 65,536 members, LZW bombs"
 nsnet_bg gw3 "$MGPEER" -F trickle:24 -d 20 -j "$SEED" >"$MGDIR/trickle.out" 2>&1
@@ -75,7 +99,7 @@ detect_ms=$((($(date +%s%N) - killed) / 1000000))
 wait "$trickler"
 cat "$MGDIR/trickle.out"
 rm -f "$MGDIR/sampling"
-wait "$sampler"
+wait "$sampler" "$starter" "$rtt"
 
 check "gw1's agent lives" kill -0 "$pid"
 check "the flood reached gw1: its member table filled and refused the rest" \
@@ -87,7 +111,23 @@ check "the CLI answered all $n calls during the flood" \
 hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status")
 check "peak RSS bounded: VmHWM ${hwm:-?} KiB < $RSS_MAX_KIB KiB" \
 	eval '[ "${hwm:-999999999}" -lt "$RSS_MAX_KIB" ]'
-p99=$(awk '{ print $2 }' "$MGDIR/cli.lat" | sort -n |
-	awk '{ v[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1; print v[i] }')
+check "the agent answered all its control socket calls during the flood" \
+	eval '[ -s "$MGDIR/ctl.lat" ] && ! grep -qv "^ok" "$MGDIR/ctl.lat"'
+# p99 and p50 of a sample file's MS column ("?" when empty)
+pct() {
+	awk '{ print $2 }' "$1" | sort -n | awk -v q="$2" '{ v[NR] = $1 }
+		END { i = int(NR * q); if (i < 1) i = 1; print (NR ? v[i] : "?") }'
+}
+p99=$(pct "$MGDIR/cli.lat" 0.99)
+ctl99=$(pct "$MGDIR/ctl.lat" 0.99) start99=$(pct "$MGDIR/start.lat" 0.99)
 echo "gossip_flood_rss_mib=$(( ${hwm:-0} / 1024 )) gossip_flood_cli_ms=${p99:-?} (p99 of $n calls, each an nsenter and a CLI process) gossip_flood_detect_ms=$detect_ms"
+echo "  beside it: gossip_flood_ctl_ms=$ctl99 (p99 of $(wc -l <"$MGDIR/ctl.lat") calls from one client, no process)" \
+	"gossip_flood_cli_start_ms=$start99 (p99 of $(wc -l <"$MGDIR/start.lat") nsenter + meshgate --version)"
+echo "  p50: cli $(pct "$MGDIR/cli.lat" 0.5) ctl $(pct "$MGDIR/ctl.lat" 0.5) start $(pct "$MGDIR/start.lat" 0.5) ms; load $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ -n "$JSON" ]; then
+	num() { case $1 in '' | *[!0-9]*) echo null ;; *) echo "$1" ;; esac; }
+	printf '{"gossip_flood_rss_mib": %s, "gossip_flood_cli_ms": %s, "gossip_flood_ctl_ms": %s, "gossip_flood_cli_start_ms": %s, "gossip_flood_detect_ms": %s}\n' \
+		"$(num $(( ${hwm:-0} / 1024 )))" "$(num "$p99")" "$(num "$ctl99")" \
+		"$(num "$start99")" "$(num "$detect_ms")" >"$JSON"
+fi
 summary

@@ -71,6 +71,42 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mg_serf_key_result_decode(data, size, &ok, msg, sizeof(msg),
 					  NULL, NULL);
 	}
+	{
+		/*
+		 * The bare status clock (mgpeer's) and serf's own witness:
+		 * a Lamport clock only moves forward, and past what it saw.
+		 */
+		uint64_t lt = 1000, lt0;
+		struct mg_serf_clock w = { 0 }, got;
+
+		lt0 = lt;
+		mg_serf_witness_user(&lt, data, size);
+		if (lt < lt0)
+			abort();
+		lt0 = lt;
+		mg_serf_witness_state(&lt, data, size);
+		if (lt < lt0)
+			abort();
+		if (size >= 24) {
+			memcpy(&w.ltime, data, 8);
+			memcpy(&w.event, data + 8, 8);
+			memcpy(&w.query, data + 16, 8);
+		}
+		mg_serf_clock_get(t, &c0);
+		mg_serf_clock_witness(t, &w);
+		mg_serf_clock_get(t, &got);
+		/* past each time seen (but one that cannot be passed) */
+		if (!clock_le(&c0, &got) ||
+		    (w.ltime < UINT64_MAX && got.ltime <= w.ltime) ||
+		    (w.event < UINT64_MAX && got.event <= w.event) ||
+		    (w.query < UINT64_MAX && got.query <= w.query))
+			abort();
+		mg_serf_free(t);
+		t = mg_serf_new("gw-t");
+		if (!t)
+			abort();
+		mg_serf_clock_get(s, &c0);
+	}
 	v = mg_serf_push_pull_merge(s, data, size, &extra, &extra_len);
 	if (v >= 0 && extra && (extra < data || extra + extra_len > data + size))
 		abort();

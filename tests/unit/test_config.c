@@ -726,7 +726,16 @@ static void test_reload_diff(void **state)
 		  SVCSECT("web"), MG_CFG_CH_LOG_LEVEL, "" },
 		{ "a backend", BASE PEER_W SVCSECT("web")
 		  "backend = 10.96.1.1:80 5\n", MG_CFG_CH_SERVICES, "" },
-		{ "no service", BASE PEER_W, MG_CFG_CH_SERVICES, "" },
+		/* auto limits follow the services: the new sizes are named */
+		{ "no service", BASE PEER_W, MG_CFG_CH_SERVICES,
+		  "[limits] flows = auto (mg_ct4/6, mg_rnat4/6 262144 -> 16384), "
+		  "[limits] pinned_flows = auto (mg_pin 65536 -> 4096)" },
+		{ "[limits] set", BASE PEER_W SVCSECT("web")
+		  "[limits]\nflows = 65536\nendpoints = 262144\n", 0,
+		  "[limits] endpoints (mg_ep4/6 131072 -> 262144), "
+		  "[limits] flows (mg_ct4/6, mg_rnat4/6 262144 -> 65536)" },
+		{ "[limits] set to what auto gives", BASE PEER_W SVCSECT("web")
+		  "[limits]\nflows = 262144\n", 0, "" },
 		{ "a peer's CIDR", BASE PEER_W "cidr = 10.5.0.0/16\n"
 		  SVCSECT("web"), MG_CFG_CH_PEERS, "" },
 		{ "no peer", BASE SVCSECT("web"), MG_CFG_CH_PEERS, "" },
