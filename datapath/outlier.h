@@ -33,13 +33,14 @@ struct {
  * refuses the flow, any other error (time exceeded, fragmentation needed
  * or packet too big, a parameter problem) says nothing of the backend.
  */
-#define MG_OUTLIER_ICMP		(-1)
-#define MG_OUTLIER_UNREACH	(-2)
+#define MG_OUTLIER_ICMP (-1)
+#define MG_OUTLIER_UNREACH (-2)
 
 static __always_inline int mg_outlier_icmp4(__u8 type, __u8 code)
 {
 	return type == ICMP_DEST_UNREACH && code != ICMP_FRAG_NEEDED ?
-	       MG_OUTLIER_UNREACH : MG_OUTLIER_ICMP;
+		       MG_OUTLIER_UNREACH :
+		       MG_OUTLIER_ICMP;
 }
 
 static __always_inline int mg_outlier_icmp6(__u8 type)
@@ -53,8 +54,8 @@ static __always_inline int mg_outlier_icmp6(__u8 type)
  * on: slot the flow's backend, state and flags the flow's (MG_CT_*), tcp
  * the packet's TCP flags (0 for UDP) or MG_OUTLIER_* for an ICMP error.
  */
-static __always_inline void mg_outlier_reply(__u32 slot, __u8 state,
-					     __u8 flags, __u8 proto, int tcp)
+static __always_inline void mg_outlier_reply(__u32 slot, __u8 state, __u8 flags,
+					     __u8 proto, int tcp)
 {
 	struct mg_outlier_ctr *c;
 
@@ -65,7 +66,7 @@ static __always_inline void mg_outlier_reply(__u32 slot, __u8 state,
 	if (!c)
 		return;
 	if (tcp == MG_OUTLIER_UNREACH ||
-	    (proto == IPPROTO_TCP && tcp >= 0 && (tcp & 0x04)))	/* RST */
+	    (proto == IPPROTO_TCP && tcp >= 0 && (tcp & 0x04))) /* RST */
 		c->fail++;
 	else
 		c->ok++;
