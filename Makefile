@@ -225,7 +225,9 @@ FORMAT_FILES := agent/hostroute.h agent/lib/addr.c agent/lib/notify.h \
 	agent/gossip/buf.c agent/gossip/buf.h agent/gossip/lzw.h \
 	agent/gossip/msgpack.h agent/gossip/tags.c agent/gossip/transport.h \
 	datapath/config.h datapath/stats.h datapath/tc.bpf.c datapath/xdp.bpf.c \
-	tests/bench/pass.bpf.c tests/fuzz/fuzz_ctl.c tests/fuzz/fuzz_state.c
+	tests/bench/pass.bpf.c tests/fuzz/fuzz_ctl.c tests/fuzz/fuzz_state.c \
+	agent/outlier.c agent/outlier.h datapath/outlier.h \
+	tests/unit/test_outlier.c tests/lib/lbt_outlier.c tests/lib/lbt_outlier.h
 CHECK_BASE ?=
 
 check: check-format check-werror
