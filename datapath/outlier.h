@@ -72,4 +72,23 @@ static __always_inline void mg_outlier_reply(__u32 slot, __u8 state, __u8 flags,
 		c->ok++;
 }
 
+/*
+ * The client's packet of its tracked flow, before the flow's state moves
+ * on: a SYN again to a flow still opening and unanswered is the client's
+ * retransmission (its SYN timed out: 1 s on Linux, then 2, 4, ...), a
+ * new flow not answered within that time: a failure.
+ */
+static __always_inline void mg_outlier_retry(__u32 slot, __u8 state, __u8 flags,
+					     __u8 proto, __u8 tcp)
+{
+	struct mg_outlier_ctr *c;
+
+	if (proto != IPPROTO_TCP || state != MG_CT_OPENING ||
+	    (flags & MG_CT_F_REPLIED) || (tcp & 0x16) != 0x02) /* SYN only */
+		return;
+	c = bpf_map_lookup_elem(&mg_outlier, &slot);
+	if (c)
+		c->fail++;
+}
+
 #endif
