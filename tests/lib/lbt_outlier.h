@@ -10,7 +10,8 @@
 /*
  * New flows to a remote backend (replies on decap) and to a local one
  * (replies after SNAT) answered by a RST, a SYN-ACK, later packets: each
- * flow's first answer counts once, against the flow's backend slot.
+ * flow's first answer counts once, against the flow's backend slot; a
+ * client's SYN again to an unanswered flow counts a failure.
  */
 void lbt_outlier_counts(void **state);
 
