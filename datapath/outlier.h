@@ -4,7 +4,9 @@
  * the rest): per backend slot, how the backend answered the flows it was
  * given.  A reply (a remote backend's on decap, a local one's on reverse
  * NAT) to a flow still opening is the flow's first answer: a RST or an
- * ICMP destination unreachable counts a failure, anything else a success.
+ * ICMP destination unreachable counts a failure, anything else a success;
+ * the client's SYN again to a flow still unanswered counts a failure
+ * (mg_outlier_retry(), on the service path).
  * Later packets of a flow count nothing, so each new flow counts once
  * (an ICMP error leaves the flow opening: the client's retries, each
  * refused, count again, as they are new attempts).

@@ -428,12 +428,13 @@ MG_ASSERT_SIZE(struct mg_gw_state, 8);
  * (datapath/outlier.h): the first answer to a flow still opening (TCP:
  * the client's SYN seen, no answer yet; UDP: no datagram back yet) is a
  * success, unless it is a RST or an ICMP destination unreachable (not
- * "fragmentation needed"), which is a failure.  The agent (agent/outlier.c)
+ * "fragmentation needed"), which is a failure, as is the client's SYN
+ * again to a flow still unanswered (it timed out).  The agent (agent/outlier.c)
  * reads the totals and ejects a backend that fails too often in a row.
  */
 struct mg_outlier_ctr {
 	__u64 ok;		/* new flows answered */
-	__u64 fail;		/* new flows refused: RST, ICMP unreachable */
+	__u64 fail;		/* refused (RST, ICMP unreachable) or timed out */
 };
 
 MG_ASSERT_SIZE(struct mg_outlier_ctr, 16);
