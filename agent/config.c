@@ -73,6 +73,7 @@ enum cfg_key_id {
 	K_PEER_CLUSTER, K_PEER_CLUSTER_ID, K_PEER_TUNNEL, K_PEER_CIDR,
 	K_SVC_VIP, K_SVC_PORT, K_SVC_PROTO, K_SVC_AFFINITY, K_SVC_MIN_LOCAL,
 	K_SVC_BACKEND, K_SVC_INTERVAL, K_SVC_TIMEOUT, K_SVC_RISE, K_SVC_FALL,
+	K_SVC_OUTLIER_CONSEC, K_SVC_OUTLIER_BASE, K_SVC_OUTLIER_PCT,
 	K_LIM_EP, K_LIM_LOCAL, K_LIM_FLOWS, K_LIM_PINS, K_LIM_PFX,
 	K_METRICS_LISTEN,
 	K_POL_DEFAULT_IN, K_POL_DEFAULT_OUT, K_POL_RULE,
@@ -531,6 +532,9 @@ void mg_cfg_service_defaults(struct mg_cfg_service *s)
 	s->health_timeout = 500;
 	s->rise = 2;
 	s->fall = 3;
+	s->outlier_consecutive = 5;
+	s->outlier_base_ms = 30000;
+	s->outlier_max_percent = 50;
 }
 
 /* --- the keys ------------------------------------------------------------- */
@@ -695,6 +699,14 @@ static const struct cfg_key cfg_keys[K_MAX] = {
 			      .min = 1, .max = 3600000),
 	[K_SVC_RISE] = SVC("rise", parse_uint, rise, .min = 1, .max = 100),
 	[K_SVC_FALL] = SVC("fall", parse_uint, fall, .min = 1, .max = 100),
+	[K_SVC_OUTLIER_CONSEC] = SVC("outlier_consecutive", parse_uint,
+				     outlier_consecutive, .min = 0,
+				     .max = 1000000),
+	[K_SVC_OUTLIER_BASE] = SVC("outlier_base_ms", parse_uint,
+				   outlier_base_ms, .min = 100,
+				   .max = 3600000),
+	[K_SVC_OUTLIER_PCT] = SVC("outlier_max_percent", parse_uint,
+				  outlier_max_percent, .min = 0, .max = 100),
 
 	[K_LIM_EP] = CFG(SECT_LIMITS, "endpoints", parse_limit,
 			 limits.endpoints, .min = MG_LIMIT_EP_MIN,

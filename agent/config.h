@@ -49,6 +49,10 @@ struct mg_cfg_service {
 	__u32 health_interval;			/* ms, default 1000 */
 	__u32 health_timeout;			/* ms, default 500 */
 	__u8 rise, fall;			/* default 2 and 3 */
+	/* Outlier ejection (agent/outlier.h): consecutive 0 = off. */
+	__u32 outlier_consecutive;		/* default 5 */
+	__u32 outlier_base_ms;			/* default 30000 */
+	__u32 outlier_max_percent;		/* default 50 */
 	int n_backends;
 	struct mg_cfg_backend backends[MG_CFG_MAX_BACKENDS];
 	int line;				/* where the section starts */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -19,6 +20,7 @@
 #include "gossip/state.h"
 #include "health.h"
 #include "maglev.h"
+#include "outlier.h"
 #include "services.h"
 #include "lib/log.h"
 #include "lib/loop.h"
@@ -40,6 +42,10 @@ _Static_assert(MG_CFG_MAX_SERVICES <= MG_LB_MAX_SERVICES,
 #define SVC_WIRE_V	1
 #define SVC_WIRE_HDR	7	/* version, health, weight, affinity, min_local */
 #define SVC_NAME_WIRE	(MG_STATE_VAL_MAX - SVC_WIRE_HDR)
+/* An ejection record (MG_STATE_EJECT): version, until (u64 ms, unix). */
+#define SVC_VT_EJECT	17
+#define SVC_EJECT_V	1
+#define SVC_EJECT_LEN	9
 
 static const char *const affinity_names[] = {
 	[MG_AFFINITY_ANY] = "any", [MG_AFFINITY_LOCAL] = "local",
@@ -65,6 +71,8 @@ struct sbe {
 	enum mg_health_state state;
 	bool live;			/* UP and its cluster reachable */
 	bool in_use;			/* in the Maglev table */
+	bool ejected;			/* by outlier detection, ours or gossiped */
+	uint64_t eject_until;		/* then until (unix ms) */
 	__u32 slot;
 	char origin[MG_STATE_NAME_MAX + 1];
 };
@@ -97,6 +105,8 @@ struct slot {
 	__u16 vport, port;		/* host order */
 	__u8 proto, cluster_id;
 	bool live, local;
+	struct mg_outlier_be ol;	/* this gateway's outlier detection */
+	uint64_t ol_until_wall;		/* its ejection's end (unix ms) */
 };
 
 struct mg_services {
@@ -116,6 +126,7 @@ struct mg_services {
 	char path[PATH_MAX + 16];	/* state_dir/services */
 	uint64_t hold_until_ms;		/* restarted: tables untouched until */
 	struct mg_loop_src *hold_timer;
+	struct mg_loop_src *outlier_timer;
 };
 
 static __u8 svc_ipproto(const struct mg_cfg_service *c)
@@ -500,6 +511,220 @@ static void cli_load(struct mg_services *s)
 	fclose(f);
 }
 
+/* --- outlier ejection (outlier.h) ----------------------------------------- */
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The slot the last sync gave b, or NULL. */
+static struct slot *be_slot(struct mg_services *s, const struct svc *v,
+			    const struct sbe *b)
+{
+	struct slot *sl;
+
+	if (b->slot >= MG_LB_MAX_BACKENDS)
+		return NULL;
+	sl = &s->slots[b->slot];
+	if (!sl->used || sl->port != b->port || sl->vport != v->c.port ||
+	    !mg_addr_equal(&sl->addr, &b->addr) ||
+	    !mg_addr_equal(&sl->vip, &v->c.vip))
+		return NULL;
+	return sl;
+}
+
+static void outlier_cfg(const struct svc *v, struct mg_outlier_cfg *c)
+{
+	c->consecutive = v->c.outlier_consecutive;
+	c->base_ms = v->c.outlier_base_ms;
+	c->max_percent = v->c.outlier_max_percent;
+}
+
+/* One service's backends' counters read: 1 when an ejection began or ended. */
+static bool outlier_svc(struct mg_services *s, struct svc *v, uint64_t now,
+			uint64_t wall)
+{
+	struct mg_outlier_cfg c;
+	unsigned int out = 0, max;
+	bool changed = false;
+	char ap[MG_ADDRPORTSTRLEN];
+
+	outlier_cfg(v, &c);
+	max = mg_outlier_max_ejected((unsigned int)v->n_be, c.max_percent);
+	for (int i = 0; i < v->n_be; i++) {
+		struct slot *sl = be_slot(s, v, &v->be[i]);
+
+		out += v->be[i].ejected ||
+		       (sl && mg_outlier_ejected(&sl->ol, now));
+	}
+	for (int i = 0; i < v->n_be; i++) {
+		struct sbe *b = &v->be[i];
+		struct slot *sl = be_slot(s, v, b);
+		uint64_t ok, fail;
+
+		/* Another gateway's ejection is over. */
+		if (b->ejected && wall >= b->eject_until)
+			changed = true;
+		if (!sl || mg_outlier_read(s->maps.outlier, b->slot, &ok,
+					   &fail))
+			continue;
+		switch (mg_outlier_update(&sl->ol, &c, ok, fail, now,
+					  out < max)) {
+		case MG_OUTLIER_EJECTED:
+			out++;
+			changed = true;
+			sl->ol_until_wall = wall + (sl->ol.until_ms - now);
+			pr_warn("service %s: backend %s ejected for %llu ms "
+				"(%u new flows refused in a row)", v->c.name,
+				mg_addr_port_str(&b->addr, b->port, ap,
+						 sizeof(ap)),
+				(unsigned long long)(sl->ol.until_ms - now),
+				c.consecutive);
+			break;
+		case MG_OUTLIER_RETURNED:
+			changed = true;
+			pr_info("service %s: backend %s back from ejection",
+				v->c.name, mg_addr_port_str(&b->addr, b->port,
+							    ap, sizeof(ap)));
+			break;
+		default:
+			break;
+		}
+	}
+	return changed;
+}
+
+static void on_outlier_tick(struct mg_loop_src *src, uint32_t ev, void *arg)
+{
+	struct mg_services *s = arg;
+	uint64_t now = mg_now_ms(), wall = wall_ms();
+	bool changed = false;
+
+	if (s->maps.outlier <= 0 || now < s->hold_until_ms)
+		return;
+	for (int i = 0; i < MG_CFG_MAX_SERVICES; i++)
+		if (s->svc[i].used && outlier_svc(s, &s->svc[i], now, wall))
+			changed = true;
+	if (changed && s->changed)
+		s->changed(s->arg);
+}
+
+static void eject_key(struct mg_state_key *k, const struct svc *v,
+		      const struct mg_addr *addr, __u16 port)
+{
+	memset(k, 0, sizeof(*k));
+	k->kind = MG_STATE_EJECT;
+	k->be.vip = v->c.vip;
+	k->be.vport = v->c.port;
+	k->be.proto = svc_ipproto(&v->c);
+	k->be.addr = *addr;
+	k->be.port = port;
+}
+
+/* An ejection record's end (unix ms), or 0 when it is none. */
+static uint64_t eject_until(const struct mg_state_val *val)
+{
+	uint64_t t = 0;
+
+	if (val->type != SVC_VT_EJECT || val->len < SVC_EJECT_LEN ||
+	    val->data[0] != SVC_EJECT_V)
+		return 0;
+	for (int i = 1; i < SVC_EJECT_LEN; i++)
+		t = t << 8 | val->data[i];
+	return t;
+}
+
+/*
+ * Our ejections in the store, so that every gateway ejects the backend
+ * too (each record says until when); those that ended, deleted.
+ */
+static void outlier_publish(struct mg_services *s, struct mg_state *st)
+{
+	struct mg_state_iter it = MG_STATE_ITER_INIT;
+	struct mg_state_key stale[64];
+	uint64_t now = mg_now_ms(), wall = wall_ms();
+	struct mg_state_entry e;
+	int n_stale = 0;
+
+	for (int i = 0; i < MG_CFG_MAX_SERVICES; i++) {
+		struct svc *v = &s->svc[i];
+
+		for (int b = 0; v->used && b < v->n_be; b++) {
+			struct slot *sl = be_slot(s, v, &v->be[b]);
+			struct mg_state_key k;
+			struct mg_state_val val = { .type = SVC_VT_EJECT,
+						    .len = SVC_EJECT_LEN };
+
+			if (!sl || !mg_outlier_ejected(&sl->ol, now))
+				continue;
+			val.data[0] = SVC_EJECT_V;
+			for (int j = 0; j < 8; j++)
+				val.data[1 + j] = (__u8)(sl->ol_until_wall >>
+							 (56 - 8 * j));
+			eject_key(&k, v, &v->be[b].addr, v->be[b].port);
+			if (mg_state_set_local(st, &k, &val))
+				pr_warn("service %s: gossiping an ejection "
+					"failed", v->c.name);
+		}
+	}
+	while (mg_state_iter_next(st, &it, &e) && n_stale < 64)
+		if (e.origin == 0 && e.key.kind == MG_STATE_EJECT &&
+		    eject_until(&e.val) <= wall)
+			stale[n_stale++] = e.key;
+	for (int i = 0; i < n_stale; i++)
+		mg_state_del_local(st, &stale[i]);
+}
+
+static struct slot *slot_get(struct mg_services *s, const struct svc *v,
+			     const struct sbe *b, __u32 *idx);
+
+/*
+ * Which of v's backends are ejected: by our own outlier detection, or by
+ * another gateway's (its record in st, not yet over).
+ */
+static void outlier_apply(struct mg_services *s, struct svc *v,
+			  struct mg_state *st)
+{
+	struct mg_state_iter it = MG_STATE_ITER_INIT;
+	uint64_t now = mg_now_ms(), wall = wall_ms();
+	struct mg_state_entry e;
+
+	for (int i = 0; i < v->n_be; i++) {
+		struct sbe *b = &v->be[i];
+		__u32 idx;
+		struct slot *sl = slot_get(s, v, b, &idx);
+
+		b->ejected = sl && mg_outlier_ejected(&sl->ol, now);
+		b->eject_until = b->ejected ? sl->ol_until_wall : 0;
+	}
+	while (st && mg_state_iter_next(st, &it, &e)) {
+		uint64_t until;
+
+		if (e.origin == 0 || e.key.kind != MG_STATE_EJECT ||
+		    !mg_addr_equal(&e.key.be.vip, &v->c.vip) ||
+		    e.key.be.vport != v->c.port ||
+		    e.key.be.proto != svc_ipproto(&v->c))
+			continue;
+		until = eject_until(&e.val);
+		if (until <= wall)
+			continue;
+		for (int i = 0; i < v->n_be; i++) {
+			struct sbe *b = &v->be[i];
+
+			if (b->port != e.key.be.port ||
+			    !mg_addr_equal(&b->addr, &e.key.be.addr))
+				continue;
+			b->ejected = true;
+			if (until > b->eject_until)
+				b->eject_until = until;
+		}
+	}
+}
+
 static void on_hold_end(struct mg_loop_src *src, uint32_t ev, void *arg)
 {
 	struct mg_services *s = arg;
@@ -523,6 +748,7 @@ int mg_services_new(struct mg_loop *loop, const struct mg_config *cfg,
 	s->arg = arg;
 	s->maps.svc = s->maps.be = s->maps.ring = s->maps.rev = -1;
 	s->maps.svc6 = s->maps.be6 = s->maps.rev6 = -1;
+	s->maps.outlier = -1;
 	if (cfg->state_dir[0])
 		snprintf(s->path, sizeof(s->path), "%s/services",
 			 cfg->state_dir);
@@ -539,6 +765,9 @@ int mg_services_new(struct mg_loop *loop, const struct mg_config *cfg,
 	s->hold_until_ms = mg_now_ms() + SVC_SETTLE_MS;
 	s->hold_timer = mg_loop_add_timer(loop, SVC_SETTLE_MS, 0, on_hold_end,
 					  s);
+	s->outlier_timer = mg_loop_add_timer(loop, MG_OUTLIER_TICK_MS,
+					     MG_OUTLIER_TICK_MS,
+					     on_outlier_tick, s);
 	*out = s;
 	return 0;
 }
@@ -552,6 +781,8 @@ void mg_services_free(struct mg_services *s)
 			svc_stop(&s->svc[i]);
 	if (s->hold_timer)
 		mg_loop_del(s->loop, s->hold_timer);
+	if (s->outlier_timer)
+		mg_loop_del(s->loop, s->outlier_timer);
 	free(s);
 }
 
@@ -633,6 +864,7 @@ static void publish(struct mg_services *s, struct mg_state *st)
 			stale[n_stale++] = e.key;
 	for (int i = 0; i < n_stale; i++)
 		mg_state_del_local(st, &stale[i]);
+	outlier_publish(s, st);
 }
 
 /* Services other clusters advertise that we have no definition of. */
@@ -773,11 +1005,12 @@ static void gather(struct mg_services *s, struct svc *v, struct mg_state *st,
 
 	struct mg_svc_choice c[SVC_MAX_BE];
 
+	outlier_apply(s, v, st);
 	for (int i = 0; i < v->n_be; i++) {
 		struct sbe *b = &v->be[i];
 
 		b->live = b->state == MG_HEALTH_UP &&
-			  cluster_alive(view, b->cluster_id);
+			  cluster_alive(view, b->cluster_id) && !b->ejected;
 		c[i].local = b->local;
 		c[i].live = b->live;
 	}
@@ -846,6 +1079,7 @@ static struct slot *slot_get(struct mg_services *s, const struct svc *v,
 	free_slot->addr = b->addr;
 	free_slot->port = b->port;
 	free_slot->cluster_id = b->cluster_id;
+	memset(&free_slot->ol, 0, sizeof(free_slot->ol));
 	*idx = free_idx;
 	return free_slot;
 }
@@ -1307,6 +1541,15 @@ static int svc_list(struct mg_cli *cli, struct mg_services *s)
 			out_u64("cluster_id", " cluster %-3llu", e->cluster_id);
 			out_str("origin", " %-16s", e->origin);
 			out_str("health", " %-7s", mg_health_state_name(e->state));
+			out_str("outlier", " %-7s", e->ejected ? "ejected" : "ok");
+			if (e->ejected) {
+				time_t t = (time_t)(e->eject_until / 1000);
+				char ts[32];
+
+				strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ",
+					 gmtime(&t));
+				out_str("ejected_until", " until %s", ts);
+			}
 			out_u64("weight", " weight %-5llu", e->weight);
 			out_bool("live", " %s", e->live);
 			out_bool("in_use", " %s\n", e->in_use);

@@ -31,6 +31,7 @@
 #include "config.h"
 #include "hash.h"
 #include "maps.h"
+#include "outlier.h"
 
 /* Local backends' flows are SNATed to ports above the kernel's ephemeral
  * range (net.ipv4.ip_local_port_range ends at 60999 by default), so they
@@ -233,6 +234,8 @@ static __always_inline int mg_rnat4_find(const struct mg_ct4_key *r,
 		v = bpf_map_lookup_elem(&mg_rnat4, r);
 		ct = v ? mg_rnat4_flow(&fk, v, r->proto, r->dport, now) : NULL;
 		if (ct) {
+			mg_outlier_reply(ct->backend, ct->state, ct->flags,
+					 r->proto, tcp);
 			if (tcp >= 0)
 				mg_ct_seen(&ct->state, &ct->flags,
 					   &ct->expires, r->proto, tcp, 1,
@@ -262,6 +265,8 @@ static __always_inline int mg_rnat4_find(const struct mg_ct4_key *r,
 		if (!be || be->gen != ct->gen || be->addr != r->saddr ||
 		    be->port != r->sport)
 			continue;
+		mg_outlier_reply(ct->backend, ct->state, ct->flags, r->proto,
+				 tcp);
 		if (tcp >= 0)
 			mg_ct_seen(&ct->state, &ct->flags, &ct->expires,
 				   r->proto, tcp, 1, now);
@@ -469,6 +474,8 @@ static __always_inline int mg_rnat6_find(struct mg_lb6_scratch *s, int tcp)
 		v = bpf_map_lookup_elem(&mg_rnat6, r);
 		ct = v ? mg_rnat6_flow(s, v, r->proto, r->dport) : NULL;
 		if (ct) {
+			mg_outlier_reply(ct->backend, ct->state, ct->flags,
+					 r->proto, tcp);
 			if (tcp >= 0)
 				mg_ct_seen(&ct->state, &ct->flags,
 					   &ct->expires, r->proto, tcp, 1,
@@ -502,6 +509,8 @@ static __always_inline int mg_rnat6_find(struct mg_lb6_scratch *s, int tcp)
 		if (!be || be->gen != ct->gen ||
 		    !mg_addr6_eq(be->addr, r->saddr) || be->port != r->sport)
 			continue;
+		mg_outlier_reply(ct->backend, ct->state, ct->flags, r->proto,
+				 tcp);
 		if (tcp >= 0)
 			mg_ct_seen(&ct->state, &ct->flags, &ct->expires,
 				   r->proto, tcp, 1, mg_ct_now());

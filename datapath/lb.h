@@ -136,6 +136,8 @@ static __always_inline int mg_lb4_backend(const struct mg_ct4_key *k,
 	if (old && now >= old->expires)
 		old = NULL;		/* over: as if it were not there */
 	if (old && !mg_lb_backend_get(old->backend, old->gen, be)) {
+		mg_outlier_retry(old->backend, old->state, old->flags,
+				 k->proto, tcp);
 		mg_ct_seen(&old->state, &old->flags, &old->expires, k->proto,
 			   tcp, 0, now);
 		*ct = *old;
@@ -320,6 +322,8 @@ static __always_inline int mg_lb6_backend(struct mg_lb6_scratch *s,
 	if (old) {
 		b = bpf_map_lookup_elem(&mg_lbbe6, &old->backend);
 		if (b && (b->flags & MG_LB_BE_F_LIVE) && b->gen == old->gen) {
+			mg_outlier_retry(old->backend, old->state, old->flags,
+					 s->k.proto, tcp);
 			mg_ct_seen(&old->state, &old->flags, &old->expires,
 				   s->k.proto, tcp, 0, now);
 			s->ct = *old;

@@ -182,7 +182,7 @@ static __always_inline int mg_nat_reply4_icmp(struct iphdr *ip, void *l4,
 	k.dport = qp[0];
 	k.proto = q->protocol;
 	k.pad[0] = k.pad[1] = k.pad[2] = 0;
-	if (mg_rnat4_find(&k, &rv, -1))
+	if (mg_rnat4_find(&k, &rv, mg_outlier_icmp4(ic->type, ic->code)))
 		return 0;
 
 	/* The error's own header: from the backend, or to us after SNAT. */
@@ -356,7 +356,7 @@ static __always_inline int mg_nat_reply6_icmp(struct ipv6hdr *ip, void *l4,
 	s->k.dport = qp[0];
 	s->k.proto = q->nexthdr;
 	s->k.pad[0] = s->k.pad[1] = s->k.pad[2] = 0;
-	if (mg_rnat6_find(s, -1))
+	if (mg_rnat6_find(s, mg_outlier_icmp6(ic->icmp6_type)))
 		return 0;
 
 	/* The error's own header: from the backend, or to us after SNAT. */

@@ -169,6 +169,7 @@ static int key_len(const struct mg_state_key *key)
 		a = addr_bytes(key->ep.addr.family);
 		return a < 0 ? -EINVAL : 2 + a;
 	case MG_STATE_BACKEND:
+	case MG_STATE_EJECT:
 		v = addr_bytes(be->vip.family);
 		a = addr_bytes(be->addr.family);
 		if (v < 0 || a < 0)
@@ -207,6 +208,7 @@ int mg_state_key_encode(const struct mg_state_key *key, uint8_t *buf,
 		buf[1] = key->ep.len;
 		return n + 1;
 	case MG_STATE_BACKEND:
+	case MG_STATE_EJECT:
 		if (!be->proto)
 			return -EINVAL;
 		buf[0] = be->proto;
@@ -244,6 +246,7 @@ int mg_state_key_decode(uint8_t kind, const uint8_t *buf, size_t len,
 		memcpy(key->ep.addr.addr, buf + 2, n);
 		return 0;
 	case MG_STATE_BACKEND:
+	case MG_STATE_EJECT:
 		if (len < 1 || !buf[0])
 			return -EINVAL;
 		be->proto = buf[0];

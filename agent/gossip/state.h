@@ -56,7 +56,13 @@ enum mg_state_kind {
 	MG_STATE_ENDPOINT = 1,	/* key: prefix; value: user flags only */
 	MG_STATE_BACKEND = 2,	/* key: VIP:port/proto + backend IP:port */
 	MG_STATE_GWINFO = 3,	/* no key (one per origin); value: gwinfo */
-	MG_STATE_KIND_MAX = 3,
+	/*
+	 * key: as BACKEND; value: the service code's ejection record (a
+	 * gateway's outlier detection ejected that backend).  A kind of its
+	 * own, so that the owner's health entry of the same key stays.
+	 */
+	MG_STATE_EJECT = 4,
+	MG_STATE_KIND_MAX = 4,
 };
 
 /* Value type tags; the service code defines its own from 16 up. */
@@ -77,7 +83,7 @@ struct mg_state_key {
 	uint8_t kind;		/* enum mg_state_kind */
 	union {
 		struct mg_prefix ep;			/* MG_STATE_ENDPOINT */
-		struct mg_state_backend_key be;		/* MG_STATE_BACKEND */
+		struct mg_state_backend_key be;		/* BACKEND, EJECT */
 	};
 };
 

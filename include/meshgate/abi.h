@@ -588,4 +588,20 @@ MG_ASSERT_SIZE(struct mg_pfx_chunk32, 1024);
 MG_ASSERT_SIZE(struct mg_pfx_chunk16, 512);
 MG_ASSERT_SIZE(struct mg_pfx_gen, 8);
 
+/*
+ * mg_outlier: per-CPU array, backend slot -> what its new flows met
+ * (datapath/outlier.h): the first answer to a flow still opening (TCP:
+ * the client's SYN seen, no answer yet; UDP: no datagram back yet) is a
+ * success, unless it is a RST or an ICMP destination unreachable (not
+ * "fragmentation needed"), which is a failure, as is the client's SYN
+ * again to a flow still unanswered (it timed out).  The agent (agent/outlier.c)
+ * reads the totals and ejects a backend that fails too often in a row.
+ */
+struct mg_outlier_ctr {
+	__u64 ok;		/* new flows answered */
+	__u64 fail;		/* refused (RST, ICMP unreachable) or timed out */
+};
+
+MG_ASSERT_SIZE(struct mg_outlier_ctr, 16);
+
 #endif

@@ -27,6 +27,7 @@ SOURCES=(
 	"$HERE/../e2e/test_services.sh --json {}"
 	"$HERE/../e2e/test_limits.sh --json {}"
 	"$HERE/../e2e/test_gossip_flood.sh --json {}"
+	"$HERE/outlier.sh {}"
 	"$HERE/../sim/gossip_model.py --sizes 64,255,1000,5000 --flat {}"
 )
 
@@ -72,6 +73,7 @@ monitor_off_ns|ns|<= encap_noev_ns + 2 (event stream compiled in, off)
 monitor_drop_ns|ns|drop_ns + the cost of one event
 lb_failover_backend_ms|ms|health interval x fall + gossip (200 ms x 2 here)
 lb_failover_gateway_ms|ms|< 3000, lan
+outlier_eject_ms|ms|a backend resetting until no gateway holds it (client ~20 conn/s, threshold 5)
 datapath_map_mib_noservices|MiB|<= 16 (no [service]: auto limits)
 prefix_lookup_ns_10k|ns|warm, 1,024 lookups/run over 65,536 destinations
 lpm_trie_ns_10k|ns|the kernel trie, same prefixes and run

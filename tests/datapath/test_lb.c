@@ -27,6 +27,7 @@
 #include <cmocka.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "lib/lbt_outlier.h"
 #include "lib/lbtest.h"
 
 #define OWN_CID		LBT_OWN_CID
@@ -550,6 +551,7 @@ static void t_lbstats(void **state)
 int main(void)
 {
 	const struct CMUnitTest extra[] = {
+		{ "t_outlier_counts", lbt_outlier_counts, NULL, NULL, NULL },
 		cmocka_unit_test(t_lbstats),
 		cmocka_unit_test(t_reply_pinned),
 		{ "t_snat_exhausted_then_recovers",

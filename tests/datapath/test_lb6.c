@@ -25,6 +25,7 @@
 #include <linux/in.h>
 #include <cmocka.h>
 #include <bpf/bpf.h>
+#include "lib/lbt_outlier.h"
 #include "lib/lbtest.h"
 
 static const struct lbt_net net6 = {
@@ -302,6 +303,7 @@ static const struct lbt_row rows[] = {
 int main(void)
 {
 	const struct CMUnitTest extra[] = {
+		{ "t_outlier_counts", lbt_outlier_counts, NULL, NULL, NULL },
 		{ "t_snat6_exhausted_then_recovers",
 		  lbt_snat_exhausted_then_recovers, NULL, NULL, NULL },
 		{ "t_snat6_client_share", lbt_snat_client_share, NULL, NULL,
