@@ -834,6 +834,7 @@ int mg_agent_run(const struct mg_config *cfg)
 	a->svc_maps.svc6 = bpf_map__fd(a->dp.skel->maps.mg_svc6);
 	a->svc_maps.be6 = bpf_map__fd(a->dp.skel->maps.mg_lbbe6);
 	a->svc_maps.rev6 = bpf_map__fd(a->dp.skel->maps.mg_lbrev6);
+	a->svc_maps.tc = bpf_map__fd(a->dp.skel->maps.mg_svctc);
 
 	a->nl = mg_nl_open();
 	a->loop = mg_loop_new();

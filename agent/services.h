@@ -39,6 +39,7 @@ struct mg_services;
 struct mg_services_maps {
 	int svc, be, ring, rev;
 	int svc6, be6, rev6;
+	int tc;			/* mg_svctc; -1: no traffic controls */
 };
 
 /*
