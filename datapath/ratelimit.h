@@ -58,12 +58,11 @@ struct {
 
 /*
  * Take one token from bucket key (rate per second, burst tokens) at now:
- * 1 taken, 0 the bucket is empty.  A rate of 0 is no limit.  A global
- * function: its branches are verified once, not on every path of the
- * service path (TC's program is near the verifier's limit).
+ * 1 taken, 0 the bucket is empty.  A rate of 0 is no limit.  Only XDP
+ * takes buckets: TC's program is near the verifier's limit.
  */
-__attribute__((noinline))
-int mg_rl_take(__u32 key, __u32 rate, __u32 burst, __u64 now)
+static __always_inline int mg_rl_take(__u32 key, __u32 rate, __u32 burst,
+				      __u64 now)
 {
 	struct mg_rlb *b;
 	__u64 cap, gap;
