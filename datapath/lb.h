@@ -73,7 +73,10 @@ static __always_inline int mg_lb_ring_slot(__u32 svc_id, __u32 hash,
 /*
  * Maglev: the service's table at hash -> the slot of a live backend with
  * room (under max flows, 0: no maximum); or -MG_DROP_NO_BACKEND (none
- * live) or -MG_DROP_OVERLOADED (live ones, all full).  v6: the slots are
+ * live) or -MG_DROP_OVERLOADED (live ones, all full).  An entry whose
+ * backend is not LIVE (a table written while its health changes) passes
+ * the flow to the next entry, as a full one does: with the fast failure
+ * a new flow meeting such a moment would be refused, not retried.  v6: the slots are
  * mg_lbbe6's.  A global function: the verifier checks its probe loop
  * once, not once per path of each caller.
  */
@@ -108,13 +111,13 @@ int mg_lb_pick_slot(__u32 svc_id, __u32 hash, __u32 max, int v6)
 				return rc;
 			flags = b4->flags;
 		}
-		if (!(flags & MG_LB_BE_F_LIVE))
-			return rc;	/* the table holds none live */
-		if (!mg_be_full(*s, max))
+		if (!(flags & MG_LB_BE_F_LIVE)) {
+			/* Not live (yet or any more): the next entry's. */
+		} else if (!mg_be_full(*s, max)) {
 			return *s & 0x7fffffff;
-		rc = -MG_DROP_OVERLOADED;
-		if (!max)
-			return rc;
+		} else {
+			rc = -MG_DROP_OVERLOADED;
+		}
 		i = i + 1 < MG_LB_RING_SIZE ? i + 1 : 0;
 	}
 	return rc;
