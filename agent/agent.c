@@ -864,6 +864,7 @@ int mg_agent_run(const struct mg_config *cfg)
 	a->svc_maps.be6 = bpf_map__fd(a->dp.skel->maps.mg_lbbe6);
 	a->svc_maps.rev6 = bpf_map__fd(a->dp.skel->maps.mg_lbrev6);
 	a->svc_maps.outlier = bpf_map__fd(a->dp.skel->maps.mg_outlier);
+	a->svc_maps.tc = bpf_map__fd(a->dp.skel->maps.mg_svctc);
 
 	a->nl = mg_nl_open();
 	a->loop = mg_loop_new();
@@ -950,6 +951,9 @@ int mg_agent_run(const struct mg_config *cfg)
 			bpf_map__fd(a->dp.skel->maps.mg_ct6_v2),
 			bpf_map__fd(a->dp.skel->maps.mg_rnat6) }, &a->ctgc))
 		pr_warn("expired flows stay in the maps until the LRU takes them");
+	else
+		mg_ctgc_set_beflows(a->ctgc,
+				    bpf_map__fd(a->dp.skel->maps.mg_beflows));
 	a->started_ms = mg_now_ms();
 	a->ctl = mg_ctl_open(a->loop, cfg->control_socket, served_table(), a);
 	if (!a->ctl) {

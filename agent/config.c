@@ -74,6 +74,8 @@ enum cfg_key_id {
 	K_SVC_VIP, K_SVC_PORT, K_SVC_PROTO, K_SVC_AFFINITY, K_SVC_MIN_LOCAL,
 	K_SVC_BACKEND, K_SVC_INTERVAL, K_SVC_TIMEOUT, K_SVC_RISE, K_SVC_FALL,
 	K_SVC_OUTLIER_CONSEC, K_SVC_OUTLIER_BASE, K_SVC_OUTLIER_PCT,
+	K_SVC_ON_NO_BACKEND, K_SVC_RATE_PPS, K_SVC_RATE_BURST,
+	K_SVC_NEWFLOW_RATE, K_SVC_NEWFLOW_BURST, K_SVC_MAX_FLOWS,
 	K_LIM_EP, K_LIM_LOCAL, K_LIM_FLOWS, K_LIM_PINS, K_LIM_PFX,
 	K_METRICS_LISTEN,
 	K_POL_DEFAULT_IN, K_POL_DEFAULT_OUT, K_POL_RULE,
@@ -574,6 +576,9 @@ static const char *const affinities[] = {
 	[MG_AFFINITY_ANY] = "any", [MG_AFFINITY_LOCAL] = "local",
 	[MG_AFFINITY_REMOTE] = "remote", NULL
 };
+static const char *const on_no_backends[] = {
+	[MG_NB_RESET] = "reset", [MG_NB_DROP] = "drop", NULL
+};
 static const char *const frag_modes[] = {
 	[MG_FRAGMENT_DROP] = "drop", [MG_FRAGMENT_STACK] = "stack", NULL
 };
@@ -707,6 +712,19 @@ static const struct cfg_key cfg_keys[K_MAX] = {
 				   .max = 3600000),
 	[K_SVC_OUTLIER_PCT] = SVC("outlier_max_percent", parse_uint,
 				  outlier_max_percent, .min = 0, .max = 100),
+	[K_SVC_ON_NO_BACKEND] = SVC("on_no_backend", parse_choice,
+				    on_no_backend, .choices = on_no_backends),
+	[K_SVC_RATE_PPS] = SVC("rate_pps", parse_uint, rate_pps, .min = 0,
+			       .max = MG_CFG_RATE_MAX),
+	[K_SVC_RATE_BURST] = SVC("rate_burst", parse_uint, rate_burst,
+				 .min = 0, .max = MG_CFG_RATE_MAX),
+	[K_SVC_NEWFLOW_RATE] = SVC("newflow_rate", parse_uint, newflow_rate,
+				   .min = 0, .max = MG_CFG_RATE_MAX),
+	[K_SVC_NEWFLOW_BURST] = SVC("newflow_burst", parse_uint, newflow_burst,
+				    .min = 0, .max = MG_CFG_RATE_MAX),
+	[K_SVC_MAX_FLOWS] = SVC("max_flows_per_backend", parse_uint,
+				max_flows_per_backend, .min = 0,
+				.max = 100000000),
 
 	[K_LIM_EP] = CFG(SECT_LIMITS, "endpoints", parse_limit,
 			 limits.endpoints, .min = MG_LIMIT_EP_MIN,

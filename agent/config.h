@@ -53,10 +53,20 @@ struct mg_cfg_service {
 	__u32 outlier_consecutive;		/* default 5 */
 	__u32 outlier_base_ms;			/* default 30000 */
 	__u32 outlier_max_percent;		/* default 50 */
+	/* Traffic controls (issue 13), 0 = none; datapath/ratelimit.h. */
+	int on_no_backend;			/* enum mg_on_no_backend */
+	__u32 rate_pps, rate_burst;		/* packets/s to the service */
+	__u32 newflow_rate, newflow_burst;	/* new flows/s */
+	__u32 max_flows_per_backend;
 	int n_backends;
 	struct mg_cfg_backend backends[MG_CFG_MAX_BACKENDS];
 	int line;				/* where the section starts */
 };
+
+/* A new flow no backend can take: answered (RST / ICMP) or dropped. */
+enum mg_on_no_backend { MG_NB_RESET, MG_NB_DROP };
+
+#define MG_CFG_RATE_MAX		100000000	/* rate_pps, newflow_rate */
 
 /* Defaults of a service (everything but name, vip and port). */
 void mg_cfg_service_defaults(struct mg_cfg_service *s);

@@ -7,6 +7,13 @@
  * entry back to life in between (the client opening the same flow again,
  * a new flow taking the SNAT port), the value taken out says so and goes
  * back in, unless the datapath already wrote a new one.
+ *
+ * The same pass keeps circuit breaking honest (mg_beflows): the datapath
+ * adds one to a backend for each new flow and never takes one away; the
+ * sweep counts the flows each backend holds (live, not closing) over a
+ * whole pass of each flow table and writes the counts when every table's
+ * pass is over, so a count is true to within one pass (plus the flows
+ * opened meanwhile, which it may miss until the next pass).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -38,6 +45,9 @@ enum { SW_CT4, SW_RNAT4, SW_CT6, SW_RNAT6, SW_N };
 struct mg_ctgc {
 	struct mg_ctgc_maps maps;
 	struct sweep sw[SW_N];
+	int beflows;		/* mg_beflows, -1: no counts kept */
+	bool counted[SW_N];	/* that flow table's pass is in flows[] */
+	__u32 flows[MG_LB_MAX_BACKENDS];
 	struct mg_loop *loop;
 	struct mg_loop_src *timer;
 	void *keys, *vals;	/* one slice, the largest key and value */
@@ -120,9 +130,64 @@ static int sweep_remove(const struct mg_ctgc *gc, const struct sweep *sw,
 	return 0;
 }
 
+/* A flow that stays: counted for its backend, while its pass runs. */
+static void flow_count(struct mg_ctgc *gc, int i, const void *v,
+		       uint64_t now)
+{
+	__u32 be;
+	__u8 st;
+	__u64 expires;
+
+	if (gc->beflows < 0 || gc->counted[i])
+		return;
+	if (i == SW_CT4) {
+		const struct mg_ct4_val *ct = v;
+
+		be = ct->backend, st = ct->state, expires = ct->expires;
+	} else if (i == SW_CT6) {
+		const struct mg_ct6_val *ct = v;
+
+		be = ct->backend, st = ct->state, expires = ct->expires;
+	} else {
+		return;
+	}
+	if (be < MG_LB_MAX_BACKENDS && st != MG_CT_CLOSING && expires > now)
+		gc->flows[be]++;
+}
+
+/* Every flow table's pass over: the counts to mg_beflows, then anew. */
+static void flows_write(struct mg_ctgc *gc)
+{
+	for (int i = 0; i < SW_N; i++)
+		if ((i == SW_CT4 || i == SW_CT6) && gc->sw[i].fd >= 0 &&
+		    !gc->sw[i].failed && !gc->counted[i])
+			return;
+	for (__u32 b = 0; b < MG_LB_MAX_BACKENDS; b++) {
+		__u32 old;
+
+		if (!bpf_map_lookup_elem(gc->beflows, &b, &old) &&
+		    old == gc->flows[b])
+			continue;
+		if (bpf_map_update_elem(gc->beflows, &b, &gc->flows[b],
+					BPF_ANY)) {
+			pr_warn("writing backend flow counts (mg_beflows): %s",
+				strerror(errno));
+			break;
+		}
+	}
+	memset(gc->flows, 0, sizeof(gc->flows));
+	memset(gc->counted, 0, sizeof(gc->counted));
+}
+
+void mg_ctgc_set_beflows(struct mg_ctgc *gc, int fd)
+{
+	gc->beflows = fd;
+}
+
 static int sweep_slice(struct mg_ctgc *gc, struct sweep *sw, uint64_t now,
 		       unsigned int budget)
 {
+	int idx = (int)(sw - gc->sw);
 	LIBBPF_OPTS(bpf_map_batch_opts, o);
 	__u32 count = budget, next = 0;
 	int err, removed = 0;
@@ -143,10 +208,14 @@ static int sweep_slice(struct mg_ctgc *gc, struct sweep *sw, uint64_t now,
 
 		if (sw->over(gc, k, v, now))
 			removed += sweep_remove(gc, sw, k, now);
+		else
+			flow_count(gc, idx, v, now);
 	}
 	/* -ENOENT: the map's end; the next slice starts over. */
 	sw->more = !err;
 	sw->token = next;
+	if (!sw->more && gc->beflows >= 0 && (idx == SW_CT4 || idx == SW_CT6))
+		gc->counted[idx] = true;
 	return removed;
 }
 
@@ -161,6 +230,8 @@ int mg_ctgc_step(struct mg_ctgc *gc, uint64_t now_ns, unsigned int budget)
 		if (n > 0)
 			removed += n;
 	}
+	if (gc->beflows >= 0)
+		flows_write(gc);
 	return removed;
 }
 
@@ -200,6 +271,7 @@ int mg_ctgc_open(const struct mg_ctgc_maps *maps, struct mg_ctgc **out)
 	if (!gc)
 		return -ENOMEM;
 	gc->maps = *maps;
+	gc->beflows = -1;
 	memcpy(gc->sw, sw, sizeof(sw));
 	/* A reply entry is judged by its flow: no flow map, no sweep. */
 	if (maps->ct4 < 0)

@@ -39,6 +39,12 @@ void mg_ctgc_free(struct mg_ctgc *gc);
  */
 int mg_ctgc_step(struct mg_ctgc *gc, uint64_t now_ns, unsigned int budget);
 
+/*
+ * Keep circuit breaking's per-backend flow counts (mg_beflows, fd) true:
+ * written after each whole pass over the flow tables (ctgc.c).
+ */
+void mg_ctgc_set_beflows(struct mg_ctgc *gc, int fd);
+
 /* Created without a loop, for a caller (a test) that steps it itself. */
 int mg_ctgc_open(const struct mg_ctgc_maps *maps, struct mg_ctgc **out);
 

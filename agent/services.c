@@ -340,6 +340,55 @@ static int parse_u(const char *s, unsigned long min, unsigned long max,
 	return !*s || *end || errno || *out < min || *out > max ? -EINVAL : 0;
 }
 
+/*
+ * The traffic controls' words (issue 13), as in [service]: 0 and *bad
+ * nonzero when val is not valid for k; -ENOENT when k is none of them.
+ */
+static int svc_tc_arg(struct mg_cfg_service *c, const char *k,
+		      const char *val, unsigned long *bad)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		unsigned long max;
+	} words[] = {
+		{ "rate_pps", offsetof(struct mg_cfg_service, rate_pps),
+		  MG_CFG_RATE_MAX },
+		{ "rate_burst", offsetof(struct mg_cfg_service, rate_burst),
+		  MG_CFG_RATE_MAX },
+		{ "newflow_rate", offsetof(struct mg_cfg_service, newflow_rate),
+		  MG_CFG_RATE_MAX },
+		{ "newflow_burst",
+		  offsetof(struct mg_cfg_service, newflow_burst),
+		  MG_CFG_RATE_MAX },
+		{ "max_flows_per_backend",
+		  offsetof(struct mg_cfg_service, max_flows_per_backend),
+		  100000000 },
+	};
+	unsigned long u;
+
+	*bad = 0;
+	if (!strcmp(k, "on_no_backend")) {
+		if (!strcasecmp(val, "reset"))
+			c->on_no_backend = MG_NB_RESET;
+		else if (!strcasecmp(val, "drop"))
+			c->on_no_backend = MG_NB_DROP;
+		else
+			*bad = 1;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (strcmp(k, words[i].name))
+			continue;
+		if (parse_u(val, 0, words[i].max, &u))
+			*bad = 1;
+		else
+			*(__u32 *)((char *)c + words[i].off) = (__u32)u;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 int mg_services_parse_args(struct mg_cfg_service *c, int argc, char **argv,
 			   char *err, size_t errlen)
 {
@@ -383,6 +432,9 @@ int mg_services_parse_args(struct mg_cfg_service *c, int argc, char **argv,
 			if (parse_u(val, 0, MG_CFG_MAX_BACKENDS, &u))
 				goto bad;
 			c->min_local = (__u16)u;
+		} else if (!svc_tc_arg(c, k, val, &u)) {
+			if (u)
+				goto bad;
 		} else if (!strcmp(k, "backend")) {
 			char b[128];
 			char *colon;
@@ -438,6 +490,18 @@ static void cli_line(FILE *f, const struct mg_cfg_service *c)
 		c->name, mg_addr_str(&c->vip, a, sizeof(a)), c->port,
 		proto_name(svc_ipproto(c)), affinity_names[c->affinity],
 		c->min_local);
+	/* The traffic controls when set: older lines stay as they were. */
+	if (c->on_no_backend == MG_NB_DROP)
+		fprintf(f, " on_no_backend drop");
+	if (c->rate_pps)
+		fprintf(f, " rate_pps %u rate_burst %u", c->rate_pps,
+			c->rate_burst);
+	if (c->newflow_rate)
+		fprintf(f, " newflow_rate %u newflow_burst %u",
+			c->newflow_rate, c->newflow_burst);
+	if (c->max_flows_per_backend)
+		fprintf(f, " max_flows_per_backend %u",
+			c->max_flows_per_backend);
 	for (int b = 0; b < c->n_backends; b++) {
 		char ap[MG_ADDRPORTSTRLEN];
 
@@ -749,6 +813,7 @@ int mg_services_new(struct mg_loop *loop, const struct mg_config *cfg,
 	s->maps.svc = s->maps.be = s->maps.ring = s->maps.rev = -1;
 	s->maps.svc6 = s->maps.be6 = s->maps.rev6 = -1;
 	s->maps.outlier = -1;
+	s->maps.tc = -1;
 	if (cfg->state_dir[0])
 		snprintf(s->path, sizeof(s->path), "%s/services",
 			 cfg->state_dir);
@@ -1345,6 +1410,55 @@ static int rev_write(struct mg_services *s, const struct mg_services_maps *m)
 	return err;
 }
 
+/* --- traffic controls (datapath/ratelimit.h) ------------------------------- */
+
+static __u32 svc_flags(const struct mg_cfg_service *c)
+{
+	return c->on_no_backend == MG_NB_DROP ? MG_SVC_F_NB_DROP : 0;
+}
+
+/* Each CPU's share of n (rounded up, 1 at least when n is not 0). */
+static __u32 cpu_share(__u32 n, long cpus)
+{
+	return n ? (__u32)((n + cpus - 1) / cpus) : 0;
+}
+
+/*
+ * Service id's limits into mg_svctc (zeros when it is not used): the
+ * rates and bursts split over the online CPUs, as each CPU keeps its own
+ * buckets; a burst of 0 is one second of the rate.  0 or -errno.
+ */
+static int tc_write(const struct mg_services_maps *m, const struct svc *v,
+		    __u32 id)
+{
+	struct mg_svc_tc tc = { 0 }, old;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (m->tc < 0)
+		return 0;
+	if (cpus < 1)
+		cpus = 1;
+	if (v->used) {
+		const struct mg_cfg_service *c = &v->c;
+
+		tc.pps = cpu_share(c->rate_pps, cpus);
+		tc.pps_burst = cpu_share(c->rate_burst ?: c->rate_pps, cpus);
+		tc.nf = cpu_share(c->newflow_rate, cpus);
+		tc.nf_burst = cpu_share(c->newflow_burst ?: c->newflow_rate,
+					cpus);
+		tc.max_flows = c->max_flows_per_backend;
+	}
+	if (!bpf_map_lookup_elem(m->tc, &id, &old) &&
+	    !memcmp(&old, &tc, sizeof(tc)))
+		return 0;
+	if (bpf_map_update_elem(m->tc, &id, &tc, BPF_ANY)) {
+		pr_err("service %s: writing its limits (mg_svctc): %s",
+		       v->used ? v->c.name : "-", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 int mg_services_sync(struct mg_services *s, struct mg_state *st,
 		     const struct mg_view *view,
 		     const struct mg_services_maps *m)
@@ -1435,6 +1549,8 @@ int mg_services_sync(struct mg_services *s, struct mg_state *st,
 		struct svc *v = &s->svc[id];
 		__u64 sig;
 
+		rc = tc_write(m, v, id);
+		err = err ?: rc;
 		if (!v->used) {
 			bpf_map_delete_elem(m->ring, &id);
 			continue;
@@ -1455,7 +1571,8 @@ int mg_services_sync(struct mg_services *s, struct mg_state *st,
 
 			memcpy(k6.vip, v->c.vip.addr, sizeof(k6.vip));
 			keys6[n_keys6] = k6;
-			vals6[n_keys6++] = (struct mg_svc_val){ .id = id };
+			vals6[n_keys6++] = (struct mg_svc_val){ .id = id,
+				.flags = svc_flags(&v->c) };
 			k6.port = 0;
 			k6.proto = 0;
 			keys6[n_keys6] = k6;
@@ -1464,7 +1581,8 @@ int mg_services_sync(struct mg_services *s, struct mg_state *st,
 		}
 		keys[n_keys] = (struct mg_svc_key){ .vip = v->c.vip.addr[0],
 			.port = htons(v->c.port), .proto = svc_ipproto(&v->c) };
-		vals[n_keys++] = (struct mg_svc_val){ .id = id };
+		vals[n_keys++] = (struct mg_svc_val){ .id = id,
+			.flags = svc_flags(&v->c) };
 		keys[n_keys] = (struct mg_svc_key){ .vip = v->c.vip.addr[0] };
 		vals[n_keys++] = (struct mg_svc_val){ .id = id };
 	}

@@ -40,6 +40,7 @@ struct mg_services_maps {
 	int svc, be, ring, rev;
 	int svc6, be6, rev6;
 	int outlier;		/* mg_outlier; -1 (or 0): no outlier detection */
+	int tc;			/* mg_svctc; -1: no traffic controls */
 };
 
 /*

@@ -11,6 +11,9 @@
  * header, or the whole tunnel and inner Ethernet) are kept as they were;
  * the caller turns them around.  keep must be a constant.
  *
+ * The same builders answer a datagram to a service no backend can take
+ * with a port unreachable (rst.h), from the VIP.
+ *
  * The error's source is the cluster side's address (cfg_cluster4/6) when
  * the agent set one (it does when that address is inside one of this
  * cluster's prefixes, so other gateways' anti-spoofing accepts it), else
@@ -44,8 +47,15 @@ static __always_inline int mg_icmp_resize(mg_ctx_t *ctx, __u32 keep,
 	return 0;
 }
 
-static __always_inline int mg_icmp4_too_big(mg_ctx_t *ctx,
-					    const __u32 keep, __u16 mtu)
+/*
+ * The packet at keep, in place, into the ICMP error type/code (rest: the
+ * header's last four bytes, network order) back to its sender, from
+ * address from (network order; 0: the cluster side's address, else where
+ * the packet was going).  0 or -reason.
+ */
+static __always_inline int mg_icmp4_error(mg_ctx_t *ctx, const __u32 keep,
+					  __u8 type, __u8 code, __be32 rest,
+					  __be32 from)
 {
 	__u8 hdr[MG_ICMP_KEEP_MAX];
 	void *data = (void *)(long)ctx->data;
@@ -63,7 +73,7 @@ static __always_inline int mg_icmp4_too_big(mg_ctx_t *ctx,
 	 * To this host itself (TC), from where the packet was going: the
 	 * kernel drops what comes in from one of its own addresses.
 	 */
-	saddr = (MG_CTX_TC ? 0 : cfg_cluster4) ?: ip->daddr;
+	saddr = from ?: (MG_CTX_TC ? 0 : cfg_cluster4) ?: ip->daddr;
 	quote = bpf_ntohs(ip->tot_len);
 	if (quote > MG_ICMP4_MAX - sizeof(*ip) - sizeof(*icmp))
 		quote = MG_ICMP4_MAX - sizeof(*ip) - sizeof(*icmp);
@@ -80,11 +90,10 @@ static __always_inline int mg_icmp4_too_big(mg_ctx_t *ctx,
 		return -MG_DROP_HEADROOM;
 	__builtin_memcpy(data, hdr, keep);
 
-	icmp->type = ICMP_DEST_UNREACH;
-	icmp->code = ICMP_FRAG_NEEDED;
+	icmp->type = type;
+	icmp->code = code;
 	icmp->checksum = 0;
-	icmp->un.frag.__unused = 0;
-	icmp->un.frag.mtu = bpf_htons(mtu);
+	icmp->un.gateway = rest;
 	sum = mg_csum_pkt(ctx, keep + sizeof(*ip), 0);
 	if (sum < 0)
 		return -MG_DROP_HEADROOM;
@@ -106,8 +115,17 @@ static __always_inline int mg_icmp4_too_big(mg_ctx_t *ctx,
 	return 0;
 }
 
-static __always_inline int mg_icmp6_too_big(mg_ctx_t *ctx,
-					    const __u32 keep, __u32 mtu)
+static __always_inline int mg_icmp4_too_big(mg_ctx_t *ctx,
+					    const __u32 keep, __u16 mtu)
+{
+	return mg_icmp4_error(ctx, keep, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
+			      bpf_htonl(mtu), 0);
+}
+
+/* mg_icmp4_error() for IPv6; from NULL: the default source. */
+static __always_inline int mg_icmp6_error(mg_ctx_t *ctx, const __u32 keep,
+					  __u8 type, __u8 code, __be32 rest,
+					  const __u32 *from)
 {
 	__u8 hdr[MG_ICMP_KEEP_MAX];
 	void *data = (void *)(long)ctx->data;
@@ -121,7 +139,12 @@ static __always_inline int mg_icmp6_too_big(mg_ctx_t *ctx,
 		return -MG_DROP_MALFORMED;
 	__builtin_memcpy(hdr, data, keep);
 	__builtin_memcpy(daddr, &ip->saddr, 16);
-	if (!MG_CTX_TC && (cfg_cluster6[0] | cfg_cluster6[1] |
+	if (from) {
+		saddr[0] = from[0];
+		saddr[1] = from[1];
+		saddr[2] = from[2];
+		saddr[3] = from[3];
+	} else if (!MG_CTX_TC && (cfg_cluster6[0] | cfg_cluster6[1] |
 			   cfg_cluster6[2] | cfg_cluster6[3])) {
 		saddr[0] = cfg_cluster6[0];
 		saddr[1] = cfg_cluster6[1];
@@ -153,10 +176,10 @@ static __always_inline int mg_icmp6_too_big(mg_ctx_t *ctx,
 	__builtin_memcpy(&ip->saddr, saddr, 16);
 	__builtin_memcpy(&ip->daddr, daddr, 16);
 
-	icmp->icmp6_type = ICMPV6_PKT_TOOBIG;
-	icmp->icmp6_code = 0;
+	icmp->icmp6_type = type;
+	icmp->icmp6_code = code;
 	icmp->icmp6_cksum = 0;
-	icmp->icmp6_mtu = bpf_htonl(mtu);
+	icmp->icmp6_dataun.un_data32[0] = rest;
 	sum = (__u16)~csum_fold64(ipv6_pseudo_sum(saddr, daddr,
 						  sizeof(*icmp) + quote,
 						  IPPROTO_ICMPV6));
@@ -165,6 +188,13 @@ static __always_inline int mg_icmp6_too_big(mg_ctx_t *ctx,
 		return -MG_DROP_HEADROOM;
 	icmp->icmp6_cksum = ~sum;
 	return 0;
+}
+
+static __always_inline int mg_icmp6_too_big(mg_ctx_t *ctx,
+					    const __u32 keep, __u32 mtu)
+{
+	return mg_icmp6_error(ctx, keep, ICMPV6_PKT_TOOBIG, 0, bpf_htonl(mtu),
+			      NULL);
 }
 
 /* Back out of the interface it came in on, to the MAC it came from. */

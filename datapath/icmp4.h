@@ -19,6 +19,9 @@
 #define ICMP_PARAMETERPROB	12
 #define ICMP_FRAG_NEEDED	4	/* code of ICMP_DEST_UNREACH */
 #endif
+#ifndef ICMP_PORT_UNREACH
+#define ICMP_PORT_UNREACH	3	/* code of ICMP_DEST_UNREACH */
+#endif
 
 struct icmphdr {
 	__u8 type;

@@ -24,6 +24,8 @@
 
 #include "ct.h"
 #include "nat.h"
+#include "ratelimit.h"
+#include "rst.h"
 #include "tunnel.h"
 
 /* Not service traffic: the caller goes on with the packet. */
@@ -61,17 +63,100 @@ static __always_inline int mg_lb_ring_slot(__u32 svc_id, __u32 hash,
 	return 0;
 }
 
+/*
+ * Circuit breaking: a backend holding max_flows flows takes no new one;
+ * the flow goes to the next entry of the Maglev table that names another
+ * backend with room, up to MG_LB_CB_PROBES entries on.
+ */
+#define MG_LB_CB_PROBES	16
+
+/*
+ * Maglev: the service's table at hash -> the slot of a live backend with
+ * room (under max flows, 0: no maximum); or -MG_DROP_NO_BACKEND (none
+ * live) or -MG_DROP_OVERLOADED (live ones, all full).  An entry whose
+ * backend is not LIVE (a table written while its health changes) passes
+ * the flow to the next entry, as a full one does: with the fast failure
+ * a new flow meeting such a moment would be refused, not retried.  v6: the slots are
+ * mg_lbbe6's.  A global function: the verifier checks its probe loop
+ * once, not once per path of each caller.
+ */
+__attribute__((noinline))
+int mg_lb_pick_slot(__u32 svc_id, __u32 hash, __u32 max, int v6)
+{
+	__u32 i = hash % MG_LB_RING_SIZE, *s;
+	int rc = -MG_DROP_NO_BACKEND;
+	void *ring;
+
+	ring = bpf_map_lookup_elem(&mg_lbring, &svc_id);
+	if (!ring)
+		return rc;
+	for (int p = 0; p < MG_LB_CB_PROBES; p++) {
+		__u8 flags;
+
+		s = bpf_map_lookup_elem(ring, &i);
+		if (!s)
+			return rc;
+		if (v6) {
+			struct mg_lb_backend6 *b6;
+
+			b6 = bpf_map_lookup_elem(&mg_lbbe6, s);
+			if (!b6)
+				return rc;
+			flags = b6->flags;
+		} else {
+			struct mg_lb_backend *b4;
+
+			b4 = bpf_map_lookup_elem(&mg_lbbe, s);
+			if (!b4)
+				return rc;
+			flags = b4->flags;
+		}
+		if (!(flags & MG_LB_BE_F_LIVE)) {
+			/* Not live (yet or any more): the next entry's. */
+		} else if (!mg_be_full(*s, max)) {
+			return *s & 0x7fffffff;
+		} else {
+			rc = -MG_DROP_OVERLOADED;
+		}
+		i = i + 1 < MG_LB_RING_SIZE ? i + 1 : 0;
+	}
+	return rc;
+}
+
+/*
+ * mg_lb_pick_slot() as a new flow's pick: 0 and *slot, or a reason.  TC
+ * (the host's own flows, never broken) looks at the table's entry alone,
+ * inline: its program is near the verifier's limit.
+ */
+static __always_inline int mg_lb_new_slot(__u32 svc_id, __u32 hash,
+					  __u32 max, int v6, __u32 *slot)
+{
+	int rc;
+
+	if (MG_CTX_TC)
+		return mg_lb_ring_slot(svc_id, hash, slot) ?
+		       MG_DROP_NO_BACKEND : 0;
+	rc = mg_lb_pick_slot(svc_id, hash, max, v6);
+	if (rc < 0)
+		return rc == -MG_DROP_OVERLOADED ? MG_DROP_OVERLOADED :
+						    MG_DROP_NO_BACKEND;
+	*slot = rc;
+	return 0;
+}
+
 /* Maglev: the service's table at hash -> a live backend and its slot. */
-static __always_inline int mg_lb_pick(__u32 svc_id, __u32 hash, __u32 *slot,
-				      struct mg_lb_backend *out)
+static __always_inline int mg_lb_pick(__u32 svc_id, __u32 hash, __u32 max,
+				      __u32 *slot, struct mg_lb_backend *out)
 {
 	struct mg_lb_backend *be;
+	int rc;
 
-	if (mg_lb_ring_slot(svc_id, hash, slot))
-		return -1;
+	rc = mg_lb_new_slot(svc_id, hash, max, 0, slot);
+	if (rc)
+		return rc;
 	be = bpf_map_lookup_elem(&mg_lbbe, slot);
 	if (!be || !(be->flags & MG_LB_BE_F_LIVE))
-		return -1;
+		return MG_DROP_NO_BACKEND;
 	*out = *be;
 	return 0;
 }
@@ -125,12 +210,13 @@ static __always_inline int mg_lb4_reply(mg_ctx_t *ctx,
  */
 static __always_inline int mg_lb4_backend(const struct mg_ct4_key *k,
 					  const struct mg_svc_val *svc,
+					  const struct mg_svc_tc *tc,
 					  __u8 tcp, struct mg_ct4_val *ct,
-					  struct mg_lb_backend *be)
+					  struct mg_lb_backend *be, __u64 now)
 {
-	__u64 now = mg_ct_now();
 	struct mg_ct4_val *old;
 	__u32 slot;
+	int rc;
 
 	old = bpf_map_lookup_elem(&mg_ct4_v2, k);
 	if (old && now >= old->expires)
@@ -144,10 +230,15 @@ static __always_inline int mg_lb4_backend(const struct mg_ct4_key *k,
 		return 0;
 	}
 	/* A new flow, or a live one whose backend is gone: it moves. */
-	if (mg_lb_pick(svc->id, mg_ct4_hash(k), &slot, be))
-		return MG_DROP_NO_BACKEND;
+	rc = mg_lb_pick(svc->id, mg_ct4_hash(k), tc ? tc->max_flows : 0,
+			&slot, be);
+	if (rc)
+		return rc;
 	if (!old && !mg_ct_picks_up(k->proto, tcp, be->flags))
 		return MG_DROP_CT_NO_SYN;
+	if (!old && tc &&
+	    !mg_rl_take(MG_RLB_NF(svc->id), tc->nf, tc->nf_burst, now))
+		return MG_DROP_RATE_LIMITED;
 	ct->backend = slot;
 	ct->gen = be->gen;
 	ct->snat_addr = 0;
@@ -169,6 +260,8 @@ static __always_inline int mg_lb4_backend(const struct mg_ct4_key *k,
 	}
 	if (bpf_map_update_elem(&mg_ct4_v2, k, ct, BPF_ANY))
 		return MG_DROP_CT;
+	if (!MG_CTX_TC)
+		mg_be_flow_add(slot);
 	if (!(be->flags & MG_LB_BE_F_LOCAL))
 		mg_ct4_forget_siblings(k, be);
 	return 0;
@@ -188,6 +281,8 @@ static __always_inline int mg_lb4(mg_ctx_t *ctx, struct cursor *c,
 	struct mg_svc_key sk = { .vip = ip->daddr };
 	struct mg_lb_backend be;
 	struct mg_svc_val *svc = NULL;
+	struct mg_svc_tc *tc;
+	__u64 now;
 	struct mg_ct4_val ct;
 	struct mg_ct4_key k;
 	struct nat_l4 n;
@@ -220,9 +315,16 @@ static __always_inline int mg_lb4(mg_ctx_t *ctx, struct cursor *c,
 	if (ip->ttl <= 1)
 		return mg_exit(ctx, MG_TTL_EXCEEDED, MG_ACT_PASS);
 
+	now = mg_ct_now();
+	/* The host's own flows (TC) are not limited (ratelimit.h). */
+	tc = MG_CTX_TC ? NULL : mg_svc_tc(svc->id);
+	if (tc && !mg_rl_take(MG_RLB_PPS(svc->id), tc->pps, tc->pps_burst, now))
+		return mg_exit(ctx, MG_DROP_RATE_LIMITED, MG_ACT_DROP);
 	mg_ct4_key_fill(&k, ip, n.ports, proto);
-	rc = mg_lb4_backend(&k, svc, n.udp ? 0 : mg_tcp_flags(n.ports), &ct,
-			    &be);
+	rc = mg_lb4_backend(&k, svc, tc, n.udp ? 0 : mg_tcp_flags(n.ports),
+			    &ct, &be, now);
+	if (rc == MG_DROP_NO_BACKEND || rc == MG_DROP_OVERLOADED)
+		return mg_lb_fail(ctx, svc, rc, ip, n.ports, n.udp, 0);
 	if (rc)
 		return mg_exit(ctx, rc, MG_ACT_DROP);
 	mg_lb_count(ctx, svc->id, ct.backend);
@@ -309,12 +411,13 @@ static __always_inline int mg_lb6_reply(mg_ctx_t *ctx, struct ethhdr *eth,
 /* mg_lb4_backend() for IPv6: flow s->k -> s->ct, s->be. */
 static __always_inline int mg_lb6_backend(struct mg_lb6_scratch *s,
 					  const struct mg_svc_val *svc,
-					  __u8 tcp)
+					  const struct mg_svc_tc *tc,
+					  __u8 tcp, __u64 now)
 {
-	__u64 now = mg_ct_now();
 	struct mg_lb_backend6 *b;
 	struct mg_ct6_val *old;
 	__u32 slot, h;
+	int rc;
 
 	old = bpf_map_lookup_elem(&mg_ct6_v2, &s->k);
 	if (old && now >= old->expires)
@@ -333,13 +436,17 @@ static __always_inline int mg_lb6_backend(struct mg_lb6_scratch *s,
 	}
 	/* A new flow, or a live one whose backend is gone: it moves. */
 	h = mg_ct6_hash(&s->k);
-	if (mg_lb_ring_slot(svc->id, h, &slot))
-		return MG_DROP_NO_BACKEND;
+	rc = mg_lb_new_slot(svc->id, h, tc ? tc->max_flows : 0, 1, &slot);
+	if (rc)
+		return rc;
 	b = bpf_map_lookup_elem(&mg_lbbe6, &slot);
 	if (!b || !(b->flags & MG_LB_BE_F_LIVE))
 		return MG_DROP_NO_BACKEND;
 	if (!old && !mg_ct_picks_up(s->k.proto, tcp, b->flags))
 		return MG_DROP_CT_NO_SYN;
+	if (!old && tc &&
+	    !mg_rl_take(MG_RLB_NF(svc->id), tc->nf, tc->nf_burst, now))
+		return MG_DROP_RATE_LIMITED;
 	s->be = *b;
 	__builtin_memset(&s->ct, 0, sizeof(s->ct));
 	s->ct.backend = slot;
@@ -355,6 +462,8 @@ static __always_inline int mg_lb6_backend(struct mg_lb6_scratch *s,
 		return MG_DROP_NO_SNAT;
 	if (bpf_map_update_elem(&mg_ct6_v2, &s->k, &s->ct, BPF_ANY))
 		return MG_DROP_CT;
+	if (!MG_CTX_TC)
+		mg_be_flow_add(slot);
 	if (!(s->be.flags & MG_LB_BE_F_LOCAL))
 		mg_ct6_forget_siblings(s);
 	return 0;
@@ -372,7 +481,9 @@ static __always_inline int mg_lb6(mg_ctx_t *ctx, struct cursor *c,
 	__u32 *da = ip->daddr.in6_u.u6_addr32;
 	struct mg_lb6_scratch *s = mg_lb6_scratch();
 	struct mg_svc_val *svc = NULL;
+	struct mg_svc_tc *tc;
 	__u8 proto = info->proto;
+	__u64 now;
 	struct nat_l4 n;
 	__u16 *ports = c->pos;
 	int rc;
@@ -408,8 +519,15 @@ static __always_inline int mg_lb6(mg_ctx_t *ctx, struct cursor *c,
 	if (ip->hop_limit <= 1)
 		return mg_exit(ctx, MG_TTL_EXCEEDED, MG_ACT_PASS);
 
+	now = mg_ct_now();
+	/* The host's own flows (TC) are not limited (ratelimit.h). */
+	tc = MG_CTX_TC ? NULL : mg_svc_tc(svc->id);
+	if (tc && !mg_rl_take(MG_RLB_PPS(svc->id), tc->pps, tc->pps_burst, now))
+		return mg_exit(ctx, MG_DROP_RATE_LIMITED, MG_ACT_DROP);
 	mg_ct6_key_fill(&s->k, ip, n.ports, proto);
-	rc = mg_lb6_backend(s, svc, n.udp ? 0 : mg_tcp_flags(n.ports));
+	rc = mg_lb6_backend(s, svc, tc, n.udp ? 0 : mg_tcp_flags(n.ports), now);
+	if (rc == MG_DROP_NO_BACKEND || rc == MG_DROP_OVERLOADED)
+		return mg_lb_fail(ctx, svc, rc, ip, n.ports, n.udp, 1);
 	if (rc)
 		return mg_exit(ctx, rc, MG_ACT_DROP);
 	mg_lb_count(ctx, svc->id, s->ct.backend);

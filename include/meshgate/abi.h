@@ -107,8 +107,58 @@ struct mg_svc_key {
 
 struct mg_svc_val {
 	__u32 id;		/* host order; key of its table in mg_lbring */
-	__u32 flags;		/* reserved, 0 */
+	__u32 flags;		/* MG_SVC_F_* */
 };
+
+/*
+ * on_no_backend = drop: a new flow no backend can take is dropped
+ * (no_backend, overloaded) instead of answered with a TCP RST or an ICMP
+ * port unreachable (datapath/rst.h).
+ */
+#define MG_SVC_F_NB_DROP	0x01
+
+/*
+ * mg_svctc: array, service id -> its traffic controls (datapath/ratelimit.h),
+ * all host order, 0 = no limit.  The rates are each CPU's share: the agent
+ * divides the service's rate and burst by the CPUs (rounding up), as each
+ * CPU keeps buckets of its own (mg_rlb).
+ */
+struct mg_svc_tc {
+	__u32 pps;		/* packets/s to the service, per CPU */
+	__u32 pps_burst;	/* its bucket's size, packets */
+	__u32 nf;		/* new flows/s, per CPU */
+	__u32 nf_burst;		/* its bucket's size, new flows */
+	__u32 max_flows;	/* per backend, the whole gateway (mg_beflows) */
+	__u32 pad;
+};
+
+/*
+ * mg_rlb: per-CPU array of token buckets, MG_RLB_PPS(id), MG_RLB_NF(id)
+ * and MG_RLB_REPLY (the fast failures' answers).  tokens are in units of
+ * 1/MG_RLB_UNIT token; last is the CLOCK_MONOTONIC ns of the last refill,
+ * 0: never used (starts full).  A last in the future refills nothing:
+ * a test freezes a bucket by writing it so.
+ */
+struct mg_rlb {
+	__u64 tokens;
+	__u64 last;
+};
+
+#define MG_RLB_UNIT		1000000000ULL	/* a token, in ns of rate 1/s */
+#define MG_RLB_PPS(id)		(2 * (id))
+#define MG_RLB_NF(id)		(2 * (id) + 1)
+#define MG_RLB_REPLY		(2 * MG_LB_MAX_SERVICES)
+#define MG_RLB_ENTRIES		(2 * MG_LB_MAX_SERVICES + 1)
+/* The fast failures' answers per second and burst, per CPU. */
+#define MG_RLB_REPLY_RATE	1000
+#define MG_RLB_REPLY_BURST	100
+
+/*
+ * mg_beflows: array, backend slot -> its tracked flows (__u32, host
+ * order): the datapath adds one for each new flow; the agent's sweep
+ * (agent/ctgc.c) writes the true count of live, not closing, flows after
+ * each whole pass over the flow table.
+ */
 
 /* mg_lbbe: array, backend slot -> backend. */
 #define MG_LB_BE_F_LIVE		0x01	/* may take flows, old and new */
@@ -280,6 +330,8 @@ MG_ASSERT_SIZE(struct mg_nh_val, 20);
 MG_ASSERT_SIZE(struct mg_stat, 16);
 MG_ASSERT_SIZE(struct mg_svc_key, 8);
 MG_ASSERT_SIZE(struct mg_svc_val, 8);
+MG_ASSERT_SIZE(struct mg_svc_tc, 24);
+MG_ASSERT_SIZE(struct mg_rlb, 16);
 MG_ASSERT_SIZE(struct mg_lb_backend, 12);
 MG_ASSERT_SIZE(struct mg_ct4_key, 16);
 MG_ASSERT_SIZE(struct mg_ct4_val, 24);

@@ -55,7 +55,10 @@
 	X(DROP_NO_ROOM,	  "no_room", ERROR,		"routed into the host device for the mesh, but in no endpoint or service map: no room was left for its prefix (map full: see the agent's log)") \
 	X(ECHO,		  "echo", FORWARD,		"a peer gateway's liveness probe, sent back to it") \
 	X(DROP_NOT_LEARNED, "not_learned", DROP,	"tunnel packet from a known peer whose inner source is in no prefix learned yet, while the gateway is still starting (before its mesh state is first complete)") \
-	X(DROP_POLICY,	  "policy_denied", DROP,	"denied by the destination cluster's policy (a rule or its default; meshgate policy list)")
+	X(DROP_POLICY,	  "policy_denied", DROP,	"denied by the destination cluster's policy (a rule or its default; meshgate policy list)") \
+	X(NO_BACKEND_RESET, "no_backend_reset", FORWARD,	"new flow to a service with no healthy backend: answered with a TCP RST or ICMP port unreachable (on_no_backend = reset)") \
+	X(DROP_RATE_LIMITED, "rate_limited", DROP,	"service packet or new flow over the service's rate_pps or newflow_rate") \
+	X(DROP_OVERLOADED, "overloaded", DROP,	"new flow to a service whose every backend holds max_flows_per_backend flows: answered with RST or ICMP unless on_no_backend = drop")
 
 enum mg_reason_class {
 	MG_CLASS_FORWARD,

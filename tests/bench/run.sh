@@ -21,6 +21,7 @@ SOURCES=(
 	"$HERE/e2e1.sh {}"
 	"$BUILD/tests/bench/bench_policy --json {}"
 	"$BUILD/tests/bench/bench_prefix --json {}"
+	"$BUILD/tests/bench/bench_rl --json {}"
 	"$HERE/gossip.sh {}"
 	"$HERE/liveness.sh {}"
 	"$HERE/metrics.sh {}"
@@ -69,6 +70,8 @@ decap_fib_ns|ns|decap_ns, next hop not kept (a new flow)
 decap6_fib_ns|ns|decap6_ns, next hop not kept (a new flow)
 lb_established_ns|ns|(over xdp_pass) <= 1.5x encap_ns over it
 lb_newflow_ns|ns|(over xdp_pass) <= 3x encap_ns over it
+ratelimit_ns|ns|a service with rate_pps (bench_rl)
+ratelimit_minus_lb_ns|ns|ratelimit_ns - lb_established_ns, side by side in bench_rl
 monitor_off_ns|ns|<= encap_noev_ns + 2 (event stream compiled in, off)
 monitor_drop_ns|ns|drop_ns + the cost of one event
 lb_failover_backend_ms|ms|health interval x fall + gossip (200 ms x 2 here)

@@ -47,7 +47,7 @@ rogue_setup() {
 }
 check "rogue host on the underlay" rogue_setup
 check "a service without backends on gw1" \
-	mgctl 1 services add nb vip "$VIP" port 80
+	mgctl 1 services add nb vip "$VIP" port 80 on_no_backend drop
 check "c1p1 -> c2p1 works (the path is up)" \
 	nsx c1p1 ping -q -c 2 -i 0.1 -W 2 "$REMOTE" >/dev/null
 

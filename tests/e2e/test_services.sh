@@ -26,6 +26,8 @@ JSON=
 [ "${1:-}" = --json ] && JSON=$2
 . "$(dirname "$0")/lib.sh"
 trap topo_cleanup EXIT
+# nb_gw K: packets gateway K found no backend for, answered or dropped.
+nb_gw() { echo $(($(stat_gw "$1" no_backend) + $(stat_gw "$1" no_backend_reset))); }
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -181,7 +183,7 @@ loop_pid=$!
 wait_until 5 eval '[ "$(wc -l <"$MGDIR/setloop")" -ge 20 ]'
 # A SYN dropped for want of a backend is retransmitted a second later and
 # the connection still succeeds: the drop counter is what tells.
-nb0=$(stat_gw 3 no_backend)
+nb0=$(nb_gw 3)
 check "services set on gw1 (weight 5 -> 9)" mgctl 1 services set extra \
 	backend "$(pod_ip 1 1):8080:9"
 check "gw3 sees the new weight" wait_until 5 eval \
@@ -191,7 +193,7 @@ touch "$MGDIR/setstop"
 wait "$loop_pid"
 log "    $(wc -l <"$MGDIR/setloop") connections, $(grep -vc "^$(pod_ip 1 1)$" "$MGDIR/setloop") failed"
 check "no packet found no backend on gw3 across the set" \
-	test "$(stat_gw 3 no_backend)" = "$nb0"
+	test "$(nb_gw 3)" = "$nb0"
 check "no connection failed across the set" eval \
 	'[ "$(wc -l <"$MGDIR/setloop")" -ge 100 ] && ! grep -qv "^$(pod_ip 1 1)$" "$MGDIR/setloop"'
 check "set saved in state_dir/services" grep -q \
@@ -201,10 +203,10 @@ check "services set of an unknown service is refused" \
 	eval '! mgctl 1 services set nosuch port 81 2>/dev/null'
 check "services del on gw1" mgctl 1 services del extra
 check "gw3's table of it empties" wait_until 5 eval '[ -z "$(in_use 3 extra)" ]'
-nb0=$(stat_gw 3 no_backend)
+nb0=$(nb_gw 3)
 nsx c3p1 timeout 2 bash -c "exec 3<>/dev/tcp/$EXTRA/80" 2>/dev/null
-check "... and its packets count under no_backend" \
-	test "$(stat_gw 3 no_backend)" -gt "$nb0"
+check "... and its packets count under no_backend(_reset)" \
+	test "$(nb_gw 3)" -gt "$nb0"
 mgctl 3 services del extra >/dev/null
 
 log "CLI: changes that cannot be saved are refused, and not applied"
@@ -276,10 +278,10 @@ l3=$!
 long_lived c1p3 "$NEAR" 10.1. 25 "$MGDIR/long1"
 l1=$!
 sleep 1
-nb0=$(($(stat_gw 3 no_backend) + $(stat_gw 1 no_backend)))
+nb0=$(($(nb_gw 3) + $(nb_gw 1)))
 stop_agent 3 && start_agent 3 && stop_agent 1 && start_agent 1
 wait "$l3" "$l1"
-nb1=$(($(stat_gw 3 no_backend) + $(stat_gw 1 no_backend)))
+nb1=$(($(nb_gw 3) + $(nb_gw 1)))
 check "no service packet found no backend across the restarts" \
 	test "$nb1" = "$nb0"
 check "a flow to a remote backend survives gw3's restart" eval \

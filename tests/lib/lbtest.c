@@ -65,7 +65,12 @@ void lbt_backend_set(uint32_t slot, uint8_t flags, uint32_t gen)
 
 void lbt_service(uint16_t port, uint8_t proto, uint32_t id)
 {
-	struct mg_svc_val v = { .id = id };
+	lbt_service_f(port, proto, id, 0);
+}
+
+void lbt_service_f(uint16_t port, uint8_t proto, uint32_t id, uint32_t flags)
+{
+	struct mg_svc_val v = { .id = id, .flags = flags };
 
 	if (V4) {
 		struct mg_svc_key k = { .vip = N->vip.v4, .port = htons(port),
@@ -148,8 +153,9 @@ static void maps_setup(void)
 		lbt_backend_set(i, backends[i].flags, 1);
 	lbt_service(80, IPPROTO_TCP, SVC_TCP);
 	lbt_service(53, IPPROTO_UDP, SVC_UDP);
-	lbt_service(81, IPPROTO_TCP, SVC_EMPTY);
-	lbt_service(82, IPPROTO_TCP, SVC_NO_RING);
+	/* on_no_backend = drop: the fast failure has its own rows. */
+	lbt_service_f(81, IPPROTO_TCP, SVC_EMPTY, MG_SVC_F_NB_DROP);
+	lbt_service_f(82, IPPROTO_TCP, SVC_NO_RING, MG_SVC_F_NB_DROP);
 	lbt_service(0, 0, 0);			/* "the VIP is a VIP" */
 	/* Another service first: the flow's is found after. */
 	for (int i = 0; i < LBT_N_BE; i++)

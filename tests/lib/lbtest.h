@@ -58,6 +58,8 @@ extern const uint8_t lbt_l1_mac[6], lbt_nh_smac[6], lbt_nh_dmac2[6],
 /* --- maps --- */
 void lbt_backend_set(uint32_t slot, uint8_t flags, uint32_t gen);
 void lbt_service(uint16_t port, uint8_t proto, uint32_t id);
+/* The same with its MG_SVC_F_* flags. */
+void lbt_service_f(uint16_t port, uint8_t proto, uint32_t id, uint32_t flags);
 /* Backend be's reverse entry: services vip0:vport0 then vip1:vport1. */
 void lbt_lbrev(int be, const struct mgt_addr *vip0, uint16_t vport0,
 	       const struct mgt_addr *vip1, uint16_t vport1);

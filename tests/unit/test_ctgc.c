@@ -204,9 +204,63 @@ static void t_slices(void **state)
 	assert_true(ticks >= 3 && ticks <= 5);
 }
 
+/* A flow of client c:port to backend slot be, in state st. */
+static void put_be_flow4(uint8_t c, uint16_t port, __u32 be, __u8 st,
+			 uint64_t expires)
+{
+	struct mg_ct4_key k = flow4(c, port);
+	struct mg_ct4_val v = { .backend = be, .gen = 1, .state = st,
+				.expires = expires };
+
+	assert_int_equal(bpf_map_update_elem(t.m.ct4, &k, &v, BPF_ANY), 0);
+}
+
+static __u32 beflows(int fd, __u32 be)
+{
+	__u32 n = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(fd, &be, &n), 0);
+	return n;
+}
+
+/*
+ * Circuit breaking's counts: whatever the datapath added (a stale 99),
+ * a whole pass writes the live, not closing, flows of each backend.
+ */
+static void t_beflows(void **state)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "beflows", 4, 4,
+				MG_LB_MAX_BACKENDS, NULL);
+	__u32 be = 3, stale = 99;
+
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_map_update_elem(fd, &be, &stale, BPF_ANY), 0);
+	put_be_flow4(200, 1, 3, MG_CT_ESTABLISHED, NOW + 60 * SEC);
+	put_be_flow4(200, 2, 3, MG_CT_OPENING, NOW + 60 * SEC);
+	put_be_flow4(200, 3, 3, MG_CT_ESTABLISHED, NOW + 60 * SEC);
+	put_be_flow4(200, 4, 3, MG_CT_CLOSING, NOW + 5 * SEC);
+	put_be_flow4(200, 5, 3, MG_CT_ESTABLISHED, NOW - SEC);
+	put_be_flow4(200, 6, 5, MG_CT_ESTABLISHED, NOW + 60 * SEC);
+	put_be_flow4(200, 7, 5, MG_CT_OPENING, NOW + 60 * SEC);
+	mg_ctgc_set_beflows(t.gc, fd);
+	/* The first step may end a pass begun before: two passes whole. */
+	for (int i = 0; i < 3; i++)
+		assert_true(mg_ctgc_step(t.gc, NOW, MG_CTGC_BATCH) >= 0);
+	assert_int_equal(beflows(fd, 3), 3);
+	assert_int_equal(beflows(fd, 5), 2);
+	mg_ctgc_set_beflows(t.gc, -1);
+	for (uint16_t p = 1; p <= 7; p++) {
+		struct mg_ct4_key k = flow4(200, p);
+
+		bpf_map_delete_elem(t.m.ct4, &k);
+	}
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_beflows),
 		cmocka_unit_test(t_flows),
 		cmocka_unit_test(t_replies),
 		cmocka_unit_test(t_replies6),
