@@ -210,7 +210,7 @@ static __always_inline int mg_lb4_reply(mg_ctx_t *ctx,
  */
 static __always_inline int mg_lb4_backend(const struct mg_ct4_key *k,
 					  const struct mg_svc_val *svc,
-					  const struct mg_svc_tc *tc,
+					  __u32 maxf,
 					  __u8 tcp, struct mg_ct4_val *ct,
 					  struct mg_lb_backend *be, __u64 now)
 {
@@ -230,14 +230,13 @@ static __always_inline int mg_lb4_backend(const struct mg_ct4_key *k,
 		return 0;
 	}
 	/* A new flow, or a live one whose backend is gone: it moves. */
-	rc = mg_lb_pick(svc->id, mg_ct4_hash(k), tc ? tc->max_flows : 0,
+	rc = mg_lb_pick(svc->id, mg_ct4_hash(k), maxf,
 			&slot, be);
 	if (rc)
 		return rc;
 	if (!old && !mg_ct_picks_up(k->proto, tcp, be->flags))
 		return MG_DROP_CT_NO_SYN;
-	if (!old && tc &&
-	    !mg_rl_take(MG_RLB_NF(svc->id), tc->nf, tc->nf_burst, now))
+	if (!old && !MG_CTX_TC && !mg_svc_take(svc->id, 1, now))
 		return MG_DROP_RATE_LIMITED;
 	ct->backend = slot;
 	ct->gen = be->gen;
@@ -281,7 +280,7 @@ static __always_inline int mg_lb4(mg_ctx_t *ctx, struct cursor *c,
 	struct mg_svc_key sk = { .vip = ip->daddr };
 	struct mg_lb_backend be;
 	struct mg_svc_val *svc = NULL;
-	struct mg_svc_tc *tc;
+	__u32 maxf;
 	__u64 now;
 	struct mg_ct4_val ct;
 	struct mg_ct4_key k;
@@ -317,11 +316,11 @@ static __always_inline int mg_lb4(mg_ctx_t *ctx, struct cursor *c,
 
 	now = mg_ct_now();
 	/* The host's own flows (TC) are not limited (ratelimit.h). */
-	tc = MG_CTX_TC ? NULL : mg_svc_tc(svc->id);
-	if (tc && !mg_rl_take(MG_RLB_PPS(svc->id), tc->pps, tc->pps_burst, now))
+	if (!MG_CTX_TC && !mg_svc_take(svc->id, 0, now))
 		return mg_exit(ctx, MG_DROP_RATE_LIMITED, MG_ACT_DROP);
+	maxf = MG_CTX_TC ? 0 : mg_svc_maxflows(svc->id);
 	mg_ct4_key_fill(&k, ip, n.ports, proto);
-	rc = mg_lb4_backend(&k, svc, tc, n.udp ? 0 : mg_tcp_flags(n.ports),
+	rc = mg_lb4_backend(&k, svc, maxf, n.udp ? 0 : mg_tcp_flags(n.ports),
 			    &ct, &be, now);
 	if (rc == MG_DROP_NO_BACKEND || rc == MG_DROP_OVERLOADED)
 		return mg_lb_fail(ctx, svc, rc, ip, n.ports, n.udp, 0);
@@ -411,7 +410,7 @@ static __always_inline int mg_lb6_reply(mg_ctx_t *ctx, struct ethhdr *eth,
 /* mg_lb4_backend() for IPv6: flow s->k -> s->ct, s->be. */
 static __always_inline int mg_lb6_backend(struct mg_lb6_scratch *s,
 					  const struct mg_svc_val *svc,
-					  const struct mg_svc_tc *tc,
+					  __u32 maxf,
 					  __u8 tcp, __u64 now)
 {
 	struct mg_lb_backend6 *b;
@@ -436,7 +435,7 @@ static __always_inline int mg_lb6_backend(struct mg_lb6_scratch *s,
 	}
 	/* A new flow, or a live one whose backend is gone: it moves. */
 	h = mg_ct6_hash(&s->k);
-	rc = mg_lb_new_slot(svc->id, h, tc ? tc->max_flows : 0, 1, &slot);
+	rc = mg_lb_new_slot(svc->id, h, maxf, 1, &slot);
 	if (rc)
 		return rc;
 	b = bpf_map_lookup_elem(&mg_lbbe6, &slot);
@@ -444,8 +443,7 @@ static __always_inline int mg_lb6_backend(struct mg_lb6_scratch *s,
 		return MG_DROP_NO_BACKEND;
 	if (!old && !mg_ct_picks_up(s->k.proto, tcp, b->flags))
 		return MG_DROP_CT_NO_SYN;
-	if (!old && tc &&
-	    !mg_rl_take(MG_RLB_NF(svc->id), tc->nf, tc->nf_burst, now))
+	if (!old && !MG_CTX_TC && !mg_svc_take(svc->id, 1, now))
 		return MG_DROP_RATE_LIMITED;
 	s->be = *b;
 	__builtin_memset(&s->ct, 0, sizeof(s->ct));
@@ -481,7 +479,7 @@ static __always_inline int mg_lb6(mg_ctx_t *ctx, struct cursor *c,
 	__u32 *da = ip->daddr.in6_u.u6_addr32;
 	struct mg_lb6_scratch *s = mg_lb6_scratch();
 	struct mg_svc_val *svc = NULL;
-	struct mg_svc_tc *tc;
+	__u32 maxf;
 	__u8 proto = info->proto;
 	__u64 now;
 	struct nat_l4 n;
@@ -521,11 +519,11 @@ static __always_inline int mg_lb6(mg_ctx_t *ctx, struct cursor *c,
 
 	now = mg_ct_now();
 	/* The host's own flows (TC) are not limited (ratelimit.h). */
-	tc = MG_CTX_TC ? NULL : mg_svc_tc(svc->id);
-	if (tc && !mg_rl_take(MG_RLB_PPS(svc->id), tc->pps, tc->pps_burst, now))
+	if (!MG_CTX_TC && !mg_svc_take(svc->id, 0, now))
 		return mg_exit(ctx, MG_DROP_RATE_LIMITED, MG_ACT_DROP);
+	maxf = MG_CTX_TC ? 0 : mg_svc_maxflows(svc->id);
 	mg_ct6_key_fill(&s->k, ip, n.ports, proto);
-	rc = mg_lb6_backend(s, svc, tc, n.udp ? 0 : mg_tcp_flags(n.ports), now);
+	rc = mg_lb6_backend(s, svc, maxf, n.udp ? 0 : mg_tcp_flags(n.ports), now);
 	if (rc == MG_DROP_NO_BACKEND || rc == MG_DROP_OVERLOADED)
 		return mg_lb_fail(ctx, svc, rc, ip, n.ports, n.udp, 1);
 	if (rc)

@@ -56,22 +56,29 @@ static __always_inline int mg_outlier_icmp6(__u8 type)
  * on: slot the flow's backend, state and flags the flow's (MG_CT_*), tcp
  * the packet's TCP flags (0 for UDP) or MG_OUTLIER_* for an ICMP error.
  */
-static __always_inline void mg_outlier_reply(__u32 slot, __u8 state, __u8 flags,
-					     __u8 proto, int tcp)
+/*
+ * The counting functions are global: the verifier checks each once, on its
+ * own, not along every path of every caller (with them inline, the
+ * program's MSS-clamping build passed the verifier's 1M-instruction
+ * limit).  Their return value means nothing.
+ */
+__attribute__((noinline)) int mg_outlier_reply(__u32 slot, __u8 state,
+					       __u8 flags, __u8 proto, int tcp)
 {
 	struct mg_outlier_ctr *c;
 
 	if (state != MG_CT_OPENING || (flags & MG_CT_F_REPLIED) ||
 	    tcp == MG_OUTLIER_ICMP)
-		return;
+		return 0;
 	c = bpf_map_lookup_elem(&mg_outlier, &slot);
 	if (!c)
-		return;
+		return 0;
 	if (tcp == MG_OUTLIER_UNREACH ||
 	    (proto == IPPROTO_TCP && tcp >= 0 && (tcp & 0x04))) /* RST */
 		c->fail++;
 	else
 		c->ok++;
+	return 0;
 }
 
 /*
@@ -80,17 +87,18 @@ static __always_inline void mg_outlier_reply(__u32 slot, __u8 state, __u8 flags,
  * retransmission (its SYN timed out: 1 s on Linux, then 2, 4, ...), a
  * new flow not answered within that time: a failure.
  */
-static __always_inline void mg_outlier_retry(__u32 slot, __u8 state, __u8 flags,
-					     __u8 proto, __u8 tcp)
+__attribute__((noinline)) int mg_outlier_retry(__u32 slot, __u8 state,
+					       __u8 flags, __u8 proto, __u8 tcp)
 {
 	struct mg_outlier_ctr *c;
 
 	if (proto != IPPROTO_TCP || state != MG_CT_OPENING ||
 	    (flags & MG_CT_F_REPLIED) || (tcp & 0x16) != 0x02) /* SYN only */
-		return;
+		return 0;
 	c = bpf_map_lookup_elem(&mg_outlier, &slot);
 	if (c)
 		c->fail++;
+	return 0;
 }
 
 #endif

@@ -22,7 +22,7 @@
  * with MSS clamping otherwise pass the verifier's limit).  Returns 0 when
  * no table is published, else MG_PFX_FOUND | the leaf (0: no prefix).
  */
-#define MG_PFX_FOUND	0x80000000u
+#define MG_PFX_FOUND 0x80000000u
 
 __attribute__((noinline)) int mg_pfx4_leaf(__u32 addr)
 {

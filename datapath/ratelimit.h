@@ -59,10 +59,11 @@ struct {
 /*
  * Take one token from bucket key (rate per second, burst tokens) at now:
  * 1 taken, 0 the bucket is empty.  A rate of 0 is no limit.  Only XDP
- * takes buckets: TC's program is near the verifier's limit.
+ * takes buckets: TC's program is near the verifier's limit.  A global
+ * function: the verifier checks it once, not along every caller's path.
  */
-static __always_inline int mg_rl_take(__u32 key, __u32 rate, __u32 burst,
-				      __u64 now)
+__attribute__((noinline)) int mg_rl_take(__u32 key, __u32 rate, __u32 burst,
+					  __u64 now)
 {
 	struct mg_rlb *b;
 	__u64 cap, gap;
@@ -93,9 +94,29 @@ static __always_inline int mg_rl_take(__u32 key, __u32 rate, __u32 burst,
 	return 1;
 }
 
-static __always_inline struct mg_svc_tc *mg_svc_tc(__u32 svc_id)
+/*
+ * A token of service svc_id's bucket (nf: its new flows', else its
+ * packets'): 1 taken or no limit, 0 over it.  Global functions, as
+ * mg_rl_take(): the callers see one scalar, not a map value that may be
+ * NULL on every path (inline, the program passed the verifier's limit).
+ */
+__attribute__((noinline)) int mg_svc_take(__u32 svc_id, __u32 nf, __u64 now)
 {
-	return bpf_map_lookup_elem(&mg_svctc, &svc_id);
+	struct mg_svc_tc *tc = bpf_map_lookup_elem(&mg_svctc, &svc_id);
+
+	if (!tc)
+		return 1;
+	if (nf)
+		return mg_rl_take(MG_RLB_NF(svc_id), tc->nf, tc->nf_burst, now);
+	return mg_rl_take(MG_RLB_PPS(svc_id), tc->pps, tc->pps_burst, now);
+}
+
+/* Service svc_id's max_flows_per_backend, 0: no maximum. */
+__attribute__((noinline)) int mg_svc_maxflows(__u32 svc_id)
+{
+	struct mg_svc_tc *tc = bpf_map_lookup_elem(&mg_svctc, &svc_id);
+
+	return tc ? tc->max_flows : 0;
 }
 
 /* Whether backend slot holds max flows already (0: no maximum). */

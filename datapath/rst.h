@@ -183,6 +183,37 @@ static __always_inline int mg_rst6(mg_ctx_t *ctx, struct ipv6hdr *ip,
 }
 
 /*
+ * The answer itself (RST, or ICMP port unreachable) to the IPv4 packet at
+ * ETH_HLEN, its TCP or UDP header at l4off: 0, or nonzero when there is
+ * none to make.  A global function: the verifier checks it once, on its
+ * own, not along every path of every caller (inline, the program's
+ * MSS-clamping build passed the verifier's 1M-instruction limit).
+ */
+#define MG_LB_ANSWER(name, iph, body)					\
+	__attribute__((noinline)) int name(mg_ctx_t *ctx, __u32 l4off)	\
+	{								\
+		void *data = (void *)(long)ctx->data;			\
+		void *end = (void *)(long)ctx->data_end;		\
+		iph *ip = data + ETH_HLEN;				\
+		void *l4;						\
+									\
+		if (l4off > 512)					\
+			return 1;					\
+		l4 = data + l4off;					\
+		if (l4 + sizeof(struct tcphdr) > end ||			\
+		    (void *)(ip + 1) > end)				\
+			return 1;					\
+		body;							\
+	}
+
+MG_LB_ANSWER(mg_lb_rst4, struct iphdr, return mg_rst4(ctx, ip, l4))
+MG_LB_ANSWER(mg_lb_rst6, struct ipv6hdr, return mg_rst6(ctx, ip, l4))
+MG_LB_ANSWER(mg_lb_unreach4, struct iphdr,
+	     return mg_icmp4_error(ctx, ETH_HLEN, ICMP_DEST_UNREACH,
+				   ICMP_PORT_UNREACH, 0, ip->daddr) ?:
+		    mg_icmp_l2_reverse(ctx))
+
+/*
  * A new flow of svc no backend can take (why: MG_DROP_NO_BACKEND or
  * MG_DROP_OVERLOADED): answered, or dropped under why.  ip is at
  * ETH_HLEN (else dropped), l4 its TCP or UDP header; v6 says which.
@@ -195,6 +226,7 @@ static __always_inline int mg_lb_fail(mg_ctx_t *ctx,
 	enum mg_reason ok = why == MG_DROP_NO_BACKEND ? MG_NO_BACKEND_RESET :
 							  why;
 	int rc, act;
+	__u32 l4off;
 
 	/*
 	 * The host's own packets (TC) are not answered: its connect() has
@@ -206,21 +238,17 @@ static __always_inline int mg_lb_fail(mg_ctx_t *ctx,
 	    !mg_rl_take(MG_RLB_REPLY, MG_RLB_REPLY_RATE, MG_RLB_REPLY_BURST,
 			mg_ct_now()))
 		return mg_exit(ctx, why, MG_ACT_DROP);
-	if (!udp && !v6) {
-		rc = mg_rst4(ctx, ip, l4);
-	} else if (!udp) {
-		rc = mg_rst6(ctx, ip, l4);
-	} else if (!v6) {
-		rc = mg_icmp4_error(ctx, ETH_HLEN, ICMP_DEST_UNREACH,
-				    ICMP_PORT_UNREACH, 0,
-				    ((struct iphdr *)ip)->daddr);
-		rc = rc ?: mg_icmp_l2_reverse(ctx);
-	} else {
-		rc = mg_icmp6_error(ctx, ETH_HLEN, ICMPV6_DEST_UNREACH,
-				    ICMPV6_PORT_UNREACH, 0,
-				    ((struct ipv6hdr *)ip)->daddr.in6_u.u6_addr32);
-		rc = rc ?: mg_icmp_l2_reverse(ctx);
-	}
+	l4off = (long)l4 - (long)ctx->data;
+	if (!udp)
+		rc = v6 ? mg_lb_rst6(ctx, l4off) : mg_lb_rst4(ctx, l4off);
+	else
+		/* inline: as a function its stack and the program's pass 512 */
+		rc = v6 ? mg_icmp6_error(ctx, ETH_HLEN, ICMPV6_DEST_UNREACH,
+					 ICMPV6_PORT_UNREACH, 0,
+					 ((struct ipv6hdr *)ip)
+						 ->daddr.in6_u.u6_addr32) ?:
+				  mg_icmp_l2_reverse(ctx) :
+			  mg_lb_unreach4(ctx, l4off);
 	if (rc)
 		return mg_exit(ctx, why, MG_ACT_DROP);
 	/*

@@ -148,21 +148,36 @@ static __always_inline __u8 mg_tclass(const struct ipv6hdr *ip)
  * the packet fitted: ask the device).  overhead: what the tunnel adds to
  * the inner L3 packet.  0 = leave it.
  */
-static __always_inline __u16 mg_mss_for(mg_ctx_t *ctx,
-					const struct mg_inner *in,
-					const struct mg_nexthop *nh,
+static __always_inline __u16 mg_mss_for(mg_ctx_t *ctx, __u32 family,
+					__u32 mtu, __u32 ifindex,
 					__u32 overhead)
 {
-	__u32 l3hdr = in->family == MG_AF_INET ? 20 : 40;
-	__u32 mtu = nh->mtu;
+	__u32 l3hdr = family == MG_AF_INET ? 20 : 40;
 
 	if (cfg_mss_clamp != MG_MSS_AUTO)
-		return cfg_mss_clamp - (in->family == MG_AF_INET ? 0 : 20);
-	if (!mtu && bpf_check_mtu(ctx, nh->ifindex, &mtu, 0, 0) < 0)
+		return cfg_mss_clamp - (family == MG_AF_INET ? 0 : 20);
+	if (!mtu && bpf_check_mtu(ctx, ifindex, &mtu, 0, 0) < 0)
 		return 0;
 	if (mtu < overhead + l3hdr + 20 + 8)
 		return 0;
 	return mtu - overhead - l3hdr - 20;
+}
+
+/*
+ * Clamp the SYN whose TCP header is at l4off to what fits: 1 clamped, 0
+ * left.  fam_olen: the inner family << 16 | the tunnel's overhead.  A
+ * global function: the verifier checks it once, and its answer is one
+ * unknown scalar to the caller, not two paths through the rest of encap
+ * (with MSS clamping on, the program passed the verifier's limit).
+ */
+__attribute__((noinline)) int mg_mss_step(mg_ctx_t *ctx, __u32 l4off,
+					  __u32 mtu, __u32 ifindex,
+					  __u32 fam_olen)
+{
+	__u16 mss = mg_mss_for(ctx, fam_olen >> 16, mtu, ifindex,
+			       fam_olen & 0xffff);
+
+	return mss && mg_mss_clamp(ctx, l4off, mss) ? 1 : 0;
 }
 
 /*
@@ -502,11 +517,12 @@ static __always_inline int mg_egress(mg_ctx_t *ctx, struct ethhdr *eth,
 	 */
 	if (!MG_CTX_TC && cfg_mss_clamp && in->proto == IPPROTO_TCP &&
 	    !in->frag) {
-		__u16 mss = mg_mss_for(ctx, in, &nh, olen);
+		__u32 c = mg_mss_step(ctx, in->l4 - (void *)(long)ctx->data,
+				      nh.mtu, nh.ifindex,
+				      (__u32)in->family << 16 | olen) & 1;
 
-		if (mss && mg_mss_clamp(ctx, in->l4 - (void *)(long)ctx->data,
-					mss))
-			why = MG_MSS_CLAMPED;
+		/* arithmetic, not a branch: one path on */
+		why = MG_ENCAP + c * (MG_MSS_CLAMPED - MG_ENCAP);
 	}
 
 	if (in->family == MG_AF_INET)

@@ -115,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.max_entries = 4096,
 		.now_ms = fuzz_now,
 	};
-	struct mg_services_maps none = { -1, -1, -1, -1, -1, -1, -1 };
+	struct mg_services_maps none = { -1, -1, -1, -1, -1, -1, -1, -1, -1 };
 	struct mg_addr vips[MG_CFG_MAX_SERVICES + 1],
 		again[MG_CFG_MAX_SERVICES + 1];
 	struct mg_services *s = NULL;

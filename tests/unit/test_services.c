@@ -338,7 +338,7 @@ static void test_cli_add_learned(void **state)
 				   .version_base = 100 };
 	struct mg_state_cfg c2 = { .name = "gw2", .cluster_id = 2,
 				   .version_base = 100 };
-	struct mg_services_maps none = { -1, -1, -1, -1, -1, -1, -1, -1 };
+	struct mg_services_maps none = { -1, -1, -1, -1, -1, -1, -1, -1, -1 };
 	struct mg_config *cfg1 = calloc(1, sizeof(*cfg1));
 	struct mg_config *cfg2 = calloc(1, sizeof(*cfg2));
 	struct mg_loop *loop = mg_loop_new();
