@@ -56,7 +56,8 @@ enum mg_state_kind {
 	MG_STATE_ENDPOINT = 1,	/* key: prefix; value: user flags only */
 	MG_STATE_BACKEND = 2,	/* key: VIP:port/proto + backend IP:port */
 	MG_STATE_GWINFO = 3,	/* no key (one per origin); value: gwinfo */
-	MG_STATE_KIND_MAX = 3,
+	MG_STATE_POLICY = 4,	/* key: rule id (0: the set); value: policy.h */
+	MG_STATE_KIND_MAX = 4,
 };
 
 /* Value type tags; the service code defines its own from 16 up. */
@@ -78,6 +79,7 @@ struct mg_state_key {
 	union {
 		struct mg_prefix ep;			/* MG_STATE_ENDPOINT */
 		struct mg_state_backend_key be;		/* MG_STATE_BACKEND */
+		uint32_t pol_id;			/* MG_STATE_POLICY */
 	};
 };
 
@@ -300,6 +302,7 @@ void mg_state_rumour_sent(struct mg_state *st, unsigned int origin,
  *	ENDPOINT  family(4|6) len addr(4|16)
  *	BACKEND   proto vfamily vip vport(be16) family addr port(be16)
  *	GWINFO    (empty)
+ *	POLICY    id(be32)
  * Returns the length (<= MG_STATE_KEY_MAX), -EINVAL, or -ENOSPC when it
  * would not fit in @size bytes (nothing written past @size).  Decoding
  * refuses anything that would not encode back to the same bytes (prefix
