@@ -233,7 +233,7 @@ FORMAT_FILES := agent/hostroute.h agent/lib/addr.c agent/lib/notify.h \
 	tests/bench/bench_metrics.c agent/cmd_explain.c
 FORMAT_FILES += agent/policy.c agent/policy.h agent/policy_rt.c \
 	agent/policy_rt.h datapath/policy.h tests/datapath/test_policy.c \
-	tests/bench/bench_policy.c
+	tests/bench/bench_policy.c tests/unit/test_policy_wire.c
 CHECK_BASE ?=
 
 check: check-format check-werror
