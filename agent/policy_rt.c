@@ -40,6 +40,7 @@ struct mg_policy {
 	unsigned long long bad_rules; /* peers' rules refused */
 	unsigned long long incomplete; /* peers' sets not whole (yet) */
 	unsigned long long pub_refused; /* our rules past MG_POL_GOSSIP_MAX */
+	unsigned long long learned_dropped; /* compiles without them (E2BIG) */
 	uint8_t logged[32]; /* clusters whose bad rule was logged (bitmap) */
 };
 
@@ -221,6 +222,19 @@ int mg_policy_apply(struct mg_policy *p)
 		err = mg_pol_compile(all, p->n_learned + 1,
 				     (uint8_t)(p->cfg->pol_default_out + 1),
 				     &p->maps, &p->gen, &p->st);
+		/*
+		 * Other clusters' sets must not keep ours out: past the
+		 * maps' bounds with them, ours alone (their receivers
+		 * still enforce theirs).
+		 */
+		if (err == -E2BIG && p->n_learned) {
+			pr_warn("policy: with %d learned sets it compiles past the maps' bounds: ours alone",
+				p->n_learned);
+			p->learned_dropped++;
+			err = mg_pol_compile(
+				all, 1, (uint8_t)(p->cfg->pol_default_out + 1),
+				&p->maps, &p->gen, &p->st);
+		}
 		free(all);
 	}
 	publish(p, &set);
@@ -646,8 +660,10 @@ static int list(struct mg_cli *cli, struct mg_policy *p)
 		p->bad_rules);
 	out_u64("peer_sets_incomplete", ", %llu incomplete sets seen",
 		p->incomplete);
-	out_u64("own_sets_unpublished", ", %llu of ours too large\n",
+	out_u64("own_sets_unpublished", ", %llu of ours too large",
 		p->pub_refused);
+	out_u64("learned_left_out", ", %llu compiles without them\n",
+		p->learned_dropped);
 	out_u64("classes", "compiled: %llu destination classes", p->st.classes);
 	out_u64("verdicts", ", %llu verdicts\n", p->st.verdicts);
 	out_obj_close();
