@@ -393,6 +393,7 @@ static void learn(struct mg_policy *p)
 	struct learned *l = NULL;
 	struct mg_state_entry e;
 	int best[256], n_l = 0;
+	bool partial[256] = { false };
 	uint64_t hash = 0xcbf29ce484222325ull;
 	char err[200];
 
@@ -467,6 +468,10 @@ static void learn(struct mg_policy *p)
 		if (a->bad || !a->has_hdr ||
 		    (a->h.flags & MG_POL_SET_INCOMPLETE) ||
 		    a->h.n != (uint32_t)a->n) {
+			/* In flight (or bad): the last whole set stays. */
+			partial[a->cluster] =
+				a->bad || !a->has_hdr ||
+				!(a->h.flags & MG_POL_SET_INCOMPLETE);
 			p->incomplete++;
 			continue;
 		}
@@ -475,7 +480,7 @@ static void learn(struct mg_policy *p)
 			best[a->cluster] = (int)i;
 	}
 	for (int c = 0; c < 256; c++)
-		n_l += best[c] >= 0;
+		n_l += best[c] >= 0 || partial[c];
 	l = calloc((size_t)n_l + 1, sizeof(*l));
 	if (!l)
 		goto out;
@@ -483,20 +488,44 @@ static void learn(struct mg_policy *p)
 	for (int c = 0; c < 256; c++) {
 		struct origin_acc *a;
 		struct mg_state_origin_info info;
+		const struct learned *prev = NULL;
 
-		if (best[c] < 0)
+		if (best[c] < 0 && partial[c]) {
+			/* Not whole now: the last whole one, if any. */
+			for (int k = 0; !prev && k < p->n_learned; k++)
+				if (p->learned[k].set.owner == c)
+					prev = &p->learned[k];
+			if (!prev)
+				continue;
+			l[n_l].set = prev->set;
+			l[n_l].set.rules = calloc((size_t)prev->set.n + 1,
+						  sizeof(*prev->set.rules));
+			if (!l[n_l].set.rules)
+				continue;
+			memcpy(l[n_l].set.rules, prev->set.rules,
+			       (size_t)prev->set.n * sizeof(*prev->set.rules));
+			l[n_l].set.n_prefixes = 0;
+			l[n_l].set.prefixes = NULL;
+			memcpy(l[n_l].origin, prev->origin,
+			       sizeof(l[n_l].origin));
+		} else if (best[c] < 0) {
 			continue;
-		a = &o[best[c]];
-		mg_state_origin_get(p->store, (unsigned int)best[c], &info);
-		snprintf(l[n_l].origin, sizeof(l[n_l].origin), "%s", info.name);
-		qsort(a->rules, (size_t)a->n, sizeof(*a->rules), rule_cmp);
-		l[n_l].set.owner = (uint8_t)c;
-		l[n_l].set.def_in = a->h.def_in;
-		l[n_l].set.n = a->n;
-		l[n_l].set.rules = a->rules;
-		a->rules = NULL;
+		} else {
+			a = &o[best[c]];
+			mg_state_origin_get(p->store, (unsigned int)best[c],
+					    &info);
+			snprintf(l[n_l].origin, sizeof(l[n_l].origin), "%s",
+				 info.name);
+			qsort(a->rules, (size_t)a->n, sizeof(*a->rules),
+			      rule_cmp);
+			l[n_l].set.owner = (uint8_t)c;
+			l[n_l].set.def_in = a->h.def_in;
+			l[n_l].set.n = a->n;
+			l[n_l].set.rules = a->rules;
+			a->rules = NULL;
+		}
 		hash = fnv(hash, &c, sizeof(c));
-		hash = fnv(hash, &a->h.def_in, 1);
+		hash = fnv(hash, &l[n_l].set.def_in, 1);
 		for (int k = 0; k < l[n_l].set.n; k++) {
 			uint8_t b[MG_POL_WIRE_MAX];
 			int bn = mg_pol_rule_encode(&l[n_l].set.rules[k], b,
