@@ -408,11 +408,13 @@ static void learn(struct mg_policy *p)
 		}
 	}
 	while (mg_state_iter_next(p->store, &it, &e)) {
-		struct origin_acc *a = &o[e.origin];
+		struct origin_acc *a;
 		struct mg_state_origin_info info;
 
-		if (!e.origin || e.origin >= slots ||
-		    e.key.kind != MG_STATE_POLICY || a->bad ||
+		if (!e.origin || e.origin >= slots)
+			continue;
+		a = &o[e.origin];
+		if (e.key.kind != MG_STATE_POLICY || a->bad ||
 		    a->cluster == p->cfg->cluster_id || !a->cluster)
 			continue;
 		mg_state_origin_get(p->store, e.origin, &info);
