@@ -245,7 +245,8 @@ FORMAT_FILES += agent/policy.c agent/policy.h agent/policy_rt.c \
 	tests/fuzz/fuzz_tags.c agent/lib/mhd_lazy.c tests/unit/test_loop.c \
 	tests/unit/test_mhd_lazy.c \
 	agent/outlier.c agent/outlier.h datapath/outlier.h \
-	tests/unit/test_outlier.c tests/lib/lbt_outlier.c tests/lib/lbt_outlier.h
+	tests/unit/test_outlier.c tests/lib/lbt_outlier.c tests/lib/lbt_outlier.h \
+	tests/bench/bench_policy.c tests/unit/test_policy_wire.c
 CHECK_BASE ?=
 
 check: check-format check-werror

@@ -240,6 +240,7 @@ static void on_mesh_changed(void *arg)
 
 	if (a->view_timer)
 		mg_loop_timer_set(a->view_timer, VIEW_DEBOUNCE_MS, 0);
+	mg_policy_changed(a->pol);	/* other clusters' policies */
 }
 
 static void on_view_timer(struct mg_loop_src *src, uint32_t ev, void *arg)
@@ -893,6 +894,10 @@ int mg_agent_run(const struct mg_config *cfg)
 		.cfg = bpf_map__fd(a->dp.skel->maps.mg_polcfg) }, &a->pol);
 	if (err)
 		goto out;
+	/* Ours gossiped, the other clusters' learned (docs/policy.md). */
+	err = mg_policy_gossip(a->pol, mg_mesh_state(a->mesh), a->loop);
+	if (err)
+		goto out;
 	if (cfg->route_table || cfg->route_protocol)
 		on_route_timer(NULL, 0, a);
 
@@ -978,6 +983,7 @@ out:
 	mg_ctgc_free(a->ctgc);
 	mg_hostroute_free(a->host);
 	mg_policy_free(a->pol);
+	a->pol = NULL;	/* the mesh may still call on_mesh_changed */
 	mg_services_free(a->svcs);
 	mg_mesh_free(a->mesh);
 	mg_loop_free(a->loop);

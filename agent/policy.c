@@ -1057,3 +1057,165 @@ out:
 	out_free(&o);
 	return err;
 }
+
+/* --- the gossiped form ---------------------------------------------------- */
+
+#define POL_WIRE_FORMAT 1
+
+static int put_pfx(uint8_t *buf, const struct mg_prefix *p)
+{
+	int n = p->addr.family == MG_AF_INET  ? 4 :
+		p->addr.family == MG_AF_INET6 ? 16 :
+						0;
+
+	if (p->addr.family && !n)
+		return -EINVAL;
+	buf[0] = n == 4 ? 4 : n == 16 ? 6 : 0;
+	buf[1] = n ? p->len : 0;
+	memcpy(buf + 2, p->addr.addr, (size_t)n);
+	return 2 + n;
+}
+
+static int get_pfx(const uint8_t *buf, size_t len, struct mg_prefix *p)
+{
+	int n;
+
+	memset(p, 0, sizeof(*p));
+	if (len < 2)
+		return -EINVAL;
+	n = buf[0] == 4 ? 4 : buf[0] == 6 ? 16 : buf[0] ? -1 : 0;
+	if (n < 0 || len < (size_t)2 + n || buf[1] > n * 8 || (!n && buf[1]))
+		return -EINVAL;
+	if (n) {
+		p->addr.family = n == 4 ? MG_AF_INET : MG_AF_INET6;
+		p->len = buf[1];
+		memcpy(p->addr.addr, buf + 2, (size_t)n);
+	}
+	return 2 + n;
+}
+
+int mg_pol_rule_encode(const struct mg_pol_rule *r, uint8_t *buf, size_t size)
+{
+	uint8_t b[9 + 2 * 18];
+	int off = 9, n;
+
+	if (!r->id || r->id > MG_POL_RULE_ID_MAX ||
+	    (r->verdict != MG_POL_ALLOW && r->verdict != MG_POL_DENY) ||
+	    r->src_kind > MG_POL_SRC_PREFIX || r->proto > MG_POL_P_ICMP ||
+	    (r->src_kind == MG_POL_SRC_CLUSTER && !r->src_cluster))
+		return -EINVAL;
+	b[0] = POL_WIRE_FORMAT;
+	b[1] = r->verdict;
+	b[2] = r->src_kind;
+	b[3] = r->src_kind == MG_POL_SRC_CLUSTER ? r->src_cluster : 0;
+	b[4] = r->proto;
+	b[5] = r->port_lo >> 8;
+	b[6] = r->port_lo & 0xff;
+	b[7] = r->port_hi >> 8;
+	b[8] = r->port_hi & 0xff;
+	if (r->src_kind == MG_POL_SRC_PREFIX) {
+		if (!r->src.addr.family)
+			return -EINVAL;
+		n = put_pfx(b + off, &r->src);
+	} else {
+		n = put_pfx(b + off, &(struct mg_prefix){ 0 });
+	}
+	if (n < 0)
+		return n;
+	off += n;
+	n = put_pfx(b + off, &r->dst);
+	if (n < 0)
+		return n;
+	off += n;
+	if ((size_t)off > size)
+		return -ENOSPC;
+	memcpy(buf, b, (size_t)off);
+	return off;
+}
+
+int mg_pol_rule_decode(uint32_t id, const uint8_t *buf, size_t len,
+		       struct mg_pol_rule *r, char *err, size_t errlen)
+{
+	char text[MG_POL_TEXT_MAX], again[MG_POL_TEXT_MAX], perr[160];
+	uint8_t back[MG_POL_WIRE_MAX];
+	struct mg_pol_rule p;
+	size_t off = 9;
+	int n;
+
+	memset(r, 0, sizeof(*r));
+	if (len < off || buf[0] != POL_WIRE_FORMAT) {
+		snprintf(err, errlen,
+			 "rule %u: not a rule (format %u, %zu bytes)", id,
+			 len ? buf[0] : 0, len);
+		return -EINVAL;
+	}
+	r->id = id;
+	r->verdict = buf[1];
+	r->src_kind = buf[2];
+	r->src_cluster = buf[3];
+	r->proto = buf[4];
+	r->port_lo = (uint16_t)(buf[5] << 8 | buf[6]);
+	r->port_hi = (uint16_t)(buf[7] << 8 | buf[8]);
+	n = get_pfx(buf + off, len - off, &r->src);
+	if (n < 0)
+		goto bad;
+	off += (size_t)n;
+	n = get_pfx(buf + off, len - off, &r->dst);
+	if (n < 0)
+		goto bad;
+	off += (size_t)n;
+	if (r->src_kind == MG_POL_SRC_CLUSTER)
+		snprintf(r->src_name, sizeof(r->src_name), "%u",
+			 r->src_cluster);
+	/* Only what encodes back to the same bytes... */
+	n = mg_pol_rule_encode(r, back, sizeof(back));
+	if (n < 0 || (size_t)n != len || off != len || memcmp(back, buf, len))
+		goto bad;
+	/* ... and what the text form parses back to (ranges, host bits). */
+	mg_pol_rule_str(r, text, sizeof(text));
+	if (mg_pol_rule_parse(text, &p, perr, sizeof(perr))) {
+		snprintf(err, errlen, "rule %u: %s", id, perr);
+		return -EINVAL;
+	}
+	p.src_cluster = r->src_cluster;
+	if (strcmp(mg_pol_rule_str(&p, again, sizeof(again)), text) ||
+	    p.verdict != r->verdict || p.src_kind != r->src_kind ||
+	    p.proto != r->proto || p.port_lo != r->port_lo ||
+	    p.port_hi != r->port_hi)
+		goto bad;
+	return 0;
+bad:
+	snprintf(err, errlen, "rule %u: malformed (%zu bytes)", id, len);
+	memset(r, 0, sizeof(*r));
+	return -EINVAL;
+}
+
+int mg_pol_hdr_encode(const struct mg_pol_hdr *h, uint8_t *buf, size_t size)
+{
+	if (h->def_in != MG_POL_ALLOW && h->def_in != MG_POL_DENY)
+		return -EINVAL;
+	if (size < 7)
+		return -ENOSPC;
+	buf[0] = POL_WIRE_FORMAT;
+	buf[1] = h->def_in;
+	buf[2] = h->flags;
+	buf[3] = h->n >> 24;
+	buf[4] = h->n >> 16 & 0xff;
+	buf[5] = h->n >> 8 & 0xff;
+	buf[6] = h->n & 0xff;
+	return 7;
+}
+
+int mg_pol_hdr_decode(const uint8_t *buf, size_t len, struct mg_pol_hdr *h)
+{
+	if (len != 7 || buf[0] != POL_WIRE_FORMAT ||
+	    (buf[1] != MG_POL_ALLOW && buf[1] != MG_POL_DENY) ||
+	    (buf[2] & ~MG_POL_SET_INCOMPLETE))
+		return -EINVAL;
+	h->def_in = buf[1];
+	h->flags = buf[2];
+	h->n = (uint32_t)buf[3] << 24 | buf[4] << 16 | buf[5] << 8 | buf[6];
+	if (h->n > MG_POL_GOSSIP_MAX)
+		return -EINVAL;
+	return 0;
+}

@@ -112,4 +112,35 @@ int mg_pol_compile(const struct mg_pol_set *sets, int n_sets,
 		   uint8_t default_out, const struct mg_pol_maps *m,
 		   uint32_t *gen, struct mg_pol_stats *st);
 
+/*
+ * The gossiped form (docs/gossip.md, MG_STATE_POLICY entries): each
+ * gateway publishes its cluster's set as one entry per rule, keyed by the
+ * rule's id, and a header under id 0 (the default and the number of
+ * rules), so a peer takes a set only when it holds all of it.  Values fit
+ * a replicated value (64 bytes); the type tags are the value's type.
+ */
+#define MG_POL_VT_RULE 32
+#define MG_POL_VT_SET 33
+#define MG_POL_WIRE_MAX 64
+#define MG_POL_GOSSIP_MAX 4096 /* rules a cluster publishes, at most */
+#define MG_POL_SET_INCOMPLETE 1 /* header flag: more rules than published */
+
+struct mg_pol_hdr {
+	uint8_t def_in; /* MG_POL_ALLOW or MG_POL_DENY */
+	uint8_t flags; /* MG_POL_SET_* */
+	uint32_t n; /* rules published */
+};
+
+/* Bytes written (<= size), or -EINVAL (a bad rule) / -ENOSPC. */
+int mg_pol_rule_encode(const struct mg_pol_rule *r, uint8_t *buf, size_t size);
+/*
+ * A peer's rule @id from its bytes: 0, or -EINVAL with what is wrong in
+ * err (anything that would not encode back to the same bytes, or that
+ * the text form would not parse back to).  src_name is the cluster's id.
+ */
+int mg_pol_rule_decode(uint32_t id, const uint8_t *buf, size_t len,
+		       struct mg_pol_rule *r, char *err, size_t errlen);
+int mg_pol_hdr_encode(const struct mg_pol_hdr *h, uint8_t *buf, size_t size);
+int mg_pol_hdr_decode(const uint8_t *buf, size_t len, struct mg_pol_hdr *h);
+
 #endif

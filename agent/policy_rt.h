@@ -21,6 +21,18 @@ int mg_policy_new(const struct mg_config *cfg, const struct mg_pol_maps *m,
 void mg_policy_free(struct mg_policy *p);
 /* Compile again (a reload changed cfg in place); 0 or -errno, logged. */
 int mg_policy_apply(struct mg_policy *p);
+/*
+ * Gossip (docs/policy.md): publish this cluster's set in @st (the mesh's
+ * replicated state) now and on every change, and compile the sets other
+ * clusters publish there, at most once per MG_POL_LEARN_MS after
+ * mg_policy_changed() says the state changed.
+ */
+#define MG_POL_LEARN_MS 100
+struct mg_state;
+struct mg_loop;
+int mg_policy_gossip(struct mg_policy *p, struct mg_state *st,
+		     struct mg_loop *loop);
+void mg_policy_changed(struct mg_policy *p);
 /* `meshgate policy [list | add RULE... | del ID]` (cli->priv: the policy). */
 int mg_policy_cmd(struct mg_cli *cli, int argc, char **argv);
 

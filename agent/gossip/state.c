@@ -177,6 +177,8 @@ static int key_len(const struct mg_state_key *key)
 		return 1 + (1 + v + 2) + (1 + a + 2);
 	case MG_STATE_GWINFO:
 		return 0;
+	case MG_STATE_POLICY:
+		return 4;
 	}
 	return -EINVAL;
 }
@@ -220,6 +222,12 @@ int mg_state_key_encode(const struct mg_state_key *key, uint8_t *buf,
 		buf[off++] = be->port >> 8;
 		buf[off++] = be->port & 0xff;
 		return off;
+	case MG_STATE_POLICY:
+		buf[0] = key->pol_id >> 24;
+		buf[1] = key->pol_id >> 16 & 0xff;
+		buf[2] = key->pol_id >> 8 & 0xff;
+		buf[3] = key->pol_id & 0xff;
+		return 4;
 	}
 	return 0;	/* MG_STATE_GWINFO */
 }
@@ -265,6 +273,12 @@ int mg_state_key_decode(uint8_t kind, const uint8_t *buf, size_t len,
 		return 0;
 	case MG_STATE_GWINFO:
 		return len ? -EINVAL : 0;
+	case MG_STATE_POLICY:
+		if (len != 4)
+			return -EINVAL;
+		key->pol_id = (uint32_t)buf[0] << 24 | buf[1] << 16 |
+			      buf[2] << 8 | buf[3];
+		return 0;
 	}
 	return -EINVAL;
 }

@@ -62,7 +62,8 @@ enum mg_state_kind {
 	 * own, so that the owner's health entry of the same key stays.
 	 */
 	MG_STATE_EJECT = 4,
-	MG_STATE_KIND_MAX = 4,
+	MG_STATE_POLICY = 5,	/* key: rule id (0: the set); value: policy.h */
+	MG_STATE_KIND_MAX = 5,
 };
 
 /* Value type tags; the service code defines its own from 16 up. */
@@ -84,6 +85,7 @@ struct mg_state_key {
 	union {
 		struct mg_prefix ep;			/* MG_STATE_ENDPOINT */
 		struct mg_state_backend_key be;		/* BACKEND, EJECT */
+		uint32_t pol_id;			/* MG_STATE_POLICY */
 	};
 };
 
@@ -306,6 +308,7 @@ void mg_state_rumour_sent(struct mg_state *st, unsigned int origin,
  *	ENDPOINT  family(4|6) len addr(4|16)
  *	BACKEND   proto vfamily vip vport(be16) family addr port(be16)
  *	GWINFO    (empty)
+ *	POLICY    id(be32)
  * Returns the length (<= MG_STATE_KEY_MAX), -EINVAL, or -ENOSPC when it
  * would not fit in @size bytes (nothing written past @size).  Decoding
  * refuses anything that would not encode back to the same bytes (prefix

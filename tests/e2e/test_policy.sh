@@ -10,8 +10,8 @@
 # it allowed).  `meshgate policy add` lets cluster 3 in, `del` shuts it
 # out again, and both survive a restart of the agent (state_dir/policy).
 #
-# Not shown here: the sender's gateway dropping before the tunnel, which
-# needs the policy gossiped (not done yet, docs/policy.md).
+# The sender's gateway dropping before the tunnel (the policy gossiped):
+# test_policy_gossip.sh.
 set -u
 . "$(dirname "$0")/lib.sh"
 trap topo_cleanup EXIT
