@@ -22,7 +22,7 @@
 #define MG_SETTLE_TIMEOUT_DEFAULT	30	/* seconds, [gossip] settle_timeout */
 #define MG_METRICS_PORT_DEFAULT	9466	/* [metrics] listen = on */
 
-#define MG_CFG_MAX_SERVICES	64	/* [service NAME] sections */
+#define MG_CFG_MAX_SERVICES	128	/* [service NAME] sections */
 #define MG_CFG_MAX_BACKENDS	32	/* this cluster's backends per service */
 #define MG_CFG_MAX_POL_RULES	256	/* [policy] rule lines */
 

@@ -85,7 +85,7 @@ lpm_trie_ns_1m|ns|warm
 prefix_lookup_vs_trie|x|<= 0.33 (goal 0.1), warm, worse of 10k/1M
 prefix_lookup_mib_1m|MiB|<= 96 (90% /24, 5% /16, 5% /26)
 datapath_map_mib_default|MiB|the example services, auto limits
-metrics_scrape_ms|ms|< 50 (100k endpoints, 64 services: the agent's limit)
+metrics_scrape_ms|ms|< 50 (100k endpoints, 100 services)
 metrics_render_walked_ms|ms|metrics_render_ms with mg_ep4 walked (before)
 gossip_flood_cli_ms|ms|< 100, p99 of CLI calls under a hostile flood
 gossip_flood_ctl_ms|ms|the agent's answer alone (one client, no process)
