@@ -57,6 +57,7 @@ struct agent {
 	struct mg_ctl *ctl;
 	uint64_t started_ms;
 	struct mg_loop_src *view_timer, *route_timer;
+	bool view_armed;	/* view_timer set and not yet run */
 	struct mg_mesh *mesh;
 	struct mg_view view;		/* valid until the mesh runs again */
 	struct mg_services *svcs;
@@ -238,8 +239,15 @@ static void on_mesh_changed(void *arg)
 {
 	struct agent *a = arg;
 
-	if (a->view_timer)
+	/*
+	 * Armed once, not pushed back by each change: a steady stream of
+	 * changes (members, liveness, rumours from 64 peers) must not hold
+	 * the view back; the sync reads what is there when it runs.
+	 */
+	if (a->view_timer && !a->view_armed) {
 		mg_loop_timer_set(a->view_timer, VIEW_DEBOUNCE_MS, 0);
+		a->view_armed = true;
+	}
 	mg_policy_changed(a->pol);	/* other clusters' policies */
 }
 
@@ -247,6 +255,7 @@ static void on_view_timer(struct mg_loop_src *src, uint32_t ev, void *arg)
 {
 	struct agent *a = arg;
 
+	a->view_armed = false;
 	agent_sync_view(a);
 	mg_loop_timer_set(a->nh_timer, NH_DEBOUNCE_MS, 0);
 }
@@ -939,6 +948,7 @@ int mg_agent_run(const struct mg_config *cfg)
 		agent_sync_host(a);
 	}
 
+	a->view_armed = true;	/* the timer below starts armed */
 	if (!mg_loop_add_fd(a->loop, mg_nl_event_fd(a->nl), EPOLLIN,
 			    on_netlink, a) ||
 	    !(a->nh_timer = mg_loop_add_timer(a->loop, NH_RETRY_MS, 0,

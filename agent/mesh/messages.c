@@ -74,11 +74,20 @@ void mesh_handle_msg(struct mg_mesh *mesh, const uint8_t *p, size_t n)
 	mg_buf_free(&reply);
 }
 
+/*
+ * How many times each gateway passes a state rumour on: memberlist's
+ * retransmit_mult x ceil(log10(n + 1)), plus one more round of mult.  With
+ * memberlist's own count, 1.7 % of changes at 64 gateways miss somebody
+ * by gossip alone (tests/sim/gossip_model.py), who then waits for
+ * anti-entropy (every 2 s in lan): the 1 s tail of the convergence
+ * figures.  One more round brings that to 0.1 % for 50 % more bytes per
+ * change.
+ */
 unsigned int mesh_retransmit_limit(const struct mg_mesh *mesh)
 {
 	unsigned int n = mg_member_count(mesh->member), lim = 0;
 
 	for (unsigned int v = n + 1; v > 1; v = (v + 9) / 10)
 		lim++;
-	return mesh->retransmit_mult * (lim ? lim : 1);
+	return mesh->retransmit_mult * ((lim ? lim : 1) + 1);
 }

@@ -12,8 +12,13 @@ the two things a mesh operator waits for:
                  spread by gossip alone: every gateway that has it sends
                  it, each gossip tick (random phase per gateway), to
                  gossip_nodes random members, until it has been sent
-                 retransmit_mult * ceil(log10(N + 1)) times.  Piggybacking
-                 on probes and push/pull is left out (it only speeds it up).
+                 retransmit_mult * ceil(log10(N + 1)) times (memberlist's
+                 count, for suspicions and deaths) or retransmit_mult *
+                 (ceil(log10(N + 1)) + 1) times (the replicated state's
+                 rumours, agent/mesh/messages.c).  A gateway gossip left
+                 out gets the change from its next anti-entropy round
+                 (every ae_interval, to a random gateway that has it).
+                 Piggybacking on probes is left out (it only speeds it up).
   failover       a gateway dies at t = 0.  Every other gateway probes its
                  members round-robin, one per probe interval, so its first
                  probe of the dead one falls uniformly in (N - 1) intervals;
@@ -43,11 +48,16 @@ import sys
 # profile lan as agent/mesh/life.c sets it (times in ms)
 P = dict(probe_interval=300, probe_timeout=200, suspicion_mult=3,
          suspicion_max_mult=4, retransmit_mult=4, gossip_interval=50,
-         gossip_nodes=3, push_pull_interval=30000, latency=0.5)
+         gossip_nodes=3, push_pull_interval=30000, latency=0.5,
+         ae_interval=2000)
 
 
 def retransmit_limit(n):
     return P["retransmit_mult"] * math.ceil(math.log10(n + 1))
+
+
+def state_retransmit_limit(n):
+    return P["retransmit_mult"] * (math.ceil(math.log10(n + 1)) + 1)
 
 
 def suspicion_min(n):
@@ -59,9 +69,9 @@ def push_pull_scale(n):
     return iv if n <= 32 else iv * (math.ceil(math.log2(n) - 5) + 1)
 
 
-def disseminate(n, src, t0, rng, phase):
+def disseminate(n, src, t0, rng, phase, lim=None):
     """Arrival time of one update at every member, from src at t0."""
-    lim = retransmit_limit(n)
+    lim = lim or retransmit_limit(n)
     gi, k, lat = P["gossip_interval"], P["gossip_nodes"], P["latency"]
     got = [math.inf] * n
     got[src] = t0
@@ -163,17 +173,28 @@ def main():
         reach, rounds, fo, missed = [], [], [], 0
         for _ in range(t):
             phase = [rng.uniform(0, P["gossip_interval"]) for _ in range(n)]
-            got = disseminate(n, rng.randrange(n), 0.0, rng, phase)
+            got = disseminate(n, rng.randrange(n), 0.0, rng, phase,
+                              state_retransmit_limit(n))
             if max(got) == math.inf:
-                # gossip alone left someone out: push/pull repairs it
+                # gossip alone left someone out: its anti-entropy round
+                # (random phase) to a gateway that has it repairs it
                 missed += 1
-                got = [g for g in got if g < math.inf]
+                for w in range(n):
+                    if got[w] < math.inf:
+                        continue
+                    t = rng.uniform(0, P["ae_interval"])
+                    while True:
+                        peer = rng.randrange(n)
+                        if got[peer] <= t and peer != w:
+                            got[w] = t + 2 * P["latency"]
+                            break
+                        t += P["ae_interval"]
             last = max(got)
             reach.append(last)
             rounds.append(last / P["gossip_interval"])
             fo.append(failover(n, rng))
         out[n] = dict(
-            trials=t, missed_by_gossip=missed, retransmit_limit=retransmit_limit(n),
+            trials=t, missed_by_gossip=missed, retransmit_limit=state_retransmit_limit(n),
             suspicion_min_ms=round(suspicion_min(n)),
             suspicion_max_ms=round(P["suspicion_max_mult"] * suspicion_min(n)),
             converge_p50_ms=round(pct(reach, 50)), converge_p99_ms=round(pct(reach, 99)),
