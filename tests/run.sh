@@ -10,16 +10,21 @@ here=$(cd "$(dirname "$0")" && pwd)
 group=${1:-all}
 pass=0 fail=0 skip=0 failed=() skipped=()
 
+count() {	# name, rc
+	case $2 in
+	0) pass=$((pass + 1)) ;;
+	77) skip=$((skip + 1)); skipped+=("$1") ;;
+	*) fail=$((fail + 1)); failed+=("$1") ;;
+	esac
+}
+
 run_one() {	# name, command...
 	local name=$1; shift
 	echo "=== $name"
-	local rc=0
+	local rc=0 t0=$SECONDS
 	"$@" || rc=$?
-	case $rc in
-	0) pass=$((pass + 1)) ;;
-	77) skip=$((skip + 1)); skipped+=("$name") ;;
-	*) fail=$((fail + 1)); failed+=("$name") ;;
-	esac
+	echo "--- $name: rc $rc, $((SECONDS - t0)) s"
+	count "$name" "$rc"
 }
 
 run_bins() {	# dir
@@ -48,12 +53,39 @@ run_build() {
 	done
 }
 
+# The e2e tests, E2E_JOBS at a time (default 2: each spends most of its
+# time waiting on timers and peers, and each has its own namespaces, pins
+# and files under a prefix of its own).  Each one's output is printed
+# whole when it ends, so outputs never interleave.
 run_e2e() {
-	local t
+	local t name jobs=${E2E_JOBS:-2} out pid rc
+	local -A names=()
+	out=$(mktemp -d /tmp/mg-e2e.XXXXXX) || return 1
 	for t in "$here"/e2e/test_*.sh; do
 		[ -x "$t" ] || continue
-		run_one "e2e/$(basename "$t" .sh)" timeout 600 "$t"
+		while [ "${#names[@]}" -ge "$jobs" ]; do e2e_reap "$out"; done
+		name=e2e/$(basename "$t" .sh)
+		(
+			t0=$SECONDS
+			timeout 600 "$t" >"$out/$BASHPID.log" 2>&1
+			rc=$?
+			echo "--- $name: rc $rc, $((SECONDS - t0)) s" >>"$out/$BASHPID.log"
+			exit $rc
+		) &
+		names[$!]=$name
 	done
+	while [ "${#names[@]}" -gt 0 ]; do e2e_reap "$out"; done
+	rm -rf "$out"
+}
+
+e2e_reap() {	# out: wait for one e2e job, print its output, count it
+	local pid rc=0
+	wait -n -p pid || rc=$?
+	[ -n "${pid:-}" ] && [ -n "${names[$pid]:-}" ] || return 0
+	echo "=== ${names[$pid]}"
+	cat "$1/$pid.log"
+	count "${names[$pid]}" "$rc"
+	unset "names[$pid]"
 }
 
 case $group in
