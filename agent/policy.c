@@ -1000,7 +1000,7 @@ int mg_pol_compile(const struct mg_pol_set *sets, int n_sets,
 	/* The IPv6 classes number on from the IPv4 ones. */
 	err = err ?: compile_family(sets, n_sets, MG_AF_INET6, g, &o, st);
 	if (!err &&
-	    (o.nk > MG_POL_MAX_ENTRIES / 2 || o.np > MG_POL_MAX_ENTRIES / 2 ||
+	    (o.nk > MG_POL_HASH_MAX / 2 || o.np > MG_POL_HASH_MAX / 2 ||
 	     o.ns4 > MG_POL_MAX_ENTRIES / 2 || o.ns6 > MG_POL_MAX_ENTRIES / 2 ||
 	     o.nd4 > MG_POL_MAX_DST || o.nd6 > MG_POL_MAX_DST))
 		err = -E2BIG;

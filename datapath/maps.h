@@ -468,7 +468,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MG_POL_MAX_ENTRIES);
+	__uint(max_entries, MG_POL_HASH_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct mg_pol_port_key);
 	__type(value, __u32);
@@ -477,7 +477,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MG_POL_MAX_ENTRIES);
+	__uint(max_entries, MG_POL_HASH_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct mg_pol_key);
 	__type(value, struct mg_pol_verdict);

@@ -27,14 +27,51 @@
 #define MG_PIN_L4_MAX	(MG_PIN_L3_MAX + 40 + 8 * 40)
 _Static_assert(MG_PIN_L3_MAX <= 0x7f && MG_PIN_L4_MAX <= 0x1ff, "pin masks");
 
-static __always_inline struct mg_ep_val *mg_ep4_lookup(__u32 addr)
+/*
+ * The IPv4 endpoint entry of addr as a scalar: 0 none, else MG_EP_FOUND |
+ * flags << 8 | cluster id.  A global function: the table and the trie
+ * answer from two maps, and two kinds of pointer on every path after the
+ * lookup made the verifier walk each path twice (with policy, traffic
+ * controls and the table merged, past its 1M-instruction limit).
+ */
+#define MG_EP_FOUND	0x10000
+
+__attribute__((noinline)) int mg_ep4_find(__u32 addr)
 {
 	struct mg_ep4_key key = { .prefixlen = 32, .addr = addr };
 	struct mg_ep_val *ep;
 
-	if (mg_pfx4_find(addr, &ep))
-		return ep;
-	return bpf_map_lookup_elem(&mg_ep4, &key);
+	if (!mg_pfx4_find(addr, &ep))
+		ep = bpf_map_lookup_elem(&mg_ep4, &key);
+	return ep ? MG_EP_FOUND | ep->flags << 8 | ep->cluster_id : 0;
+}
+
+/* Per-CPU room for the one entry mg_ep4_lookup() hands out at a time. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_ep_val);
+} mg_ep_tmp SEC(".maps");
+
+/*
+ * mg_ep4_find() as an entry (cluster_id and flags; no version), valid
+ * until the next call: callers hold one at a time.
+ */
+static __always_inline struct mg_ep_val *mg_ep4_lookup(__u32 addr)
+{
+	int r = mg_ep4_find(addr);
+	struct mg_ep_val *ep;
+	__u32 zero = 0;
+
+	if (!(r & MG_EP_FOUND))
+		return NULL;
+	ep = bpf_map_lookup_elem(&mg_ep_tmp, &zero);
+	if (ep) {
+		ep->cluster_id = r & 0xff;
+		ep->flags = (r >> 8) & 0xff;
+	}
+	return ep;
 }
 
 static __always_inline struct mg_ep_val *mg_ep6_lookup(const void *addr)
@@ -54,12 +91,10 @@ static __always_inline struct mg_ep_val *mg_ep6_lookup(const void *addr)
 static __always_inline int mg_is_local4(__u32 addr)
 {
 	struct mg_ep4_key key = { .prefixlen = 32, .addr = addr };
-	struct mg_ep_val *ep;
 
 	if (bpf_map_lookup_elem(&mg_local4, &key))
 		return 1;
-	ep = mg_ep4_lookup(addr);
-	return ep && (ep->flags & MG_EP_F_LOCAL);
+	return !!(mg_ep4_find(addr) & (MG_EP_F_LOCAL << 8));
 }
 
 static __always_inline int mg_is_local6(const void *addr)

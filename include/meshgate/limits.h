@@ -40,8 +40,16 @@
 #define MG_POL_MAX_DST		131072	/* policy destinations, per family */
 #endif
 #ifndef MG_POL_MAX_ENTRIES
-#define MG_POL_MAX_ENTRIES	4194304	/* compiled verdicts, sources, ports
-					 * (each map; allocated as used) */
+#define MG_POL_MAX_ENTRIES	4194304	/* compiled sources (each LPM map;
+					 * allocated as used) */
+#endif
+#ifndef MG_POL_HASH_MAX
+/*
+ * compiled verdicts and ports (mg_polv, mg_polp): hash maps, whose bucket
+ * array (16 B a slot) the kernel allocates whole, so it counts against a
+ * gateway's BPF memory even unused (4M slots were 128 MiB of the two).
+ */
+#define MG_POL_HASH_MAX		65536
 #endif
 #ifndef MG_POL_CT_ENTRIES
 #define MG_POL_CT_ENTRIES	16384	/* flows allowed, for replies (LRU) */
