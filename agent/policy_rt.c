@@ -504,8 +504,10 @@ static void learn(struct mg_policy *p)
 						  sizeof(*prev->set.rules));
 			if (!l[n_l].set.rules)
 				continue;
-			memcpy(l[n_l].set.rules, prev->set.rules,
-			       (size_t)prev->set.n * sizeof(*prev->set.rules));
+			if (prev->set.n)
+				memcpy(l[n_l].set.rules, prev->set.rules,
+				       (size_t)prev->set.n *
+					       sizeof(*prev->set.rules));
 			l[n_l].set.n_prefixes = 0;
 			l[n_l].set.prefixes = NULL;
 			memcpy(l[n_l].origin, prev->origin,
@@ -518,8 +520,9 @@ static void learn(struct mg_policy *p)
 					    &info);
 			snprintf(l[n_l].origin, sizeof(l[n_l].origin), "%s",
 				 info.name);
-			qsort(a->rules, (size_t)a->n, sizeof(*a->rules),
-			      rule_cmp);
+			if (a->n)	/* no rules: a->rules may be NULL */
+				qsort(a->rules, (size_t)a->n,
+				      sizeof(*a->rules), rule_cmp);
 			l[n_l].set.owner = (uint8_t)c;
 			l[n_l].set.def_in = a->h.def_in;
 			l[n_l].set.n = a->n;
