@@ -520,9 +520,9 @@ static void learn(struct mg_policy *p)
 					    &info);
 			snprintf(l[n_l].origin, sizeof(l[n_l].origin), "%s",
 				 info.name);
-			if (a->n)	/* no rules: a->rules may be NULL */
-				qsort(a->rules, (size_t)a->n,
-				      sizeof(*a->rules), rule_cmp);
+			if (a->n) /* no rules: a->rules may be NULL */
+				qsort(a->rules, (size_t)a->n, sizeof(*a->rules),
+				      rule_cmp);
 			l[n_l].set.owner = (uint8_t)c;
 			l[n_l].set.def_in = a->h.def_in;
 			l[n_l].set.n = a->n;
