@@ -53,12 +53,12 @@ run_build() {
 	done
 }
 
-# The e2e tests, E2E_JOBS at a time (default 2: each spends most of its
+# The e2e tests, E2E_JOBS at a time (default 1; 2 works for most: each spends most of its
 # time waiting on timers and peers, and each has its own namespaces, pins
 # and files under a prefix of its own).  Each one's output is printed
 # whole when it ends, so outputs never interleave.
 run_e2e() {
-	local t name jobs=${E2E_JOBS:-2} out pid rc
+	local t name jobs=${E2E_JOBS:-1} out pid rc
 	local -A names=()
 	out=$(mktemp -d /tmp/mg-e2e.XXXXXX) || return 1
 	for t in "$here"/e2e/test_*.sh; do
