@@ -66,10 +66,13 @@ run_e2e() {
 		while [ "${#names[@]}" -ge "$jobs" ]; do e2e_reap "$out"; done
 		name=e2e/$(basename "$t" .sh)
 		(
-			t0=$SECONDS
-			timeout 600 "$t" >"$out/$BASHPID.log" 2>&1
+			# Expanded here, not in the redirection: bash performs a
+			# simple command's redirections after its fork, where
+			# $BASHPID is the child's (timeout's) pid.
+			log=$out/$BASHPID.log t0=$SECONDS
+			timeout 600 "$t" >"$log" 2>&1
 			rc=$?
-			echo "--- $name: rc $rc, $((SECONDS - t0)) s" >>"$out/$BASHPID.log"
+			echo "--- $name: rc $rc, $((SECONDS - t0)) s" >>"$log"
 			exit $rc
 		) &
 		names[$!]=$name
