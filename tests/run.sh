@@ -53,16 +53,21 @@ run_build() {
 	done
 }
 
-# The e2e tests, E2E_JOBS at a time (default 1; 2 works for most: each spends most of its
+# The e2e tests, E2E_JOBS at a time (default 2: each spends most of its
 # time waiting on timers and peers, and each has its own namespaces, pins
 # and files under a prefix of its own).  Each one's output is printed
 # whole when it ends, so outputs never interleave.
 run_e2e() {
-	local t name jobs=${E2E_JOBS:-1} out pid rc
+	local t name jobs=${E2E_JOBS:-2} out pid rc
 	local -A names=()
 	out=$(mktemp -d /tmp/mg-e2e.XXXXXX) || return 1
 	for t in "$here"/e2e/test_*.sh; do
 		[ -x "$t" ] || continue
+		# A test marked "# e2e: alone" (one that loads the machine, or
+		# that times what a loaded machine would slow) runs by itself.
+		if grep -q '^# e2e: alone' "$t"; then
+			while [ "${#names[@]}" -gt 0 ]; do e2e_reap "$out"; done
+		fi
 		while [ "${#names[@]}" -ge "$jobs" ]; do e2e_reap "$out"; done
 		name=e2e/$(basename "$t" .sh)
 		(
@@ -76,6 +81,9 @@ run_e2e() {
 			exit $rc
 		) &
 		names[$!]=$name
+		if grep -q '^# e2e: alone' "$t"; then
+			while [ "${#names[@]}" -gt 0 ]; do e2e_reap "$out"; done
+		fi
 	done
 	while [ "${#names[@]}" -gt 0 ]; do e2e_reap "$out"; done
 	rm -rf "$out"

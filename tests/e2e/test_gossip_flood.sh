@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
+# e2e: alone (its flood loads both CPUs, and it times the CLI under it)
 #
 # A hostile peer against one agent (issue 9, item 10): three gateways in
 # one mesh, gw1 the seed; from gw3's underlay address mgpeer floods gw1

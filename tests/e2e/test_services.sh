@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
+# e2e: alone (its connection loops and failover timings: a test beside it slows them)
 #
 # Global services across three clusters (DESIGN §2 path 3, §4 Health):
 # gateways gossip (lan profile); clusters 1 and 2 have TCP backends in pod

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
+# e2e: alone (its connection loops and failover timings: a test beside it slows them)
 #
 # IPv6 global services across three dual-stack clusters (DESIGN §2 path 3)
 # over the IPv4 underlay: gateways gossip (lan profile); clusters 1 and 2
