@@ -261,9 +261,12 @@ ifneq ($(CHECK_BASE),)
 	*) echo "$$out"; exit 1;; esac
 endif
 
+# CHECK_BUILD: where (CI, on a clean clone, builds there in $(BUILD) itself,
+# so that `make test` after it takes the objects made with -Werror).
+CHECK_BUILD ?= $(BUILD)/werror
 check-werror: deps
-	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/werror WERROR=1 \
-		$(patsubst $(BUILD)/%,$(BUILD)/werror/%,$(BIN) $(UNIT_BINS) \
+	$(Q)$(MAKE) --no-print-directory BUILD=$(CHECK_BUILD) WERROR=1 \
+		$(patsubst $(BUILD)/%,$(CHECK_BUILD)/%,$(BIN) $(UNIT_BINS) \
 		$(DP_BINS) $(BENCH_BINS) $(FUZZ_REPLAY))
 
 # --- sanitizers --------------------------------------------------------------
@@ -281,10 +284,12 @@ ASAN_ENV     = ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_u
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(ASAN_LOGS)/ubsan
 ASAN_SMOKE  ?= tests/e2e/test_gossip.sh
 
-.PHONY: test-asan asan-bins
-test-asan: deps
+.PHONY: test-asan asan-build asan-bins
+asan-build: deps
 	$(Q)CFLAGS='$(ASAN_CFLAGS)' LDFLAGS='-fsanitize=address,undefined' \
 		$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) asan-bins
+
+test-asan: asan-build
 	$(Q)rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
 	$(Q)rc=0; export $(ASAN_ENV) BUILD=$(abspath $(ASAN_BUILD)) \
 		MESHGATE=$(abspath $(ASAN_BUILD))/meshgate; \
@@ -301,9 +306,12 @@ TEST_RUN := tests/run.sh
 
 MGPEER := $(BUILD)/tests/bench/mgpeer
 
-# Then the sanitizer run (about a minute plus its e2e smoke), in its own tree.
+# Then the sanitizer run (about a minute plus its e2e smoke), in its own tree;
+# its build runs niced beside the tests (MG_ASAN_BUILD), in the time they
+# spend waiting on timers and peers.
 test: deps all $(UNIT_BINS) $(DP_BINS) $(FUZZ_REPLAY) $(MGPEER)
 	$(Q)MESHGATE=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) \
+		MG_ASAN_BUILD='$(MAKE) --no-print-directory asan-build' \
 		MG_TEST_ASAN='$(MAKE) --no-print-directory test-asan' \
 		$(TEST_RUN) all
 
