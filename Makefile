@@ -74,7 +74,8 @@ TSKELS     := $(foreach f,$(TBPF_SRCS),$(BUILD)/include/$(notdir $(f:.bpf.c=.ske
 
 AGENT_MAIN := agent/main.c
 AGENT_SRCS := $(filter-out $(AGENT_MAIN),$(wildcard agent/*.c agent/lib/*.c \
-	agent/gossip/*.c agent/mesh/*.c agent/services/*.c))
+	agent/memberlist/*.c agent/serf/*.c agent/state/*.c \
+	agent/mesh/*.c agent/services/*.c))
 AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/%.o)
 LIB        := $(BUILD)/libmeshgate.a
 BIN        := $(BUILD)/meshgate
@@ -227,8 +228,8 @@ CLANG_FORMAT ?= clang-format
 FORMAT_FILES := agent/hostroute.h agent/lib/addr.c agent/lib/notify.h \
 	agent/lib/out.h agent/lib/persist.c agent/lib/persist.h agent/pins.c \
 	agent/pins.h \
-	agent/lib/buf.c agent/lib/buf.h agent/gossip/lzw.h \
-	agent/lib/msgpack.h agent/gossip/tags.c agent/gossip/transport.h \
+	agent/lib/buf.c agent/lib/buf.h agent/memberlist/lzw.h \
+	agent/lib/msgpack.h agent/serf/tags.c agent/memberlist/transport.h \
 	datapath/config.h datapath/stats.h datapath/tc.bpf.c datapath/xdp.bpf.c \
 	tests/bench/pass.bpf.c tests/fuzz/fuzz_ctl.c tests/fuzz/fuzz_state.c \
 	tests/bench/ref_encap.bpf.c tests/bench/ctins.bpf.c tests/bench/bench_ct.c \

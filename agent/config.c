@@ -27,7 +27,7 @@
 #include <unistd.h>
 #include <ini.h>
 #include "config.h"
-#include "gossip/crypto.h"
+#include "memberlist/crypto.h"
 #include "maplimits.h"
 #include "lib/log.h"
 

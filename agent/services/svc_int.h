@@ -28,7 +28,7 @@
 #include <bpf/bpf.h>
 #include <meshgate/abi.h>
 #include "cli.h"
-#include "gossip/state.h"
+#include "state/state.h"
 #include "health.h"
 #include "maglev.h"
 #include "outlier.h"

@@ -10,8 +10,8 @@
 #include <openssl/evp.h>
 
 #include "lib/msgpack.h"
-#include "gossip/serf.h"
-#include "gossip/serfquery.h"
+#include "serf/serf.h"
+#include "serf/serfquery.h"
 
 
 #define Q struct mg_serf_query

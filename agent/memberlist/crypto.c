@@ -7,8 +7,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "gossip/crypto.h"
-#include "gossip/messages.h"
+#include "memberlist/crypto.h"
+#include "memberlist/messages.h"
 
 static bool key_len_ok(size_t len)
 {

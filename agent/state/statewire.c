@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "lib/msgpack.h"
-#include "gossip/statewire.h"
+#include "state/statewire.h"
 
 /* Batch header bytes beyond the names, at worst: see enc_batch(). */
 #define BATCH_HDR_FIXED	32

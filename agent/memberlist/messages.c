@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "gossip/messages.h"
+#include "memberlist/messages.h"
 
 enum fkind {
 	F_STR,		/* char[aux], NUL-terminated */

@@ -19,8 +19,8 @@
 #include <meshgate/abi.h>
 
 #include "lib/buf.h"
-#include "gossip/crypto.h"
-#include "gossip/messages.h"
+#include "memberlist/crypto.h"
+#include "memberlist/messages.h"
 
 #define MG_MEMBER_PORT		7946
 /* Members the table holds at most (self and unreaped dead included). */

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gossip/messages.h"
+#include "memberlist/messages.h"
 
 #define MG_TAGS_MAGIC	0xff
 #define MG_TAGS_MAX	256	/* (512 - 1) / 2: enough for any Meta */

@@ -16,11 +16,11 @@
 #include <time.h>
 #include <sys/random.h>
 
-#include "gossip/broadcast.h"
-#include "gossip/member.h"
-#include "gossip/suspicion.h"
-#include "gossip/transport.h"
-#include "gossip/wire.h"
+#include "memberlist/broadcast.h"
+#include "memberlist/member.h"
+#include "memberlist/suspicion.h"
+#include "memberlist/transport.h"
+#include "memberlist/wire.h"
 #include "lib/addr.h"
 #include "lib/log.h"
 #include "lib/loop.h"

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "gossip/messages.h"
+#include "memberlist/messages.h"
 
 /* Natural logarithm (we do not link libm). */
 double mg_swim_ln(double x);

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "lib/msgpack.h"
-#include "gossip/tags.h"
+#include "serf/tags.h"
 
 int mg_tags_encode(const struct mg_tag *tags, unsigned int n,
 		   struct mg_ml_meta *meta)

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "gossip/member.h"
+#include "memberlist/member.h"
 #include "lib/msgpack.h"
-#include "gossip/serf.h"
+#include "serf/serf.h"
 
 #define SLOTS_MIN	16		/* a power of two */
 #define SLOTS_MAX	(2 * MG_SERF_MEMBERS_MAX)

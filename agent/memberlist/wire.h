@@ -15,8 +15,8 @@
 #include <stdint.h>
 
 #include "lib/buf.h"
-#include "gossip/crypto.h"
-#include "gossip/messages.h"
+#include "memberlist/crypto.h"
+#include "memberlist/messages.h"
 
 #define MG_ML_UDP_SIZE		1400	/* memberlist UDPBufferSize */
 #define MG_ML_COMPOUND_MAX	255

@@ -8,8 +8,8 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-#include "gossip/transport.h"
-#include "gossip/wire.h"
+#include "memberlist/transport.h"
+#include "memberlist/wire.h"
 #include "lib/addr.h"
 #include "lib/log.h"
 #include "lib/loop.h"

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gossip/broadcast.h"
+#include "memberlist/broadcast.h"
 
 static void drop(struct mg_bcast_queue *q, unsigned int i, bool sent)
 {

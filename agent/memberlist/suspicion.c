@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gossip/suspicion.h"
+#include "memberlist/suspicion.h"
 
 #define LN2	0.69314718055994530942
 #define LN10	2.30258509299404568402

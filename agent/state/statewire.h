@@ -39,7 +39,7 @@
 #include <stdint.h>
 
 #include "lib/buf.h"
-#include "gossip/state.h"
+#include "state/state.h"
 
 #define MG_SW_MAGIC		0x4d	/* 'M' */
 #define MG_SW_FORMAT		1

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "lib/buf.h"
-#include "gossip/crypto.h"
+#include "memberlist/crypto.h"
 
 #define MG_SERF_QUERY_RESPONSE	5
 #define MG_SERF_KEY_REQUEST	7

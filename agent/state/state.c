@@ -23,7 +23,7 @@
 #include <time.h>
 #include <sys/random.h>
 
-#include "gossip/state.h"
+#include "state/state.h"
 
 #define BLK_SHIFT	10
 #define BLK_SIZE	(1u << BLK_SHIFT)

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "gossip/lzw.h"
-#include "gossip/wire.h"
+#include "memberlist/lzw.h"
+#include "memberlist/wire.h"
 #include "lib/log.h"
 
 static bool kr_on(const struct mg_ml_opts *o)

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gossip/lzw.h"
+#include "memberlist/lzw.h"
 
 #define LIT_WIDTH	8
 #define CLEAR		(1u << LIT_WIDTH)	/* 256 */
