@@ -66,17 +66,17 @@ int mg_agent_run(const struct mg_config *cfg)
 	a->loop = mg_loop_new();
 	/* Signals wait in the loop from now on: none kills a starting agent. */
 	if (!a->nl || !a->loop ||
-	    !mg_loop_add_signals(a->loop, sigs, 3, on_signal, a)) {
+	    !mg_loop_add_signals(a->loop, sigs, 3, agent_on_signal, a)) {
 		err = -errno ? -errno : -ENOMEM;
 		pr_err("cannot start: %s", strerror(-err));
 		goto out;
 	}
 
 	err = mg_mesh_new(a->loop, cfg, &(struct mg_mesh_ops){
-				  .changed = on_mesh_changed }, a, &a->mesh);
+				  .changed = agent_on_mesh_changed }, a, &a->mesh);
 	if (err)
 		goto out;
-	err = mg_services_new(a->loop, cfg, on_mesh_changed, a, &a->svcs);
+	err = mg_services_new(a->loop, cfg, agent_on_mesh_changed, a, &a->svcs);
 	if (err)
 		goto out;
 	err = mg_policy_new(a->cfg, &(struct mg_pol_maps){
@@ -94,7 +94,7 @@ int mg_agent_run(const struct mg_config *cfg)
 	if (err)
 		goto out;
 	if (cfg->route_table || cfg->route_protocol)
-		on_route_timer(NULL, 0, a);
+		agent_on_route_timer(NULL, 0, a);
 
 	/* Maps first, then the program: it must never see a partial state. */
 	agent_sync_view(a);
@@ -136,13 +136,13 @@ int mg_agent_run(const struct mg_config *cfg)
 
 	a->view_armed = true;	/* the timer below starts armed */
 	if (!mg_loop_add_fd(a->loop, mg_nl_event_fd(a->nl), EPOLLIN,
-			    on_netlink, a) ||
+			    agent_on_netlink, a) ||
 	    !(a->nh_timer = mg_loop_add_timer(a->loop, NH_RETRY_MS, 0,
-					      on_nh_timer, a)) ||
+					      agent_on_nh_timer, a)) ||
 	    !(a->view_timer = mg_loop_add_timer(a->loop, VIEW_DEBOUNCE_MS, 0,
-						on_view_timer, a)) ||
+						agent_on_view_timer, a)) ||
 	    !(a->route_timer = mg_loop_add_timer(a->loop, 0, 0,
-						 on_route_timer, a))) {
+						 agent_on_route_timer, a))) {
 		err = -errno ? -errno : -ENOMEM;
 		goto out;
 	}
@@ -156,7 +156,7 @@ int mg_agent_run(const struct mg_config *cfg)
 		mg_ctgc_set_beflows(a->ctgc,
 				    bpf_map__fd(a->dp.skel->maps.mg_beflows));
 	a->started_ms = mg_now_ms();
-	a->ctl = mg_ctl_open(a->loop, cfg->control_socket, served_table(), a);
+	a->ctl = mg_ctl_open(a->loop, cfg->control_socket, agent_served_table(), a);
 	if (!a->ctl) {
 		err = -errno ? -errno : -EINVAL;
 		goto out;

@@ -2,7 +2,7 @@
 /* What wakes the daemon: the mesh changed, its timers, netlink events, signals. */
 #include "agent_int.h"
 
-void on_mesh_changed(void *arg)
+void agent_on_mesh_changed(void *arg)
 {
 	struct agent *a = arg;
 
@@ -18,7 +18,7 @@ void on_mesh_changed(void *arg)
 	mg_policy_changed(a->pol);	/* other clusters' policies */
 }
 
-void on_view_timer(struct mg_loop_src *src, uint32_t ev, void *arg)
+void agent_on_view_timer(struct mg_loop_src *src, uint32_t ev, void *arg)
 {
 	struct agent *a = arg;
 
@@ -49,7 +49,7 @@ static void on_route(const struct mg_prefix *pfx, void *arg)
 }
 
 /* Local endpoints from kernel routes (route_table, route_protocol). */
-void on_route_timer(struct mg_loop_src *src, uint32_t ev, void *arg)
+void agent_on_route_timer(struct mg_loop_src *src, uint32_t ev, void *arg)
 {
 	struct agent *a = arg;
 	struct routes r = { 0 };
@@ -69,7 +69,7 @@ void on_route_timer(struct mg_loop_src *src, uint32_t ev, void *arg)
 	free(r.p);
 }
 
-void on_nh_timer(struct mg_loop_src *src, uint32_t ev, void *arg)
+void agent_on_nh_timer(struct mg_loop_src *src, uint32_t ev, void *arg)
 {
 	struct agent *a = arg;
 	int pending = agent_sync_nh(a);
@@ -119,7 +119,7 @@ static void on_nl_event(const struct mg_nl_event *ev, void *arg)
 	mg_loop_timer_set(a->nh_timer, NH_DEBOUNCE_MS, 0);
 }
 
-void on_netlink(struct mg_loop_src *src, uint32_t ev, void *arg)
+void agent_on_netlink(struct mg_loop_src *src, uint32_t ev, void *arg)
 {
 	struct agent *a = arg;
 	int rc = mg_nl_process_events(a->nl, on_nl_event, a);
@@ -137,7 +137,7 @@ static void on_stop_timer(struct mg_loop_src *src, uint32_t ev, void *arg)
  * Peers are told we restart (they keep our tunnels while our datapath
  * answers, liveness.h), then we stop; a second signal stops at once.
  */
-void on_signal(struct mg_loop_src *src, uint32_t signo, void *arg)
+void agent_on_signal(struct mg_loop_src *src, uint32_t signo, void *arg)
 {
 	struct agent *a = arg;
 

@@ -137,7 +137,7 @@ int agent_reload(struct agent *a, FILE *err)
 
 		/* next's services stand aside: the old ones come back on failure. */
 		SWAP_SERVICES(a->cfg, next);
-		rc = mg_services_new(a->loop, a->cfg, on_mesh_changed, a,
+		rc = mg_services_new(a->loop, a->cfg, agent_on_mesh_changed, a,
 				     &svcs);
 		if (rc) {
 			pr_err("reload: services: %s; the running ones are kept",
@@ -201,7 +201,7 @@ int agent_reload(struct agent *a, FILE *err)
 			"forget_after/drain_hook/settle_timeout, " : "",
 		ch ? "applied" : "nothing to apply");
 	if (ch & (MG_CFG_CH_PEERS | MG_CFG_CH_SERVICES | MG_CFG_CH_CIDRS))
-		on_mesh_changed(a);
+		agent_on_mesh_changed(a);
 out:
 	if (ef)
 		fclose(ef);

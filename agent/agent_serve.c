@@ -204,7 +204,7 @@ static int agent_serve(struct mg_cli *cli, int argc, char **argv)
 	return rc ? rc : c->serve(cli, argc, argv);
 }
 
-const struct mg_cmd *served_table(void)
+const struct mg_cmd *agent_served_table(void)
 {
 	int n = 0;
 

@@ -78,7 +78,7 @@ static int set_args(const struct mg_cfg_service *cur, int argc, char **argv,
 
 	if (!f)
 		return -ENOMEM;
-	cli_line(f, cur);
+	svc_cli_line(f, cur);
 	fclose(f);
 	for (int i = 0; i < argc; i += 2)
 		if (!strcmp(argv[i], "backend"))
@@ -138,7 +138,7 @@ static int svc_set(struct mg_cli *cli, struct mg_services *s, int argc,
 	}
 	old = v->c;
 	v->c = c;
-	rc = cli_save(s, NULL);
+	rc = svc_cli_save(s, NULL);
 	v->c = old;
 	if (rc) {
 		fprintf(cli->err, "meshgate services set: not changed: saving %s: %s\n",
@@ -148,7 +148,7 @@ static int svc_set(struct mg_cli *cli, struct mg_services *s, int argc,
 	rc = svc_replace(s, v, &c);
 	if (rc) {
 		/* Saved but not applied: save what runs again. */
-		cli_save(s, NULL);
+		svc_cli_save(s, NULL);
 		fprintf(cli->err, "meshgate services set: not changed: %s\n",
 			strerror(-rc));
 		return 1;
@@ -202,7 +202,7 @@ int mg_services_cmd(struct mg_cli *cli, int argc, char **argv)
 			goto undone;
 		}
 		/* Applied only once saved: a restart finds what we answer. */
-		rc = cli_save(s, NULL);
+		rc = svc_cli_save(s, NULL);
 		if (rc) {
 			svc_stop(svc_find(s, c.name));
 			fprintf(cli->err, "meshgate services add: not added: saving %s: %s\n",
@@ -224,7 +224,7 @@ int mg_services_cmd(struct mg_cli *cli, int argc, char **argv)
 				argv[2]);
 			return 1;
 		}
-		rc = cli_save(s, v);
+		rc = svc_cli_save(s, v);
 		if (rc) {
 			fprintf(cli->err, "meshgate services del: not deleted: saving %s: %s\n",
 				s->path, strerror(-rc));

@@ -130,11 +130,11 @@ struct mg_member *mg_member_new(struct mg_loop *loop,
 	if (!m->cfg.port)
 		m->cfg.port = MG_MEMBER_PORT;
 	if (!m->cfg.now)
-		m->cfg.now = clock_us;
+		m->cfg.now = ml_clock_us;
 	if (m->cfg.seed)
 		m->rng = m->cfg.seed;
 	else if (getrandom(&m->rng, sizeof(m->rng), 0) != sizeof(m->rng))
-		m->rng = clock_us(NULL);
+		m->rng = ml_clock_us(NULL);
 	m->rng |= 1;
 	m->aw.max = m->cfg.t.awareness_max;
 	m->bq.finished = bcast_finished;
@@ -146,9 +146,9 @@ struct mg_member *mg_member_new(struct mg_loop *loop,
 
 	/* where others reach us */
 	if (m->cfg.advertise.family)
-		ip_from_addr(&m->cfg.advertise, &m->self_addr);
+		ml_ip_from_addr(&m->cfg.advertise, &m->self_addr);
 	else
-		ip_from_addr(&m->cfg.bind, &m->self_addr);
+		ml_ip_from_addr(&m->cfg.bind, &m->self_addr);
 	m->self_port = m->cfg.advertise_port ? m->cfg.advertise_port :
 					       m->cfg.port;
 	if (!m->self_addr.len ||
@@ -192,8 +192,8 @@ struct mg_member *mg_member_new(struct mg_loop *loop,
 	a.port = m->self_port;
 	a.meta = m->cfg.meta;
 	memcpy(a.vsn, our_vsn, MG_ML_VSN_LEN);
-	alive_node(m, &a, true);
-	m->self = find(m, m->cfg.name);
+	ml_alive_node(m, &a, true);
+	m->self = ml_find(m, m->cfg.name);
 	if (!m->self) {
 		err = -ENOMEM;
 		goto fail;
@@ -204,10 +204,10 @@ struct mg_member *mg_member_new(struct mg_loop *loop,
 	m->next_gossip = now + ms(m->cfg.t.gossip_interval);
 	if (m->cfg.t.push_pull_interval)	/* staggered first round */
 		m->next_push_pull = now + 1000 +
-			rnd_n(m, m->cfg.t.push_pull_interval) * 1000ULL;
+			ml_rnd_n(m, m->cfg.t.push_pull_interval) * 1000ULL;
 	if (loop) {
 		m->timer = mg_loop_add_timer(loop, m->cfg.t.gossip_interval, 0,
-					     timer_cb, m);
+					     ml_timer_cb, m);
 		if (!m->timer) {
 			err = -ENOMEM;
 			goto fail;
@@ -233,7 +233,7 @@ void mg_member_free(struct mg_member *m)
 	m->bq.finished = NULL;
 	mg_bcast_free(&m->bq);
 	for (i = 0; i < m->n; i++) {
-		clear_suspicion(m->nodes[i]);
+		ml_clear_suspicion(m->nodes[i]);
 		free(m->nodes[i]);
 	}
 	free(m->nodes);
@@ -296,9 +296,9 @@ int mg_member_join(struct mg_member *m, const char *const *seeds,
 			pr_warn("gossip: bad seed '%s'\n", seeds[i]);
 			continue;
 		}
-		ip_from_addr(&a, &ip);
+		ml_ip_from_addr(&a, &ip);
 		m->join_pending++;
-		err = push_pull_with(m, &ip, port, true);
+		err = ml_push_pull_with(m, &ip, port, true);
 		if (err) {
 			m->join_pending--;
 			pr_warn("gossip: cannot reach seed %s: %s\n", seeds[i],
@@ -308,10 +308,10 @@ int mg_member_join(struct mg_member *m, const char *const *seeds,
 		started++;
 	}
 	if (!started) {
-		finish(m, false);
+		ml_finish(m, false);
 		return err;
 	}
-	finish(m, false);
+	ml_finish(m, false);
 	return started;
 }
 
@@ -331,12 +331,12 @@ int mg_member_leave(struct mg_member *m, unsigned int timeout_ms)
 	m->leave_deadline = mg_member_now(m) + ms(timeout_ms);
 	snprintf(d.node, sizeof(d.node), "%s", m->cfg.name);
 	snprintf(d.from, sizeof(d.from), "%s", m->cfg.name);
-	dead_node(m, &d);
+	ml_dead_node(m, &d);
 	if (!anyone) {
 		m->leave_finished = true;
 		m->leave_sent = true;
 	}
-	finish(m, false);
+	ml_finish(m, false);
 	return 0;
 }
 
@@ -348,11 +348,11 @@ int mg_member_update_meta(struct mg_member *m, const struct mg_ml_meta *meta)
 		m->cfg.meta = *meta;
 	else if (m->ops.node_meta)
 		m->ops.node_meta(m->arg, &m->cfg.meta);
-	self_alive(m, &a);
+	ml_self_alive(m, &a);
 	a.incarnation = m->self->inc + 1;
 	a.meta = m->cfg.meta;
-	alive_node(m, &a, true);
-	finish(m, false);
+	ml_alive_node(m, &a, true);
+	ml_finish(m, false);
 	return 0;
 }
 
@@ -373,9 +373,9 @@ int mg_member_user_broadcast(struct mg_member *m, const void *p, size_t n)
 int mg_member_send_user(struct mg_member *m, const char *name, const void *p,
 			size_t n)
 {
-	struct mg_ml_opts o = tx_opts(m, false);
+	struct mg_ml_opts o = ml_tx_opts(m, false);
 	struct mg_buf msg = { 0 }, req = { 0 };
-	const struct node *nd = find(m, name);
+	const struct node *nd = ml_find(m, name);
 	struct mg_addr to;
 	int err;
 
@@ -384,16 +384,16 @@ int mg_member_send_user(struct mg_member *m, const char *name, const void *p,
 	if (nd->state == MG_ML_STATE_DEAD || nd->state == MG_ML_STATE_LEFT)
 		return -EHOSTDOWN;
 	/* A datagram when it fits (sendMsg's budget), else a stream. */
-	if (1 + n + COMPOUND_HDR + crypt_overhead(m) <= MG_ML_UDP_SIZE) {
+	if (1 + n + COMPOUND_HDR + ml_crypt_overhead(m) <= MG_ML_UDP_SIZE) {
 		err = mg_buf_put_u8(&msg, MG_ML_USER);
 		if (!err)
 			err = mg_buf_put(&msg, p, n);
 		if (!err)
-			err = send_raw(m, &nd->addr, nd->port, nd, msg.data,
+			err = ml_send_raw(m, &nd->addr, nd->port, nd, msg.data,
 				       msg.len);
 		goto out;
 	}
-	err = addr_from_ip(&nd->addr, &to);
+	err = ml_addr_from_ip(&nd->addr, &to);
 	if (!err)
 		err = mg_ml_user_stream_encode(p, n, &msg);
 	if (!err)
@@ -428,7 +428,7 @@ int mg_member_foreach(struct mg_member *m,
 	int ret;
 
 	for (i = 0; i < m->n; i++) {
-		info_of(m, m->nodes[i], &mi);
+		ml_info_of(m, m->nodes[i], &mi);
 		ret = fn(ctx, &mi);
 		if (ret)
 			return ret;
@@ -439,11 +439,11 @@ int mg_member_foreach(struct mg_member *m,
 int mg_member_find(struct mg_member *m, const char *name,
 		   struct mg_member_info *mi)
 {
-	struct node *n = find(m, name);
+	struct node *n = ml_find(m, name);
 
 	if (!n)
 		return -ENOENT;
-	info_of(m, n, mi);
+	ml_info_of(m, n, mi);
 	return 0;
 }
 

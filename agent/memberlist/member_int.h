@@ -168,57 +168,57 @@ static inline uint64_t min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
-uint64_t clock_us(void *arg);
-unsigned int rnd_n(struct mg_member *m, unsigned int n);
-void ip_from_addr(const struct mg_addr *a, struct mg_ml_ip *ip);
-int addr_from_ip(const struct mg_ml_ip *ip, struct mg_addr *a);
-const char *ip_str(const struct mg_ml_ip *ip, char *buf, size_t len);
-struct mg_ml_opts tx_opts(const struct mg_member *m, bool crc);
-size_t crypt_overhead(const struct mg_member *m);
-struct node *find(const struct mg_member *m, const char *name);
-int idx_reserve(struct mg_member *m);
-void idx_insert(struct mg_member *m, struct node *n);
-void idx_remove(struct mg_member *m, struct node *n);
-bool names_ok(struct mg_member *m, const char *node, const char *from);
-void info_of(const struct mg_member *m, const struct node *n,
+uint64_t ml_clock_us(void *arg);
+unsigned int ml_rnd_n(struct mg_member *m, unsigned int n);
+void ml_ip_from_addr(const struct mg_addr *a, struct mg_ml_ip *ip);
+int ml_addr_from_ip(const struct mg_ml_ip *ip, struct mg_addr *a);
+const char *ml_ip_str(const struct mg_ml_ip *ip, char *buf, size_t len);
+struct mg_ml_opts ml_tx_opts(const struct mg_member *m, bool crc);
+size_t ml_crypt_overhead(const struct mg_member *m);
+struct node *ml_find(const struct mg_member *m, const char *name);
+int ml_idx_reserve(struct mg_member *m);
+void ml_idx_insert(struct mg_member *m, struct node *n);
+void ml_idx_remove(struct mg_member *m, struct node *n);
+bool ml_names_ok(struct mg_member *m, const char *node, const char *from);
+void ml_info_of(const struct mg_member *m, const struct node *n,
 		    struct mg_member_info *mi);
-void notify(struct mg_member *m,
+void ml_notify(struct mg_member *m,
 		   void (*fn)(void *, const struct mg_member_info *),
 		   const struct node *n);
-void get_broadcasts(struct mg_member *m, const struct node *to,
+void ml_get_broadcasts(struct mg_member *m, const struct node *to,
 			   size_t overhead, size_t limit, struct msgs *out);
-int send_raw(struct mg_member *m, const struct mg_ml_ip *ip,
+int ml_send_raw(struct mg_member *m, const struct mg_ml_ip *ip,
 		    uint16_t port, const struct node *node,
 		    const uint8_t *msg, size_t len);
-int send_parts(struct mg_member *m, const struct mg_ml_ip *ip,
+int ml_send_parts(struct mg_member *m, const struct mg_ml_ip *ip,
 		      uint16_t port, const struct node *node, struct msgs *ms);
-int send_msg(struct mg_member *m, const struct mg_ml_ip *ip,
+int ml_send_msg(struct mg_member *m, const struct mg_ml_ip *ip,
 		    uint16_t port, const struct node *to,
 		    const struct mg_ml_msg *msg);
-int queue_msg(struct mg_member *m, const char *about,
+int ml_queue_msg(struct mg_member *m, const char *about,
 		     const struct mg_ml_msg *msg, bool notify_done);
-void self_alive(const struct mg_member *m, struct mg_ml_alive *a);
-void refute(struct mg_member *m, uint32_t accused);
-void clear_suspicion(struct node *n);
-void alive_node(struct mg_member *m, const struct mg_ml_alive *a,
+void ml_self_alive(const struct mg_member *m, struct mg_ml_alive *a);
+void ml_refute(struct mg_member *m, uint32_t accused);
+void ml_clear_suspicion(struct node *n);
+void ml_alive_node(struct mg_member *m, const struct mg_ml_alive *a,
 		       bool bootstrap);
-void suspect_node(struct mg_member *m, const struct mg_ml_suspect *s);
-void dead_node(struct mg_member *m, const struct mg_ml_suspect *d);
-void count_rx_error(struct mg_member *m, int err, bool encrypted);
-struct mg_ml_opts rx_opts(const struct mg_member *m);
-int stream_open(struct mg_member *m, const struct mg_ml_ip *ip,
+void ml_suspect_node(struct mg_member *m, const struct mg_ml_suspect *s);
+void ml_dead_node(struct mg_member *m, const struct mg_ml_suspect *d);
+void ml_count_rx_error(struct mg_member *m, int err, bool encrypted);
+struct mg_ml_opts ml_rx_opts(const struct mg_member *m);
+int ml_stream_open(struct mg_member *m, const struct mg_ml_ip *ip,
 		       uint16_t port, const struct mg_buf *req,
 		       uint64_t deadline, enum stream_kind kind, uint32_t seq);
-int push_pull_with(struct mg_member *m, const struct mg_ml_ip *ip,
+int ml_push_pull_with(struct mg_member *m, const struct mg_ml_ip *ip,
 			  uint16_t port, bool join);
-void ping_fill(struct mg_member *m, struct mg_ml_ping *p, uint32_t seq,
+void ml_ping_fill(struct mg_member *m, struct mg_ml_ping *p, uint32_t seq,
 		      const char *target);
-void probe_success(struct mg_member *m);
-void probe_start(struct mg_member *m);
-void probe_indirect(struct mg_member *m);
-void probe_fail(struct mg_member *m);
-void gossip(struct mg_member *m);
-void timer_cb(struct mg_loop_src *src, uint32_t events, void *arg);
-void finish(struct mg_member *m, bool from_tick);
+void ml_probe_success(struct mg_member *m);
+void ml_probe_start(struct mg_member *m);
+void ml_probe_indirect(struct mg_member *m);
+void ml_probe_fail(struct mg_member *m);
+void ml_gossip(struct mg_member *m);
+void ml_timer_cb(struct mg_loop_src *src, uint32_t events, void *arg);
+void ml_finish(struct mg_member *m, bool from_tick);
 
 #endif

@@ -4,7 +4,7 @@
 
 /* --- small helpers -------------------------------------------------------- */
 
-uint64_t clock_us(void *arg)
+uint64_t ml_clock_us(void *arg)
 {
 	struct timespec ts;
 
@@ -26,12 +26,12 @@ static uint64_t rnd(struct mg_member *m)
 	return m->rng * 0x2545F4914F6CDD1DULL;
 }
 
-unsigned int rnd_n(struct mg_member *m, unsigned int n)
+unsigned int ml_rnd_n(struct mg_member *m, unsigned int n)
 {
 	return n ? rnd(m) % n : 0;
 }
 
-void ip_from_addr(const struct mg_addr *a, struct mg_ml_ip *ip)
+void ml_ip_from_addr(const struct mg_addr *a, struct mg_ml_ip *ip)
 {
 	memset(ip, 0, sizeof(*ip));
 	if (a->family == MG_AF_INET) {
@@ -43,7 +43,7 @@ void ip_from_addr(const struct mg_addr *a, struct mg_ml_ip *ip)
 	}
 }
 
-int addr_from_ip(const struct mg_ml_ip *ip, struct mg_addr *a)
+int ml_addr_from_ip(const struct mg_ml_ip *ip, struct mg_addr *a)
 {
 	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
 
@@ -63,16 +63,16 @@ int addr_from_ip(const struct mg_ml_ip *ip, struct mg_addr *a)
 	return 0;
 }
 
-const char *ip_str(const struct mg_ml_ip *ip, char *buf, size_t len)
+const char *ml_ip_str(const struct mg_ml_ip *ip, char *buf, size_t len)
 {
 	struct mg_addr a;
 
-	if (addr_from_ip(ip, &a))
+	if (ml_addr_from_ip(ip, &a))
 		return "?";
 	return mg_addr_str(&a, buf, len);
 }
 
-struct mg_ml_opts tx_opts(const struct mg_member *m, bool crc)
+struct mg_ml_opts ml_tx_opts(const struct mg_member *m, bool crc)
 {
 	return (struct mg_ml_opts){
 		.kr = m->cfg.keyring.n ? &m->cfg.keyring : NULL,
@@ -81,7 +81,7 @@ struct mg_ml_opts tx_opts(const struct mg_member *m, bool crc)
 	};
 }
 
-size_t crypt_overhead(const struct mg_member *m)
+size_t ml_crypt_overhead(const struct mg_member *m)
 {
 	return m->cfg.keyring.n ? MG_CRYPT_OVERHEAD : 0;
 }
@@ -102,7 +102,7 @@ static uint32_t name_hash(const char *s)
 	return h;
 }
 
-struct node *find(const struct mg_member *m, const char *name)
+struct node *ml_find(const struct mg_member *m, const char *name)
 {
 	struct node *n;
 
@@ -115,7 +115,7 @@ struct node *find(const struct mg_member *m, const char *name)
 }
 
 /* Room in the index for one more member (before it is allocated). */
-int idx_reserve(struct mg_member *m)
+int ml_idx_reserve(struct mg_member *m)
 {
 	unsigned int size = m->idx ? 2 * (m->idx_mask + 1) : 64;
 	struct node **idx;
@@ -138,7 +138,7 @@ int idx_reserve(struct mg_member *m)
 	return 0;
 }
 
-void idx_insert(struct mg_member *m, struct node *n)
+void ml_idx_insert(struct mg_member *m, struct node *n)
 {
 	uint32_t h = name_hash(n->name) & m->idx_mask;
 
@@ -146,7 +146,7 @@ void idx_insert(struct mg_member *m, struct node *n)
 	m->idx[h] = n;
 }
 
-void idx_remove(struct mg_member *m, struct node *n)
+void ml_idx_remove(struct mg_member *m, struct node *n)
 {
 	struct node **pp = &m->idx[name_hash(n->name) & m->idx_mask];
 
@@ -171,7 +171,7 @@ static bool name_ok(const char *s)
 	return true;
 }
 
-bool names_ok(struct mg_member *m, const char *node, const char *from)
+bool ml_names_ok(struct mg_member *m, const char *node, const char *from)
 {
 	if (name_ok(node) && (!from || name_ok(from)))
 		return true;
@@ -179,12 +179,12 @@ bool names_ok(struct mg_member *m, const char *node, const char *from)
 	return false;
 }
 
-void info_of(const struct mg_member *m, const struct node *n,
+void ml_info_of(const struct mg_member *m, const struct node *n,
 		    struct mg_member_info *mi)
 {
 	memset(mi, 0, sizeof(*mi));
 	mi->name = n->name;
-	addr_from_ip(&n->addr, &mi->addr);
+	ml_addr_from_ip(&n->addr, &mi->addr);
 	mi->port = n->port;
 	mi->meta = n->meta.data;
 	mi->meta_len = n->meta.len;
@@ -196,7 +196,7 @@ void info_of(const struct mg_member *m, const struct node *n,
 	mi->self = n == m->self;
 }
 
-void notify(struct mg_member *m,
+void ml_notify(struct mg_member *m,
 		   void (*fn)(void *, const struct mg_member_info *),
 		   const struct node *n)
 {
@@ -204,6 +204,6 @@ void notify(struct mg_member *m,
 
 	if (!fn)
 		return;
-	info_of(m, n, &mi);
+	ml_info_of(m, n, &mi);
 	fn(m->arg, &mi);
 }

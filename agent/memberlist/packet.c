@@ -10,7 +10,7 @@ struct rx_ctx {
 	uint16_t port;
 };
 
-void ping_fill(struct mg_member *m, struct mg_ml_ping *p, uint32_t seq,
+void ml_ping_fill(struct mg_member *m, struct mg_ml_ping *p, uint32_t seq,
 		      const char *target)
 {
 	memset(p, 0, sizeof(*p));
@@ -29,7 +29,7 @@ static void reply_to(const struct rx_ctx *c, const struct mg_ml_ip *addr,
 		*ip = *addr;
 		*p = port;
 	} else {
-		ip_from_addr(c->from, ip);
+		ml_ip_from_addr(c->from, ip);
 		*p = c->port;
 	}
 }
@@ -47,8 +47,8 @@ static void handle_ping(struct rx_ctx *c, const struct mg_ml_ping *p)
 		return;
 	}
 	reply_to(c, &p->source_addr, p->source_port, &ip, &port);
-	if (!send_msg(m, &ip, port,
-		      p->source_node[0] ? find(m, p->source_node) : NULL, &ack))
+	if (!ml_send_msg(m, &ip, port,
+		      p->source_node[0] ? ml_find(m, p->source_node) : NULL, &ack))
 		m->st.acks_sent++;
 }
 
@@ -79,12 +79,12 @@ static void handle_indirect(struct rx_ctx *c,
 		struct mg_ml_ip ip;
 
 		reply_to(c, &ind->source_addr, ind->source_port, &ip, &r->port);
-		if (addr_from_ip(&ip, &r->to))
+		if (ml_addr_from_ip(&ip, &r->to))
 			return;
 	}
 	m->n_relays++;
-	ping_fill(m, &ping.ping, r->seq, ind->node);
-	send_msg(m, &ind->target, ind->port ? ind->port : m->self_port, NULL,
+	ml_ping_fill(m, &ping.ping, r->seq, ind->node);
+	ml_send_msg(m, &ind->target, ind->port ? ind->port : m->self_port, NULL,
 		 &ping);
 	m->st.pings_sent++;
 }
@@ -96,13 +96,13 @@ static void handle_ack(struct rx_ctx *c, const struct mg_ml_ack *a)
 
 	m->st.acks_recv++;
 	if (m->probe.active && a->seq_no == m->probe.seq) {
-		struct node *n = find(m, m->probe.target);
+		struct node *n = ml_find(m, m->probe.target);
 
 		if (n && !m->probe.indirect)
 			n->rtt_us = mg_member_now(m) - m->probe.start;
 		if (n)
 			n->proven = true;
-		probe_success(m);
+		ml_probe_success(m);
 		return;
 	}
 	for (i = 0; i < m->n_relays; i++) {
@@ -116,8 +116,8 @@ static void handle_ack(struct rx_ctx *c, const struct mg_ml_ack *a)
 		if (r.seq != a->seq_no)
 			continue;
 		m->relays[i] = m->relays[--m->n_relays];
-		ip_from_addr(&r.to, &ip);
-		if (!send_msg(m, &ip, r.port, NULL, &ack))
+		ml_ip_from_addr(&r.to, &ip);
+		if (!ml_send_msg(m, &ip, r.port, NULL, &ack))
 			m->st.acks_sent++;
 		return;
 	}
@@ -144,13 +144,13 @@ static int on_msg(void *ctx, const struct mg_ml_msg *msg)
 			m->probe.nacks++;
 		break;
 	case MG_ML_SUSPECT:
-		suspect_node(m, &msg->suspect);
+		ml_suspect_node(m, &msg->suspect);
 		break;
 	case MG_ML_ALIVE:
-		alive_node(m, &msg->alive, false);
+		ml_alive_node(m, &msg->alive, false);
 		break;
 	case MG_ML_DEAD:
-		dead_node(m, &msg->dead);
+		ml_dead_node(m, &msg->dead);
 		break;
 	case MG_ML_USER:
 		if (m->ops.notify_user_msg)
@@ -167,7 +167,7 @@ static int on_msg(void *ctx, const struct mg_ml_msg *msg)
 void mg_member_packet_in(struct mg_member *m, const struct mg_addr *from,
 			 uint16_t port, const uint8_t *p, size_t n)
 {
-	struct mg_ml_opts o = rx_opts(m);
+	struct mg_ml_opts o = ml_rx_opts(m);
 	struct rx_ctx c = { .m = m, .from = from, .port = port };
 	struct mg_ml_rx_stats rs = { 0 };
 	int err;
@@ -178,14 +178,14 @@ void mg_member_packet_in(struct mg_member *m, const struct mg_addr *from,
 	if (err == -EACCES && mg_ml_packet_looks_plain(p, n)) {
 		/* made sense without a key (inflating nothing: a plaintext
 		 * LZW bomb costs us no work) */
-		count_rx_error(m, err, false);
+		ml_count_rx_error(m, err, false);
 	} else if (err == -EACCES && n >= MG_CRYPT_OVERHEAD && p[0] <= 1) {
 		/* shaped as encrypted (version 0 or 1, nonce, tag) */
-		count_rx_error(m, err, true);
+		ml_count_rx_error(m, err, true);
 	} else if (err < 0) {
 		/* neither: garbage, not a key mismatch */
 		m->st.decode_errors++;
 	}
 	m->st.decode_errors += rs.bad + rs.truncated;
-	finish(m, false);
+	ml_finish(m, false);
 }

@@ -14,7 +14,7 @@ static void probe_done(struct mg_member *m, int delta)
 	m->next_probe = next > now ? next : now;
 }
 
-void probe_success(struct mg_member *m)
+void ml_probe_success(struct mg_member *m)
 {
 	pr_debug("gossip: %s acked probe %u\n", m->probe.target, m->probe.seq);
 	probe_done(m, -1);
@@ -32,8 +32,8 @@ static void reset_nodes(struct mg_member *m)
 		if (n->state == MG_ML_STATE_DEAD && n != m->self &&
 		    now - n->state_change > ms(m->cfg.t.gossip_to_dead)) {
 			pr_debug("gossip: reaping %s\n", n->name);
-			clear_suspicion(n);
-			idx_remove(m, n);
+			ml_clear_suspicion(n);
+			ml_idx_remove(m, n);
 			free(n);
 			m->nodes[i] = m->nodes[--m->n];
 			continue;
@@ -43,7 +43,7 @@ static void reset_nodes(struct mg_member *m)
 	for (i = m->n; i > 1; i--) {
 		struct node *t;
 
-		j = rnd_n(m, i);
+		j = ml_rnd_n(m, i);
 		t = m->nodes[i - 1];
 		m->nodes[i - 1] = m->nodes[j];
 		m->nodes[j] = t;
@@ -122,7 +122,7 @@ static struct node *probe_pick(struct mg_member *m)
 	}
 }
 
-void probe_start(struct mg_member *m)
+void ml_probe_start(struct mg_member *m)
 {
 	uint64_t now = mg_member_now(m);
 	struct node *t = probe_pick(m);
@@ -141,13 +141,13 @@ void probe_start(struct mg_member *m)
 	p->timeout_at = now + ms(m->cfg.t.probe_timeout);
 	p->end_at = now + mg_awareness_scale(&m->aw,
 					     ms(m->cfg.t.probe_interval));
-	ping_fill(m, &ping.ping, p->seq, t->name);
+	ml_ping_fill(m, &ping.ping, p->seq, t->name);
 	m->st.pings_sent++;
 	pr_debug("gossip: probing %s (%s), interval %llu ms\n", t->name,
 		 mg_member_state_name(t->state),
 		 (unsigned long long)(p->end_at - now) / 1000);
 	if (t->state == MG_ML_STATE_ALIVE) {
-		send_msg(m, &t->addr, t->port, t, &ping);
+		ml_send_msg(m, &t->addr, t->port, t, &ping);
 	} else {
 		/* buddy system: tell the suspect so it can refute */
 		struct mg_ml_msg s = { .type = MG_ML_SUSPECT };
@@ -163,15 +163,15 @@ void probe_start(struct mg_member *m)
 		mg_ml_msg_encode(&s, &ms.buf);
 		ms.len[1] = ms.buf.len - ms.off[1];
 		ms.n = 2;
-		send_parts(m, &t->addr, t->port, t, &ms);
+		ml_send_parts(m, &t->addr, t->port, t, &ms);
 		mg_buf_free(&ms.buf);
 	}
 }
 
-void probe_indirect(struct mg_member *m)
+void ml_probe_indirect(struct mg_member *m)
 {
 	struct probe *p = &m->probe;
-	struct node *t = find(m, p->target), *cand[64];
+	struct node *t = ml_find(m, p->target), *cand[64];
 	struct mg_ml_msg ind = { .type = MG_ML_INDIRECT_PING };
 	unsigned int i, nc = 0, k = m->cfg.t.indirect_checks;
 	bool only_proven = false;
@@ -202,7 +202,7 @@ void probe_indirect(struct mg_member *m)
 		if (nc < 64) {
 			cand[nc++] = n;
 		} else {
-			unsigned int j = rnd_n(m, i + 1);
+			unsigned int j = ml_rnd_n(m, i + 1);
 
 			if (j < 64)
 				cand[j] = n;
@@ -217,24 +217,24 @@ void probe_indirect(struct mg_member *m)
 	snprintf(ind.ind.source_node, sizeof(ind.ind.source_node), "%s",
 		 m->cfg.name);
 	for (i = 0; i < k && nc; i++) {
-		unsigned int j = rnd_n(m, nc);
+		unsigned int j = ml_rnd_n(m, nc);
 		struct node *peer = cand[j];
 
 		cand[j] = cand[--nc];
 		ind.ind.nack = peer->vsn[1] >= 4;
 		p->expected_nacks += ind.ind.nack;
-		if (!send_msg(m, &peer->addr, peer->port, peer, &ind))
+		if (!ml_send_msg(m, &peer->addr, peer->port, peer, &ind))
 			m->st.indirect_sent++;
 	}
 	if (!m->cfg.t.no_tcp_pings && t->vsn[1] >= 3) {
 		struct mg_ml_msg ping = { .type = MG_ML_PING };
-		struct mg_ml_opts o = tx_opts(m, false);
+		struct mg_ml_opts o = ml_tx_opts(m, false);
 		struct mg_buf b = { 0 }, req = { 0 };
 
-		ping_fill(m, &ping.ping, p->seq, t->name);
+		ml_ping_fill(m, &ping.ping, p->seq, t->name);
 		if (!mg_ml_msg_encode(&ping, &b) &&
 		    !mg_ml_stream_wrap(b.data, b.len, &o, &req) &&
-		    !stream_open(m, &t->addr, t->port, &req, p->end_at,
+		    !ml_stream_open(m, &t->addr, t->port, &req, p->end_at,
 				 ST_PING, p->seq))
 			m->st.tcp_pings++;
 		mg_buf_free(&b);
@@ -242,7 +242,7 @@ void probe_indirect(struct mg_member *m)
 	}
 }
 
-void probe_fail(struct mg_member *m)
+void ml_probe_fail(struct mg_member *m)
 {
 	struct probe *p = &m->probe;
 	struct mg_ml_suspect s = { 0 };
@@ -261,12 +261,12 @@ void probe_fail(struct mg_member *m)
 	else
 		delta = 1;
 	probe_done(m, delta);
-	t = find(m, p->target);
+	t = ml_find(m, p->target);
 	if (!t)
 		return;
 	pr_info("gossip: probe of %s failed, no acks\n", t->name);
 	s.incarnation = t->inc;
 	snprintf(s.node, sizeof(s.node), "%s", t->name);
 	snprintf(s.from, sizeof(s.from), "%s", m->cfg.name);
-	suspect_node(m, &s);
+	ml_suspect_node(m, &s);
 }

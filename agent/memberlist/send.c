@@ -36,7 +36,7 @@ int mg_member_bcast_add(struct mg_member_bcast *b, const void *p, size_t n)
  * the destination (NULL: not a known member) so that it can keep its own
  * messages to the members that understand them.
  */
-void get_broadcasts(struct mg_member *m, const struct node *to,
+void ml_get_broadcasts(struct mg_member *m, const struct node *to,
 			   size_t overhead, size_t limit, struct msgs *out)
 {
 	unsigned int lim = mg_swim_retransmit_limit(m->cfg.t.retransmit_mult,
@@ -64,7 +64,7 @@ static int send_bytes(struct mg_member *m, const struct mg_ml_ip *ip,
 	struct mg_addr to;
 	int err;
 
-	if (addr_from_ip(ip, &to))
+	if (ml_addr_from_ip(ip, &to))
 		return -EINVAL;
 	err = m->io.send(m->io.arg, &to, port, p, n);
 	if (err) {
@@ -81,11 +81,11 @@ static int send_bytes(struct mg_member *m, const struct mg_ml_ip *ip,
  * known member) speaks protocol 5; like memberlist, sendMsg traffic passes
  * no node and goes without.
  */
-int send_raw(struct mg_member *m, const struct mg_ml_ip *ip,
+int ml_send_raw(struct mg_member *m, const struct mg_ml_ip *ip,
 		    uint16_t port, const struct node *node,
 		    const uint8_t *msg, size_t len)
 {
-	struct mg_ml_opts o = tx_opts(m, node && node->vsn[1] >= 5);
+	struct mg_ml_opts o = ml_tx_opts(m, node && node->vsn[1] >= 5);
 	struct mg_buf out = { 0 };
 	int err;
 
@@ -96,7 +96,7 @@ int send_raw(struct mg_member *m, const struct mg_ml_ip *ip,
 	return err;
 }
 
-int send_parts(struct mg_member *m, const struct mg_ml_ip *ip,
+int ml_send_parts(struct mg_member *m, const struct mg_ml_ip *ip,
 		      uint16_t port, const struct node *node, struct msgs *ms)
 {
 	struct mg_bytes parts[MAX_PARTS];
@@ -105,20 +105,20 @@ int send_parts(struct mg_member *m, const struct mg_ml_ip *ip,
 	int err;
 
 	if (ms->n == 1)
-		return send_raw(m, ip, port, node, ms->buf.data, ms->len[0]);
+		return ml_send_raw(m, ip, port, node, ms->buf.data, ms->len[0]);
 	for (i = 0; i < ms->n; i++) {
 		parts[i].data = ms->buf.data + ms->off[i];
 		parts[i].len = ms->len[i];
 	}
 	err = mg_ml_compound_build(parts, ms->n, &c);
 	if (!err)
-		err = send_raw(m, ip, port, node, c.data, c.len);
+		err = ml_send_raw(m, ip, port, node, c.data, c.len);
 	mg_buf_free(&c);
 	return err;
 }
 
 /* sendMsg: one message plus whatever broadcasts fit beside it. */
-int send_msg(struct mg_member *m, const struct mg_ml_ip *ip,
+int ml_send_msg(struct mg_member *m, const struct mg_ml_ip *ip,
 		    uint16_t port, const struct node *to,
 		    const struct mg_ml_msg *msg)
 {
@@ -132,16 +132,16 @@ int send_msg(struct mg_member *m, const struct mg_ml_ip *ip,
 	ms.off[0] = 0;
 	ms.len[0] = ms.buf.len;
 	ms.n = 1;
-	avail = MG_ML_UDP_SIZE - ms.buf.len - COMPOUND_HDR - crypt_overhead(m);
-	if (ms.buf.len + COMPOUND_HDR + crypt_overhead(m) < MG_ML_UDP_SIZE)
-		get_broadcasts(m, to, COMPOUND_PART, avail, &ms);
-	err = send_parts(m, ip, port, NULL, &ms);
+	avail = MG_ML_UDP_SIZE - ms.buf.len - COMPOUND_HDR - ml_crypt_overhead(m);
+	if (ms.buf.len + COMPOUND_HDR + ml_crypt_overhead(m) < MG_ML_UDP_SIZE)
+		ml_get_broadcasts(m, to, COMPOUND_PART, avail, &ms);
+	err = ml_send_parts(m, ip, port, NULL, &ms);
 out:
 	mg_buf_free(&ms.buf);
 	return err;
 }
 
-int queue_msg(struct mg_member *m, const char *about,
+int ml_queue_msg(struct mg_member *m, const char *about,
 		     const struct mg_ml_msg *msg, bool notify_done)
 {
 	struct mg_buf b = { 0 };
@@ -157,7 +157,7 @@ int queue_msg(struct mg_member *m, const char *about,
 	return err;
 }
 
-void self_alive(const struct mg_member *m, struct mg_ml_alive *a)
+void ml_self_alive(const struct mg_member *m, struct mg_ml_alive *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->incarnation = m->self->inc;

@@ -7,7 +7,7 @@
 
 /* --- the state machine (state.go) ----------------------------------------- */
 
-void refute(struct mg_member *m, uint32_t accused)
+void ml_refute(struct mg_member *m, uint32_t accused)
 {
 	struct mg_ml_msg msg = { .type = MG_ML_ALIVE };
 	uint32_t inc = m->self->inc + 1;
@@ -17,13 +17,13 @@ void refute(struct mg_member *m, uint32_t accused)
 	m->self->inc = inc;
 	mg_awareness_delta(&m->aw, 1);
 	m->st.refutes++;
-	self_alive(m, &msg.alive);
-	queue_msg(m, m->self->name, &msg, false);
+	ml_self_alive(m, &msg.alive);
+	ml_queue_msg(m, m->self->name, &msg, false);
 	pr_info("gossip: refuting an accusation at incarnation %u with %u\n",
 		accused, inc);
 }
 
-void clear_suspicion(struct node *n)
+void ml_clear_suspicion(struct node *n)
 {
 	if (n->suspecting)
 		mg_suspicion_clear(&n->susp);
@@ -57,7 +57,7 @@ static struct node *add_node(struct mg_member *m, const struct mg_ml_alive *a)
 	struct node *n, **nodes;
 	unsigned int off;
 
-	if (table_full(m, a->node) || idx_reserve(m))
+	if (table_full(m, a->node) || ml_idx_reserve(m))
 		return NULL;
 	if (m->n == m->cap) {
 		unsigned int cap = m->cap ? 2 * m->cap : 16;
@@ -85,18 +85,18 @@ static struct node *add_node(struct mg_member *m, const struct mg_ml_alive *a)
 	 */
 	memcpy(n->vsn, vsn_present(a->vsn) ? a->vsn : our_vsn, MG_ML_VSN_LEN);
 	/* a random slot keeps the failure detection bound low on average */
-	off = rnd_n(m, m->n + 1);
+	off = ml_rnd_n(m, m->n + 1);
 	m->nodes[m->n] = m->nodes[off];
 	m->nodes[off] = n;
 	m->n++;
-	idx_insert(m, n);
+	ml_idx_insert(m, n);
 	return n;
 }
 
-void alive_node(struct mg_member *m, const struct mg_ml_alive *a,
+void ml_alive_node(struct mg_member *m, const struct mg_ml_alive *a,
 		       bool bootstrap)
 {
-	struct node *n = find(m, a->node);
+	struct node *n = ml_find(m, a->node);
 	struct mg_ml_meta old_meta;
 	bool updates = false, local;
 	char b1[MG_ADDRSTRLEN], b2[MG_ADDRSTRLEN];
@@ -104,7 +104,7 @@ void alive_node(struct mg_member *m, const struct mg_ml_alive *a,
 
 	if (m->leaving && !strcmp(a->node, m->cfg.name))
 		return;
-	if (!names_ok(m, a->node, NULL))
+	if (!ml_names_ok(m, a->node, NULL))
 		return;
 	if (vsn_present(a->vsn) &&
 	    (!a->vsn[0] || !a->vsn[1] || a->vsn[0] > a->vsn[1])) {
@@ -119,15 +119,15 @@ void alive_node(struct mg_member *m, const struct mg_ml_alive *a,
 	} else if (!ip_equal(&n->addr, &a->addr) || n->port != a->port) {
 		if (n->state == MG_ML_STATE_LEFT) {
 			pr_info("gossip: %s moved from %s:%u to %s:%u\n",
-				n->name, ip_str(&n->addr, b1, sizeof(b1)),
-				n->port, ip_str(&a->addr, b2, sizeof(b2)),
+				n->name, ml_ip_str(&n->addr, b1, sizeof(b1)),
+				n->port, ml_ip_str(&a->addr, b2, sizeof(b2)),
 				a->port);
 			updates = true;
 		} else {
 			m->st.conflicts++;
 			pr_warn("gossip: conflicting address for %s: mine %s:%u, theirs %s:%u (%s)\n",
-				n->name, ip_str(&n->addr, b1, sizeof(b1)),
-				n->port, ip_str(&a->addr, b2, sizeof(b2)),
+				n->name, ml_ip_str(&n->addr, b1, sizeof(b1)),
+				n->port, ml_ip_str(&a->addr, b2, sizeof(b2)),
 				a->port, mg_member_state_name(n->state));
 			return;
 		}
@@ -147,7 +147,7 @@ void alive_node(struct mg_member *m, const struct mg_ml_alive *a,
 		return;
 	if (a->incarnation < n->inc && local)
 		return;
-	clear_suspicion(n);
+	ml_clear_suspicion(n);
 	old_state = n->state;
 	old_meta = n->meta;
 	if (!bootstrap && local) {
@@ -156,12 +156,12 @@ void alive_node(struct mg_member *m, const struct mg_ml_alive *a,
 		    !memcmp(a->meta.data, n->meta.data, a->meta.len) &&
 		    !memcmp(a->vsn, our_vsn, MG_ML_VSN_LEN))
 			return;
-		refute(m, a->incarnation);
+		ml_refute(m, a->incarnation);
 		return;
 	} else {
 		struct mg_ml_msg msg = { .type = MG_ML_ALIVE, .alive = *a };
 
-		queue_msg(m, a->node, &msg, false);
+		ml_queue_msg(m, a->node, &msg, false);
 		if (vsn_present(a->vsn))
 			memcpy(n->vsn, a->vsn, MG_ML_VSN_LEN);
 		n->inc = a->incarnation;
@@ -174,10 +174,10 @@ void alive_node(struct mg_member *m, const struct mg_ml_alive *a,
 		}
 	}
 	if (old_state == MG_ML_STATE_DEAD || old_state == MG_ML_STATE_LEFT)
-		notify(m, m->ops.notify_join, n);
+		ml_notify(m, m->ops.notify_join, n);
 	else if (old_meta.len != n->meta.len ||
 		 memcmp(old_meta.data, n->meta.data, n->meta.len))
-		notify(m, m->ops.notify_update, n);
+		ml_notify(m, m->ops.notify_update, n);
 }
 
 /*
@@ -193,19 +193,19 @@ static void reannounce(struct mg_member *m, const char *from)
 
 	if (m->leaving)
 		return;
-	self_alive(m, &msg.alive);
-	queue_msg(m, m->self->name, &msg, false);
+	ml_self_alive(m, &msg.alive);
+	ml_queue_msg(m, m->self->name, &msg, false);
 	pr_debug("gossip: %s accused us at an old incarnation: alive again\n",
 		 from);
 }
 
-void suspect_node(struct mg_member *m, const struct mg_ml_suspect *s)
+void ml_suspect_node(struct mg_member *m, const struct mg_ml_suspect *s)
 {
-	struct node *n = find(m, s->node);
+	struct node *n = ml_find(m, s->node);
 	struct mg_ml_msg msg = { .type = MG_ML_SUSPECT, .suspect = *s };
 	int err;
 
-	if (!names_ok(m, s->node, s->from))
+	if (!ml_names_ok(m, s->node, s->from))
 		return;
 	if (n && n == m->self && s->incarnation < n->inc)
 		reannounce(m, s->from);
@@ -214,17 +214,17 @@ void suspect_node(struct mg_member *m, const struct mg_ml_suspect *s)
 	if (n->suspecting) {
 		/* an independent confirmation shortens the timer */
 		if (mg_suspicion_confirm(&n->susp, s->from))
-			queue_msg(m, s->node, &msg, false);
+			ml_queue_msg(m, s->node, &msg, false);
 		return;
 	}
 	if (n->state != MG_ML_STATE_ALIVE)
 		return;
 	if (n == m->self) {
-		refute(m, s->incarnation);
+		ml_refute(m, s->incarnation);
 		pr_warn("gossip: refuting a suspicion from %s\n", s->from);
 		return;
 	}
-	queue_msg(m, s->node, &msg, false);
+	ml_queue_msg(m, s->node, &msg, false);
 	m->st.suspects++;
 	n->inc = s->incarnation;
 	n->state = MG_ML_STATE_SUSPECT;
@@ -238,31 +238,31 @@ void suspect_node(struct mg_member *m, const struct mg_ml_suspect *s)
 		(unsigned long long)(n->susp.deadline - n->state_change) / 1000);
 }
 
-void dead_node(struct mg_member *m, const struct mg_ml_suspect *d)
+void ml_dead_node(struct mg_member *m, const struct mg_ml_suspect *d)
 {
-	struct node *n = find(m, d->node);
+	struct node *n = ml_find(m, d->node);
 	struct mg_ml_msg msg = { .type = MG_ML_DEAD, .dead = *d };
 
-	if (!names_ok(m, d->node, d->from))
+	if (!ml_names_ok(m, d->node, d->from))
 		return;
 	if (n && n == m->self && d->incarnation < n->inc &&
 	    strcmp(d->node, d->from))
 		reannounce(m, d->from);
 	if (!n || d->incarnation < n->inc)
 		return;
-	clear_suspicion(n);
+	ml_clear_suspicion(n);
 	if (n->state == MG_ML_STATE_DEAD || n->state == MG_ML_STATE_LEFT)
 		return;
 	if (n == m->self) {
 		if (!m->leaving) {
-			refute(m, d->incarnation);
+			ml_refute(m, d->incarnation);
 			pr_warn("gossip: refuting a death notice from %s\n",
 				d->from);
 			return;
 		}
-		queue_msg(m, d->node, &msg, true);
+		ml_queue_msg(m, d->node, &msg, true);
 	} else {
-		queue_msg(m, d->node, &msg, false);
+		ml_queue_msg(m, d->node, &msg, false);
 	}
 	m->st.deaths++;
 	n->inc = d->incarnation;
@@ -271,5 +271,5 @@ void dead_node(struct mg_member *m, const struct mg_ml_suspect *d)
 	n->state_change = mg_member_now(m);
 	pr_info("gossip: %s %s (from %s)\n", n->name,
 		mg_member_state_name(n->state), d->from);
-	notify(m, m->ops.notify_leave, n);
+	ml_notify(m, m->ops.notify_leave, n);
 }

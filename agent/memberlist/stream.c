@@ -25,7 +25,7 @@ static int local_state(struct mg_member *m, bool join, struct mg_buf *out)
 {
 	struct mg_ml_push_node *nodes;
 	struct mg_buf user = { 0 }, payload = { 0 };
-	struct mg_ml_opts o = tx_opts(m, false);
+	struct mg_ml_opts o = ml_tx_opts(m, false);
 	unsigned int i;
 	int err = -ENOMEM;
 
@@ -137,16 +137,16 @@ static int merge_remote(struct mg_member *m, const struct mg_ml_stream *s)
 			a.port = r->port;
 			a.meta = r->meta;
 			memcpy(a.vsn, r->vsn, MG_ML_VSN_LEN);
-			alive_node(m, &a, false);
+			ml_alive_node(m, &a, false);
 			break;
 		case MG_ML_STATE_LEFT:
 			snprintf(d.from, sizeof(d.from), "%s", r->name);
-			dead_node(m, &d);
+			ml_dead_node(m, &d);
 			break;
 		default:
 			/* anti-entropy suspects, it never kills directly */
 			snprintf(d.from, sizeof(d.from), "%s", m->cfg.name);
-			suspect_node(m, &d);
+			ml_suspect_node(m, &d);
 			break;
 		}
 	}
@@ -162,7 +162,7 @@ static int merge_remote(struct mg_member *m, const struct mg_ml_stream *s)
  * Rejected gossip is counted, and logged (at most every 10 s): a gateway
  * with the wrong key, or none, is otherwise invisible to the operator.
  */
-void count_rx_error(struct mg_member *m, int err, bool encrypted)
+void ml_count_rx_error(struct mg_member *m, int err, bool encrypted)
 {
 	uint64_t now;
 
@@ -181,12 +181,12 @@ void count_rx_error(struct mg_member *m, int err, bool encrypted)
 	m->rejected_warned[!encrypted] = now ? now : 1;
 	pr_warn("gossip: rejected %s (so far: %llu undecryptable, %llu plaintext)\n",
 		encrypted ? "gossip encrypted with a key we do not have" :
-			    "unencrypted gossip (we have a key)",
+			    "unencrypted ml_gossip (we have a key)",
 		(unsigned long long)m->st.decrypt_failed,
 		(unsigned long long)m->st.plaintext_rejected);
 }
 
-struct mg_ml_opts rx_opts(const struct mg_member *m)
+struct mg_ml_opts ml_rx_opts(const struct mg_member *m)
 {
 	return (struct mg_ml_opts){
 		.kr = m->cfg.keyring.n ? &m->cfg.keyring : NULL,
@@ -196,7 +196,7 @@ struct mg_ml_opts rx_opts(const struct mg_member *m)
 int mg_member_stream_in(struct mg_member *m, const uint8_t *p, size_t n,
 			struct mg_buf *reply)
 {
-	struct mg_ml_opts o = rx_opts(m), to = tx_opts(m, false);
+	struct mg_ml_opts o = ml_rx_opts(m), to = ml_tx_opts(m, false);
 	struct mg_ml_stream s;
 	struct mg_buf out = { 0 };
 	int err;
@@ -206,7 +206,7 @@ int mg_member_stream_in(struct mg_member *m, const uint8_t *p, size_t n,
 		goto out;
 	m->st.streams_in++;
 	if (err) {
-		count_rx_error(m, err, n && p[0] == MG_ML_ENCRYPT);
+		ml_count_rx_error(m, err, n && p[0] == MG_ML_ENCRYPT);
 		m->st.stream_errors++;
 		goto out;
 	}
@@ -250,7 +250,7 @@ out:
 	mg_ml_stream_free(&s);
 	mg_buf_free(&out);
 	if (err != -EAGAIN)
-		finish(m, false);
+		ml_finish(m, false);
 	return err;
 }
 
@@ -279,7 +279,7 @@ static void pending_done(struct mg_member *m, struct pending *pd, bool ok)
 	*pd = m->pend[--m->n_pend];
 }
 
-int stream_open(struct mg_member *m, const struct mg_ml_ip *ip,
+int ml_stream_open(struct mg_member *m, const struct mg_ml_ip *ip,
 		       uint16_t port, const struct mg_buf *req,
 		       uint64_t deadline, enum stream_kind kind, uint32_t seq)
 {
@@ -288,7 +288,7 @@ int stream_open(struct mg_member *m, const struct mg_ml_ip *ip,
 	uint32_t token;
 	int err;
 
-	if (addr_from_ip(ip, &to))
+	if (ml_addr_from_ip(ip, &to))
 		return -EINVAL;
 	if (m->n_pend == m->cap_pend) {
 		unsigned int cap = m->cap_pend ? 2 * m->cap_pend : 8;
@@ -319,7 +319,7 @@ int mg_member_stream_reply(struct mg_member *m, uint32_t token,
 			   const uint8_t *p, size_t n)
 {
 	struct pending *pd = pending_find(m, token);
-	struct mg_ml_opts o = rx_opts(m);
+	struct mg_ml_opts o = ml_rx_opts(m);
 	struct mg_ml_stream s;
 	bool ok = false;
 	int err;
@@ -332,7 +332,7 @@ int mg_member_stream_reply(struct mg_member *m, uint32_t token,
 		return err;
 	}
 	if (err) {
-		count_rx_error(m, err, n && p[0] == MG_ML_ENCRYPT);
+		ml_count_rx_error(m, err, n && p[0] == MG_ML_ENCRYPT);
 	} else if (pd->kind == ST_PING) {
 		if (s.type == MG_ML_ACK && s.msg.ack.seq_no == pd->seq) {
 			ok = true;
@@ -363,7 +363,7 @@ int mg_member_stream_reply(struct mg_member *m, uint32_t token,
 	mg_ml_stream_free(&s);
 	if (pd)
 		pending_done(m, pd, ok);
-	finish(m, false);
+	ml_finish(m, false);
 	return err;
 }
 
@@ -376,10 +376,10 @@ void mg_member_stream_fail(struct mg_member *m, uint32_t token, int err)
 	pr_debug("gossip: stream %u failed: %s\n", token, strerror(-err));
 	m->st.stream_errors++;
 	pending_done(m, pd, false);
-	finish(m, false);
+	ml_finish(m, false);
 }
 
-int push_pull_with(struct mg_member *m, const struct mg_ml_ip *ip,
+int ml_push_pull_with(struct mg_member *m, const struct mg_ml_ip *ip,
 			  uint16_t port, bool join)
 {
 	struct mg_buf req = { 0 };
@@ -387,7 +387,7 @@ int push_pull_with(struct mg_member *m, const struct mg_ml_ip *ip,
 
 	err = local_state(m, join, &req);
 	if (!err)
-		err = stream_open(m, ip, port, &req,
+		err = ml_stream_open(m, ip, port, &req,
 				  mg_member_now(m) + ms(m->cfg.t.tcp_timeout),
 				  join ? ST_JOIN : ST_PUSH_PULL, 0);
 	mg_buf_free(&req);

@@ -33,7 +33,7 @@ static unsigned int random_nodes(struct mg_member *m, unsigned int k,
 	unsigned int i, j, got = 0;
 
 	for (i = 0; i < 3 * m->n && got < k; i++) {
-		struct node *n = m->nodes[rnd_n(m, m->n)];
+		struct node *n = m->nodes[ml_rnd_n(m, m->n)];
 
 		if (!ok(m, n, now))
 			continue;
@@ -45,11 +45,11 @@ static unsigned int random_nodes(struct mg_member *m, unsigned int k,
 	return got;
 }
 
-void gossip(struct mg_member *m)
+void ml_gossip(struct mg_member *m)
 {
 	struct node *targets[16];
 	unsigned int k = m->cfg.t.gossip_nodes, i, nt;
-	size_t avail = MG_ML_UDP_SIZE - COMPOUND_HDR - crypt_overhead(m);
+	size_t avail = MG_ML_UDP_SIZE - COMPOUND_HDR - ml_crypt_overhead(m);
 
 	if (k > 16)
 		k = 16;
@@ -57,9 +57,9 @@ void gossip(struct mg_member *m)
 	for (i = 0; i < nt; i++) {
 		struct msgs ms = { .max = MAX_PARTS };
 
-		get_broadcasts(m, targets[i], COMPOUND_PART, avail, &ms);
+		ml_get_broadcasts(m, targets[i], COMPOUND_PART, avail, &ms);
 		if (ms.n) {
-			send_parts(m, &targets[i]->addr, targets[i]->port,
+			ml_send_parts(m, &targets[i]->addr, targets[i]->port,
 				   targets[i], &ms);
 			m->st.gossip_sent++;
 		}
@@ -80,7 +80,7 @@ static void push_pull(struct mg_member *m)
 	struct node *n;
 
 	if (random_nodes(m, 1, push_pull_target, &n) == 1)
-		push_pull_with(m, &n->addr, n->port, false);
+		ml_push_pull_with(m, &n->addr, n->port, false);
 }
 
 /* --- the clock ---------------------------------------------------------------- */
@@ -126,8 +126,8 @@ static void expire_relays(struct mg_member *m, uint64_t now)
 			};
 			struct mg_ml_ip ip;
 
-			ip_from_addr(&r.to, &ip);
-			if (!send_msg(m, &ip, r.port, NULL, &nack))
+			ml_ip_from_addr(&r.to, &ip);
+			if (!ml_send_msg(m, &ip, r.port, NULL, &nack))
 				m->st.nacks_sent++;
 		}
 	}
@@ -145,13 +145,13 @@ static void expire_suspicions(struct mg_member *m, uint64_t now)
 			continue;
 		pr_info("gossip: marking %s failed, suspicion timed out (%u of %u confirmations)\n",
 			n->name, n->susp.n, n->susp.k);
-		clear_suspicion(n);
+		ml_clear_suspicion(n);
 		if (n->state != MG_ML_STATE_SUSPECT)
 			continue;
 		d.incarnation = n->inc;
 		snprintf(d.node, sizeof(d.node), "%s", n->name);
 		snprintf(d.from, sizeof(d.from), "%s", m->cfg.name);
-		dead_node(m, &d);
+		ml_dead_node(m, &d);
 	}
 }
 
@@ -163,18 +163,18 @@ void mg_member_tick(struct mg_member *m)
 	for (guard = 0; guard < 4; guard++) {
 		if (m->probe.active && !m->probe.indirect &&
 		    now >= m->probe.timeout_at)
-			probe_indirect(m);
+			ml_probe_indirect(m);
 		if (m->probe.active && m->probe.indirect &&
 		    now >= m->probe.end_at)
-			probe_fail(m);
+			ml_probe_fail(m);
 		if (m->probe.active || now < m->next_probe)
 			break;
-		probe_start(m);
+		ml_probe_start(m);
 	}
 	expire_relays(m, now);
 	expire_suspicions(m, now);
 	if (now >= m->next_gossip) {
-		gossip(m);
+		ml_gossip(m);
 		m->next_gossip += ms(m->cfg.t.gossip_interval);
 		if (m->next_gossip <= now)
 			m->next_gossip = now + ms(m->cfg.t.gossip_interval);
@@ -189,10 +189,10 @@ void mg_member_tick(struct mg_member *m)
 		m->leave_finished = true;
 		m->leave_sent = false;
 	}
-	finish(m, true);
+	ml_finish(m, true);
 }
 
-void timer_cb(struct mg_loop_src *src, uint32_t events, void *arg)
+void ml_timer_cb(struct mg_loop_src *src, uint32_t events, void *arg)
 {
 	mg_member_tick(arg);
 }
@@ -202,7 +202,7 @@ void timer_cb(struct mg_loop_src *src, uint32_t events, void *arg)
  * the engine (join_done, leave_done) run last, and on a loop only from the
  * timer, where no transport frame is on the stack that would touch it.
  */
-void finish(struct mg_member *m, bool from_tick)
+void ml_finish(struct mg_member *m, bool from_tick)
 {
 	void (*join_done)(void *, unsigned int, unsigned int) = NULL;
 	void (*leave_done)(void *, bool) = NULL;

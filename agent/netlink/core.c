@@ -4,7 +4,7 @@
 
 /* --- addresses ------------------------------------------------------------ */
 
-int sys_family(__u8 mg_family)
+int nl_sys_family(__u8 mg_family)
 {
 	switch (mg_family) {
 	case MG_AF_INET:
@@ -16,18 +16,18 @@ int sys_family(__u8 mg_family)
 	}
 }
 
-size_t addr_len(int family)
+size_t nl_addr_len(int family)
 {
 	return family == AF_INET ? 4 : 16;
 }
 
 /* Fills @addr from a kernel attribute payload; false if the size is wrong. */
-bool addr_set(struct mg_addr *addr, int family, const void *data,
+bool nl_addr_set(struct mg_addr *addr, int family, const void *data,
 		     size_t len)
 {
 	if (family != AF_INET && family != AF_INET6)
 		return false;
-	if (len != addr_len(family))
+	if (len != nl_addr_len(family))
 		return false;
 	memset(addr, 0, sizeof(*addr));
 	addr->family = family == AF_INET ? MG_AF_INET : MG_AF_INET6;

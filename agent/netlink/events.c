@@ -33,7 +33,7 @@ static void ev_link(const struct nlmsghdr *nlh, struct mg_nl_event *ev)
 
 	if (nlh->nlmsg_type == RTM_DELLINK)
 		ev->type = MG_NL_EV_LINK_DEL;
-	else if (link_is_up(ifi->ifi_flags))
+	else if (nl_link_is_up(ifi->ifi_flags))
 		ev->type = MG_NL_EV_LINK_UP;
 	else
 		ev->type = MG_NL_EV_LINK_DOWN;
@@ -46,7 +46,7 @@ static int ev_neigh_attr_cb(const struct nlattr *attr, void *data)
 	struct mg_nl_event *ev = data;
 
 	if (mnl_attr_get_type(attr) == NDA_DST)
-		addr_set(&ev->addr, ev->family, mnl_attr_get_payload(attr),
+		nl_addr_set(&ev->addr, ev->family, mnl_attr_get_payload(attr),
 			 mnl_attr_get_payload_len(attr));
 	return MNL_CB_OK;
 }
@@ -60,7 +60,7 @@ static bool ev_neigh(const struct nlmsghdr *nlh, struct mg_nl_event *ev)
 	ev->type = MG_NL_EV_NEIGH_CHANGE;
 	ev->family = ndm->ndm_family;
 	ev->ifindex = ndm->ndm_ifindex;
-	ev->prefixlen = addr_len(ev->family) * 8;
+	ev->prefixlen = nl_addr_len(ev->family) * 8;
 	mnl_attr_parse(nlh, sizeof(*ndm), ev_neigh_attr_cb, ev);
 	return true;
 }
@@ -71,7 +71,7 @@ static int ev_route_attr_cb(const struct nlattr *attr, void *data)
 
 	switch (mnl_attr_get_type(attr)) {
 	case RTA_DST:
-		addr_set(&ev->addr, ev->family, mnl_attr_get_payload(attr),
+		nl_addr_set(&ev->addr, ev->family, mnl_attr_get_payload(attr),
 			 mnl_attr_get_payload_len(attr));
 		break;
 	case RTA_OIF:

@@ -41,7 +41,7 @@ static int link_attr_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-bool link_is_up(unsigned int flags)
+bool nl_link_is_up(unsigned int flags)
 {
 	return (flags & IFF_UP) && (flags & IFF_LOWER_UP);
 }
@@ -56,7 +56,7 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	link->ifindex = ifi->ifi_index;
 	link->flags = ifi->ifi_flags;
-	link->up = link_is_up(ifi->ifi_flags);
+	link->up = nl_link_is_up(ifi->ifi_flags);
 	mnl_attr_parse(nlh, sizeof(*ifi), link_attr_cb, link);
 	return MNL_CB_OK;
 }
@@ -178,7 +178,7 @@ int mg_nl_route(struct mg_nl *nl, bool add, const struct mg_prefix *pfx,
 		int ifindex, const struct mg_addr *src)
 {
 	char buf[NL_REQ_SIZE] __attribute__((aligned(4))) = { 0 };
-	int family = sys_family(pfx->addr.family);
+	int family = nl_sys_family(pfx->addr.family);
 	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
 
@@ -195,9 +195,9 @@ int mg_nl_route(struct mg_nl *nl, bool add, const struct mg_prefix *pfx,
 	rtm->rtm_protocol = MG_NL_RTPROT;
 	rtm->rtm_scope = RT_SCOPE_LINK;
 	rtm->rtm_type = RTN_UNICAST;
-	mnl_attr_put(nlh, RTA_DST, addr_len(family), pfx->addr.addr);
+	mnl_attr_put(nlh, RTA_DST, nl_addr_len(family), pfx->addr.addr);
 	mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
 	if (add && src && src->family == pfx->addr.family)
-		mnl_attr_put(nlh, RTA_PREFSRC, addr_len(family), src->addr);
+		mnl_attr_put(nlh, RTA_PREFSRC, nl_addr_len(family), src->addr);
 	return nl_talk(nl, nlh, NULL, NULL);
 }

@@ -60,7 +60,7 @@ static struct nlmsghdr *neigh_msg(char *buf, __u16 type, int ifindex,
 	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
 	ndm->ndm_family = family;
 	ndm->ndm_ifindex = ifindex;
-	mnl_attr_put(nlh, NDA_DST, addr_len(family), addr->addr);
+	mnl_attr_put(nlh, NDA_DST, nl_addr_len(family), addr->addr);
 	return nlh;
 }
 
@@ -69,7 +69,7 @@ static int neigh_get(struct mg_nl *nl, int ifindex, const struct mg_addr *addr,
 		     struct neigh *ne)
 {
 	char buf[NL_REQ_SIZE] __attribute__((aligned(4))) = { 0 };
-	int family = sys_family(addr->family);
+	int family = nl_sys_family(addr->family);
 	int err;
 
 	memset(ne, 0, sizeof(*ne));
@@ -85,7 +85,7 @@ static int neigh_get(struct mg_nl *nl, int ifindex, const struct mg_addr *addr,
 int mg_nl_resolve(struct mg_nl *nl, const struct mg_addr *dst,
 		  struct mg_nl_hop *hop)
 {
-	int family = sys_family(dst->family);
+	int family = nl_sys_family(dst->family);
 	struct mg_nl_link link;
 	struct route rt;
 	struct neigh ne;
@@ -95,7 +95,7 @@ int mg_nl_resolve(struct mg_nl *nl, const struct mg_addr *dst,
 	if (family < 0)
 		return family;
 
-	err = route_get(nl, family, dst->addr, &rt);
+	err = nl_route_get(nl, family, dst->addr, &rt);
 	switch (err) {
 	case 0:
 		break;
@@ -206,7 +206,7 @@ int mg_nl_neigh_manage(struct mg_nl *nl, int ifindex,
 		       const struct mg_addr *via)
 {
 	char buf[NL_REQ_SIZE] __attribute__((aligned(4))) = { 0 };
-	int family = sys_family(via->family);
+	int family = nl_sys_family(via->family);
 	struct nlmsghdr *nlh;
 	struct ndmsg *ndm;
 	struct neigh ne;

@@ -73,14 +73,14 @@ struct route {
 	unsigned int mtu;	/* route MTU metric, 0 when none */
 };
 
-int sys_family(__u8 mg_family);
-size_t addr_len(int family);
-bool addr_set(struct mg_addr *addr, int family, const void *data,
+int nl_sys_family(__u8 mg_family);
+size_t nl_addr_len(int family);
+bool nl_addr_set(struct mg_addr *addr, int family, const void *data,
 		     size_t len);
 int nl_talk(struct mg_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb,
 		   void *data);
-bool link_is_up(unsigned int flags);
-int route_get(struct mg_nl *nl, int family, const void *dst,
+bool nl_link_is_up(unsigned int flags);
+int nl_route_get(struct mg_nl *nl, int family, const void *dst,
 		     struct route *rt);
 
 #endif

@@ -24,12 +24,12 @@ static int route_attr_cb(const struct nlattr *attr, void *data)
 			rt->oif = mnl_attr_get_u32(attr);
 		break;
 	case RTA_GATEWAY:
-		addr_set(&rt->gw, rt->family, mnl_attr_get_payload(attr), len);
+		nl_addr_set(&rt->gw, rt->family, mnl_attr_get_payload(attr), len);
 		break;
 	case RTA_VIA:	/* IPv4 route with an IPv6 next hop (RFC 5549) */
 		via = mnl_attr_get_payload(attr);
 		if (len >= sizeof(*via))
-			addr_set(&rt->gw, via->rtvia_family, via->rtvia_addr,
+			nl_addr_set(&rt->gw, via->rtvia_family, via->rtvia_addr,
 				 len - sizeof(*via));
 		break;
 	case RTA_METRICS:
@@ -53,7 +53,7 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 }
 
 /* The route the kernel would use for a packet it sends to @dst itself. */
-int route_get(struct mg_nl *nl, int family, const void *dst,
+int nl_route_get(struct mg_nl *nl, int family, const void *dst,
 		     struct route *rt)
 {
 	char buf[NL_REQ_SIZE] __attribute__((aligned(4))) = { 0 };
@@ -66,8 +66,8 @@ int route_get(struct mg_nl *nl, int family, const void *dst,
 	nlh->nlmsg_type = RTM_GETROUTE;
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = family;
-	rtm->rtm_dst_len = addr_len(family) * 8;
-	mnl_attr_put(nlh, RTA_DST, addr_len(family), dst);
+	rtm->rtm_dst_len = nl_addr_len(family) * 8;
+	mnl_attr_put(nlh, RTA_DST, nl_addr_len(family), dst);
 
 	return nl_talk(nl, nlh, route_cb, rt);
 }
@@ -127,10 +127,10 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	if (rtm->rtm_protocol == MG_NL_RTPROT && d->protocol != MG_NL_RTPROT)
 		return MNL_CB_OK;
 	memset(&pfx, 0, sizeof(pfx));
-	if (!a.dst || !addr_set(&pfx.addr, rtm->rtm_family, a.dst, a.dst_len))
+	if (!a.dst || !nl_addr_set(&pfx.addr, rtm->rtm_family, a.dst, a.dst_len))
 		return MNL_CB_OK;
 	pfx.len = rtm->rtm_dst_len;
-	if (pfx.len > addr_len(rtm->rtm_family) * 8)
+	if (pfx.len > nl_addr_len(rtm->rtm_family) * 8)
 		return MNL_CB_OK;
 	d->cb(&pfx, d->arg);
 	d->n++;

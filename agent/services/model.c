@@ -231,13 +231,13 @@ int mg_services_new(struct mg_loop *loop, const struct mg_config *cfg,
 			return err;
 		}
 	}
-	cli_load(s);
+	svc_cli_load(s);
 	s->hold_until_ms = mg_now_ms() + SVC_SETTLE_MS;
 	s->hold_timer = mg_loop_add_timer(loop, SVC_SETTLE_MS, 0, on_hold_end,
 					  s);
 	s->outlier_timer = mg_loop_add_timer(loop, MG_OUTLIER_TICK_MS,
 					     MG_OUTLIER_TICK_MS,
-					     on_outlier_tick, s);
+					     svc_on_outlier_tick, s);
 	*out = s;
 	return 0;
 }

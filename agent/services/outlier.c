@@ -92,7 +92,7 @@ static bool outlier_svc(struct mg_services *s, struct svc *v, uint64_t now,
 	return changed;
 }
 
-void on_outlier_tick(struct mg_loop_src *src, uint32_t ev, void *arg)
+void svc_on_outlier_tick(struct mg_loop_src *src, uint32_t ev, void *arg)
 {
 	struct mg_services *s = arg;
 	uint64_t now = mg_now_ms(), wall = wall_ms();
@@ -120,7 +120,7 @@ static void eject_key(struct mg_state_key *k, const struct svc *v,
 }
 
 /* An ejection record's end (unix ms), or 0 when it is none. */
-uint64_t eject_until(const struct mg_state_val *val)
+uint64_t svc_eject_until(const struct mg_state_val *val)
 {
 	uint64_t t = 0;
 
@@ -136,7 +136,7 @@ uint64_t eject_until(const struct mg_state_val *val)
  * Our ejections in the store, so that every gateway ejects the backend
  * too (each record says until when); those that ended, deleted.
  */
-void outlier_publish(struct mg_services *s, struct mg_state *st)
+void svc_outlier_publish(struct mg_services *s, struct mg_state *st)
 {
 	struct mg_state_iter it = MG_STATE_ITER_INIT;
 	struct mg_state_key stale[64];
@@ -167,7 +167,7 @@ void outlier_publish(struct mg_services *s, struct mg_state *st)
 	}
 	while (mg_state_iter_next(st, &it, &e) && n_stale < 64)
 		if (e.origin == 0 && e.key.kind == MG_STATE_EJECT &&
-		    eject_until(&e.val) <= wall)
+		    svc_eject_until(&e.val) <= wall)
 			stale[n_stale++] = e.key;
 	for (int i = 0; i < n_stale; i++)
 		mg_state_del_local(st, &stale[i]);
@@ -177,7 +177,7 @@ void outlier_publish(struct mg_services *s, struct mg_state *st)
  * Which of v's backends are ejected: by our own outlier detection, or by
  * another gateway's (its record in st, not yet over).
  */
-void outlier_apply(struct mg_services *s, struct svc *v,
+void svc_outlier_apply(struct mg_services *s, struct svc *v,
 			  struct mg_state *st)
 {
 	struct mg_state_iter it = MG_STATE_ITER_INIT;
@@ -187,7 +187,7 @@ void outlier_apply(struct mg_services *s, struct svc *v,
 	for (int i = 0; i < v->n_be; i++) {
 		struct sbe *b = &v->be[i];
 		__u32 idx;
-		struct slot *sl = slot_get(s, v, b, &idx);
+		struct slot *sl = svc_slot_get(s, v, b, &idx);
 
 		b->ejected = sl && mg_outlier_ejected(&sl->ol, now);
 		b->eject_until = b->ejected ? sl->ol_until_wall : 0;
@@ -200,7 +200,7 @@ void outlier_apply(struct mg_services *s, struct svc *v,
 		    e.key.be.vport != v->c.port ||
 		    e.key.be.proto != svc_ipproto(&v->c))
 			continue;
-		until = eject_until(&e.val);
+		until = svc_eject_until(&e.val);
 		if (until <= wall)
 			continue;
 		for (int i = 0; i < v->n_be; i++) {

@@ -2,7 +2,7 @@
 /* The services added by the CLI: saved in state_dir/services, loaded. */
 #include "services/svc_int.h"
 
-void cli_line(FILE *f, const struct mg_cfg_service *c)
+void svc_cli_line(FILE *f, const struct mg_cfg_service *c)
 {
 	char a[MG_ADDRSTRLEN];
 
@@ -38,7 +38,7 @@ void cli_line(FILE *f, const struct mg_cfg_service *c)
  * words), as it would be without skip: saved before the change it records
  * is applied.  0 (also when there is no state_dir) or -errno, logged.
  */
-int cli_save(struct mg_services *s, const struct svc *skip)
+int svc_cli_save(struct mg_services *s, const struct svc *skip)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -54,7 +54,7 @@ int cli_save(struct mg_services *s, const struct svc *skip)
 		const struct svc *v = &s->svc[i];
 
 		if (v->used && v->source == SRC_CLI && v != skip)
-			cli_line(f, &v->c);
+			svc_cli_line(f, &v->c);
 	}
 	err = fclose(f) ? -ENOMEM : mg_persist_write(s->path, buf, len);
 	free(buf);
@@ -63,7 +63,7 @@ int cli_save(struct mg_services *s, const struct svc *skip)
 	return err;
 }
 
-void cli_load(struct mg_services *s)
+void svc_cli_load(struct mg_services *s)
 {
 	char line[4096], err[128];
 	int lineno = 0;

@@ -159,17 +159,17 @@ struct svc *svc_find(struct mg_services *s, const char *name);
 struct svc *svc_find_vip(struct mg_services *s,
 				const struct mg_addr *vip, __u16 port,
 				__u8 proto);
-void cli_line(FILE *f, const struct mg_cfg_service *c);
-int cli_save(struct mg_services *s, const struct svc *skip);
-void cli_load(struct mg_services *s);
-void on_outlier_tick(struct mg_loop_src *src, uint32_t ev, void *arg);
-uint64_t eject_until(const struct mg_state_val *val);
-void outlier_publish(struct mg_services *s, struct mg_state *st);
-void outlier_apply(struct mg_services *s, struct svc *v,
+void svc_cli_line(FILE *f, const struct mg_cfg_service *c);
+int svc_cli_save(struct mg_services *s, const struct svc *skip);
+void svc_cli_load(struct mg_services *s);
+void svc_on_outlier_tick(struct mg_loop_src *src, uint32_t ev, void *arg);
+uint64_t svc_eject_until(const struct mg_state_val *val);
+void svc_outlier_publish(struct mg_services *s, struct mg_state *st);
+void svc_outlier_apply(struct mg_services *s, struct svc *v,
 			  struct mg_state *st);
-void publish(struct mg_services *s, struct mg_state *st);
-void learn(struct mg_services *s, struct mg_state *st);
-struct slot *slot_get(struct mg_services *s, const struct svc *v,
+void svc_publish(struct mg_services *s, struct mg_state *st);
+void svc_learn(struct mg_services *s, struct mg_state *st);
+struct slot *svc_slot_get(struct mg_services *s, const struct svc *v,
 			     const struct sbe *b, __u32 *idx);
 
 #endif

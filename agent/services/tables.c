@@ -83,7 +83,7 @@ static void gather(struct mg_services *s, struct svc *v, struct mg_state *st,
 
 	struct mg_svc_choice c[SVC_MAX_BE];
 
-	outlier_apply(s, v, st);
+	svc_outlier_apply(s, v, st);
 	for (int i = 0; i < v->n_be; i++) {
 		struct sbe *b = &v->be[i];
 
@@ -122,7 +122,7 @@ void mg_services_choose(int affinity, unsigned int min_local,
 	}
 }
 
-struct slot *slot_get(struct mg_services *s, const struct svc *v,
+struct slot *svc_slot_get(struct mg_services *s, const struct svc *v,
 			     const struct sbe *b, __u32 *idx)
 {
 	struct slot *free_slot = NULL;
@@ -512,8 +512,8 @@ int mg_services_sync(struct mg_services *s, struct mg_state *st,
 			s->hold_until_ms = 0;
 	}
 	if (st) {
-		publish(s, st);
-		learn(s, st);
+		svc_publish(s, st);
+		svc_learn(s, st);
 	}
 	/*
 	 * Restarted: the previous run's tables keep forwarding until the
@@ -534,7 +534,7 @@ int mg_services_sync(struct mg_services *s, struct mg_state *st,
 		gather(s, v, st, view);
 		for (int i = 0; i < v->n_be; i++) {
 			struct sbe *b = &v->be[i];
-			struct slot *sl = slot_get(s, v, b, &b->slot);
+			struct slot *sl = svc_slot_get(s, v, b, &b->slot);
 
 			if (!sl) {
 				pr_warn("service %s: more than %d backends in all",

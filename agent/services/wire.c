@@ -51,7 +51,7 @@ static bool key_is_ours(struct mg_services *s, const struct mg_state_key *k)
 }
 
 /* Our backends in the store: written when new or changed, deleted when gone. */
-void publish(struct mg_services *s, struct mg_state *st)
+void svc_publish(struct mg_services *s, struct mg_state *st)
 {
 	struct mg_state_iter it = MG_STATE_ITER_INIT;
 	struct mg_state_key stale[64];
@@ -83,11 +83,11 @@ void publish(struct mg_services *s, struct mg_state *st)
 			stale[n_stale++] = e.key;
 	for (int i = 0; i < n_stale; i++)
 		mg_state_del_local(st, &stale[i]);
-	outlier_publish(s, st);
+	svc_outlier_publish(s, st);
 }
 
 /* Services other clusters advertise that we have no definition of. */
-void learn(struct mg_services *s, struct mg_state *st)
+void svc_learn(struct mg_services *s, struct mg_state *st)
 {
 	struct mg_state_iter it = MG_STATE_ITER_INIT;
 	struct mg_state_entry e;
