@@ -248,6 +248,15 @@ FORMAT_FILES += agent/policy.c agent/policy.h agent/policy_rt.c \
 	agent/outlier.c agent/outlier.h datapath/outlier.h \
 	tests/unit/test_outlier.c tests/lib/lbt_outlier.c tests/lib/lbt_outlier.h \
 	tests/bench/bench_policy.c tests/unit/test_policy_wire.c
+# The files the agent's split made (helper D, issue 11).
+FORMAT_FILES += agent/services/*.c agent/services/*.h agent/cmd_services.c \
+	agent/memberlist/member_int.h agent/memberlist/nodes.c \
+	agent/memberlist/send.c agent/memberlist/states.c \
+	agent/memberlist/stream.c agent/memberlist/packet.c \
+	agent/memberlist/probe.c agent/memberlist/tick.c \
+	agent/memberlist/member.c agent/netlink/*.c agent/netlink/*.h \
+	agent/agent.c agent/agent_int.h agent/agent_sync.c \
+	agent/agent_events.c agent/agent_serve.c agent/agent_reload.c
 CHECK_BASE ?=
 
 check: check-format check-werror

@@ -72,21 +72,26 @@ int mg_agent_run(const struct mg_config *cfg)
 		goto out;
 	}
 
-	err = mg_mesh_new(a->loop, cfg, &(struct mg_mesh_ops){
-				  .changed = agent_on_mesh_changed }, a, &a->mesh);
+	err = mg_mesh_new(
+		a->loop, cfg,
+		&(struct mg_mesh_ops){ .changed = agent_on_mesh_changed }, a,
+		&a->mesh);
 	if (err)
 		goto out;
 	err = mg_services_new(a->loop, cfg, agent_on_mesh_changed, a, &a->svcs);
 	if (err)
 		goto out;
-	err = mg_policy_new(a->cfg, &(struct mg_pol_maps){
-		.dst4 = bpf_map__fd(a->dp.skel->maps.mg_pold4),
-		.dst6 = bpf_map__fd(a->dp.skel->maps.mg_pold6),
-		.src4 = bpf_map__fd(a->dp.skel->maps.mg_pols4),
-		.src6 = bpf_map__fd(a->dp.skel->maps.mg_pols6),
-		.port = bpf_map__fd(a->dp.skel->maps.mg_polp),
-		.verdict = bpf_map__fd(a->dp.skel->maps.mg_polv),
-		.cfg = bpf_map__fd(a->dp.skel->maps.mg_polcfg) }, &a->pol);
+	err = mg_policy_new(
+		a->cfg,
+		&(struct mg_pol_maps){
+			.dst4 = bpf_map__fd(a->dp.skel->maps.mg_pold4),
+			.dst6 = bpf_map__fd(a->dp.skel->maps.mg_pold6),
+			.src4 = bpf_map__fd(a->dp.skel->maps.mg_pols4),
+			.src6 = bpf_map__fd(a->dp.skel->maps.mg_pols6),
+			.port = bpf_map__fd(a->dp.skel->maps.mg_polp),
+			.verdict = bpf_map__fd(a->dp.skel->maps.mg_polv),
+			.cfg = bpf_map__fd(a->dp.skel->maps.mg_polcfg) },
+		&a->pol);
 	if (err)
 		goto out;
 	/* Ours gossiped, the other clusters' learned (docs/policy.md). */
@@ -117,7 +122,8 @@ int mg_agent_run(const struct mg_config *cfg)
 		} else {
 			pr_warn("%s has no address inside the cluster's CIDRs: "
 				"the host's own traffic to the mesh has no "
-				"source remote gateways accept", cfg->cluster_if);
+				"source remote gateways accept",
+				cfg->cluster_if);
 		}
 		if (s.cluster6[0] | s.cluster6[1] | s.cluster6[2] |
 		    s.cluster6[3]) {
@@ -134,7 +140,7 @@ int mg_agent_run(const struct mg_config *cfg)
 		agent_sync_host(a);
 	}
 
-	a->view_armed = true;	/* the timer below starts armed */
+	a->view_armed = true; /* the timer below starts armed */
 	if (!mg_loop_add_fd(a->loop, mg_nl_event_fd(a->nl), EPOLLIN,
 			    agent_on_netlink, a) ||
 	    !(a->nh_timer = mg_loop_add_timer(a->loop, NH_RETRY_MS, 0,
@@ -146,17 +152,20 @@ int mg_agent_run(const struct mg_config *cfg)
 		err = -errno ? -errno : -ENOMEM;
 		goto out;
 	}
-	if (mg_ctgc_new(a->loop, &(struct mg_ctgc_maps){
-			bpf_map__fd(a->dp.skel->maps.mg_ct4_v2),
-			bpf_map__fd(a->dp.skel->maps.mg_rnat4),
-			bpf_map__fd(a->dp.skel->maps.mg_ct6_v2),
-			bpf_map__fd(a->dp.skel->maps.mg_rnat6) }, &a->ctgc))
+	if (mg_ctgc_new(a->loop,
+			&(struct mg_ctgc_maps){
+				bpf_map__fd(a->dp.skel->maps.mg_ct4_v2),
+				bpf_map__fd(a->dp.skel->maps.mg_rnat4),
+				bpf_map__fd(a->dp.skel->maps.mg_ct6_v2),
+				bpf_map__fd(a->dp.skel->maps.mg_rnat6) },
+			&a->ctgc))
 		pr_warn("expired flows stay in the maps until the LRU takes them");
 	else
 		mg_ctgc_set_beflows(a->ctgc,
 				    bpf_map__fd(a->dp.skel->maps.mg_beflows));
 	a->started_ms = mg_now_ms();
-	a->ctl = mg_ctl_open(a->loop, cfg->control_socket, agent_served_table(), a);
+	a->ctl = mg_ctl_open(a->loop, cfg->control_socket, agent_served_table(),
+			     a);
 	if (!a->ctl) {
 		err = -errno ? -errno : -EINVAL;
 		goto out;
@@ -179,7 +188,7 @@ out:
 	mg_ctgc_free(a->ctgc);
 	mg_hostroute_free(a->host);
 	mg_policy_free(a->pol);
-	a->pol = NULL;	/* the mesh may still call on_mesh_changed */
+	a->pol = NULL; /* the mesh may still call on_mesh_changed */
 	mg_services_free(a->svcs);
 	mg_mesh_free(a->mesh);
 	mg_loop_free(a->loop);

@@ -15,7 +15,7 @@ void agent_on_mesh_changed(void *arg)
 		mg_loop_timer_set(a->view_timer, VIEW_DEBOUNCE_MS, 0);
 		a->view_armed = true;
 	}
-	mg_policy_changed(a->pol);	/* other clusters' policies */
+	mg_policy_changed(a->pol); /* other clusters' policies */
 }
 
 void agent_on_view_timer(struct mg_loop_src *src, uint32_t ev, void *arg)
@@ -92,7 +92,8 @@ static void on_nl_event(const struct mg_nl_event *ev, void *arg)
 		/* After `meshgate down` the operator wants the datapath gone. */
 		if (is_our_if(a, ev->ifname) && access(a->cfg->pin_dir, F_OK)) {
 			pr_warn("%s: up, but %s is gone (meshgate down?): "
-				"not re-attaching", ev->ifname, a->cfg->pin_dir);
+				"not re-attaching",
+				ev->ifname, a->cfg->pin_dir);
 		} else if (is_our_if(a, ev->ifname)) {
 			/* Back (maybe re-created): make sure XDP runs on it. */
 			mg_dp_attach(&a->dp, ev->ifname, a->cfg->xdp_mode);
@@ -104,7 +105,8 @@ static void on_nl_event(const struct mg_nl_event *ev, void *arg)
 		break;
 	case MG_NL_EV_LINK_DEL:
 		if (is_our_if(a, ev->ifname)) {
-			pr_warn("%s: interface gone; waiting for it", ev->ifname);
+			pr_warn("%s: interface gone; waiting for it",
+				ev->ifname);
 			agent_sync_tx(a);
 		}
 		break;

@@ -44,13 +44,13 @@
 #include "lib/out.h"
 #include "xdp.skel.h"
 
-#define NH_REFRESH_MS		5000	/* re-resolve next hops at least this often */
-#define NH_RETRY_MS		200	/* while one is unresolved */
-#define NH_DEBOUNCE_MS		20	/* after a netlink event */
-#define VIEW_DEBOUNCE_MS	10	/* after a mesh change */
-#define ROUTE_DEBOUNCE_MS	100	/* after a route change */
-#define RESTART_TELL_MS		300	/* peers hear "restarting" (gossip) */
-#define LEAVE_DRAIN_MS		1000	/* peers move our flows, then we leave */
+#define NH_REFRESH_MS 5000 /* re-resolve next hops at least this often */
+#define NH_RETRY_MS 200 /* while one is unresolved */
+#define NH_DEBOUNCE_MS 20 /* after a netlink event */
+#define VIEW_DEBOUNCE_MS 10 /* after a mesh change */
+#define ROUTE_DEBOUNCE_MS 100 /* after a route change */
+#define RESTART_TELL_MS 300 /* peers hear "restarting" (gossip) */
+#define LEAVE_DRAIN_MS 1000 /* peers move our flows, then we leave */
 
 struct agent {
 	/*
@@ -58,7 +58,7 @@ struct agent {
 	 * changes what it applies in place.
 	 */
 	struct mg_config *cfg;
-	int pin_lock;			/* the pin directory, flock(LOCK_SH) */
+	int pin_lock; /* the pin directory, flock(LOCK_SH) */
 	struct mg_dp dp;
 	struct mg_dpmaps maps;
 	int nh4_fd, nh6_fd, tx_fd;
@@ -68,16 +68,16 @@ struct agent {
 	struct mg_ctl *ctl;
 	uint64_t started_ms;
 	struct mg_loop_src *view_timer, *route_timer;
-	bool view_armed;	/* view_timer set and not yet run */
+	bool view_armed; /* view_timer set and not yet run */
 	struct mg_mesh *mesh;
-	struct mg_view view;		/* valid until the mesh runs again */
+	struct mg_view view; /* valid until the mesh runs again */
 	struct mg_services *svcs;
 	struct mg_services_maps svc_maps;
-	struct mg_hostroute *host;	/* NULL: host_device = none */
-	struct mg_ctgc *ctgc;		/* NULL: flow tables left to the LRU */
-	struct mg_loop_src *stop_timer;	/* stopping, or leaving after a drain */
-	struct mg_metrics *metrics;	/* NULL: [metrics] listen = off */
-	struct mg_policy *pol;		/* this cluster's policy (policy_rt.c) */
+	struct mg_hostroute *host; /* NULL: host_device = none */
+	struct mg_ctgc *ctgc; /* NULL: flow tables left to the LRU */
+	struct mg_loop_src *stop_timer; /* stopping, or leaving after a drain */
+	struct mg_metrics *metrics; /* NULL: [metrics] listen = off */
+	struct mg_policy *pol; /* this cluster's policy (policy_rt.c) */
 };
 
 int agent_view(struct agent *a);

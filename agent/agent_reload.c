@@ -11,18 +11,19 @@ void agent_keyring_notice(const struct mg_config *cfg)
 	if (cfg->n_keys && !stat(path, &st) && st.st_size > 0)
 		pr_warn("%s (written by `meshgate keys`) outranks the %d "
 			"`key =` line%s of %s: gossip uses its keys (remove "
-			"the file to go back to the configuration's)", path,
-			cfg->n_keys, cfg->n_keys > 1 ? "s" : "", cfg->path);
+			"the file to go back to the configuration's)",
+			path, cfg->n_keys, cfg->n_keys > 1 ? "s" : "",
+			cfg->path);
 }
 
 /* Exchanges the [service NAME] sections of two configurations. */
-#define SWAP_SERVICES(x, y)						\
-	do {								\
-		int n_ = (x)->n_services;				\
-		(x)->n_services = (y)->n_services;			\
-		(y)->n_services = n_;					\
-		swap_bytes((x)->services, (y)->services,		\
-			   sizeof((x)->services));			\
+#define SWAP_SERVICES(x, y)                              \
+	do {                                             \
+		int n_ = (x)->n_services;                \
+		(x)->n_services = (y)->n_services;       \
+		(y)->n_services = n_;                    \
+		swap_bytes((x)->services, (y)->services, \
+			   sizeof((x)->services));       \
 	} while (0)
 
 static void swap_bytes(void *x, void *y, size_t n)
@@ -67,13 +68,15 @@ static void reload_keys(struct agent *a, const struct mg_config *next,
 		pr_warn("reload: the keyring in %s/keyring (written by `meshgate keys`) outranks the key lines: the gossip keys are unchanged",
 			a->cfg->state_dir);
 		if (err)
-			fprintf(err, "meshgate reload: the keyring in %s/keyring (written by `meshgate keys`) outranks the key lines: the gossip keys are unchanged\n",
+			fprintf(err,
+				"meshgate reload: the keyring in %s/keyring (written by `meshgate keys`) outranks the key lines: the gossip keys are unchanged\n",
 				a->cfg->state_dir);
 	} else if (rc < 0) {
 		pr_err("reload: keys: %s; the running ones are kept",
 		       strerror(-rc));
 		if (err)
-			fprintf(err, "meshgate reload: keys: %s; the running ones are kept\n",
+			fprintf(err,
+				"meshgate reload: keys: %s; the running ones are kept\n",
 				strerror(-rc));
 		a->cfg->n_keys = n_keys;
 		memcpy(a->cfg->keys, keys, sizeof(a->cfg->keys));
@@ -117,8 +120,10 @@ int agent_reload(struct agent *a, FILE *err)
 		pr_err("reload: %s refused; the running configuration is kept",
 		       a->cfg->path);
 		if (err)
-			fprintf(err, "meshgate reload: %s refused; the running "
-				"configuration is kept\n", a->cfg->path);
+			fprintf(err,
+				"meshgate reload: %s refused; the running "
+				"configuration is kept\n",
+				a->cfg->path);
 		rc = 1;
 		goto out;
 	}
@@ -143,7 +148,8 @@ int agent_reload(struct agent *a, FILE *err)
 			pr_err("reload: services: %s; the running ones are kept",
 			       strerror(-rc));
 			if (err)
-				fprintf(err, "meshgate reload: services: %s; the running ones are kept\n",
+				fprintf(err,
+					"meshgate reload: services: %s; the running ones are kept\n",
 					strerror(-rc));
 			SWAP_SERVICES(a->cfg, next);
 			ch &= ~MG_CFG_CH_SERVICES;
@@ -161,7 +167,8 @@ int agent_reload(struct agent *a, FILE *err)
 	a->cfg->n_pol_rules = next->n_pol_rules;
 	memcpy(a->cfg->pol_rules, next->pol_rules, sizeof(a->cfg->pol_rules));
 	if (a->pol && mg_policy_apply(a->pol) && err)
-		fprintf(err, "meshgate reload: policy not applied (see the log)\n");
+		fprintf(err,
+			"meshgate reload: policy not applied (see the log)\n");
 	if (ch & MG_CFG_CH_GOSSIP_TIMES) {
 		/* Read where they are used: the next use takes them. */
 		a->cfg->forget_after = next->forget_after;
@@ -187,7 +194,8 @@ int agent_reload(struct agent *a, FILE *err)
 		pr_warn("reload: changed, applied at the next restart: %s",
 			restart);
 		if (err)
-			fprintf(err, "meshgate reload: changed, applied at the next restart: %s\n",
+			fprintf(err,
+				"meshgate reload: changed, applied at the next restart: %s\n",
 				restart);
 	}
 	pr_info("reload: done (%s%s%s%s%s%s%s%s)",
@@ -198,7 +206,8 @@ int agent_reload(struct agent *a, FILE *err)
 		ch & MG_CFG_CH_ROUTES ? "route_table/route_protocol, " : "",
 		ch & MG_CFG_CH_KEYS ? "keys, " : "",
 		ch & MG_CFG_CH_GOSSIP_TIMES ?
-			"forget_after/drain_hook/settle_timeout, " : "",
+			"forget_after/drain_hook/settle_timeout, " :
+			"",
 		ch ? "applied" : "nothing to apply");
 	if (ch & (MG_CFG_CH_PEERS | MG_CFG_CH_SERVICES | MG_CFG_CH_CIDRS))
 		agent_on_mesh_changed(a);

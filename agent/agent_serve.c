@@ -46,8 +46,8 @@ int mg_agent_serve_status(struct mg_cli *cli, int argc, char **argv)
 		mg_hostroute_counts(a->host, &routes, &refused);
 		out_str("host_device", "host        %s", cfg->host_dev);
 		out_u64("host_routes", ", %llu routes", routes);
-		out_u64("host_routes_refused",
-			" (%llu left to other routes)\n", refused);
+		out_u64("host_routes_refused", " (%llu left to other routes)\n",
+			refused);
 	}
 	out_str("mode", "mode        %s\n",
 		mg_mesh_draining(a->mesh) ? "draining" : "in service");
@@ -62,12 +62,12 @@ int mg_agent_serve_status(struct mg_cli *cli, int argc, char **argv)
 }
 
 /* Commands the mesh answers: hand them the mesh. */
-#define MESH_CMD(fn)							\
-int mg_agent_serve_##fn(struct mg_cli *cli, int argc, char **argv)	\
-{									\
-	cli->priv = ((struct agent *)cli->priv)->mesh;			\
-	return mg_mesh_cmd_##fn(cli, argc, argv);			\
-}
+#define MESH_CMD(fn)                                                       \
+	int mg_agent_serve_##fn(struct mg_cli *cli, int argc, char **argv) \
+	{                                                                  \
+		cli->priv = ((struct agent *)cli->priv)->mesh;             \
+		return mg_mesh_cmd_##fn(cli, argc, argv);                  \
+	}
 MESH_CMD(peers)
 MESH_CMD(endpoints)
 MESH_CMD(keys)
@@ -134,13 +134,14 @@ int mg_agent_serve_leave(struct mg_cli *cli, int argc, char **argv)
 		return 0;
 	}
 	pr_info("leaving the mesh on request: drained, then left, then the datapath detached");
-	a->stop_timer = mg_loop_add_timer(a->loop, LEAVE_DRAIN_MS, 0,
-					  on_drained, a);
+	a->stop_timer =
+		mg_loop_add_timer(a->loop, LEAVE_DRAIN_MS, 0, on_drained, a);
 	if (!a->stop_timer) {
 		fprintf(cli->err, "meshgate leave: %s\n", strerror(ENOMEM));
 		return 1;
 	}
-	out_text("leaving the mesh: drained, then left; the datapath is detached and the agent stops\n");
+	out_text(
+		"leaving the mesh: drained, then left; the datapath is detached and the agent stops\n");
 	out_finish();
 	return 0;
 }
@@ -158,13 +159,16 @@ int mg_agent_serve_drain(struct mg_cli *cli, int argc, char **argv)
 	}
 	err = mg_mesh_drain(a->mesh, on);
 	if (err == -ENOTCONN) {
-		fprintf(cli->err, "meshgate %s: gossip is off: static peers cannot be told\n",
+		fprintf(cli->err,
+			"meshgate %s: gossip is off: static peers cannot be told\n",
 			argv[0]);
 		return 1;
 	}
-	out_text(err == -EALREADY ? (on ? "already draining\n" : "not draining\n") :
-		 on ? "draining: peers withdraw this gateway; its datapath keeps forwarding\n" :
-		      "undrained: peers use this gateway again\n");
+	out_text(
+		err == -EALREADY ?
+			(on ? "already draining\n" : "not draining\n") :
+		on ? "draining: peers withdraw this gateway; its datapath keeps forwarding\n" :
+		     "undrained: peers use this gateway again\n");
 	out_finish();
 	return 0;
 }
@@ -190,7 +194,7 @@ int mg_agent_serve_reload(struct mg_cli *cli, int argc, char **argv)
  * same names, flags and argument checks as the CLI's, so a prefix of a
  * full-only command or verb is refused here too.
  */
-#define SERVED_MAX	16
+#define SERVED_MAX 16
 static struct mg_cmd served[SERVED_MAX + 1];
 
 static int agent_serve(struct mg_cli *cli, int argc, char **argv)

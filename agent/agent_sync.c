@@ -22,7 +22,8 @@ unsigned int agent_host_mtu(struct agent *a)
 {
 	struct mg_nl_link l;
 	unsigned int over = mg_config_tunnel(a->cfg, MG_AF_INET6) ?
-			    MG_ENCAP6_LEN : MG_ENCAP4_LEN;
+				    MG_ENCAP6_LEN :
+				    MG_ENCAP4_LEN;
 	int idx = mg_nl_ifindex(a->cfg->underlay_if);
 
 	if (idx <= 0 || mg_nl_link_get(a->nl, idx, &l) || l.mtu < 576 + over)
@@ -53,8 +54,8 @@ static void agent_sync_starting(struct agent *a)
 	struct mg_gw_state v = { .flags = a->maps.keep ? MG_GW_STARTING : 0 };
 	__u32 key = 0;
 
-	if (bpf_map_update_elem(bpf_map__fd(a->dp.skel->maps.mg_gwstate),
-				&key, &v, BPF_ANY))
+	if (bpf_map_update_elem(bpf_map__fd(a->dp.skel->maps.mg_gwstate), &key,
+				&v, BPF_ANY))
 		pr_warn("mg_gwstate: %s", strerror(errno));
 }
 
@@ -92,8 +93,8 @@ int agent_sync_tx(struct agent *a)
 	idx = mg_nl_ifindex(a->cfg->underlay_if);
 	if (idx > 0 && (n == 0 || keys[0] != (__u32)idx))
 		keys[n++] = idx;
-	return mg_map_reconcile(a->tx_fd, "mg_tx", sizeof(__u32),
-				sizeof(__u32), keys, keys, n, NULL);
+	return mg_map_reconcile(a->tx_fd, "mg_tx", sizeof(__u32), sizeof(__u32),
+				keys, keys, n, NULL);
 }
 
 /*
@@ -115,7 +116,7 @@ int agent_sync_nh(struct agent *a)
 	vals4 = calloc(MG_MAX_NEXTHOPS, sizeof(*vals4));
 	vals6 = calloc(MG_MAX_NEXTHOPS, sizeof(*vals6));
 	if (!keys4 || !keys6 || !vals4 || !vals6) {
-		pending = 1;	/* try again soon */
+		pending = 1; /* try again soon */
 		goto out;
 	}
 	/* The view of the last sync may be stale: the mesh moves on. */

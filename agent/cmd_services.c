@@ -39,8 +39,10 @@ static int svc_list(struct mg_cli *cli, struct mg_services *s)
 			out_str("address", "    %-22s", ap);
 			out_u64("cluster_id", " cluster %-3llu", e->cluster_id);
 			out_str("origin", " %-16s", e->origin);
-			out_str("health", " %-7s", mg_health_state_name(e->state));
-			out_str("outlier", " %-7s", e->ejected ? "ejected" : "ok");
+			out_str("health", " %-7s",
+				mg_health_state_name(e->state));
+			out_str("outlier", " %-7s",
+				e->ejected ? "ejected" : "ok");
 			if (e->ejected) {
 				time_t t = (time_t)(e->eject_until / 1000);
 				char ts[32];
@@ -120,7 +122,8 @@ static int svc_set(struct mg_cli *cli, struct mg_services *s, int argc,
 	int rc;
 
 	if (!v || v->source != SRC_CLI) {
-		fprintf(cli->err, "meshgate services set: %s is not a service added with 'services add'\n",
+		fprintf(cli->err,
+			"meshgate services set: %s is not a service added with 'services add'\n",
 			argv[2]);
 		return 1;
 	}
@@ -132,7 +135,8 @@ static int svc_set(struct mg_cli *cli, struct mg_services *s, int argc,
 	}
 	other = svc_find_vip(s, &c.vip, c.port, svc_ipproto(&c));
 	if (other && other != v) {
-		fprintf(cli->err, "meshgate services set: that VIP:port/proto has a service (%s)\n",
+		fprintf(cli->err,
+			"meshgate services set: that VIP:port/proto has a service (%s)\n",
 			other->c.name);
 		return 1;
 	}
@@ -141,7 +145,8 @@ static int svc_set(struct mg_cli *cli, struct mg_services *s, int argc,
 	rc = svc_cli_save(s, NULL);
 	v->c = old;
 	if (rc) {
-		fprintf(cli->err, "meshgate services set: not changed: saving %s: %s\n",
+		fprintf(cli->err,
+			"meshgate services set: not changed: saving %s: %s\n",
 			s->path, strerror(-rc));
 		return 1;
 	}
@@ -182,14 +187,16 @@ int mg_services_cmd(struct mg_cli *cli, int argc, char **argv)
 		learned = svc_find_vip(s, &c.vip, c.port, svc_ipproto(&c));
 		v = svc_find(s, argv[2]);
 		if (v && v != learned) {
-			fprintf(cli->err, v->source == SRC_GOSSIP ?
-				"meshgate services add: %s is learned from another cluster with another VIP:port/proto\n" :
-				"meshgate services add: %s exists (del it first)\n",
+			fprintf(cli->err,
+				v->source == SRC_GOSSIP ?
+					"meshgate services add: %s is learned from another cluster with another VIP:port/proto\n" :
+					"meshgate services add: %s exists (del it first)\n",
 				argv[2]);
 			return 1;
 		}
 		if (learned && learned->source != SRC_GOSSIP) {
-			fprintf(cli->err, "meshgate services add: that VIP:port/proto has a service (%s)\n",
+			fprintf(cli->err,
+				"meshgate services add: that VIP:port/proto has a service (%s)\n",
 				learned->c.name);
 			return 1;
 		}
@@ -205,7 +212,8 @@ int mg_services_cmd(struct mg_cli *cli, int argc, char **argv)
 		rc = svc_cli_save(s, NULL);
 		if (rc) {
 			svc_stop(svc_find(s, c.name));
-			fprintf(cli->err, "meshgate services add: not added: saving %s: %s\n",
+			fprintf(cli->err,
+				"meshgate services add: not added: saving %s: %s\n",
 				s->path, strerror(-rc));
 			goto undone;
 		}
@@ -220,13 +228,15 @@ int mg_services_cmd(struct mg_cli *cli, int argc, char **argv)
 				 mg_matches(argv[1], "delete"))) {
 		v = svc_find(s, argv[2]);
 		if (!v || v->source != SRC_CLI) {
-			fprintf(cli->err, "meshgate services del: %s is not a service added with 'services add'\n",
+			fprintf(cli->err,
+				"meshgate services del: %s is not a service added with 'services add'\n",
 				argv[2]);
 			return 1;
 		}
 		rc = svc_cli_save(s, v);
 		if (rc) {
-			fprintf(cli->err, "meshgate services del: not deleted: saving %s: %s\n",
+			fprintf(cli->err,
+				"meshgate services del: not deleted: saving %s: %s\n",
 				s->path, strerror(-rc));
 			return 1;
 		}

@@ -202,8 +202,9 @@ struct mg_member *mg_member_new(struct mg_loop *loop,
 	now = mg_member_now(m);
 	m->next_probe = now + ms(m->cfg.t.probe_interval);
 	m->next_gossip = now + ms(m->cfg.t.gossip_interval);
-	if (m->cfg.t.push_pull_interval)	/* staggered first round */
-		m->next_push_pull = now + 1000 +
+	if (m->cfg.t.push_pull_interval) /* staggered first round */
+		m->next_push_pull =
+			now + 1000 +
 			ml_rnd_n(m, m->cfg.t.push_pull_interval) * 1000ULL;
 	if (loop) {
 		m->timer = mg_loop_add_timer(loop, m->cfg.t.gossip_interval, 0,
@@ -264,7 +265,7 @@ static int parse_seed(const char *s, struct mg_addr *a, uint16_t *port)
 	} else {
 		colon = strchr(s, ':');
 		if (colon && strchr(colon + 1, ':'))
-			colon = NULL;		/* bare IPv6 */
+			colon = NULL; /* bare IPv6 */
 		snprintf(host, sizeof(host), "%.*s",
 			 colon ? (int)(colon - s) : (int)strlen(s), s);
 	}
@@ -390,7 +391,7 @@ int mg_member_send_user(struct mg_member *m, const char *name, const void *p,
 			err = mg_buf_put(&msg, p, n);
 		if (!err)
 			err = ml_send_raw(m, &nd->addr, nd->port, nd, msg.data,
-				       msg.len);
+					  msg.len);
 		goto out;
 	}
 	err = ml_addr_from_ip(&nd->addr, &to);

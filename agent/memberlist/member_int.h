@@ -39,33 +39,33 @@
 #include "lib/log.h"
 #include "lib/loop.h"
 
-#define COMPOUND_HDR	2	/* memberlist compoundHeaderOverhead */
-#define COMPOUND_PART	2	/* memberlist compoundOverhead */
-#define USER_MSG_HDR	1	/* memberlist userMsgOverhead */
-#define MAX_PARTS	MG_ML_COMPOUND_MAX
+#define COMPOUND_HDR 2 /* memberlist compoundHeaderOverhead */
+#define COMPOUND_PART 2 /* memberlist compoundOverhead */
+#define USER_MSG_HDR 1 /* memberlist userMsgOverhead */
+#define MAX_PARTS MG_ML_COMPOUND_MAX
 
 static const uint8_t our_vsn[MG_ML_VSN_LEN] = { 1, 5, 2, 2, 5, 5 };
 
 struct node {
 	char name[MG_ML_NAME_MAX + 1];
-	struct mg_ml_ip addr;		/* as the member announced it */
+	struct mg_ml_ip addr; /* as the member announced it */
 	uint16_t port;
 	struct mg_ml_meta meta;
 	uint32_t inc;
-	uint8_t state;			/* enum mg_ml_state */
+	uint8_t state; /* enum mg_ml_state */
 	uint8_t vsn[MG_ML_VSN_LEN];
 	uint64_t state_change;
 	int64_t rtt_us;
 	bool suspecting;
-	bool proven;			/* has answered one of our probes */
+	bool proven; /* has answered one of our probes */
 	struct mg_suspicion susp;
-	struct node *hnext;		/* name index chain */
+	struct node *hnext; /* name index chain */
 };
 
 /* An indirect ping we run for someone else. */
 struct relay {
-	uint32_t seq;			/* ours, towards the target */
-	uint32_t req_seq;		/* the requester's */
+	uint32_t seq; /* ours, towards the target */
+	uint32_t req_seq; /* the requester's */
 	struct mg_addr to;
 	uint16_t port;
 	bool nack;
@@ -77,12 +77,12 @@ enum stream_kind { ST_JOIN, ST_PUSH_PULL, ST_PING };
 struct pending {
 	uint32_t token;
 	enum stream_kind kind;
-	uint32_t seq;			/* ST_PING */
+	uint32_t seq; /* ST_PING */
 };
 
 struct probe {
 	bool active;
-	bool indirect;			/* past ProbeTimeout */
+	bool indirect; /* past ProbeTimeout */
 	bool tcp_ok;
 	char target[MG_ML_NAME_MAX + 1];
 	uint32_t seq;
@@ -103,7 +103,7 @@ struct mg_member_bcast {
 };
 
 struct mg_member {
-	bool healing;		/* merging a push/pull while cut off */
+	bool healing; /* merging a push/pull while cut off */
 	struct mg_member_cfg cfg;
 	struct mg_member_ops ops;
 	void *arg;
@@ -112,16 +112,16 @@ struct mg_member {
 	struct mg_mtransport *tp;
 	struct mg_member_io io;
 
-	struct node **nodes;		/* probe order */
+	struct node **nodes; /* probe order */
 	unsigned int n, cap;
-	struct node **idx;		/* by name: chained, idx_mask + 1 heads */
+	struct node **idx; /* by name: chained, idx_mask + 1 heads */
 	unsigned int idx_mask;
-	uint64_t full_warned;		/* last logged: table full */
+	uint64_t full_warned; /* last logged: table full */
 	struct node *self;
 	struct mg_ml_ip self_addr;
 	uint16_t self_port;
 	unsigned int probe_index;
-	unsigned int proven_index;	/* the proven members' own turn */
+	unsigned int proven_index; /* the proven members' own turn */
 	bool proven_turn;
 	uint32_t seq;
 	struct mg_awareness aw;
@@ -139,7 +139,7 @@ struct mg_member {
 	uint64_t leave_deadline;
 	unsigned int join_pending, join_ok, join_tried;
 	bool join_report;
-	uint64_t rejected_warned[2];	/* last logged: undecryptable, plaintext */
+	uint64_t rejected_warned[2]; /* last logged: undecryptable, plaintext */
 
 	struct mg_member_stats st;
 	uint64_t rng;
@@ -181,38 +181,36 @@ void ml_idx_insert(struct mg_member *m, struct node *n);
 void ml_idx_remove(struct mg_member *m, struct node *n);
 bool ml_names_ok(struct mg_member *m, const char *node, const char *from);
 void ml_info_of(const struct mg_member *m, const struct node *n,
-		    struct mg_member_info *mi);
+		struct mg_member_info *mi);
 void ml_notify(struct mg_member *m,
-		   void (*fn)(void *, const struct mg_member_info *),
-		   const struct node *n);
+	       void (*fn)(void *, const struct mg_member_info *),
+	       const struct node *n);
 void ml_get_broadcasts(struct mg_member *m, const struct node *to,
-			   size_t overhead, size_t limit, struct msgs *out);
-int ml_send_raw(struct mg_member *m, const struct mg_ml_ip *ip,
-		    uint16_t port, const struct node *node,
-		    const uint8_t *msg, size_t len);
-int ml_send_parts(struct mg_member *m, const struct mg_ml_ip *ip,
-		      uint16_t port, const struct node *node, struct msgs *ms);
-int ml_send_msg(struct mg_member *m, const struct mg_ml_ip *ip,
-		    uint16_t port, const struct node *to,
-		    const struct mg_ml_msg *msg);
+		       size_t overhead, size_t limit, struct msgs *out);
+int ml_send_raw(struct mg_member *m, const struct mg_ml_ip *ip, uint16_t port,
+		const struct node *node, const uint8_t *msg, size_t len);
+int ml_send_parts(struct mg_member *m, const struct mg_ml_ip *ip, uint16_t port,
+		  const struct node *node, struct msgs *ms);
+int ml_send_msg(struct mg_member *m, const struct mg_ml_ip *ip, uint16_t port,
+		const struct node *to, const struct mg_ml_msg *msg);
 int ml_queue_msg(struct mg_member *m, const char *about,
-		     const struct mg_ml_msg *msg, bool notify_done);
+		 const struct mg_ml_msg *msg, bool notify_done);
 void ml_self_alive(const struct mg_member *m, struct mg_ml_alive *a);
 void ml_refute(struct mg_member *m, uint32_t accused);
 void ml_clear_suspicion(struct node *n);
 void ml_alive_node(struct mg_member *m, const struct mg_ml_alive *a,
-		       bool bootstrap);
+		   bool bootstrap);
 void ml_suspect_node(struct mg_member *m, const struct mg_ml_suspect *s);
 void ml_dead_node(struct mg_member *m, const struct mg_ml_suspect *d);
 void ml_count_rx_error(struct mg_member *m, int err, bool encrypted);
 struct mg_ml_opts ml_rx_opts(const struct mg_member *m);
 int ml_stream_open(struct mg_member *m, const struct mg_ml_ip *ip,
-		       uint16_t port, const struct mg_buf *req,
-		       uint64_t deadline, enum stream_kind kind, uint32_t seq);
+		   uint16_t port, const struct mg_buf *req, uint64_t deadline,
+		   enum stream_kind kind, uint32_t seq);
 int ml_push_pull_with(struct mg_member *m, const struct mg_ml_ip *ip,
-			  uint16_t port, bool join);
+		      uint16_t port, bool join);
 void ml_ping_fill(struct mg_member *m, struct mg_ml_ping *p, uint32_t seq,
-		      const char *target);
+		  const char *target);
 void ml_probe_success(struct mg_member *m);
 void ml_probe_start(struct mg_member *m);
 void ml_probe_indirect(struct mg_member *m);

@@ -180,7 +180,7 @@ bool ml_names_ok(struct mg_member *m, const char *node, const char *from)
 }
 
 void ml_info_of(const struct mg_member *m, const struct node *n,
-		    struct mg_member_info *mi)
+		struct mg_member_info *mi)
 {
 	memset(mi, 0, sizeof(*mi));
 	mi->name = n->name;
@@ -197,8 +197,8 @@ void ml_info_of(const struct mg_member *m, const struct node *n,
 }
 
 void ml_notify(struct mg_member *m,
-		   void (*fn)(void *, const struct mg_member_info *),
-		   const struct node *n)
+	       void (*fn)(void *, const struct mg_member_info *),
+	       const struct node *n)
 {
 	struct mg_member_info mi;
 

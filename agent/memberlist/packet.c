@@ -11,7 +11,7 @@ struct rx_ctx {
 };
 
 void ml_ping_fill(struct mg_member *m, struct mg_ml_ping *p, uint32_t seq,
-		      const char *target)
+		  const char *target)
 {
 	memset(p, 0, sizeof(*p));
 	p->seq_no = seq;
@@ -48,7 +48,8 @@ static void handle_ping(struct rx_ctx *c, const struct mg_ml_ping *p)
 	}
 	reply_to(c, &p->source_addr, p->source_port, &ip, &port);
 	if (!ml_send_msg(m, &ip, port,
-		      p->source_node[0] ? ml_find(m, p->source_node) : NULL, &ack))
+			 p->source_node[0] ? ml_find(m, p->source_node) : NULL,
+			 &ack))
 		m->st.acks_sent++;
 }
 
@@ -85,7 +86,7 @@ static void handle_indirect(struct rx_ctx *c,
 	m->n_relays++;
 	ml_ping_fill(m, &ping.ping, r->seq, ind->node);
 	ml_send_msg(m, &ind->target, ind->port ? ind->port : m->self_port, NULL,
-		 &ping);
+		    &ping);
 	m->st.pings_sent++;
 }
 

@@ -139,8 +139,8 @@ void ml_probe_start(struct mg_member *m)
 	p->seq = ++m->seq;
 	p->start = now;
 	p->timeout_at = now + ms(m->cfg.t.probe_timeout);
-	p->end_at = now + mg_awareness_scale(&m->aw,
-					     ms(m->cfg.t.probe_interval));
+	p->end_at =
+		now + mg_awareness_scale(&m->aw, ms(m->cfg.t.probe_interval));
 	ml_ping_fill(m, &ping.ping, p->seq, t->name);
 	m->st.pings_sent++;
 	pr_debug("gossip: probing %s (%s), interval %llu ms\n", t->name,
@@ -178,7 +178,7 @@ void ml_probe_indirect(struct mg_member *m)
 
 	p->indirect = true;
 	if (!t) {
-		probe_done(m, 0);	/* reaped meanwhile */
+		probe_done(m, 0); /* reaped meanwhile */
 		return;
 	}
 	/*
@@ -235,7 +235,7 @@ void ml_probe_indirect(struct mg_member *m)
 		if (!mg_ml_msg_encode(&ping, &b) &&
 		    !mg_ml_stream_wrap(b.data, b.len, &o, &req) &&
 		    !ml_stream_open(m, &t->addr, t->port, &req, p->end_at,
-				 ST_PING, p->seq))
+				    ST_PING, p->seq))
 			m->st.tcp_pings++;
 		mg_buf_free(&b);
 		mg_buf_free(&req);
@@ -257,7 +257,8 @@ void ml_probe_fail(struct mg_member *m)
 	}
 	if (p->expected_nacks)
 		delta = p->nacks < p->expected_nacks ?
-			(int)(p->expected_nacks - p->nacks) : 0;
+				(int)(p->expected_nacks - p->nacks) :
+				0;
 	else
 		delta = 1;
 	probe_done(m, delta);

@@ -37,10 +37,10 @@ int mg_member_bcast_add(struct mg_member_bcast *b, const void *p, size_t n)
  * messages to the members that understand them.
  */
 void ml_get_broadcasts(struct mg_member *m, const struct node *to,
-			   size_t overhead, size_t limit, struct msgs *out)
+		       size_t overhead, size_t limit, struct msgs *out)
 {
-	unsigned int lim = mg_swim_retransmit_limit(m->cfg.t.retransmit_mult,
-						    m->n);
+	unsigned int lim =
+		mg_swim_retransmit_limit(m->cfg.t.retransmit_mult, m->n);
 	struct mg_member_bcast b = { .out = out };
 	size_t used = 0;
 	unsigned int i;
@@ -81,9 +81,8 @@ static int send_bytes(struct mg_member *m, const struct mg_ml_ip *ip,
  * known member) speaks protocol 5; like memberlist, sendMsg traffic passes
  * no node and goes without.
  */
-int ml_send_raw(struct mg_member *m, const struct mg_ml_ip *ip,
-		    uint16_t port, const struct node *node,
-		    const uint8_t *msg, size_t len)
+int ml_send_raw(struct mg_member *m, const struct mg_ml_ip *ip, uint16_t port,
+		const struct node *node, const uint8_t *msg, size_t len)
 {
 	struct mg_ml_opts o = ml_tx_opts(m, node && node->vsn[1] >= 5);
 	struct mg_buf out = { 0 };
@@ -96,8 +95,8 @@ int ml_send_raw(struct mg_member *m, const struct mg_ml_ip *ip,
 	return err;
 }
 
-int ml_send_parts(struct mg_member *m, const struct mg_ml_ip *ip,
-		      uint16_t port, const struct node *node, struct msgs *ms)
+int ml_send_parts(struct mg_member *m, const struct mg_ml_ip *ip, uint16_t port,
+		  const struct node *node, struct msgs *ms)
 {
 	struct mg_bytes parts[MAX_PARTS];
 	struct mg_buf c = { 0 };
@@ -118,9 +117,8 @@ int ml_send_parts(struct mg_member *m, const struct mg_ml_ip *ip,
 }
 
 /* sendMsg: one message plus whatever broadcasts fit beside it. */
-int ml_send_msg(struct mg_member *m, const struct mg_ml_ip *ip,
-		    uint16_t port, const struct node *to,
-		    const struct mg_ml_msg *msg)
+int ml_send_msg(struct mg_member *m, const struct mg_ml_ip *ip, uint16_t port,
+		const struct node *to, const struct mg_ml_msg *msg)
 {
 	struct msgs ms = { .max = MAX_PARTS };
 	size_t avail;
@@ -132,7 +130,8 @@ int ml_send_msg(struct mg_member *m, const struct mg_ml_ip *ip,
 	ms.off[0] = 0;
 	ms.len[0] = ms.buf.len;
 	ms.n = 1;
-	avail = MG_ML_UDP_SIZE - ms.buf.len - COMPOUND_HDR - ml_crypt_overhead(m);
+	avail = MG_ML_UDP_SIZE - ms.buf.len - COMPOUND_HDR -
+		ml_crypt_overhead(m);
 	if (ms.buf.len + COMPOUND_HDR + ml_crypt_overhead(m) < MG_ML_UDP_SIZE)
 		ml_get_broadcasts(m, to, COMPOUND_PART, avail, &ms);
 	err = ml_send_parts(m, ip, port, NULL, &ms);
@@ -142,7 +141,7 @@ out:
 }
 
 int ml_queue_msg(struct mg_member *m, const char *about,
-		     const struct mg_ml_msg *msg, bool notify_done)
+		 const struct mg_ml_msg *msg, bool notify_done)
 {
 	struct mg_buf b = { 0 };
 	int err;

@@ -75,7 +75,7 @@ static struct node *add_node(struct mg_member *m, const struct mg_ml_alive *a)
 	n->addr = a->addr;
 	n->port = a->port;
 	n->meta = a->meta;
-	n->state = MG_ML_STATE_DEAD;	/* until the incarnation check */
+	n->state = MG_ML_STATE_DEAD; /* until the incarnation check */
 	n->rtt_us = -1;
 	n->state_change = mg_member_now(m);
 	/*
@@ -94,7 +94,7 @@ static struct node *add_node(struct mg_member *m, const struct mg_ml_alive *a)
 }
 
 void ml_alive_node(struct mg_member *m, const struct mg_ml_alive *a,
-		       bool bootstrap)
+		   bool bootstrap)
 {
 	struct node *n = ml_find(m, a->node);
 	struct mg_ml_meta old_meta;
@@ -151,8 +151,7 @@ void ml_alive_node(struct mg_member *m, const struct mg_ml_alive *a,
 	old_state = n->state;
 	old_meta = n->meta;
 	if (!bootstrap && local) {
-		if (a->incarnation == n->inc &&
-		    a->meta.len == n->meta.len &&
+		if (a->incarnation == n->inc && a->meta.len == n->meta.len &&
 		    !memcmp(a->meta.data, n->meta.data, a->meta.len) &&
 		    !memcmp(a->vsn, our_vsn, MG_ML_VSN_LEN))
 			return;
@@ -235,7 +234,8 @@ void ml_suspect_node(struct mg_member *m, const struct mg_ml_suspect *s)
 	n->suspecting = !err;
 	pr_info("gossip: %s suspect (from %s), dead in %llu ms unless refuted\n",
 		n->name, s->from,
-		(unsigned long long)(n->susp.deadline - n->state_change) / 1000);
+		(unsigned long long)(n->susp.deadline - n->state_change) /
+			1000);
 }
 
 void ml_dead_node(struct mg_member *m, const struct mg_ml_suspect *d)

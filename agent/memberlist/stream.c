@@ -79,20 +79,26 @@ static int verify_protocol(const struct mg_member *m,
 	uint8_t maxpmin = 0, minpmax = 255, maxdmin = 0, mindmax = 255;
 	unsigned int i;
 
-#define WIDEN(v) do {					\
-		if ((v)[0] > maxpmin) maxpmin = (v)[0];	\
-		if ((v)[1] < minpmax) minpmax = (v)[1];	\
-		if ((v)[3] > maxdmin) maxdmin = (v)[3];	\
-		if ((v)[4] < mindmax) mindmax = (v)[4];	\
+#define WIDEN(v)                          \
+	do {                              \
+		if ((v)[0] > maxpmin)     \
+			maxpmin = (v)[0]; \
+		if ((v)[1] < minpmax)     \
+			minpmax = (v)[1]; \
+		if ((v)[3] > maxdmin)     \
+			maxdmin = (v)[3]; \
+		if ((v)[4] < mindmax)     \
+			mindmax = (v)[4]; \
 	} while (0)
-#define CHECK(name, v) do {						\
-		if ((v)[2] < maxpmin || (v)[2] > minpmax ||		\
-		    (v)[5] < maxdmin || (v)[5] > mindmax) {		\
+#define CHECK(name, v)                                                                                             \
+	do {                                                                                                       \
+		if ((v)[2] < maxpmin || (v)[2] > minpmax ||                                                        \
+		    (v)[5] < maxdmin || (v)[5] > mindmax) {                                                        \
 			pr_warn("gossip: push/pull rejected: %s speaks %u/%u, cluster allows [%u, %u]/[%u, %u]\n", \
-				name, (v)[2], (v)[5], maxpmin, minpmax,	\
-				maxdmin, mindmax);			\
-			return -EPROTONOSUPPORT;			\
-		}							\
+				name, (v)[2], (v)[5], maxpmin, minpmax,                                            \
+				maxdmin, mindmax);                                                                 \
+			return -EPROTONOSUPPORT;                                                                   \
+		}                                                                                                  \
 	} while (0)
 
 	for (i = 0; i < nr; i++)
@@ -102,7 +108,7 @@ static int verify_protocol(const struct mg_member *m,
 		if (m->nodes[i]->state == MG_ML_STATE_ALIVE)
 			WIDEN(m->nodes[i]->vsn);
 	for (i = 0; i < nr; i++)
-		if (vsn_present(r[i].vsn))	/* absent: taken for ours */
+		if (vsn_present(r[i].vsn)) /* absent: taken for ours */
 			CHECK(r[i].name, r[i].vsn);
 	for (i = 0; i < m->n; i++)
 		CHECK(m->nodes[i]->name, m->nodes[i]->vsn);
@@ -218,7 +224,8 @@ int mg_member_stream_in(struct mg_member *m, const uint8_t *p, size_t n,
 			merge_remote(m, &s);
 		break;
 	case MG_ML_PING:
-		if (s.msg.ping.node[0] && strcmp(s.msg.ping.node, m->cfg.name)) {
+		if (s.msg.ping.node[0] &&
+		    strcmp(s.msg.ping.node, m->cfg.name)) {
 			err = -EINVAL;
 			break;
 		}
@@ -280,8 +287,8 @@ static void pending_done(struct mg_member *m, struct pending *pd, bool ok)
 }
 
 int ml_stream_open(struct mg_member *m, const struct mg_ml_ip *ip,
-		       uint16_t port, const struct mg_buf *req,
-		       uint64_t deadline, enum stream_kind kind, uint32_t seq)
+		   uint16_t port, const struct mg_buf *req, uint64_t deadline,
+		   enum stream_kind kind, uint32_t seq)
 {
 	struct pending *pd;
 	struct mg_addr to;
@@ -302,8 +309,8 @@ int ml_stream_open(struct mg_member *m, const struct mg_ml_ip *ip,
 	token = ++m->next_token ? m->next_token : ++m->next_token;
 	pd = &m->pend[m->n_pend++];
 	*pd = (struct pending){ .token = token, .kind = kind, .seq = seq };
-	err = m->io.stream(m->io.arg, &to, port, req->data, req->len,
-			   deadline, token);
+	err = m->io.stream(m->io.arg, &to, port, req->data, req->len, deadline,
+			   token);
 	if (err) {
 		pd = pending_find(m, token);
 		if (pd)
@@ -380,7 +387,7 @@ void mg_member_stream_fail(struct mg_member *m, uint32_t token, int err)
 }
 
 int ml_push_pull_with(struct mg_member *m, const struct mg_ml_ip *ip,
-			  uint16_t port, bool join)
+		      uint16_t port, bool join)
 {
 	struct mg_buf req = { 0 };
 	int err;
@@ -388,8 +395,9 @@ int ml_push_pull_with(struct mg_member *m, const struct mg_ml_ip *ip,
 	err = local_state(m, join, &req);
 	if (!err)
 		err = ml_stream_open(m, ip, port, &req,
-				  mg_member_now(m) + ms(m->cfg.t.tcp_timeout),
-				  join ? ST_JOIN : ST_PUSH_PULL, 0);
+				     mg_member_now(m) +
+					     ms(m->cfg.t.tcp_timeout),
+				     join ? ST_JOIN : ST_PUSH_PULL, 0);
 	mg_buf_free(&req);
 	return err;
 }

@@ -60,7 +60,7 @@ void ml_gossip(struct mg_member *m)
 		ml_get_broadcasts(m, targets[i], COMPOUND_PART, avail, &ms);
 		if (ms.n) {
 			ml_send_parts(m, &targets[i]->addr, targets[i]->port,
-				   targets[i], &ms);
+				      targets[i], &ms);
 			m->st.gossip_sent++;
 		}
 		mg_buf_free(&ms.buf);
@@ -181,8 +181,9 @@ void mg_member_tick(struct mg_member *m)
 	}
 	if (m->cfg.t.push_pull_interval && now >= m->next_push_pull) {
 		push_pull(m);
-		m->next_push_pull = now + mg_swim_push_pull_scale(
-			ms(m->cfg.t.push_pull_interval), m->n);
+		m->next_push_pull =
+			now + mg_swim_push_pull_scale(
+				      ms(m->cfg.t.push_pull_interval), m->n);
 	}
 	if (m->leaving && !m->leave_finished && now >= m->leave_deadline) {
 		pr_warn("gossip: leave timed out before the broadcast went out\n");

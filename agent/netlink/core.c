@@ -22,8 +22,7 @@ size_t nl_addr_len(int family)
 }
 
 /* Fills @addr from a kernel attribute payload; false if the size is wrong. */
-bool nl_addr_set(struct mg_addr *addr, int family, const void *data,
-		     size_t len)
+bool nl_addr_set(struct mg_addr *addr, int family, const void *data, size_t len)
 {
 	if (family != AF_INET && family != AF_INET6)
 		return false;
@@ -38,7 +37,7 @@ bool nl_addr_set(struct mg_addr *addr, int family, const void *data,
 /* --- request / reply ------------------------------------------------------ */
 
 struct talk {
-	int err;		/* from the closing NLMSG_ERROR */
+	int err; /* from the closing NLMSG_ERROR */
 	mnl_cb_t cb;
 	void *data;
 };
@@ -109,8 +108,7 @@ static void nl_drain(struct mg_nl *nl)
  * @data, so the whole reply is always consumed.  Returns the kernel's
  * -errno, or 0.
  */
-int nl_talk(struct mg_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb,
-		   void *data)
+int nl_talk(struct mg_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
 	struct talk t = { .err = 0, .cb = cb, .data = data };
 	int ret = MNL_CB_OK;
@@ -134,8 +132,8 @@ int nl_talk(struct mg_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb,
 				return -ETIMEDOUT;
 			return -errno;
 		}
-		ret = mnl_cb_run2(nl->buf, n, seq, nl->portid, talk_data_cb,
-				  &t, talk_ctl_cbs, NLMSG_MIN_TYPE);
+		ret = mnl_cb_run2(nl->buf, n, seq, nl->portid, talk_data_cb, &t,
+				  talk_ctl_cbs, NLMSG_MIN_TYPE);
 		if (ret < 0)
 			return -errno;
 	} while (ret > MNL_CB_STOP);
@@ -166,8 +164,8 @@ static int open_req(struct mg_nl *nl)
 	nl_setopt(nl->req, NETLINK_CAP_ACK);
 	nl_setopt(nl->req, NETLINK_EXT_ACK);
 	nl_setopt(nl->req, NETLINK_GET_STRICT_CHK);
-	if (setsockopt(mnl_socket_get_fd(nl->req), SOL_SOCKET, SO_RCVTIMEO,
-		       &tv, sizeof(tv)) < 0)
+	if (setsockopt(mnl_socket_get_fd(nl->req), SOL_SOCKET, SO_RCVTIMEO, &tv,
+		       sizeof(tv)) < 0)
 		return -errno;
 	return 0;
 }
@@ -175,8 +173,10 @@ static int open_req(struct mg_nl *nl)
 static int open_ev(struct mg_nl *nl)
 {
 	static const int groups[] = {
-		RTNLGRP_LINK, RTNLGRP_NEIGH,
-		RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,
+		RTNLGRP_LINK,
+		RTNLGRP_NEIGH,
+		RTNLGRP_IPV4_ROUTE,
+		RTNLGRP_IPV6_ROUTE,
 	};
 	int rcvbuf = NL_EV_RCVBUF;
 	unsigned int i;
@@ -189,8 +189,8 @@ static int open_ev(struct mg_nl *nl)
 		return -errno;
 	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
 		grp = groups[i];
-		if (mnl_socket_setsockopt(nl->ev, NETLINK_ADD_MEMBERSHIP,
-					  &grp, sizeof(grp)) < 0)
+		if (mnl_socket_setsockopt(nl->ev, NETLINK_ADD_MEMBERSHIP, &grp,
+					  sizeof(grp)) < 0)
 			return -errno;
 	}
 	/* Best effort: FORCE needs CAP_NET_ADMIN, plain RCVBUF is capped. */

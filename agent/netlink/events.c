@@ -47,7 +47,7 @@ static int ev_neigh_attr_cb(const struct nlattr *attr, void *data)
 
 	if (mnl_attr_get_type(attr) == NDA_DST)
 		nl_addr_set(&ev->addr, ev->family, mnl_attr_get_payload(attr),
-			 mnl_attr_get_payload_len(attr));
+			    mnl_attr_get_payload_len(attr));
 	return MNL_CB_OK;
 }
 
@@ -56,7 +56,7 @@ static bool ev_neigh(const struct nlmsghdr *nlh, struct mg_nl_event *ev)
 	const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
 
 	if (ndm->ndm_family != AF_INET && ndm->ndm_family != AF_INET6)
-		return false;	/* bridge FDB and the like */
+		return false; /* bridge FDB and the like */
 	ev->type = MG_NL_EV_NEIGH_CHANGE;
 	ev->family = ndm->ndm_family;
 	ev->ifindex = ndm->ndm_ifindex;
@@ -72,7 +72,7 @@ static int ev_route_attr_cb(const struct nlattr *attr, void *data)
 	switch (mnl_attr_get_type(attr)) {
 	case RTA_DST:
 		nl_addr_set(&ev->addr, ev->family, mnl_attr_get_payload(attr),
-			 mnl_attr_get_payload_len(attr));
+			    mnl_attr_get_payload_len(attr));
 		break;
 	case RTA_OIF:
 		if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
@@ -89,14 +89,14 @@ static bool ev_route(const struct nlmsghdr *nlh, struct mg_nl_event *ev)
 	if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6)
 		return false;
 	if (rtm->rtm_flags & RTM_F_CLONED)
-		return false;	/* a cache entry, not configuration */
+		return false; /* a cache entry, not configuration */
 	ev->type = MG_NL_EV_ROUTE_CHANGE;
 	ev->family = rtm->rtm_family;
 	ev->prefixlen = rtm->rtm_dst_len;
 	mnl_attr_parse(nlh, sizeof(*rtm), ev_route_attr_cb, ev);
-	if (!ev->addr.family)	/* default route: no RTA_DST */
-		ev->addr.family = ev->family == AF_INET ? MG_AF_INET
-							: MG_AF_INET6;
+	if (!ev->addr.family) /* default route: no RTA_DST */
+		ev->addr.family = ev->family == AF_INET ? MG_AF_INET :
+							  MG_AF_INET6;
 	return true;
 }
 

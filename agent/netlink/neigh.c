@@ -9,8 +9,8 @@
 
 struct neigh {
 	bool found;
-	__u16 state;		/* NUD_* */
-	__u32 flags_ext;	/* NTF_EXT_* */
+	__u16 state; /* NUD_* */
+	__u32 flags_ext; /* NTF_EXT_* */
 	__u8 lladdr[6];
 	bool lladdr_ok;
 };
@@ -101,8 +101,8 @@ int mg_nl_resolve(struct mg_nl *nl, const struct mg_addr *dst,
 		break;
 	case -ENETUNREACH:
 	case -EHOSTUNREACH:
-	case -EACCES:	/* prohibit */
-	case -EINVAL:	/* IPv4 blackhole */
+	case -EACCES: /* prohibit */
+	case -EINVAL: /* IPv4 blackhole */
 		return -EHOSTUNREACH;
 	default:
 		return err;
@@ -151,8 +151,7 @@ int mg_nl_resolve4(struct mg_nl *nl, __u32 dst_be, struct mg_nh_val *out)
 	return resolve_out(nl, &dst, out);
 }
 
-int mg_nl_resolve6(struct mg_nl *nl, const __u8 dst[16],
-		   struct mg_nh_val *out)
+int mg_nl_resolve6(struct mg_nl *nl, const __u8 dst[16], struct mg_nh_val *out)
 {
 	struct mg_addr addr = { .family = MG_AF_INET6 };
 
@@ -202,8 +201,7 @@ static int neigh_poke(int ifindex, const struct mg_addr *via)
 	return err;
 }
 
-int mg_nl_neigh_manage(struct mg_nl *nl, int ifindex,
-		       const struct mg_addr *via)
+int mg_nl_neigh_manage(struct mg_nl *nl, int ifindex, const struct mg_addr *via)
 {
 	char buf[NL_REQ_SIZE] __attribute__((aligned(4))) = { 0 };
 	int family = nl_sys_family(via->family);

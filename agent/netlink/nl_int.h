@@ -26,7 +26,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <net/if.h>		/* before linux/if.h: libc-compat */
+#include <net/if.h> /* before linux/if.h: libc-compat */
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -42,23 +42,24 @@
 
 _Static_assert(MG_NL_IFNAMSIZ == IFNAMSIZ, "MG_NL_IFNAMSIZ");
 
-#define NL_BUF_SIZE	32768
+#define NL_BUF_SIZE 32768
 /* Request buffers start zeroed: libmnl leaves attribute padding as is. */
-#define NL_REQ_SIZE	512
-#define NL_RCV_TIMEOUT	2	/* s; rtnetlink replies synchronously */
-#define NL_EV_RCVBUF	(4 << 20)	/* rides out bursts of events */
-#define DISCARD_PORT	9
+#define NL_REQ_SIZE 512
+#define NL_RCV_TIMEOUT 2 /* s; rtnetlink replies synchronously */
+#define NL_EV_RCVBUF (4 << 20) /* rides out bursts of events */
+#define DISCARD_PORT 9
 
 /* States whose link-layer address may be used (the kernel's NUD_VALID). */
-#define NUD_RESOLVED	(NUD_REACHABLE | NUD_STALE | NUD_DELAY | \
-			 NUD_PROBE | NUD_PERMANENT | NUD_NOARP)
+#define NUD_RESOLVED                                                         \
+	(NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT | \
+	 NUD_NOARP)
 
 struct mg_nl {
 	struct mnl_socket *req;
 	struct mnl_socket *ev;
 	unsigned int portid;
 	unsigned int seq;
-	bool dirty;		/* a reply may be left unread on req */
+	bool dirty; /* a reply may be left unread on req */
 	/* Messages are parsed in place: nlmsghdr and attributes need
 	 * NLMSG_ALIGNTO, and an attribute payload may be read as a u64. */
 	char buf[NL_BUF_SIZE] __attribute__((aligned(8)));
@@ -66,21 +67,20 @@ struct mg_nl {
 
 /* A route looked up (route.c). */
 struct route {
-	unsigned char type;	/* RTN_* */
-	int family;		/* of the destination */
+	unsigned char type; /* RTN_* */
+	int family; /* of the destination */
 	int oif;
-	struct mg_addr gw;	/* family 0 when directly connected */
-	unsigned int mtu;	/* route MTU metric, 0 when none */
+	struct mg_addr gw; /* family 0 when directly connected */
+	unsigned int mtu; /* route MTU metric, 0 when none */
 };
 
 int nl_sys_family(__u8 mg_family);
 size_t nl_addr_len(int family);
 bool nl_addr_set(struct mg_addr *addr, int family, const void *data,
-		     size_t len);
-int nl_talk(struct mg_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb,
-		   void *data);
+		 size_t len);
+int nl_talk(struct mg_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
 bool nl_link_is_up(unsigned int flags);
 int nl_route_get(struct mg_nl *nl, int family, const void *dst,
-		     struct route *rt);
+		 struct route *rt);
 
 #endif

@@ -24,13 +24,14 @@ static int route_attr_cb(const struct nlattr *attr, void *data)
 			rt->oif = mnl_attr_get_u32(attr);
 		break;
 	case RTA_GATEWAY:
-		nl_addr_set(&rt->gw, rt->family, mnl_attr_get_payload(attr), len);
+		nl_addr_set(&rt->gw, rt->family, mnl_attr_get_payload(attr),
+			    len);
 		break;
-	case RTA_VIA:	/* IPv4 route with an IPv6 next hop (RFC 5549) */
+	case RTA_VIA: /* IPv4 route with an IPv6 next hop (RFC 5549) */
 		via = mnl_attr_get_payload(attr);
 		if (len >= sizeof(*via))
 			nl_addr_set(&rt->gw, via->rtvia_family, via->rtvia_addr,
-				 len - sizeof(*via));
+				    len - sizeof(*via));
 		break;
 	case RTA_METRICS:
 		mnl_attr_parse_nested(attr, route_metric_cb, &rt->mtu);
@@ -54,7 +55,7 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 
 /* The route the kernel would use for a packet it sends to @dst itself. */
 int nl_route_get(struct mg_nl *nl, int family, const void *dst,
-		     struct route *rt)
+		 struct route *rt)
 {
 	char buf[NL_REQ_SIZE] __attribute__((aligned(4))) = { 0 };
 	struct nlmsghdr *nlh;
@@ -127,7 +128,8 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	if (rtm->rtm_protocol == MG_NL_RTPROT && d->protocol != MG_NL_RTPROT)
 		return MNL_CB_OK;
 	memset(&pfx, 0, sizeof(pfx));
-	if (!a.dst || !nl_addr_set(&pfx.addr, rtm->rtm_family, a.dst, a.dst_len))
+	if (!a.dst ||
+	    !nl_addr_set(&pfx.addr, rtm->rtm_family, a.dst, a.dst_len))
 		return MNL_CB_OK;
 	pfx.len = rtm->rtm_dst_len;
 	if (pfx.len > nl_addr_len(rtm->rtm_family) * 8)

@@ -18,8 +18,8 @@ static int parse_u(const char *s, unsigned long min, unsigned long max,
  * The traffic controls' words (issue 13), as in [service]: 0 and *bad
  * nonzero when val is not valid for k; -ENOENT when k is none of them.
  */
-static int svc_tc_arg(struct mg_cfg_service *c, const char *k,
-		      const char *val, unsigned long *bad)
+static int svc_tc_arg(struct mg_cfg_service *c, const char *k, const char *val,
+		      unsigned long *bad)
 {
 	static const struct {
 		const char *name;
@@ -71,7 +71,8 @@ int mg_services_parse_args(struct mg_cfg_service *c, int argc, char **argv,
 
 	mg_cfg_service_defaults(c);
 	for (int i = 0; i < argc; i += 2) {
-		const char *k = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		const char *k = argv[i],
+			   *val = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!val) {
 			snprintf(err, errlen, "\"%s\" needs a value", k);
@@ -145,12 +146,13 @@ bad:
 
 		if (c->backends[b].addr.family == c->vip.family)
 			continue;
-		snprintf(err, errlen,
-			 "backend %s is %s but the VIP is %s: one family per service",
-			 mg_addr_str(&c->backends[b].addr, a, sizeof(a)),
-			 c->backends[b].addr.family == MG_AF_INET ? "IPv4" :
-								     "IPv6",
-			 c->vip.family == MG_AF_INET ? "IPv4" : "IPv6");
+		snprintf(
+			err, errlen,
+			"backend %s is %s but the VIP is %s: one family per service",
+			mg_addr_str(&c->backends[b].addr, a, sizeof(a)),
+			c->backends[b].addr.family == MG_AF_INET ? "IPv4" :
+								   "IPv6",
+			c->vip.family == MG_AF_INET ? "IPv4" : "IPv6");
 		return -EINVAL;
 	}
 	return 0;

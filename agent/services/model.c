@@ -129,7 +129,7 @@ static int svc_init(struct mg_services *s, struct svc *v,
 }
 
 int svc_start(struct mg_services *s, const struct mg_cfg_service *c,
-		     enum svc_source source)
+	      enum svc_source source)
 {
 	for (int i = 0; i < MG_CFG_MAX_SERVICES; i++)
 		if (!s->svc[i].used)
@@ -145,7 +145,7 @@ int svc_start(struct mg_services *s, const struct mg_cfg_service *c,
  * as it was.
  */
 int svc_replace(struct mg_services *s, struct svc *v,
-		       const struct mg_cfg_service *c)
+		const struct mg_cfg_service *c)
 {
 	struct mg_cfg_service old = v->c;
 	struct lbe prev[MG_CFG_MAX_BACKENDS];
@@ -180,9 +180,8 @@ struct svc *svc_find(struct mg_services *s, const char *name)
 	return NULL;
 }
 
-struct svc *svc_find_vip(struct mg_services *s,
-				const struct mg_addr *vip, __u16 port,
-				__u8 proto)
+struct svc *svc_find_vip(struct mg_services *s, const struct mg_addr *vip,
+			 __u16 port, __u8 proto)
 {
 	for (int i = 0; i < MG_CFG_MAX_SERVICES; i++) {
 		struct svc *v = &s->svc[i];
@@ -233,8 +232,8 @@ int mg_services_new(struct mg_loop *loop, const struct mg_config *cfg,
 	}
 	svc_cli_load(s);
 	s->hold_until_ms = mg_now_ms() + SVC_SETTLE_MS;
-	s->hold_timer = mg_loop_add_timer(loop, SVC_SETTLE_MS, 0, on_hold_end,
-					  s);
+	s->hold_timer =
+		mg_loop_add_timer(loop, SVC_SETTLE_MS, 0, on_hold_end, s);
 	s->outlier_timer = mg_loop_add_timer(loop, MG_OUTLIER_TICK_MS,
 					     MG_OUTLIER_TICK_MS,
 					     svc_on_outlier_tick, s);

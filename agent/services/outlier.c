@@ -63,8 +63,8 @@ static bool outlier_svc(struct mg_services *s, struct svc *v, uint64_t now,
 		/* Another gateway's ejection is over. */
 		if (b->ejected && wall >= b->eject_until)
 			changed = true;
-		if (!sl || mg_outlier_read(s->maps.outlier, b->slot, &ok,
-					   &fail))
+		if (!sl ||
+		    mg_outlier_read(s->maps.outlier, b->slot, &ok, &fail))
 			continue;
 		switch (mg_outlier_update(&sl->ol, &c, ok, fail, now,
 					  out < max)) {
@@ -73,7 +73,8 @@ static bool outlier_svc(struct mg_services *s, struct svc *v, uint64_t now,
 			changed = true;
 			sl->ol_until_wall = wall + (sl->ol.until_ms - now);
 			pr_warn("service %s: backend %s ejected for %llu ms "
-				"(%u new flows refused in a row)", v->c.name,
+				"(%u new flows refused in a row)",
+				v->c.name,
 				mg_addr_port_str(&b->addr, b->port, ap,
 						 sizeof(ap)),
 				(unsigned long long)(sl->ol.until_ms - now),
@@ -82,8 +83,9 @@ static bool outlier_svc(struct mg_services *s, struct svc *v, uint64_t now,
 		case MG_OUTLIER_RETURNED:
 			changed = true;
 			pr_info("service %s: backend %s back from ejection",
-				v->c.name, mg_addr_port_str(&b->addr, b->port,
-							    ap, sizeof(ap)));
+				v->c.name,
+				mg_addr_port_str(&b->addr, b->port, ap,
+						 sizeof(ap)));
 			break;
 		default:
 			break;
@@ -162,7 +164,8 @@ void svc_outlier_publish(struct mg_services *s, struct mg_state *st)
 			eject_key(&k, v, &v->be[b].addr, v->be[b].port);
 			if (mg_state_set_local(st, &k, &val))
 				pr_warn("service %s: gossiping an ejection "
-					"failed", v->c.name);
+					"failed",
+					v->c.name);
 		}
 	}
 	while (mg_state_iter_next(st, &it, &e) && n_stale < 64)
@@ -178,7 +181,7 @@ void svc_outlier_publish(struct mg_services *s, struct mg_state *st)
  * another gateway's (its record in st, not yet over).
  */
 void svc_outlier_apply(struct mg_services *s, struct svc *v,
-			  struct mg_state *st)
+		       struct mg_state *st)
 {
 	struct mg_state_iter it = MG_STATE_ITER_INIT;
 	uint64_t now = mg_now_ms(), wall = wall_ms();

@@ -17,8 +17,8 @@ void svc_cli_line(FILE *f, const struct mg_cfg_service *c)
 		fprintf(f, " rate_pps %u rate_burst %u", c->rate_pps,
 			c->rate_burst);
 	if (c->newflow_rate)
-		fprintf(f, " newflow_rate %u newflow_burst %u",
-			c->newflow_rate, c->newflow_burst);
+		fprintf(f, " newflow_rate %u newflow_burst %u", c->newflow_rate,
+			c->newflow_burst);
 	if (c->max_flows_per_backend)
 		fprintf(f, " max_flows_per_backend %u",
 			c->max_flows_per_backend);

@@ -43,31 +43,31 @@ _Static_assert(MG_LB_RING_SIZE == MG_MAGLEV_SIZE_SMALL,
 _Static_assert(MG_CFG_MAX_SERVICES <= MG_LB_MAX_SERVICES,
 	       "service ids index mg_lbring");
 
-#define SVC_MAX_BE	256	/* backends of one service, all clusters */
+#define SVC_MAX_BE 256 /* backends of one service, all clusters */
 /*
  * After a restart over pinned maps: how long the maps keep the previous
  * run's tables while gossip brings the other clusters' backends back and
  * the probes run (lan failover is under 3 s).
  */
-#define SVC_SETTLE_MS	3000
-#define SVC_WIRE_V	1
-#define SVC_WIRE_HDR	7	/* version, health, weight, affinity, min_local */
-#define SVC_NAME_WIRE	(MG_STATE_VAL_MAX - SVC_WIRE_HDR)
+#define SVC_SETTLE_MS 3000
+#define SVC_WIRE_V 1
+#define SVC_WIRE_HDR 7 /* version, health, weight, affinity, min_local */
+#define SVC_NAME_WIRE (MG_STATE_VAL_MAX - SVC_WIRE_HDR)
 /* An ejection record (MG_STATE_EJECT): version, until (u64 ms, unix). */
-#define SVC_VT_EJECT	17
-#define SVC_EJECT_V	1
-#define SVC_EJECT_LEN	9
+#define SVC_VT_EJECT 17
+#define SVC_EJECT_V 1
+#define SVC_EJECT_LEN 9
 
-static const char *const affinity_names[] = {
-	[MG_AFFINITY_ANY] = "any", [MG_AFFINITY_LOCAL] = "local",
-	[MG_AFFINITY_REMOTE] = "remote", NULL
-};
+static const char *const affinity_names[] = { [MG_AFFINITY_ANY] = "any",
+					      [MG_AFFINITY_LOCAL] = "local",
+					      [MG_AFFINITY_REMOTE] = "remote",
+					      NULL };
 
 /* One of this cluster's backends: probed here. */
 struct lbe {
 	struct mg_cfg_backend b;
 	struct mg_health h;
-	int fd;				/* probe in flight, else -1 */
+	int fd; /* probe in flight, else -1 */
 	struct mg_loop_src *src;
 	uint64_t deadline_ms;
 	struct svc *svc;
@@ -80,10 +80,10 @@ struct sbe {
 	__u8 cluster_id;
 	bool local;
 	enum mg_health_state state;
-	bool live;			/* UP and its cluster reachable */
-	bool in_use;			/* in the Maglev table */
-	bool ejected;			/* by outlier detection, ours or gossiped */
-	uint64_t eject_until;		/* then until (unix ms) */
+	bool live; /* UP and its cluster reachable */
+	bool in_use; /* in the Maglev table */
+	bool ejected; /* by outlier detection, ours or gossiped */
+	uint64_t eject_until; /* then until (unix ms) */
 	__u32 slot;
 	char origin[MG_STATE_NAME_MAX + 1];
 };
@@ -93,7 +93,7 @@ enum svc_source { SRC_CONFIG, SRC_CLI, SRC_GOSSIP };
 struct svc {
 	bool used;
 	enum svc_source source;
-	bool seen;			/* gossip-learned: still advertised */
+	bool seen; /* gossip-learned: still advertised */
 	struct mg_cfg_service c;
 	struct mg_health_cfg hc;
 	struct lbe local[MG_CFG_MAX_BACKENDS];
@@ -101,7 +101,7 @@ struct svc {
 	struct mg_services *s;
 	struct sbe be[SVC_MAX_BE];
 	int n_be;
-	__u64 sig;			/* of the table last written */
+	__u64 sig; /* of the table last written */
 	bool written;
 };
 
@@ -112,12 +112,12 @@ struct svc {
 struct slot {
 	bool used, seen;
 	__u32 gen;
-	struct mg_addr vip, addr;	/* of one family */
-	__u16 vport, port;		/* host order */
+	struct mg_addr vip, addr; /* of one family */
+	__u16 vport, port; /* host order */
 	__u8 proto, cluster_id;
 	bool live, local;
-	struct mg_outlier_be ol;	/* this gateway's outlier detection */
-	uint64_t ol_until_wall;		/* its ejection's end (unix ms) */
+	struct mg_outlier_be ol; /* this gateway's outlier detection */
+	uint64_t ol_until_wall; /* its ejection's end (unix ms) */
 };
 
 struct mg_services {
@@ -127,15 +127,15 @@ struct mg_services {
 	void *arg;
 	struct svc svc[MG_CFG_MAX_SERVICES];
 	struct slot slots[MG_LB_MAX_BACKENDS];
-	struct mg_services_maps maps;	/* of the last sync */
+	struct mg_services_maps maps; /* of the last sync */
 	/*
 	 * Next slot generation: above every one in mg_lbbe when we started,
 	 * so that a flow tracked by an earlier run never takes a re-used
 	 * slot for its backend (it is re-hashed instead).
 	 */
 	__u32 gen_next;
-	char path[PATH_MAX + 16];	/* state_dir/services */
-	uint64_t hold_until_ms;		/* restarted: tables untouched until */
+	char path[PATH_MAX + 16]; /* state_dir/services */
+	uint64_t hold_until_ms; /* restarted: tables untouched until */
 	struct mg_loop_src *hold_timer;
 	struct mg_loop_src *outlier_timer;
 };
@@ -152,13 +152,12 @@ static inline const char *proto_name(__u8 p)
 
 void svc_stop(struct svc *v);
 int svc_start(struct mg_services *s, const struct mg_cfg_service *c,
-		     enum svc_source source);
+	      enum svc_source source);
 int svc_replace(struct mg_services *s, struct svc *v,
-		       const struct mg_cfg_service *c);
+		const struct mg_cfg_service *c);
 struct svc *svc_find(struct mg_services *s, const char *name);
-struct svc *svc_find_vip(struct mg_services *s,
-				const struct mg_addr *vip, __u16 port,
-				__u8 proto);
+struct svc *svc_find_vip(struct mg_services *s, const struct mg_addr *vip,
+			 __u16 port, __u8 proto);
 void svc_cli_line(FILE *f, const struct mg_cfg_service *c);
 int svc_cli_save(struct mg_services *s, const struct svc *skip);
 void svc_cli_load(struct mg_services *s);
@@ -166,10 +165,10 @@ void svc_on_outlier_tick(struct mg_loop_src *src, uint32_t ev, void *arg);
 uint64_t svc_eject_until(const struct mg_state_val *val);
 void svc_outlier_publish(struct mg_services *s, struct mg_state *st);
 void svc_outlier_apply(struct mg_services *s, struct svc *v,
-			  struct mg_state *st);
+		       struct mg_state *st);
 void svc_publish(struct mg_services *s, struct mg_state *st);
 void svc_learn(struct mg_services *s, struct mg_state *st);
 struct slot *svc_slot_get(struct mg_services *s, const struct svc *v,
-			     const struct sbe *b, __u32 *idx);
+			  const struct sbe *b, __u32 *idx);
 
 #endif

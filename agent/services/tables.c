@@ -77,7 +77,7 @@ static void gather(struct mg_services *s, struct svc *v, struct mg_state *st,
 		       (__u16)(e.val.data[2] << 8 | e.val.data[3]),
 		       oi.cluster_id, false,
 		       e.val.data[1] <= MG_HEALTH_DOWN ? e.val.data[1] :
-							  MG_HEALTH_UNKNOWN,
+							 MG_HEALTH_UNKNOWN,
 		       oi.name);
 	}
 
@@ -109,9 +109,9 @@ void mg_services_choose(int affinity, unsigned int min_local,
 	for (int i = 0; i < n; i++) {
 		switch (affinity) {
 		case MG_AFFINITY_LOCAL:
-			c[i].in_use = c[i].live &&
-				      (c[i].local || n_local < min_local ||
-				       !n_local);
+			c[i].in_use =
+				c[i].live &&
+				(c[i].local || n_local < min_local || !n_local);
 			break;
 		case MG_AFFINITY_REMOTE:
 			c[i].in_use = c[i].live && (!c[i].local || !n_remote);
@@ -123,7 +123,7 @@ void mg_services_choose(int affinity, unsigned int min_local,
 }
 
 struct slot *svc_slot_get(struct mg_services *s, const struct svc *v,
-			     const struct sbe *b, __u32 *idx)
+			  const struct sbe *b, __u32 *idx)
 {
 	struct slot *free_slot = NULL;
 	__u32 free_idx = 0;
@@ -139,8 +139,7 @@ struct slot *svc_slot_get(struct mg_services *s, const struct svc *v,
 			continue;
 		}
 		if (mg_addr_equal(&sl->vip, &v->c.vip) &&
-		    sl->vport == v->c.port &&
-		    sl->proto == svc_ipproto(&v->c) &&
+		    sl->vport == v->c.port && sl->proto == svc_ipproto(&v->c) &&
 		    mg_addr_equal(&sl->addr, &b->addr) && sl->port == b->port &&
 		    sl->cluster_id == b->cluster_id) {
 			*idx = i;
@@ -184,7 +183,8 @@ static int slot_write(const struct mg_services_maps *m, __u32 idx,
 
 	if (sl->addr.family != MG_AF_INET6)
 		return bpf_map_update_elem(m->be, &idx, &val, BPF_ANY) ?
-		       -errno : 0;
+			       -errno :
+			       0;
 	memcpy(val6.addr, sl->addr.addr, sizeof(val6.addr));
 	return bpf_map_update_elem(m->be6, &idx, &val6, BPF_ANY) ? -errno : 0;
 }
@@ -196,7 +196,8 @@ static __u64 table_sig(const struct svc *v)
 
 	for (int i = 0; i < v->n_be; i++) {
 		__u64 x = v->be[i].in_use ?
-			  (__u64)v->be[i].slot << 16 | v->be[i].weight : 0;
+				  (__u64)v->be[i].slot << 16 | v->be[i].weight :
+				  0;
 
 		for (int k = 0; k < 8; k++) {
 			h ^= (x >> (8 * k)) & 0xff;
@@ -220,8 +221,10 @@ static int table_write(const struct mg_services_maps *m, struct svc *v,
 			__u16 vport, port;
 			__u8 proto, cid, pad[2];
 		} key = {
-			.vip = v->c.vip.addr[0], .addr = v->be[i].addr.addr[0],
-			.vport = v->c.port, .port = v->be[i].port,
+			.vip = v->c.vip.addr[0],
+			.addr = v->be[i].addr.addr[0],
+			.vport = v->c.port,
+			.port = v->be[i].port,
 			.proto = svc_ipproto(&v->c),
 			.cid = v->be[i].cluster_id,
 		};
@@ -231,7 +234,8 @@ static int table_write(const struct mg_services_maps *m, struct svc *v,
 			__u16 vport, port;
 			__u8 proto, cid, pad[2];
 		} key6 = {
-			.vport = v->c.port, .port = v->be[i].port,
+			.vport = v->c.port,
+			.port = v->be[i].port,
 			.proto = svc_ipproto(&v->c),
 			.cid = v->be[i].cluster_id,
 		};
@@ -306,8 +310,8 @@ static void restore_up(struct mg_services *s, const struct mg_addr *addr,
  * not to be handed out again, and a LIVE slot is kept.  Returns true when
  * it is LIVE.
  */
-static bool slot_restore(struct mg_services *s, __u32 i, __u32 gen,
-			 __u8 flags, const struct mg_addr *addr, __u16 port)
+static bool slot_restore(struct mg_services *s, __u32 i, __u32 gen, __u8 flags,
+			 const struct mg_addr *addr, __u16 port)
 {
 	if (gen >= s->gen_next)
 		s->gen_next = gen + 1;
@@ -328,12 +332,12 @@ static bool slot_restore(struct mg_services *s, __u32 i, __u32 gen,
 /* A remote backend and the services its replies may belong to. */
 struct rev {
 	struct mg_addr addr;
-	__u16 port;			/* host order */
+	__u16 port; /* host order */
 	__u8 proto;
 	int n;
 	struct {
 		struct mg_addr vip;
-		__u16 vport;		/* host order */
+		__u16 vport; /* host order */
 	} svc[MG_LB_REV_SVCS];
 };
 
@@ -378,7 +382,8 @@ static int rev_write(struct mg_services *s, const struct mg_services_maps *m)
 
 			pr_warn("backend %s serves more than %d services: replies of the others stay unNATed",
 				mg_addr_port_str(&sl->addr, sl->port, a,
-						 sizeof(a)), MG_LB_REV_SVCS);
+						 sizeof(a)),
+				MG_LB_REV_SVCS);
 			continue;
 		}
 		r->svc[r->n].vip = sl->vip;
@@ -404,7 +409,8 @@ static int rev_write(struct mg_services *s, const struct mg_services_maps *m)
 			continue;
 		}
 		rkeys[n4] = (struct mg_lbrev_key){ .addr = r->addr.addr[0],
-			.port = htons(r->port), .proto = r->proto };
+						   .port = htons(r->port),
+						   .proto = r->proto };
 		memset(&rvals[n4], 0, sizeof(rvals[0]));
 		for (int k = 0; k < r->n; k++) {
 			rvals[n4].svc[k].vip = r->svc[k].vip.addr[0];
@@ -457,8 +463,8 @@ static int tc_write(const struct mg_services_maps *m, const struct svc *v,
 		tc.pps = cpu_share(c->rate_pps, cpus);
 		tc.pps_burst = cpu_share(c->rate_burst ?: c->rate_pps, cpus);
 		tc.nf = cpu_share(c->newflow_rate, cpus);
-		tc.nf_burst = cpu_share(c->newflow_burst ?: c->newflow_rate,
-					cpus);
+		tc.nf_burst =
+			cpu_share(c->newflow_burst ?: c->newflow_rate, cpus);
 		tc.max_flows = c->max_flows_per_backend;
 	}
 	if (!bpf_map_lookup_elem(m->tc, &id, &old) &&
@@ -580,22 +586,26 @@ int mg_services_sync(struct mg_services *s, struct mg_state *st,
 		}
 		if (v->c.vip.family == MG_AF_INET6) {
 			struct mg_svc6_key k6 = { .port = htons(v->c.port),
-				.proto = svc_ipproto(&v->c) };
+						  .proto = svc_ipproto(&v->c) };
 
 			memcpy(k6.vip, v->c.vip.addr, sizeof(k6.vip));
 			keys6[n_keys6] = k6;
-			vals6[n_keys6++] = (struct mg_svc_val){ .id = id,
-				.flags = svc_flags(&v->c) };
+			vals6[n_keys6++] = (struct mg_svc_val){
+				.id = id, .flags = svc_flags(&v->c)
+			};
 			k6.port = 0;
 			k6.proto = 0;
 			keys6[n_keys6] = k6;
 			vals6[n_keys6++] = (struct mg_svc_val){ .id = id };
 			continue;
 		}
-		keys[n_keys] = (struct mg_svc_key){ .vip = v->c.vip.addr[0],
-			.port = htons(v->c.port), .proto = svc_ipproto(&v->c) };
-		vals[n_keys++] = (struct mg_svc_val){ .id = id,
-			.flags = svc_flags(&v->c) };
+		keys[n_keys] =
+			(struct mg_svc_key){ .vip = v->c.vip.addr[0],
+					     .port = htons(v->c.port),
+					     .proto = svc_ipproto(&v->c) };
+		vals[n_keys++] =
+			(struct mg_svc_val){ .id = id,
+					     .flags = svc_flags(&v->c) };
 		keys[n_keys] = (struct mg_svc_key){ .vip = v->c.vip.addr[0] };
 		vals[n_keys++] = (struct mg_svc_val){ .id = id };
 	}

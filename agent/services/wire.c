@@ -125,15 +125,16 @@ void svc_learn(struct mg_services *s, struct mg_state *st)
 		c.proto = e.key.be.proto == IPPROTO_UDP ? MG_SVC_UDP :
 							  MG_SVC_TCP;
 		c.affinity = e.val.data[4] <= MG_AFFINITY_REMOTE ?
-			     e.val.data[4] : MG_AFFINITY_ANY;
+				     e.val.data[4] :
+				     MG_AFFINITY_ANY;
 		c.min_local = (__u16)(e.val.data[5] << 8 | e.val.data[6]);
 		if (!c.name[0] || svc_find(s, c.name))
 			snprintf(c.name, sizeof(c.name), "svc-%08x-%u",
 				 ntohl(c.vip.addr[0] ^ c.vip.addr[1] ^
-				       c.vip.addr[2] ^ c.vip.addr[3]), c.port);
+				       c.vip.addr[2] ^ c.vip.addr[3]),
+				 c.port);
 		if (!svc_start(s, &c, SRC_GOSSIP)) {
-			pr_info("service %s learned from %s", c.name,
-				"gossip");
+			pr_info("service %s learned from %s", c.name, "gossip");
 			svc_find(s, c.name)->seen = true;
 		}
 	}
