@@ -171,4 +171,7 @@ void svc_learn(struct mg_services *s, struct mg_state *st);
 struct slot *svc_slot_get(struct mg_services *s, const struct svc *v,
 			  const struct sbe *b, __u32 *idx);
 
+/* FNV-1a of what a service's table holds (tables.c; tests). */
+__u64 svc_table_sig(const struct svc *v);
+
 #endif

@@ -190,7 +190,7 @@ static int slot_write(const struct mg_services_maps *m, __u32 idx,
 }
 
 /* FNV-1a over the table's (slot, weight) pairs, in backend order. */
-static __u64 table_sig(const struct svc *v)
+__u64 svc_table_sig(const struct svc *v)
 {
 	__u64 h = 0xcbf29ce484222325ull;
 
@@ -574,7 +574,7 @@ int mg_services_sync(struct mg_services *s, struct mg_state *st,
 			bpf_map_delete_elem(m->ring, &id);
 			continue;
 		}
-		sig = table_sig(v);
+		sig = svc_table_sig(v);
 		if (!v->written || sig != v->sig) {
 			rc = table_write(m, v, id);
 			if (rc)
