@@ -257,7 +257,8 @@ FORMAT_FILES += agent/services/*.c agent/services/*.h agent/cmd_services.c \
 	agent/memberlist/member.c agent/netlink/*.c agent/netlink/*.h \
 	agent/agent.c agent/agent_int.h agent/agent_sync.c \
 	agent/agent_events.c agent/agent_serve.c agent/agent_reload.c \
-	tests/unit/test_services_wire.c tests/unit/test_services_tables.c
+	tests/unit/test_services_wire.c tests/unit/test_services_tables.c \
+	tests/unit/test_services_model.c
 CHECK_BASE ?=
 
 check: check-format check-werror
