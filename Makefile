@@ -75,7 +75,8 @@ TSKELS     := $(foreach f,$(TBPF_SRCS),$(BUILD)/include/$(notdir $(f:.bpf.c=.ske
 AGENT_MAIN := agent/main.c
 AGENT_SRCS := $(filter-out $(AGENT_MAIN),$(wildcard agent/*.c agent/lib/*.c \
 	agent/memberlist/*.c agent/serf/*.c agent/state/*.c \
-	agent/mesh/*.c agent/services/*.c agent/netlink/*.c))
+	agent/mesh/*.c agent/services/*.c agent/netlink/*.c \
+	agent/config/*.c))
 AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/%.o)
 LIB        := $(BUILD)/libmeshgate.a
 BIN        := $(BUILD)/meshgate
