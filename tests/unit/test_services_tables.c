@@ -6,7 +6,8 @@
  * live (UP, their cluster reachable) and in the table, their slots (one
  * each, kept from sync to sync), and the table's signature (changes with
  * what the table holds).  The maps are -1: only what the agent decides is
- * checked here; tests/datapath and the e2e tests check the maps.
+ * checked here; tests/datapath and the e2e tests check the maps.  And
+ * another gateway's ejection record applied (services/outlier.c).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include "services/svc_int.h"
@@ -101,6 +103,39 @@ static void remote_be(struct fixture *f, int g, const char *addr, __u16 port,
 	bt.to = e.version = ++f->version[g];
 	assert_int_equal(mg_state_apply_delta(f->st, &bt, &e, 1),
 			 MG_STATE_APPLY);
+}
+
+/* Gateway g's ejection record of backend ADDR of web: until (unix ms). */
+static void remote_eject(struct fixture *f, int g, const char *addr, __u16 port,
+			 uint64_t until)
+{
+	struct mg_state_batch bt = { .origin = gw_names[g],
+				     .cluster_id = gw_cluster[g] };
+	struct mg_state_entry e = { 0 };
+
+	e.key.kind = MG_STATE_EJECT;
+	assert_int_equal(mg_addr_parse("10.96.0.20", &e.key.be.vip), 0);
+	assert_int_equal(mg_addr_parse(addr, &e.key.be.addr), 0);
+	e.key.be.vport = 80;
+	e.key.be.port = port;
+	e.key.be.proto = IPPROTO_TCP;
+	e.val.type = SVC_VT_EJECT;
+	e.val.len = SVC_EJECT_LEN;
+	e.val.data[0] = SVC_EJECT_V;
+	for (int i = 0; i < 8; i++)
+		e.val.data[1 + i] = (__u8)(until >> (56 - 8 * i));
+	bt.from = f->version[g];
+	bt.to = e.version = ++f->version[g];
+	assert_int_equal(mg_state_apply_delta(f->st, &bt, &e, 1),
+			 MG_STATE_APPLY);
+}
+
+static uint64_t unix_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static void sync_view(struct fixture *f, bool cluster2_alive)
@@ -260,6 +295,34 @@ static void test_slots_and_sig(void **state)
 	fx_free(&f);
 }
 
+/*
+ * Another gateway's ejection of a backend (services/outlier.c): ejected,
+ * not live, out of the table while the record's time runs; an ended
+ * record ejects nothing.
+ */
+static void test_gossiped_ejection(void **state)
+{
+	static const char *const be[] = { "10.1.0.5:80", "10.1.0.6:80", NULL };
+	struct fixture f;
+	struct sbe *b;
+
+	fx_init(&f, MG_AFFINITY_ANY, 1, be);
+	set_local(&f, 0, MG_HEALTH_UP);
+	set_local(&f, 1, MG_HEALTH_UP);
+	remote_eject(&f, 0, "10.1.0.5", 80, unix_ms() + 3600 * 1000);
+	remote_eject(&f, 1, "10.1.0.6", 80, 1000);
+	sync_view(&f, true);
+	b = be_of(&f, "10.1.0.5");
+	assert_true(b->ejected);
+	assert_true(b->eject_until > unix_ms());
+	assert_false(b->live);
+	assert_false(b->in_use);
+	b = be_of(&f, "10.1.0.6");
+	assert_false(b->ejected);
+	assert_true(b->live && b->in_use);
+	fx_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_gather_two_gateways),
 		cmocka_unit_test(test_gather_affinity),
 		cmocka_unit_test(test_slots_and_sig),
+		cmocka_unit_test(test_gossiped_ejection),
 	};
 
 	return cmocka_run_group_tests_name("services_tables", tests, NULL,
