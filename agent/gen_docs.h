@@ -3,7 +3,7 @@
  * The manual pages meshgate(8) and meshgate.conf(5) and the bash
  * completion, generated from the tables the program itself runs on: the
  * command table (mg_commands[], commands.c) and the configuration keys
- * (cfg_keys[], config.c, through mg_config_key_at()).  The build makes
+ * (cfg_keys[], config/keys.c, through mg_config_key_at()).  The build makes
  * them with build/mg-gen-docs, so they cannot drift from the binary.
  */
 #ifndef MG_GEN_DOCS_H

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The mesh: membership (memberlist, gossip/member.h) and the replicated
- * endpoint state (gossip/state.h) of this gateway, glued together and
+ * The mesh: membership (memberlist, memberlist/member.h) and the replicated
+ * endpoint state (state/state.h) of this gateway, glued together and
  * turned into the agent's view of the remote gateways (dpmaps.h).
  *
  *   - our Member Meta carries serf tags: cluster, cluster_id, tunnel,
@@ -12,7 +12,7 @@
  *   - state messages ride in memberlist user messages in an envelope that
  *     names the sender, so a digest can be answered with what it lacks,
  *     and go to gateways only;
- *   - to serf agents in the pool we are a serf member (gossip/serf.h):
+ *   - to serf agents in the pool we are a serf member (serf/serf.h):
  *     serf's push/pull state (ours rides inside it), intents and clocks.
  */
 #ifndef MG_MESH_H

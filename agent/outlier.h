@@ -8,7 +8,7 @@
  * time that doubles with each ejection in a row, never more of a
  * service's backends at once than a share of them.  An ejected backend
  * leaves the service's Maglev table as an unhealthy one does
- * (agent/services.c), and is gossiped so that every gateway ejects it.
+ * (agent/services/outlier.c), and is gossiped so that every gateway ejects it.
  * The health check stays: outlier detection only ever takes a backend
  * out for a while, sooner.
  *

@@ -12,7 +12,7 @@
 #include <string.h>
 #include "cli.h"
 #include "config.h"
-#include "gossip/state.h"
+#include "state/state.h"
 #include "lib/loop.h"
 #include "lib/log.h"
 #include "lib/out.h"

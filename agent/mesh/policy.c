@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "mesh/policy.h"
-#include "gossip/tags.h"
+#include "serf/tags.h"
 
 #define LOG(p, level, ...) ((p)->log ?: mg_log)(level, __VA_ARGS__)
 

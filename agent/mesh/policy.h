@@ -27,8 +27,8 @@
 #include "config.h"
 #include "dpmaps.h"
 #include "liveness.h"
-#include "gossip/member.h"
-#include "gossip/state.h"
+#include "memberlist/member.h"
+#include "state/state.h"
 #include "lib/log.h"
 
 /* deaths this close before we find ourselves cut off are part of it */

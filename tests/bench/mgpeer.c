@@ -36,11 +36,11 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "gossip/member.h"
-#include "gossip/serf.h"
+#include "memberlist/member.h"
+#include "serf/serf.h"
 #include "lib/msgpack.h"
-#include "gossip/tags.h"
-#include "gossip/wire.h"
+#include "serf/tags.h"
+#include "memberlist/wire.h"
 #include "lib/addr.h"
 #include "lib/log.h"
 #include "lib/loop.h"

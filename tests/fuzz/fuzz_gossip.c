@@ -7,9 +7,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "gossip/lzw.h"
-#include "gossip/tags.h"
-#include "gossip/wire.h"
+#include "memberlist/lzw.h"
+#include "serf/tags.h"
+#include "memberlist/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gossip/member.h"
-#include "gossip/wire.h"
+#include "memberlist/member.h"
+#include "memberlist/wire.h"
 #include "lib/addr.h"
 #include "lib/log.h"
 

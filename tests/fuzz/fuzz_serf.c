@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gossip/serf.h"
-#include "gossip/serfquery.h"
+#include "serf/serf.h"
+#include "serf/serfquery.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -19,7 +19,7 @@
 
 #include "cli.h"
 #include "config.h"
-#include "gossip/statewire.h"
+#include "state/statewire.h"
 #include "lib/addr.h"
 #include "lib/log.h"
 #include "lib/loop.h"

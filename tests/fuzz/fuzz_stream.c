@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "gossip/wire.h"
+#include "memberlist/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * serf's tags in a member's Meta (agent/gossip/tags.c) on hostile bytes:
+ * serf's tags in a member's Meta (agent/serf/tags.c) on hostile bytes:
  * the input is the Meta (at most MG_ML_META_MAX bytes).  What decodes must
  * encode again into Meta that decodes to the same pairs, each view lies
  * inside the Meta, and mg_tags_get() finds each key's (first) value or says
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gossip/tags.h"
+#include "serf/tags.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

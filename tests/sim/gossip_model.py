@@ -5,7 +5,7 @@ A model of meshgate's gossip (memberlist's SWIM with the Lifeguard
 suspicion) at mesh sizes one machine cannot run as real agents.
 
 It uses the engine's own parameters (agent/mesh/life.c start_member, profile
-lan; agent/gossip/suspicion.c for the formulas) and simulates, Monte Carlo,
+lan; agent/memberlist/suspicion.c for the formulas) and simulates, Monte Carlo,
 the two things a mesh operator waits for:
 
   dissemination  one update (an endpoint change, a suspicion, a death)

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
-#include "gossip/crypto.h"
+#include "memberlist/crypto.h"
 
 static const char SERF_KEY[] = "7KX2lMvSGS7RFJ6FNa91iePoWrP2UYOwm68K/NhQh7Y=\n";
 

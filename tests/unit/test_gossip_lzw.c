@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "gossip/lzw.h"
+#include "memberlist/lzw.h"
 
 /* Pack codes LSB first, widths given per code (a test-side writer). */
 static size_t pack_codes(const unsigned int *codes, const unsigned int *widths,

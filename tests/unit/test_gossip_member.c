@@ -19,12 +19,12 @@
 #include <unistd.h>
 #include "lib/loop.h"
 
-#include "gossip/broadcast.h"
-#include "gossip/member.h"
-#include "gossip/suspicion.h"
-#include "gossip/tags.h"
-#include "gossip/transport.h"
-#include "gossip/wire.h"
+#include "memberlist/broadcast.h"
+#include "memberlist/member.h"
+#include "memberlist/suspicion.h"
+#include "serf/tags.h"
+#include "memberlist/transport.h"
+#include "memberlist/wire.h"
 #include "lib/addr.h"
 #include "lib/log.h"
 

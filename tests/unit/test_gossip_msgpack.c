@@ -11,9 +11,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "gossip/messages.h"
-#include "gossip/tags.h"
-#include "gossip/wire.h"
+#include "memberlist/messages.h"
+#include "serf/tags.h"
+#include "memberlist/wire.h"
 #include "lib/msgpack.h"
 #include "lib/pcap.h"
 

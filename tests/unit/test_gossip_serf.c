@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * serf's member layer (gossip/serf.h) against serf 0.9.4's rules: Lamport
+ * serf's member layer (serf/serf.h) against serf 0.9.4's rules: Lamport
  * clocks, join and leave intents (relayed once, refuted about ourselves),
  * push/pull state as serf encodes and merges it, our own state beside it,
  * user events and queries relayed once by serf's Lamport buffers, serf's
@@ -17,8 +17,8 @@
 #include <cmocka.h>
 
 #include "lib/msgpack.h"
-#include "gossip/serf.h"
-#include "gossip/serfquery.h"
+#include "serf/serf.h"
+#include "serf/serfquery.h"
 
 /* An intent as serf sends it: type byte, then {LTime, Node[, Prune]}. */
 static void intent(struct mg_buf *b, uint8_t type, const char *node,

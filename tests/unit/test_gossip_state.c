@@ -16,8 +16,8 @@
 #include <cmocka.h>
 
 #include "lib/msgpack.h"
-#include "gossip/state.h"
-#include "gossip/statewire.h"
+#include "state/state.h"
+#include "state/statewire.h"
 
 /* --- a node: a store, a fake clock, and a mirror kept by callbacks -------- */
 

@@ -14,9 +14,9 @@
 #include <cmocka.h>
 #include <msgpack.h>
 
-#include "gossip/lzw.h"
-#include "gossip/tags.h"
-#include "gossip/wire.h"
+#include "memberlist/lzw.h"
+#include "serf/tags.h"
+#include "memberlist/wire.h"
 #include "lib/pcap.h"
 
 struct tally {

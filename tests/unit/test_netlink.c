@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * agent/netlink.c against a real kernel.  Runs as root.
+ * agent/netlink/ against a real kernel.  Runs as root.
  *
  * Every test starts in a fresh network namespace (unshare) holding one end
  * of a veth pair, mg0; the other end, mg1, lives in the namespace of a child

@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
-#include "gossip/state.h"
+#include "state/state.h"
 #include "policy.h"
 
 static const char *const rules[] = {

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 #include "cli.h"
 #include "config.h"
-#include "gossip/state.h"
+#include "state/state.h"
 #include "lib/loop.h"
 #include "lib/out.h"
 #include "services.h"

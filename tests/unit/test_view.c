@@ -16,7 +16,7 @@
 
 #include "config.h"
 #include "dpmaps.h"
-#include "gossip/tags.h"
+#include "serf/tags.h"
 #include "mesh/policy.h"
 
 #define SEC 1000000ull
