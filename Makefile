@@ -247,6 +247,8 @@ FORMAT_FILES += agent/policy.c agent/policy.h agent/policy_rt.c \
 	agent/outlier.c agent/outlier.h datapath/outlier.h \
 	tests/unit/test_outlier.c tests/lib/lbt_outlier.c tests/lib/lbt_outlier.h \
 	tests/bench/bench_policy.c tests/unit/test_policy_wire.c
+# The datapath's one-concern headers (issue 11 item 3).
+FORMAT_FILES += datapath/endpoint.h datapath/inner.h datapath/pin.h
 CHECK_BASE ?=
 
 check: check-format check-werror
