@@ -17,8 +17,8 @@
  *   mg_ctx_push() / _pop()      outer headers in front / away
  *   mg_ctx_trim()               cut to a length
  *   mg_ctx_trim_grow()          cut to a length, then grow the head
- *   mg_ctx_xmit(), _redirect()  out of a device (fib.h: XDP's go through
- *                               the mg_tx devmap)
+ *   mg_ctx_xmit(), _redirect()  out of a device (XDP's through the mg_tx
+ *                               devmap, maps.h)
  *
  * On TC only the linear part is under ctx->data; the entry pulls the whole
  * packet in before anything parses it.
@@ -102,6 +102,19 @@ static __always_inline int mg_ctx_trim_grow(mg_ctx_t *ctx, __u32 len,
 	return bpf_skb_change_head(ctx, hlen, 0) ? -1 : 0;
 }
 
+/* Out of ifindex; TC_ACT_OK when it is the device the packet is on. */
+static __always_inline int mg_ctx_xmit(mg_ctx_t *ctx, __u32 ifindex)
+{
+	if (ifindex == ctx->ifindex)
+		return TC_ACT_OK;
+	return bpf_redirect(ifindex, 0);
+}
+
+static __always_inline int mg_ctx_redirect(mg_ctx_t *ctx, __u32 ifindex)
+{
+	return mg_ctx_xmit(ctx, ifindex);
+}
+
 #else /* XDP */
 
 typedef struct xdp_md mg_ctx_t;
@@ -111,7 +124,7 @@ typedef struct xdp_md mg_ctx_t;
 #define MG_ACT_PASS		XDP_PASS
 #define MG_ACT_DROP		XDP_DROP
 /*
- * Redirected out of where it came in (fib.h), not XDP_TX: a veth peer
+ * Redirected out of where it came in (mg_ctx_redirect), not XDP_TX: a veth peer
  * without an XDP program is only woken by a redirect's flush, and an
  * error sent with XDP_TX would wait in its ring for the next frame.
  */
@@ -162,6 +175,42 @@ static __always_inline int mg_ctx_trim_grow(mg_ctx_t *ctx, __u32 len,
 		return -1;
 	return bpf_xdp_adjust_head(ctx, -(int)hlen) ? -1 : 0;
 }
+
+/*
+ * The devmap comes from maps.h, which this header does not include (the
+ * bench's packet generator includes csum.h, hence ctx.h, and must not get
+ * the datapath's pinned maps): the helpers take it, and the macros below
+ * name it where they are used.
+ *
+ * XDP_TX when it is where the packet came in; else through the devmap
+ * (bulked), or a plain redirect for a device not in it.
+ */
+static __always_inline int mg_ctx_xmit_dev(mg_ctx_t *ctx, void *devmap,
+					   __u32 ifindex)
+{
+	long rc;
+
+	if (ifindex == ctx->ingress_ifindex)
+		return XDP_TX;
+	rc = bpf_redirect_map(devmap, ifindex, 0);
+	if (rc == XDP_REDIRECT)
+		return rc;
+	return bpf_redirect(ifindex, 0);
+}
+
+/*
+ * Out of ifindex even when it is the one the packet came in on: XDP_TX
+ * on a veth only reaches a peer that runs XDP itself.
+ */
+static __always_inline int mg_ctx_redirect_dev(void *devmap, __u32 ifindex)
+{
+	long rc = bpf_redirect_map(devmap, ifindex, 0);
+
+	return rc == XDP_REDIRECT ? rc : bpf_redirect(ifindex, 0);
+}
+
+#define mg_ctx_xmit(ctx, ifindex)	mg_ctx_xmit_dev(ctx, &mg_tx, ifindex)
+#define mg_ctx_redirect(ctx, ifindex)	mg_ctx_redirect_dev(&mg_tx, ifindex)
 
 #endif
 
