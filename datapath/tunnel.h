@@ -156,7 +156,7 @@ static __always_inline int mg_egress(mg_ctx_t *ctx, struct ethhdr *eth,
 	 * Not on TC: the host's own SYNs carry an MSS from its own route,
 	 * and their checksum is left to the device (a partial one).
 	 */
-	if (!MG_CTX_TC && cfg_mss_clamp && in->proto == IPPROTO_TCP &&
+	if (!MG_CTX_HOST && cfg_mss_clamp && in->proto == IPPROTO_TCP &&
 	    !in->frag) {
 		__u32 c = mg_mss_step(ctx, in->l4 - (void *)(long)ctx->data,
 				      nh.mtu, nh.ifindex,
