@@ -61,17 +61,17 @@ static int dp_ifaces(struct mgt_dp *t)
 static void dp_insns(const struct mgt_dp *t, const struct mg_dp_settings *s)
 {
 	struct bpf_prog_info xi = { 0 }, ti = { 0 };
-	__u32 xl = sizeof(xi), tl = sizeof(ti);
+	__u32 xl = sizeof(xi), tl = sizeof(ti), t6;
 
 	if (!getenv("MGT_INSNS"))
 		return;
 	if (bpf_obj_get_info_by_fd(t->prog, &xi, &xl) ||
 	    bpf_obj_get_info_by_fd(t->tc_prog, &ti, &tl))
 		return;
+	t6 = s->tunnel6[0] | s->tunnel6[1] | s->tunnel6[2] | s->tunnel6[3];
 	fprintf(stderr, "MGT_INSNS xdp %u tc %u (mss_clamp %u, tunnel6 %s)\n",
 		xi.verified_insns, ti.verified_insns, (unsigned)s->mss_clamp,
-		s->tunnel6[0] | s->tunnel6[1] | s->tunnel6[2] | s->tunnel6[3] ?
-		"set" : "unset");
+		t6 ? "set" : "unset");
 }
 
 int mgt_dp_load(struct mgt_dp *t, const struct mg_dp_settings *s)
