@@ -41,6 +41,8 @@
  *   mg_ctx_redirect_neigh()     out of a device, the kernel resolving the
  *                               next hop's MAC (TC; MG_CTX_HOST says)
  *   mg_ctx_load_bytes()         bytes of the packet copied out
+ *   mg_ctx_nat_field(),         an address or port rewritten through the
+ *   mg_ctx_nat_addr6()          checksum helpers (TC; MG_CTX_CSUM_HELPERS)
  *
  * A helper one hook cannot have is a stub there that its property keeps
  * unreachable (the constant prunes the call), so that the logic builds
