@@ -327,8 +327,35 @@ static __always_inline int mg_lb4(mg_ctx_t *ctx, struct cursor *c,
 		return mg_exit(ctx, rc, MG_ACT_DROP);
 	mg_lb_count(ctx, svc->id, ct.backend);
 
-	if (mg_nat4_flow(ctx, ip, &n, proto, &be, &ct))
-		return mg_exit(ctx, MG_DROP_HEADROOM, MG_ACT_DROP);
+	/* DNAT, and SNAT to a local backend (see mg_ctx_nat_field()). */
+	if (MG_CTX_CSUM_HELPERS) {
+		void *data = (void *)(long)ctx->data;
+		__u32 l3 = (void *)ip - data, l4 = (void *)n.ports - data;
+		__u32 co = nat_csum_off(proto, l4);
+		__u32 daddr = ip->daddr, saddr = ip->saddr;
+		__u16 dport = n.ports[1], sport = n.ports[0];
+		int udp = proto == IPPROTO_UDP;
+
+		if (mg_ctx_nat_field(ctx, l3, co, l3 + 16, daddr, be.addr, 4,
+				     1, udp) ||
+		    mg_ctx_nat_field(ctx, l3, co, l4 + 2, dport, be.port, 2, 0,
+				     udp))
+			return mg_exit(ctx, MG_DROP_HEADROOM, MG_ACT_DROP);
+		if (ct.snat_addr &&
+		    (mg_ctx_nat_field(ctx, l3, co, l3 + 12, saddr,
+				      ct.snat_addr, 4, 1, udp) ||
+		     mg_ctx_nat_field(ctx, l3, co, l4, sport, ct.snat_port, 2,
+				      0, udp)))
+			return mg_exit(ctx, MG_DROP_HEADROOM, MG_ACT_DROP);
+	} else {
+		nat4_addr(ip, &ip->daddr, be.addr, &n);
+		nat4_port(&n.ports[1], be.port, &n);
+		if (ct.snat_addr) {
+			nat4_addr(ip, &ip->saddr, ct.snat_addr, &n);
+			nat4_port(&n.ports[0], ct.snat_port, &n);
+		}
+		nat_l4_done(&n);
+	}
 
 	if (be.flags & MG_LB_BE_F_LOCAL)
 		return MG_LB_FORWARD;
@@ -500,8 +527,33 @@ static __always_inline int mg_lb6(mg_ctx_t *ctx, struct cursor *c,
 		return mg_exit(ctx, rc, MG_ACT_DROP);
 	mg_lb_count(ctx, svc->id, s->ct.backend);
 
-	if (mg_nat6_flow(ctx, ip, &n, proto, &s->be, &s->ct))
-		return mg_exit(ctx, MG_DROP_HEADROOM, MG_ACT_DROP);
+	/* DNAT, and SNAT to a local backend (see mg_ctx_nat_field()). */
+	if (MG_CTX_CSUM_HELPERS) {
+		void *data = (void *)(long)ctx->data;
+		__u32 l3 = (void *)ip - data, l4 = (void *)n.ports - data;
+		__u32 co = nat_csum_off(proto, l4);
+		__u16 dport = n.ports[1], sport = n.ports[0];
+		int udp = proto == IPPROTO_UDP;
+
+		if (mg_ctx_nat_addr6(ctx, co, l3 + 24, s->be.addr, udp) ||
+		    mg_ctx_nat_field(ctx, l3, co, l4 + 2, dport, s->be.port, 2,
+				     0, udp))
+			return mg_exit(ctx, MG_DROP_HEADROOM, MG_ACT_DROP);
+		if (s->ct.snat_port &&
+		    (mg_ctx_nat_addr6(ctx, co, l3 + 8, s->ct.snat_addr, udp) ||
+		     mg_ctx_nat_field(ctx, l3, co, l4, sport, s->ct.snat_port,
+				      2, 0, udp)))
+			return mg_exit(ctx, MG_DROP_HEADROOM, MG_ACT_DROP);
+	} else {
+		nat6_addr(da, s->be.addr, &n);
+		nat4_port(&n.ports[1], s->be.port, &n);
+		if (s->ct.snat_port) {
+			nat6_addr(ip->saddr.in6_u.u6_addr32, s->ct.snat_addr,
+				  &n);
+			nat4_port(&n.ports[0], s->ct.snat_port, &n);
+		}
+		nat_l4_done(&n);
+	}
 
 	if (s->be.flags & MG_LB_BE_F_LOCAL)
 		return MG_LB_FORWARD;

@@ -100,50 +100,6 @@ static __always_inline void nat_l4_done(struct nat_l4 *n)
 }
 
 /*
- * A service flow's packet DNATed to its backend be, and SNATed when the
- * flow ct has a SNAT address (a local backend): in place with incremental
- * checksums, or through the kernel's checksum helpers where a partial
- * checksum may wait for the device (MG_CTX_CSUM_HELPERS: every packet
- * pointer is stale after).  n: its ports (nat_l4_parse()).  0, or -1 when
- * a helper failed.
- */
-static __always_inline int mg_nat4_flow(mg_ctx_t *ctx, struct iphdr *ip,
-					struct nat_l4 *n, __u8 proto,
-					const struct mg_lb_backend *be,
-					const struct mg_ct4_val *ct)
-{
-	if (MG_CTX_CSUM_HELPERS) {
-		void *data = (void *)(long)ctx->data;
-		__u32 l3 = (void *)ip - data, l4 = (void *)n->ports - data;
-		__u32 co = nat_csum_off(proto, l4);
-		__u32 daddr = ip->daddr, saddr = ip->saddr;
-		__u16 dport = n->ports[1], sport = n->ports[0];
-		int udp = proto == IPPROTO_UDP;
-
-		if (mg_ctx_nat_field(ctx, l3, co, l3 + 16, daddr, be->addr, 4,
-				     1, udp) ||
-		    mg_ctx_nat_field(ctx, l3, co, l4 + 2, dport, be->port, 2,
-				     0, udp))
-			return -1;
-		if (ct->snat_addr &&
-		    (mg_ctx_nat_field(ctx, l3, co, l3 + 12, saddr,
-				      ct->snat_addr, 4, 1, udp) ||
-		     mg_ctx_nat_field(ctx, l3, co, l4, sport, ct->snat_port,
-				      2, 0, udp)))
-			return -1;
-		return 0;
-	}
-	nat4_addr(ip, &ip->daddr, be->addr, n);
-	nat4_port(&n->ports[1], be->port, n);
-	if (ct->snat_addr) {
-		nat4_addr(ip, &ip->saddr, ct->snat_addr, n);
-		nat4_port(&n->ports[0], ct->snat_port, n);
-	}
-	nat_l4_done(n);
-	return 0;
-}
-
-/*
  * An ICMP error quoting a service flow we NATed: the quoted packet is the
  * one we sent (client or us -> backend); make it the one the client sent
  * (client -> VIP), and the error's own addresses follow.  icmp is the
@@ -311,40 +267,6 @@ static __always_inline void nat6_addr(__u32 *field, const __u32 *addr,
 	if (n->check)
 		csum_add_diff(n->check, csum_diff16(field, addr));
 	mg_addr6_copy(field, addr);
-}
-
-/* mg_nat4_flow() for IPv6: SNATed when the flow has a SNAT port. */
-static __always_inline int mg_nat6_flow(mg_ctx_t *ctx, struct ipv6hdr *ip,
-					struct nat_l4 *n, __u8 proto,
-					const struct mg_lb_backend6 *be,
-					const struct mg_ct6_val *ct)
-{
-	if (MG_CTX_CSUM_HELPERS) {
-		void *data = (void *)(long)ctx->data;
-		__u32 l3 = (void *)ip - data, l4 = (void *)n->ports - data;
-		__u32 co = nat_csum_off(proto, l4);
-		__u16 dport = n->ports[1], sport = n->ports[0];
-		int udp = proto == IPPROTO_UDP;
-
-		if (mg_ctx_nat_addr6(ctx, co, l3 + 24, be->addr, udp) ||
-		    mg_ctx_nat_field(ctx, l3, co, l4 + 2, dport, be->port, 2,
-				     0, udp))
-			return -1;
-		if (ct->snat_port &&
-		    (mg_ctx_nat_addr6(ctx, co, l3 + 8, ct->snat_addr, udp) ||
-		     mg_ctx_nat_field(ctx, l3, co, l4, sport, ct->snat_port,
-				      2, 0, udp)))
-			return -1;
-		return 0;
-	}
-	nat6_addr(ip->daddr.in6_u.u6_addr32, be->addr, n);
-	nat4_port(&n->ports[1], be->port, n);
-	if (ct->snat_port) {
-		nat6_addr(ip->saddr.in6_u.u6_addr32, ct->snat_addr, n);
-		nat4_port(&n->ports[0], ct->snat_port, n);
-	}
-	nat_l4_done(n);
-	return 0;
 }
 
 /*
