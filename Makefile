@@ -260,6 +260,8 @@ FORMAT_FILES += agent/services/*.c agent/services/*.h agent/cmd_services.c \
 	agent/agent_events.c agent/agent_serve.c agent/agent_reload.c \
 	tests/unit/test_services_wire.c tests/unit/test_services_tables.c \
 	tests/unit/test_services_model.c
+# The datapath's one-concern headers (issue 11 item 3).
+FORMAT_FILES += datapath/endpoint.h datapath/inner.h datapath/pin.h
 CHECK_BASE ?=
 
 check: check-format check-werror

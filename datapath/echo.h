@@ -63,7 +63,7 @@ static __always_inline int mg_echo_send(mg_ctx_t *ctx, struct udphdr *udp)
 	port = udp->source;
 	udp->source = udp->dest;
 	udp->dest = port;
-	/* Redirected, not XDP_TX: see mg_ctx_redirect() (fib.h). */
+	/* Redirected, not XDP_TX: see mg_ctx_redirect() (ctx.h). */
 	return mg_exit(ctx, MG_ECHO, mg_ctx_redirect(ctx, mg_ctx_ifindex(ctx)));
 }
 

@@ -98,7 +98,7 @@ static __always_inline int mg_udp6_csum(mg_ctx_t *ctx, struct ipv6hdr *ip,
 	 * Summed byte by byte only where no inner checksum is left to a
 	 * device: not on TC, whose packets may still carry a partial one.
 	 */
-	if (isum < 0 && MG_CTX_TC)
+	if (isum < 0 && MG_CTX_CSUM_HELPERS)
 		return 0;
 	sum64 = ipv6_pseudo_sum((__u32 *)&ip->saddr, (__u32 *)&ip->daddr,
 				bpf_ntohs(udp->len), IPPROTO_UDP);

@@ -26,11 +26,7 @@
 static __always_inline int mg_ev_load_bytes(mg_ctx_t *ctx, __u32 off,
 					    void *to, __u32 n)
 {
-#if MG_CTX_TC
-	return bpf_skb_load_bytes(ctx, off, to, n);
-#else
-	return bpf_xdp_load_bytes(ctx, off, to, n);
-#endif
+	return mg_ctx_load_bytes(ctx, off, to, n);
 }
 
 /*
@@ -95,7 +91,7 @@ static __always_inline void mg_ev_put(mg_ctx_t *ctx, void *ring,
 	e->cpu = bpf_get_smp_processor_id();
 	e->reason = reason;
 	e->type = action == MG_ACT_DROP ? MG_EV_DROP : MG_EV_TRACE;
-	e->hook = MG_CTX_TC ? MG_EV_HOOK_TC : MG_EV_HOOK_XDP;
+	e->hook = MG_CTX_HOOK;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	e->cap_len = 0;
 	/*

@@ -73,7 +73,7 @@ static __always_inline int mg_icmp4_error(mg_ctx_t *ctx, const __u32 keep,
 	 * To this host itself (TC), from where the packet was going: the
 	 * kernel drops what comes in from one of its own addresses.
 	 */
-	saddr = from ?: (MG_CTX_TC ? 0 : cfg_cluster4) ?: ip->daddr;
+	saddr = from ?: (MG_CTX_HOST ? 0 : cfg_cluster4) ?: ip->daddr;
 	quote = bpf_ntohs(ip->tot_len);
 	if (quote > MG_ICMP4_MAX - sizeof(*ip) - sizeof(*icmp))
 		quote = MG_ICMP4_MAX - sizeof(*ip) - sizeof(*icmp);
@@ -144,7 +144,7 @@ static __always_inline int mg_icmp6_error(mg_ctx_t *ctx, const __u32 keep,
 		saddr[1] = from[1];
 		saddr[2] = from[2];
 		saddr[3] = from[3];
-	} else if (!MG_CTX_TC && (cfg_cluster6[0] | cfg_cluster6[1] |
+	} else if (!MG_CTX_HOST && (cfg_cluster6[0] | cfg_cluster6[1] |
 			   cfg_cluster6[2] | cfg_cluster6[3])) {
 		saddr[0] = cfg_cluster6[0];
 		saddr[1] = cfg_cluster6[1];

@@ -133,7 +133,7 @@ static __always_inline int mg_lb_new_slot(__u32 svc_id, __u32 hash,
 {
 	int rc;
 
-	if (MG_CTX_TC)
+	if (MG_CTX_HOST)
 		return mg_lb_ring_slot(svc_id, hash, slot) ?
 		       MG_DROP_NO_BACKEND : 0;
 	rc = mg_lb_pick_slot(svc_id, hash, max, v6);
@@ -180,9 +180,8 @@ static __always_inline int mg_lb_forward(mg_ctx_t *ctx,
 	 * The host's own packet (TC) has nobody to take it back: the kernel
 	 * resolves the neighbour on the way out instead.
 	 */
-	if (MG_CTX_TC && rc == MG_DROP_NO_NEIGH && nh.ifindex)
-		return mg_exit(ctx, why,
-			       bpf_redirect_neigh(nh.ifindex, NULL, 0, 0));
+	if (MG_CTX_HOST && rc == MG_DROP_NO_NEIGH && nh.ifindex)
+		return mg_exit(ctx, why, mg_ctx_redirect_neigh(nh.ifindex));
 	if (rc == MG_DROP_NO_NEIGH || (!rc && !nh.ifindex))
 		return mg_exit(ctx, MG_LB_STACK, MG_ACT_PASS);
 	if (rc)
@@ -236,7 +235,7 @@ static __always_inline int mg_lb4_backend(const struct mg_ct4_key *k,
 		return rc;
 	if (!old && !mg_ct_picks_up(k->proto, tcp, be->flags))
 		return MG_DROP_CT_NO_SYN;
-	if (!old && !MG_CTX_TC && !mg_svc_take(svc->id, 1, now))
+	if (!old && !MG_CTX_HOST && !mg_svc_take(svc->id, 1, now))
 		return MG_DROP_RATE_LIMITED;
 	ct->backend = slot;
 	ct->gen = be->gen;
@@ -259,7 +258,7 @@ static __always_inline int mg_lb4_backend(const struct mg_ct4_key *k,
 	}
 	if (bpf_map_update_elem(&mg_ct4_v2, k, ct, BPF_ANY))
 		return MG_DROP_CT;
-	if (!MG_CTX_TC)
+	if (!MG_CTX_HOST)
 		mg_be_flow_add(slot);
 	if (!(be->flags & MG_LB_BE_F_LOCAL))
 		mg_ct4_forget_siblings(k, be);
@@ -316,9 +315,9 @@ static __always_inline int mg_lb4(mg_ctx_t *ctx, struct cursor *c,
 
 	now = mg_ct_now();
 	/* The host's own flows (TC) are not limited (ratelimit.h). */
-	if (!MG_CTX_TC && !mg_svc_take(svc->id, 0, now))
+	if (!MG_CTX_HOST && !mg_svc_take(svc->id, 0, now))
 		return mg_exit(ctx, MG_DROP_RATE_LIMITED, MG_ACT_DROP);
-	maxf = MG_CTX_TC ? 0 : mg_svc_maxflows(svc->id);
+	maxf = MG_CTX_HOST ? 0 : mg_svc_maxflows(svc->id);
 	mg_ct4_key_fill(&k, ip, n.ports, proto);
 	rc = mg_lb4_backend(&k, svc, maxf, n.udp ? 0 : mg_tcp_flags(n.ports),
 			    &ct, &be, now);
@@ -328,8 +327,8 @@ static __always_inline int mg_lb4(mg_ctx_t *ctx, struct cursor *c,
 		return mg_exit(ctx, rc, MG_ACT_DROP);
 	mg_lb_count(ctx, svc->id, ct.backend);
 
-#if MG_CTX_TC
-	{
+	/* DNAT, and SNAT to a local backend (see mg_ctx_nat_field()). */
+	if (MG_CTX_CSUM_HELPERS) {
 		void *data = (void *)(long)ctx->data;
 		__u32 l3 = (void *)ip - data, l4 = (void *)n.ports - data;
 		__u32 co = nat_csum_off(proto, l4);
@@ -337,27 +336,26 @@ static __always_inline int mg_lb4(mg_ctx_t *ctx, struct cursor *c,
 		__u16 dport = n.ports[1], sport = n.ports[0];
 		int udp = proto == IPPROTO_UDP;
 
-		if (nat4_tc_field(ctx, l3, co, l3 + 16, daddr, be.addr, 4, 1,
-				  udp) ||
-		    nat4_tc_field(ctx, l3, co, l4 + 2, dport, be.port, 2, 0,
-				  udp))
+		if (mg_ctx_nat_field(ctx, l3, co, l3 + 16, daddr, be.addr, 4,
+				     1, udp) ||
+		    mg_ctx_nat_field(ctx, l3, co, l4 + 2, dport, be.port, 2, 0,
+				     udp))
 			return mg_exit(ctx, MG_DROP_HEADROOM, MG_ACT_DROP);
 		if (ct.snat_addr &&
-		    (nat4_tc_field(ctx, l3, co, l3 + 12, saddr, ct.snat_addr,
-				   4, 1, udp) ||
-		     nat4_tc_field(ctx, l3, co, l4, sport, ct.snat_port, 2, 0,
-				   udp)))
+		    (mg_ctx_nat_field(ctx, l3, co, l3 + 12, saddr,
+				      ct.snat_addr, 4, 1, udp) ||
+		     mg_ctx_nat_field(ctx, l3, co, l4, sport, ct.snat_port, 2,
+				      0, udp)))
 			return mg_exit(ctx, MG_DROP_HEADROOM, MG_ACT_DROP);
+	} else {
+		nat4_addr(ip, &ip->daddr, be.addr, &n);
+		nat4_port(&n.ports[1], be.port, &n);
+		if (ct.snat_addr) {
+			nat4_addr(ip, &ip->saddr, ct.snat_addr, &n);
+			nat4_port(&n.ports[0], ct.snat_port, &n);
+		}
+		nat_l4_done(&n);
 	}
-#else
-	nat4_addr(ip, &ip->daddr, be.addr, &n);
-	nat4_port(&n.ports[1], be.port, &n);
-	if (ct.snat_addr) {
-		nat4_addr(ip, &ip->saddr, ct.snat_addr, &n);
-		nat4_port(&n.ports[0], ct.snat_port, &n);
-	}
-	nat_l4_done(&n);
-#endif
 
 	if (be.flags & MG_LB_BE_F_LOCAL)
 		return MG_LB_FORWARD;
@@ -384,9 +382,8 @@ static __always_inline int mg_lb_forward6(mg_ctx_t *ctx, struct ethhdr *eth,
 		     ip->daddr.in6_u.u6_addr32, ip->nexthdr,
 		     mg_ctx_is_gso(ctx) ? 0 :
 		     sizeof(*ip) + bpf_ntohs(ip->payload_len), &nh);
-	if (MG_CTX_TC && rc == MG_DROP_NO_NEIGH && nh.ifindex)
-		return mg_exit(ctx, why,
-			       bpf_redirect_neigh(nh.ifindex, NULL, 0, 0));
+	if (MG_CTX_HOST && rc == MG_DROP_NO_NEIGH && nh.ifindex)
+		return mg_exit(ctx, why, mg_ctx_redirect_neigh(nh.ifindex));
 	if (rc == MG_DROP_NO_NEIGH || (!rc && !nh.ifindex))
 		return mg_exit(ctx, MG_LB_STACK, MG_ACT_PASS);
 	if (rc)
@@ -443,7 +440,7 @@ static __always_inline int mg_lb6_backend(struct mg_lb6_scratch *s,
 		return MG_DROP_NO_BACKEND;
 	if (!old && !mg_ct_picks_up(s->k.proto, tcp, b->flags))
 		return MG_DROP_CT_NO_SYN;
-	if (!old && !MG_CTX_TC && !mg_svc_take(svc->id, 1, now))
+	if (!old && !MG_CTX_HOST && !mg_svc_take(svc->id, 1, now))
 		return MG_DROP_RATE_LIMITED;
 	s->be = *b;
 	__builtin_memset(&s->ct, 0, sizeof(s->ct));
@@ -460,7 +457,7 @@ static __always_inline int mg_lb6_backend(struct mg_lb6_scratch *s,
 		return MG_DROP_NO_SNAT;
 	if (bpf_map_update_elem(&mg_ct6_v2, &s->k, &s->ct, BPF_ANY))
 		return MG_DROP_CT;
-	if (!MG_CTX_TC)
+	if (!MG_CTX_HOST)
 		mg_be_flow_add(slot);
 	if (!(s->be.flags & MG_LB_BE_F_LOCAL))
 		mg_ct6_forget_siblings(s);
@@ -519,9 +516,9 @@ static __always_inline int mg_lb6(mg_ctx_t *ctx, struct cursor *c,
 
 	now = mg_ct_now();
 	/* The host's own flows (TC) are not limited (ratelimit.h). */
-	if (!MG_CTX_TC && !mg_svc_take(svc->id, 0, now))
+	if (!MG_CTX_HOST && !mg_svc_take(svc->id, 0, now))
 		return mg_exit(ctx, MG_DROP_RATE_LIMITED, MG_ACT_DROP);
-	maxf = MG_CTX_TC ? 0 : mg_svc_maxflows(svc->id);
+	maxf = MG_CTX_HOST ? 0 : mg_svc_maxflows(svc->id);
 	mg_ct6_key_fill(&s->k, ip, n.ports, proto);
 	rc = mg_lb6_backend(s, svc, maxf, n.udp ? 0 : mg_tcp_flags(n.ports), now);
 	if (rc == MG_DROP_NO_BACKEND || rc == MG_DROP_OVERLOADED)
@@ -530,33 +527,33 @@ static __always_inline int mg_lb6(mg_ctx_t *ctx, struct cursor *c,
 		return mg_exit(ctx, rc, MG_ACT_DROP);
 	mg_lb_count(ctx, svc->id, s->ct.backend);
 
-#if MG_CTX_TC
-	{
+	/* DNAT, and SNAT to a local backend (see mg_ctx_nat_field()). */
+	if (MG_CTX_CSUM_HELPERS) {
 		void *data = (void *)(long)ctx->data;
 		__u32 l3 = (void *)ip - data, l4 = (void *)n.ports - data;
 		__u32 co = nat_csum_off(proto, l4);
 		__u16 dport = n.ports[1], sport = n.ports[0];
 		int udp = proto == IPPROTO_UDP;
 
-		if (nat6_tc_addr(ctx, co, l3 + 24, s->be.addr, udp) ||
-		    nat4_tc_field(ctx, l3, co, l4 + 2, dport, s->be.port, 2,
-				  0, udp))
+		if (mg_ctx_nat_addr6(ctx, co, l3 + 24, s->be.addr, udp) ||
+		    mg_ctx_nat_field(ctx, l3, co, l4 + 2, dport, s->be.port, 2,
+				     0, udp))
 			return mg_exit(ctx, MG_DROP_HEADROOM, MG_ACT_DROP);
 		if (s->ct.snat_port &&
-		    (nat6_tc_addr(ctx, co, l3 + 8, s->ct.snat_addr, udp) ||
-		     nat4_tc_field(ctx, l3, co, l4, sport, s->ct.snat_port, 2,
-				   0, udp)))
+		    (mg_ctx_nat_addr6(ctx, co, l3 + 8, s->ct.snat_addr, udp) ||
+		     mg_ctx_nat_field(ctx, l3, co, l4, sport, s->ct.snat_port,
+				      2, 0, udp)))
 			return mg_exit(ctx, MG_DROP_HEADROOM, MG_ACT_DROP);
+	} else {
+		nat6_addr(da, s->be.addr, &n);
+		nat4_port(&n.ports[1], s->be.port, &n);
+		if (s->ct.snat_port) {
+			nat6_addr(ip->saddr.in6_u.u6_addr32, s->ct.snat_addr,
+				  &n);
+			nat4_port(&n.ports[0], s->ct.snat_port, &n);
+		}
+		nat_l4_done(&n);
 	}
-#else
-	nat6_addr(da, s->be.addr, &n);
-	nat4_port(&n.ports[1], s->be.port, &n);
-	if (s->ct.snat_port) {
-		nat6_addr(ip->saddr.in6_u.u6_addr32, s->ct.snat_addr, &n);
-		nat4_port(&n.ports[0], s->ct.snat_port, &n);
-	}
-	nat_l4_done(&n);
-#endif
 
 	if (s->be.flags & MG_LB_BE_F_LOCAL)
 		return MG_LB_FORWARD;

@@ -10,6 +10,8 @@
 #include <linux/bpf.h>
 #include <linux/tcp.h>
 #include <bpf/bpf_endian.h>
+#include <meshgate/abi.h>
+#include "config.h"
 #include "csum.h"
 #include "ctx.h"
 
@@ -90,6 +92,44 @@ int mg_mss_clamp(mg_ctx_t *ctx, __u32 tcp_off, __u32 mss)
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * The MSS a SYN into this tunnel may carry: cfg_mss_clamp, or with
+ * MG_MSS_AUTO what fits the next hop's MTU (the FIB does not say it when
+ * the packet fitted: ask the device).  overhead: what the tunnel adds to
+ * the inner L3 packet.  0 = leave it.
+ */
+static __always_inline __u16 mg_mss_for(mg_ctx_t *ctx, __u32 family,
+					__u32 mtu, __u32 ifindex,
+					__u32 overhead)
+{
+	__u32 l3hdr = family == MG_AF_INET ? 20 : 40;
+
+	if (cfg_mss_clamp != MG_MSS_AUTO)
+		return cfg_mss_clamp - (family == MG_AF_INET ? 0 : 20);
+	if (!mtu && bpf_check_mtu(ctx, ifindex, &mtu, 0, 0) < 0)
+		return 0;
+	if (mtu < overhead + l3hdr + 20 + 8)
+		return 0;
+	return mtu - overhead - l3hdr - 20;
+}
+
+/*
+ * Clamp the SYN whose TCP header is at l4off to what fits: 1 clamped, 0
+ * left.  fam_olen: the inner family << 16 | the tunnel's overhead.  A
+ * global function: the verifier checks it once, and its answer is one
+ * unknown scalar to the caller, not two paths through the rest of encap
+ * (with MSS clamping on, the program passed the verifier's limit).
+ */
+__attribute__((noinline)) int mg_mss_step(mg_ctx_t *ctx, __u32 l4off,
+					  __u32 mtu, __u32 ifindex,
+					  __u32 fam_olen)
+{
+	__u16 mss = mg_mss_for(ctx, fam_olen >> 16, mtu, ifindex,
+			       fam_olen & 0xffff);
+
+	return mss && mg_mss_clamp(ctx, l4off, mss) ? 1 : 0;
 }
 
 #endif

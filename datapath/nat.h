@@ -83,7 +83,6 @@ static __always_inline void nat4_port(__u16 *field, __u16 port,
 	*field = port;
 }
 
-#if MG_CTX_TC
 /* Where the TCP or UDP header at offset l4 keeps its checksum. */
 static __always_inline __u32 nat_csum_off(__u8 proto, __u32 l4)
 {
@@ -92,52 +91,6 @@ static __always_inline __u32 nat_csum_off(__u8 proto, __u32 l4)
 		     __builtin_offsetof(struct udphdr, check));
 }
 
-/*
- * One address or port of an IPv4 TCP/UDP packet rewritten through the
- * kernel's checksum helpers: the host's own packets on TC carry a checksum
- * the device completes (CHECKSUM_PARTIAL), which only they know how to
- * update.  csum_off: the L4 checksum's offset.  Packet pointers are stale
- * after.
- */
-static __always_inline int nat4_tc_field(mg_ctx_t *ctx, __u32 l3_off,
-					 __u32 csum_off, __u32 off, __u32 from,
-					 __u32 to, __u32 size, int addr, int udp)
-{
-	__u64 f = size | (udp ? BPF_F_MARK_MANGLED_0 : 0);
-
-	if (addr) {
-		if (bpf_l3_csum_replace(ctx, l3_off +
-					__builtin_offsetof(struct iphdr, check),
-					from, to, size))
-			return -1;
-		f |= BPF_F_PSEUDO_HDR;
-	}
-	if (bpf_l4_csum_replace(ctx, csum_off, from, to, f))
-		return -1;
-	return bpf_skb_store_bytes(ctx, off, &to, size, 0) ? -1 : 0;
-}
-
-/*
- * An IPv6 address at off rewritten to addr: word by word through the L4
- * checksum (IPv6 has no header checksum), then stored.  Pointers are stale
- * after.
- */
-static __always_inline int nat6_tc_addr(mg_ctx_t *ctx, __u32 csum_off,
-					__u32 off, const __u32 *addr, int udp)
-{
-	__u64 f = 4 | BPF_F_PSEUDO_HDR | (udp ? BPF_F_MARK_MANGLED_0 : 0);
-	__u32 old[4], new[4];
-
-	if (bpf_skb_load_bytes(ctx, off, old, sizeof(old)))
-		return -1;
-	for (int i = 0; i < 4; i++) {
-		new[i] = addr[i];
-		if (bpf_l4_csum_replace(ctx, csum_off, old[i], new[i], f))
-			return -1;
-	}
-	return bpf_skb_store_bytes(ctx, off, new, sizeof(new), 0) ? -1 : 0;
-}
-#endif
 
 /* UDP sends a computed zero as all ones (RFC 768); zero means "none". */
 static __always_inline void nat_l4_done(struct nat_l4 *n)

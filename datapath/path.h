@@ -25,8 +25,8 @@
 #include "tunnel.h"
 
 /*
- * After a DNAT on TC the kernel's checksum helpers have left every packet
- * pointer stale: the cursor starts over, past the Ethernet header again.
+ * After a DNAT through the kernel's checksum helpers (MG_CTX_CSUM_HELPERS,
+ * TC) every packet pointer is stale: the cursor starts over, past the Ethernet header again.
  */
 static __always_inline int mg_reparse_eth(mg_ctx_t *ctx, struct cursor *c,
 					  struct ethhdr **eth)
@@ -50,7 +50,7 @@ static __always_inline int mg_from_ipv4(mg_ctx_t *ctx, struct cursor *c,
 		return mg_exit(ctx, -proto, MG_ACT_DROP);
 
 	/* Tunnel packets only come in from the wire (not on TC egress). */
-	if (!MG_CTX_TC && ip->daddr == cfg_tunnel4 && proto == IPPROTO_UDP &&
+	if (!MG_CTX_HOST && ip->daddr == cfg_tunnel4 && proto == IPPROTO_UDP &&
 	    !ipv4_is_later_fragment(ip)) {
 		udp = c->pos;
 		if ((void *)(udp + 1) > c->end)
@@ -80,14 +80,14 @@ static __always_inline int mg_from_ipv4(mg_ctx_t *ctx, struct cursor *c,
 	dst = mg_ep4_lookup(ip->daddr);
 	if (!dst || (dst->flags & MG_EP_F_LOCAL)) {
 		rc = mg_lb4(ctx, c, eth, ip, proto, &backend);
-		if (rc == MG_LB_MISS && MG_CTX_TC && !dst &&
+		if (rc == MG_LB_MISS && MG_CTX_HOST && !dst &&
 		    !ipv4_is_group(ip->daddr))
 			return mg_exit_no_room(ctx);
 		if (rc == MG_LB_MISS)
 			return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
 		if (rc != MG_LB_EGRESS && rc != MG_LB_FORWARD)
 			return rc;
-		if (MG_CTX_TC) {
+		if (MG_CTX_CSUM_HELPERS) {
 			if (mg_reparse_eth(ctx, c, &eth))
 				return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
 			proto = parse_ipv4(c, &ip);
@@ -133,7 +133,7 @@ static __always_inline int mg_from_ipv6(mg_ctx_t *ctx, struct cursor *c,
 		return mg_exit(ctx, -proto, MG_ACT_DROP);
 	da = ip->daddr.in6_u.u6_addr32;
 
-	if (!MG_CTX_TC && mg_tunnel6_set() && da[0] == cfg_tunnel6[0] &&
+	if (!MG_CTX_HOST && mg_tunnel6_set() && da[0] == cfg_tunnel6[0] &&
 	    da[1] == cfg_tunnel6[1] && da[2] == cfg_tunnel6[2] &&
 	    da[3] == cfg_tunnel6[3]) {
 		if (proto != IPPROTO_UDP || info.frag == IP6_FRAG_LATER)
@@ -167,13 +167,13 @@ static __always_inline int mg_from_ipv6(mg_ctx_t *ctx, struct cursor *c,
 	dst = mg_ep6_lookup(&ip->daddr);
 	if (!dst || (dst->flags & MG_EP_F_LOCAL)) {
 		rc = mg_lb6(ctx, c, eth, ip, &info, &backend);
-		if (rc == MG_LB_MISS && MG_CTX_TC && !dst)
+		if (rc == MG_LB_MISS && MG_CTX_HOST && !dst)
 			return mg_exit_no_room(ctx);
 		if (rc == MG_LB_MISS)
 			return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
 		if (rc != MG_LB_EGRESS && rc != MG_LB_FORWARD)
 			return rc;
-		if (MG_CTX_TC) {
+		if (MG_CTX_CSUM_HELPERS) {
 			if (mg_reparse_eth(ctx, c, &eth))
 				return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
 			proto = parse_ipv6(c, &ip, &info);
@@ -230,7 +230,7 @@ static __always_inline int mg_path(mg_ctx_t *ctx)
 		return mg_exit(ctx, -proto, MG_ACT_DROP);
 	if (proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_IPV6))
 		return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
-	if (!MG_CTX_TC) {
+	if (!MG_CTX_HOST) {
 		/* Broadcast and multicast are the kernel's, never routed. */
 		if (eth->h_dest[0] & 1)
 			return mg_exit(ctx, MG_PASS, MG_ACT_PASS);

@@ -233,7 +233,7 @@ static __always_inline int mg_lb_fail(mg_ctx_t *ctx,
 	 * the kernel's own errors, and the RST would have to come in on the
 	 * host device.
 	 */
-	if (MG_CTX_TC || (svc->flags & MG_SVC_F_NB_DROP) ||
+	if (MG_CTX_HOST || (svc->flags & MG_SVC_F_NB_DROP) ||
 	    ip != (void *)(long)ctx->data + ETH_HLEN ||
 	    !mg_rl_take(MG_RLB_REPLY, MG_RLB_REPLY_RATE, MG_RLB_REPLY_BURST,
 			mg_ct_now()))

@@ -17,18 +17,19 @@ static __always_inline int mg_exit(mg_ctx_t *ctx, enum mg_reason reason,
 	__u32 key = reason;
 	struct mg_stat *st;
 
-#if MG_CTX_TC
-	/*
-	 * Every packet is counted once per gateway.  One the kernel took in
-	 * on an interface XDP runs on (mg_ifs) was counted there, as every
-	 * frame XDP sees is (pass, say, when XDP left it to the kernel,
-	 * which routed it here): what TC does with it is not counted again.
-	 */
-	key = ctx->ingress_ifindex;
-	if (key && bpf_map_lookup_elem(&mg_ifs, &key))
-		return action;
-	key = reason;
-#endif
+	if (MG_CTX_HOST) {
+		/*
+		 * Every packet is counted once per gateway.  One the kernel
+		 * took in on an interface XDP runs on (mg_ifs) was counted
+		 * there, as every frame XDP sees is (pass, say, when XDP left
+		 * it to the kernel, which routed it here): what TC does with
+		 * it is not counted again.
+		 */
+		key = ctx->ingress_ifindex;
+		if (key && bpf_map_lookup_elem(&mg_ifs, &key))
+			return action;
+		key = reason;
+	}
 	st = bpf_map_lookup_elem(&mg_stats, &key);
 	if (st) {
 		st->packets++;
@@ -71,7 +72,7 @@ static __always_inline int mg_exit_no_room(mg_ctx_t *ctx)
 	__u32 key = ctx->ingress_ifindex;
 	struct mg_stat *st;
 
-	if (!MG_CTX_TC || !key || !bpf_map_lookup_elem(&mg_ifs, &key))
+	if (!MG_CTX_HOST || !key || !bpf_map_lookup_elem(&mg_ifs, &key))
 		return mg_exit(ctx, MG_DROP_NO_ROOM, MG_ACT_DROP);
 	key = MG_PASS;
 	st = bpf_map_lookup_elem(&mg_stats, &key);

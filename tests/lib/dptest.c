@@ -52,6 +52,28 @@ static int dp_ifaces(struct mgt_dp *t)
 	return 0;
 }
 
+/*
+ * MGT_INSNS=1: one line per load on stderr with the instructions the
+ * verifier processed for each program (its cost, and how near the 1M
+ * limit a setting brings it), for comparing a datapath change before and
+ * after; the settings that move it most are named.
+ */
+static void dp_insns(const struct mgt_dp *t, const struct mg_dp_settings *s)
+{
+	struct bpf_prog_info xi = { 0 }, ti = { 0 };
+	__u32 xl = sizeof(xi), tl = sizeof(ti), t6;
+
+	if (!getenv("MGT_INSNS"))
+		return;
+	if (bpf_obj_get_info_by_fd(t->prog, &xi, &xl) ||
+	    bpf_obj_get_info_by_fd(t->tc_prog, &ti, &tl))
+		return;
+	t6 = s->tunnel6[0] | s->tunnel6[1] | s->tunnel6[2] | s->tunnel6[3];
+	fprintf(stderr, "MGT_INSNS xdp %u tc %u (mss_clamp %u, tunnel6 %s)\n",
+		xi.verified_insns, ti.verified_insns, (unsigned)s->mss_clamp,
+		t6 ? "set" : "unset");
+}
+
 int mgt_dp_load(struct mgt_dp *t, const struct mg_dp_settings *s)
 {
 	int err = mg_dp_load(&t->dp, s, NULL);
@@ -70,6 +92,7 @@ int mgt_dp_load(struct mgt_dp *t, const struct mg_dp_settings *s)
 		mgt_dp_destroy(t);
 		return -1;
 	}
+	dp_insns(t, s);
 	return 0;
 }
 
