@@ -51,33 +51,84 @@ static void seen_index_put(struct mesh_policy *p, int i)
 	p->seen_idx[h] = i + 1;
 }
 
+/* The index rebuilt over seen[0..n_seen). */
+static void seen_reindex(struct mesh_policy *p)
+{
+	memset(p->seen_idx, 0, ((size_t)p->seen_mask + 1) * sizeof(*p->seen_idx));
+	for (int i = 0; i < p->n_seen; i++)
+		seen_index_put(p, i);
+}
+
+/*
+ * Full: evict the names that no member of this build or the last one
+ * carries (their order, refusal and forgetting concern members that are
+ * gone).  Once a build at most, so that names made up faster than they
+ * can be evicted cost one pass a build, not one per name.
+ */
+static void seen_prune(struct mesh_policy *p)
+{
+	int k = 0;
+
+	if (p->pruned == p->build)
+		return;
+	p->pruned = p->build;
+	for (int i = 0; i < p->n_seen; i++) {
+		if (p->seen[i].touched + 1 < p->build) {
+			p->seen_evicted++;
+			continue;
+		}
+		if (k != i)
+			p->seen[k] = p->seen[i];
+		k++;
+	}
+	if (k == p->n_seen)
+		return;
+	p->n_seen = k;
+	seen_reindex(p);
+}
+
 struct seen *mesh_policy_seen(struct mesh_policy *p, const char *name)
 {
+	int max = p->seen_max ? (int)p->seen_max : MESH_SEEN_MAX;
 	int i = mesh_policy_seen_find(p, name);
 
-	if (i >= 0)
+	if (i >= 0) {
+		p->seen[i].touched = p->build;
 		return &p->seen[i];
+	}
+	if (p->n_seen >= max)
+		seen_prune(p);
+	if (p->n_seen >= max) {
+		p->seen_refused++;
+		return NULL;
+	}
 	if (p->n_seen == p->cap_seen) {
 		int cap = p->cap_seen ? 2 * p->cap_seen : 64;
-		struct seen *s = realloc(p->seen, cap * sizeof(*s));
+		unsigned int slots = 64;
+		struct seen *s;
 		int *idx;
 
+		if (cap > max)
+			cap = max;
+		while (slots < 2u * cap)
+			slots *= 2;
+		s = realloc(p->seen, cap * sizeof(*s));
 		if (!s)
 			return NULL;
 		p->seen = s;
-		idx = calloc(2 * cap, sizeof(*idx));
+		idx = calloc(slots, sizeof(*idx));
 		if (!idx)
 			return NULL;
 		free(p->seen_idx);
 		p->seen_idx = idx;
-		p->seen_mask = 2 * cap - 1;
 		p->cap_seen = cap;
-		for (i = 0; i < p->n_seen; i++)
-			seen_index_put(p, i);
+		p->seen_mask = slots - 1;
+		seen_reindex(p);
 	}
 	memset(&p->seen[p->n_seen], 0, sizeof(struct seen));
 	snprintf(p->seen[p->n_seen].name, sizeof(p->seen[0].name), "%s", name);
 	p->seen[p->n_seen].order = ++p->order;
+	p->seen[p->n_seen].touched = p->build;
 	seen_index_put(p, p->n_seen);
 	return &p->seen[p->n_seen++];
 }
@@ -473,6 +524,7 @@ int mesh_policy_rows(struct mesh_policy *p, const struct mesh_policy_in *in)
 	const struct mg_config *cfg = in->cfg;
 	int err;
 
+	p->build++;
 	p->n_rows = 0;
 	for (int i = 0; i < cfg->n_peers; i++) {
 		const struct mg_cfg_peer *c = &cfg->peers[i];

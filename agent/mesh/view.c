@@ -298,6 +298,10 @@ void mg_mesh_print_counters(struct mg_mesh *mesh)
 	out_u64("gossip_members_refused", "            refused: %llu members "
 		"(table full)", ms->members_refused);
 	out_u64("gossip_bad_names", ", %llu bad names", ms->bad_names);
+	out_u64("gossip_names_evicted", ", %llu names evicted",
+		mesh->pol.seen_evicted);
+	out_u64("gossip_names_refused", " (%llu not remembered: "
+		"MESH_SEEN_MAX)", mesh->pol.seen_refused);
 	out_u64("gossip_streams_refused", ", %llu streams (too many or too "
 		"large)\n", ms->streams_refused);
 	print_serf_counters(mg_serf_stats(mesh->serf));
