@@ -246,7 +246,8 @@ FORMAT_FILES += agent/policy.c agent/policy.h agent/policy_rt.c \
 	tests/unit/test_mhd_lazy.c \
 	agent/outlier.c agent/outlier.h datapath/outlier.h \
 	tests/unit/test_outlier.c tests/lib/lbt_outlier.c tests/lib/lbt_outlier.h \
-	tests/bench/bench_policy.c tests/unit/test_policy_wire.c
+	tests/bench/bench_policy.c tests/unit/test_policy_wire.c \
+	tests/bench/bench_pfxencap.c
 CHECK_BASE ?=
 
 check: check-format check-werror

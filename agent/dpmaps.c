@@ -168,13 +168,126 @@ static char *records(size_t key_size, size_t val_size, const void *keys,
 }
 
 /*
- * Bring a map holding the n_old sorted records old to the n_new sorted
+ * Records read in order: plain (rsz bytes apart) or packed as the map
+ * cache keeps them (see pack()).
+ */
+#define PACK_RSZ_MAX	64
+
+struct rec_cur {
+	const char *plain;		/* NULL: packed */
+	const unsigned char *p0, *p, *end;
+	size_t rsz, i, n;
+	unsigned char cur[PACK_RSZ_MAX];
+};
+
+/* Decode the next packed record over cur; false at the end (or corrupt). */
+static bool unpack_next(struct rec_cur *c)
+{
+	size_t mask = (c->rsz + 7) / 8;
+	const unsigned char *m = c->p;
+
+	if (c->i >= c->n || (size_t)(c->end - c->p) < mask)
+		return false;
+	c->p += mask;
+	for (size_t b = 0; b < c->rsz; b++) {
+		if (!(m[b / 8] >> (b % 8) & 1))
+			continue;
+		if (c->p == c->end)
+			return false;
+		c->cur[b] = *c->p++;
+	}
+	return true;
+}
+
+static void cur_rewind(struct rec_cur *c)
+{
+	c->i = 0;
+	if (c->plain)
+		return;
+	c->p = c->p0;
+	memset(c->cur, 0, sizeof(c->cur));
+	if (!unpack_next(c))
+		c->n = 0;
+}
+
+static void cur_plain(struct rec_cur *c, const char *recs, size_t n,
+		      size_t rsz)
+{
+	*c = (struct rec_cur){ .plain = recs, .rsz = rsz, .n = n };
+}
+
+static void cur_packed(struct rec_cur *c, const void *packed, size_t bytes,
+		       size_t n, size_t rsz)
+{
+	*c = (struct rec_cur){ .p0 = packed, .end = (const unsigned char *)
+				packed + bytes, .rsz = rsz, .n = n };
+	cur_rewind(c);
+}
+
+/* The current record, NULL past the last. */
+static const char *cur_get(const struct rec_cur *c)
+{
+	if (c->i >= c->n)
+		return NULL;
+	return c->plain ? c->plain + c->i * c->rsz : (const char *)c->cur;
+}
+
+static void cur_next(struct rec_cur *c)
+{
+	if (++c->i < c->n && !c->plain && !unpack_next(c))
+		c->n = c->i;	/* cannot happen: pack() wrote it */
+}
+
+/*
+ * n sorted records packed: each one as a bitmap of the bytes that differ
+ * from the record before it (the first from zeros), then those bytes.
+ * Neighbours in key order share most of their bytes (a prefix's next one
+ * differs in an address byte or two), so a million mg_ep4 records take
+ * about 4 MB instead of 16.  Sized first, then written.  NULL: no memory.
+ */
+static unsigned char *pack(const char *recs, size_t n, size_t rsz,
+			   size_t *bytes)
+{
+	size_t mask = (rsz + 7) / 8, len = 0;
+	const char *prev;
+	unsigned char *out, *q;
+	static const char zero[PACK_RSZ_MAX];
+
+	for (size_t i = 0; i < n; i++) {
+		prev = i ? recs + (i - 1) * rsz : zero;
+		len += mask;
+		for (size_t b = 0; b < rsz; b++)
+			len += recs[i * rsz + b] != prev[b];
+	}
+	out = malloc(len ? len : 1);
+	if (!out)
+		return NULL;
+	q = out;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char *m = q;
+
+		prev = i ? recs + (i - 1) * rsz : zero;
+		memset(m, 0, mask);
+		q += mask;
+		for (size_t b = 0; b < rsz; b++) {
+			if (recs[i * rsz + b] == prev[b])
+				continue;
+			m[b / 8] |= 1u << (b % 8);
+			*q++ = (unsigned char)recs[i * rsz + b];
+		}
+	}
+	*bytes = len;
+	return out;
+}
+
+/*
+ * Bring a map holding the sorted records old to the n_new sorted
  * records want: every new or changed entry is written first, and only then
  * (when del) is every other key deleted, so that a flow never finds a gap;
  * a write that found the map full is tried again after the deletes.
  */
 static int apply_diff(int fd, const char *name, size_t key_size,
-		      size_t val_size, const char *old, size_t n_old,
+		      size_t val_size, struct rec_cur *old,
 		      const char *want, size_t n_new, bool del,
 		      struct mg_sync_stats *st)
 {
@@ -183,17 +296,18 @@ static int apply_diff(int fd, const char *name, size_t key_size,
 	int err = 0;
 
 	for (int pass = 0; pass < (del ? 2 : 1); pass++) {
-		size_t i = 0, j = 0;
+		size_t j = 0;
 
-		while (i < n_old || j < n_new) {
-			const char *o = i < n_old ? old + i * rsz : NULL;
+		cur_rewind(old);
+		while (cur_get(old) || j < n_new) {
+			const char *o = cur_get(old);
 			const char *w = j < n_new ? want + j * rsz : NULL;
 			int cmp = !o ? 1 : !w ? -1 : memcmp(o, w, key_size);
 
 			if (cmp < 0) {
 				if (pass == 1)
 					map_delete(fd, o, st, &err);
-				i++;
+				cur_next(old);
 				continue;
 			}
 			if (pass == 0 && (cmp > 0 ||
@@ -216,7 +330,7 @@ static int apply_diff(int fd, const char *name, size_t key_size,
 				}
 			}
 			if (cmp == 0)
-				i++;
+				cur_next(old);
 			j++;
 		}
 	}
@@ -234,14 +348,16 @@ static int reconcile_recs(int fd, const char *name, size_t key_size,
 			  size_t val_size, const char *want, size_t n,
 			  struct mg_sync_stats *st, bool del)
 {
+	struct rec_cur old;
 	char *have = NULL;
 	size_t n_have = 0;
 	int err;
 
 	err = map_dump(fd, key_size, val_size, &have, &n_have);
+	cur_plain(&old, have, n_have, key_size + val_size);
 	if (!err)
-		err = apply_diff(fd, name, key_size, val_size, have, n_have,
-				 want, n, del, st);
+		err = apply_diff(fd, name, key_size, val_size, &old, want, n,
+				 del, st);
 	free(have);
 	return err;
 }
@@ -382,7 +498,12 @@ static char *ep_records(const struct mg_view *v, __u8 family, size_t *n_out)
 		}
 	}
 	ep_rec_ksz = ksz;
-	qsort(recs, n, osz, ep_rec_cmp);
+	/* Often sorted already (the store keeps an origin's arrival order). */
+	for (size_t i = 1; i < n; i++)
+		if (ep_rec_cmp(recs + (i - 1) * osz, recs + i * osz) > 0) {
+			qsort(recs, n, osz, ep_rec_cmp);
+			break;
+		}
 	for (size_t i = 0; i < n; i++) {
 		const char *r = recs + i * osz;
 
@@ -404,14 +525,25 @@ static unsigned long long now_ms(void)
 	return (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The cached sync of n records sorted by key, which the cache then keeps. */
+/*
+ * The cached sync of n records sorted by key: the cache then keeps them,
+ * packed (pack()).
+ */
 static int sync_cached_recs(int fd, const char *name, struct mg_map_cache *c,
-			    size_t key_size, size_t val_size, char *recs,
+			    size_t key_size, size_t val_size, const char *recs,
 			    size_t n, struct mg_sync_stats *st)
 {
+	size_t rsz = key_size + val_size, bytes = 0;
 	unsigned long long now = now_ms();
+	struct rec_cur old;
+	unsigned char *packed;
 	int err;
 
+	if (rsz > PACK_RSZ_MAX) {
+		c->valid = false;
+		return reconcile_recs(fd, name, key_size, val_size, recs, n,
+				      st, true);
+	}
 	if (!c->valid || now - c->full_ms > MG_MAP_FULL_MS) {
 		/* Against what the map holds: repairs any drift. */
 		free(c->recs);	/* not needed: one copy fewer at the peak */
@@ -421,14 +553,17 @@ static int sync_cached_recs(int fd, const char *name, struct mg_map_cache *c,
 		c->full_ms = now;
 	} else {
 		/* Against what was last written: only the difference. */
-		err = apply_diff(fd, name, key_size, val_size, c->recs, c->n,
-				 recs, n, true, st);
+		cur_packed(&old, c->recs, c->bytes, c->n, rsz);
+		err = apply_diff(fd, name, key_size, val_size, &old, recs, n,
+				 true, st);
 	}
 	free(c->recs);
-	c->recs = recs;
+	packed = pack(recs, n, rsz, &bytes);
+	c->recs = packed;
+	c->bytes = bytes;
 	c->n = n;
 	/* After a failure the next sync repairs with a full reconcile. */
-	c->valid = !err;
+	c->valid = !err && packed;
 	return err;
 }
 
@@ -437,10 +572,13 @@ int mg_map_sync_cached(int fd, const char *name, struct mg_map_cache *c,
 		       const void *vals, size_t n, struct mg_sync_stats *st)
 {
 	char *recs = records(key_size, val_size, keys, vals, n);
+	int err;
 
 	if (!recs)
 		return -ENOMEM;
-	return sync_cached_recs(fd, name, c, key_size, val_size, recs, n, st);
+	err = sync_cached_recs(fd, name, c, key_size, val_size, recs, n, st);
+	free(recs);
+	return err;
 }
 
 void mg_dpmaps_free(struct mg_dpmaps *m)
@@ -643,9 +781,62 @@ static void sync_pfx_table(struct mg_dpmaps *m, const struct ep4_rec *r,
 	m->pfx_hash = h;
 }
 
+static unsigned long long fnv(unsigned long long h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static unsigned long long pfx_hash(unsigned long long h,
+				   const struct mg_prefix *p)
+{
+	h = fnv(h, &p->addr.family, 1);
+	h = fnv(h, &p->len, 1);
+	return fnv(h, p->addr.addr, p->addr.family == MG_AF_INET ? 4 : 16);
+}
+
+/* What ep_records() builds both families from, and the table's switch. */
+static unsigned long long ep_input_hash(const struct mg_dpmaps *m,
+					const struct mg_view *v)
+{
+	unsigned long long h = 0xcbf29ce484222325ull;
+
+	h = fnv(h, &v->cluster_id, 1);
+	h = fnv(h, &m->pfx_table, sizeof(m->pfx_table));
+	h = fnv(h, &v->n_local, sizeof(v->n_local));
+	for (int l = 0; l < v->n_local; l++)
+		h = pfx_hash(h, &v->local[l]);
+	h = fnv(h, &v->n_gw, sizeof(v->n_gw));
+	for (int g = 0; g < v->n_gw; g++) {
+		const struct mg_view_gw *gw = &v->gw[g];
+
+		h = fnv(h, &gw->cluster_id, 1);
+		h = fnv(h, &gw->version, sizeof(gw->version));
+		h = fnv(h, &gw->n_prefixes, sizeof(gw->n_prefixes));
+		for (int p = 0; p < gw->n_prefixes; p++)
+			h = pfx_hash(h, &gw->prefixes[p]);
+	}
+	return h;
+}
+
+/* mg_ep4 and mg_ep6 hold what @h was built from, and no repair is due. */
+static bool ep_unchanged(const struct mg_dpmaps *m, unsigned long long h)
+{
+	unsigned long long now = now_ms();
+
+	return m->ep_hash_ok && m->ep_hash == h && m->ep4c.valid &&
+	       m->ep6c.valid && now - m->ep4c.full_ms <= MG_MAP_FULL_MS &&
+	       now - m->ep6c.full_ms <= MG_MAP_FULL_MS &&
+	       (!m->pfx_table || m->pfx_state == MG_PFX_ON);
+}
+
 int mg_dpmaps_sync(struct mg_dpmaps *m, const struct mg_view *v,
 		   struct mg_sync_stats *st)
 {
+	unsigned long long ep_h = 0;
 	size_t n_ep4 = 0, n_ep6 = 0, n_cl = 0, n_p4 = 0, n_p6 = 0;
 	const size_t k4 = sizeof(struct mg_ep4_key);
 	const size_t k6 = sizeof(struct mg_ep6_key);
@@ -708,6 +899,12 @@ int mg_dpmaps_sync(struct mg_dpmaps *m, const struct mg_view *v,
 	 */
 	rc = sync_local(m, v, st);
 	err = err ? err : rc;
+	if (!m->keep) {
+		ep_h = ep_input_hash(m, v);
+		if (ep_unchanged(m, ep_h))
+			goto out;
+	}
+	m->ep_hash_ok = false;
 	/* One family at a time: only one family's records at the peak. */
 	ep4 = ep_records(v, MG_AF_INET, &n_ep4);
 	if (!ep4) {
@@ -732,8 +929,8 @@ int mg_dpmaps_sync(struct mg_dpmaps *m, const struct mg_view *v,
 	rc = sync_cached_recs(m->ep4, "mg_ep4", &m->ep4c, k4, ev, ep4, n_ep4,
 			      st);
 	err = err ? err : rc;
-	/* the cache owns the records now, and keeps them until the next */
 	sync_pfx_table(m, (const struct ep4_rec *)ep4, n_ep4, st);
+	free(ep4);
 	ep4 = NULL;
 	ep6 = ep_records(v, MG_AF_INET6, &n_ep6);
 	if (!ep6) {
@@ -742,7 +939,8 @@ int mg_dpmaps_sync(struct mg_dpmaps *m, const struct mg_view *v,
 	}
 	rc = sync_cached_recs(m->ep6, "mg_ep6", &m->ep6c, k6, ev, ep6, n_ep6,
 			      st);
-	ep6 = NULL;
+	m->ep_hash = ep_h;
+	m->ep_hash_ok = !rc && m->ep4c.valid;
 	err = err ? err : rc;
 out:
 	free(ep4);

@@ -14,13 +14,13 @@
 # Both agents' maps are sized for them ([limits] endpoints).
 #
 # Figures: agent_rss_mib_1m (agent 1's VmRSS once its maps hold every
-# prefix and a few view rebuilds have passed), agent_hwm_mib_1m (its peak,
-# VmHWM), agent_rss_mib_1m_exporter, gossip_1m_converge_ms (from agent 2's
+# prefix: the median of one sample a second over RSS_SETTLE seconds, with
+# _min and _max), agent_hwm_mib_1m (its peak, VmHWM), agent_rss_mib_1m_exporter, gossip_1m_converge_ms (from agent 2's
 # start until agent 1's mg_ep4 holds a sample of the prefixes, first and
 # last included).
 #
 # usage: rss1m.sh [OUT.json]   (root)
-# env:   RSS_EPS=1000000 RSS_FAMILY=4 RSS_SETTLE=10 (seconds after arrival)
+# env:   RSS_EPS=1000000 RSS_FAMILY=4 RSS_SETTLE=30 (seconds sampled after arrival)
 
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -31,7 +31,7 @@ BG=${BENCH_GOSSIP:-$BUILD/tests/bench/bench_gossip}
 OUT=${1:-}
 EPS=${RSS_EPS:-1000000}
 FAM=${RSS_FAMILY:-4}
-SETTLE=${RSS_SETTLE:-10}
+SETTLE=${RSS_SETTLE:-30}
 SUFFIX=1m
 [ "$FAM" = 6 ] && SUFFIX=1m6
 [ "$EPS" -ne 1000000 ] && SUFFIX="$((EPS / 1000))k$([ "$FAM" = 6 ] && echo 6)"
@@ -138,8 +138,12 @@ log "rss1m: agent 2 exports them; waiting for agent 1's maps"
 	die "the prefixes did not reach agent 1"
 fig "gossip_${SUFFIX}_converge_ms" \
 	"$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", 1000 * (b - a) }')"
-sleep "$SETTLE"
-fig "agent_rss_mib_$SUFFIX" "$(mib "$(status_kib 1 VmRSS)")"
+# Once a second for RSS_SETTLE s: the view is rebuilt now and then (a
+# suspicion, a refutation), each rebuild holding its arrays for a moment.
+for i in $(seq 1 "$SETTLE"); do status_kib 1 VmRSS; sleep 1; done | sort -n >"$MGDIR/rss"
+fig "agent_rss_mib_$SUFFIX" "$(mib "$(awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }' "$MGDIR/rss")")"
+fig "agent_rss_mib_${SUFFIX}_min" "$(mib "$(head -1 "$MGDIR/rss")")"
+fig "agent_rss_mib_${SUFFIX}_max" "$(mib "$(tail -1 "$MGDIR/rss")")"
 fig "agent_hwm_mib_$SUFFIX" "$(mib "$(status_kib 1 VmHWM)")"
 fig "agent_rss_mib_${SUFFIX}_exporter" "$(mib "$(status_kib 2 VmRSS)")"
 grep -iE "error|warn" "$MGDIR/a1.log" | head -5
