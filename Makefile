@@ -248,7 +248,8 @@ FORMAT_FILES += agent/policy.c agent/policy.h agent/policy_rt.c \
 	tests/unit/test_mhd_lazy.c \
 	agent/outlier.c agent/outlier.h datapath/outlier.h \
 	tests/unit/test_outlier.c tests/lib/lbt_outlier.c tests/lib/lbt_outlier.h \
-	tests/bench/bench_policy.c tests/unit/test_policy_wire.c
+	tests/bench/bench_policy.c tests/unit/test_policy_wire.c \
+	tests/bench/bench_pfxencap.c
 # The files the agent's split made (helper D, issue 11).
 FORMAT_FILES += agent/services/*.c agent/services/*.h agent/cmd_services.c \
 	agent/memberlist/member_int.h agent/memberlist/nodes.c \

@@ -168,13 +168,126 @@ static char *records(size_t key_size, size_t val_size, const void *keys,
 }
 
 /*
- * Bring a map holding the n_old sorted records old to the n_new sorted
+ * Records read in order: plain (rsz bytes apart) or packed as the map
+ * cache keeps them (see pack()).
+ */
+#define PACK_RSZ_MAX	64
+
+struct rec_cur {
+	const char *plain;		/* NULL: packed */
+	const unsigned char *p0, *p, *end;
+	size_t rsz, i, n;
+	unsigned char cur[PACK_RSZ_MAX];
+};
+
+/* Decode the next packed record over cur; false at the end (or corrupt). */
+static bool unpack_next(struct rec_cur *c)
+{
+	size_t mask = (c->rsz + 7) / 8;
+	const unsigned char *m = c->p;
+
+	if (c->i >= c->n || (size_t)(c->end - c->p) < mask)
+		return false;
+	c->p += mask;
+	for (size_t b = 0; b < c->rsz; b++) {
+		if (!(m[b / 8] >> (b % 8) & 1))
+			continue;
+		if (c->p == c->end)
+			return false;
+		c->cur[b] = *c->p++;
+	}
+	return true;
+}
+
+static void cur_rewind(struct rec_cur *c)
+{
+	c->i = 0;
+	if (c->plain)
+		return;
+	c->p = c->p0;
+	memset(c->cur, 0, sizeof(c->cur));
+	if (!unpack_next(c))
+		c->n = 0;
+}
+
+static void cur_plain(struct rec_cur *c, const char *recs, size_t n,
+		      size_t rsz)
+{
+	*c = (struct rec_cur){ .plain = recs, .rsz = rsz, .n = n };
+}
+
+static void cur_packed(struct rec_cur *c, const void *packed, size_t bytes,
+		       size_t n, size_t rsz)
+{
+	*c = (struct rec_cur){ .p0 = packed, .end = (const unsigned char *)
+				packed + bytes, .rsz = rsz, .n = n };
+	cur_rewind(c);
+}
+
+/* The current record, NULL past the last. */
+static const char *cur_get(const struct rec_cur *c)
+{
+	if (c->i >= c->n)
+		return NULL;
+	return c->plain ? c->plain + c->i * c->rsz : (const char *)c->cur;
+}
+
+static void cur_next(struct rec_cur *c)
+{
+	if (++c->i < c->n && !c->plain && !unpack_next(c))
+		c->n = c->i;	/* cannot happen: pack() wrote it */
+}
+
+/*
+ * n sorted records packed: each one as a bitmap of the bytes that differ
+ * from the record before it (the first from zeros), then those bytes.
+ * Neighbours in key order share most of their bytes (a prefix's next one
+ * differs in an address byte or two), so a million mg_ep4 records take
+ * about 4 MB instead of 16.  Sized first, then written.  NULL: no memory.
+ */
+static unsigned char *pack(const char *recs, size_t n, size_t rsz,
+			   size_t *bytes)
+{
+	size_t mask = (rsz + 7) / 8, len = 0;
+	const char *prev;
+	unsigned char *out, *q;
+	static const char zero[PACK_RSZ_MAX];
+
+	for (size_t i = 0; i < n; i++) {
+		prev = i ? recs + (i - 1) * rsz : zero;
+		len += mask;
+		for (size_t b = 0; b < rsz; b++)
+			len += recs[i * rsz + b] != prev[b];
+	}
+	out = malloc(len ? len : 1);
+	if (!out)
+		return NULL;
+	q = out;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char *m = q;
+
+		prev = i ? recs + (i - 1) * rsz : zero;
+		memset(m, 0, mask);
+		q += mask;
+		for (size_t b = 0; b < rsz; b++) {
+			if (recs[i * rsz + b] == prev[b])
+				continue;
+			m[b / 8] |= 1u << (b % 8);
+			*q++ = (unsigned char)recs[i * rsz + b];
+		}
+	}
+	*bytes = len;
+	return out;
+}
+
+/*
+ * Bring a map holding the sorted records old to the n_new sorted
  * records want: every new or changed entry is written first, and only then
  * (when del) is every other key deleted, so that a flow never finds a gap;
  * a write that found the map full is tried again after the deletes.
  */
 static int apply_diff(int fd, const char *name, size_t key_size,
-		      size_t val_size, const char *old, size_t n_old,
+		      size_t val_size, struct rec_cur *old,
 		      const char *want, size_t n_new, bool del,
 		      struct mg_sync_stats *st)
 {
@@ -183,17 +296,18 @@ static int apply_diff(int fd, const char *name, size_t key_size,
 	int err = 0;
 
 	for (int pass = 0; pass < (del ? 2 : 1); pass++) {
-		size_t i = 0, j = 0;
+		size_t j = 0;
 
-		while (i < n_old || j < n_new) {
-			const char *o = i < n_old ? old + i * rsz : NULL;
+		cur_rewind(old);
+		while (cur_get(old) || j < n_new) {
+			const char *o = cur_get(old);
 			const char *w = j < n_new ? want + j * rsz : NULL;
 			int cmp = !o ? 1 : !w ? -1 : memcmp(o, w, key_size);
 
 			if (cmp < 0) {
 				if (pass == 1)
 					map_delete(fd, o, st, &err);
-				i++;
+				cur_next(old);
 				continue;
 			}
 			if (pass == 0 && (cmp > 0 ||
@@ -216,7 +330,7 @@ static int apply_diff(int fd, const char *name, size_t key_size,
 				}
 			}
 			if (cmp == 0)
-				i++;
+				cur_next(old);
 			j++;
 		}
 	}
@@ -229,21 +343,35 @@ static int apply_diff(int fd, const char *name, size_t key_size,
 	return err;
 }
 
+/* reconcile() on n records already sorted by key (want is not freed). */
+static int reconcile_recs(int fd, const char *name, size_t key_size,
+			  size_t val_size, const char *want, size_t n,
+			  struct mg_sync_stats *st, bool del)
+{
+	struct rec_cur old;
+	char *have = NULL;
+	size_t n_have = 0;
+	int err;
+
+	err = map_dump(fd, key_size, val_size, &have, &n_have);
+	cur_plain(&old, have, n_have, key_size + val_size);
+	if (!err)
+		err = apply_diff(fd, name, key_size, val_size, &old, want, n,
+				 del, st);
+	free(have);
+	return err;
+}
+
 static int reconcile(int fd, const char *name, size_t key_size,
 		     size_t val_size, const void *keys, const void *vals,
 		     size_t n, struct mg_sync_stats *st, bool del)
 {
-	char *want = records(key_size, val_size, keys, vals, n), *have = NULL;
-	size_t n_have = 0;
+	char *want = records(key_size, val_size, keys, vals, n);
 	int err;
 
 	if (!want)
 		return -ENOMEM;
-	err = map_dump(fd, key_size, val_size, &have, &n_have);
-	if (!err)
-		err = apply_diff(fd, name, key_size, val_size, have, n_have,
-				 want, n, del, st);
-	free(have);
+	err = reconcile_recs(fd, name, key_size, val_size, want, n, st, del);
 	free(want);
 	return err;
 }
@@ -290,70 +418,61 @@ static void ep_key(void *k, const struct mg_prefix *p)
 	}
 }
 
-struct ep_pair {
-	struct mg_ep6_key k;	/* the larger key; an ep4 key in front */
-	struct mg_ep_val v;
-	size_t order;
-};
+/*
+ * The endpoint entries of one family as the map takes them: records of
+ * key then value (struct mg_ep4_key or mg_ep6_key, struct mg_ep_val),
+ * sorted by key, one per prefix.  Siblings of one cluster advertise the
+ * same prefixes, and the first writer (local before remote) wins a prefix
+ * claimed twice: each record is built with its position behind it, sorted
+ * on (key, position), and the duplicates and positions squeezed out in
+ * place.  One array of n records of ksz + 12 bytes, then shrunk to
+ * ksz + 8 a record: a million prefixes take 20 MB at the peak, not the
+ * 100 MB of copies the sync made before.  NULL when out of memory.
+ */
+static size_t ep_rec_ksz;
 
-static size_t ep_pair_ksz;
-
-static int ep_pair_cmp(const void *a, const void *b)
+static int ep_rec_cmp(const void *a, const void *b)
 {
-	const struct ep_pair *x = a, *y = b;
-	int c = memcmp(&x->k, &y->k, ep_pair_ksz);
+	int c = memcmp(a, b, ep_rec_ksz);
+	__u32 x, y;
 
 	if (c)
 		return c;
-	return x->order < y->order ? -1 : x->order > y->order;
+	memcpy(&x, (const char *)a + ep_rec_ksz + sizeof(struct mg_ep_val),
+	       sizeof(x));
+	memcpy(&y, (const char *)b + ep_rec_ksz + sizeof(struct mg_ep_val),
+	       sizeof(y));
+	return x < y ? -1 : x > y;
 }
 
-/*
- * Siblings of one cluster advertise the same prefixes, and the first writer
- * (local before remote) wins a prefix claimed twice.  keys holds n keys of
- * ksz bytes; sorts both in place and returns the count left.
- */
-static size_t dedup_ep(void *keys, size_t ksz, struct mg_ep_val *v, size_t n)
-{
-	struct ep_pair *pairs = calloc(n ? n : 1, sizeof(*pairs));
-	char *k = keys;
-	size_t out = 0;
-
-	if (!pairs)
-		return n;
-	for (size_t i = 0; i < n; i++) {
-		memcpy(&pairs[i].k, k + i * ksz, ksz);
-		pairs[i].v = v[i];
-		pairs[i].order = i;
-	}
-	ep_pair_ksz = ksz;
-	qsort(pairs, n, sizeof(*pairs), ep_pair_cmp);
-	for (size_t i = 0; i < n; i++) {
-		if (out && !memcmp(&pairs[i].k, k + (out - 1) * ksz, ksz))
-			continue;
-		memcpy(k + out * ksz, &pairs[i].k, ksz);
-		v[out] = pairs[i].v;
-		out++;
-	}
-	free(pairs);
-	return out;
-}
-
-/* The endpoint entries of one family, deduplicated, into k and v. */
-static size_t ep_entries(const struct mg_view *v, __u8 family, void *k,
-			 struct mg_ep_val *val)
+static char *ep_records(const struct mg_view *v, __u8 family, size_t *n_out)
 {
 	size_t ksz = family == MG_AF_INET ? sizeof(struct mg_ep4_key) :
 					    sizeof(struct mg_ep6_key);
-	char *keys = k;
-	size_t n = 0;
+	size_t vsz = sizeof(struct mg_ep_val), osz = ksz + vsz + sizeof(__u32);
+	size_t n = 0, out = 0, total = 0;
+	char *recs, *shrunk;
 
+	for (int l = 0; l < v->n_local; l++)
+		total += v->local[l].addr.family == family;
+	for (int g = 0; g < v->n_gw; g++)
+		for (int p = 0; p < v->gw[g].n_prefixes; p++)
+			total += v->gw[g].prefixes[p].addr.family == family;
+	recs = malloc(total ? total * osz : 1);
+	if (!recs)
+		return NULL;
 	for (int l = 0; l < v->n_local; l++) {
+		struct mg_ep_val val = { .cluster_id = v->cluster_id,
+					 .flags = MG_EP_F_LOCAL };
+		char *r = recs + n * osz;
+		__u32 order = n;
+
 		if (v->local[l].addr.family != family)
 			continue;
-		ep_key(keys + n * ksz, &v->local[l]);
-		val[n] = (struct mg_ep_val){ .cluster_id = v->cluster_id,
-					     .flags = MG_EP_F_LOCAL };
+		memset(r, 0, ksz);
+		ep_key(r, &v->local[l]);
+		memcpy(r + ksz, &val, vsz);
+		memcpy(r + ksz + vsz, &order, sizeof(order));
 		n++;
 	}
 	for (int g = 0; g < v->n_gw; g++) {
@@ -364,16 +483,38 @@ static size_t ep_entries(const struct mg_view *v, __u8 family, void *k,
 		 * cluster lives; mg_clus decides where they go.
 		 */
 		for (int p = 0; p < gw->n_prefixes; p++) {
+			struct mg_ep_val val = { .cluster_id = gw->cluster_id,
+						 .version = gw->version };
+			char *r = recs + n * osz;
+			__u32 order = n;
+
 			if (gw->prefixes[p].addr.family != family)
 				continue;
-			ep_key(keys + n * ksz, &gw->prefixes[p]);
-			val[n] = (struct mg_ep_val){
-				.cluster_id = gw->cluster_id,
-				.version = gw->version };
+			memset(r, 0, ksz);
+			ep_key(r, &gw->prefixes[p]);
+			memcpy(r + ksz, &val, vsz);
+			memcpy(r + ksz + vsz, &order, sizeof(order));
 			n++;
 		}
 	}
-	return dedup_ep(keys, ksz, val, n);
+	ep_rec_ksz = ksz;
+	/* Often sorted already (the store keeps an origin's arrival order). */
+	for (size_t i = 1; i < n; i++)
+		if (ep_rec_cmp(recs + (i - 1) * osz, recs + i * osz) > 0) {
+			qsort(recs, n, osz, ep_rec_cmp);
+			break;
+		}
+	for (size_t i = 0; i < n; i++) {
+		const char *r = recs + i * osz;
+
+		if (out && !memcmp(recs + (out - 1) * (ksz + vsz), r, ksz))
+			continue;
+		memmove(recs + out * (ksz + vsz), r, ksz + vsz);
+		out++;
+	}
+	shrunk = realloc(recs, out ? out * (ksz + vsz) : 1);
+	*n_out = out;
+	return shrunk ? shrunk : recs;
 }
 
 static unsigned long long now_ms(void)
@@ -384,38 +525,59 @@ static unsigned long long now_ms(void)
 	return (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int mg_map_sync_cached(int fd, const char *name, struct mg_map_cache *c,
-		       size_t key_size, size_t val_size, const void *keys,
-		       const void *vals, size_t n, struct mg_sync_stats *st)
+/*
+ * The cached sync of n records sorted by key: the cache then keeps them,
+ * packed (pack()).
+ */
+static int sync_cached_recs(int fd, const char *name, struct mg_map_cache *c,
+			    size_t key_size, size_t val_size, const char *recs,
+			    size_t n, struct mg_sync_stats *st)
 {
+	size_t rsz = key_size + val_size, bytes = 0;
 	unsigned long long now = now_ms();
-	char *recs = records(key_size, val_size, keys, vals, n);
-	char *have = NULL;
-	size_t n_have = 0;
+	struct rec_cur old;
+	unsigned char *packed;
 	int err;
 
-	if (!recs)
-		return -ENOMEM;
+	if (rsz > PACK_RSZ_MAX) {
+		c->valid = false;
+		return reconcile_recs(fd, name, key_size, val_size, recs, n,
+				      st, true);
+	}
 	if (!c->valid || now - c->full_ms > MG_MAP_FULL_MS) {
 		/* Against what the map holds: repairs any drift. */
 		free(c->recs);	/* not needed: one copy fewer at the peak */
 		c->recs = NULL;
-		err = map_dump(fd, key_size, val_size, &have, &n_have);
-		if (!err)
-			err = apply_diff(fd, name, key_size, val_size, have,
-					 n_have, recs, n, true, st);
-		free(have);
+		err = reconcile_recs(fd, name, key_size, val_size, recs, n, st,
+				     true);
 		c->full_ms = now;
 	} else {
 		/* Against what was last written: only the difference. */
-		err = apply_diff(fd, name, key_size, val_size, c->recs, c->n,
-				 recs, n, true, st);
+		cur_packed(&old, c->recs, c->bytes, c->n, rsz);
+		err = apply_diff(fd, name, key_size, val_size, &old, recs, n,
+				 true, st);
 	}
 	free(c->recs);
-	c->recs = recs;
+	packed = pack(recs, n, rsz, &bytes);
+	c->recs = packed;
+	c->bytes = bytes;
 	c->n = n;
 	/* After a failure the next sync repairs with a full reconcile. */
-	c->valid = !err;
+	c->valid = !err && packed;
+	return err;
+}
+
+int mg_map_sync_cached(int fd, const char *name, struct mg_map_cache *c,
+		       size_t key_size, size_t val_size, const void *keys,
+		       const void *vals, size_t n, struct mg_sync_stats *st)
+{
+	char *recs = records(key_size, val_size, keys, vals, n);
+	int err;
+
+	if (!recs)
+		return -ENOMEM;
+	err = sync_cached_recs(fd, name, c, key_size, val_size, recs, n, st);
+	free(recs);
 	return err;
 }
 
@@ -501,21 +663,18 @@ size_t mg_prefix_aggregate(struct mg_prefix *p, size_t n)
 static int sync_local(struct mg_dpmaps *m, const struct mg_view *v,
 		      struct mg_sync_stats *st)
 {
-	struct mg_prefix *agg = calloc(v->n_local + 1, sizeof(*agg));
-	struct mg_ep4_key *k4 = calloc(v->n_local + 1, sizeof(*k4));
-	struct mg_ep6_key *k6 = calloc(v->n_local + 1, sizeof(*k6));
-	struct mg_ep_val *v4 = calloc(v->n_local + 1, sizeof(*v4));
-	struct mg_ep_val *v6 = calloc(v->n_local + 1, sizeof(*v6));
-	struct mg_view lv = { .cluster_id = v->cluster_id, .local = agg };
+	struct mg_prefix *agg = NULL;
+	struct mg_view lv = { .cluster_id = v->cluster_id };
+	char *r4 = NULL, *r6 = NULL;
 	size_t n4, n6;
 	int err = -ENOMEM, rc;
 
-	if (m->local4 <= 0 || m->local6 <= 0) {
-		err = 0;
+	if (m->local4 <= 0 || m->local6 <= 0)
+		return 0;
+	agg = calloc(v->n_local + 1, sizeof(*agg));
+	if (!agg)
 		goto out;
-	}
-	if (!agg || !k4 || !k6 || !v4 || !v6)
-		goto out;
+	lv.local = agg;
 	if (v->n_local)
 		memcpy(agg, v->local, v->n_local * sizeof(*agg));
 	/* Each family on its own: IPv4 first, then IPv6. */
@@ -527,30 +686,40 @@ static int sync_local(struct mg_dpmaps *m, const struct mg_view *v,
 	n6 = mg_prefix_aggregate(agg + lv.n_local, v->n_local - lv.n_local);
 	memmove(agg + n4, agg + lv.n_local, n6 * sizeof(*agg));
 	lv.n_local = (int)(n4 + n6);
-	n4 = ep_entries(&lv, MG_AF_INET, k4, v4);
-	n6 = ep_entries(&lv, MG_AF_INET6, k6, v6);
-	err = reconcile(m->local4, "mg_local4", sizeof(*k4), sizeof(*v4), k4,
-			v4, n4, st, !m->keep);
-	rc = reconcile(m->local6, "mg_local6", sizeof(*k6), sizeof(*v6), k6,
-		       v6, n6, st, !m->keep);
+	r4 = ep_records(&lv, MG_AF_INET, &n4);
+	r6 = ep_records(&lv, MG_AF_INET6, &n6);
+	if (!r4 || !r6)
+		goto out;
+	err = reconcile_recs(m->local4, "mg_local4", sizeof(struct mg_ep4_key),
+			     sizeof(struct mg_ep_val), r4, n4, st, !m->keep);
+	rc = reconcile_recs(m->local6, "mg_local6", sizeof(struct mg_ep6_key),
+			    sizeof(struct mg_ep_val), r6, n6, st, !m->keep);
 	err = err ? err : rc;
 out:
 	free(agg);
-	free(k4);
-	free(k6);
-	free(v4);
-	free(v6);
+	free(r4);
+	free(r6);
 	return err;
 }
 
+/* An mg_ep4 record as ep_records() makes it. */
+struct ep4_rec {
+	struct mg_ep4_key k;
+	struct mg_ep_val v;
+};
+
+_Static_assert(sizeof(struct ep4_rec) ==
+	       sizeof(struct mg_ep4_key) + sizeof(struct mg_ep_val),
+	       "records are key then value, unpadded");
+
 /* FNV-1a over what the table answers: the prefixes and their leaves. */
-static unsigned long long pfx_set_hash(const struct mg_ep4_key *k,
-				       const struct mg_ep_val *v, size_t n)
+static unsigned long long pfx_set_hash(const struct ep4_rec *r, size_t n)
 {
 	unsigned long long h = 0xcbf29ce484222325ull;
 
 	for (size_t i = 0; i < n; i++) {
-		__u32 w[3] = { k[i].prefixlen, k[i].addr, mg_pfx_leaf(&v[i]) };
+		__u32 w[3] = { r[i].k.prefixlen, r[i].k.addr,
+			       mg_pfx_leaf(&r[i].v) };
 		const unsigned char *b = (const unsigned char *)w;
 
 		for (size_t j = 0; j < sizeof(w); j++)
@@ -564,9 +733,8 @@ static unsigned long long pfx_set_hash(const struct mg_ep4_key *k,
  * complete first: a reader the table fails asks it).  A table that
  * cannot be made leaves the datapath on the trie, said once.
  */
-static void sync_pfx_table(struct mg_dpmaps *m, const struct mg_ep4_key *k,
-			   const struct mg_ep_val *v, size_t n,
-			   struct mg_sync_stats *st)
+static void sync_pfx_table(struct mg_dpmaps *m, const struct ep4_rec *r,
+			   size_t n, struct mg_sync_stats *st)
 {
 	unsigned long long h;
 	struct mg_pfx4 t;
@@ -588,10 +756,10 @@ static void sync_pfx_table(struct mg_dpmaps *m, const struct mg_ep4_key *k,
 		}
 		return;
 	}
-	h = pfx_set_hash(k, v, n);
+	h = pfx_set_hash(r, n);
 	if (m->pfx_state == MG_PFX_ON && h == m->pfx_hash)
 		return;
-	rc = mg_pfx4_build(&t, k, v, n);
+	rc = mg_pfx4_build_stride(&t, &r->k, &r->v, sizeof(*r), n);
 	if (!rc) {
 		rc = mg_pfx4_publish(&m->pfx, &t);
 		if (!rc)
@@ -613,13 +781,67 @@ static void sync_pfx_table(struct mg_dpmaps *m, const struct mg_ep4_key *k,
 	m->pfx_hash = h;
 }
 
+static unsigned long long fnv(unsigned long long h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static unsigned long long pfx_hash(unsigned long long h,
+				   const struct mg_prefix *p)
+{
+	h = fnv(h, &p->addr.family, 1);
+	h = fnv(h, &p->len, 1);
+	return fnv(h, p->addr.addr, p->addr.family == MG_AF_INET ? 4 : 16);
+}
+
+/* What ep_records() builds both families from, and the table's switch. */
+static unsigned long long ep_input_hash(const struct mg_dpmaps *m,
+					const struct mg_view *v)
+{
+	unsigned long long h = 0xcbf29ce484222325ull;
+
+	h = fnv(h, &v->cluster_id, 1);
+	h = fnv(h, &m->pfx_table, sizeof(m->pfx_table));
+	h = fnv(h, &v->n_local, sizeof(v->n_local));
+	for (int l = 0; l < v->n_local; l++)
+		h = pfx_hash(h, &v->local[l]);
+	h = fnv(h, &v->n_gw, sizeof(v->n_gw));
+	for (int g = 0; g < v->n_gw; g++) {
+		const struct mg_view_gw *gw = &v->gw[g];
+
+		h = fnv(h, &gw->cluster_id, 1);
+		h = fnv(h, &gw->version, sizeof(gw->version));
+		h = fnv(h, &gw->n_prefixes, sizeof(gw->n_prefixes));
+		for (int p = 0; p < gw->n_prefixes; p++)
+			h = pfx_hash(h, &gw->prefixes[p]);
+	}
+	return h;
+}
+
+/* mg_ep4 and mg_ep6 hold what @h was built from, and no repair is due. */
+static bool ep_unchanged(const struct mg_dpmaps *m, unsigned long long h)
+{
+	unsigned long long now = now_ms();
+
+	return m->ep_hash_ok && m->ep_hash == h && m->ep4c.valid &&
+	       m->ep6c.valid && now - m->ep4c.full_ms <= MG_MAP_FULL_MS &&
+	       now - m->ep6c.full_ms <= MG_MAP_FULL_MS &&
+	       (!m->pfx_table || m->pfx_state == MG_PFX_ON);
+}
+
 int mg_dpmaps_sync(struct mg_dpmaps *m, const struct mg_view *v,
 		   struct mg_sync_stats *st)
 {
-	size_t n_ep = v->n_local, n_ep4, n_ep6, n_cl = 0, n_p4 = 0, n_p6 = 0;
-	struct mg_ep4_key *ep4_k = NULL;
-	struct mg_ep6_key *ep6_k = NULL;
-	struct mg_ep_val *ep4_v = NULL, *ep6_v = NULL;
+	unsigned long long ep_h = 0;
+	size_t n_ep4 = 0, n_ep6 = 0, n_cl = 0, n_p4 = 0, n_p6 = 0;
+	const size_t k4 = sizeof(struct mg_ep4_key);
+	const size_t k6 = sizeof(struct mg_ep6_key);
+	const size_t ev = sizeof(struct mg_ep_val);
+	char *ep4 = NULL, *ep6 = NULL;
 	struct mg_cluster_val *cl_v = NULL;
 	struct mg_peer_val *p4_v = NULL, *p6_v = NULL;
 	struct mg_in6 *p6_k = NULL;
@@ -627,26 +849,17 @@ int mg_dpmaps_sync(struct mg_dpmaps *m, const struct mg_view *v,
 	bool seen[MG_MAX_CLUSTERS] = { false };
 	int err, rc;
 
-	for (int g = 0; g < v->n_gw; g++)
-		n_ep += v->gw[g].n_prefixes;
-	ep4_k = calloc(n_ep + 1, sizeof(*ep4_k));
-	ep6_k = calloc(n_ep + 1, sizeof(*ep6_k));
-	ep4_v = calloc(n_ep + 1, sizeof(*ep4_v));
-	ep6_v = calloc(n_ep + 1, sizeof(*ep6_v));
 	cl_k = calloc(MG_MAX_CLUSTERS, sizeof(*cl_k));
 	cl_v = calloc(MG_MAX_CLUSTERS, sizeof(*cl_v));
 	p4_k = calloc(2 * v->n_gw + 1, sizeof(*p4_k));
 	p4_v = calloc(2 * v->n_gw + 1, sizeof(*p4_v));
 	p6_k = calloc(2 * v->n_gw + 1, sizeof(*p6_k));
 	p6_v = calloc(2 * v->n_gw + 1, sizeof(*p6_v));
-	if (!ep4_k || !ep6_k || !ep4_v || !ep6_v || !cl_k || !cl_v || !p4_k ||
-	    !p4_v || !p6_k || !p6_v) {
+	if (!cl_k || !cl_v || !p4_k || !p4_v || !p6_k || !p6_v) {
 		err = -ENOMEM;
 		goto out;
 	}
 
-	n_ep4 = ep_entries(v, MG_AF_INET, ep4_k, ep4_v);
-	n_ep6 = ep_entries(v, MG_AF_INET6, ep6_k, ep6_v);
 	for (int g = 0; g < v->n_gw; g++) {
 		const struct mg_view_gw *gw = &v->gw[g];
 		const struct mg_addr *t[2] = { &gw->tunnel, &gw->tunnel_alt };
@@ -686,30 +899,52 @@ int mg_dpmaps_sync(struct mg_dpmaps *m, const struct mg_view *v,
 	 */
 	rc = sync_local(m, v, st);
 	err = err ? err : rc;
+	if (!m->keep) {
+		ep_h = ep_input_hash(m, v);
+		if (ep_unchanged(m, ep_h))
+			goto out;
+	}
+	m->ep_hash_ok = false;
+	/* One family at a time: only one family's records at the peak. */
+	ep4 = ep_records(v, MG_AF_INET, &n_ep4);
+	if (!ep4) {
+		err = -ENOMEM;
+		goto out;
+	}
 	if (m->keep) {
-		rc = reconcile(m->ep4, "mg_ep4", sizeof(*ep4_k),
-			       sizeof(*ep4_v), ep4_k, ep4_v, n_ep4, st, false);
+		rc = reconcile_recs(m->ep4, "mg_ep4", k4, ev, ep4, n_ep4, st,
+				    false);
 		err = err ? err : rc;
-		rc = reconcile(m->ep6, "mg_ep6", sizeof(*ep6_k),
-			       sizeof(*ep6_v), ep6_k, ep6_v, n_ep6, st, false);
+		sync_pfx_table(m, (const struct ep4_rec *)ep4, n_ep4, st);
+		free(ep4);
+		ep4 = NULL;
+		ep6 = ep_records(v, MG_AF_INET6, &n_ep6);
+		rc = ep6 ? reconcile_recs(m->ep6, "mg_ep6", k6, ev, ep6, n_ep6,
+					  st, false) : -ENOMEM;
 		/* The cache no longer says what the map holds. */
 		m->ep4c.valid = m->ep6c.valid = false;
 		err = err ? err : rc;
-		sync_pfx_table(m, ep4_k, ep4_v, n_ep4, st);
 		goto out;
 	}
-	rc = mg_map_sync_cached(m->ep4, "mg_ep4", &m->ep4c, sizeof(*ep4_k),
-				sizeof(*ep4_v), ep4_k, ep4_v, n_ep4, st);
+	rc = sync_cached_recs(m->ep4, "mg_ep4", &m->ep4c, k4, ev, ep4, n_ep4,
+			      st);
 	err = err ? err : rc;
-	sync_pfx_table(m, ep4_k, ep4_v, n_ep4, st);
-	rc = mg_map_sync_cached(m->ep6, "mg_ep6", &m->ep6c, sizeof(*ep6_k),
-				sizeof(*ep6_v), ep6_k, ep6_v, n_ep6, st);
+	sync_pfx_table(m, (const struct ep4_rec *)ep4, n_ep4, st);
+	free(ep4);
+	ep4 = NULL;
+	ep6 = ep_records(v, MG_AF_INET6, &n_ep6);
+	if (!ep6) {
+		err = err ? err : -ENOMEM;
+		goto out;
+	}
+	rc = sync_cached_recs(m->ep6, "mg_ep6", &m->ep6c, k6, ev, ep6, n_ep6,
+			      st);
+	m->ep_hash = ep_h;
+	m->ep_hash_ok = !rc && m->ep4c.valid;
 	err = err ? err : rc;
 out:
-	free(ep4_k);
-	free(ep6_k);
-	free(ep4_v);
-	free(ep6_v);
+	free(ep4);
+	free(ep6);
 	free(cl_k);
 	free(cl_v);
 	free(p4_k);

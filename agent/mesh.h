@@ -46,7 +46,10 @@ int mg_mesh_leave(struct mg_mesh *mesh, void (*done)(void *arg), void *arg);
 /*
  * The current view: remote gateways (gossiped and static) with their
  * liveness and prefixes, and our local prefixes.  Valid until the mesh
- * runs again.  Conflicting gateways are left out (and shown by `peers`).
+ * runs again; the gossiped gateways' prefix lists only until the event
+ * loop's next turn (they are released then: read them in the turn that
+ * built the view).  Conflicting gateways are left out (and shown by
+ * `peers`).
  */
 int mg_mesh_view(struct mg_mesh *mesh, struct mg_view *view);
 

@@ -5,6 +5,7 @@
  * published as a new generation of the datapath's level maps.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -116,18 +117,22 @@ static int paint(struct mg_pfx4 *t, __u32 a, __u32 len, __u16 leaf)
 	return 0;
 }
 
-int mg_pfx4_build(struct mg_pfx4 *t, const struct mg_ep4_key *k,
-		  const struct mg_ep_val *v, size_t n)
+int mg_pfx4_build_stride(struct mg_pfx4 *t, const struct mg_ep4_key *k,
+			 const struct mg_ep_val *v, size_t stride, size_t n)
 {
+#define K(i) ((const struct mg_ep4_key *)((const char *)k + (i)*stride))
+#define V(i) ((const struct mg_ep_val *)((const char *)v + (i)*stride))
 	size_t count[34] = { 0 };
-	size_t *order;
+	__u32 *order;
 	int rc = 0;
 
 	memset(t, 0, sizeof(*t));
+	if (n > UINT32_MAX)
+		return -E2BIG;
 	for (size_t i = 0; i < n; i++) {
-		if (k[i].prefixlen > 32 || !v[i].cluster_id)
+		if (K(i)->prefixlen > 32 || !V(i)->cluster_id)
 			return -EINVAL;
-		count[k[i].prefixlen + 1]++;
+		count[K(i)->prefixlen + 1]++;
 	}
 	/* By length, shortest first, stable: a counting sort. */
 	for (int l = 1; l < 34; l++)
@@ -136,18 +141,30 @@ int mg_pfx4_build(struct mg_pfx4 *t, const struct mg_ep4_key *k,
 	if (!order)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		order[count[k[i].prefixlen]++] = i;
+		order[count[K(i)->prefixlen]++] = (__u32)i;
 	for (size_t j = 0; j < n && !rc; j++) {
-		const struct mg_ep4_key *e = &k[order[j]];
+		const struct mg_ep4_key *e = K(order[j]);
 		__u32 len = e->prefixlen;
 		__u32 a = len ? ntohl(e->addr) & ~0u << (32 - len) : 0;
 
-		rc = paint(t, a, len, mg_pfx_leaf(&v[order[j]]));
+		rc = paint(t, a, len, mg_pfx_leaf(V(order[j])));
 	}
 	free(order);
 	if (rc)
 		mg_pfx4_free(t);
 	return rc;
+#undef K
+#undef V
+}
+
+/* Two arrays walked with one stride: keys and values are equal in size. */
+_Static_assert(sizeof(struct mg_ep4_key) == sizeof(struct mg_ep_val),
+	       "one stride for both arrays");
+
+int mg_pfx4_build(struct mg_pfx4 *t, const struct mg_ep4_key *k,
+		  const struct mg_ep_val *v, size_t n)
+{
+	return mg_pfx4_build_stride(t, k, v, sizeof(*k), n);
 }
 
 __u16 mg_pfx4_find(const struct mg_pfx4 *t, __u32 addr)

@@ -34,6 +34,12 @@ static inline __u16 mg_pfx_leaf(const struct mg_ep_val *v)
  */
 int mg_pfx4_build(struct mg_pfx4 *t, const struct mg_ep4_key *k,
 		  const struct mg_ep_val *v, size_t n);
+/*
+ * The same over keys and values @stride bytes apart (k[i] at k + i *
+ * stride): records of key then value, as the agent's map sync keeps them.
+ */
+int mg_pfx4_build_stride(struct mg_pfx4 *t, const struct mg_ep4_key *k,
+			 const struct mg_ep_val *v, size_t stride, size_t n);
 
 /* The leaf of the longest prefix holding addr (network order); 0: none. */
 __u16 mg_pfx4_find(const struct mg_pfx4 *t, __u32 addr);

@@ -211,6 +211,8 @@ int mg_mesh_new(struct mg_loop *loop, const struct mg_config *cfg,
 		}
 		mesh->hold_timer = mg_loop_add_timer(loop, 0, 0, on_hold_end,
 						     mesh);
+		mesh->release_timer = mg_loop_add_timer(
+			loop, 0, 0, mesh_on_view_release, mesh);
 		err = cfg->echo_interval ?
 		      mg_liveness_new(loop, cfg, on_liveness, mesh, &mesh->lv) :
 		      0;
@@ -238,6 +240,7 @@ void mg_mesh_free(struct mg_mesh *mesh)
 	mg_loop_del(mesh->loop, mesh->rejoin_timer);
 	mg_loop_del(mesh->loop, mesh->leave_timer);
 	mg_loop_del(mesh->loop, mesh->hold_timer);
+	mg_loop_del(mesh->loop, mesh->release_timer);
 	mg_liveness_free(mesh->lv);
 	mg_loop_del(mesh->loop, mesh->settle_timer);
 	mg_member_free(mesh->member);

@@ -88,6 +88,8 @@ struct mg_mesh {
 	int cap_members;
 	struct mg_prefix *pfx;
 	size_t cap_pfx;
+	/* mesh->pfx released once the turn that built the view is over */
+	struct mg_loop_src *release_timer;
 	bool in_recv;		/* merging a message: one change for all of it */
 	bool recv_changed;
 	bool join_failed;	/* the last join reached nobody, logged */
@@ -172,6 +174,7 @@ void mesh_sync_local(struct mg_mesh *mesh);
 bool mesh_is_forgotten(struct mg_mesh *mesh, const char *name);
 void mesh_forget(struct mg_mesh *mesh, const char *name, const char *why);
 void mesh_on_settle_timeout(struct mg_loop_src *src, uint32_t ev, void *arg);
+void mesh_on_view_release(struct mg_loop_src *src, uint32_t ev, void *arg);
 
 /* cmd_keys.c: `meshgate keys` and serf's key queries */
 void mesh_serf_response(struct mg_mesh *mesh, const uint8_t *p, size_t n);

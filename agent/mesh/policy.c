@@ -51,33 +51,84 @@ static void seen_index_put(struct mesh_policy *p, int i)
 	p->seen_idx[h] = i + 1;
 }
 
+/* The index rebuilt over seen[0..n_seen). */
+static void seen_reindex(struct mesh_policy *p)
+{
+	memset(p->seen_idx, 0, ((size_t)p->seen_mask + 1) * sizeof(*p->seen_idx));
+	for (int i = 0; i < p->n_seen; i++)
+		seen_index_put(p, i);
+}
+
+/*
+ * Full: evict the names that no member of this build or the last one
+ * carries (their order, refusal and forgetting concern members that are
+ * gone).  Once a build at most, so that names made up faster than they
+ * can be evicted cost one pass a build, not one per name.
+ */
+static void seen_prune(struct mesh_policy *p)
+{
+	int k = 0;
+
+	if (p->pruned == p->build)
+		return;
+	p->pruned = p->build;
+	for (int i = 0; i < p->n_seen; i++) {
+		if (p->seen[i].touched + 1 < p->build) {
+			p->seen_evicted++;
+			continue;
+		}
+		if (k != i)
+			p->seen[k] = p->seen[i];
+		k++;
+	}
+	if (k == p->n_seen)
+		return;
+	p->n_seen = k;
+	seen_reindex(p);
+}
+
 struct seen *mesh_policy_seen(struct mesh_policy *p, const char *name)
 {
+	int max = p->seen_max ? (int)p->seen_max : MESH_SEEN_MAX;
 	int i = mesh_policy_seen_find(p, name);
 
-	if (i >= 0)
+	if (i >= 0) {
+		p->seen[i].touched = p->build;
 		return &p->seen[i];
+	}
+	if (p->n_seen >= max)
+		seen_prune(p);
+	if (p->n_seen >= max) {
+		p->seen_refused++;
+		return NULL;
+	}
 	if (p->n_seen == p->cap_seen) {
 		int cap = p->cap_seen ? 2 * p->cap_seen : 64;
-		struct seen *s = realloc(p->seen, cap * sizeof(*s));
+		unsigned int slots = 64;
+		struct seen *s;
 		int *idx;
 
+		if (cap > max)
+			cap = max;
+		while (slots < 2u * cap)
+			slots *= 2;
+		s = realloc(p->seen, cap * sizeof(*s));
 		if (!s)
 			return NULL;
 		p->seen = s;
-		idx = calloc(2 * cap, sizeof(*idx));
+		idx = calloc(slots, sizeof(*idx));
 		if (!idx)
 			return NULL;
 		free(p->seen_idx);
 		p->seen_idx = idx;
-		p->seen_mask = 2 * cap - 1;
 		p->cap_seen = cap;
-		for (i = 0; i < p->n_seen; i++)
-			seen_index_put(p, i);
+		p->seen_mask = slots - 1;
+		seen_reindex(p);
 	}
 	memset(&p->seen[p->n_seen], 0, sizeof(struct seen));
 	snprintf(p->seen[p->n_seen].name, sizeof(p->seen[0].name), "%s", name);
 	p->seen[p->n_seen].order = ++p->order;
+	p->seen[p->n_seen].touched = p->build;
 	seen_index_put(p, p->n_seen);
 	return &p->seen[p->n_seen++];
 }
@@ -230,24 +281,50 @@ static void check_ids(struct mesh_policy *p,
 	}
 }
 
+/*
+ * A prefix in the overlap check: row -1 for our own (local[j]), else
+ * rows[row].prefixes[j].  8 bytes, so that a million prefixes cost 8 MB
+ * to sort, not the 40 of a copy of each prefix with its row's data.
+ */
 struct pfx_ref {
-	struct mg_prefix p;
-	int row;		/* -1: our own */
-	__u8 cluster_id;
-	uint64_t order;
+	int32_t row;
+	uint32_t j;
 };
 
-static int pfx_ref_cmp(const void *a, const void *b)
+struct refs_ctx {
+	const struct mesh_policy *p;
+	const struct mesh_policy_in *in;
+};
+
+static const struct mg_prefix *ref_pfx(const struct refs_ctx *c,
+				       const struct pfx_ref *r)
 {
-	const struct pfx_ref *x = a, *y = b;
+	return r->row < 0 ? &c->in->local[r->j] :
+			    &c->p->rows[r->row].prefixes[r->j];
+}
+
+static __u8 ref_cluster(const struct refs_ctx *c, const struct pfx_ref *r)
+{
+	return r->row < 0 ? c->in->cfg->cluster_id :
+			    c->p->rows[r->row].cluster_id;
+}
+
+static uint64_t ref_order(const struct refs_ctx *c, const struct pfx_ref *r)
+{
+	return r->row < 0 ? 0 : c->p->rows[r->row].order;
+}
+
+static int pfx_ref_cmp(const void *a, const void *b, void *arg)
+{
+	const struct mg_prefix *x = ref_pfx(arg, a), *y = ref_pfx(arg, b);
 	int c;
 
-	if (x->p.addr.family != y->p.addr.family)
-		return x->p.addr.family - y->p.addr.family;
-	c = memcmp(x->p.addr.addr, y->p.addr.addr, sizeof(x->p.addr.addr));
+	if (x->addr.family != y->addr.family)
+		return x->addr.family - y->addr.family;
+	c = memcmp(x->addr.addr, y->addr.addr, sizeof(x->addr.addr));
 	if (c)
 		return c;
-	return (int)x->p.len - (int)y->p.len;
+	return (int)x->len - (int)y->len;
 }
 
 /*
@@ -258,50 +335,52 @@ static int pfx_ref_cmp(const void *a, const void *b)
 static void check_overlaps(struct mesh_policy *p,
 			 const struct mesh_policy_in *in)
 {
+	struct refs_ctx c = { p, in };
 	size_t n = in->n_local, k = 0, depth = 0;
 	struct pfx_ref *refs, *stack[129];
 
 	for (int i = 0; i < p->n_rows; i++)
 		n += p->rows[i].n_prefixes;
-	refs = calloc(n ? n : 1, sizeof(*refs));
+	refs = malloc((n ? n : 1) * sizeof(*refs));
 	if (!refs)
 		return;
 	for (int i = 0; i < in->n_local; i++)
-		refs[k++] = (struct pfx_ref){ in->local[i], -1,
-					      in->cfg->cluster_id, 0 };
+		refs[k++] = (struct pfx_ref){ -1, (uint32_t)i };
 	for (int i = 0; i < p->n_rows; i++) {
 		struct row *r = &p->rows[i];
 
 		if (r->sibling || r->conflict)
 			continue;
 		for (int j = 0; j < r->n_prefixes; j++)
-			refs[k++] = (struct pfx_ref){ r->prefixes[j], i,
-						      r->cluster_id, r->order };
+			refs[k++] = (struct pfx_ref){ i, (uint32_t)j };
 	}
-	qsort(refs, k, sizeof(*refs), pfx_ref_cmp);
+	qsort_r(refs, k, sizeof(*refs), pfx_ref_cmp, &c);
 	for (size_t i = 0; i < k; i++) {
 		struct pfx_ref *x = &refs[i];
+		const struct mg_prefix *xp = ref_pfx(&c, x);
 
-		while (depth && (stack[depth - 1]->p.addr.family !=
-				 x->p.addr.family ||
-				 !mg_prefix_contains(&stack[depth - 1]->p,
-						     &x->p.addr)))
+		while (depth) {
+			const struct mg_prefix *tp = ref_pfx(&c, stack[depth - 1]);
+
+			if (tp->addr.family == xp->addr.family &&
+			    mg_prefix_contains(tp, &xp->addr))
+				break;
 			depth--;
+		}
 		for (size_t d = 0; d < depth; d++) {
 			struct pfx_ref *y = stack[d];
 			struct pfx_ref *loser;
 			char a[MG_PREFIXSTRLEN];
 
-			if (y->cluster_id == x->cluster_id)
+			if (ref_cluster(&c, y) == ref_cluster(&c, x))
 				continue;
 			loser = y->row < 0 ? x : x->row < 0 ? y :
-				x->order > y->order ? x : y;
+				ref_order(&c, x) > ref_order(&c, y) ? x : y;
 			if (loser->row >= 0) {
-				mg_prefix_str(&loser->p, a, sizeof(a));
+				mg_prefix_str(ref_pfx(&c, loser), a, sizeof(a));
 				row_conflict(&p->rows[loser->row],
 					     "its prefix %s overlaps cluster %u's",
-					     a, loser == x ? y->cluster_id :
-							     x->cluster_id);
+					     a, ref_cluster(&c, loser == x ? y : x));
 			}
 		}
 		if (depth < 129)
@@ -473,6 +552,7 @@ int mesh_policy_rows(struct mesh_policy *p, const struct mesh_policy_in *in)
 	const struct mg_config *cfg = in->cfg;
 	int err;
 
+	p->build++;
 	p->n_rows = 0;
 	for (int i = 0; i < cfg->n_peers; i++) {
 		const struct mg_cfg_peer *c = &cfg->peers[i];

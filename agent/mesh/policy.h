@@ -32,6 +32,15 @@
 #include "lib/log.h"
 
 /* deaths this close before we find ourselves cut off are part of it */
+/*
+ * Names remembered across builds (struct seen), at most: twice the member
+ * table, so that every member of this build and of the last one fits.  A
+ * peer can make up names faster than the table reaps them; past this,
+ * names no member of the last two builds carries are evicted (at most once
+ * a build), and one that still finds no room is not remembered (counted).
+ */
+#define MESH_SEEN_MAX	(2 * MG_MEMBER_MAX_DEFAULT)
+
 #define CUT_OFF_WINDOW_US (30ull * 1000000)
 
 enum gw_state { GW_ALIVE, GW_SUSPECT, GW_DEAD, GW_LEFT, GW_STATIC };
@@ -47,6 +56,7 @@ struct seen {
 	bool forgotten;		/* out of the view until it is alive again */
 	int was;		/* the state last logged (enum gw_state) */
 	bool was_up;		/* ... and whether it carried traffic */
+	uint64_t touched;	/* the last build that asked for it */
 };
 
 /* A gateway or other member, as the last view build saw it. */
@@ -112,13 +122,18 @@ struct mesh_policy {
 	struct seen *seen;
 	int n_seen, cap_seen;
 	/*
-	 * seen[] by name: open addressing, index + 1 (0: empty), 2 x cap_seen
-	 * slots.  Each view build looks up every member: linearly, a flood of
-	 * fake members made that quadratic (70% of the agent's CPU in strcmp,
-	 * its CLI answers waiting behind it).
+	 * seen[] by name: open addressing, index + 1 (0: empty), a power
+	 * of two >= 2 x cap_seen slots.  Each view build looks up every
+	 * member: linearly, a flood of fake members made that quadratic
+	 * (70% of the agent's CPU in strcmp, its CLI answers waiting).
 	 */
 	int *seen_idx;
 	unsigned int seen_mask;
+	unsigned int seen_max;	/* 0: MESH_SEEN_MAX */
+	uint64_t build;		/* mesh_policy_rows() calls so far */
+	uint64_t pruned;	/* the build of the last eviction pass */
+	unsigned long long seen_evicted;	/* names evicted (bound) */
+	unsigned long long seen_refused;	/* names not remembered */
 	uint64_t order;
 	bool cut_off;
 };
@@ -131,7 +146,10 @@ int mesh_policy_rows(struct mesh_policy *p, const struct mesh_policy_in *in);
  */
 int mesh_policy_view(struct mesh_policy *p, const struct mesh_policy_in *in,
 		     struct mg_view *view);
-/* The memory of @name, made on first sight; NULL: out of memory. */
+/*
+ * The memory of @name, made on first sight; NULL: out of memory, or
+ * MESH_SEEN_MAX names held (seen_refused counts it).
+ */
 struct seen *mesh_policy_seen(struct mesh_policy *p, const char *name);
 /* The index of @name in seen[], or -1 (nothing added). */
 int mesh_policy_seen_find(const struct mesh_policy *p, const char *name);

@@ -298,6 +298,10 @@ void mg_mesh_print_counters(struct mg_mesh *mesh)
 	out_u64("gossip_members_refused", "            refused: %llu members "
 		"(table full)", ms->members_refused);
 	out_u64("gossip_bad_names", ", %llu bad names", ms->bad_names);
+	out_u64("gossip_names_evicted", ", %llu names evicted",
+		mesh->pol.seen_evicted);
+	out_u64("gossip_names_refused", " (%llu not remembered: "
+		"MESH_SEEN_MAX)", mesh->pol.seen_refused);
 	out_u64("gossip_streams_refused", ", %llu streams (too many or too "
 		"large)\n", ms->streams_refused);
 	print_serf_counters(mg_serf_stats(mesh->serf));
@@ -325,5 +329,38 @@ int mg_mesh_view(struct mg_mesh *mesh, struct mg_view *view)
 		return err;
 	if (mesh->pol.hold_next_ms && mesh->hold_timer)
 		mg_loop_timer_set(mesh->hold_timer, mesh->pol.hold_next_ms, 0);
+	if (mesh->release_timer && mesh->pfx)
+		mg_loop_timer_set(mesh->release_timer, 1, 0);
 	return 0;
+}
+
+static bool in_pfx(const struct mg_mesh *mesh, const struct mg_prefix *p)
+{
+	return p && p >= mesh->pfx && p < mesh->pfx + mesh->cap_pfx;
+}
+
+/*
+ * The gossiped gateways' endpoint lists of the view (mesh->pfx, a copy of
+ * the store's: 24 bytes a prefix, 24 MB at a million) are read by the
+ * syncs of the event-loop turn that built the view (maps, host routes),
+ * never later: released once that turn is over.  The rows keep their
+ * counts for `peers`; the view's gateways keep everything but the list.
+ */
+void mesh_on_view_release(struct mg_loop_src *src, uint32_t ev, void *arg)
+{
+	struct mg_mesh *mesh = arg;
+	struct mesh_policy *p = &mesh->pol;
+
+	for (int i = 0; i < p->n_rows; i++)
+		if (in_pfx(mesh, p->rows[i].prefixes))
+			p->rows[i].prefixes = NULL;
+	/* the view's gateways are at most the rows; members are rebuilt */
+	for (int i = 0; i < p->n_rows && i < p->cap_vgw; i++)
+		if (in_pfx(mesh, p->vgw[i].prefixes)) {
+			p->vgw[i].prefixes = NULL;
+			p->vgw[i].n_prefixes = 0;
+		}
+	free(mesh->pfx);
+	mesh->pfx = NULL;
+	mesh->cap_pfx = 0;
 }

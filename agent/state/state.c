@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The replicated state store: an arena of fixed 48-byte entries, a chained
- * hash on (origin, kind, key) and, per origin, a list of its entries in
- * version order, so that "everything above v" costs what it returns.
+ * The replicated state store: two arenas of fixed-size entries (32 bytes
+ * for keys and values of up to 6 bytes, as every IPv4 endpoint is; 48 for
+ * up to 22, as an IPv6 endpoint; larger ones in one allocation behind a
+ * 48-byte entry), a chained hash on (origin, kind, key) and, per origin, a
+ * list of its entries in version order, so that "everything above v" costs
+ * what it returns.  A million IPv4 endpoints take 36 MB (entries and hash).
  *
  * Version scheme.  A gateway persists nothing, yet after a restart its writes
  * must sort above everything its previous incarnation wrote, or peers would
@@ -28,7 +31,11 @@
 #define BLK_SHIFT	10
 #define BLK_SIZE	(1u << BLK_SHIFT)
 #define NIL		UINT32_MAX
-#define INLINE_MAX	20
+/* An entry index: its arena in the top bit, its slot in the others. */
+#define CLS_BIT		31
+#define SLOT_MASK	((1u << CLS_BIT) - 1)
+#define SMALL		0	/* 32-byte entries */
+#define BIG		1	/* 48-byte entries */
 
 enum {
 	EF_USED = 1,
@@ -38,25 +45,35 @@ enum {
 };
 
 /*
- * 48 bytes.  Key and value bytes are stored inline when they fit (every
- * endpoint does: 18 bytes at most), else in one small allocation.
+ * The head of an entry, 26 bytes; key and value bytes follow inline in
+ * the slot when they fit (6 bytes in a small slot, 22 in a big one: every
+ * endpoint fits), else in one allocation whose pointer they hold (big).
  */
 struct ent {
 	uint64_t version;
 	uint32_t hnext;		/* hash chain; free list when unused */
 	uint32_t vprev;		/* the origin's version-ordered list */
 	uint32_t vnext;
-	uint16_t origin;
-	uint8_t kind;
-	uint8_t ef;
-	uint8_t klen;
-	uint8_t vlen;
+	uint32_t origin : 11;
+	uint32_t kind : 3;
+	uint32_t ef : 4;
+	uint32_t klen : 6;
+	uint32_t vlen : 7;
 	uint8_t vtype;
 	uint8_t uflags;
-	uint8_t data[INLINE_MAX];
+	uint8_t data[];
 };
 
-_Static_assert(sizeof(struct ent) == 48, "keep entries compact");
+#define HEAD		offsetof(struct ent, data)
+static const size_t slot_size[2] = { 32, 48 };
+#define INLINE(cls)	(slot_size[cls] - HEAD)
+
+_Static_assert(offsetof(struct ent, data) == 26, "keep entries compact");
+_Static_assert(sizeof(struct ent) <= 32, "a head fits a small slot");
+_Static_assert(MG_STATE_ORIGINS_MAX <= 1 << 11, "origin fits its bits");
+_Static_assert(MG_STATE_KIND_MAX < 1 << 3, "kind fits its bits");
+_Static_assert(MG_STATE_VAL_MAX < 1 << 7, "vlen fits its bits");
+_Static_assert(sizeof(void *) <= 48 - 26, "a pointer fits a big slot");
 
 enum { O_FREE, O_LIVE, O_FORGOTTEN };
 
@@ -85,11 +102,15 @@ struct tomb {
 	uint16_t origin;
 };
 
-struct mg_state {
-	struct ent **blk;
+struct arena {
+	uint8_t **blk;		/* blocks of BLK_SIZE slots */
 	uint32_t n_blk;
-	uint32_t hiwat;		/* arena slots ever handed out */
+	uint32_t hiwat;		/* slots ever handed out */
 	uint32_t free_head;
+};
+
+struct mg_state {
+	struct arena ar[2];	/* SMALL, BIG */
 	uint32_t n_ent;
 	uint32_t max_ent;
 	uint32_t *bucket;
@@ -187,7 +208,7 @@ static int key_len(const struct mg_state_key *key)
 _Static_assert(MG_STATE_KEY_MAX ==
 	       1 + 2 * (1 + sizeof(((struct mg_addr *)0)->addr) + 2),
 	       "MG_STATE_KEY_MAX is the longest key_len()");
-_Static_assert(MG_STATE_KEY_MAX <= UINT8_MAX, "klen is stored in a u8");
+_Static_assert(MG_STATE_KEY_MAX < 1 << 6, "klen fits its bits");
 
 int mg_state_key_encode(const struct mg_state_key *key, uint8_t *buf,
 			size_t size)
@@ -334,9 +355,19 @@ int mg_state_gwinfo_decode(const struct mg_state_val *val,
 
 /* --- arena and hash ------------------------------------------------------- */
 
+static inline unsigned int cls_of(uint32_t idx)
+{
+	return idx >> CLS_BIT;
+}
+
 static inline struct ent *E(const struct mg_state *st, uint32_t idx)
 {
-	return &st->blk[idx >> BLK_SHIFT][idx & (BLK_SIZE - 1)];
+	const struct arena *a = &st->ar[cls_of(idx)];
+	uint32_t slot = idx & SLOT_MASK;
+
+	return (struct ent *)(a->blk[slot >> BLK_SHIFT] +
+			      (slot & (BLK_SIZE - 1)) *
+			      slot_size[cls_of(idx)]);
 }
 
 static uint8_t *ent_bytes(struct ent *e)
@@ -347,6 +378,12 @@ static uint8_t *ent_bytes(struct ent *e)
 		return e->data;
 	memcpy(&p, e->data, sizeof(p));
 	return p;
+}
+
+/* The arena an entry of @need key and value bytes goes to. */
+static unsigned int cls_for(size_t need)
+{
+	return need <= INLINE(SMALL) ? SMALL : BIG;
 }
 
 static uint64_t hash_key(const struct mg_state *st, unsigned int origin,
@@ -401,49 +438,72 @@ static int rehash(struct mg_state *st, uint32_t n_bucket)
 	free(st->bucket);
 	st->bucket = b;
 	st->n_bucket = n_bucket;
-	for (i = 0; i < st->hiwat; i++) {
-		struct ent *e = E(st, i);
-		uint32_t *slot;
+	for (unsigned int c = SMALL; c <= BIG; c++) {
+		for (i = 0; i < st->ar[c].hiwat; i++) {
+			uint32_t idx = (uint32_t)c << CLS_BIT | i;
+			struct ent *e = E(st, idx);
+			uint32_t *slot;
 
-		if (!(e->ef & EF_USED))
-			continue;
-		slot = bucket_of(st, e->origin, e->kind, ent_bytes(e), e->klen);
-		e->hnext = *slot;
-		*slot = i;
+			if (!(e->ef & EF_USED))
+				continue;
+			slot = bucket_of(st, e->origin, e->kind, ent_bytes(e),
+					 e->klen);
+			e->hnext = *slot;
+			*slot = idx;
+		}
 	}
 	return 0;
 }
 
-static uint32_t ent_alloc(struct mg_state *st)
+/*
+ * A zeroed entry in arena @cls, counted; NIL when full or out of memory.
+ * @moving: for an entry about to be freed, which the bound already counts.
+ */
+static uint32_t ent_alloc(struct mg_state *st, unsigned int cls, bool moving)
 {
+	struct arena *a = &st->ar[cls];
 	uint32_t idx;
 
-	if (st->n_ent >= st->max_ent)
+	if (st->n_ent >= st->max_ent && !moving)
 		return NIL;
 	if (st->n_ent >= st->n_bucket && st->n_bucket < (1u << 31) &&
 	    rehash(st, st->n_bucket * 2))
 		return NIL;
-	if (st->free_head != NIL) {
-		idx = st->free_head;
-		st->free_head = E(st, idx)->hnext;
+	if (a->free_head != NIL) {
+		idx = a->free_head;
+		a->free_head = E(st, idx)->hnext;
 	} else {
-		if (st->hiwat == st->n_blk * BLK_SIZE) {
-			struct ent **blk;
+		if (a->hiwat >= SLOT_MASK)
+			return NIL;
+		if (a->hiwat == a->n_blk * BLK_SIZE) {
+			uint8_t **blk;
 
-			blk = realloc(st->blk, (st->n_blk + 1) * sizeof(*blk));
+			blk = realloc(a->blk, (a->n_blk + 1) * sizeof(*blk));
 			if (!blk)
 				return NIL;
-			st->blk = blk;
-			blk[st->n_blk] = calloc(BLK_SIZE, sizeof(struct ent));
-			if (!blk[st->n_blk])
+			a->blk = blk;
+			blk[a->n_blk] = calloc(BLK_SIZE, slot_size[cls]);
+			if (!blk[a->n_blk])
 				return NIL;
-			st->n_blk++;
+			a->n_blk++;
 		}
-		idx = st->hiwat++;
+		idx = (uint32_t)cls << CLS_BIT | a->hiwat++;
 	}
-	memset(E(st, idx), 0, sizeof(struct ent));
+	memset(E(st, idx), 0, slot_size[cls]);
 	st->n_ent++;
 	return idx;
+}
+
+/* Back to its arena's free list (unlinked, bytes released). */
+static void ent_free(struct mg_state *st, uint32_t idx)
+{
+	struct arena *a = &st->ar[cls_of(idx)];
+	struct ent *e = E(st, idx);
+
+	e->ef = 0;
+	e->hnext = a->free_head;
+	a->free_head = idx;
+	st->n_ent--;
 }
 
 static void ent_put_bytes(struct mg_state *st, struct ent *e)
@@ -455,20 +515,26 @@ static void ent_put_bytes(struct mg_state *st, struct ent *e)
 	}
 }
 
-/* Store key and value bytes in @e; the old ones are released. */
-static int ent_set_bytes(struct mg_state *st, struct ent *e,
+/*
+ * Store key and value bytes in entry @idx; the old ones are released.
+ * A small entry takes only what fits it (upsert moves the others).
+ */
+static int ent_set_bytes(struct mg_state *st, uint32_t idx,
 			 const uint8_t *k, size_t klen,
 			 const uint8_t *v, size_t vlen)
 {
 	uint8_t tmp[MG_STATE_KEY_MAX + MG_STATE_VAL_MAX];
+	struct ent *e = E(st, idx);
 	uint8_t *p = e->data;
 
 	if (klen > MG_STATE_KEY_MAX || vlen > MG_STATE_VAL_MAX)
 		return -EINVAL;
+	if (klen + vlen > INLINE(cls_of(idx)) && cls_of(idx) == SMALL)
+		return -EINVAL;
 	/* the key may be the entry's own bytes */
 	memcpy(tmp, k, klen);
 	memcpy(tmp + klen, v, vlen);
-	if (klen + vlen > INLINE_MAX) {
+	if (klen + vlen > INLINE(cls_of(idx))) {
 		p = malloc(klen + vlen);
 		if (!p)
 			return -ENOMEM;
@@ -579,10 +645,7 @@ static void ent_drop(struct mg_state *st, uint32_t idx, bool tell)
 	if (tell && !(e->ef & EF_DEL))
 		notify(st, e->origin, &old.key, &old.val, NULL, old.version);
 	ent_put_bytes(st, e);
-	e->ef = 0;
-	e->hnext = st->free_head;
-	st->free_head = idx;
-	st->n_ent--;
+	ent_free(st, idx);
 }
 
 static void drop_all(struct mg_state *st, struct origin *o, uint8_t only_ef,
@@ -634,6 +697,35 @@ static bool val_equal(struct ent *e, const struct mg_state_val *v)
 }
 
 /*
+ * Move a small entry whose value outgrew it to a big one, in its place in
+ * its hash chain and version list.  The new index, or NIL (no memory).
+ */
+static uint32_t ent_move(struct mg_state *st, struct origin *o, uint32_t idx)
+{
+	uint32_t nidx = ent_alloc(st, BIG, true), *slot;
+	struct ent *e, *n;
+
+	if (nidx == NIL)
+		return NIL;
+	/* after ent_alloc: it may have rehashed, and grown an arena */
+	e = E(st, idx);
+	n = E(st, nidx);
+	memcpy(n, e, slot_size[SMALL]);	/* a small one is never EF_EXT */
+	slot = find_slot(st, e->origin, e->kind, e->data, e->klen);
+	*slot = nidx;
+	if (n->vprev != NIL)
+		E(st, n->vprev)->vnext = nidx;
+	else
+		o->head = nidx;
+	if (n->vnext != NIL)
+		E(st, n->vnext)->vprev = nidx;
+	else
+		o->tail = nidx;
+	ent_free(st, idx);
+	return nidx;
+}
+
+/*
  * Write an entry of origin @oi: the core of local writes and merges.  The
  * entry moves to the tail of its origin's version list, so the caller must
  * bring versions in increasing order per origin.
@@ -656,14 +748,12 @@ static int upsert(struct mg_state *st, unsigned int oi,
 	slot = find_slot(st, oi, key->kind, k, klen);
 	idx = *slot;
 	if (idx == NIL) {
-		idx = ent_alloc(st);
+		idx = ent_alloc(st, cls_for(klen + val->len), false);
 		if (idx == NIL)
 			return -ENOSPC;
 		e = E(st, idx);
-		if (ent_set_bytes(st, e, k, klen, val->data, val->len)) {
-			e->hnext = st->free_head;
-			st->free_head = idx;
-			st->n_ent--;
+		if (ent_set_bytes(st, idx, k, klen, val->data, val->len)) {
+			ent_free(st, idx);
 			return -ENOMEM;
 		}
 		e->ef = EF_USED | (e->ef & EF_EXT);
@@ -677,13 +767,18 @@ static int upsert(struct mg_state *st, unsigned int oi,
 		list_append(st, o, idx);
 		tell = !del;
 	} else {
+		if (cls_of(idx) == SMALL && klen + val->len > INLINE(SMALL)) {
+			idx = ent_move(st, o, idx);
+			if (idx == NIL)
+				return -ENOMEM;
+		}
 		e = E(st, idx);
 		was_live = !(e->ef & EF_DEL);
 		if (was_live)
 			ent_view(st, idx, &old);
 		tell = was_live ? del || !val_equal(e, val) : !del;
 		if (e->vlen != val->len || (!del && tell)) {
-			err = ent_set_bytes(st, e, ent_bytes(e), klen,
+			err = ent_set_bytes(st, idx, ent_bytes(e), klen,
 					    val->data, val->len);
 			if (err)
 				return err;
@@ -792,7 +887,7 @@ int mg_state_new(const struct mg_state_cfg *cfg, struct mg_state **out)
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	st->free_head = NIL;
+	st->ar[SMALL].free_head = st->ar[BIG].free_head = NIL;
 	st->max_ent = cfg->max_entries ? cfg->max_entries :
 		      MG_STATE_ENTRIES_DEFAULT;
 	st->grace = cfg->grace_ms ? cfg->grace_ms : MG_STATE_GRACE_DEFAULT_MS;
@@ -829,14 +924,17 @@ void mg_state_free(struct mg_state *st)
 
 	if (!st)
 		return;
-	for (i = 0; i < st->hiwat; i++)
-		if (E(st, i)->ef & EF_EXT)
-			free(ent_bytes(E(st, i)));
-	for (i = 0; i < st->n_blk; i++)
-		free(st->blk[i]);
+	/* only big entries hold bytes of their own */
+	for (i = 0; i < st->ar[BIG].hiwat; i++)
+		if (E(st, (uint32_t)BIG << CLS_BIT | i)->ef & EF_EXT)
+			free(ent_bytes(E(st, (uint32_t)BIG << CLS_BIT | i)));
+	for (unsigned int c = SMALL; c <= BIG; c++) {
+		for (i = 0; i < st->ar[c].n_blk; i++)
+			free(st->ar[c].blk[i]);
+		free(st->ar[c].blk);
+	}
 	for (i = 0; i < st->n_org; i++)
 		free(st->org[i]);
-	free(st->blk);
 	free(st->org);
 	free(st->bucket);
 	free(st->tq);
@@ -997,16 +1095,24 @@ unsigned int mg_state_gc(struct mg_state *st, uint64_t now_ms)
 bool mg_state_iter_next(const struct mg_state *st, struct mg_state_iter *it,
 			struct mg_state_entry *e)
 {
-	while (it->next < st->hiwat) {
-		uint32_t idx = it->next++;
-		struct ent *x = E(st, idx);
+	/* it->next is an entry index: the small arena's, then the big one's */
+	for (;;) {
+		uint32_t idx = it->next;
+		struct ent *x;
 
+		if ((idx & SLOT_MASK) >= st->ar[cls_of(idx)].hiwat) {
+			if (cls_of(idx) == BIG)
+				return false;
+			it->next = (uint32_t)BIG << CLS_BIT;
+			continue;
+		}
+		it->next++;
+		x = E(st, idx);
 		if ((x->ef & (EF_USED | EF_DEL)) == EF_USED) {
 			ent_view(st, idx, e);
 			return true;
 		}
 	}
-	return false;
 }
 
 void mg_state_since(const struct mg_state *st, unsigned int origin,
@@ -1193,15 +1299,16 @@ int mg_state_apply_delta(struct mg_state *st, const struct mg_state_batch *b,
 
 size_t mg_state_mem_bytes(const struct mg_state *st)
 {
-	size_t n_ext = 0;
+	size_t n_ext = 0, blk = 0;
 	uint32_t i;
 
-	for (i = 0; st->ext_bytes && i < st->hiwat; i++)
-		n_ext += !!(E(st, i)->ef & EF_EXT);
+	for (i = 0; st->ext_bytes && i < st->ar[BIG].hiwat; i++)
+		n_ext += !!(E(st, (uint32_t)BIG << CLS_BIT | i)->ef & EF_EXT);
+	for (unsigned int c = SMALL; c <= BIG; c++)
+		blk += (size_t)st->ar[c].n_blk *
+		       (BLK_SIZE * slot_size[c] + sizeof(uint8_t *));
 	/* malloc keeps ~16 bytes beside each small allocation */
-	return (size_t)st->n_blk * (BLK_SIZE * sizeof(struct ent) +
-				    sizeof(struct ent *)) +
-	       (size_t)st->n_bucket * sizeof(uint32_t) +
+	return blk + (size_t)st->n_bucket * sizeof(uint32_t) +
 	       st->ext_bytes + 16 * n_ext +
 	       st->tq_cap * sizeof(struct tomb) +
 	       st->n_org * (sizeof(struct origin) + sizeof(void *)) +

@@ -21,6 +21,7 @@ SOURCES=(
 	"$HERE/e2e1.sh {}"
 	"$BUILD/tests/bench/bench_policy --json {}"
 	"$BUILD/tests/bench/bench_prefix --json {}"
+	"$BUILD/tests/bench/bench_pfxencap --json {}"
 	"$BUILD/tests/bench/bench_rl --json {}"
 	"$HERE/gossip.sh {}"
 	"$HERE/liveness.sh {}"
@@ -29,6 +30,7 @@ SOURCES=(
 	"$HERE/../e2e/test_limits.sh --json {}"
 	"$HERE/../e2e/test_gossip_flood.sh --json {}"
 	"$HERE/outlier.sh {}"
+	"$HERE/rss1m.sh {}"
 	"$HERE/../sim/gossip_model.py --sizes 64,255,1000,5000 --flat {}"
 )
 
@@ -84,6 +86,15 @@ prefix_lookup_ns_1m|ns|warm
 lpm_trie_ns_1m|ns|warm
 prefix_lookup_vs_trie|x|<= 0.33 (goal 0.1), warm, worse of 10k/1M
 prefix_lookup_mib_1m|MiB|<= 96 (90% /24, 5% /16, 5% /26)
+encap_10k_ns|ns|over xdp_pass, compiled table, 65,536 destinations (bench_pfxencap)
+encap_100k_ns|ns|the same at 100k prefixes, side by side
+encap_1m_ns|ns|the same at 1M prefixes, side by side
+encap_100k_vs_10k|x|<= 1.10
+encap_1m_vs_10k|x|<= 1.10
+agent_rss_mib_1m|MiB|< 64 (1M remote IPv4 prefixes learned by gossip)
+agent_hwm_mib_1m|MiB|the same agent's peak (VmHWM)
+agent_rss_mib_1m_exporter|MiB|the agent exporting them (route_table)
+gossip_1m_converge_ms|ms|1M prefixes from the exporter's start to the other's maps
 datapath_map_mib_default|MiB|the example services, auto limits
 metrics_scrape_ms|ms|< 50 (100k endpoints, 100 services)
 metrics_render_walked_ms|ms|metrics_render_ms with mg_ep4 walked (before)

@@ -316,6 +316,40 @@ static void test_sync_view(void **state)
 	assert_int_equal(bpf_map_lookup_elem(m.clus, &cid, &cl), 0);
 	assert_int_equal(cl.n_gw, 2);
 
+	/*
+	 * A view that differs in liveness alone rebuilds no endpoint entry;
+	 * one whose prefixes or versions changed rewrites what changed.
+	 */
+	{
+		struct mg_sync_stats st = { 0 };
+
+		gw[2].alive = true;
+		assert_int_equal(mg_dpmaps_sync(&m, &v, &st), 0);
+		assert_true(m.ep_hash_ok);
+		/* the cluster and the peer: two writes, no endpoint */
+		assert_int_equal(st.written, 2);
+		gw[2].alive = false;
+		gw[2].version = 7;
+		memset(&st, 0, sizeof(st));
+		assert_int_equal(mg_dpmaps_sync(&m, &v, &st), 0);
+		/* 10.3/16's version and the cluster; the peer goes */
+		assert_int_equal(st.written, 2);
+		assert_int_equal(st.deleted, 1);
+		k.addr = inet_addr("10.3.0.1");
+		assert_int_equal(bpf_map_lookup_elem(m.ep4, &k, &ev), 0);
+		assert_int_equal(ev.version, 7);
+		c3[0] = pfx("10.4.0.0/16");
+		memset(&st, 0, sizeof(st));
+		assert_int_equal(mg_dpmaps_sync(&m, &v, &st), 0);
+		assert_int_equal(st.written, 1);
+		assert_int_equal(st.deleted, 1);
+		k.addr = inet_addr("10.4.0.1");
+		assert_int_equal(bpf_map_lookup_elem(m.ep4, &k, &ev), 0);
+		assert_int_equal(ev.cluster_id, 3);
+		c3[0] = pfx("10.3.0.0/16");
+		assert_int_equal(mg_dpmaps_sync(&m, &v, NULL), 0);
+	}
+
 	/* Held (startup): cluster 3 leaves the view, yet nothing goes. */
 	v.n_gw = 2;
 	m.keep = true;
@@ -656,6 +690,78 @@ static void test_local_map_aggregated(void **state)
 	free(local);
 }
 
+/*
+ * The cache keeps what it wrote packed (neighbours as the bytes they
+ * differ in): 200 random syncs of up to 3,000 prefixes (added, dropped,
+ * their values changed) against the difference alone, each leaving the map
+ * exactly as wanted, with the writes and deletes of that difference only.
+ */
+static void test_cached_sync_packed(void **state)
+{
+	enum { N = 4096 };
+	static struct mg_ep4_key k[N];
+	static struct mg_ep_val v[N];
+	static bool in[N], was[N];
+	static struct mg_ep_val had[N];
+	struct mg_map_cache c = { 0 };
+	int fd = hash_map(sizeof(k[0]), sizeof(v[0]), N);
+	unsigned int rng = 12345;
+
+	for (int round = 0; round < 200; round++) {
+		struct mg_sync_stats st = { 0 };
+		unsigned int want_w = 0, want_d = 0;
+		size_t n = 0;
+
+		for (int i = 0; i < N; i++) {
+			struct mg_ep_val nv = had[i];
+
+			rng = rng * 1103515245 + 12345;
+			in[i] = was[i] ? (rng >> 16) % 10 != 0 :
+					 (rng >> 16) % 3 == 0;
+			if (in[i] && (rng >> 8) % 7 == 0)
+				nv = (struct mg_ep_val){
+					.cluster_id = 1 + (rng >> 4) % 200,
+					.flags = (rng >> 12) & 1,
+					.version = rng };
+			if (!nv.cluster_id)
+				nv.cluster_id = 1;
+			if (in[i]) {
+				k[n] = (struct mg_ep4_key){
+					24 + i % 9,
+					htonl(0x0a000000 | (uint32_t)i << 8) };
+				v[n] = nv;
+				n++;
+				want_w += !was[i] || memcmp(&nv, &had[i],
+							    sizeof(nv));
+				had[i] = nv;
+			} else {
+				want_d += was[i];
+			}
+		}
+		assert_int_equal(mg_map_sync_cached(fd, "mg_ep4", &c,
+				 sizeof(k[0]), sizeof(v[0]), k, v, n, &st), 0);
+		assert_true(c.valid);
+		if (round) {
+			assert_int_equal(st.written, want_w);
+			assert_int_equal(st.deleted, want_d);
+			/* packed: never more than a record and its bitmap */
+			assert_true(c.bytes <= n * (sizeof(k[0]) +
+						    sizeof(v[0]) + 2));
+		}
+		assert_int_equal(count(fd, sizeof(k[0])), n);
+		for (size_t j = 0; j < n; j++) {
+			struct mg_ep_val got;
+
+			assert_int_equal(bpf_map_lookup_elem(fd, &k[j], &got),
+					 0);
+			assert_memory_equal(&got, &v[j], sizeof(got));
+		}
+		memcpy(was, in, sizeof(was));
+	}
+	free(c.recs);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -665,6 +771,7 @@ int main(void)
 		cmocka_unit_test(test_full_map_hint),
 		cmocka_unit_test(test_reconcile_full_map_replaced),
 		cmocka_unit_test(test_cached_sync_writes_only_the_difference),
+		cmocka_unit_test(test_cached_sync_packed),
 		cmocka_unit_test(test_sync_view),
 		cmocka_unit_test(test_lpm_nested_equal_values),
 		cmocka_unit_test(test_sync_nested_prefixes),

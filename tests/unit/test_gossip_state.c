@@ -1422,11 +1422,86 @@ static void test_scale_100k(void **state)
 	mg_state_free(dst);
 }
 
+/*
+ * The store keeps entries in arenas by size (state.c): a value that
+ * outgrows its entry moves it, to a bigger one or behind a pointer, and
+ * back.  Every move keeps the entry's place in the hash and in the
+ * origin's version order, and the live count exact; the full store
+ * refuses new keys but still takes a value that grows in place.
+ */
+static void test_entry_sizes(void **state)
+{
+	struct mg_state_key pk = { .kind = MG_STATE_POLICY, .pol_id = 7 };
+	struct mg_state_key k1 = ep("10.1.0.0/16"), k2 = ep("fd00:1::/48");
+	struct mg_state_key k3 = ep("10.3.0.0/16");
+	static const uint8_t lens[] = { 1, 2, 6, 17, 18, 60, 2, 64, 0, 3 };
+	struct mg_state_cfg cfg = { 0 };
+	struct mg_state_cursor c;
+	struct mg_state_val v = NOVAL;
+	struct mg_state_entry e;
+	uint64_t clock = 5, last;
+	struct node a;
+	int n;
+
+	node_init(&a, "gw-a", 1, 1000, &clock, 0);
+	assert_int_equal(mg_state_set_local(a.st, &k1, &v), 0);
+	for (size_t i = 0; i < sizeof(lens); i++) {
+		v.len = lens[i];
+		memset(v.data, 0xa0 + (int)i, v.len);
+		v.type = 16;
+		assert_int_equal(mg_state_set_local(a.st, &pk, &v), 0);
+		assert_int_equal(mg_state_set_local(a.st, &k2, &NOVAL), 0);
+		assert_int_equal(mg_state_get(a.st, 0, &pk, &e), 0);
+		assert_int_equal(e.val.len, lens[i]);
+		assert_true(val_eq(&e.val, &v));
+		/* the policy entry, then k2: the newest two, in order */
+		mg_state_since(a.st, 0, 0, &c);
+		n = 0;
+		last = 0;
+		while (mg_state_cursor_next(a.st, &c, &e)) {
+			assert_true(e.version > last);
+			last = e.version;
+			n++;
+		}
+		assert_int_equal(n, 3);
+		assert_int_equal(mg_state_del_local(a.st, &k2), 0);
+		check_mirror(&a);
+	}
+	assert_int_equal(mg_state_del_local(a.st, &pk), 0);
+	assert_int_equal(mg_state_get(a.st, 0, &pk, &e), 0);
+	assert_true(e.deleted);
+	check_mirror(&a);
+	node_fini(&a);
+
+	/* Full (two entries): no new key, but a value grows in place. */
+	node_init(&a, "gw-a", 1, 1000, &clock, 0);
+	mg_state_free(a.st);
+	cfg = (struct mg_state_cfg){ .name = "gw-a", .cluster_id = 1,
+				     .version_base = 1000, .max_entries = 2,
+				     .hash_seed = 42, .now_ms = fake_now,
+				     .on_change = on_change, .ctx = &a };
+	assert_int_equal(mg_state_new(&cfg, &a.st), 0);
+	v = NOVAL;
+	v.len = 1;
+	assert_int_equal(mg_state_set_local(a.st, &pk, &v), 0);
+	assert_int_equal(mg_state_set_local(a.st, &k1, &NOVAL), 0);
+	assert_int_equal(mg_state_set_local(a.st, &k3, &NOVAL), -ENOSPC);
+	v.len = 40;
+	memset(v.data, 0x5a, v.len);
+	assert_int_equal(mg_state_set_local(a.st, &pk, &v), 0);
+	assert_int_equal(mg_state_get(a.st, 0, &pk, &e), 0);
+	assert_true(val_eq(&e.val, &v));
+	assert_int_equal(mg_state_set_local(a.st, &k3, &NOVAL), -ENOSPC);
+	check_mirror(&a);
+	node_fini(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_codec),
 		cmocka_unit_test(test_local_versions),
+		cmocka_unit_test(test_entry_sizes),
 		cmocka_unit_test(test_deltas_since),
 		cmocka_unit_test(test_truncated_batch),
 		cmocka_unit_test(test_apply_rules),

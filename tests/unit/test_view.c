@@ -582,6 +582,60 @@ static void test_drain(void **state)
 	assert_true(row("b1")->restarting);
 }
 
+/*
+ * Names made up faster than the member table reaps them (issue 9): the
+ * memory of names stays within its bound by evicting names that no
+ * member of the last two builds carries, while a member present all along
+ * keeps its first sighting, and with it the prefix it won.
+ */
+static void test_seen_bounded(void **state)
+{
+	static char names[3][16];
+	struct gw g[4] = {
+		{ .name = "b1",
+		  .cluster = "b",
+		  .id = "2",
+		  .tunnel = "192.0.2.2",
+		  .prefix = { "10.2.0.0/16" },
+		  .state = ALIVE },
+	};
+
+	pol.seen_max = 8;
+	for (int round = 0; round < 100; round++) {
+		for (int i = 0; i < 3; i++) {
+			snprintf(names[i], sizeof(names[i]), "x%d",
+				 round * 3 + i);
+			g[1 + i] = (struct gw){ .name = names[i],
+						.cluster = "c",
+						.id = "3",
+						.tunnel = "192.0.2.3",
+						.prefix = { "10.2.0.0/16" },
+						.state = ALIVE };
+		}
+		build(g, 4, 100 + round);
+		assert_true(pol.n_seen <= 8);
+		assert_non_null(vgw("b1"));
+		assert_true(vgw("b1")->alive);
+		assert_null(vgw(names[0]));
+		assert_non_null(row(names[0])->conflict);
+	}
+	/* 301 names met, at most 8 held: the others evicted, none refused */
+	assert_true(pol.seen_evicted >= 300 - 8);
+	assert_int_equal(pol.seen_refused, 0);
+	assert_int_equal(mesh_policy_seen_find(&pol, "x0"), -1);
+	assert_true(mesh_policy_seen_find(&pol, "b1") >= 0);
+
+	/* More names in one build than the bound: the rest are counted. */
+	mesh_policy_free(&pol);
+	pol.log = capture;
+	pol.seen_max = 2;
+	build(g, 4, 300);
+	assert_true(pol.n_seen <= 2);
+	assert_true(pol.seen_refused > 0);
+	assert_non_null(vgw("b1"));
+	assert_true(vgw("b1")->alive);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -597,6 +651,7 @@ int main(void)
 		T(test_own_siblings),
 		T(test_stale_state),
 		T(test_drain),
+		T(test_seen_bounded),
 #undef T
 	};
 
