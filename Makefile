@@ -247,6 +247,9 @@ FORMAT_FILES += agent/policy.c agent/policy.h agent/policy_rt.c \
 	agent/outlier.c agent/outlier.h datapath/outlier.h \
 	tests/unit/test_outlier.c tests/lib/lbt_outlier.c tests/lib/lbt_outlier.h \
 	tests/bench/bench_policy.c tests/unit/test_policy_wire.c
+# The IPv6 prefix table.
+FORMAT_FILES += agent/prefix6.c agent/prefix6.h datapath/prefix6.h \
+	tests/unit/test_prefix6.c tests/datapath/test_prefix6.c
 CHECK_BASE ?=
 
 check: check-format check-werror

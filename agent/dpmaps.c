@@ -696,6 +696,7 @@ int mg_dpmaps_sync(struct mg_dpmaps *m, const struct mg_view *v,
 		m->ep4c.valid = m->ep6c.valid = false;
 		err = err ? err : rc;
 		sync_pfx_table(m, ep4_k, ep4_v, n_ep4, st);
+		mg_pfx6_sync(&m->pfx6, false, ep6_k, ep6_v, n_ep6, &st->failed);
 		goto out;
 	}
 	rc = mg_map_sync_cached(m->ep4, "mg_ep4", &m->ep4c, sizeof(*ep4_k),
@@ -705,6 +706,7 @@ int mg_dpmaps_sync(struct mg_dpmaps *m, const struct mg_view *v,
 	rc = mg_map_sync_cached(m->ep6, "mg_ep6", &m->ep6c, sizeof(*ep6_k),
 				sizeof(*ep6_v), ep6_k, ep6_v, n_ep6, st);
 	err = err ? err : rc;
+	mg_pfx6_sync(&m->pfx6, m->pfx_table, ep6_k, ep6_v, n_ep6, &st->failed);
 out:
 	free(ep4_k);
 	free(ep6_k);

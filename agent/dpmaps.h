@@ -14,6 +14,7 @@
 #include "lib/addr.h"
 #include "config.h"
 #include "prefix.h"
+#include "prefix6.h"
 
 struct mg_view_gw {
 	char name[MG_CFG_NAME_MAX];
@@ -70,6 +71,8 @@ struct mg_dpmaps {
 	enum { MG_PFX_UNKNOWN, MG_PFX_OFF, MG_PFX_ON, MG_PFX_FAILED } pfx_state;
 	unsigned long long pfx_hash;
 	size_t pfx_bytes;	/* the table in use, in the kernel */
+	/* The compiled IPv6 prefix table (prefix6.h), on with pfx_table. */
+	struct mg_pfx6_state pfx6;
 };
 
 struct mg_sync_stats {

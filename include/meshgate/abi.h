@@ -641,6 +641,45 @@ MG_ASSERT_SIZE(struct mg_pfx_chunk16, 512);
 MG_ASSERT_SIZE(struct mg_pfx_gen, 8);
 
 /*
+ * The compiled IPv6 prefix table (datapath/prefix6.h, agent/prefix6.c):
+ * one hash lookup per prefix length present, longest first, where the
+ * mg_ep6 trie walks up to 128 nodes.  Leaves as the IPv4 table's
+ * (mg_pfx_leaf(), answered through mg_pfx_ans).
+ *
+ * mg_pfx6 (array of maps, MG_PFX_GENS): generation g's hash map, key
+ *   struct mg_pfx6_key {length, address masked to it}, value a __u32 leaf.
+ * mg_pfx6_lens (array, MG_PFX_GENS): generation g's lengths present,
+ *   longest first, each with its mask; at most MG_PFX6_LENS of them (a
+ *   set with more is left to the trie).
+ * mg_pfx6_gen (array of one, struct mg_pfx_gen): active 0, no table (the
+ *   datapath looks up mg_ep6); 1 + g, generation g.
+ *
+ * The agent fills the inactive generation aside (its lengths, then a new
+ * hash map in its slot of mg_pfx6) and then writes mg_pfx6_gen once.
+ */
+#define MG_PFX6_LENS		16
+
+struct mg_pfx6_key {
+	__u32 len;		/* host order, 0..128 */
+	__u32 addr[4];		/* network order, bits past len zero */
+};
+
+struct mg_pfx6_len {
+	__u32 len;		/* host order */
+	__u32 mask[4];		/* network order */
+};
+
+struct mg_pfx6_lens {
+	__u32 n;		/* host order, <= MG_PFX6_LENS */
+	__u32 pad;
+	struct mg_pfx6_len l[MG_PFX6_LENS];	/* longest first */
+};
+
+MG_ASSERT_SIZE(struct mg_pfx6_key, 20);
+MG_ASSERT_SIZE(struct mg_pfx6_len, 20);
+MG_ASSERT_SIZE(struct mg_pfx6_lens, 8 + 20 * MG_PFX6_LENS);
+
+/*
  * mg_outlier: per-CPU array, backend slot -> what its new flows met
  * (datapath/outlier.h): the first answer to a flow still opening (TCP:
  * the client's SYN seen, no answer yet; UDP: no datagram back yet) is a

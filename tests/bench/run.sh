@@ -84,6 +84,12 @@ prefix_lookup_ns_1m|ns|warm
 lpm_trie_ns_1m|ns|warm
 prefix_lookup_vs_trie|x|<= 0.33 (goal 0.1), warm, worse of 10k/1M
 prefix_lookup_mib_1m|MiB|<= 96 (90% /24, 5% /16, 5% /26)
+prefix6_lookup_ns_10k|ns|IPv6 table, warm (a hash lookup per length present)
+lpm6_trie_ns_10k|ns|the kernel trie (mg_ep6), same prefixes and run
+prefix6_lookup_ns_1m|ns|warm
+lpm6_trie_ns_1m|ns|warm
+prefix6_lookup_vs_trie|x|< 1, warm, worse of 10k/1M
+prefix6_lookup_mib_1m|MiB|<= 96 (90% /64, 5% /48, 5% /80 under fd00::/16)
 datapath_map_mib_default|MiB|the example services, auto limits
 metrics_scrape_ms|ms|< 50 (100k endpoints, 100 services)
 metrics_render_walked_ms|ms|metrics_render_ms with mg_ep4 walked (before)
