@@ -48,6 +48,84 @@ static int pair_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
+/* Bits [c, c + k) of a (network order) as a number, k <= 32, c + k <= 128. */
+static __u32 bits_at(const __u32 a[4], __u32 c, __u32 k)
+{
+	__u32 w = c / 32, sh = c % 32;
+	__u64 win = (__u64)ntohl(a[w]) << 32 | (w < 3 ? ntohl(a[w + 1]) : 0);
+
+	return k ? (__u32)((win << sh) >> (64 - k)) : 0;
+}
+
+/* The region bits: enough for about one prefix each, at most 2 MiB. */
+static __u32 region_bits(size_t n, __u32 c)
+{
+	__u32 k = 8;
+
+	while (k < MG_PFX6_RGN_BITS && ((size_t)1 << k) < 2 * n)
+		k++;
+	return k < 128 - c ? k : 128 - c;
+}
+
+/*
+ * The regions: for each prefix, the bit of its length in every region it
+ * overlaps (a prefix longer than c + k one, a shorter one 2^(c + k - len)
+ * of them).  Prefixes are unique, so the painting of one length takes at
+ * most 2^k steps.
+ */
+static int paint_regions(struct mg_pfx6 *t)
+{
+	__u32 c = t->lens.c, k = t->lens.k, li[129];
+	size_t slots = (size_t)1 << k;
+
+	t->n_rgn = slots > 256 ? slots / 256 : 1;
+	t->rgn = calloc(t->n_rgn, sizeof(*t->rgn));
+	if (!t->rgn)
+		return -ENOMEM;
+	for (__u32 i = 0; i < t->lens.n; i++)
+		li[t->lens.l[i].len] = i;
+	for (size_t i = 0; i < t->n; i++) {
+		__u32 len = t->k[i].len, first, span;
+
+		if (len >= c + k) {
+			first = bits_at(t->k[i].addr, c, k);
+			span = 1;
+		} else {
+			first = bits_at(t->k[i].addr, c, len - c)
+				<< (c + k - len);
+			span = 1u << (c + k - len);
+		}
+		for (__u32 r = first; r < first + span; r++)
+			t->rgn[r >> 8].s[r & 0xff] |= 1u << li[len];
+	}
+	return 0;
+}
+
+/* The bits every prefix shares: c, and base / bmask. */
+static void shared_bits(struct mg_pfx6 *t)
+{
+	__u32 c = t->n ? 128 : 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->k[i].len < c)
+			c = t->k[i].len;
+		for (__u32 w = 0; w < 4 && 32 * w < c; w++) {
+			__u32 x = ntohl(t->k[i].addr[w]) ^
+				  ntohl(t->k[0].addr[w]);
+
+			if (x) {
+				if (32 * w + __builtin_clz(x) < c)
+					c = 32 * w + __builtin_clz(x);
+				break;
+			}
+		}
+	}
+	t->lens.c = c;
+	mask6(c, t->lens.bmask);
+	for (int w = 0; w < 4; w++)
+		t->lens.base[w] = t->n ? t->k[0].addr[w] & t->lens.bmask[w] : 0;
+}
+
 int mg_pfx6_build(struct mg_pfx6 *t, const struct mg_ep6_key *k,
 		  const struct mg_ep_val *v, size_t n, size_t max)
 {
@@ -112,16 +190,34 @@ int mg_pfx6_build(struct mg_pfx6 *t, const struct mg_ep6_key *k,
 	}
 	t->n = out;
 	free(p);
+	shared_bits(t);
+	t->lens.k = region_bits(t->n, t->lens.c);
+	if (paint_regions(t)) {
+		mg_pfx6_free(t);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
 __u16 mg_pfx6_find(const struct mg_pfx6 *t, const __u32 addr[4])
 {
+	__u32 bm = 0xffff;
+
+	for (int w = 0; w < 4; w++)
+		if ((addr[w] & t->lens.bmask[w]) != t->lens.base[w])
+			return 0;
+	if (t->lens.k) {
+		__u32 r = bits_at(addr, t->lens.c, t->lens.k);
+
+		bm = t->rgn[r >> 8].s[r & 0xff];
+	}
 	for (__u32 i = 0; i < t->lens.n; i++) {
 		const struct mg_pfx6_len *l = &t->lens.l[i];
 		struct mg_pfx6_key q = { .len = l->len };
 		const struct mg_pfx6_key *hit;
 
+		if (!(bm & 1u << i))
+			continue;
 		for (int w = 0; w < 4; w++)
 			q.addr[w] = addr[w] & l->mask[w];
 		hit = bsearch(&q, t->k, t->n, sizeof(*t->k), key_cmp);
@@ -138,13 +234,15 @@ size_t mg_pfx6_bytes(const struct mg_pfx6 *t)
 
 	while (buckets < n)
 		buckets *= 2;
-	return n * elem + buckets * 16 + sizeof(struct mg_pfx6_lens);
+	return n * elem + buckets * 16 + sizeof(struct mg_pfx6_lens) +
+	       t->n_rgn * sizeof(*t->rgn);
 }
 
 void mg_pfx6_free(struct mg_pfx6 *t)
 {
 	free(t->k);
 	free(t->leaf);
+	free(t->rgn);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -172,13 +270,46 @@ static int hash_map(const struct mg_pfx6 *t)
 	return fd;
 }
 
+/* The regions' array of chunks, made aside; its fd or -errno. */
+static int region_map(const struct mg_pfx6 *t)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_INNER_MAP);
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	__u32 keys[1024];
+	int fd, rc = 0;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "mg_pfx6_rgn", sizeof(__u32),
+			    sizeof(*t->rgn), t->n_rgn, &o);
+	if (fd < 0)
+		return -errno;
+	for (size_t i = 0; i < t->n_rgn && !rc; i += 1024) {
+		__u32 cnt = t->n_rgn - i < 1024 ? t->n_rgn - i : 1024;
+
+		for (__u32 j = 0; j < cnt; j++)
+			keys[j] = i + j;
+		if (bpf_map_update_batch(fd, keys, t->rgn + i, &cnt, &bo))
+			rc = -errno;
+	}
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static void drop_gen(const struct mg_pfx6_maps *m, __u32 g)
+{
+	bpf_map_delete_elem(m->h, &g);
+	bpf_map_delete_elem(m->rgn, &g);
+}
+
 int mg_pfx6_publish(const struct mg_pfx6_maps *m, const struct mg_pfx6 *t)
 {
 	struct mg_pfx_gen gen = { 0 };
 	__u32 zero = 0, g, other;
-	int fd, rc;
+	int fd, fr, rc;
 
-	if (!m->gen || !m->ans || !m->h || !m->lens)
+	if (!m->gen || !m->ans || !m->h || !m->lens || !m->rgn || !t->rgn)
 		return -ENOENT;
 	rc = mg_pfx_write_answers(m->ans);
 	if (rc)
@@ -187,23 +318,34 @@ int mg_pfx6_publish(const struct mg_pfx6_maps *m, const struct mg_pfx6 *t)
 		return -errno;
 	g = gen.active == 1 ? 1 : 0; /* the inactive generation */
 	other = !g;
-	/* Nobody reads generation g: its lengths first, then its map. */
+	/* Nobody reads generation g: its lengths first, then its maps. */
 	if (bpf_map_update_elem(m->lens, &g, &t->lens, BPF_ANY))
 		return -errno;
 	fd = hash_map(t);
 	if (fd < 0)
 		return fd;
-	rc = bpf_map_update_elem(m->h, &g, &fd, BPF_ANY) ? -errno : 0;
-	close(fd); /* the outer map holds it */
-	if (rc)
+	fr = region_map(t);
+	if (fr < 0) {
+		close(fd);
+		return fr;
+	}
+	rc = bpf_map_update_elem(m->h, &g, &fd, BPF_ANY) ||
+			     bpf_map_update_elem(m->rgn, &g, &fr, BPF_ANY) ?
+		     -errno :
+		     0;
+	close(fd); /* the outer maps hold them */
+	close(fr);
+	if (rc) {
+		drop_gen(m, g);
 		return rc;
+	}
 	gen.active = 1 + g;
 	if (bpf_map_update_elem(m->gen, &zero, &gen, BPF_ANY)) {
 		rc = -errno;
-		bpf_map_delete_elem(m->h, &g);
+		drop_gen(m, g);
 		return rc;
 	}
-	bpf_map_delete_elem(m->h, &other);
+	drop_gen(m, other);
 	return 0;
 }
 
@@ -216,9 +358,9 @@ int mg_pfx6_disable(const struct mg_pfx6_maps *m)
 		return 0;
 	if (bpf_map_update_elem(m->gen, &zero, &gen, BPF_ANY))
 		return -errno;
-	if (m->h)
+	if (m->h && m->rgn)
 		for (__u32 g = 0; g < MG_PFX_GENS; g++)
-			bpf_map_delete_elem(m->h, &g);
+			drop_gen(m, g);
 	return 0;
 }
 

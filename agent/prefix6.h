@@ -2,7 +2,8 @@
 /*
  * The IPv6 endpoint prefixes compiled into the table the datapath reads
  * instead of the mg_ep6 trie: one hash map keyed by (length, masked
- * address) and the lengths present, longest first (layout:
+ * address), the lengths present, longest first, and per region of the
+ * addresses which lengths it holds (layout:
  * include/meshgate/abi.h, reader: datapath/prefix6.h), published in the
  * pinned maps as a new generation swapped in with one write.
  */
@@ -18,6 +19,8 @@ struct mg_pfx6 {
 	__u32 *leaf; /* beside k */
 	size_t n;
 	struct mg_pfx6_lens lens;
+	struct mg_pfx_chunk16 *rgn; /* 2^lens.k slots (none for k 0) */
+	size_t n_rgn; /* chunks */
 };
 
 /*
@@ -36,8 +39,8 @@ __u16 mg_pfx6_find(const struct mg_pfx6 *t, const __u32 addr[4]);
 /*
  * What the table takes in the kernel's maps, in bytes: the preallocated
  * hash map (the kernel's element: a 48-byte header, the key and the value
- * each rounded up to 8 bytes; a 16-byte bucket per power of two) and the
- * lengths.
+ * each rounded up to 8 bytes; a 16-byte bucket per power of two), the
+ * lengths and the regions.
  */
 size_t mg_pfx6_bytes(const struct mg_pfx6 *t);
 
@@ -49,6 +52,7 @@ struct mg_pfx6_maps {
 	int ans; /* mg_pfx_ans (shared with IPv4) */
 	int h; /* mg_pfx6 (outer) */
 	int lens; /* mg_pfx6_lens */
+	int rgn; /* mg_pfx6_rgn (outer) */
 };
 
 /*

@@ -297,6 +297,7 @@ static int bench_size6(size_t n, FILE *json, double *ratio)
 		.ans = bpf_map__fd(s->maps.mg_pfx_ans),
 		.h = bpf_map__fd(s->maps.mg_pfx6),
 		.lens = bpf_map__fd(s->maps.mg_pfx6_lens),
+		.rgn = bpf_map__fd(s->maps.mg_pfx6_rgn),
 	};
 	rc = mg_pfx6_publish(&pm, &t);
 	if (rc)
@@ -310,7 +311,8 @@ static int bench_size6(size_t n, FILE *json, double *ratio)
 			size_t ml = map_memlock(inner);
 
 			if (ml)
-				bytes = ml + sizeof(struct mg_pfx6_lens);
+				bytes = ml + sizeof(struct mg_pfx6_lens) +
+					t.n_rgn * sizeof(*t.rgn);
 			close(inner);
 		}
 	}

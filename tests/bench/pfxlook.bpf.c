@@ -87,6 +87,13 @@ struct {
 } mg_pfx6 SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MG_PFX_GENS);
+	__type(key, __u32);
+	__array(values, struct mg_pfx_l23_map);
+} mg_pfx6_rgn SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MG_PFX_GENS);
 	__type(key, __u32);

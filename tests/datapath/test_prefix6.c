@@ -366,6 +366,7 @@ static int setup(void **state)
 	env.pm.ans = mgt_dp_map(&env.dp, "mg_pfx_ans");
 	env.pm.h = mgt_dp_map(&env.dp, "mg_pfx6");
 	env.pm.lens = mgt_dp_map(&env.dp, "mg_pfx6_lens");
+	env.pm.rgn = mgt_dp_map(&env.dp, "mg_pfx6_rgn");
 	/* Our pods' /64, first of the set and never deleted. */
 	env.k[0] = (struct mg_ep6_key){ .prefixlen = 64 };
 	memcpy(env.k[0].addr, POD6, 8);

@@ -19,7 +19,7 @@
 #include "prefix6.h"
 
 #define NPFX 1500
-#define NADDR 20000
+#define NADDR 10000
 
 static __u64 rng = 0x9e3779b97f4a7c15ull;
 
@@ -154,9 +154,11 @@ static void test_random_sets(void **state)
 	assert_non_null(k);
 	assert_non_null(v);
 	for (int round = 0; round < 8; round++) {
-		__u32 lens[MG_PFX6_LENS];
+		__u32 lens[MG_PFX6_LENS], base[4];
 		size_t n = NPFX;
 		int nl = 1 + round * 2;
+		/* From round 4: every prefix shares its first s bits. */
+		unsigned int s = round < 4 ? 0 : 16 + 23 * (round - 4);
 
 		/* Round 0: one length; then more, edges of words among them. */
 		for (int i = 0; i < nl && i < MG_PFX6_LENS; i++) {
@@ -164,10 +166,17 @@ static void test_random_sets(void **state)
 						       64, 65, 96, 127, 128 };
 
 			lens[i] = rnd() % 2 ? edges[rnd() % 11] : rnd() % 129;
+			if (lens[i] < s)
+				lens[i] = s + rnd() % (129 - s);
 		}
 		if (nl > MG_PFX6_LENS)
 			nl = MG_PFX6_LENS;
 		random_set(k, v, n, lens, nl);
+		for (int w = 0; w < 4; w++)
+			base[w] = rnd();
+		for (size_t i = 0; i < n; i++)
+			for (unsigned int b = 0; b < s; b++)
+				set_bit(k[i].addr, b, bit(base, b));
 		check_against_ref(k, v, n);
 		/* Deletions: drop a random third, then down to none. */
 		while (n) {
@@ -245,9 +254,11 @@ static void test_duplicates_and_leaf(void **state)
 	assert_int_equal(mg_pfx6_find(&t, a), 7 | MG_PFX_LEAF_LOCAL);
 	inet_pton(AF_INET6, "fd00:2::1", a);
 	assert_int_equal(mg_pfx6_find(&t, a), 0);
-	/* One element (80 bytes), one bucket (16), the lengths. */
+	/* One element (80 bytes), one bucket (16), the lengths, 256 regions. */
+	assert_int_equal(t.lens.c, 64);
+	assert_int_equal(t.n_rgn, 1);
 	assert_int_equal(mg_pfx6_bytes(&t),
-			 80 + 16 + sizeof(struct mg_pfx6_lens));
+			 80 + 16 + sizeof(struct mg_pfx6_lens) + 512);
 	mg_pfx6_free(&t);
 }
 
