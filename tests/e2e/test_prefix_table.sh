@@ -62,7 +62,7 @@ check "gw1's table: one generation of level 1" sh -c \
 check "pods ping across both ways" pings
 check "gw1 publishes an IPv6 table" wait_gen 1 set mg_pfx6_gen
 check "gw2 (prefix_lookup = trie) has none" wait_gen 2 0 mg_pfx6_gen
-check "gw1's IPv6 table: one generation, both /64s" sh -c \
+check "gw1's IPv6 table: one generation, one length (/64)" sh -c \
 	"bpftool -j map dump pinned '$(pin_dir 1)/mg_pfx6' | jq -e 'length == 1' >/dev/null &&
 	 bpftool -j map dump pinned '$(pin_dir 1)/mg_pfx6_lens' |
 	 jq -e '[.[] | .formatted.value.n] | index(1) != null' >/dev/null"
