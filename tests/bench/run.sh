@@ -94,8 +94,8 @@ datapath_map_mib_default|MiB|the example services, auto limits
 metrics_scrape_ms|ms|< 50 (100k endpoints, 100 services)
 metrics_render_walked_ms|ms|metrics_render_ms with mg_ep4 walked (before)
 gossip_flood_cli_ms|ms|< 100, p99 of CLI calls under a hostile flood
-gossip_flood_ctl_ms|ms|the agent's answer alone (one client, no process)
-gossip_flood_cli_start_ms|ms|a CLI process's start alone (nsenter + exec)
+gossip_flood_ctl_ms|ms|the agent answer alone (one client, no process)
+gossip_flood_cli_start_ms|ms|a CLI process start alone (nsenter + exec)
 gossip_flood_rss_mib|MiB|< 64
 model_converge_p99_ms_255|ms|computed (tests/sim), docs/scale.md
 model_failover_p50_ms_255|ms|computed (tests/sim), docs/scale.md
