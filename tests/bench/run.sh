@@ -84,7 +84,7 @@ prefix_lookup_ns_1m|ns|warm
 lpm_trie_ns_1m|ns|warm
 prefix_lookup_vs_trie|x|<= 0.33 (goal 0.1), warm, worse of 10k/1M
 prefix_lookup_mib_1m|MiB|<= 96 (90% /24, 5% /16, 5% /26)
-prefix6_lookup_ns_10k|ns|IPv6 table, warm (a hash lookup per length present)
+prefix6_lookup_ns_10k|ns|IPv6 table, warm (region array, then a hash lookup per length there)
 lpm6_trie_ns_10k|ns|the kernel trie (mg_ep6), same prefixes and run
 prefix6_lookup_ns_1m|ns|warm
 lpm6_trie_ns_1m|ns|warm
