@@ -263,6 +263,9 @@ FORMAT_FILES += agent/services/*.c agent/services/*.h agent/cmd_services.c \
 	tests/unit/test_services_model.c
 # The datapath's one-concern headers (issue 11 item 3).
 FORMAT_FILES += datapath/endpoint.h datapath/inner.h datapath/pin.h
+# The IPv6 prefix table.
+FORMAT_FILES += agent/prefix6.c agent/prefix6.h datapath/prefix6.h \
+	tests/unit/test_prefix6.c tests/datapath/test_prefix6.c
 CHECK_BASE ?=
 
 check: check-format check-werror

@@ -49,6 +49,12 @@ int mg_agent_run(const struct mg_config *cfg)
 	a->maps.pfx.l2 = bpf_map__fd(a->dp.skel->maps.mg_pfx4_l2);
 	a->maps.pfx.l3 = bpf_map__fd(a->dp.skel->maps.mg_pfx4_l3);
 	a->maps.pfx_table = cfg->limits.prefix_lookup == MG_PFX_LOOKUP_TABLE;
+	a->maps.pfx6.maps.gen = bpf_map__fd(a->dp.skel->maps.mg_pfx6_gen);
+	a->maps.pfx6.maps.ans = a->maps.pfx.ans;
+	a->maps.pfx6.maps.h = bpf_map__fd(a->dp.skel->maps.mg_pfx6);
+	a->maps.pfx6.maps.lens = bpf_map__fd(a->dp.skel->maps.mg_pfx6_lens);
+	a->maps.pfx6.maps.rgn = bpf_map__fd(a->dp.skel->maps.mg_pfx6_rgn);
+	a->maps.pfx6.max = bpf_map__max_entries(a->dp.skel->maps.mg_ep6);
 	a->nh4_fd = bpf_map__fd(a->dp.skel->maps.mg_nh4_v2);
 	a->nh6_fd = bpf_map__fd(a->dp.skel->maps.mg_nh6);
 	a->tx_fd = bpf_map__fd(a->dp.skel->maps.mg_tx);

@@ -98,7 +98,7 @@ struct mg_cfg_peer {
 	int line;				/* where the section starts */
 };
 
-/* [limits] prefix_lookup: how the datapath finds an IPv4 endpoint. */
+/* [limits] prefix_lookup: how the datapath finds an endpoint (both families). */
 enum mg_prefix_lookup {
 	MG_PFX_LOOKUP_TABLE,	/* the compiled table (agent/prefix.h) */
 	MG_PFX_LOOKUP_TRIE,	/* the mg_ep4 LPM trie alone */

@@ -733,6 +733,36 @@ static unsigned long long pfx_set_hash(const struct ep4_rec *r, size_t n)
  * complete first: a reader the table fails asks it).  A table that
  * cannot be made leaves the datapath on the trie, said once.
  */
+/*
+ * The IPv6 table (prefix6.c) from the packed records: its compiler takes
+ * keys and values apart, so they are split here, only when it is on.
+ */
+static void sync_pfx6(struct mg_dpmaps *m, bool on, const char *recs, size_t n,
+		      struct mg_sync_stats *st)
+{
+	const size_t ksz = sizeof(struct mg_ep6_key), vsz = sizeof(struct mg_ep_val);
+	struct mg_ep6_key *k = NULL;
+	struct mg_ep_val *v = NULL;
+
+	if (on && n) {
+		k = malloc(n * ksz);
+		v = malloc(n * vsz);
+		if (!k || !v) {
+			free(k);
+			free(v);
+			st->failed++;
+			return;
+		}
+		for (size_t i = 0; i < n; i++) {
+			memcpy(&k[i], recs + i * (ksz + vsz), ksz);
+			memcpy(&v[i], recs + i * (ksz + vsz) + ksz, vsz);
+		}
+	}
+	mg_pfx6_sync(&m->pfx6, on, k, v, on ? n : 0, &st->failed);
+	free(k);
+	free(v);
+}
+
 static void sync_pfx_table(struct mg_dpmaps *m, const struct ep4_rec *r,
 			   size_t n, struct mg_sync_stats *st)
 {
@@ -924,6 +954,7 @@ int mg_dpmaps_sync(struct mg_dpmaps *m, const struct mg_view *v,
 		/* The cache no longer says what the map holds. */
 		m->ep4c.valid = m->ep6c.valid = false;
 		err = err ? err : rc;
+		sync_pfx6(m, false, ep6, n_ep6, st);
 		goto out;
 	}
 	rc = sync_cached_recs(m->ep4, "mg_ep4", &m->ep4c, k4, ev, ep4, n_ep4,
@@ -942,6 +973,7 @@ int mg_dpmaps_sync(struct mg_dpmaps *m, const struct mg_view *v,
 	m->ep_hash = ep_h;
 	m->ep_hash_ok = !rc && m->ep4c.valid;
 	err = err ? err : rc;
+	sync_pfx6(m, m->pfx_table, ep6, n_ep6, st);
 out:
 	free(ep4);
 	free(ep6);

@@ -14,6 +14,7 @@
 #include "lib/addr.h"
 #include "config.h"
 #include "prefix.h"
+#include "prefix6.h"
 
 struct mg_view_gw {
 	char name[MG_CFG_NAME_MAX];
@@ -79,6 +80,8 @@ struct mg_dpmaps {
 	 */
 	unsigned long long ep_hash;
 	bool ep_hash_ok;
+	/* The compiled IPv6 prefix table (prefix6.h), on with pfx_table. */
+	struct mg_pfx6_state pfx6;
 };
 
 struct mg_sync_stats {

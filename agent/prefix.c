@@ -228,8 +228,7 @@ static void drop_gen(const struct mg_pfx_maps *m, __u32 g)
 	bpf_map_delete_elem(m->l3, &g);
 }
 
-/* mg_pfx_ans: leaf -> the endpoint value the datapath hands its callers. */
-static int write_answers(int fd)
+int mg_pfx_write_answers(int fd)
 {
 	struct mg_ep_val v[MG_PFX_ANSWERS];
 	__u32 keys[MG_PFX_ANSWERS], cnt = MG_PFX_ANSWERS;
@@ -252,7 +251,7 @@ int mg_pfx4_publish(const struct mg_pfx_maps *m, const struct mg_pfx4 *t)
 
 	if (!m->gen || !m->l1 || !m->l2 || !m->l3 || !m->ans)
 		return -ENOENT;
-	rc = write_answers(m->ans);
+	rc = mg_pfx_write_answers(m->ans);
 	if (rc)
 		return rc;
 	if (bpf_map_lookup_elem(m->gen, &zero, &gen))

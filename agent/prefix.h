@@ -66,6 +66,12 @@ struct mg_pfx_maps {
  */
 int mg_pfx4_publish(const struct mg_pfx_maps *m, const struct mg_pfx4 *t);
 
+/*
+ * mg_pfx_ans: leaf -> the endpoint value the datapath hands its callers
+ * (shared by the IPv4 and IPv6 tables).  Returns 0 or -errno.
+ */
+int mg_pfx_write_answers(int fd);
+
 /* Back to the trie: mg_pfx_gen says no table, both generations dropped. */
 int mg_pfx4_disable(const struct mg_pfx_maps *m);
 

@@ -10,6 +10,7 @@
 #include <bpf/bpf_helpers.h>
 #include "maps.h"
 #include "prefix.h"
+#include "prefix6.h"
 
 /*
  * The IPv4 endpoint entry of addr as a scalar: 0 none, else MG_EP_FOUND |
@@ -58,12 +59,41 @@ static __always_inline struct mg_ep_val *mg_ep4_lookup(__u32 addr)
 	return ep;
 }
 
+/* mg_ep4_find() for IPv6: the table (prefix6.h), else the mg_ep6 trie. */
+__attribute__((noinline)) int mg_ep6_find(__u32 a0, __u32 a1, __u32 a2,
+					  __u32 a3)
+{
+	struct mg_ep6_key key = { .prefixlen = 128,
+				  .addr = { a0, a1, a2, a3 } };
+	__u32 leaf = mg_pfx6_leaf(a0, a1, a2, a3);
+	struct mg_ep_val *ep;
+
+	if (leaf & MG_PFX_FOUND) /* the leaf: cluster id | MG_PFX_LEAF_LOCAL */
+		return leaf & 0xff ? MG_EP_FOUND | (leaf & 0xff) |
+					     (leaf & MG_PFX_LEAF_LOCAL ?
+						      MG_EP_F_LOCAL << 8 :
+						      0) :
+				     0;
+	ep = bpf_map_lookup_elem(&mg_ep6, &key);
+	return ep ? MG_EP_FOUND | ep->flags << 8 | ep->cluster_id : 0;
+}
+
+/* mg_ep4_lookup() for IPv6 (the same per-CPU room). */
 static __always_inline struct mg_ep_val *mg_ep6_lookup(const void *addr)
 {
-	struct mg_ep6_key key = { .prefixlen = 128 };
+	const __u32 *a = addr;
+	int r = mg_ep6_find(a[0], a[1], a[2], a[3]);
+	struct mg_ep_val *ep;
+	__u32 zero = 0;
 
-	__builtin_memcpy(key.addr, addr, 16);
-	return bpf_map_lookup_elem(&mg_ep6, &key);
+	if (!(r & MG_EP_FOUND))
+		return NULL;
+	ep = bpf_map_lookup_elem(&mg_ep_tmp, &zero);
+	if (ep) {
+		ep->cluster_id = r & 0xff;
+		ep->flags = (r >> 8) & 0xff;
+	}
+	return ep;
 }
 
 /*
@@ -84,13 +114,12 @@ static __always_inline int mg_is_local4(__u32 addr)
 static __always_inline int mg_is_local6(const void *addr)
 {
 	struct mg_ep6_key key = { .prefixlen = 128 };
-	struct mg_ep_val *ep;
+	const __u32 *a = addr;
 
 	__builtin_memcpy(key.addr, addr, 16);
 	if (bpf_map_lookup_elem(&mg_local6, &key))
 		return 1;
-	ep = bpf_map_lookup_elem(&mg_ep6, &key);
-	return ep && (ep->flags & MG_EP_F_LOCAL);
+	return !!(mg_ep6_find(a[0], a[1], a[2], a[3]) & (MG_EP_F_LOCAL << 8));
 }
 
 #endif

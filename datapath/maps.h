@@ -88,6 +88,53 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mg_pfx_gen SEC(".maps");
 
+/*
+ * The compiled IPv6 prefix table (prefix6.h; layout in abi.h): one hash
+ * map per generation, of mg_ep6's prefixes keyed by (length, masked
+ * address), the lengths present in mg_pfx6_lens, which of them each
+ * region of the addresses holds in mg_pfx6_rgn, the generation in use
+ * named by mg_pfx6_gen.  Until the agent publishes one the datapath asks
+ * mg_ep6.
+ */
+struct mg_pfx6_h_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);		/* the agent's: as many as prefixes */
+	__uint(key_size, sizeof(struct mg_pfx6_key));	/* a FWD in BTF */
+	__uint(value_size, sizeof(__u32));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MG_PFX_GENS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct mg_pfx6_h_map);
+} mg_pfx6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MG_PFX_GENS);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct mg_pfx_l23_map);
+} mg_pfx6_rgn SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MG_PFX_GENS);
+	__type(key, __u32);
+	__type(value, struct mg_pfx6_lens);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_pfx6_lens SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mg_pfx_gen);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mg_pfx6_gen SEC(".maps");
+
 /* A table's 16-bit answer -> the endpoint value lookups return.  Agent. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

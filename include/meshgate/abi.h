@@ -641,6 +641,57 @@ MG_ASSERT_SIZE(struct mg_pfx_chunk16, 512);
 MG_ASSERT_SIZE(struct mg_pfx_gen, 8);
 
 /*
+ * The compiled IPv6 prefix table (datapath/prefix6.h, agent/prefix6.c):
+ * one hash lookup per prefix length present, longest first, where the
+ * mg_ep6 trie walks up to 128 nodes.  Leaves as the IPv4 table's
+ * (mg_pfx_leaf(), answered through mg_pfx_ans).
+ *
+ * mg_pfx6 (array of maps, MG_PFX_GENS): generation g's hash map, key
+ *   struct mg_pfx6_key {length, address masked to it}, value a __u32 leaf.
+ * mg_pfx6_lens (array, MG_PFX_GENS): generation g's lengths present,
+ *   longest first, each with its mask; at most MG_PFX6_LENS of them (a
+ *   set with more is left to the trie); and the bits every prefix shares
+ *   (the first c: an address without them is in no prefix).
+ * mg_pfx6_rgn (array of maps, MG_PFX_GENS): generation g's regions: the
+ *   k bits of an address after the c shared ones (k <= MG_PFX6_RGN_BITS)
+ *   index a 16-bit slot (chunks of 256, struct mg_pfx_chunk16) whose bit
+ *   i says a prefix of the i-th length overlaps that region: a lookup
+ *   asks the hash map only for those lengths.  k 0: no regions, every
+ *   length is asked.
+ * mg_pfx6_gen (array of one, struct mg_pfx_gen): active 0, no table (the
+ *   datapath looks up mg_ep6); 1 + g, generation g.
+ *
+ * The agent fills the inactive generation aside (its lengths, then a new
+ * hash map in its slot of mg_pfx6) and then writes mg_pfx6_gen once.
+ */
+#define MG_PFX6_LENS		16	/* the slot's bits */
+#define MG_PFX6_RGN_BITS	20	/* 2 MiB of regions at most */
+
+struct mg_pfx6_key {
+	__u32 len;		/* host order, 0..128 */
+	__u32 addr[4];		/* network order, bits past len zero */
+};
+
+struct mg_pfx6_len {
+	__u32 len;		/* host order */
+	__u32 mask[4];		/* network order */
+};
+
+struct mg_pfx6_lens {
+	__u32 n;		/* host order, <= MG_PFX6_LENS */
+	__u32 c;		/* host order: bits every prefix shares */
+	__u32 k;		/* host order: region bits after them, 0: none */
+	__u32 pad;
+	__u32 base[4];		/* network order: those c bits, */
+	__u32 bmask[4];		/* and their mask */
+	struct mg_pfx6_len l[MG_PFX6_LENS];	/* longest first */
+};
+
+MG_ASSERT_SIZE(struct mg_pfx6_key, 20);
+MG_ASSERT_SIZE(struct mg_pfx6_len, 20);
+MG_ASSERT_SIZE(struct mg_pfx6_lens, 48 + 20 * MG_PFX6_LENS);
+
+/*
  * mg_outlier: per-CPU array, backend slot -> what its new flows met
  * (datapath/outlier.h): the first answer to a flow still opening (TCP:
  * the client's SYN seen, no answer yet; UDP: no datagram back yet) is a

@@ -95,12 +95,18 @@ agent_rss_mib_1m|MiB|< 64 (1M remote IPv4 prefixes learned by gossip)
 agent_hwm_mib_1m|MiB|the same agent's peak (VmHWM)
 agent_rss_mib_1m_exporter|MiB|the agent exporting them (route_table)
 gossip_1m_converge_ms|ms|1M prefixes from the exporter's start to the other's maps
+prefix6_lookup_ns_10k|ns|IPv6 table, warm (region array, then a hash lookup per length there)
+lpm6_trie_ns_10k|ns|the kernel trie (mg_ep6), same prefixes and run
+prefix6_lookup_ns_1m|ns|warm
+lpm6_trie_ns_1m|ns|warm
+prefix6_lookup_vs_trie|x|< 1, warm, worse of 10k/1M
+prefix6_lookup_mib_1m|MiB|<= 96 (90% /64, 5% /48, 5% /80 under fd00::/16)
 datapath_map_mib_default|MiB|the example services, auto limits
 metrics_scrape_ms|ms|< 50 (100k endpoints, 100 services)
 metrics_render_walked_ms|ms|metrics_render_ms with mg_ep4 walked (before)
 gossip_flood_cli_ms|ms|< 100, p99 of CLI calls under a hostile flood
-gossip_flood_ctl_ms|ms|the agent's answer alone (one client, no process)
-gossip_flood_cli_start_ms|ms|a CLI process's start alone (nsenter + exec)
+gossip_flood_ctl_ms|ms|the agent answer alone (one client, no process)
+gossip_flood_cli_start_ms|ms|a CLI process start alone (nsenter + exec)
 gossip_flood_rss_mib|MiB|< 64
 model_converge_p99_ms_255|ms|computed (tests/sim), docs/scale.md
 model_failover_p50_ms_255|ms|computed (tests/sim), docs/scale.md
