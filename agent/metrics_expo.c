@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,8 @@
 
 #define FLOWS_WALK_MAX	65536	/* flow entries counted per scrape, at most */
 #define FLOW_LABELS_MAX	256	/* services or backends, each, per scrape */
+#define MEMLOCK_CACHE	128	/* maps whose memlock is remembered */
+#define MEMLOCK_TTL_NS	10000000000ull	/* ... for 10 s */
 
 /* --- reasons --------------------------------------------------------------- */
 
@@ -174,6 +177,43 @@ out:
 	return n;
 }
 
+/*
+ * A map's memlock from its fdinfo costs four syscalls (open, stat, read,
+ * close) per map and scrape; on 6.1 it is fixed when the map is made (its
+ * footprint), on later kernels it follows the map's use.  Remembered per
+ * map id for MEMLOCK_TTL_NS: a scrape costs one syscall per map less than
+ * five.  Under a lock: the bench and tests may render from several threads.
+ */
+static struct {
+	__u32 id;
+	unsigned long long memlock, at;
+} memlock_cache[MEMLOCK_CACHE];
+static pthread_mutex_t memlock_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static unsigned long long mono_ns(void);
+
+static unsigned long long memlock_of(int fd, __u32 id)
+{
+	unsigned long long now = mono_ns(), v;
+	int slot = id % MEMLOCK_CACHE;
+
+	pthread_mutex_lock(&memlock_lock);
+	if (memlock_cache[slot].id == id &&
+	    now - memlock_cache[slot].at < MEMLOCK_TTL_NS) {
+		v = memlock_cache[slot].memlock;
+		pthread_mutex_unlock(&memlock_lock);
+		return v;
+	}
+	pthread_mutex_unlock(&memlock_lock);
+	v = mg_bpfmap_memlock(fd);
+	pthread_mutex_lock(&memlock_lock);
+	memlock_cache[slot].id = id;
+	memlock_cache[slot].memlock = v;
+	memlock_cache[slot].at = now;
+	pthread_mutex_unlock(&memlock_lock);
+	return v;
+}
+
 struct map_row {
 	char name[256];
 	struct bpf_map_info info;
@@ -230,7 +270,7 @@ static void maps(FILE *f, const char *pin_dir,
 			r->entries = k->entries;
 		else if ((r->entries = count_batch(fd, &r->info)) < 0)
 			r->entries = mg_bpfmap_entries(fd, &r->info);
-		r->memlock = mg_bpfmap_memlock(fd);
+		r->memlock = memlock_of(fd, r->info.id);
 		close(fd);
 		nr++;
 next:
@@ -522,42 +562,98 @@ struct svc_names {
 	char name[MG_LB_MAX_SERVICES][INET6_ADDRSTRLEN + 16];
 };
 
+/*
+ * Up to max entries of a hash map, by bpf_map_lookup_batch() (one syscall
+ * where a key walk takes two per entry): how many, or -1 when the map has
+ * no batch operations (the caller walks its keys).
+ */
+static int batch_read(int fd, void *keys, size_t ksz, void *vals, size_t vsz,
+		      __u32 max)
+{
+	__u32 in_b = 0, out_b = 0, n = 0;
+	bool first = true;
+
+	while (n < max) {
+		__u32 count = max - n;
+		int err = bpf_map_lookup_batch(fd, first ? NULL : &in_b, &out_b,
+					       (char *)keys + n * ksz,
+					       (char *)vals + n * vsz, &count,
+					       NULL);
+
+		if (err && errno != ENOENT)
+			return first ? -1 : (int)n;
+		n += count;
+		if (err)
+			break;
+		in_b = out_b;
+		first = false;
+	}
+	return n;
+}
+
+/* A map's keys and values by a key walk, when it has no batch operations. */
+static int walk_read(int fd, void *keys, size_t ksz, void *vals, size_t vsz,
+		     __u32 max)
+{
+	char cur[64], next[64];
+	bool more = !bpf_map_get_next_key(fd, NULL, next);
+	__u32 n = 0;
+
+	if (ksz > sizeof(cur))
+		return 0;
+	for (__u32 steps = 0; more && n < max && steps < 4 * max; steps++) {
+		memcpy(cur, next, ksz);
+		more = !bpf_map_get_next_key(fd, cur, next);
+		if (bpf_map_lookup_elem(fd, cur, (char *)vals + n * vsz))
+			continue;
+		memcpy((char *)keys + n * ksz, cur, ksz);
+		n++;
+	}
+	return n;
+}
+
+#define SVC_KEYS_MAX	(4 * MG_LB_MAX_SERVICES)
+
 static void svc_names_read(const char *pin_dir, struct svc_names *sn)
 {
-	union { struct mg_svc_key k4; struct mg_svc6_key k6; } key, next;
-	struct mg_svc_val val;
+	size_t ksz[2] = { sizeof(struct mg_svc_key),
+			  sizeof(struct mg_svc6_key) };
+	struct mg_svc_val *vals = calloc(SVC_KEYS_MAX, sizeof(*vals));
+	void *keys = calloc(SVC_KEYS_MAX, sizeof(struct mg_svc6_key));
 
-	for (int v6 = 0; v6 < 2; v6++) {
+	for (int v6 = 0; v6 < 2 && keys && vals; v6++) {
 		int fd = open_pin(pin_dir, v6 ? "mg_svc6" : "mg_svc");
-		bool more;
-		int n = 0;
+		int n;
 
 		if (fd < 0)
 			continue;
-		more = !bpf_map_get_next_key(fd, NULL, &next);
-		while (more && n++ < 4 * MG_LB_MAX_SERVICES) {
+		n = batch_read(fd, keys, ksz[v6], vals, sizeof(*vals),
+			       SVC_KEYS_MAX);
+		if (n < 0)
+			n = walk_read(fd, keys, ksz[v6], vals, sizeof(*vals),
+				      SVC_KEYS_MAX);
+		close(fd);
+		for (int i = 0; i < n; i++) {
+			const void *k = (const char *)keys + i * ksz[v6];
+			const struct mg_svc_key *k4 = k;
+			const struct mg_svc6_key *k6 = k;
 			char a[INET6_ADDRSTRLEN];
-			__u16 port;
-			__u8 proto;
+			__u16 port = v6 ? k6->port : k4->port;
+			__u8 proto = v6 ? k6->proto : k4->proto;
 
-			key = next;
-			more = !bpf_map_get_next_key(fd, &key, &next);
-			if (bpf_map_lookup_elem(fd, &key, &val) ||
-			    val.id >= MG_LB_MAX_SERVICES)
-				continue;
-			port = v6 ? key.k6.port : key.k4.port;
-			proto = v6 ? key.k6.proto : key.k4.proto;
-			if (!port)
-				continue;	/* "a VIP": no service of its own */
+			if (vals[i].id >= MG_LB_MAX_SERVICES || !port)
+				continue;	/* port 0: "a VIP", no service */
 			inet_ntop(v6 ? AF_INET6 : AF_INET,
-				  v6 ? (void *)key.k6.vip : (void *)&key.k4.vip,
+				  v6 ? (const void *)k6->vip :
+				       (const void *)&k4->vip,
 				  a, sizeof(a));
-			snprintf(sn->name[val.id], sizeof(sn->name[0]),
+			snprintf(sn->name[vals[i].id], sizeof(sn->name[0]),
 				 "%s%s%s:%u/%s", v6 ? "[" : "", a, v6 ? "]" : "",
 				 ntohs(port), proto == IPPROTO_UDP ? "udp" : "tcp");
 		}
-		close(fd);
 	}
+	free(keys);
+	free(vals);
 }
 
 static void lbstats(FILE *f, const char *pin_dir)
