@@ -42,10 +42,11 @@
 struct monitor {
 	struct mg_cli *cli;
 	int cfg_fd, state_fd, rings_fd, ring_fd;
-	int peer4_fd, peer6_fd, svc_fd;
 	uint64_t mask;			/* the reasons this one wants */
 	struct mg_addr host;		/* --host; family 0: any */
 	int port;			/* --port; -1: any */
+	int cluster;			/* --cluster; 0: any */
+	int service;			/* --service (its id); -1: any */
 	long count;			/* -c; -1: no end */
 	long shown;
 	struct mg_pcapng pcap;
@@ -304,31 +305,69 @@ static bool icmp_is_error(const struct flow *f)
 	return false;
 }
 
-/* The cluster of a peer gateway's tunnel address, or 0. */
-static int peer_cluster(const struct monitor *m, const struct mg_addr *a)
-{
-	struct mg_peer_val v;
-	int fd = a->family == MG_AF_INET ? m->peer4_fd : m->peer6_fd;
-	const void *key = a->family == MG_AF_INET ? (const void *)&a->addr[0] :
-						    (const void *)a->addr;
+/*
+ * The ids an event carries (the datapath fills them where it knows them
+ * at the verdict), as the listings show them: the cluster id, the
+ * service's id (`meshgate bpf services`), the backend's slot (`meshgate
+ * bpf backends`), the policy rule; -1 (cluster, rule: 0) for none.  The
+ * peer is read from the frame: a tunnel packet's outer source, or its
+ * outer destination when we sent it (encap, mss_clamped).
+ */
+struct ev_ids {
+	int cluster;
+	long service, backend;
+	unsigned long rule;
+	struct mg_addr peer;		/* family 0: none */
+};
 
-	if (fd < 0 || bpf_map_lookup_elem(fd, key, &v))
-		return 0;
-	return v.cluster_id;
+static void ev_ids(const struct mg_event *e, bool tunnel,
+		   const struct flow *outer, struct ev_ids *id)
+{
+	id->cluster = e->cluster;
+	id->service = (long)e->service - 1;
+	id->backend = (long)e->backend - 1;
+	id->rule = e->rule;
+	id->peer.family = 0;
+	if (tunnel)
+		id->peer = e->reason == MG_ENCAP || e->reason == MG_MSS_CLAMPED ?
+			   outer->dst : outer->src;
 }
 
-/* The id of the IPv4 service f is for, or -1. */
-static long service_id(const struct monitor *m, const struct flow *f)
+/* " cluster 2 service 0 backend 3 rule 7 peer 192.0.2.2": those there. */
+static void ids_text(const struct ev_ids *id, char *buf, size_t n)
 {
-	struct mg_svc_key k = { .port = htons(f->dport), .proto = f->proto };
-	struct mg_svc_val v;
+	char a[MG_ADDRSTRLEN];
+	int o = 0;
 
-	if (m->svc_fd < 0 || f->dst.family != MG_AF_INET || f->dport < 0)
-		return -1;
-	k.vip = f->dst.addr[0];
-	if (bpf_map_lookup_elem(m->svc_fd, &k, &v))
-		return -1;
-	return v.id;
+	buf[0] = 0;
+	if (id->cluster)
+		o += snprintf(buf + o, n - o, " cluster %d", id->cluster);
+	if (id->service >= 0 && (size_t)o < n)
+		o += snprintf(buf + o, n - o, " service %ld", id->service);
+	if (id->backend >= 0 && (size_t)o < n)
+		o += snprintf(buf + o, n - o, " backend %ld", id->backend);
+	if (id->rule && (size_t)o < n)
+		o += snprintf(buf + o, n - o, " rule %lu", id->rule);
+	if (id->peer.family && (size_t)o < n)
+		snprintf(buf + o, n - o, " peer %s",
+			 mg_addr_str(&id->peer, a, sizeof(a)));
+}
+
+static void ids_json(const struct ev_ids *id)
+{
+	char a[MG_ADDRSTRLEN];
+
+	if (id->cluster)
+		printf(",\"cluster\":%d", id->cluster);
+	if (id->service >= 0)
+		printf(",\"service\":%ld", id->service);
+	if (id->backend >= 0)
+		printf(",\"backend\":%ld", id->backend);
+	if (id->rule)
+		printf(",\"rule\":%lu", id->rule);
+	if (id->peer.family)
+		printf(",\"peer\":\"%s\"",
+		       mg_addr_str(&id->peer, a, sizeof(a)));
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -337,9 +376,9 @@ static int on_event(void *ctx, void *data, size_t size)
 	const struct mg_event *e = data;
 	struct flow outer, in;
 	char ifname[IF_NAMESIZE] = "?", when[64], fo[160], fi[160];
-	char comment[160];
-	int off, et, cluster = 0;
-	long svc;
+	char comment[256], ids[128];
+	struct ev_ids id;
+	int off, et;
 	uint32_t vni = 0;
 	bool tunnel = false;
 	uint64_t real;
@@ -374,6 +413,10 @@ static int on_event(void *ctx, void *data, size_t size)
 							   ETH_P_IPV6, &in);
 	if (!flow_has(&outer, m) && !(in.src.family && flow_has(&in, m)))
 		return 0;
+	ev_ids(e, tunnel, &outer, &id);
+	if ((m->cluster && id.cluster != m->cluster) ||
+	    (m->service >= 0 && id.service != m->service))
+		return 0;
 	m->shown++;
 
 	if (!if_indextoname(e->ifindex, ifname))
@@ -382,9 +425,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	sec = real / 1000000000ULL;
 	localtime_r(&sec, &tm);
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
-	if (tunnel)
-		cluster = peer_cluster(m, &outer.src);
-	svc = service_id(m, tunnel ? &in : &outer);
+	ids_text(&id, ids, sizeof(ids));
 
 	if (m->cli->json) {
 		printf("{\"time_ns\":%llu,\"cpu\":%u,\"ifindex\":%u,"
@@ -402,10 +443,7 @@ static int on_event(void *ctx, void *data, size_t size)
 			printf(",\"vni\":%u", vni);
 		/* The tunnelled packet, or the one an ICMP error quotes. */
 		flow_json("inner", &in);
-		if (cluster)
-			printf(",\"peer_cluster\":%d", cluster);
-		if (svc >= 0)
-			printf(",\"service\":%ld", svc);
+		ids_json(&id);
 		printf("}\n");
 	} else {
 		flow_text(&outer, fo, sizeof(fo));
@@ -425,21 +463,17 @@ static int on_event(void *ctx, void *data, size_t size)
 		       e->cpu, ifname, e->hook == MG_EV_HOOK_TC ? "tc" : "xdp",
 		       e->type == MG_EV_DROP ? "drop" : "trace",
 		       mg_reason_name(e->reason), fo, fi);
-		if (cluster)
-			printf(" peer cluster %d", cluster);
-		if (svc >= 0)
-			printf(" service %ld", svc);
-		printf(" len %u\n", e->len);
+		printf("%s len %u\n", ids, e->len);
 	}
 	fflush(stdout);
 
 	if (m->pcap_on) {
 		int err;
 
-		snprintf(comment, sizeof(comment), "%s %s on %s (%s)",
+		snprintf(comment, sizeof(comment), "%s %s on %s (%s)%s",
 			 e->type == MG_EV_DROP ? "drop" : "trace",
 			 mg_reason_name(e->reason), ifname,
-			 e->hook == MG_EV_HOOK_TC ? "tc" : "xdp");
+			 e->hook == MG_EV_HOOK_TC ? "tc" : "xdp", ids);
 		err = mg_pcapng_write(&m->pcap, real, e->ifindex, ifname,
 				      e->data, e->cap_len, e->len, comment);
 		if (err) {
@@ -492,17 +526,10 @@ static void state_sum(const struct monitor *m, uint64_t *lost,
 static int usage(void)
 {
 	fprintf(stderr, "usage: meshgate [-j] monitor [--type drop|trace|all] "
-		"[--reason R]... [--host ADDR] [--port N] [-w FILE.pcapng] "
-		"[-c COUNT] [--sample N] [--rate N]\n");
+		"[--reason R]... [--host ADDR] [--port N] [--cluster ID] "
+		"[--service ID] [-w FILE.pcapng] [-c COUNT] [--sample N] "
+		"[--rate N]\n");
 	return 2;
-}
-
-static int open_if_pinned(const struct mg_cli *cli, const char *name)
-{
-	char path[PATH_MAX + 32];
-
-	snprintf(path, sizeof(path), "%s/%s", cli->pin_dir, name);
-	return bpf_obj_get(path);
 }
 
 int cmd_monitor(struct mg_cli *cli, int argc, char **argv)
@@ -512,6 +539,8 @@ int cmd_monitor(struct mg_cli *cli, int argc, char **argv)
 		{ "reason", required_argument, NULL, 'r' },
 		{ "host", required_argument, NULL, 'H' },
 		{ "port", required_argument, NULL, 'P' },
+		{ "cluster", required_argument, NULL, 'C' },
+		{ "service", required_argument, NULL, 'V' },
 		{ "write", required_argument, NULL, 'w' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "sample", required_argument, NULL, 'S' },
@@ -520,8 +549,8 @@ int cmd_monitor(struct mg_cli *cli, int argc, char **argv)
 		{}
 	};
 	struct monitor m = { .cli = cli, .port = -1, .count = -1,
-			     .state_fd = -1, .rings_fd = -1, .ring_fd = -1,
-			     .peer4_fd = -1, .peer6_fd = -1, .svc_fd = -1 };
+			     .service = -1, .state_fd = -1, .rings_fd = -1,
+			     .ring_fd = -1 };
 	const char *wfile = NULL;
 	unsigned long sample = 0, rate = 0;
 	struct ring_buffer *rb = NULL;
@@ -572,6 +601,26 @@ int cmd_monitor(struct mg_cli *cli, int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'C':
+			m.cluster = strtol(optarg, &end, 10);
+			if (*end || !*optarg || m.cluster < 1 ||
+			    m.cluster > 255) {
+				fprintf(stderr, "meshgate monitor: --cluster "
+					"'%s' is not a cluster id (1..255)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'V':
+			m.service = strtol(optarg, &end, 10);
+			if (*end || !*optarg || m.service < 0 ||
+			    m.service >= MG_LB_MAX_SERVICES) {
+				fprintf(stderr, "meshgate monitor: --service "
+					"'%s' is not a service id (`meshgate "
+					"bpf services`)\n", optarg);
+				return 2;
+			}
+			break;
 		case 'w':
 			wfile = optarg;
 			break;
@@ -616,9 +665,6 @@ int cmd_monitor(struct mg_cli *cli, int argc, char **argv)
 	m.rings_fd = mg_cli_open_map(cli, "mg_evrings");
 	if (m.state_fd < 0 || m.rings_fd < 0)
 		goto out;
-	m.peer4_fd = open_if_pinned(cli, "mg_peer4");
-	m.peer6_fd = open_if_pinned(cli, "mg_peer6");
-	m.svc_fd = open_if_pinned(cli, "mg_svc");
 
 	/* -c 0: only clear what monitors that are gone left on. */
 	if (m.count == 0) {
@@ -700,11 +746,5 @@ out:
 		close(m.rings_fd);
 	if (m.ring_fd >= 0)
 		close(m.ring_fd);
-	if (m.peer4_fd >= 0)
-		close(m.peer4_fd);
-	if (m.peer6_fd >= 0)
-		close(m.peer6_fd);
-	if (m.svc_fd >= 0)
-		close(m.svc_fd);
 	return rc;
 }

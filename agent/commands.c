@@ -319,11 +319,13 @@ const struct mg_cmd mg_commands[] = {
 		  "times)" },
 	{ .name = "monitor", .run = cmd_monitor,
 	  .args = "[--type drop|trace|all] [--reason R]... [--host ADDR] "
-		  "[--port N] [-w FILE.pcapng] [-c COUNT] [--sample N] "
-		  "[--rate N]",
+		  "[--port N] [--cluster ID] [--service ID] [-w FILE.pcapng] "
+		  "[-c COUNT] [--sample N] [--rate N]",
 	  .help = "the datapath's drop (default) and trace events, one "
-		  "decoded line each (-j: JSON), -w: a pcapng capture whose "
-		  "packets carry their reason and interface; --sample 1 in "
+		  "decoded line each (-j: JSON) with the ids involved "
+		  "(cluster, service, backend, policy rule, the peer a tunnel "
+		  "packet is from or to), -w: a pcapng capture whose "
+		  "packets carry them, their reason and interface; --sample 1 in "
 		  "N per reason, --rate events per second and CPU (default "
 		  "1000); works without the agent; -c 0 clears what killed "
 		  "monitors left on" },

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include <bpf/libbpf.h>
 #include "cli.h"
 #include "metrics.h"
+#include "metrics_int.h"
 #include "meshgate/abi.h"
 #include "meshgate/reasons.h"
 #include "lib/bpfmaps.h"
@@ -29,6 +31,8 @@
 
 #define FLOWS_WALK_MAX	65536	/* flow entries counted per scrape, at most */
 #define FLOW_LABELS_MAX	256	/* services or backends, each, per scrape */
+#define MEMLOCK_CACHE	128	/* maps whose memlock is remembered */
+#define MEMLOCK_TTL_NS	10000000000ull	/* ... for 10 s */
 
 /* --- reasons --------------------------------------------------------------- */
 
@@ -44,27 +48,6 @@ const char *mg_metrics_reason_class(unsigned int reason)
 	if (reason >= MG_REASON_MAX)
 		return "error";
 	return mg_reason_class_name(mg_reason_class(reason));
-}
-
-/* --- writing --------------------------------------------------------------- */
-
-static void head(FILE *f, const char *name, const char *type,
-		 const char *help)
-{
-	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-/* A label value: backslash, double quote and newline escaped. */
-static void label(FILE *f, const char *v)
-{
-	for (; *v; v++) {
-		if (*v == '\\' || *v == '"')
-			fprintf(f, "\\%c", *v);
-		else if (*v == '\n')
-			fputs("\\n", f);
-		else
-			fputc(*v, f);
-	}
 }
 
 static void build_info(FILE *f)
@@ -194,6 +177,43 @@ out:
 	return n;
 }
 
+/*
+ * A map's memlock from its fdinfo costs four syscalls (open, stat, read,
+ * close) per map and scrape; on 6.1 it is fixed when the map is made (its
+ * footprint), on later kernels it follows the map's use.  Remembered per
+ * map id for MEMLOCK_TTL_NS: a scrape costs one syscall per map less than
+ * five.  Under a lock: the bench and tests may render from several threads.
+ */
+static struct {
+	__u32 id;
+	unsigned long long memlock, at;
+} memlock_cache[MEMLOCK_CACHE];
+static pthread_mutex_t memlock_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static unsigned long long mono_ns(void);
+
+static unsigned long long memlock_of(int fd, __u32 id)
+{
+	unsigned long long now = mono_ns(), v;
+	int slot = id % MEMLOCK_CACHE;
+
+	pthread_mutex_lock(&memlock_lock);
+	if (memlock_cache[slot].id == id &&
+	    now - memlock_cache[slot].at < MEMLOCK_TTL_NS) {
+		v = memlock_cache[slot].memlock;
+		pthread_mutex_unlock(&memlock_lock);
+		return v;
+	}
+	pthread_mutex_unlock(&memlock_lock);
+	v = mg_bpfmap_memlock(fd);
+	pthread_mutex_lock(&memlock_lock);
+	memlock_cache[slot].id = id;
+	memlock_cache[slot].memlock = v;
+	memlock_cache[slot].at = now;
+	pthread_mutex_unlock(&memlock_lock);
+	return v;
+}
+
 struct map_row {
 	char name[256];
 	struct bpf_map_info info;
@@ -250,7 +270,7 @@ static void maps(FILE *f, const char *pin_dir,
 			r->entries = k->entries;
 		else if ((r->entries = count_batch(fd, &r->info)) < 0)
 			r->entries = mg_bpfmap_entries(fd, &r->info);
-		r->memlock = mg_bpfmap_memlock(fd);
+		r->memlock = memlock_of(fd, r->info.id);
 		close(fd);
 		nr++;
 next:
@@ -542,42 +562,98 @@ struct svc_names {
 	char name[MG_LB_MAX_SERVICES][INET6_ADDRSTRLEN + 16];
 };
 
+/*
+ * Up to max entries of a hash map, by bpf_map_lookup_batch() (one syscall
+ * where a key walk takes two per entry): how many, or -1 when the map has
+ * no batch operations (the caller walks its keys).
+ */
+static int batch_read(int fd, void *keys, size_t ksz, void *vals, size_t vsz,
+		      __u32 max)
+{
+	__u32 in_b = 0, out_b = 0, n = 0;
+	bool first = true;
+
+	while (n < max) {
+		__u32 count = max - n;
+		int err = bpf_map_lookup_batch(fd, first ? NULL : &in_b, &out_b,
+					       (char *)keys + n * ksz,
+					       (char *)vals + n * vsz, &count,
+					       NULL);
+
+		if (err && errno != ENOENT)
+			return first ? -1 : (int)n;
+		n += count;
+		if (err)
+			break;
+		in_b = out_b;
+		first = false;
+	}
+	return n;
+}
+
+/* A map's keys and values by a key walk, when it has no batch operations. */
+static int walk_read(int fd, void *keys, size_t ksz, void *vals, size_t vsz,
+		     __u32 max)
+{
+	char cur[64], next[64];
+	bool more = !bpf_map_get_next_key(fd, NULL, next);
+	__u32 n = 0;
+
+	if (ksz > sizeof(cur))
+		return 0;
+	for (__u32 steps = 0; more && n < max && steps < 4 * max; steps++) {
+		memcpy(cur, next, ksz);
+		more = !bpf_map_get_next_key(fd, cur, next);
+		if (bpf_map_lookup_elem(fd, cur, (char *)vals + n * vsz))
+			continue;
+		memcpy((char *)keys + n * ksz, cur, ksz);
+		n++;
+	}
+	return n;
+}
+
+#define SVC_KEYS_MAX	(4 * MG_LB_MAX_SERVICES)
+
 static void svc_names_read(const char *pin_dir, struct svc_names *sn)
 {
-	union { struct mg_svc_key k4; struct mg_svc6_key k6; } key, next;
-	struct mg_svc_val val;
+	size_t ksz[2] = { sizeof(struct mg_svc_key),
+			  sizeof(struct mg_svc6_key) };
+	struct mg_svc_val *vals = calloc(SVC_KEYS_MAX, sizeof(*vals));
+	void *keys = calloc(SVC_KEYS_MAX, sizeof(struct mg_svc6_key));
 
-	for (int v6 = 0; v6 < 2; v6++) {
+	for (int v6 = 0; v6 < 2 && keys && vals; v6++) {
 		int fd = open_pin(pin_dir, v6 ? "mg_svc6" : "mg_svc");
-		bool more;
-		int n = 0;
+		int n;
 
 		if (fd < 0)
 			continue;
-		more = !bpf_map_get_next_key(fd, NULL, &next);
-		while (more && n++ < 4 * MG_LB_MAX_SERVICES) {
+		n = batch_read(fd, keys, ksz[v6], vals, sizeof(*vals),
+			       SVC_KEYS_MAX);
+		if (n < 0)
+			n = walk_read(fd, keys, ksz[v6], vals, sizeof(*vals),
+				      SVC_KEYS_MAX);
+		close(fd);
+		for (int i = 0; i < n; i++) {
+			const void *k = (const char *)keys + i * ksz[v6];
+			const struct mg_svc_key *k4 = k;
+			const struct mg_svc6_key *k6 = k;
 			char a[INET6_ADDRSTRLEN];
-			__u16 port;
-			__u8 proto;
+			__u16 port = v6 ? k6->port : k4->port;
+			__u8 proto = v6 ? k6->proto : k4->proto;
 
-			key = next;
-			more = !bpf_map_get_next_key(fd, &key, &next);
-			if (bpf_map_lookup_elem(fd, &key, &val) ||
-			    val.id >= MG_LB_MAX_SERVICES)
-				continue;
-			port = v6 ? key.k6.port : key.k4.port;
-			proto = v6 ? key.k6.proto : key.k4.proto;
-			if (!port)
-				continue;	/* "a VIP": no service of its own */
+			if (vals[i].id >= MG_LB_MAX_SERVICES || !port)
+				continue;	/* port 0: "a VIP", no service */
 			inet_ntop(v6 ? AF_INET6 : AF_INET,
-				  v6 ? (void *)key.k6.vip : (void *)&key.k4.vip,
+				  v6 ? (const void *)k6->vip :
+				       (const void *)&k4->vip,
 				  a, sizeof(a));
-			snprintf(sn->name[val.id], sizeof(sn->name[0]),
+			snprintf(sn->name[vals[i].id], sizeof(sn->name[0]),
 				 "%s%s%s:%u/%s", v6 ? "[" : "", a, v6 ? "]" : "",
 				 ntohs(port), proto == IPPROTO_UDP ? "udp" : "tcp");
 		}
-		close(fd);
 	}
+	free(keys);
+	free(vals);
 }
 
 static void lbstats(FILE *f, const char *pin_dir)
@@ -675,233 +751,4 @@ int mg_metrics_render(FILE *f, const char *pin_dir, const char *snapshot,
 	if (times)
 		*times = t;
 	return err;
-}
-
-/* --- the agent's part, from its listings' JSON ------------------------------ */
-
-/*
- * The listings are flat enough to be read as a sequence of "key": value
- * pairs (arrays and objects only group them): fn gets each scalar, its
- * string form unquoted.
- */
-void mg_metrics_json_pairs(const char *s,
-			   void (*fn)(const char *key, const char *val,
-				      void *arg),
-			   void *arg)
-{
-	char key[256] = "", val[256];
-
-	while (s && *s) {
-		char *dst = val;
-		size_t room = sizeof(val) - 1;
-
-		if (*s == '"') {
-			for (s++; *s && *s != '"'; s++) {
-				if (*s == '\\' && s[1])
-					s++;
-				if (room) {
-					*dst++ = *s;
-					room--;
-				}
-			}
-			*dst = '\0';
-			if (*s)
-				s++;
-			while (isspace((unsigned char)*s))
-				s++;
-			if (*s == ':') {
-				snprintf(key, sizeof(key), "%s", val);
-				s++;
-				continue;
-			}
-			fn(key, val, arg);
-			continue;
-		}
-		if (isalnum((unsigned char)*s) || *s == '-') {
-			while ((isalnum((unsigned char)*s) || *s == '-' ||
-				*s == '.') && room) {
-				*dst++ = *s++;
-				room--;
-			}
-			*dst = '\0';
-			fn(key, val, arg);
-			continue;
-		}
-		s++;	/* { } [ ] , and blanks */
-	}
-}
-
-#define STATES_MAX	16
-
-struct tally {
-	char name[STATES_MAX][64];
-	unsigned long long n[STATES_MAX];
-	int count;
-};
-
-static void tally_add(struct tally *t, const char *name, unsigned long long n)
-{
-	for (int i = 0; i < t->count; i++) {
-		if (!strcmp(t->name[i], name)) {
-			t->n[i] += n;
-			return;
-		}
-	}
-	if (t->count < STATES_MAX) {
-		snprintf(t->name[t->count], sizeof(t->name[0]), "%s", name);
-		t->n[t->count++] = n;
-	}
-}
-
-struct status_walk {
-	FILE *f;
-};
-
-/* `status` counters, as `meshgate status` shows them. */
-static const struct {
-	const char *key, *name, *type, *help;
-} status_metrics[] = {
-	{ "uptime_s", "meshgate_agent_uptime_seconds", "gauge",
-	  "Seconds since the agent started." },
-	{ "peers", "meshgate_gateways", "gauge",
-	  "Remote gateways the agent knows (gossiped and static)." },
-	{ "peers_alive", "meshgate_gateways_alive", "gauge",
-	  "Remote gateways alive (or suspect)." },
-	{ "state_messages", "meshgate_gossip_state_messages_total", "counter",
-	  "Endpoint-state messages received." },
-	{ "state_rejected", "meshgate_gossip_state_rejected_total", "counter",
-	  "Endpoint-state messages rejected (not the sender's to write, malformed)." },
-	{ "gossip_packets_in", "meshgate_gossip_packets_received_total",
-	  "counter", "Gossip (memberlist) packets received." },
-	{ "gossip_packets_out", "meshgate_gossip_packets_sent_total", "counter",
-	  "Gossip (memberlist) packets sent." },
-	{ "gossip_decrypt_failed", "meshgate_gossip_rejected_wrong_key_total",
-	  "counter", "Gossip packets rejected: no key of the keyring opens them." },
-	{ "gossip_plaintext_rejected",
-	  "meshgate_gossip_rejected_plaintext_total", "counter",
-	  "Gossip packets rejected: not encrypted while a key is configured." },
-	{ "gossip_decode_errors", "meshgate_gossip_rejected_malformed_total",
-	  "counter", "Gossip packets rejected: malformed." },
-	{ "host_routes", "meshgate_host_routes", "gauge",
-	  "Routes of the host device (the host's own traffic to the mesh)." },
-};
-
-static void status_pair(const char *key, const char *val, void *arg)
-{
-	struct status_walk *w = arg;
-
-	for (size_t i = 0; i < sizeof(status_metrics) / sizeof(status_metrics[0]);
-	     i++) {
-		if (strcmp(key, status_metrics[i].key) ||
-		    !isdigit((unsigned char)val[0]))
-			continue;
-		head(w->f, status_metrics[i].name, status_metrics[i].type,
-		     status_metrics[i].help);
-		fprintf(w->f, "%s %s\n", status_metrics[i].name, val);
-	}
-}
-
-/* One member of `peers` at a time: flushed at the next one and the end. */
-struct peers_walk {
-	char cluster[64], state[32];
-	bool open, gateway;
-	struct tally by_state, by_cluster, alive_by_cluster;
-};
-
-static void peer_flush(struct peers_walk *w)
-{
-	if (!w->open)
-		return;
-	tally_add(&w->by_state, w->state, 1);
-	if (w->gateway && strcmp(w->cluster, "-")) {
-		tally_add(&w->by_cluster, w->cluster, 1);
-		tally_add(&w->alive_by_cluster, w->cluster,
-			  !strcmp(w->state, "alive") ||
-			  !strcmp(w->state, "suspect") ||
-			  !strcmp(w->state, "static"));
-	}
-	w->open = false;
-	w->gateway = false;
-	w->cluster[0] = w->state[0] = '\0';
-}
-
-static void peers_pair(const char *key, const char *val, void *arg)
-{
-	struct peers_walk *w = arg;
-
-	if (!strcmp(key, "name")) {
-		peer_flush(w);
-		w->open = true;
-	} else if (!strcmp(key, "cluster")) {
-		snprintf(w->cluster, sizeof(w->cluster), "%s", val);
-	} else if (!strcmp(key, "state")) {
-		snprintf(w->state, sizeof(w->state), "%s", val);
-	} else if (!strcmp(key, "meshgate")) {
-		w->gateway = !strcmp(val, "true");
-	}
-}
-
-struct svc_walk {
-	FILE *f;
-	char service[64], backend[64];
-	bool headed;
-};
-
-static void svc_pair(const char *key, const char *val, void *arg)
-{
-	struct svc_walk *w = arg;
-
-	if (!strcmp(key, "name")) {
-		snprintf(w->service, sizeof(w->service), "%s", val);
-	} else if (!strcmp(key, "address")) {
-		snprintf(w->backend, sizeof(w->backend), "%s", val);
-	} else if (!strcmp(key, "health")) {
-		if (!w->headed)
-			head(w->f, "meshgate_backend_up", "gauge",
-			     "1 when the service backend passes its health check (up), 0 when down or not known yet.");
-		w->headed = true;
-		fprintf(w->f, "meshgate_backend_up{service=\"");
-		label(w->f, w->service);
-		fprintf(w->f, "\",backend=\"");
-		label(w->f, w->backend);
-		fprintf(w->f, "\"} %d\n", !strcmp(val, "up"));
-	}
-}
-
-static void tally_print(FILE *f, const struct tally *t, const char *name,
-			const char *lbl)
-{
-	for (int i = 0; i < t->count; i++) {
-		fprintf(f, "%s{%s=\"", name, lbl);
-		label(f, t->name[i]);
-		fprintf(f, "\"} %llu\n", t->n[i]);
-	}
-}
-
-void mg_metrics_agent_part(FILE *f, const char *status, const char *peers,
-			   const char *services)
-{
-	struct status_walk sw = { .f = f };
-	struct svc_walk vw = { .f = f };
-	struct peers_walk *pw;
-
-	mg_metrics_json_pairs(status, status_pair, &sw);
-	pw = calloc(1, sizeof(*pw));
-	if (pw && peers) {
-		mg_metrics_json_pairs(peers, peers_pair, pw);
-		peer_flush(pw);
-		head(f, "meshgate_peers", "gauge",
-		     "Members of the mesh (gateways and other agents) by state.");
-		tally_print(f, &pw->by_state, "meshgate_peers", "state");
-		head(f, "meshgate_cluster_gateways", "gauge",
-		     "Gateways of each remote cluster.");
-		tally_print(f, &pw->by_cluster, "meshgate_cluster_gateways",
-			    "cluster");
-		head(f, "meshgate_cluster_gateways_alive", "gauge",
-		     "Gateways of each remote cluster that are alive, suspect or static (configured, taken as alive).");
-		tally_print(f, &pw->alive_by_cluster,
-			    "meshgate_cluster_gateways_alive", "cluster");
-	}
-	free(pw);
-	mg_metrics_json_pairs(services, svc_pair, &vw);
 }

@@ -71,10 +71,23 @@ static __always_inline int mg_ev_token(struct mg_ev_state *st,
 	return 1;
 }
 
+/*
+ * The ids an event carries (struct mg_event's cluster, service, backend),
+ * packed into one scalar the exit's call sites hand over: a register, so
+ * a verdict that nobody listens to pays nothing for them.  svc and be are
+ * already slot + 1 (0: none).
+ */
+#define MG_EV_IDS(cl, svc, be)						\
+	((__u64)(__u8)(cl) | (__u64)(__u16)(svc) << 8 |			\
+	 (__u64)(__u16)(be) << 24)
+/* A service's slot and a backend's (-1: none) as MG_EV_IDS wants them. */
+#define MG_EV_SVC(svc_id, slot)						\
+	MG_EV_IDS(0, (svc_id) + 1, (slot) + 1)
+
 /* One copy of the event into a listener's ring. */
 static __always_inline void mg_ev_put(mg_ctx_t *ctx, void *ring,
 				      struct mg_ev_state *st, __u32 reason,
-				      int action)
+				      int action, __u64 ids, __u32 rule)
 {
 	__u32 len = mg_ctx_len(ctx);
 	struct mg_event *e;
@@ -92,7 +105,10 @@ static __always_inline void mg_ev_put(mg_ctx_t *ctx, void *ring,
 	e->reason = reason;
 	e->type = action == MG_ACT_DROP ? MG_EV_DROP : MG_EV_TRACE;
 	e->hook = MG_CTX_HOOK;
-	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	e->cluster = ids;
+	e->service = ids >> 8;
+	e->backend = ids >> 24;
+	e->rule = rule;
 	e->cap_len = 0;
 	/*
 	 * Clamped in the register the helper gets: clang would compare a
@@ -114,15 +130,18 @@ static __always_inline void mg_ev_put(mg_ctx_t *ctx, void *ring,
 }
 
 static __noinline int mg_ev_emit(mg_ctx_t *ctx, __u32 reason, int action,
-				 const struct mg_ev_cfg *cfg)
+				 __u64 ids, __u32 rule)
 {
 	__u64 bit = 1ULL << (reason & 63);
+	const struct mg_ev_cfg *cfg;
 	struct mg_ev_state *st;
 	__u32 key = 0, n;
 	void *ring;
 
+	/* Looked up again: five arguments at most, and this is the slow side. */
+	cfg = bpf_map_lookup_elem(&mg_evcfg, &key);
 	st = bpf_map_lookup_elem(&mg_evstate, &key);
-	if (!st)
+	if (!cfg || !st)
 		return 0;
 	n = st->seen[reason & (MG_STATS_SLOTS - 1)]++;
 	if (cfg->sample > 1 && n % cfg->sample)
@@ -137,24 +156,23 @@ static __noinline int mg_ev_emit(mg_ctx_t *ctx, __u32 reason, int action,
 			continue;
 		ring = bpf_map_lookup_elem(&mg_evrings, &i);
 		if (ring)
-			mg_ev_put(ctx, ring, st, reason, action);
+			mg_ev_put(ctx, ring, st, reason, action, ids, rule);
 	}
 	return 0;
 }
 
 /*
- * The exit's hook: an event for reason when a monitor wants one.  The
- * bench builds a program without it (MG_EV_COMPILED_OUT), to measure what
- * the disabled stream costs.
+ * The exit's hook: an event for reason when a monitor wants one, with the
+ * ids (MG_EV_IDS) and the policy rule involved.  The bench builds a
+ * program without it (MG_EV_COMPILED_OUT), to measure what the disabled
+ * stream costs.
  */
 static __always_inline void mg_ev_verdict(mg_ctx_t *ctx, __u32 reason,
-					  int action)
+					  int action, __u64 ids, __u32 rule)
 {
 #ifndef MG_EV_COMPILED_OUT
-	const struct mg_ev_cfg *cfg = mg_ev_wanted(reason);
-
-	if (cfg)
-		mg_ev_emit(ctx, reason, action, cfg);
+	if (mg_ev_wanted(reason))
+		mg_ev_emit(ctx, reason, action, ids, rule);
 #endif
 }
 

@@ -23,7 +23,13 @@ struct mg_inner {
 	__u8 df; /* IPv4 DF (IPv6: always 1, never fragmented en route) */
 	__u8 nat; /* DNATed to a service backend (lb.h) */
 	__u8 pad[3];
+	__u32 lb; /* then its service | backend << 16 (slot + 1) */
 };
+
+/* The ids of an event about it (events.h), cid its cluster. */
+#define MG_IN_IDS(cid, in) MG_EV_IDS(cid, (in)->lb, (in)->lb >> 16)
+/* ... about a tunnel packet from peer. */
+#define MG_PEER_IDS(peer) MG_EV_IDS((peer)->cluster_id, 0, 0)
 
 static __always_inline int mg_inner4(struct mg_inner *in, struct cursor *c,
 				     struct iphdr *ip, int proto)
@@ -36,6 +42,7 @@ static __always_inline int mg_inner4(struct mg_inner *in, struct cursor *c,
 	in->frag = ipv4_is_fragment(ip) != 0;
 	in->df = (ip->frag_off & bpf_htons(IP_DF)) != 0;
 	in->nat = 0;
+	in->lb = 0;
 	return 0;
 }
 
@@ -51,6 +58,7 @@ static __always_inline int mg_inner6(struct mg_inner *in, struct cursor *c,
 	in->frag = info->frag != 0;
 	in->df = 1;
 	in->nat = 0;
+	in->lb = 0;
 	return 0;
 }
 

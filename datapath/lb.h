@@ -168,7 +168,7 @@ static __always_inline int mg_lb_pick(__u32 svc_id, __u32 hash, __u32 max,
  */
 static __always_inline int mg_lb_forward(mg_ctx_t *ctx,
 					 struct ethhdr *eth, struct iphdr *ip,
-					 enum mg_reason why)
+					 enum mg_reason why, __u64 ids)
 {
 	struct mg_nexthop nh;
 	int rc;
@@ -181,16 +181,17 @@ static __always_inline int mg_lb_forward(mg_ctx_t *ctx,
 	 * resolves the neighbour on the way out instead.
 	 */
 	if (MG_CTX_HOST && rc == MG_DROP_NO_NEIGH && nh.ifindex)
-		return mg_exit(ctx, why, mg_ctx_redirect_neigh(nh.ifindex));
+		return mg_exit_ids(ctx, why,
+				   mg_ctx_redirect_neigh(nh.ifindex), ids);
 	if (rc == MG_DROP_NO_NEIGH || (!rc && !nh.ifindex))
-		return mg_exit(ctx, MG_LB_STACK, MG_ACT_PASS);
+		return mg_exit_ids(ctx, MG_LB_STACK, MG_ACT_PASS, ids);
 	if (rc)
-		return mg_exit(ctx, rc, MG_ACT_DROP);
+		return mg_exit_ids(ctx, rc, MG_ACT_DROP, ids);
 	ipv4_decrease_ttl(ip);
 	__builtin_memcpy(eth->h_dest, nh.dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, nh.smac, ETH_ALEN);
 	/* Local backends and their clients often share one cluster-side link. */
-	return mg_exit(ctx, why, mg_ctx_redirect(ctx, nh.ifindex));
+	return mg_exit_ids(ctx, why, mg_ctx_redirect(ctx, nh.ifindex), ids);
 }
 
 /* A local backend's reply (or ICMP error) to our SNAT address. */
@@ -200,7 +201,7 @@ static __always_inline int mg_lb4_reply(mg_ctx_t *ctx,
 	if (ip->ttl <= 1 ||
 	    !mg_nat_reply4_at(ctx, (void *)ip - (void *)(long)ctx->data))
 		return MG_LB_MISS;
-	return mg_lb_forward(ctx, eth, ip, MG_LB_REPLY);
+	return mg_lb_forward(ctx, eth, ip, MG_LB_REPLY, 0);
 }
 
 /*
@@ -268,13 +269,15 @@ static __always_inline int mg_lb4_backend(const struct mg_ct4_key *k,
 /*
  * An IPv4 packet whose destination is no remote endpoint: a service
  * packet (a verdict; MG_LB_EGRESS with *dst the backend's cluster; or
- * MG_LB_FORWARD), a local backend's reply (a verdict), or MG_LB_MISS.
+ * MG_LB_FORWARD; both with *lb the service and backend for the events,
+ * struct mg_inner's lb), a local backend's reply (a verdict), or
+ * MG_LB_MISS.
  * c is past the IPv4 header.  On TC the packet pointers are stale after a
  * DNAT (the caller parses again).
  */
 static __always_inline int mg_lb4(mg_ctx_t *ctx, struct cursor *c,
 				  struct ethhdr *eth, struct iphdr *ip,
-				  int proto, struct mg_ep_val *dst)
+				  int proto, struct mg_ep_val *dst, __u32 *lb)
 {
 	struct mg_svc_key sk = { .vip = ip->daddr };
 	struct mg_lb_backend be;
@@ -309,14 +312,17 @@ static __always_inline int mg_lb4(mg_ctx_t *ctx, struct cursor *c,
 		return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
 	}
 	if (nat_l4_parse(c->pos, c->end, proto, &n))
-		return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
+		return mg_exit_ids(ctx, MG_DROP_MALFORMED, MG_ACT_DROP,
+				   MG_EV_SVC(svc->id, -1));
 	if (ip->ttl <= 1)
-		return mg_exit(ctx, MG_TTL_EXCEEDED, MG_ACT_PASS);
+		return mg_exit_ids(ctx, MG_TTL_EXCEEDED, MG_ACT_PASS,
+				   MG_EV_SVC(svc->id, -1));
 
 	now = mg_ct_now();
 	/* The host's own flows (TC) are not limited (ratelimit.h). */
 	if (!MG_CTX_HOST && !mg_svc_take(svc->id, 0, now))
-		return mg_exit(ctx, MG_DROP_RATE_LIMITED, MG_ACT_DROP);
+		return mg_exit_ids(ctx, MG_DROP_RATE_LIMITED, MG_ACT_DROP,
+				   MG_EV_SVC(svc->id, -1));
 	maxf = MG_CTX_HOST ? 0 : mg_svc_maxflows(svc->id);
 	mg_ct4_key_fill(&k, ip, n.ports, proto);
 	rc = mg_lb4_backend(&k, svc, maxf, n.udp ? 0 : mg_tcp_flags(n.ports),
@@ -324,7 +330,8 @@ static __always_inline int mg_lb4(mg_ctx_t *ctx, struct cursor *c,
 	if (rc == MG_DROP_NO_BACKEND || rc == MG_DROP_OVERLOADED)
 		return mg_lb_fail(ctx, svc, rc, ip, n.ports, n.udp, 0);
 	if (rc)
-		return mg_exit(ctx, rc, MG_ACT_DROP);
+		return mg_exit_ids(ctx, rc, MG_ACT_DROP,
+				   MG_EV_SVC(svc->id, -1));
 	mg_lb_count(ctx, svc->id, ct.backend);
 
 	/* DNAT, and SNAT to a local backend (see mg_ctx_nat_field()). */
@@ -340,13 +347,15 @@ static __always_inline int mg_lb4(mg_ctx_t *ctx, struct cursor *c,
 				     1, udp) ||
 		    mg_ctx_nat_field(ctx, l3, co, l4 + 2, dport, be.port, 2, 0,
 				     udp))
-			return mg_exit(ctx, MG_DROP_HEADROOM, MG_ACT_DROP);
+			return mg_exit_ids(ctx, MG_DROP_HEADROOM, MG_ACT_DROP,
+					   MG_EV_SVC(svc->id, ct.backend));
 		if (ct.snat_addr &&
 		    (mg_ctx_nat_field(ctx, l3, co, l3 + 12, saddr,
 				      ct.snat_addr, 4, 1, udp) ||
 		     mg_ctx_nat_field(ctx, l3, co, l4, sport, ct.snat_port, 2,
 				      0, udp)))
-			return mg_exit(ctx, MG_DROP_HEADROOM, MG_ACT_DROP);
+			return mg_exit_ids(ctx, MG_DROP_HEADROOM, MG_ACT_DROP,
+					   MG_EV_SVC(svc->id, ct.backend));
 	} else {
 		nat4_addr(ip, &ip->daddr, be.addr, &n);
 		nat4_port(&n.ports[1], be.port, &n);
@@ -357,6 +366,7 @@ static __always_inline int mg_lb4(mg_ctx_t *ctx, struct cursor *c,
 		nat_l4_done(&n);
 	}
 
+	*lb = (svc->id + 1) | (ct.backend + 1) << 16;
 	if (be.flags & MG_LB_BE_F_LOCAL)
 		return MG_LB_FORWARD;
 	/* The caller's path 1 takes it: one copy of it for the verifier. */
@@ -373,7 +383,7 @@ static __always_inline int mg_lb4(mg_ctx_t *ctx, struct cursor *c,
  */
 static __always_inline int mg_lb_forward6(mg_ctx_t *ctx, struct ethhdr *eth,
 					  struct ipv6hdr *ip,
-					  enum mg_reason why)
+					  enum mg_reason why, __u64 ids)
 {
 	struct mg_nexthop nh;
 	int rc;
@@ -383,15 +393,16 @@ static __always_inline int mg_lb_forward6(mg_ctx_t *ctx, struct ethhdr *eth,
 		     mg_ctx_is_gso(ctx) ? 0 :
 		     sizeof(*ip) + bpf_ntohs(ip->payload_len), &nh);
 	if (MG_CTX_HOST && rc == MG_DROP_NO_NEIGH && nh.ifindex)
-		return mg_exit(ctx, why, mg_ctx_redirect_neigh(nh.ifindex));
+		return mg_exit_ids(ctx, why,
+				   mg_ctx_redirect_neigh(nh.ifindex), ids);
 	if (rc == MG_DROP_NO_NEIGH || (!rc && !nh.ifindex))
-		return mg_exit(ctx, MG_LB_STACK, MG_ACT_PASS);
+		return mg_exit_ids(ctx, MG_LB_STACK, MG_ACT_PASS, ids);
 	if (rc)
-		return mg_exit(ctx, rc, MG_ACT_DROP);
+		return mg_exit_ids(ctx, rc, MG_ACT_DROP, ids);
 	ip->hop_limit--;
 	__builtin_memcpy(eth->h_dest, nh.dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, nh.smac, ETH_ALEN);
-	return mg_exit(ctx, why, mg_ctx_redirect(ctx, nh.ifindex));
+	return mg_exit_ids(ctx, why, mg_ctx_redirect(ctx, nh.ifindex), ids);
 }
 
 /* A local backend's reply (or ICMPv6 error) to our SNAT address. */
@@ -401,7 +412,7 @@ static __always_inline int mg_lb6_reply(mg_ctx_t *ctx, struct ethhdr *eth,
 	if (ip->hop_limit <= 1 ||
 	    !mg_nat_reply6_at(ctx, (void *)ip - (void *)(long)ctx->data))
 		return MG_LB_MISS;
-	return mg_lb_forward6(ctx, eth, ip, MG_LB_REPLY);
+	return mg_lb_forward6(ctx, eth, ip, MG_LB_REPLY, 0);
 }
 
 /* mg_lb4_backend() for IPv6: flow s->k -> s->ct, s->be. */
@@ -471,7 +482,7 @@ static __always_inline int mg_lb6_backend(struct mg_lb6_scratch *s,
 static __always_inline int mg_lb6(mg_ctx_t *ctx, struct cursor *c,
 				  struct ethhdr *eth, struct ipv6hdr *ip,
 				  const struct ip6_info *info,
-				  struct mg_ep_val *dst)
+				  struct mg_ep_val *dst, __u32 *lb)
 {
 	__u32 *da = ip->daddr.in6_u.u6_addr32;
 	struct mg_lb6_scratch *s = mg_lb6_scratch();
@@ -510,21 +521,25 @@ static __always_inline int mg_lb6(mg_ctx_t *ctx, struct cursor *c,
 		return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
 	}
 	if (nat_l4_parse(c->pos, c->end, proto, &n))
-		return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
+		return mg_exit_ids(ctx, MG_DROP_MALFORMED, MG_ACT_DROP,
+				   MG_EV_SVC(svc->id, -1));
 	if (ip->hop_limit <= 1)
-		return mg_exit(ctx, MG_TTL_EXCEEDED, MG_ACT_PASS);
+		return mg_exit_ids(ctx, MG_TTL_EXCEEDED, MG_ACT_PASS,
+				   MG_EV_SVC(svc->id, -1));
 
 	now = mg_ct_now();
 	/* The host's own flows (TC) are not limited (ratelimit.h). */
 	if (!MG_CTX_HOST && !mg_svc_take(svc->id, 0, now))
-		return mg_exit(ctx, MG_DROP_RATE_LIMITED, MG_ACT_DROP);
+		return mg_exit_ids(ctx, MG_DROP_RATE_LIMITED, MG_ACT_DROP,
+				   MG_EV_SVC(svc->id, -1));
 	maxf = MG_CTX_HOST ? 0 : mg_svc_maxflows(svc->id);
 	mg_ct6_key_fill(&s->k, ip, n.ports, proto);
 	rc = mg_lb6_backend(s, svc, maxf, n.udp ? 0 : mg_tcp_flags(n.ports), now);
 	if (rc == MG_DROP_NO_BACKEND || rc == MG_DROP_OVERLOADED)
 		return mg_lb_fail(ctx, svc, rc, ip, n.ports, n.udp, 1);
 	if (rc)
-		return mg_exit(ctx, rc, MG_ACT_DROP);
+		return mg_exit_ids(ctx, rc, MG_ACT_DROP,
+				   MG_EV_SVC(svc->id, -1));
 	mg_lb_count(ctx, svc->id, s->ct.backend);
 
 	/* DNAT, and SNAT to a local backend (see mg_ctx_nat_field()). */
@@ -538,12 +553,14 @@ static __always_inline int mg_lb6(mg_ctx_t *ctx, struct cursor *c,
 		if (mg_ctx_nat_addr6(ctx, co, l3 + 24, s->be.addr, udp) ||
 		    mg_ctx_nat_field(ctx, l3, co, l4 + 2, dport, s->be.port, 2,
 				     0, udp))
-			return mg_exit(ctx, MG_DROP_HEADROOM, MG_ACT_DROP);
+			return mg_exit_ids(ctx, MG_DROP_HEADROOM, MG_ACT_DROP,
+					   MG_EV_SVC(svc->id, s->ct.backend));
 		if (s->ct.snat_port &&
 		    (mg_ctx_nat_addr6(ctx, co, l3 + 8, s->ct.snat_addr, udp) ||
 		     mg_ctx_nat_field(ctx, l3, co, l4, sport, s->ct.snat_port,
 				      2, 0, udp)))
-			return mg_exit(ctx, MG_DROP_HEADROOM, MG_ACT_DROP);
+			return mg_exit_ids(ctx, MG_DROP_HEADROOM, MG_ACT_DROP,
+					   MG_EV_SVC(svc->id, s->ct.backend));
 	} else {
 		nat6_addr(da, s->be.addr, &n);
 		nat4_port(&n.ports[1], s->be.port, &n);
@@ -555,6 +572,7 @@ static __always_inline int mg_lb6(mg_ctx_t *ctx, struct cursor *c,
 		nat_l4_done(&n);
 	}
 
+	*lb = (svc->id + 1) | (s->ct.backend + 1) << 16;
 	if (s->be.flags & MG_LB_BE_F_LOCAL)
 		return MG_LB_FORWARD;
 	dst->cluster_id = s->be.cluster_id;

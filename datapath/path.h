@@ -43,6 +43,7 @@ static __always_inline int mg_from_ipv4(mg_ctx_t *ctx, struct cursor *c,
 	struct mg_inner in;
 	struct udphdr *udp;
 	struct iphdr *ip;
+	__u32 lb = 0;
 	int proto, rc, nat = 0;
 
 	proto = parse_ipv4(c, &ip);
@@ -79,7 +80,7 @@ static __always_inline int mg_from_ipv4(mg_ctx_t *ctx, struct cursor *c,
 
 	dst = mg_ep4_lookup(ip->daddr);
 	if (!dst || (dst->flags & MG_EP_F_LOCAL)) {
-		rc = mg_lb4(ctx, c, eth, ip, proto, &backend);
+		rc = mg_lb4(ctx, c, eth, ip, proto, &backend, &lb);
 		if (rc == MG_LB_MISS && MG_CTX_HOST && !dst &&
 		    !ipv4_is_group(ip->daddr))
 			return mg_exit_no_room(ctx);
@@ -95,12 +96,15 @@ static __always_inline int mg_from_ipv4(mg_ctx_t *ctx, struct cursor *c,
 				return mg_exit(ctx, -proto, MG_ACT_DROP);
 		}
 		if (rc == MG_LB_FORWARD)
-			return mg_lb_forward(ctx, eth, ip, MG_LB_LOCAL);
+			return mg_lb_forward(ctx, eth, ip, MG_LB_LOCAL,
+					     MG_EV_IDS(cfg_cluster_id, lb,
+						       lb >> 16));
 		dst = &backend;
 		nat = 1;
 	}
 	mg_inner4(&in, c, ip, proto);
 	in.nat = nat;
+	in.lb = lb;
 	return mg_egress(ctx, eth, &in, dst);
 }
 
@@ -125,7 +129,7 @@ static __always_inline int mg_from_ipv6(mg_ctx_t *ctx, struct cursor *c,
 	struct mg_inner in;
 	struct ipv6hdr *ip;
 	struct udphdr *udp;
-	__u32 *da;
+	__u32 *da, lb = 0;
 	int proto, rc, nat = 0;
 
 	proto = parse_ipv6(c, &ip, &info);
@@ -166,7 +170,7 @@ static __always_inline int mg_from_ipv6(mg_ctx_t *ctx, struct cursor *c,
 		return mg_exit(ctx, MG_PASS, MG_ACT_PASS);
 	dst = mg_ep6_lookup(&ip->daddr);
 	if (!dst || (dst->flags & MG_EP_F_LOCAL)) {
-		rc = mg_lb6(ctx, c, eth, ip, &info, &backend);
+		rc = mg_lb6(ctx, c, eth, ip, &info, &backend, &lb);
 		if (rc == MG_LB_MISS && MG_CTX_HOST && !dst)
 			return mg_exit_no_room(ctx);
 		if (rc == MG_LB_MISS)
@@ -181,12 +185,15 @@ static __always_inline int mg_from_ipv6(mg_ctx_t *ctx, struct cursor *c,
 				return mg_exit(ctx, -proto, MG_ACT_DROP);
 		}
 		if (rc == MG_LB_FORWARD)
-			return mg_lb_forward6(ctx, eth, ip, MG_LB_LOCAL);
+			return mg_lb_forward6(ctx, eth, ip, MG_LB_LOCAL,
+					      MG_EV_IDS(cfg_cluster_id, lb,
+							lb >> 16));
 		dst = &backend;
 		nat = 1;
 	}
 	mg_inner6(&in, c, ip, &info);
 	in.nat = nat;
+	in.lb = lb;
 	return mg_egress(ctx, eth, &in, dst);
 }
 

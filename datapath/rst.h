@@ -237,7 +237,8 @@ static __always_inline int mg_lb_fail(mg_ctx_t *ctx,
 	    ip != (void *)(long)ctx->data + ETH_HLEN ||
 	    !mg_rl_take(MG_RLB_REPLY, MG_RLB_REPLY_RATE, MG_RLB_REPLY_BURST,
 			mg_ct_now()))
-		return mg_exit(ctx, why, MG_ACT_DROP);
+		return mg_exit_ids(ctx, why, MG_ACT_DROP,
+				   MG_EV_SVC(svc->id, -1));
 	l4off = (long)l4 - (long)ctx->data;
 	if (!udp)
 		rc = v6 ? mg_lb_rst6(ctx, l4off) : mg_lb_rst4(ctx, l4off);
@@ -250,7 +251,8 @@ static __always_inline int mg_lb_fail(mg_ctx_t *ctx,
 				  mg_icmp_l2_reverse(ctx) :
 			  mg_lb_unreach4(ctx, l4off);
 	if (rc)
-		return mg_exit(ctx, why, MG_ACT_DROP);
+		return mg_exit_ids(ctx, why, MG_ACT_DROP,
+				   MG_EV_SVC(svc->id, -1));
 	/*
 	 * A verdict, and the verifier must see it is never one of mg_lb4()'s
 	 * own codes (MG_LB_FORWARD...): the packet pointers are gone.
@@ -258,7 +260,7 @@ static __always_inline int mg_lb_fail(mg_ctx_t *ctx,
 	act = MG_ACT_TX(ctx);
 	if (act < 0)
 		act = MG_ACT_DROP;
-	return mg_exit(ctx, ok, act);
+	return mg_exit_ids(ctx, ok, act, MG_EV_SVC(svc->id, -1));
 }
 
 #endif

@@ -11,8 +11,13 @@
 #include "ctx.h"
 #include "events.h"
 
-static __always_inline int mg_exit(mg_ctx_t *ctx, enum mg_reason reason,
-				   int action)
+/*
+ * ids: what the event carries when a monitor listens (events.h,
+ * MG_EV_IDS); rule: policy_denied's rule.  Constants where the caller
+ * knows none (mg_exit()).
+ */
+static __always_inline int mg_exit_ev(mg_ctx_t *ctx, enum mg_reason reason,
+				      int action, __u64 ids, __u32 rule)
 {
 	__u32 key = reason;
 	struct mg_stat *st;
@@ -35,8 +40,21 @@ static __always_inline int mg_exit(mg_ctx_t *ctx, enum mg_reason reason,
 		st->packets++;
 		st->bytes += mg_ctx_len(ctx);
 	}
-	mg_ev_verdict(ctx, reason, action);
+	mg_ev_verdict(ctx, reason, action, ids, rule);
 	return action;
+}
+
+static __always_inline int mg_exit(mg_ctx_t *ctx, enum mg_reason reason,
+				   int action)
+{
+	return mg_exit_ev(ctx, reason, action, 0, 0);
+}
+
+/* The verdict of a packet whose cluster, service or backend is known. */
+static __always_inline int mg_exit_ids(mg_ctx_t *ctx, enum mg_reason reason,
+				       int action, __u64 ids)
+{
+	return mg_exit_ev(ctx, reason, action, ids, 0);
 }
 
 /* A client's packet DNATed to a backend: counted for its service and slot. */
@@ -86,7 +104,7 @@ static __always_inline int mg_exit_no_room(mg_ctx_t *ctx)
 		st->packets++;
 		st->bytes += mg_ctx_len(ctx);
 	}
-	mg_ev_verdict(ctx, MG_DROP_NO_ROOM, MG_ACT_DROP);
+	mg_ev_verdict(ctx, MG_DROP_NO_ROOM, MG_ACT_DROP, 0, 0);
 	return MG_ACT_DROP;
 }
 

@@ -54,9 +54,10 @@ static __always_inline __u8 mg_tclass(const struct ipv6hdr *ip)
  * An IPv4 packet without DF too big for where it goes: to the kernel
  * (which fragments it on its own path) or dropped, as configured.
  */
-#define MG_TOO_BIG_NODF(ctx)						\
-	(cfg_frag_stack ? mg_exit(ctx, MG_FRAG_STACK, MG_ACT_PASS) :	\
-			  mg_exit(ctx, MG_DROP_FRAG_NEEDED, MG_ACT_DROP))
+#define MG_TOO_BIG_NODF(ctx, ids)					\
+	(cfg_frag_stack ?						\
+	 mg_exit_ids(ctx, MG_FRAG_STACK, MG_ACT_PASS, ids) :		\
+	 mg_exit_ids(ctx, MG_DROP_FRAG_NEEDED, MG_ACT_DROP, ids))
 
 /*
  * Path 1.  in describes the pod's packet; dst already matched a remote
@@ -92,16 +93,19 @@ static __always_inline int mg_egress(mg_ctx_t *ctx, struct ethhdr *eth,
 				ports);
 	}
 	if (!local)
-		return mg_exit(ctx, MG_DROP_SRC_FOREIGN, MG_ACT_DROP);
+		return mg_exit_ids(ctx, MG_DROP_SRC_FOREIGN, MG_ACT_DROP,
+				   MG_IN_IDS(cid, in));
 	if (ttl <= 1)
-		return mg_exit(ctx, MG_TTL_EXCEEDED, MG_ACT_PASS);
+		return mg_exit_ids(ctx, MG_TTL_EXCEEDED, MG_ACT_PASS,
+				   MG_IN_IDS(cid, in));
 	rc = mg_policy_check(ctx, in, cfg_cluster_id, cid);
 	if (rc >= 0)
 		return rc;
 
 	cl = bpf_map_lookup_elem(&mg_clus, &cid);
 	if (!cl || !cl->n_gw)
-		return mg_exit(ctx, MG_DROP_NO_GATEWAY, MG_ACT_DROP);
+		return mg_exit_ids(ctx, MG_DROP_NO_GATEWAY, MG_ACT_DROP,
+				   MG_IN_IDS(cid, in));
 	gw = &cl->gw[cl->slot[hash % MG_GW_SLOTS] % MG_CLUSTER_GW_MAX];
 	if (cl->n_gw > 1 && mg_pin_able(in)) {
 		void *data = (void *)(long)ctx->data;
@@ -116,12 +120,13 @@ static __always_inline int mg_egress(mg_ctx_t *ctx, struct ethhdr *eth,
 	else if (gw->family == MG_AF_INET6 && mg_tunnel6_set())
 		olen = MG_ENCAP6_LEN;
 	else
-		return mg_exit(ctx, MG_DROP_NO_GATEWAY, MG_ACT_DROP);
+		return mg_exit_ids(ctx, MG_DROP_NO_GATEWAY, MG_ACT_DROP,
+				   MG_IN_IDS(cid, in));
 
 	len = mg_ctx_len(ctx);
 	rc = mg_underlay_nh(ctx, gw, len + olen - ETH_HLEN, &nh);
 	if (rc)
-		return mg_exit(ctx, rc, MG_ACT_DROP);
+		return mg_exit_ids(ctx, rc, MG_ACT_DROP, MG_IN_IDS(cid, in));
 
 	/*
 	 * Path 5: too big once encapsulated.  A GSO packet (TC) is cut into
@@ -133,7 +138,7 @@ static __always_inline int mg_egress(mg_ctx_t *ctx, struct ethhdr *eth,
 
 		if (in->family == MG_AF_INET) {
 			if (!in->df)
-				return MG_TOO_BIG_NODF(ctx);
+				return MG_TOO_BIG_NODF(ctx, MG_IN_IDS(cid, in));
 			why = MG_ICMP_FRAG_NEEDED;
 			rc = mg_icmp4_too_big(ctx, ETH_HLEN, mtu);
 		} else {
@@ -142,13 +147,15 @@ static __always_inline int mg_egress(mg_ctx_t *ctx, struct ethhdr *eth,
 		}
 		rc = rc ?: mg_icmp_l2_reverse(ctx);
 		if (rc)
-			return mg_exit(ctx, -rc, MG_ACT_DROP);
+			return mg_exit_ids(ctx, -rc, MG_ACT_DROP,
+					   MG_IN_IDS(cid, in));
 		/* It quotes the packet as DNATed: make it quote the VIP. */
 		if (in->nat && in->family == MG_AF_INET)
 			mg_nat_reply4_at(ctx, ETH_HLEN);
 		else if (in->nat)
 			mg_nat_reply6_at(ctx, ETH_HLEN);
-		return mg_exit(ctx, why, MG_ACT_TX(ctx));
+		return mg_exit_ids(ctx, why, MG_ACT_TX(ctx),
+				   MG_IN_IDS(cid, in));
 	}
 
 	why = MG_ENCAP;
@@ -180,8 +187,9 @@ static __always_inline int mg_egress(mg_ctx_t *ctx, struct ethhdr *eth,
 		      gw->family == MG_AF_INET6 && cfg_udp6_csum ?
 		      mg_inner_lco(ctx, in) : -1);
 	if (rc < 0)
-		return mg_exit(ctx, -rc, MG_ACT_DROP);
-	return mg_exit(ctx, why, mg_ctx_xmit(ctx, nh.ifindex));
+		return mg_exit_ids(ctx, -rc, MG_ACT_DROP, MG_IN_IDS(cid, in));
+	return mg_exit_ids(ctx, why, mg_ctx_xmit(ctx, nh.ifindex),
+			   MG_IN_IDS(cid, in));
 }
 
 /* The cluster side's next hop for the inner packet (fib.h, cached). */
@@ -219,7 +227,7 @@ static __always_inline int mg_deliver_nh(mg_ctx_t *ctx,
  */
 static __always_inline int mg_deliver(mg_ctx_t *ctx,
 				      const struct mg_inner *in,
-				      const __u32 olen)
+				      const __u32 olen, __u64 ids)
 {
 	struct iphdr *ip4 = in->ip;
 	struct ipv6hdr *ip6 = in->ip;
@@ -232,7 +240,7 @@ static __always_inline int mg_deliver(mg_ctx_t *ctx,
 	/* Keep our own MAC (outer destination) for the kernel fallback. */
 	eth = (void *)(long)ctx->data;
 	if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
-		return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
+		return mg_exit_ids(ctx, MG_DROP_MALFORMED, MG_ACT_DROP, ids);
 	__builtin_memcpy(omac, eth->h_dest, sizeof(omac));
 
 	if (in->family == MG_AF_INET ? ip4->ttl <= 1 : ip6->hop_limit <= 1) {
@@ -245,15 +253,16 @@ static __always_inline int mg_deliver(mg_ctx_t *ctx,
 		goto to_stack;
 	}
 	if (rc)
-		return mg_exit(ctx, rc, MG_ACT_DROP);
+		return mg_exit_ids(ctx, rc, MG_ACT_DROP, ids);
 
 	/* Path 5 on this side: too big for the cluster side. */
 	if (nh.mtu && in->l3_len > nh.mtu) {
 		if (in->family == MG_AF_INET) {
 			if (!in->df) {
 				if (!cfg_frag_stack)
-					return mg_exit(ctx, MG_DROP_FRAG_NEEDED,
-						       MG_ACT_DROP);
+					return mg_exit_ids(
+						ctx, MG_DROP_FRAG_NEEDED,
+						MG_ACT_DROP, ids);
 				rc = MG_FRAG_STACK;
 				goto to_stack;
 			}
@@ -265,8 +274,8 @@ static __always_inline int mg_deliver(mg_ctx_t *ctx,
 		}
 		rc = rc ?: mg_encap_reverse(ctx, olen);
 		if (rc)
-			return mg_exit(ctx, -rc, MG_ACT_DROP);
-		return mg_exit(ctx, why, MG_ACT_TX(ctx));
+			return mg_exit_ids(ctx, -rc, MG_ACT_DROP, ids);
+		return mg_exit_ids(ctx, why, MG_ACT_TX(ctx), ids);
 	}
 
 	if (in->family == MG_AF_INET)
@@ -275,23 +284,23 @@ static __always_inline int mg_deliver(mg_ctx_t *ctx,
 		ip6->hop_limit--;
 	rc = mg_decap(ctx, olen);
 	if (rc < 0)
-		return mg_exit(ctx, -rc, MG_ACT_DROP);
+		return mg_exit_ids(ctx, -rc, MG_ACT_DROP, ids);
 	eth = (void *)(long)ctx->data;
 	if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
-		return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
+		return mg_exit_ids(ctx, MG_DROP_MALFORMED, MG_ACT_DROP, ids);
 	__builtin_memcpy(eth->h_dest, nh.dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, nh.smac, ETH_ALEN);
-	return mg_exit(ctx, MG_DECAP, mg_ctx_xmit(ctx, nh.ifindex));
+	return mg_exit_ids(ctx, MG_DECAP, mg_ctx_xmit(ctx, nh.ifindex), ids);
 
 to_stack:
 	/* The kernel routes it (and resolves the pod, or answers with ICMP). */
 	if (mg_decap(ctx, olen) < 0)
-		return mg_exit(ctx, MG_DROP_HEADROOM, MG_ACT_DROP);
+		return mg_exit_ids(ctx, MG_DROP_HEADROOM, MG_ACT_DROP, ids);
 	eth = (void *)(long)ctx->data;
 	if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
-		return mg_exit(ctx, MG_DROP_MALFORMED, MG_ACT_DROP);
+		return mg_exit_ids(ctx, MG_DROP_MALFORMED, MG_ACT_DROP, ids);
 	__builtin_memcpy(eth, omac, sizeof(omac));
-	return mg_exit(ctx, rc, MG_ACT_PASS);
+	return mg_exit_ids(ctx, rc, MG_ACT_PASS, ids);
 }
 
 /*
@@ -324,24 +333,27 @@ static __always_inline int mg_ingress(mg_ctx_t *ctx, struct cursor *c,
 	int proto, local;
 
 	if (vx->vni != bpf_htonl((__u32)peer->cluster_id << 8))
-		return mg_exit(ctx, MG_DROP_VNI, MG_ACT_DROP);
+		return mg_exit_ids(ctx, MG_DROP_VNI, MG_ACT_DROP,
+				   MG_PEER_IDS(peer));
 
 	proto = parse_eth(c, &ieth);
 	if (proto < 0)
-		return mg_exit(ctx, -proto, MG_ACT_DROP);
+		return mg_exit_ids(ctx, -proto, MG_ACT_DROP, MG_PEER_IDS(peer));
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip;
 
 		proto = parse_ipv4(c, &ip);
 		if (proto < 0)
-			return mg_exit(ctx, -proto, MG_ACT_DROP);
+			return mg_exit_ids(ctx, -proto, MG_ACT_DROP,
+					   MG_PEER_IDS(peer));
 		mg_inner4(&in, c, ip, proto);
 		ep = mg_ep4_lookup(ip->saddr);
 		if (!ep)
-			return mg_exit(ctx, mg_unknown_src_reason(),
-				       MG_ACT_DROP);
+			return mg_exit_ids(ctx, mg_unknown_src_reason(),
+					   MG_ACT_DROP, MG_PEER_IDS(peer));
 		if (ep->cluster_id != peer->cluster_id)
-			return mg_exit(ctx, MG_DROP_INNER_SRC, MG_ACT_DROP);
+			return mg_exit_ids(ctx, MG_DROP_INNER_SRC, MG_ACT_DROP,
+					   MG_PEER_IDS(peer));
 		local = mg_is_local4(ip->daddr);
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ip6_info info;
@@ -349,20 +361,24 @@ static __always_inline int mg_ingress(mg_ctx_t *ctx, struct cursor *c,
 
 		proto = parse_ipv6(c, &ip, &info);
 		if (proto < 0)
-			return mg_exit(ctx, -proto, MG_ACT_DROP);
+			return mg_exit_ids(ctx, -proto, MG_ACT_DROP,
+					   MG_PEER_IDS(peer));
 		mg_inner6(&in, c, ip, &info);
 		ep = mg_ep6_lookup(&ip->saddr);
 		if (!ep)
-			return mg_exit(ctx, mg_unknown_src_reason(),
-				       MG_ACT_DROP);
+			return mg_exit_ids(ctx, mg_unknown_src_reason(),
+					   MG_ACT_DROP, MG_PEER_IDS(peer));
 		if (ep->cluster_id != peer->cluster_id)
-			return mg_exit(ctx, MG_DROP_INNER_SRC, MG_ACT_DROP);
+			return mg_exit_ids(ctx, MG_DROP_INNER_SRC, MG_ACT_DROP,
+					   MG_PEER_IDS(peer));
 		local = mg_is_local6(&ip->daddr);
 	} else {
-		return mg_exit(ctx, MG_DROP_INNER_PROTO, MG_ACT_DROP);
+		return mg_exit_ids(ctx, MG_DROP_INNER_PROTO, MG_ACT_DROP,
+				   MG_PEER_IDS(peer));
 	}
 	if (!local)
-		return mg_exit(ctx, MG_DROP_INNER_DST, MG_ACT_DROP);
+		return mg_exit_ids(ctx, MG_DROP_INNER_DST, MG_ACT_DROP,
+				   MG_PEER_IDS(peer));
 	proto = mg_policy_check(ctx, &in, peer->cluster_id, cfg_cluster_id);
 	if (proto >= 0)
 		return proto;
@@ -377,7 +393,7 @@ static __always_inline int mg_ingress(mg_ctx_t *ctx, struct cursor *c,
 		mg_nat_reply4_at(ctx, in.ip - (void *)(long)ctx->data);
 	else
 		mg_nat_reply6_at(ctx, in.ip - (void *)(long)ctx->data);
-	return mg_deliver(ctx, &in, olen);
+	return mg_deliver(ctx, &in, olen, MG_PEER_IDS(peer));
 }
 
 /*

@@ -10,7 +10,8 @@
  * time (user and system), which a loaded machine inflates less than the
  * wall time.
  *
- * usage: bench_metrics PIN_DIR [ROUNDS]
+ * usage: bench_metrics PIN_DIR [ROUNDS [TEXT]]   (TEXT: the last known
+ *        render is written there, to compare with a scrape)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,8 +108,17 @@ int main(int argc, char **argv)
 	known[0].entries = entries_in(text, "mg_ep4");
 	known[1].entries = entries_in(text, "mg_ep6");
 	free(text);
-	if (rounds(argv[1], known, 2, n, tk, NULL))
+	if (rounds(argv[1], known, 2, n, tk, argc > 3 ? &text : NULL))
 		return 1;
+	if (argc > 3) {
+		FILE *f = fopen(argv[3], "w");
+
+		if (!f || fputs(text, f) < 0 || fclose(f)) {
+			perror(argv[3]);
+			return 1;
+		}
+		free(text);
+	}
 	printf("{\"metrics_render_ms\": %.2f, \"metrics_render_walked_ms\": %.2f, "
 	       "\"metrics_render_cpu_ms\": %.2f, \"metrics_render_walked_cpu_ms\": %.2f, "
 	       "\"metrics_render_maps_ms\": %.2f, \"metrics_render_maps_walked_ms\": %.2f, "

@@ -5,7 +5,9 @@
  * is run three times: with nobody listening (no event), with another
  * reason listened to (no event), and with its own (exactly one event,
  * carrying the reason, the verdict's type, the hook, the interface, the
- * length and the frame's first bytes).  The rows cover the start-up hold
+ * length, the frame's first bytes and the ids the datapath knew at the
+ * verdict: the cluster of a tunnel packet's peer or of a destination, a
+ * service and its backend).  The rows cover the start-up hold
  * too (a known peer's packet from a prefix not learned yet: not_learned
  * while the agent holds, inner_src_spoof after).  Then the stream's
  * limits: 1 in N
@@ -40,6 +42,11 @@
 #define POD		IP4(10, 1, 0, 5)
 #define REMOTE4		IP4(10, 4, 0, 9)	/* cluster 4: no live gateway */
 #define VXLAN_PORT	4789
+#define VIP_NB		IP4(10, 96, 0, 1)	/* a service without backends */
+#define VIP_R		IP4(10, 96, 0, 2)	/* one backend, in cluster 4 */
+#define SVC_NB		5
+#define SVC_R		7
+#define BE_R		9
 
 static const uint8_t pod_mac[6] = { 0x02, 0x00, 0x00, 0x01, 0x00, 0x09 };
 static const uint8_t gw_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
@@ -154,6 +161,26 @@ static void b_no_gateway(struct pkt *p)
 	pkt_data(p, 200, 3);	/* longer than an event's snapshot */
 }
 
+/* A pod's UDP datagram to vip:53. */
+static void svc_udp(struct pkt *p, uint32_t vip)
+{
+	pkt_eth(p, gw_mac, pod_mac, ETH_P_IP);
+	pkt_ip4(p, &(struct pkt_ip4){ .saddr = POD, .daddr = vip,
+				      .proto = IPPROTO_UDP, .ttl = 64 });
+	pkt_udp(p, 1000, 53, true);
+	pkt_data(p, 16, 5);
+}
+
+static void b_svc_no_backend(struct pkt *p)
+{
+	svc_udp(p, VIP_NB);
+}
+
+static void b_svc_remote(struct pkt *p)
+{
+	svc_udp(p, VIP_R);
+}
+
 static void b_malformed(struct pkt *p)
 {
 	pkt_eth(p, gw_mac, pod_mac, ETH_P_IP);
@@ -195,8 +222,24 @@ static void maps_setup(void)
 		if (eps[i].flags & MG_EP_F_LOCAL)
 			mgt_dp_put(&env.dp, "mg_local4", &k, &v);
 	}
+	struct mg_svc_key nb = { .vip = VIP_NB, .port = htons(53),
+				 .proto = IPPROTO_UDP };
+	struct mg_svc_key rk = { .vip = VIP_R, .port = htons(53),
+				 .proto = IPPROTO_UDP };
+	struct mg_svc_val nbv = { .id = SVC_NB, .flags = MG_SVC_F_NB_DROP };
+	struct mg_svc_val rv = { .id = SVC_R };
+	struct mg_lb_backend be = { .addr = IP4(10, 4, 0, 7),
+				    .port = htons(53), .cluster_id = 4,
+				    .flags = MG_LB_BE_F_LIVE, .gen = 1 };
+	__u32 slot = BE_R;
+
 	mgt_dp_put(&env.dp, "mg_peer4", &peer, &pv);
 	mgt_dp_put(&env.dp, "mg_clus", &cid, &cv);
+	/* SVC_NB has no Maglev table; SVC_R's names BE_R, in cluster 4. */
+	mgt_dp_put(&env.dp, "mg_svc", &nb, &nbv);
+	mgt_dp_put(&env.dp, "mg_svc", &rk, &rv);
+	mgt_dp_put(&env.dp, "mg_lbbe", &slot, &be);
+	mgt_ring_set(&env.dp, SVC_R, BE_R);
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -283,6 +326,8 @@ struct ev_case {
 	enum mg_reason reason;
 	bool trace;			/* a trace event, not a drop */
 	bool starting;			/* in the agent's start-up hold */
+	uint8_t cluster;		/* the event's ids (0: none; service */
+	uint16_t service, backend;	/* and backend: slot + 1) */
 };
 
 #define ROW(n, b, r, ...) \
@@ -291,22 +336,34 @@ struct ev_case {
 static const struct ev_case cases[] = {
 	ROW("malformed", b_malformed, DROP_MALFORMED),
 	ROW("peer_unknown", b_peer_unknown, DROP_PEER_UNKNOWN),
-	ROW("vni_mismatch", b_vni, DROP_VNI),
+	/* The peer (cluster 2) is known from here on: its cluster. */
+	ROW("vni_mismatch", b_vni, DROP_VNI, .cluster = 2),
 	ROW("vxlan_flags", b_vxlan_flags, DROP_VXLAN_FLAGS),
-	ROW("inner_src_spoof", b_spoof, DROP_INNER_SRC),
+	ROW("inner_src_spoof", b_spoof, DROP_INNER_SRC, .cluster = 2),
 	/* From a known peer, inner source in no prefix: before and after. */
 	ROW("not_learned_starting", b_unknown_src, DROP_NOT_LEARNED,
-	    .starting = true),
-	ROW("not_learned_settled", b_unknown_src, DROP_INNER_SRC),
+	    .starting = true, .cluster = 2),
+	ROW("not_learned_settled", b_unknown_src, DROP_INNER_SRC,
+	    .cluster = 2),
 	/* In a prefix of another cluster: spoofed, hold or not. */
 	ROW("inner_src_spoof_starting", b_spoof, DROP_INNER_SRC,
-	    .starting = true),
+	    .starting = true, .cluster = 2),
 	ROW("fragment", b_fragment, DROP_FRAG),
-	ROW("inner_dst_foreign", b_inner_dst, DROP_INNER_DST),
+	ROW("inner_dst_foreign", b_inner_dst, DROP_INNER_DST, .cluster = 2),
 	ROW("ip_options", b_ip_options, DROP_IP_OPTS),
-	ROW("src_not_local", b_src_not_local, DROP_SRC_FOREIGN),
-	ROW("no_gateway", b_no_gateway, DROP_NO_GATEWAY),
-	ROW("no_gateway_tc", b_no_gateway, DROP_NO_GATEWAY, .tc = true),
+	/* Egress: the destination's cluster. */
+	ROW("src_not_local", b_src_not_local, DROP_SRC_FOREIGN, .cluster = 2),
+	ROW("no_gateway", b_no_gateway, DROP_NO_GATEWAY, .cluster = 4),
+	ROW("no_gateway_tc", b_no_gateway, DROP_NO_GATEWAY, .tc = true,
+	    .cluster = 4),
+	/* Services: the service; its backend and that one's cluster. */
+	ROW("svc_no_backend", b_svc_no_backend, DROP_NO_BACKEND,
+	    .service = SVC_NB + 1),
+	ROW("svc_remote_no_gateway", b_svc_remote, DROP_NO_GATEWAY,
+	    .cluster = 4, .service = SVC_R + 1, .backend = BE_R + 1),
+	ROW("svc_remote_no_gateway_tc", b_svc_remote, DROP_NO_GATEWAY,
+	    .tc = true, .cluster = 4, .service = SVC_R + 1,
+	    .backend = BE_R + 1),
 	ROW("pass_traced", b_pass, PASS, .trace = true),
 };
 
@@ -356,6 +413,10 @@ static void run_case(void **state)
 	assert_int_equal(env.last.cap_len, cap);
 	assert_memory_equal(env.last.data, out.data, cap);
 	assert_true(env.last.ts_ns != 0);
+	assert_int_equal(env.last.cluster, c->cluster);
+	assert_int_equal(env.last.service, c->service);
+	assert_int_equal(env.last.backend, c->backend);
+	assert_int_equal(env.last.rule, 0);
 	listen_to(0, 0, 0, 0);
 	gw.flags = 0;
 	mgt_dp_put(&env.dp, "mg_gwstate", &key, &gw);

@@ -8,8 +8,10 @@
 #     peer's cluster)                               -> inner_src_spoof
 #   - a pod's connection to a VIP without backends  -> no_backend
 #   - a pod's ping too big for the tunnel (DF)      -> icmp_frag_needed
-# Each appears in `monitor -j` with its reason and its addresses, and in
-# the capture, which tshark decodes with the reason in the comment.  A
+# Each appears in `monitor -j` with its reason, its addresses and the ids
+# the datapath knew (the spoofer's cluster and peer address, the VIP's
+# service id, the too-big packet's destination cluster), and in the
+# capture, which tshark decodes with the reason and ids in the comment.  A
 # second monitor runs alongside; when both stop (SIGTERM) nothing is
 # emitted any more, and one killed with SIGKILL is cleared by the next.
 set -u
@@ -48,6 +50,10 @@ rogue_setup() {
 check "rogue host on the underlay" rogue_setup
 check "a service without backends on gw1" \
 	mgctl 1 services add nb vip "$VIP" port 80 on_no_backend drop
+SID=$(mgcli 1 -j bpf services |
+	jq -r --arg v "$VIP" '.[] | select(.vip == $v and .port == 80) | .id')
+log "the service's id on gw1: $SID"
+check "the service has an id" test -n "$SID"
 check "c1p1 -> c2p1 works (the path is up)" \
 	nsx c1p1 ping -q -c 2 -i 0.1 -W 2 "$REMOTE" >/dev/null
 
@@ -111,27 +117,30 @@ spoofs() {
 		"inner_src_spoof" and .type == "drop" and .ifname == "ul0" and
 		.packet.src == $u2 and .packet.dport == 4789 and .vni == 2 and
 		.inner.src == "10.3.0.99" and .inner.dst == $t and
-		.peer_cluster == 2)' "$J" | wc -l
+		.cluster == 2 and .peer == $u2 and .service == null)' "$J" |
+		wc -l
 }
-check "the $N spoofed tunnel packets: inner_src_spoof, outer and inner addresses" \
+check "the $N spoofed tunnel packets: inner_src_spoof, addresses, cluster 2, peer" \
 	test "$(spoofs)" -eq "$N"
 nobackend() {
-	jq -c --arg vip "$VIP" --arg src "$TARGET" 'select(.reason ==
-		"no_backend" and .type == "drop" and .class == "drop" and
-		.ifname == "cl0" and .packet.src == $src and
+	jq -c --arg vip "$VIP" --arg src "$TARGET" --argjson sid "$SID" \
+		'select(.reason == "no_backend" and .type == "drop" and
+		.class == "drop" and .ifname == "cl0" and .packet.src == $src and
 		.packet.dst == $vip and .packet.dport == 80 and
-		.packet.proto == "tcp")' "$J" | wc -l
+		.packet.proto == "tcp" and .service == $sid and
+		.backend == null and .peer == null)' "$J" | wc -l
 }
-check "the connection to a VIP without backends: no_backend, to VIP:80" \
+check "the connection to a VIP without backends: no_backend, to VIP:80, its service id" \
 	test "$(nobackend)" -ge 1
 toobig() {
 	jq -c --arg src "$TARGET" --arg dst "$REMOTE" 'select(.reason ==
 		"icmp_frag_needed" and .type == "trace" and
 		.packet.proto == "icmp" and .packet.icmp_type == 3 and
 		.packet.icmp_code == 4 and .packet.dst == $src and
-		.inner.src == $src and .inner.dst == $dst)' "$J" | wc -l
+		.inner.src == $src and .inner.dst == $dst and
+		.cluster == 2)' "$J" | wc -l
 }
-check "the too-big ping: icmp_frag_needed, the error quoting it" \
+check "the too-big ping: icmp_frag_needed, the error quoting it, cluster 2" \
 	test "$(toobig)" -eq 1
 check "nothing else was shown (only the reasons asked)" test \
 	"$(jq -r .reason "$J" | sort -u | tr '\n' ' ')" = \
@@ -140,7 +149,7 @@ check "--host VIP --port 80: only the packets to the VIP" test \
 	"$(jq -r '"\(.reason) \(.packet.dst):\(.packet.dport)"' \
 		"$MGDIR/vip.out" | sort -u)" = "no_backend $VIP:80"
 check "the text monitor showed the drops, decoded" \
-	grep -q "xdp drop  inner_src_spoof  $U2:[0-9]* -> $U1:4789 udp vni 2 \[10.3.0.99 -> $TARGET icmp" \
+	grep -q "xdp drop  inner_src_spoof  $U2:[0-9]* -> $U1:4789 udp vni 2 \[10.3.0.99 -> $TARGET icmp.*\] cluster 2 peer $U2 len" \
 	"$MGDIR/drops.out"
 
 fields() {
@@ -152,10 +161,10 @@ check "tshark reads as many packets as monitor -j showed" \
 	test "$(fields | wc -l)" -eq "$(wc -l <"$J")"
 check "tshark: the spoofed packets with their reason and interface" \
 	test "$(fields -Y "ip.src == $U2 && vxlan.vni == 2 && ip.src == 10.3.0.99" |
-		grep -c '^drop inner_src_spoof on ul0 (xdp)|ul0$')" -eq "$N"
-check "tshark: the packet to the VIP" \
+		grep -c "^drop inner_src_spoof on ul0 (xdp) cluster 2 peer $U2|ul0\$")" -eq "$N"
+check "tshark: the packet to the VIP, with its service id" \
 	test "$(fields -Y "ip.dst == $VIP && tcp.dstport == 80" |
-		grep -c '^drop no_backend on cl0')" -ge 1
+		grep -c "^drop no_backend on cl0 (xdp) service $SID|")" -ge 1
 check "tshark: the ICMP error for the too-big packet" \
 	test "$(fields -Y "icmp.type == 3 && icmp.code == 4" |
 		grep -c '^trace icmp_frag_needed on cl0')" -eq 1
