@@ -235,7 +235,7 @@ FORMAT_FILES := agent/hostroute.h agent/lib/addr.c agent/lib/notify.h \
 	tests/bench/hot.bpf.c \
 	tests/unit/test_view.c \
 	tests/bench/bench_metrics.c agent/cmd_explain.c
-FORMAT_FILES += agent/policy.c agent/policy.h agent/policy_rt.c \
+FORMAT_FILES += agent/policy.c agent/policy_compile.c agent/policy.h agent/policy_rt.c \
 	agent/policy_rt.h datapath/policy.h tests/datapath/test_policy.c \
 	tests/bench/bench_policy.c \
 	agent/prefix.c agent/prefix.h datapath/prefix.h tests/unit/test_prefix.c \
