@@ -75,10 +75,22 @@ static __always_inline int mg_ev_token(struct mg_ev_state *st,
 	return 1;
 }
 
+/*
+ * The rule that denied the packet being dropped under policy_denied: the
+ * policy's decision (policy.h) left it in its per-CPU query.
+ */
+static __always_inline __u32 mg_ev_rule(void)
+{
+	__u32 zero = 0;
+	const struct mg_pol_query *q = bpf_map_lookup_elem(&mg_pol_tmp, &zero);
+
+	return q ? q->rule : 0;
+}
+
 /* One copy of the event into a listener's ring. */
 static __always_inline void mg_ev_put(mg_ctx_t *ctx, void *ring,
 				      struct mg_ev_state *st, __u32 reason,
-				      int action)
+				      int action, __u32 rule)
 {
 	__u32 len = mg_ctx_len(ctx);
 	struct mg_event *e;
@@ -96,7 +108,10 @@ static __always_inline void mg_ev_put(mg_ctx_t *ctx, void *ring,
 	e->reason = reason;
 	e->type = action == MG_ACT_DROP ? MG_EV_DROP : MG_EV_TRACE;
 	e->hook = MG_CTX_TC ? MG_EV_HOOK_TC : MG_EV_HOOK_XDP;
-	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	e->cluster = 0;
+	e->service = 0;
+	e->backend = 0;
+	e->rule = rule;
 	e->cap_len = 0;
 	/*
 	 * Clamped in the register the helper gets: clang would compare a
@@ -122,7 +137,7 @@ static __noinline int mg_ev_emit(mg_ctx_t *ctx, __u32 reason, int action,
 {
 	__u64 bit = 1ULL << (reason & 63);
 	struct mg_ev_state *st;
-	__u32 key = 0, n;
+	__u32 key = 0, n, rule;
 	void *ring;
 
 	st = bpf_map_lookup_elem(&mg_evstate, &key);
@@ -135,13 +150,18 @@ static __noinline int mg_ev_emit(mg_ctx_t *ctx, __u32 reason, int action,
 		st->limited++;
 		return 0;
 	}
+	rule = reason == MG_DROP_POLICY ? mg_ev_rule() : 0;
 	/* Every monitor that asked for it gets its own copy. */
-	for (__u32 i = 0; i < MG_EV_LISTENERS; i++) {
+	for (__u32 l = 0; l < MG_EV_LISTENERS; l++) {
+		/* Bounded in the register itself: clang may test a copy. */
+		__u32 i = l;
+
+		asm volatile("%0 &= %1" : "+r"(i) : "i"(MG_EV_LISTENERS - 1));
 		if (!(cfg->listener[i].mask & bit))
 			continue;
 		ring = bpf_map_lookup_elem(&mg_evrings, &i);
 		if (ring)
-			mg_ev_put(ctx, ring, st, reason, action);
+			mg_ev_put(ctx, ring, st, reason, action, rule);
 	}
 	return 0;
 }

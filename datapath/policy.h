@@ -256,11 +256,14 @@ __attribute__((noinline)) int mg_pol_decide(mg_ctx_t *ctx, __u32 l3, __u32 l4,
 		__builtin_memcpy(k.addr, q->daddr, 16);
 		d = bpf_map_lookup_elem(&mg_pold6, &k);
 	}
+	q->rule = 0;
 	if (!d) {
 		verdict = cfg->def[(clusters >> 8) & (MG_MAX_CLUSTERS - 1)];
 	} else {
 		pv = mg_pol_lookup(q, d, clusters & 0xff);
 		verdict = pv ? pv->verdict : d->def;
+		/* The map holds owner << 24 | id; the event, the id. */
+		q->rule = (pv ? pv->rule : d->def_rule) & 0xffffff;
 	}
 	if (verdict != MG_POL_DENY) {
 		mg_pol_note(q);

@@ -449,7 +449,10 @@ struct mg_event {
 	__u8  reason;		/* enum mg_reason */
 	__u8  type;		/* MG_EV_DROP or MG_EV_TRACE */
 	__u8  hook;		/* MG_EV_HOOK_* */
-	__u8  pad[9];
+	__u8  cluster;		/* cluster id involved, 0 none */
+	__u16 service;		/* service slot + 1, 0 none */
+	__u16 backend;		/* backend slot + 1, 0 none */
+	__u32 rule;		/* policy_denied: the rule's id, 0 none */
 	__u8  data[MG_EV_SNAP];	/* the frame as it was at the verdict */
 };
 
