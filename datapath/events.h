@@ -76,21 +76,26 @@ static __always_inline int mg_ev_token(struct mg_ev_state *st,
 }
 
 /*
- * The rule that denied the packet being dropped under policy_denied: the
- * policy's decision (policy.h) left it in its per-CPU query.
+ * policy_denied: the rule the policy's decision left (policy.h); any
+ * other reason: 0.  Without a branch: the verifier walks this function
+ * along every path of the exit's callers, and the program is near its
+ * limit (MSS clamping, IPv6).
  */
-static __always_inline __u32 mg_ev_rule(void)
+static __always_inline __u32 mg_ev_rule(const struct mg_ev_state *st,
+					__u32 reason)
 {
-	__u32 zero = 0;
-	const struct mg_pol_query *q = bpf_map_lookup_elem(&mg_pol_tmp, &zero);
+	__u64 x = reason ^ MG_DROP_POLICY, nx = -x;
 
-	return q ? q->rule : 0;
+	/* Hidden from clang, which would make a branch of a compare. */
+	asm volatile("" : "+r"(nx));
+	/* (x | -x) >> 63: 1 unless x is 0; minus 1: all ones when it is. */
+	return st->pol_rule & (__u32)(((x | nx) >> 63) - 1);
 }
 
 /* One copy of the event into a listener's ring. */
 static __always_inline void mg_ev_put(mg_ctx_t *ctx, void *ring,
 				      struct mg_ev_state *st, __u32 reason,
-				      int action, __u32 rule)
+				      int action)
 {
 	__u32 len = mg_ctx_len(ctx);
 	struct mg_event *e;
@@ -111,7 +116,7 @@ static __always_inline void mg_ev_put(mg_ctx_t *ctx, void *ring,
 	e->cluster = 0;
 	e->service = 0;
 	e->backend = 0;
-	e->rule = rule;
+	e->rule = mg_ev_rule(st, reason);
 	e->cap_len = 0;
 	/*
 	 * Clamped in the register the helper gets: clang would compare a
@@ -137,7 +142,7 @@ static __noinline int mg_ev_emit(mg_ctx_t *ctx, __u32 reason, int action,
 {
 	__u64 bit = 1ULL << (reason & 63);
 	struct mg_ev_state *st;
-	__u32 key = 0, n, rule;
+	__u32 key = 0, n;
 	void *ring;
 
 	st = bpf_map_lookup_elem(&mg_evstate, &key);
@@ -150,18 +155,13 @@ static __noinline int mg_ev_emit(mg_ctx_t *ctx, __u32 reason, int action,
 		st->limited++;
 		return 0;
 	}
-	rule = reason == MG_DROP_POLICY ? mg_ev_rule() : 0;
 	/* Every monitor that asked for it gets its own copy. */
-	for (__u32 l = 0; l < MG_EV_LISTENERS; l++) {
-		/* Bounded in the register itself: clang may test a copy. */
-		__u32 i = l;
-
-		asm volatile("%0 &= %1" : "+r"(i) : "i"(MG_EV_LISTENERS - 1));
+	for (__u32 i = 0; i < MG_EV_LISTENERS; i++) {
 		if (!(cfg->listener[i].mask & bit))
 			continue;
 		ring = bpf_map_lookup_elem(&mg_evrings, &i);
 		if (ring)
-			mg_ev_put(ctx, ring, st, reason, action, rule);
+			mg_ev_put(ctx, ring, st, reason, action);
 	}
 	return 0;
 }

@@ -505,7 +505,6 @@ struct mg_pol_query {
 	__u8 proto;			/* IPPROTO_* */
 	__u8 pclass;			/* MG_POL_P_* */
 	__u8 flags;			/* MG_POL_Q_* */
-	__u32 rule;			/* a denial's rule id, for its event */
 };
 
 struct {

@@ -237,7 +237,8 @@ __attribute__((noinline)) int mg_pol_decide(mg_ctx_t *ctx, __u32 l3, __u32 l4,
 	const struct mg_pol_cfg *cfg;
 	const struct mg_pol_dst *d;
 	struct mg_pol_query *q;
-	__u32 zero = 0;
+	struct mg_ev_state *ev;
+	__u32 zero = 0, rule = 0;
 	__u8 verdict;
 
 	cfg = bpf_map_lookup_elem(&mg_polcfg, &zero);
@@ -256,20 +257,28 @@ __attribute__((noinline)) int mg_pol_decide(mg_ctx_t *ctx, __u32 l3, __u32 l4,
 		__builtin_memcpy(k.addr, q->daddr, 16);
 		d = bpf_map_lookup_elem(&mg_pold6, &k);
 	}
-	q->rule = 0;
 	if (!d) {
 		verdict = cfg->def[(clusters >> 8) & (MG_MAX_CLUSTERS - 1)];
 	} else {
 		pv = mg_pol_lookup(q, d, clusters & 0xff);
 		verdict = pv ? pv->verdict : d->def;
-		/* The map holds owner << 24 | id; the event, the id. */
-		q->rule = (pv ? pv->rule : d->def_rule) & 0xffffff;
+		rule = pv ? pv->rule : d->def_rule;
 	}
 	if (verdict != MG_POL_DENY) {
 		mg_pol_note(q);
 		return 0;
 	}
-	return !mg_pol_is_reply(q);
+	if (mg_pol_is_reply(q))
+		return 0;
+	/*
+	 * The drop's event names the rule (the map holds owner << 24 | id;
+	 * the event, the id): left in this CPU's stream state, which the
+	 * exit's event reads (events.h).
+	 */
+	ev = bpf_map_lookup_elem(&mg_evstate, &zero);
+	if (ev)
+		ev->pol_rule = rule & 0xffffff;
+	return 1;
 }
 
 /*

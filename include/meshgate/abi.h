@@ -431,6 +431,8 @@ struct mg_ev_state {
 	__u64 lost;		/* the ring had no room */
 	__u64 limited;		/* over the rate limit */
 	__u32 seen[MG_STATS_SLOTS];	/* per reason, for the sampling */
+	__u32 pol_rule;		/* the rule of the last policy_denied */
+	__u32 pad;
 };
 
 #define MG_EV_DROP	1	/* the verdict dropped the packet */
@@ -458,7 +460,7 @@ struct mg_event {
 
 MG_ASSERT_SIZE(struct mg_ev_listener, 16);
 MG_ASSERT_SIZE(struct mg_ev_cfg, 24 + 16 * MG_EV_LISTENERS);
-MG_ASSERT_SIZE(struct mg_ev_state, 32 + 4 * MG_STATS_SLOTS);
+MG_ASSERT_SIZE(struct mg_ev_state, 40 + 4 * MG_STATS_SLOTS);
 MG_ASSERT_SIZE(struct mg_event, 32 + MG_EV_SNAP);
 _Static_assert(__builtin_offsetof(struct mg_event, data) == 32,
 	       "struct mg_event: data[] moved");
