@@ -515,6 +515,8 @@ static int compile_family(const struct mg_pol_set *sets, int n_sets,
 			   sizeof(dv));
 		if (err)
 			goto out;
+		/* Hash keys: the prefix masked to its length. */
+		mask_pfx(&cls[c].pfx, cls[c].pfx.len);
 		if (family == MG_AF_INET) {
 			o->d4[o->nd4] = (struct mg_ep4_key){
 				.prefixlen = cls[c].pfx.len,
@@ -660,6 +662,33 @@ static int put_all(int fd, const void *keys, const void *vals, int n, size_t ks,
 	return 0;
 }
 
+/*
+ * The destination prefix lengths of o (and of old, when given: both are
+ * in the maps while a compile swaps them), longest first, into cfg.
+ */
+static void dst_lens(const struct out *o, const struct mg_pol_cfg *old,
+		     struct mg_pol_cfg *cfg)
+{
+	bool l4[33] = { false }, l6[129] = { false };
+
+	for (int i = 0; i < o->nd4; i++)
+		l4[o->d4[i].prefixlen % 33] = true;
+	for (int i = 0; i < o->nd6; i++)
+		l6[o->d6[i].prefixlen % 129] = true;
+	for (int i = 0; old && i < old->nlen4 && i < 33; i++)
+		l4[old->len4[i] % 33] = true;
+	for (int i = 0; old && i < old->nlen6 && i < 129; i++)
+		l6[old->len6[i] % 129] = true;
+	cfg->nlen4 = 0;
+	for (int l = 32; l >= 0; l--)
+		if (l4[l])
+			cfg->len4[cfg->nlen4++] = (uint8_t)l;
+	cfg->nlen6 = 0;
+	for (int l = 128; l >= 0; l--)
+		if (l6[l])
+			cfg->len6[cfg->nlen6++] = (uint8_t)l;
+}
+
 /* The generation the destinations point at now (0 when empty). */
 static uint32_t current_gen(const struct mg_pol_maps *m)
 {
@@ -696,7 +725,7 @@ int mg_pol_compile(const struct mg_pol_set *sets, int n_sets,
 		   uint8_t default_out, const struct mg_pol_maps *m,
 		   uint32_t *gen, struct mg_pol_stats *st)
 {
-	struct mg_pol_cfg cfg = { 0 };
+	struct mg_pol_cfg cfg = { 0 }, prev;
 	struct out o = { 0 };
 	uint32_t old, g;
 	int err;
@@ -728,6 +757,20 @@ int mg_pol_compile(const struct mg_pol_set *sets, int n_sets,
 		prune_gen(m, g);
 		goto out;
 	}
+	{
+		/* The lengths of both generations while both are there. */
+		uint32_t zero = 0;
+
+		if (bpf_map_lookup_elem(m->cfg, &zero, &prev))
+			memset(&prev, 0, sizeof(prev));
+		cfg = prev;
+		dst_lens(&o, &prev, &cfg);
+		if (bpf_map_update_elem(m->cfg, &zero, &cfg, BPF_ANY)) {
+			err = -errno;
+			prune_gen(m, g);
+			goto out;
+		}
+	}
 	err = put_all(m->dst4, o.d4, o.d4v, o.nd4, sizeof(*o.d4),
 		      sizeof(*o.d4v));
 	err = err   ?:
@@ -752,9 +795,17 @@ int mg_pol_compile(const struct mg_pol_set *sets, int n_sets,
 		}
 	}
 
-	/* Sorted in place: their values are written already. */
+	/* The new lengths, before the old keys go (sorted in place). */
+	dst_lens(&o, NULL, &cfg);
 	err = prune_absent(m->dst4, o.d4, o.nd4, sizeof(*o.d4));
 	err = err ?: prune_absent(m->dst6, o.d6, o.nd6, sizeof(*o.d6));
+	if (!err) {
+		uint32_t zero = 0;
+
+		/* Only this compile's destinations are left: its lengths. */
+		if (bpf_map_update_elem(m->cfg, &zero, &cfg, BPF_ANY))
+			err = -errno;
+	}
 	err = err ?: prune_gen(m, old);
 	st->src_entries = (uint32_t)(o.ns4 + o.ns6);
 	st->port_entries = (uint32_t)o.np;

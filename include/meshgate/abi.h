@@ -486,8 +486,10 @@ MG_ASSERT_SIZE(struct mg_gw_state, 8);
  * prefixes) into lookup maps; a packet costs the same few lookups
  * however many rules there are:
  *
- *   mg_pold4/6  LPM, destination -> its class (the longest rule
- *               destination holding it) and what the class's rules look at
+ *   mg_pold4/6  hash, (prefix length, masked destination) -> its class
+ *               (the longest rule destination holding it: one lookup per
+ *               length in use, longest first, mg_polcfg's len4/len6) and
+ *               what the class's rules look at
  *   mg_pols4/6  LPM, (class, source) -> source class (longest rule source
  *               prefix of that class), only when the class has such rules
  *   mg_polp     hash, (class, port bucket, then port) -> port class
@@ -571,6 +573,15 @@ struct mg_pol_cfg {
 	__u32 flags;		/* host order, MG_POL_CFG_* */
 	__u32 pad;
 	__u8  def[MG_MAX_CLUSTERS];	/* cluster id -> MG_POL_*, 0 = allow */
+	/*
+	 * The destination prefix lengths in mg_pold4 / mg_pold6 (hashes
+	 * keyed by the masked prefix), longest first: a destination's class
+	 * is the first hit.
+	 */
+	__u8  nlen4, nlen6;
+	__u8  pad2[6];
+	__u8  len4[40];
+	__u8  len6[136];
 };
 
 /* mg_polct: a flow allowed through, in the direction it was allowed. */
@@ -594,7 +605,7 @@ MG_ASSERT_SIZE(struct mg_pol_src6_key, 24);
 MG_ASSERT_SIZE(struct mg_pol_port_key, 8);
 MG_ASSERT_SIZE(struct mg_pol_key, 12);
 MG_ASSERT_SIZE(struct mg_pol_verdict, 8);
-MG_ASSERT_SIZE(struct mg_pol_cfg, 8 + MG_MAX_CLUSTERS);
+MG_ASSERT_SIZE(struct mg_pol_cfg, 8 + MG_MAX_CLUSTERS + 184);
 MG_ASSERT_SIZE(struct mg_pol_ct_key, 40);
 MG_ASSERT_SIZE(struct mg_pol_ct_val, 8);
 
