@@ -641,6 +641,54 @@ static void t_conflicts(void **state)
 	free(buf);
 }
 
+/*
+ * Destination classes by prefix length (a hash per length in use): nested
+ * IPv6 destinations at /64, /65 (a mask within a word), /120 and /128, the
+ * longest holding the address deciding, and a length gone after a
+ * recompile no longer matching.
+ */
+static void t_nested6(void **state)
+{
+	const struct pol p2 = {
+		2,
+		"allow",
+		{ "1 deny from any to fd00:2::/64 proto tcp",
+		  "2 allow from any to fd00:2::/120 proto tcp port 443",
+		  "3 deny from any to fd00:2::9/128 proto tcp port 443",
+		  "4 allow from any to fd00:2:0:0:8000::/65 proto tcp", NULL }
+	};
+	const struct pol p2b = {
+		2, "allow", { "1 deny from any to fd00:2::/64 proto tcp", NULL }
+	};
+	struct pkt p;
+
+	compile(&p2, 1, MG_POL_ALLOW);
+	out6(&p, REMOTE6_2, IPPROTO_TCP, 46000, 443, 0x02);
+	DENIED(&p); /* rule 3, /128 */
+	out6(&p, A6(0xfd, 0, 0, 2, [15] = 8), IPPROTO_TCP, 46000, 443, 0x02);
+	SENT(&p); /* rule 2, /120 */
+	out6(&p, A6(0xfd, 0, 0, 2, [15] = 8), IPPROTO_TCP, 46000, 80, 0x02);
+	DENIED(&p); /* /120's class, rule 1 of the /64 holding it */
+	out6(&p, A6(0xfd, 0, 0, 2, [14] = 1, [15] = 8), IPPROTO_TCP, 46000, 443,
+	     0x02);
+	DENIED(&p); /* outside the /120: rule 1 */
+	out6(&p, A6(0xfd, 0, 0, 2, [8] = 0x80, [15] = 5), IPPROTO_TCP, 46000,
+	     80, 0x02);
+	SENT(&p); /* rule 4, /65 */
+	out6(&p, A6(0xfd, 0, 0, 2, [8] = 0x40, [15] = 5), IPPROTO_TCP, 46000,
+	     80, 0x02);
+	DENIED(&p); /* the other half of the /64 */
+	out6(&p, A6(0xfd, 0, 0, 2, [15] = 8), IPPROTO_UDP, 46000, 53, 0);
+	SENT(&p); /* no rule: the default */
+	/* The /65, /120 and /128 gone: the /64 decides everywhere. */
+	compile(&p2b, 1, MG_POL_ALLOW);
+	out6(&p, A6(0xfd, 0, 0, 2, [8] = 0x80, [15] = 5), IPPROTO_TCP, 46001,
+	     80, 0x02);
+	DENIED(&p);
+	out6(&p, A6(0xfd, 0, 0, 2, [15] = 8), IPPROTO_TCP, 46001, 443, 0x02);
+	DENIED(&p);
+}
+
 /* --- the drop stream ----------------------------------------------------- */
 
 static struct mg_event ev_last;
@@ -749,6 +797,7 @@ int main(void)
 		cmocka_unit_test(t_text),
 		cmocka_unit_test(t_conflicts),
 		cmocka_unit_test(t_event_rule),
+		cmocka_unit_test(t_nested6),
 	};
 
 	if (mgt_netns_topo(&env.topo))
