@@ -246,7 +246,8 @@ FORMAT_FILES += agent/policy.c agent/policy_compile.c agent/policy.h agent/polic
 	tests/unit/test_mhd_lazy.c \
 	agent/outlier.c agent/outlier.h datapath/outlier.h \
 	tests/unit/test_outlier.c tests/lib/lbt_outlier.c tests/lib/lbt_outlier.h \
-	tests/bench/bench_policy.c tests/unit/test_policy_wire.c
+	tests/bench/bench_policy.c tests/unit/test_policy_wire.c \
+	tests/bench/bench_rl.c tests/bench/rlb.bpf.c
 CHECK_BASE ?=
 
 check: check-format check-werror
@@ -362,3 +363,6 @@ $(BUILD)/datapath $(BUILD)/include:
 	@mkdir -p $@
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# bench_rl's atomic bucket: compare-and-swap (BPF ISA v3).
+$(BUILD)/tests/bpf/rlb.bpf.o: BPF_CFLAGS += -mcpu=v3
