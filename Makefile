@@ -237,7 +237,7 @@ FORMAT_FILES := agent/hostroute.h agent/lib/addr.c agent/lib/notify.h \
 	tests/bench/hot.bpf.c \
 	tests/unit/test_view.c \
 	tests/bench/bench_metrics.c agent/cmd_explain.c
-FORMAT_FILES += agent/policy.c agent/policy.h agent/policy_rt.c \
+FORMAT_FILES += agent/policy.c agent/policy_compile.c agent/policy.h agent/policy_rt.c \
 	agent/policy_rt.h datapath/policy.h tests/datapath/test_policy.c \
 	tests/bench/bench_policy.c \
 	agent/prefix.c agent/prefix.h datapath/prefix.h tests/unit/test_prefix.c \
@@ -266,6 +266,8 @@ FORMAT_FILES += datapath/endpoint.h datapath/inner.h datapath/pin.h
 # The IPv6 prefix table.
 FORMAT_FILES += agent/prefix6.c agent/prefix6.h datapath/prefix6.h \
 	tests/unit/test_prefix6.c tests/datapath/test_prefix6.c
+# Policy and rate-limit benches (issue 13).
+FORMAT_FILES += tests/bench/bench_rl.c tests/bench/rlb.bpf.c
 CHECK_BASE ?=
 
 check: check-format check-werror
@@ -389,3 +391,6 @@ $(BUILD)/datapath $(BUILD)/include:
 	@mkdir -p $@
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# bench_rl's atomic bucket: compare-and-swap (BPF ISA v3).
+$(BUILD)/tests/bpf/rlb.bpf.o: BPF_CFLAGS += -mcpu=v3

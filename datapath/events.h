@@ -84,6 +84,23 @@ static __always_inline int mg_ev_token(struct mg_ev_state *st,
 #define MG_EV_SVC(svc_id, slot)						\
 	MG_EV_IDS(0, (svc_id) + 1, (slot) + 1)
 
+/*
+ * policy_denied: the rule the policy's decision left (policy.h); any
+ * other reason: 0.  Without a branch: the verifier walks this function
+ * along every path of the exit's callers, and the program is near its
+ * limit (MSS clamping, IPv6).
+ */
+static __always_inline __u32 mg_ev_rule(const struct mg_ev_state *st,
+					__u32 reason)
+{
+	__u64 x = reason ^ MG_DROP_POLICY, nx = -x;
+
+	/* Hidden from clang, which would make a branch of a compare. */
+	asm volatile("" : "+r"(nx));
+	/* (x | -x) >> 63: 1 unless x is 0; minus 1: all ones when it is. */
+	return st->pol_rule & (__u32)(((x | nx) >> 63) - 1);
+}
+
 /* One copy of the event into a listener's ring. */
 static __always_inline void mg_ev_put(mg_ctx_t *ctx, void *ring,
 				      struct mg_ev_state *st, __u32 reason,
@@ -108,7 +125,7 @@ static __always_inline void mg_ev_put(mg_ctx_t *ctx, void *ring,
 	e->cluster = ids;
 	e->service = ids >> 8;
 	e->backend = ids >> 24;
-	e->rule = rule;
+	e->rule = rule | mg_ev_rule(st, reason);
 	e->cap_len = 0;
 	/*
 	 * Clamped in the register the helper gets: clang would compare a

@@ -478,7 +478,7 @@ struct {
  * and the lookup order in abi.h).  Agent writes, but mg_polct (datapath).
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MG_POL_MAX_DST);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct mg_ep4_key);
@@ -487,7 +487,7 @@ struct {
 } mg_pold4 SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MG_POL_MAX_DST);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct mg_ep6_key);

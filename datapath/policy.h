@@ -11,6 +11,7 @@
  *
  *   mg_polcfg   off: nothing more (one array load)
  *   mg_pold4/6  destination -> class, or the cluster's default on a miss
+ *               (a hash lookup per destination prefix length in use)
  *   mg_pols4/6  (class, source) -> source class, if the class has sources
  *   mg_polp     (class, port bucket[, port]) -> port class, if it has ports
  *   mg_polv     (class, source class, port class, cluster, proto) -> verdict
@@ -91,6 +92,63 @@ static __always_inline int mg_pol_is_reply(const struct mg_pol_query *q)
 		return 0;
 	return (q->flags & MG_POL_Q_TCP) ||
 	       bpf_ktime_get_ns() - v->seen_ns < MG_POL_CT_NS;
+}
+
+/* The network-order mask of the first bits (0..32) of a word. */
+static __always_inline __u32 mg_pol_mask(int bits)
+{
+	if (bits <= 0)
+		return 0;
+	if (bits >= 32)
+		return 0xffffffff;
+	return bpf_htonl(0xffffffffu << (32 - bits));
+}
+
+/*
+ * The destination's class: one hash lookup per prefix length in use,
+ * longest first (the agent keeps the lengths in mg_polcfg), the first hit
+ * the longest rule destination holding it.  NULL: none.
+ */
+static __always_inline const struct mg_pol_dst *
+mg_pol_dst4(const struct mg_pol_cfg *cfg, __u32 addr)
+{
+	struct mg_ep4_key k;
+	const struct mg_pol_dst *d;
+
+	for (int i = 0; i < 33; i++) {
+		if (i >= cfg->nlen4)
+			break;
+		k.prefixlen = cfg->len4[i];
+		k.addr = addr & mg_pol_mask(k.prefixlen);
+		d = bpf_map_lookup_elem(&mg_pold4, &k);
+		if (d)
+			return d;
+	}
+	return NULL;
+}
+
+static __always_inline const struct mg_pol_dst *
+mg_pol_dst6(const struct mg_pol_cfg *cfg, const __u32 *addr)
+{
+	struct mg_ep6_key k;
+	const struct mg_pol_dst *d;
+
+	for (int i = 0; i < 129; i++) {
+		int len;
+
+		if (i >= cfg->nlen6)
+			break;
+		len = cfg->len6[i];
+		k.prefixlen = len;
+		k.addr[0] = addr[0] & mg_pol_mask(len);
+		k.addr[1] = addr[1] & mg_pol_mask(len - 32);
+		k.addr[2] = addr[2] & mg_pol_mask(len - 64);
+		k.addr[3] = addr[3] & mg_pol_mask(len - 96);
+		d = bpf_map_lookup_elem(&mg_pold6, &k);
+		if (d)
+			return d;
+	}
+	return NULL;
 }
 
 /* The compiled verdict for a packet whose destination is in class d. */
@@ -237,7 +295,8 @@ __attribute__((noinline)) int mg_pol_decide(mg_ctx_t *ctx, __u32 l3, __u32 l4,
 	const struct mg_pol_cfg *cfg;
 	const struct mg_pol_dst *d;
 	struct mg_pol_query *q;
-	__u32 zero = 0;
+	struct mg_ev_state *ev;
+	__u32 zero = 0, rule = 0;
 	__u8 verdict;
 
 	cfg = bpf_map_lookup_elem(&mg_polcfg, &zero);
@@ -246,27 +305,30 @@ __attribute__((noinline)) int mg_pol_decide(mg_ctx_t *ctx, __u32 l3, __u32 l4,
 	q = bpf_map_lookup_elem(&mg_pol_tmp, &zero);
 	if (!q || mg_pol_query_fill(ctx, q, l3, l4, meta))
 		return 0;
-	if (q->family == MG_AF_INET) {
-		struct mg_ep4_key k = { .prefixlen = 32, .addr = q->daddr[0] };
-
-		d = bpf_map_lookup_elem(&mg_pold4, &k);
-	} else {
-		struct mg_ep6_key k = { .prefixlen = 128 };
-
-		__builtin_memcpy(k.addr, q->daddr, 16);
-		d = bpf_map_lookup_elem(&mg_pold6, &k);
-	}
+	d = q->family == MG_AF_INET ? mg_pol_dst4(cfg, q->daddr[0]) :
+				      mg_pol_dst6(cfg, q->daddr);
 	if (!d) {
 		verdict = cfg->def[(clusters >> 8) & (MG_MAX_CLUSTERS - 1)];
 	} else {
 		pv = mg_pol_lookup(q, d, clusters & 0xff);
 		verdict = pv ? pv->verdict : d->def;
+		rule = pv ? pv->rule : d->def_rule;
 	}
 	if (verdict != MG_POL_DENY) {
 		mg_pol_note(q);
 		return 0;
 	}
-	return !mg_pol_is_reply(q);
+	if (mg_pol_is_reply(q))
+		return 0;
+	/*
+	 * The drop's event names the rule (the map holds owner << 24 | id;
+	 * the event, the id): left in this CPU's stream state, which the
+	 * exit's event reads (events.h).
+	 */
+	ev = bpf_map_lookup_elem(&mg_evstate, &zero);
+	if (ev)
+		ev->pol_rule = rule & 0xffffff;
+	return 1;
 }
 
 /*

@@ -431,6 +431,8 @@ struct mg_ev_state {
 	__u64 lost;		/* the ring had no room */
 	__u64 limited;		/* over the rate limit */
 	__u32 seen[MG_STATS_SLOTS];	/* per reason, for the sampling */
+	__u32 pol_rule;		/* the rule of the last policy_denied */
+	__u32 pad;
 };
 
 #define MG_EV_DROP	1	/* the verdict dropped the packet */
@@ -458,7 +460,7 @@ struct mg_event {
 
 MG_ASSERT_SIZE(struct mg_ev_listener, 16);
 MG_ASSERT_SIZE(struct mg_ev_cfg, 24 + 16 * MG_EV_LISTENERS);
-MG_ASSERT_SIZE(struct mg_ev_state, 32 + 4 * MG_STATS_SLOTS);
+MG_ASSERT_SIZE(struct mg_ev_state, 40 + 4 * MG_STATS_SLOTS);
 MG_ASSERT_SIZE(struct mg_event, 32 + MG_EV_SNAP);
 _Static_assert(__builtin_offsetof(struct mg_event, data) == 32,
 	       "struct mg_event: data[] moved");
@@ -484,8 +486,10 @@ MG_ASSERT_SIZE(struct mg_gw_state, 8);
  * prefixes) into lookup maps; a packet costs the same few lookups
  * however many rules there are:
  *
- *   mg_pold4/6  LPM, destination -> its class (the longest rule
- *               destination holding it) and what the class's rules look at
+ *   mg_pold4/6  hash, (prefix length, masked destination) -> its class
+ *               (the longest rule destination holding it: one lookup per
+ *               length in use, longest first, mg_polcfg's len4/len6) and
+ *               what the class's rules look at
  *   mg_pols4/6  LPM, (class, source) -> source class (longest rule source
  *               prefix of that class), only when the class has such rules
  *   mg_polp     hash, (class, port bucket, then port) -> port class
@@ -569,6 +573,15 @@ struct mg_pol_cfg {
 	__u32 flags;		/* host order, MG_POL_CFG_* */
 	__u32 pad;
 	__u8  def[MG_MAX_CLUSTERS];	/* cluster id -> MG_POL_*, 0 = allow */
+	/*
+	 * The destination prefix lengths in mg_pold4 / mg_pold6 (hashes
+	 * keyed by the masked prefix), longest first: a destination's class
+	 * is the first hit.
+	 */
+	__u8  nlen4, nlen6;
+	__u8  pad2[6];
+	__u8  len4[40];
+	__u8  len6[136];
 };
 
 /* mg_polct: a flow allowed through, in the direction it was allowed. */
@@ -592,7 +605,7 @@ MG_ASSERT_SIZE(struct mg_pol_src6_key, 24);
 MG_ASSERT_SIZE(struct mg_pol_port_key, 8);
 MG_ASSERT_SIZE(struct mg_pol_key, 12);
 MG_ASSERT_SIZE(struct mg_pol_verdict, 8);
-MG_ASSERT_SIZE(struct mg_pol_cfg, 8 + MG_MAX_CLUSTERS);
+MG_ASSERT_SIZE(struct mg_pol_cfg, 8 + MG_MAX_CLUSTERS + 184);
 MG_ASSERT_SIZE(struct mg_pol_ct_key, 40);
 MG_ASSERT_SIZE(struct mg_pol_ct_val, 8);
 

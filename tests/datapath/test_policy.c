@@ -21,6 +21,7 @@
 #include <linux/if_ether.h>
 #include <cmocka.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "lib/dptest.h"
 #include "lib/netns.h"
 #include "policy.h"
@@ -640,6 +641,146 @@ static void t_conflicts(void **state)
 	free(buf);
 }
 
+/*
+ * Destination classes by prefix length (a hash per length in use): nested
+ * IPv6 destinations at /64, /65 (a mask within a word), /120 and /128, the
+ * longest holding the address deciding, and a length gone after a
+ * recompile no longer matching.
+ */
+static void t_nested6(void **state)
+{
+	const struct pol p2 = {
+		2,
+		"allow",
+		{ "1 deny from any to fd00:2::/64 proto tcp",
+		  "2 allow from any to fd00:2::/120 proto tcp port 443",
+		  "3 deny from any to fd00:2::9/128 proto tcp port 443",
+		  "4 allow from any to fd00:2:0:0:8000::/65 proto tcp", NULL }
+	};
+	const struct pol p2b = {
+		2, "allow", { "1 deny from any to fd00:2::/64 proto tcp", NULL }
+	};
+	struct pkt p;
+
+	compile(&p2, 1, MG_POL_ALLOW);
+	out6(&p, REMOTE6_2, IPPROTO_TCP, 46000, 443, 0x02);
+	DENIED(&p); /* rule 3, /128 */
+	out6(&p, A6(0xfd, 0, 0, 2, [15] = 8), IPPROTO_TCP, 46000, 443, 0x02);
+	SENT(&p); /* rule 2, /120 */
+	out6(&p, A6(0xfd, 0, 0, 2, [15] = 8), IPPROTO_TCP, 46000, 80, 0x02);
+	DENIED(&p); /* /120's class, rule 1 of the /64 holding it */
+	out6(&p, A6(0xfd, 0, 0, 2, [14] = 1, [15] = 8), IPPROTO_TCP, 46000, 443,
+	     0x02);
+	DENIED(&p); /* outside the /120: rule 1 */
+	out6(&p, A6(0xfd, 0, 0, 2, [8] = 0x80, [15] = 5), IPPROTO_TCP, 46000,
+	     80, 0x02);
+	SENT(&p); /* rule 4, /65 */
+	out6(&p, A6(0xfd, 0, 0, 2, [8] = 0x40, [15] = 5), IPPROTO_TCP, 46000,
+	     80, 0x02);
+	DENIED(&p); /* the other half of the /64 */
+	out6(&p, A6(0xfd, 0, 0, 2, [15] = 8), IPPROTO_UDP, 46000, 53, 0);
+	SENT(&p); /* no rule: the default */
+	/* The /65, /120 and /128 gone: the /64 decides everywhere. */
+	compile(&p2b, 1, MG_POL_ALLOW);
+	out6(&p, A6(0xfd, 0, 0, 2, [8] = 0x80, [15] = 5), IPPROTO_TCP, 46001,
+	     80, 0x02);
+	DENIED(&p);
+	out6(&p, A6(0xfd, 0, 0, 2, [15] = 8), IPPROTO_TCP, 46001, 443, 0x02);
+	DENIED(&p);
+}
+
+/* --- the drop stream ----------------------------------------------------- */
+
+static struct mg_event ev_last;
+static int ev_n;
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	if (size >= sizeof(ev_last))
+		memcpy(&ev_last, data, sizeof(ev_last));
+	ev_n++;
+	return 0;
+}
+
+/* The one event p's drop put in rb: its reason and rule. */
+static void denied_by(struct ring_buffer *rb, const struct pkt *p,
+		      uint32_t rule)
+{
+	DENIED(p);
+	ev_n = 0;
+	assert_true(ring_buffer__consume(rb) >= 0);
+	assert_int_equal(ev_n, 1);
+	assert_int_equal(ev_last.reason, MG_DROP_POLICY);
+	assert_int_equal(ev_last.type, MG_EV_DROP);
+	assert_int_equal(ev_last.rule, rule);
+}
+
+/*
+ * A policy drop's event names the rule that denied it (the most specific
+ * one), or 0 when it was a default; events of other reasons carry none.
+ */
+static void t_event_rule(void **state)
+{
+	const struct pol p2 = {
+		2,
+		"deny",
+		{ "7 deny from any to 10.2.0.0/16 proto udp",
+		  "1000 allow from cluster 1 to 10.2.0.0/24 proto tcp port 443",
+		  "16777215 deny from cluster 1 to 10.2.0.9/32 proto tcp port 443",
+		  NULL }
+	};
+	struct mg_ev_cfg c = { .mask = 1ULL << MG_DROP_POLICY };
+	int ring, evcfg = mgt_dp_map(&env.dp, "mg_evcfg");
+	struct ring_buffer *rb;
+	__u32 zero = 0;
+	struct pkt p;
+
+	ring = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "mg_evring", 0, 0,
+			      MG_EV_RING_BYTES, NULL);
+	assert_true(ring >= 0);
+	assert_int_equal(bpf_map_update_elem(mgt_dp_map(&env.dp, "mg_evrings"),
+					     &zero, &ring, BPF_ANY),
+			 0);
+	rb = ring_buffer__new(ring, on_event, NULL, NULL);
+	assert_non_null(rb);
+	c.listener[0].pid = 1;
+	c.listener[0].mask = c.mask;
+	mgt_map_put(evcfg, &zero, &c);
+
+	compile(&p2, 1, MG_POL_ALLOW);
+	out4(&p, IP4(10, 2, 0, 8), IPPROTO_TCP, 47000, 443, 0x02);
+	SENT(&p);
+	out4(&p, REMOTE4_2, IPPROTO_TCP, 47000, 443, 0x02);
+	denied_by(rb, &p, 16777215);
+	out4(&p, IP4(10, 2, 0, 8), IPPROTO_UDP, 47000, 53, 0);
+	denied_by(rb, &p, 7);
+	/* No rule: the class's default (deny), no rule id. */
+	out4(&p, IP4(10, 2, 0, 8), IPPROTO_TCP, 47000, 80, 0x02);
+	denied_by(rb, &p, 0);
+	/* A rule again, after a default: not a stale id. */
+	out4(&p, REMOTE4_2, IPPROTO_TCP, 47001, 443, 0x02);
+	denied_by(rb, &p, 16777215);
+	/* The same on decap: ours denies cluster 2's UDP by rule 9. */
+	{
+		const struct pol p1 = {
+			1,
+			"allow",
+			{ "9 deny from cluster 2 to 10.1.0.0/16 proto udp",
+			  NULL }
+		};
+
+		compile(&p1, 1, MG_POL_ALLOW);
+		in4(&p, REMOTE4_2, POD4, IPPROTO_UDP, 47053, 47353, 0);
+		denied_by(rb, &p, 9);
+	}
+
+	memset(&c, 0, sizeof(c));
+	mgt_map_put(evcfg, &zero, &c);
+	ring_buffer__free(rb);
+	close(ring);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -655,6 +796,8 @@ int main(void)
 		cmocka_unit_test(t_live_changes),
 		cmocka_unit_test(t_text),
 		cmocka_unit_test(t_conflicts),
+		cmocka_unit_test(t_event_rule),
+		cmocka_unit_test(t_nested6),
 	};
 
 	if (mgt_netns_topo(&env.topo))
