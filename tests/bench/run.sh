@@ -92,9 +92,9 @@ encap_1m_ns|ns|the same at 1M prefixes, side by side
 encap_100k_vs_10k|x|<= 1.10
 encap_1m_vs_10k|x|<= 1.10
 agent_rss_mib_1m|MiB|< 64 (1M remote IPv4 prefixes learned by gossip)
-agent_hwm_mib_1m|MiB|the same agent's peak (VmHWM)
+agent_hwm_mib_1m|MiB|peak of the same agent (VmHWM)
 agent_rss_mib_1m_exporter|MiB|the agent exporting them (route_table)
-gossip_1m_converge_ms|ms|1M prefixes from the exporter's start to the other's maps
+gossip_1m_converge_ms|ms|1M prefixes from the start of the exporter to the maps of the other
 prefix6_lookup_ns_10k|ns|IPv6 table, warm (region array, then a hash lookup per length there)
 lpm6_trie_ns_10k|ns|the kernel trie (mg_ep6), same prefixes and run
 prefix6_lookup_ns_1m|ns|warm
