@@ -187,7 +187,7 @@ void ml_count_rx_error(struct mg_member *m, int err, bool encrypted)
 	m->rejected_warned[!encrypted] = now ? now : 1;
 	pr_warn("gossip: rejected %s (so far: %llu undecryptable, %llu plaintext)\n",
 		encrypted ? "gossip encrypted with a key we do not have" :
-			    "unencrypted ml_gossip (we have a key)",
+			    "unencrypted gossip (we have a key)",
 		(unsigned long long)m->st.decrypt_failed,
 		(unsigned long long)m->st.plaintext_rejected);
 }
