@@ -743,6 +743,7 @@ static void sync_pfx6(struct mg_dpmaps *m, bool on, const char *recs, size_t n,
 	const size_t ksz = sizeof(struct mg_ep6_key), vsz = sizeof(struct mg_ep_val);
 	struct mg_ep6_key *k = NULL;
 	struct mg_ep_val *v = NULL;
+	unsigned int failed = 0;
 
 	if (on && n) {
 		k = malloc(n * ksz);
@@ -750,7 +751,8 @@ static void sync_pfx6(struct mg_dpmaps *m, bool on, const char *recs, size_t n,
 		if (!k || !v) {
 			free(k);
 			free(v);
-			st->failed++;
+			if (st)
+				st->failed++;
 			return;
 		}
 		for (size_t i = 0; i < n; i++) {
@@ -758,7 +760,9 @@ static void sync_pfx6(struct mg_dpmaps *m, bool on, const char *recs, size_t n,
 			memcpy(&v[i], recs + i * (ksz + vsz) + ksz, vsz);
 		}
 	}
-	mg_pfx6_sync(&m->pfx6, on, k, v, on ? n : 0, &st->failed);
+	mg_pfx6_sync(&m->pfx6, on, k, v, on ? n : 0, &failed);
+	if (st)
+		st->failed += failed;
 	free(k);
 	free(v);
 }
