@@ -48,6 +48,8 @@ struct mg_ctgc {
 	int beflows;		/* mg_beflows, -1: no counts kept */
 	bool counted[SW_N];	/* that flow table's pass is in flows[] */
 	__u32 flows[MG_LB_MAX_BACKENDS];
+	/* What mg_beflows holds, read in one batch per pass. */
+	__u32 be_keys[MG_LB_MAX_BACKENDS], be_old[MG_LB_MAX_BACKENDS];
 	struct mg_loop *loop;
 	struct mg_loop_src *timer;
 	void *keys, *vals;	/* one slice, the largest key and value */
@@ -162,11 +164,29 @@ static void flows_write(struct mg_ctgc *gc)
 		if ((i == SW_CT4 || i == SW_CT6) && gc->sw[i].fd >= 0 &&
 		    !gc->sw[i].failed && !gc->counted[i])
 			return;
+	/*
+	 * The array in one call (a lookup per slot was 4,096 system calls a
+	 * pass, most of an idle agent's CPU); where that fails, slot by
+	 * slot.
+	 */
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+	__u32 count = MG_LB_MAX_BACKENDS, next = 0;
+	bool batch;
+	int err;
+
+	err = bpf_map_lookup_batch(gc->beflows, NULL, &next, gc->be_keys,
+				   gc->be_old, &count, &o);
+	batch = (!err || err == -ENOENT) && count == MG_LB_MAX_BACKENDS;
+	if (batch)
+		for (__u32 i = 0; i < count; i++)
+			if (gc->be_keys[i] != i)
+				batch = false;
 	for (__u32 b = 0; b < MG_LB_MAX_BACKENDS; b++) {
 		__u32 old;
 
-		if (!bpf_map_lookup_elem(gc->beflows, &b, &old) &&
-		    old == gc->flows[b])
+		if (batch ? gc->be_old[b] == gc->flows[b] :
+			    !bpf_map_lookup_elem(gc->beflows, &b, &old) &&
+				    old == gc->flows[b])
 			continue;
 		if (bpf_map_update_elem(gc->beflows, &b, &gc->flows[b],
 					BPF_ANY)) {
